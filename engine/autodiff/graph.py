@@ -1,0 +1,138 @@
+"""The backward walk: iterative, by generation, never recursive (a 10,000-op chain must work)."""
+
+from __future__ import annotations
+
+import heapq
+
+from .errors import GraphError
+from .mode import set_grad_enabled
+from .tensor import Tensor
+
+__all__ = ["backward", "gradients"]
+
+
+def _walk(roots, root_grads, *, retain_graph: bool, create_graph: bool, targets=None):
+    """Propagate gradients from ``roots`` towards the leaves.
+
+    With ``targets`` (tensors) the gradients reaching them are returned and no ``.grad`` is touched;
+    without, gradients are accumulated into ``.grad`` of leaves (and retained non-leaves).
+    """
+    grads: dict[int, Tensor] = {}
+    keep: dict[int, Tensor] = {}  # id -> tensor, so ids stay valid while we hold gradients
+    target_ids = {id(t) for t in targets} if targets is not None else None
+    heap: list = []
+    seen: set[int] = set()
+    counter = 0
+
+    def push(fn):
+        nonlocal counter
+        if fn is not None and id(fn) not in seen:
+            seen.add(id(fn))
+            counter += 1
+            heapq.heappush(heap, (-fn.generation, counter, fn))
+
+    def accumulate(t: Tensor, g: Tensor):
+        key = id(t)
+        keep[key] = t
+        old = grads.get(key)
+        grads[key] = g if old is None else old + g
+
+    with set_grad_enabled(create_graph):
+        for r, g in zip(roots, root_grads):
+            if r.creator is None and target_ids is None:
+                r.grad = g if r.grad is None else r.grad + g
+                continue
+            accumulate(r, g)
+            push(r.creator)
+        while heap:
+            _, _, fn = heapq.heappop(heap)
+            if fn.inputs is None:
+                raise GraphError(
+                    f"backward through '{fn.name}' a second time: its graph was freed by the first "
+                    "backward(); pass retain_graph=True to the first call"
+                )
+            outs = [ref() for ref in fn._outputs]
+            gys = []
+            for o in outs:
+                if o is None:
+                    gys.append(None)
+                    continue
+                key = id(o)
+                g = grads.get(key)
+                if target_ids is None or key not in target_ids:
+                    grads.pop(key, None)
+                    if o._retain and g is not None and target_ids is None:
+                        o.grad = g if o.grad is None else o.grad + g
+                gys.append(g)
+            if all(g is None for g in gys):
+                continue
+            gxs = fn.backward(*gys)
+            if not isinstance(gxs, tuple | list):
+                gxs = (gxs,)
+            if len(gxs) != len(fn.inputs):
+                raise GraphError(f"{fn.name}.backward returned {len(gxs)} gradients for {len(fn.inputs)} inputs")
+            for x, gx in zip(fn.inputs, gxs):
+                if gx is None or not x.requires_grad:
+                    continue
+                if gx.shape != x.shape:
+                    raise GraphError(
+                        f"{fn.name}.backward produced a gradient of shape {gx.shape} for an input of shape {x.shape}"
+                    )
+                if x.creator is None or (target_ids is not None and id(x) in target_ids):
+                    if target_ids is not None:
+                        accumulate(x, gx)
+                    else:
+                        x.grad = gx if x.grad is None else x.grad + gx
+                    if x.creator is not None:
+                        push(x.creator)
+                else:
+                    accumulate(x, gx)
+                    push(x.creator)
+            if not retain_graph:
+                fn.release()
+    if targets is not None:
+        return [grads.get(id(t)) for t in targets]
+    return None
+
+
+def backward(roots, root_grads, retain_graph: bool = False, create_graph: bool = False) -> None:
+    """Accumulate gradients of ``roots`` (weighted by ``root_grads``) into the leaves' ``.grad``."""
+    _walk(roots, root_grads, retain_graph=retain_graph, create_graph=create_graph)
+
+
+def gradients(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, create_graph: bool = False):
+    """Gradients of ``outputs`` with respect to ``inputs``, returned rather than stored in ``.grad``.
+
+    Parameters
+    ----------
+    outputs : Tensor or sequence of Tensor
+    inputs : sequence of Tensor
+    grad_outputs : sequence, optional
+        Weights for each output (default: ones; required for non-scalar outputs).
+    create_graph : bool
+        Record the computation so the result can be differentiated again.
+
+    Returns
+    -------
+    list of Tensor: one per input; zeros where an input does not influence the outputs.
+    """
+    if isinstance(outputs, Tensor):
+        outputs = [outputs]
+    outputs = list(outputs)
+    inputs = list(inputs)
+    if grad_outputs is None:
+        grad_outputs = []
+        for o in outputs:
+            if o.data.size != 1:
+                raise GraphError(f"gradients(): output of shape {o.shape} is not a scalar; pass grad_outputs")
+            grad_outputs.append(Tensor(o.xp.ones_like(o.data)))
+    else:
+        grad_outputs = [g if isinstance(g, Tensor) else Tensor(g) for g in grad_outputs]
+    live = [(o, g) for o, g in zip(outputs, grad_outputs) if o.requires_grad]
+    if retain_graph is None:
+        retain_graph = create_graph
+    found = _walk(
+        [o for o, _ in live], [g for _, g in live], retain_graph=retain_graph, create_graph=create_graph,
+        targets=inputs,
+    ) if live else [None] * len(inputs)
+    return [g if g is not None else Tensor(x.xp.zeros_like(x.data)) for g, x in zip(found, inputs)]

@@ -1,0 +1,347 @@
+"""The differentiable array: data, gradient and the function that created it."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..backend import get_array_module
+from .errors import DTypeError, GraphError
+
+__all__ = ["Tensor", "tensor", "as_tensor", "as_array"]
+
+
+class Tensor:
+    """An n-dimensional array that can record the operations applied to it.
+
+    Parameters
+    ----------
+    data : numpy.ndarray or cupy.ndarray
+        The values. Kept as given (no copy); floating dtypes are required for gradients.
+    requires_grad : bool
+        Whether gradients are computed for this tensor when ``backward`` runs.
+    name : str, optional
+        A label used in error messages and by the parameter registry.
+
+    Attributes
+    ----------
+    grad : Tensor or None
+        The accumulated gradient after ``backward`` (same shape and dtype as ``data``).
+    creator : Function or None
+        The operation that produced this tensor (``None`` for leaves).
+    """
+
+    __slots__ = ("data", "grad", "creator", "requires_grad", "name", "generation", "_retain", "__weakref__")
+    __array_priority__ = 200  # numpy scalars and arrays defer to our operators
+
+    def __init__(self, data, requires_grad: bool = False, name: str | None = None):
+        if isinstance(data, Tensor):
+            data = data.data
+        if isinstance(data, np.generic) or not hasattr(data, "shape"):
+            data = np.asarray(data)  # numpy returns scalars from 0-d arithmetic
+        if requires_grad and data.dtype.kind != "f":
+            raise DTypeError(
+                f"Tensor{' ' + repr(name) if name else ''} of dtype {data.dtype} with shape {tuple(data.shape)} "
+                "cannot require gradients: only floating-point tensors can"
+            )
+        self.data = data
+        self.grad: Tensor | None = None
+        self.creator = None
+        self.requires_grad = bool(requires_grad)
+        self.name = name
+        self.generation = 0
+        self._retain = False
+
+    # ------------------------------------------------------------------ array-like facts
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.data.shape)
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return int(self.data.size)
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def xp(self):
+        """The array module (numpy or cupy) that owns this tensor's data."""
+        return get_array_module(self.data)
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.creator is None
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    def __repr__(self) -> str:
+        body = np.array2string(np.asarray(self.numpy()), precision=4, threshold=20, separator=", ")
+        extra = ", requires_grad=True" if self.requires_grad else ""
+        label = f", name={self.name!r}" if self.name else ""
+        return f"tensor({body}, dtype={self.dtype}{extra}{label})"
+
+    # ------------------------------------------------------------------ conversion
+    def numpy(self) -> np.ndarray:
+        """The values as a numpy array on the host (a copy for device data, the array itself on the CPU)."""
+        if isinstance(self.data, np.ndarray):
+            return self.data
+        return self.data.get()
+
+    def item(self) -> float:
+        """The single value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
+        return self.data.reshape(()).item()
+
+    def detach(self) -> Tensor:
+        """A new leaf tensor sharing this tensor's data, cut from the graph."""
+        return Tensor(self.data, requires_grad=False, name=self.name)
+
+    def astype(self, dtype) -> Tensor:
+        """A copy cast to ``dtype`` (differentiable between floating dtypes)."""
+        from ..ops.math import astype
+
+        return astype(self, dtype)
+
+    def retain_grad(self) -> Tensor:
+        """Keep the gradient of this non-leaf tensor in ``.grad`` after ``backward``."""
+        self._retain = True
+        return self
+
+    def zero_grad(self) -> None:
+        """Forget the accumulated gradient."""
+        self.grad = None
+
+    # ------------------------------------------------------------------ graph
+    def backward(self, grad=None, retain_graph: bool = False, create_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires gradients.
+
+        Parameters
+        ----------
+        grad : array-like or Tensor, optional
+            The gradient flowing into this tensor; needed unless this tensor has one element.
+        retain_graph : bool
+            Keep the graph so ``backward`` can run through it again.
+        create_graph : bool
+            Record the backward computation itself, so gradients of gradients can be taken.
+        """
+        from .graph import backward
+
+        if not self.requires_grad:
+            raise GraphError(
+                f"backward() on a tensor of shape {self.shape} that does not require gradients "
+                "(no input of its graph has requires_grad=True, or it was made under no_grad())"
+            )
+        if grad is None:
+            if self.data.size != 1:
+                raise GraphError(
+                    f"backward() on a non-scalar tensor of shape {self.shape} needs an explicit gradient "
+                    "of the same shape (or reduce it to a scalar first, e.g. with .sum())"
+                )
+            grad = Tensor(self.xp.ones_like(self.data))
+        else:
+            grad = as_tensor(grad, like=self)
+            if grad.shape != self.shape:
+                raise GraphError(f"backward(): gradient shape {grad.shape} does not match tensor shape {self.shape}")
+        backward([self], [grad], retain_graph=retain_graph or create_graph, create_graph=create_graph)
+
+    # ------------------------------------------------------------------ operators (engine ops)
+    def __add__(self, other):
+        from ..ops.math import add
+
+        return add(self, other)
+
+    def __radd__(self, other):
+        from ..ops.math import add
+
+        return add(other, self)
+
+    def __sub__(self, other):
+        from ..ops.math import sub
+
+        return sub(self, other)
+
+    def __rsub__(self, other):
+        from ..ops.math import sub
+
+        return sub(other, self)
+
+    def __mul__(self, other):
+        from ..ops.math import mul
+
+        return mul(self, other)
+
+    def __rmul__(self, other):
+        from ..ops.math import mul
+
+        return mul(other, self)
+
+    def __truediv__(self, other):
+        from ..ops.math import div
+
+        return div(self, other)
+
+    def __rtruediv__(self, other):
+        from ..ops.math import div
+
+        return div(other, self)
+
+    def __pow__(self, other):
+        from ..ops.math import pow as pow_
+
+        return pow_(self, other)
+
+    def __rpow__(self, other):
+        from ..ops.math import pow as pow_
+
+        return pow_(other, self)
+
+    def __neg__(self):
+        from ..ops.math import neg
+
+        return neg(self)
+
+    def __abs__(self):
+        from ..ops.math import abs as abs_
+
+        return abs_(self)
+
+    def __matmul__(self, other):
+        from ..ops.linalg import matmul
+
+        return matmul(self, other)
+
+    def __rmatmul__(self, other):
+        from ..ops.linalg import matmul
+
+        return matmul(other, self)
+
+    def __getitem__(self, index):
+        from ..ops.shape import getitem
+
+        return getitem(self, index)
+
+    # Comparisons give plain boolean tensors (no gradient), as numpy would.
+    def _compare(self, other, fn):
+        other = other.data if isinstance(other, Tensor) else other
+        return Tensor(fn(self.data, other))
+
+    def __lt__(self, other):
+        return self._compare(other, lambda a, b: a < b)
+
+    def __le__(self, other):
+        return self._compare(other, lambda a, b: a <= b)
+
+    def __gt__(self, other):
+        return self._compare(other, lambda a, b: a > b)
+
+    def __ge__(self, other):
+        return self._compare(other, lambda a, b: a >= b)
+
+    __hash__ = object.__hash__
+
+    # ------------------------------------------------------------------ method forms of common ops
+    def sum(self, axis=None, keepdims=False):
+        from ..ops.reductions import sum as sum_
+
+        return sum_(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis=None, keepdims=False):
+        from ..ops.reductions import mean
+
+        return mean(self, axis=axis, keepdims=keepdims)
+
+    def max(self, axis=None, keepdims=False):
+        from ..ops.reductions import max as max_
+
+        return max_(self, axis=axis, keepdims=keepdims)
+
+    def min(self, axis=None, keepdims=False):
+        from ..ops.reductions import min as min_
+
+        return min_(self, axis=axis, keepdims=keepdims)
+
+    def reshape(self, *shape):
+        from ..ops.shape import reshape
+
+        if len(shape) == 1 and isinstance(shape[0], tuple | list):
+            shape = tuple(shape[0])
+        return reshape(self, shape)
+
+    def transpose(self, *axes):
+        from ..ops.shape import transpose
+
+        if len(axes) == 1 and isinstance(axes[0], tuple | list):
+            axes = tuple(axes[0])
+        return transpose(self, axes or None)
+
+    @property
+    def T(self):
+        from ..ops.shape import transpose
+
+        return transpose(self)
+
+    def exp(self):
+        from ..ops.math import exp
+
+        return exp(self)
+
+    def log(self):
+        from ..ops.math import log
+
+        return log(self)
+
+
+def tensor(data, requires_grad: bool = False, dtype=None, backend=None, name: str | None = None) -> Tensor:
+    """Make a tensor from an array, a nested list or a number.
+
+    Python numbers and lists of floats become float32 (the compute default); arrays keep their dtype
+    unless ``dtype`` is given. ``backend`` (a :class:`~engine.backend.Backend` or its name) moves host
+    data to that device.
+    """
+    if isinstance(data, Tensor):
+        data = data.data
+    if not hasattr(data, "dtype") or isinstance(data, np.generic):
+        array = np.asarray(data)
+        if dtype is None and array.dtype.kind == "f" and not isinstance(data, np.generic):
+            array = array.astype(np.float32)
+        data = array
+    if backend is not None and isinstance(data, np.ndarray):
+        from ..backend import get_backend
+
+        data = get_backend(backend).from_host(data)
+    if dtype is not None and data.dtype != np.dtype(dtype):
+        data = data.astype(dtype)
+    return Tensor(data, requires_grad=requires_grad, name=name)
+
+
+def as_array(value, like=None, xp=None):
+    """The array behind ``value``: a tensor's data, or a number/array cast to ``like``'s dtype."""
+    if isinstance(value, Tensor):
+        return value.data
+    if like is not None:
+        xp = get_array_module(like)
+        if isinstance(value, int | float | bool) or (isinstance(value, np.generic)):
+            dtype = like.dtype if like.dtype.kind == "f" else np.asarray(value).dtype
+            return xp.asarray(value, dtype=dtype)
+        return xp.asarray(value)
+    return (xp or np).asarray(value)
+
+
+def as_tensor(value, like: Tensor | None = None) -> Tensor:
+    """``value`` as a tensor; numbers take ``like``'s dtype and device (constants never require grad)."""
+    if isinstance(value, Tensor):
+        return value
+    if like is not None:
+        return Tensor(as_array(value, like=like.data))
+    if isinstance(value, int | float):
+        return Tensor(np.asarray(value, dtype=np.float32 if isinstance(value, float) else None))
+    return Tensor(value)

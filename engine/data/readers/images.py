@@ -1,0 +1,241 @@
+"""Image files through Pillow: class-per-subfolder trees, flat folders, and folders with a label CSV.
+
+Images become float32 records of shape ``(H, W, C)`` in ``[0, 1]`` (``C`` is 1 for grayscale, 3 for
+RGB). When no ``image_size`` is given, a quick header pass picks the most common size and every other
+image is resized to it (one warning in the report says how many). GIFs give their first frame;
+transparent images are composited on white.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from engine.data.dataset import Dataset
+from engine.data.errors import DataImportError
+from engine.data.readers.common import check_readable, class_index, natural_key, open_failure_reason
+from engine.data.storage import SectionBuilder
+
+__all__ = ["IMAGE_EXTENSIONS", "is_image_file", "read_image_files", "class_folders", "decode_image"]
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+_GRAY_MODES = ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F")
+_RESIZE_MODES = ("stretch", "fit", "crop")
+_BLOCK = 256
+
+
+def is_image_file(path) -> bool:
+    """Whether the file name has an image extension."""
+    return os.fspath(path).lower().endswith(IMAGE_EXTENSIONS)
+
+
+def class_folders(root) -> list[tuple[str, str]]:
+    """Return ``(subfolder path, class name)`` for each non-hidden subfolder of ``root``, in natural order."""
+    names = [e.name for e in os.scandir(root) if e.is_dir() and not e.name.startswith((".", "__"))]
+    return [(os.path.join(root, n), n) for n in sorted(names, key=natural_key)]
+
+
+def _open(path) -> Image.Image:
+    check_readable(path)
+    try:
+        img = Image.open(path)
+    except OSError as exc:
+        if isinstance(exc, (FileNotFoundError, PermissionError)):
+            raise DataImportError(open_failure_reason(exc), path) from exc
+        raise DataImportError(f"not a readable image ({exc})", path) from exc
+    return img
+
+
+def _to_mode(img: Image.Image, color: str) -> np.ndarray:
+    """Pixels as float32 ``(H, W, C)`` in [0, 1] for ``color`` "grayscale" or "rgb"."""
+    if img.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
+        # 16-bit and float grayscale keep their precision instead of going through 8-bit "L".
+        gray = np.asarray(img, dtype=np.float32)
+        gray = gray / 65535.0 if img.mode != "F" else gray
+        gray = np.clip(gray, 0.0, 1.0)[..., None]
+        return gray if color == "grayscale" else np.repeat(gray, 3, axis=-1)
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        canvas = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(canvas, rgba)
+    target = "L" if color == "grayscale" else "RGB"
+    array = np.asarray(img.convert(target), dtype=np.float32) * np.float32(1 / 255)
+    return array[..., None] if color == "grayscale" else array
+
+
+def decode_image(path, color: str = "rgb", size: tuple | None = None, resize: str = "stretch"):
+    """Read one image file.
+
+    Parameters
+    ----------
+    path : str
+    color : {"grayscale", "rgb"}
+    size : (height, width), optional
+        Output size; the original size when ``None``.
+    resize : {"stretch", "fit", "crop"}
+        ``stretch`` ignores the aspect ratio, ``fit`` pads with black to keep it, ``crop`` cuts the
+        centre.
+
+    Returns
+    -------
+    pixels : ndarray of float32, shape (H, W, C)
+    original_size : (height, width)
+    """
+    img = _open(path)
+    try:
+        with img:
+            img.seek(0)  # the first frame of an animated GIF
+            img.load()
+            original = (img.height, img.width)
+            if size is not None and original != tuple(size):
+                h, w = size
+                if resize == "fit":
+                    img = ImageOps.pad(img.convert("RGBA" if "A" in img.mode else img.mode), (w, h), color=0)
+                elif resize == "crop":
+                    img = ImageOps.fit(img, (w, h), Image.Resampling.BILINEAR)
+                else:
+                    img = img.resize((w, h), Image.Resampling.BILINEAR)
+            return _to_mode(img, color), original
+    except DataImportError:
+        raise
+    except FileNotFoundError as exc:
+        raise DataImportError(open_failure_reason(exc), path) from exc
+    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as exc:
+        # Pillow reports truncated and corrupt files as OSError/SyntaxError/ValueError.
+        raise DataImportError(f"corrupt or truncated image ({exc})", path) from exc
+
+
+def _headers(files: list, ctx) -> dict:
+    """Header pass: ``{path: ((h, w), mode)}`` for files Pillow can identify; failures go to ``ctx``."""
+    out = {}
+    for path in files:
+        ctx.check_cancel()
+        try:
+            with _open(path) as img:
+                out[path] = ((img.height, img.width), img.mode)
+        except DataImportError as exc:
+            ctx.fail(exc.reason, exc.file)
+    return out
+
+
+def read_image_files(
+    files: list,
+    labels: list | None,
+    ctx,
+    *,
+    classes: list | None = None,
+    image_size=None,
+    color: str = "auto",
+    resize: str = "stretch",
+    memory_budget: int,
+    cache_dir=None,
+    root=None,
+    label_rows: list | None = None,
+    label_file=None,
+) -> Dataset:
+    """Read image files into a dataset.
+
+    Parameters
+    ----------
+    files : list of str
+        Image paths, in record order.
+    labels : list of str, optional
+        Class name per file; ``None`` gives an inputs-only dataset.
+    ctx : ImportContext
+    classes : list of str, optional
+        Allowed class names (index order); labels outside it are errors. Default: sorted labels.
+    image_size : (height, width), optional
+        Resize every image to this; by default the most common size.
+    color : {"auto", "grayscale", "rgb"}
+        ``auto`` is grayscale when every image is, else RGB.
+    resize : {"stretch", "fit", "crop"}
+    memory_budget : int
+    cache_dir : str, optional
+    root : str, optional
+        Folder the files live under (paths in ``meta["files"]`` are relative to it).
+    label_rows, label_file : optional
+        Where each label came from (CSV row numbers and file), for error messages.
+
+    Returns
+    -------
+    Dataset
+        ``inputs`` float32 ``(N, H, W, C)``; ``targets`` int64 ``(N,)`` when labelled.
+    """
+    if color not in ("auto", "grayscale", "rgb"):
+        raise ValueError(f"Invalid value for `color`. Expected 'auto', 'grayscale' or 'rgb'. Received: {color!r}")
+    if resize not in _RESIZE_MODES:
+        raise ValueError(f"Invalid value for `resize`. Expected one of {_RESIZE_MODES}. Received: {resize!r}")
+    if not files:
+        raise DataImportError("no image files found", root)
+    class_ids = None
+    if labels is not None:
+        class_ids, classes = class_index(labels, classes, label_file, label_rows, ctx)
+        keep = [i for i, c in enumerate(class_ids) if c >= 0]
+        files, class_ids = [files[i] for i in keep], class_ids[keep]
+    if image_size is None or color == "auto":
+        headers = _headers(files, ctx)
+        if not headers:
+            raise DataImportError("none of the image files could be read", root or files[0])
+        if class_ids is not None:
+            class_ids = np.array([c for f, c in zip(files, class_ids) if f in headers], dtype=np.int64)
+        files = [f for f in files if f in headers]
+        if image_size is None:
+            image_size = Counter(size for size, _ in headers.values()).most_common(1)[0][0]
+            others = sum(1 for size, _ in headers.values() if size != image_size)
+            if others:
+                ctx.warn(f"{others} image(s) of other sizes were resized to {image_size[0]}x{image_size[1]}", root)
+        if color == "auto":
+            color = "grayscale" if all(mode in _GRAY_MODES for _, mode in headers.values()) else "rgb"
+    image_size = (int(image_size[0]), int(image_size[1]))
+    channels = 1 if color == "grayscale" else 3
+    dtypes = {"inputs": np.float32}
+    if class_ids is not None:
+        dtypes["targets"] = np.int64
+    builder = SectionBuilder(dtypes, memory_budget, cache_dir, expected_records=len(files))
+    sizes: Counter = Counter()
+    kept_files: list[str] = []
+    pixels: list[np.ndarray] = []
+    targets: list[int] = []
+
+    def flush():
+        if pixels:
+            block = {"inputs": np.stack(pixels)}
+            if class_ids is not None:
+                block["targets"] = np.array(targets, dtype=np.int64)
+            builder.append(block)
+            pixels.clear()
+            targets.clear()
+
+    try:
+        for i, path in enumerate(files):
+            try:
+                array, original = decode_image(path, color, image_size, resize)
+            except DataImportError as exc:
+                ctx.fail(exc.reason, exc.file, exc.row)
+            else:
+                assert array.shape == (*image_size, channels)
+                pixels.append(array)
+                if class_ids is not None:
+                    targets.append(int(class_ids[i]))
+                sizes[f"{original[0]}x{original[1]}"] += 1
+                kept_files.append(path)
+                if len(pixels) == _BLOCK:
+                    flush()
+            ctx.tick(i + 1, len(files), path)
+        flush()
+    except BaseException:
+        builder.abort()
+        raise
+    if builder.count == 0:
+        raise DataImportError("none of the image files could be read", root or files[0])
+    base = os.fspath(root) if root is not None else None
+    meta = {
+        "kind": "images",
+        "image_sizes": dict(sorted(sizes.items(), key=lambda kv: -kv[1])),
+        "color": color,
+        "files": [os.path.relpath(f, base) if base else os.fspath(f) for f in kept_files],
+    }
+    return Dataset(builder.finish(), classes if class_ids is not None else None, ctx.report, meta)

@@ -1,0 +1,195 @@
+"""Typed, immutable event records and a thread-safe event bus. Plain Python: no Qt here.
+
+Events are emitted from worker threads. Listeners must not block (the studio's bridge only queues
+them). Arrays inside events are host (numpy) copies, never views of live buffers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "Event", "RunStateChanged", "IterationMetrics", "EpochMetrics", "SamplePredictions", "ResourceUsage",
+    "ConfusionMatrix", "ParameterHistograms", "LogMessage", "ErrorEvent", "CheckpointSaved", "EventBus",
+]
+
+
+def _now() -> float:
+    return time.time()
+
+
+@dataclasses.dataclass(frozen=True)
+class Event:
+    """Base of all events. ``source`` names the trainer (or component) that emitted it."""
+
+    source: str = ""
+    time: float = dataclasses.field(default_factory=_now)
+
+
+@dataclasses.dataclass(frozen=True)
+class RunStateChanged(Event):
+    """The operator's run state changed: ``idle``, ``running``, ``paused``, ``stopping``, ``stopped``,
+    ``finished`` or ``error``."""
+
+    state: str = "idle"
+    previous: str = "idle"
+
+
+@dataclasses.dataclass(frozen=True)
+class IterationMetrics(Event):
+    """Metrics after an iteration (a training step). ``metrics`` maps names to floats, e.g.
+    ``{"loss": 0.31, "learning_rate": 0.01, "samples_per_second": 5400.0}``; ``total_iterations`` and
+    ``eta_seconds`` are filled when known."""
+
+    epoch: int = 0
+    iteration: int = 0
+    metrics: dict = dataclasses.field(default_factory=dict)
+    total_iterations: int | None = None
+    eta_seconds: float | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class EpochMetrics(Event):
+    """Metrics at the end of an epoch, training and validation together
+    (``{"loss": ..., "accuracy": ..., "val_loss": ..., "val_accuracy": ...}``)."""
+
+    epoch: int = 0
+    iteration: int = 0
+    metrics: dict = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class SamplePredictions(Event):
+    """A fixed set of samples with their predictions (host arrays).
+
+    ``kind`` is ``"classification"`` (predictions: (N, classes) probabilities), ``"image"`` (the
+    predicted image(s), e.g. (H, W, 3) in [0, 1] for the cat painter; ``targets`` is the original) or
+    ``"regression"``. ``classes`` names the classes when known.
+    """
+
+    epoch: int = 0
+    iteration: int = 0
+    kind: str = "classification"
+    inputs: Any = None
+    targets: Any = None
+    predictions: Any = None
+    classes: tuple | None = None
+    error: float | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class ResourceUsage(Event):
+    """Process resource use: CPU percent (of one core = 100), resident memory and GPU memory in bytes."""
+
+    cpu_percent: float = 0.0
+    memory_bytes: int = 0
+    gpu_memory_bytes: int | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class ConfusionMatrix(Event):
+    """A confusion matrix on a validation set: ``matrix[true, predicted]`` counts (host int array)."""
+
+    epoch: int = 0
+    matrix: Any = None
+    classes: tuple | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class ParameterHistograms(Event):
+    """Histograms per parameter identifier: ``{"fc1.weights": (counts, edges)}`` for weights and grads."""
+
+    epoch: int = 0
+    iteration: int = 0
+    weights: dict = dataclasses.field(default_factory=dict)
+    gradients: dict = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class LogMessage(Event):
+    """A line for the log panel / console: ``level`` is ``debug``, ``info``, ``warning`` or ``error``."""
+
+    level: str = "info"
+    message: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class ErrorEvent(Event):
+    """Training stopped on an error. ``message`` says what and where (layer, shape, file); ``kind`` is
+    the exception's class name. Never a traceback for the user (``details`` holds one for logs)."""
+
+    message: str = ""
+    kind: str = ""
+    details: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckpointSaved(Event):
+    """A checkpoint file was written completely."""
+
+    path: str = ""
+    epoch: int = 0
+    iteration: int = 0
+    reason: str = ""
+
+
+Listener = Callable[[Event], None]
+
+
+class EventBus:
+    """Publish/subscribe for events, safe to use from any thread.
+
+    ``emit`` calls listeners synchronously on the emitting thread; a listener that raises is removed
+    from nothing and never breaks training: its error is reported as a :class:`LogMessage` to the other
+    listeners once.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._listeners: dict[int, tuple[Listener, tuple[type, ...] | None]] = {}
+        self._ids = itertools.count(1)
+
+    def subscribe(self, listener: Listener, kinds: type | tuple[type, ...] | None = None) -> int:
+        """Call ``listener(event)`` for every event (or only those of the given types). Returns a token."""
+        if isinstance(kinds, type):
+            kinds = (kinds,)
+        with self._lock:
+            token = next(self._ids)
+            self._listeners[token] = (listener, kinds)
+        return token
+
+    def unsubscribe(self, token: int) -> None:
+        """Stop calling the listener registered under ``token`` (unknown tokens are ignored)."""
+        with self._lock:
+            self._listeners.pop(token, None)
+
+    def emit(self, event: Event) -> None:
+        """Deliver ``event`` to the listeners interested in it."""
+        with self._lock:
+            listeners = list(self._listeners.values())
+        for listener, kinds in listeners:
+            if kinds is not None and not isinstance(event, kinds):
+                continue
+            try:
+                listener(event)
+            except Exception as exc:  # a broken monitor must not stop training
+                if not isinstance(event, LogMessage):
+                    self.emit(LogMessage(source="events", level="error", message=f"event listener failed: {exc!r}"))
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._listeners)
+
+
+def host_copy(array) -> np.ndarray:
+    """A host (numpy) copy of an array from any backend, for putting into an event."""
+    if hasattr(array, "get"):
+        return array.get()
+    return np.array(array, copy=True)
