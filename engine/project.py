@@ -1,0 +1,175 @@
+"""The project document: what a user opens and saves (dataset reference, network spec, training settings).
+
+A project is plain JSON, shared by the studio (File > Open/Save) and the headless ``sigma`` command, so it
+lives in the engine rather than in ``studio/`` (the design card first put it in ``studio/project.py``;
+the CLI needs it without Qt).
+
+Format (``"format": "sigma.project/1"``)::
+
+    {
+      "format": "sigma.project/1",
+      "name": "Paint the cat",
+      "task": "image" | "classification" | "regression" | "sequence",
+      "dataset": {"source": "sample:cat" | "path/or/folder" | ["paths", ...], "options": {...},
+                  "validation_split": 0.1, "test_split": 0.0, "normalise": null | "minmax" | "standard",
+                  "augment": []},
+      "network": { ...engine network spec... },
+      "training": {"backend": "cpu", "workers": 1, "batch_size": 128, "epochs": 10, "seed": 0,
+                   "loss": "softmax_cross_entropy", "metrics": ["accuracy"],
+                   "optimiser": {"type": "adam", "learning_rate": 0.001, ...},
+                   "schedule": null | {"type": "cosine", ...},
+                   "early_stopping": null | {"metric": "val_loss", "patience": 5, "min_delta": 0.0},
+                   "checkpoint": {"every_epochs": 1, "best_only": false, "keep": 3, "directory": null}},
+      "last_checkpoint": null | "path.h5"
+    }
+
+Relative paths inside a project are relative to the project file's folder.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["Project", "ProjectError", "FORMAT", "DEFAULT_TRAINING"]
+
+FORMAT = "sigma.project/1"
+
+DEFAULT_TRAINING = {
+    "backend": "cpu",
+    "workers": 1,
+    "batch_size": 64,
+    "epochs": 10,
+    "seed": 0,
+    "loss": "softmax_cross_entropy",
+    "metrics": ["accuracy"],
+    "optimiser": {"type": "adam", "learning_rate": 0.001},
+    "schedule": None,
+    "early_stopping": None,
+    "checkpoint": {"every_epochs": 1, "best_only": False, "keep": 3, "directory": None},
+}
+
+_TASKS = ("image", "classification", "regression", "sequence")
+
+
+class ProjectError(ValueError):
+    """A project file that cannot be read or is not valid; the message names the file and the field."""
+
+    def __init__(self, message: str, path: str | None = None, field_name: str | None = None):
+        self.path = path
+        self.field = field_name
+        where = f"{path}: " if path else ""
+        super().__init__(f"{where}{message}")
+
+
+@dataclass
+class Project:
+    """A training project.
+
+    Attributes
+    ----------
+    name : str
+    task : str
+        ``image``, ``classification``, ``regression`` or ``sequence``; decides the monitor's sample view.
+    dataset : dict
+        Where the data comes from and how it is split and preprocessed.
+    network : dict
+        The network spec (one source of truth, edited by the builder, built by the engine).
+    training : dict
+        Trainer settings (see :data:`DEFAULT_TRAINING`).
+    last_checkpoint : str or None
+    path : Path or None
+        Where the project was loaded from / saved to (not stored in the file).
+    """
+
+    name: str = "Untitled"
+    task: str = "classification"
+    dataset: dict = field(default_factory=dict)
+    network: dict = field(default_factory=dict)
+    training: dict = field(default_factory=lambda: copy.deepcopy(DEFAULT_TRAINING))
+    last_checkpoint: str | None = None
+    path: Path | None = None
+
+    # ------------------------------------------------------------------ JSON
+    def to_dict(self) -> dict:
+        """The JSON-able document (without ``path``)."""
+        return {
+            "format": FORMAT,
+            "name": self.name,
+            "task": self.task,
+            "dataset": copy.deepcopy(self.dataset),
+            "network": copy.deepcopy(self.network),
+            "training": copy.deepcopy(self.training),
+            "last_checkpoint": self.last_checkpoint,
+        }
+
+    @classmethod
+    def from_dict(cls, doc: dict, path: str | os.PathLike | None = None) -> Project:
+        """Validate and read a document; unknown training keys are kept, missing ones take defaults."""
+        where = str(path) if path else None
+        if not isinstance(doc, dict):
+            raise ProjectError(f"expected a JSON object, got {type(doc).__name__}", where)
+        fmt = doc.get("format")
+        if fmt != FORMAT:
+            raise ProjectError(f"unknown project format {fmt!r} (expected {FORMAT!r})", where, "format")
+        task = doc.get("task", "classification")
+        if task not in _TASKS:
+            raise ProjectError(f"invalid task {task!r}; expected one of {', '.join(_TASKS)}", where, "task")
+        for key in ("dataset", "network", "training"):
+            if not isinstance(doc.get(key, {}), dict):
+                raise ProjectError(f"field '{key}' must be an object", where, key)
+        training = copy.deepcopy(DEFAULT_TRAINING)
+        training.update(copy.deepcopy(doc.get("training", {})))
+        return cls(
+            name=str(doc.get("name", "Untitled")),
+            task=task,
+            dataset=copy.deepcopy(doc.get("dataset", {})),
+            network=copy.deepcopy(doc.get("network", {})),
+            training=training,
+            last_checkpoint=doc.get("last_checkpoint"),
+            path=Path(path) if path else None,
+        )
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=False)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Project:
+        """Read a project file. Raises :class:`ProjectError` naming the file (and line for bad JSON)."""
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ProjectError("file not found", str(path)) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ProjectError(f"cannot read the file ({exc})", str(path)) from None
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ProjectError(f"not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", str(path)) from None
+        return cls.from_dict(doc, path)
+
+    def save(self, path: str | os.PathLike | None = None) -> Path:
+        """Write the project atomically (temporary file in the same folder, then rename)."""
+        target = Path(path) if path is not None else self.path
+        if target is None:
+            raise ProjectError("no path given and the project was never saved")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(self.to_json())
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+        self.path = target
+        return target
+
+    def resolve(self, relative: str) -> Path:
+        """A path from the project resolved against the project file's folder."""
+        p = Path(relative)
+        if p.is_absolute() or self.path is None:
+            return p
+        return (self.path.parent / p).resolve()
