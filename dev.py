@@ -1,0 +1,59 @@
+#!/usr/bin/env python3
+"""One-command set-up and run, the same on Linux and Windows (only Python 3.11+ needed).
+
+    python dev.py studio      # create .venv if needed, install Sigma Studio, launch the studio
+    python dev.py test        # create .venv if needed, install with test extras, run the whole suite
+
+Extra arguments after ``test`` go to pytest (``python dev.py test -k conv``); after ``studio`` to the app.
+The virtual environment is reinstalled only when pyproject.toml changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = Path(os.environ.get("SIGMA_VENV", ROOT / ".venv"))
+
+
+def _python() -> Path:
+    sub = "Scripts/python.exe" if os.name == "nt" else "bin/python"
+    return VENV / sub
+
+
+def _ensure(extras: str) -> Path:
+    if sys.version_info < (3, 11):
+        sys.exit(f"Sigma Studio needs Python 3.11 or newer; this is {sys.version.split()[0]}")
+    py = _python()
+    if not py.exists():
+        print(f"[dev] creating virtual environment in {VENV}", flush=True)
+        venv.EnvBuilder(with_pip=True, upgrade_deps=False).create(VENV)
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
+    marker = VENV / f".sigma-installed-{extras or 'base'}"
+    if not marker.exists() or marker.read_text() != digest:
+        print(f"[dev] installing sigma-studio{'[' + extras + ']' if extras else ''} into {VENV}", flush=True)
+        target = f"{ROOT}[{extras}]" if extras else str(ROOT)
+        subprocess.check_call([str(py), "-m", "pip", "install", "--disable-pip-version-check", "-q", "-e", target])
+        marker.write_text(digest)
+    return py
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in ("studio", "test"):
+        print(__doc__)
+        return 2
+    command, rest = argv[0], argv[1:]
+    if command == "test":
+        py = _ensure("test")
+        return subprocess.call([str(py), "-m", "pytest", *rest], cwd=ROOT)
+    py = _ensure("")
+    return subprocess.call([str(py), "-m", "studio.app", *rest], cwd=ROOT)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
