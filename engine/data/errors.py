@@ -125,6 +125,11 @@ class ImportContext:
             raise error
         self.report.append(ReportRecord(error.file, error.row, error.reason, "skipped"))
 
+    def drop(self, reason: str, file=None, row: int | None = None) -> None:
+        """Record a record left out on purpose by a policy the user chose (e.g. ``missing="drop"``)."""
+        error = DataImportError(reason, file, row)
+        self.report.append(ReportRecord(error.file, error.row, error.reason, "skipped"))
+
     def warn(self, reason: str, file=None, row: int | None = None) -> None:
         """Record a warning that does not drop data (e.g. an image was resized)."""
         error = DataImportError(reason, file, row)
