@@ -1,0 +1,194 @@
+"""The optimiser base: per-parameter state, weight decay, gradient clipping, freezing, checkpoint state.
+
+Subclasses implement :meth:`Optimiser._update` on raw arrays. Updates are written in place with
+``out=`` into per-parameter buffers allocated once, so a training step allocates nothing here.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+
+import numpy as np
+
+from ..backend import get_array_module
+
+__all__ = ["Optimiser", "global_norm"]
+
+
+def global_norm(arrays) -> float:
+    """The L2 norm of all ``arrays`` taken together (one host sync)."""
+    total = 0.0
+    for g in arrays:
+        flat = g.reshape(-1)
+        total += float(flat @ flat)
+    return math.sqrt(total)
+
+
+class Optimiser:
+    """Base of all optimisers.
+
+    Parameters
+    ----------
+    learning_rate : float
+        Step size; a plain attribute that the registry, schedules and the GUI may set between steps.
+    weight_decay : float
+        L2 penalty added to the gradient (``g + weight_decay * p``). AdamW decouples it instead.
+    clip_value : float, optional
+        Clip every gradient element to ``[-clip_value, clip_value]``.
+    clip_norm : float, optional
+        Rescale all gradients together so that their global L2 norm is at most ``clip_norm``.
+    frozen : sequence of str
+        Registry patterns (``fnmatch`` style, e.g. ``"conv1.*"``) of parameters never updated.
+
+    Notes
+    -----
+    State lives in ``self.state[identifier][name]`` (arrays on the parameters' device) and the step
+    counter in ``self.iterations``; :meth:`state_dict` returns arrays and numbers only.
+    """
+
+    #: Names of per-parameter state buffers (zeros like the parameter), in order.
+    slots: tuple[str, ...] = ()
+    #: Hyperparameters saved in state_dict and settable from the registry.
+    hyperparameters: tuple[str, ...] = ("learning_rate", "weight_decay")
+
+    def __init__(
+        self,
+        learning_rate: float = 0.01,
+        weight_decay: float = 0.0,
+        clip_value=None,
+        clip_norm=None,
+        frozen=(),
+    ):
+        _check_positive("learning_rate", learning_rate, allow_zero=True)
+        _check_positive("weight_decay", weight_decay, allow_zero=True)
+        if clip_value is not None:
+            _check_positive("clip_value", clip_value)
+        if clip_norm is not None:
+            _check_positive("clip_norm", clip_norm)
+        self.learning_rate = float(learning_rate)
+        self.weight_decay = float(weight_decay)
+        self.clip_value = None if clip_value is None else float(clip_value)
+        self.clip_norm = None if clip_norm is None else float(clip_norm)
+        self.frozen = tuple(frozen)
+        self.iterations = 0
+        self.state: dict[str, dict] = {}
+        self._scratch: dict[str, object] = {}  # working buffers, not state
+
+    # ------------------------------------------------------------------ public
+    def is_frozen(self, identifier: str) -> bool:
+        """Whether the parameter ``identifier`` matches one of the ``frozen`` patterns."""
+        return any(fnmatch.fnmatchcase(identifier, pattern) for pattern in self.frozen)
+
+    def step(self, params: dict) -> None:
+        """Update every parameter in place from its ``.grad``.
+
+        Parameters
+        ----------
+        params : dict of str -> Tensor
+            Parameters keyed by identifier (``"fc1.weights"``); ones without a gradient or frozen are
+            skipped. Gradients are read, never modified.
+        """
+        items = [(k, p) for k, p in params.items() if p.grad is not None and not self.is_frozen(k)]
+        if not items:
+            return
+        scale = 1.0
+        if self.clip_norm is not None:
+            norm = global_norm([p.grad.data for _, p in items])
+            if norm > self.clip_norm:
+                scale = self.clip_norm / (norm + 1e-12)
+        self.iterations += 1
+        for key, p in items:
+            g = self._effective_gradient(key, p.data, p.grad.data, scale)
+            state = self.state.get(key)
+            if state is None:
+                xp = get_array_module(p.data)
+                state = self.state[key] = {name: xp.zeros_like(p.data) for name in self.slots}
+            self._update(key, p.data, g, state)
+
+    def state_dict(self) -> dict:
+        """Arrays and numbers only: ``{"iterations", hyperparameters..., "state": {id: {slot: array}}}``."""
+        out = {"type": type(self).__name__, "iterations": int(self.iterations)}
+        for name in self.hyperparameters:
+            out[name] = float(getattr(self, name))
+        out["state"] = {
+            key: {name: _host(a) for name, a in slots.items()} for key, slots in self.state.items()
+        }
+        return out
+
+    def load_state_dict(self, state: dict, like: dict | None = None) -> None:
+        """Restore from :meth:`state_dict`. ``like`` (identifier -> Tensor) puts buffers on the
+        parameters' device and checks shapes."""
+        if state.get("type", type(self).__name__) != type(self).__name__:
+            raise ValueError(f"optimiser state is for {state.get('type')}, not {type(self).__name__}")
+        new_state = {}
+        for key, slots in state.get("state", {}).items():
+            new_state[key] = {}
+            for name, array in slots.items():
+                if like is not None and key in like:
+                    ref = like[key].data
+                    if tuple(array.shape) != tuple(ref.shape):
+                        raise ValueError(
+                            f"optimiser state {key}.{name} has shape {tuple(array.shape)}, "
+                            f"parameter has {tuple(ref.shape)}"
+                        )
+                    xp = get_array_module(ref)
+                    array = xp.asarray(array, dtype=ref.dtype).copy()
+                new_state[key][name] = array
+        self.iterations = int(state.get("iterations", 0))
+        for name in self.hyperparameters:
+            if name in state:
+                setattr(self, name, float(state[name]))
+        self.state = new_state
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.hyperparameters)
+        return f"{type(self).__name__}({args})"
+
+    # ------------------------------------------------------------------ helpers for subclasses
+    def _buffer(self, key: str, like, index: int = 0):
+        """A scratch array shaped like ``like``, allocated once per parameter and index."""
+        slot = (key, index)
+        buf = self._scratch.get(slot)
+        if buf is None or buf.shape != like.shape or buf.dtype != like.dtype:
+            buf = self._scratch[slot] = get_array_module(like).empty_like(like)
+        return buf
+
+    def _effective_gradient(self, key, p, g, scale):
+        """The gradient after clipping and coupled weight decay; ``g`` itself when none apply."""
+        decay = self.weight_decay if self._coupled_decay else 0.0
+        if scale == 1.0 and self.clip_value is None and decay == 0.0:
+            return g
+        xp = get_array_module(g)
+        out = self._buffer(key, g, 9)
+        if scale != 1.0:
+            xp.multiply(g, scale, out=out)
+        else:
+            out[...] = g
+        if self.clip_value is not None:
+            xp.clip(out, -self.clip_value, self.clip_value, out=out)
+        if decay:
+            tmp = self._buffer(key, g, 8)
+            xp.multiply(p, decay, out=tmp)
+            out += tmp
+        return out
+
+    _coupled_decay = True
+
+    def _update(self, key, p, g, state):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def _host(array):
+    return array.get() if hasattr(array, "get") else np.array(array, copy=True)
+
+
+def _check_positive(name, value, allow_zero=False):
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"Invalid value for `{name}`. Expected a number. Received: {value!r}") from None
+    if not math.isfinite(number) or number < 0 or (number == 0 and not allow_zero):
+        expected = "a finite number >= 0" if allow_zero else "a finite number > 0"
+        raise ValueError(f"Invalid value for `{name}`. Expected {expected}. Received: {value!r}")
+    return number
