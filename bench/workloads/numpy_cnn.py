@@ -1,0 +1,154 @@
+"""Hand-written numpy training step for the W2 CNN: two (conv 3x3 pad 1, ReLU, maxpool 2) blocks + dense.
+
+Internally everything is channels-last (NHWC) so im2col is nine strided block copies into a buffer
+allocated once and the convolution is one GEMM. Each block writes its pooled output straight into the
+interior of the next block's zero-padded input, so there is no padding copy between blocks.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .numpy_common import Adam, FlatParams, softmax_cross_entropy
+
+__all__ = ["CNNStep"]
+
+
+class _ConvBlock:
+    """conv3x3(pad 1) + bias + ReLU + maxpool 2x2 with preallocated buffers (NHWC)."""
+
+    def __init__(self, n, h, w, cin, cout, weight, bias, gweight, gbias, dtype, need_dx):
+        if h % 2 or w % 2:
+            raise ValueError(f"maxpool 2 needs even spatial sizes, got {h}x{w}")
+        self.n, self.h, self.w, self.cin, self.cout = n, h, w, cin, cout
+        self.weight = weight.reshape(9 * cin, cout)  # (3, 3, cin, cout) -> matches cols' (kh, kw, cin)
+        self.bias = bias
+        self.gweight = gweight.reshape(9 * cin, cout)
+        self.gbias = gbias
+        self.xp = np.zeros((n, h + 2, w + 2, cin), dtype)  # border stays zero for ever
+        self.cols = np.empty((n, h, w, 3, 3, cin), dtype)
+        self.cols2d = self.cols.reshape(n * h * w, 9 * cin)
+        self.out = np.empty((n, h, w, cout), dtype)
+        self.out2d = self.out.reshape(n * h * w, cout)
+        self.dout = np.empty_like(self.out)
+        self.dout2d = self.dout.reshape(n * h * w, cout)
+        self.gm = np.empty((n, h // 2, w // 2, cout), dtype)
+        self.mask = np.empty((n, h // 2, w // 2, cout), bool)
+        self.ones = np.ones(n * h * w, dtype)
+        self.need_dx = need_dx
+        if need_dx:
+            self.dcols = np.empty_like(self.cols)
+            self.dcols2d = self.dcols.reshape(n * h * w, 9 * cin)
+            self.dxp = np.empty_like(self.xp)
+
+    @property
+    def input_view(self) -> np.ndarray:
+        """Where the block's input must be written (interior of the padded buffer), (n, h, w, cin)."""
+        return self.xp[:, 1:-1, 1:-1, :]
+
+    def forward(self, pooled_out: np.ndarray) -> None:
+        """Read ``input_view``; write the pooled result into ``pooled_out`` (n, h/2, w/2, cout)."""
+        h, w = self.h, self.w
+        for kh in range(3):
+            for kw in range(3):
+                self.cols[:, :, :, kh, kw, :] = self.xp[:, kh:kh + h, kw:kw + w, :]
+        np.matmul(self.cols2d, self.weight, out=self.out2d)
+        self.out2d += self.bias
+        np.maximum(self.out, 0, out=self.out)
+        a = self.out
+        np.maximum(a[:, 0::2, 0::2], a[:, 0::2, 1::2], out=pooled_out)
+        np.maximum(pooled_out, a[:, 1::2, 0::2], out=pooled_out)
+        np.maximum(pooled_out, a[:, 1::2, 1::2], out=pooled_out)
+        self.pooled = pooled_out
+
+    def backward(self, dpooled: np.ndarray):
+        """Gradients of weight and bias from d(pooled); returns d(input) (a view) or None."""
+        # ReLU and max-pool backward fused: a window's gradient goes where the activation equals the
+        # window max, and only if that max is positive (a zero max means ReLU cut every input).
+        m = self.pooled
+        np.multiply(dpooled, m > 0, out=self.gm)
+        a = self.out
+        for i in range(2):
+            for j in range(2):
+                np.equal(a[:, i::2, j::2], m, out=self.mask)
+                np.multiply(self.gm, self.mask, out=self.dout[:, i::2, j::2])
+        np.matmul(self.cols2d.T, self.dout2d, out=self.gweight)
+        np.matmul(self.ones, self.dout2d, out=self.gbias)
+        if not self.need_dx:
+            return None
+        np.matmul(self.dout2d, self.weight.T, out=self.dcols2d)
+        h, w = self.h, self.w
+        self.dxp[...] = 0
+        for kh in range(3):
+            for kw in range(3):
+                self.dxp[:, kh:kh + h, kw:kw + w, :] += self.dcols[:, :, :, kh, kw, :]
+        return self.dxp[:, 1:-1, 1:-1, :]
+
+
+class CNNStep:
+    """Forward + backward + Adam of conv-relu-pool, conv-relu-pool, flatten, dense, softmax CE.
+
+    Parameters
+    ----------
+    batch : int
+    in_channels, size : int
+        Input images are (batch, in_channels, size, size), NCHW like the other implementations.
+    channels : (int, int)
+        Output channels of the two convolutions.
+    classes : int
+    dtype, seed, learning_rate
+    """
+
+    def __init__(self, batch: int = 64, in_channels: int = 1, size: int = 28, channels=(16, 32),
+                 classes: int = 10, dtype=np.float32, seed: int = 0, learning_rate: float = 1e-3):
+        c1, c2 = channels
+        s2, s3 = size // 2, size // 4
+        self.store = FlatParams({
+            "conv1.w": (3, 3, in_channels, c1), "conv1.b": (c1,),
+            "conv2.w": (3, 3, c1, c2), "conv2.b": (c2,),
+            "fc.w": (s3 * s3 * c2, classes), "fc.b": (classes,),
+        }, dtype)
+        self.store.init_glorot(np.random.default_rng(seed))
+        p, g = self.store.params, self.store.grads
+        self.block1 = _ConvBlock(batch, size, size, in_channels, c1, p["conv1.w"], p["conv1.b"],
+                                 g["conv1.w"], g["conv1.b"], dtype, need_dx=False)
+        self.block2 = _ConvBlock(batch, s2, s2, c1, c2, p["conv2.w"], p["conv2.b"],
+                                 g["conv2.w"], g["conv2.b"], dtype, need_dx=True)
+        self.pooled2 = np.empty((batch, s3, s3, c2), dtype)
+        self.flat = self.pooled2.reshape(batch, -1)
+        self.fc_w, self.fc_b, self.fc_gw, self.fc_gb = p["fc.w"], p["fc.b"], g["fc.w"], g["fc.b"]
+        self.logits = np.empty((batch, classes), dtype)
+        self.dlogits = np.empty_like(self.logits)
+        self.dflat = np.empty_like(self.flat)
+        self.ones = np.ones(batch, dtype)
+        self.rows = np.arange(batch)
+        self.opt = Adam(self.store, learning_rate)
+
+    @property
+    def params(self) -> dict[str, np.ndarray]:
+        return self.store.params
+
+    @property
+    def grads(self) -> dict[str, np.ndarray]:
+        return self.store.grads
+
+    def forward_backward(self, x: np.ndarray, y: np.ndarray) -> float:
+        """Loss of one batch (x: (batch, C, H, W), y: int (batch,)); gradients land in ``self.grads``."""
+        self.block1.input_view[...] = x.transpose(0, 2, 3, 1)
+        self.block1.forward(self.block2.input_view)
+        self.block2.forward(self.pooled2)
+        np.matmul(self.flat, self.fc_w, out=self.logits)
+        self.logits += self.fc_b
+        loss = softmax_cross_entropy(self.logits, y, self.rows, self.dlogits)
+        np.matmul(self.flat.T, self.dlogits, out=self.fc_gw)
+        np.matmul(self.ones, self.dlogits, out=self.fc_gb)
+        np.matmul(self.dlogits, self.fc_w.T, out=self.dflat)
+        dpooled1 = self.block2.backward(self.dflat.reshape(self.pooled2.shape))
+        self.block1.backward(dpooled1)
+        return loss
+
+    def step(self, x: np.ndarray, y: np.ndarray) -> float:
+        """One training step; returns the loss before the update."""
+        loss = self.forward_backward(x, y)
+        self.opt.step()
+        return loss
