@@ -1,0 +1,322 @@
+"""Convolutions (conv1d, conv2d) by im2col and one batched GEMM, NCHW layout.
+
+``im2col`` copies a strided window view of the padded input into ``cols`` of shape
+(N, C*kh*kw, Ho*Wo) so that the convolution is ``W (O, C*kh*kw) @ cols``: the output comes out in
+NCHW order without a transpose. The view is built with ``as_strided`` (numpy and cupy both have it), so
+no index arrays are needed. ``col2im`` is its adjoint: kh*kw strided slice additions (``add.at`` is
+far slower).
+
+Double backward: the three maps of a convolution are bilinear, so each one's gradient is expressed
+with the other two. With ``conv(x, W) = y``, ``grad_input(gy, W) = dL/dx`` and
+``grad_weight(x, gy) = dL/dW``:
+
+- d conv / d(x, W)          -> grad_input(g, W),  grad_weight(x, g)
+- d grad_input / d(gy, W)   -> conv(h, W),        grad_weight(h, gy)
+- d grad_weight / d(x, gy)  -> grad_input(gy, H), conv(x, H)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..autodiff.errors import ShapeError
+from ..autodiff.function import Function
+from ..autodiff.tensor import as_tensor
+from .reductions import sum as sum_
+from .shape import reshape
+
+__all__ = ["conv1d", "conv2d", "conv2d_output_shape", "im2col", "col2im", "ConvGeometry"]
+
+
+@dataclass(frozen=True)
+class ConvGeometry:
+    """Kernel size, stride, padding ((top, bottom), (left, right)), dilation and groups of a 2-d window op."""
+
+    kh: int
+    kw: int
+    sh: int = 1
+    sw: int = 1
+    pads: tuple = ((0, 0), (0, 0))
+    dh: int = 1
+    dw: int = 1
+    groups: int = 1
+
+    def output_hw(self, h, w):
+        (pt, pb), (pl, pr) = self.pads
+        ho = (h + pt + pb - self.dh * (self.kh - 1) - 1) // self.sh + 1
+        wo = (w + pl + pr - self.dw * (self.kw - 1) - 1) // self.sw + 1
+        return ho, wo
+
+
+def _pair(value, name, op):
+    if isinstance(value, int):
+        return value, value
+    value = tuple(int(v) for v in value)
+    if len(value) != 2:
+        raise ValueError(f"{op}: invalid value for `{name}`. Expected an int or a pair. Received: {value}")
+    return value
+
+
+def make_geometry(op, x_hw, kernel_hw, stride=1, padding=0, dilation=1, groups=1) -> ConvGeometry:
+    """Normalise window arguments (ints, pairs, ``"same"``/``"valid"`` padding) into a ConvGeometry."""
+    kh, kw = kernel_hw
+    sh, sw = _pair(stride, "stride", op)
+    dh, dw = _pair(dilation, "dilation", op)
+    if min(sh, sw, dh, dw, kh, kw) < 1:
+        raise ValueError(f"{op}: kernel {kernel_hw}, stride {(sh, sw)} and dilation {(dh, dw)} must be positive")
+    if isinstance(padding, str):
+        if padding == "valid":
+            pads = ((0, 0), (0, 0))
+        elif padding == "same":
+            # TensorFlow's rule: output = ceil(input / stride); extra padding goes after.
+            pads = []
+            for size, k, s, d in ((x_hw[0], kh, sh, dh), (x_hw[1], kw, sw, dw)):
+                out = -(-size // s)
+                total = max((out - 1) * s + d * (k - 1) + 1 - size, 0)
+                pads.append((total // 2, total - total // 2))
+            pads = tuple(pads)
+        else:
+            raise ValueError(f"{op}: invalid value for `padding`. Expected an int, a pair, 'same' or 'valid'. "
+                             f"Received: {padding!r}")
+    else:
+        ph, pw = _pair(padding, "padding", op)
+        if min(ph, pw) < 0:
+            raise ValueError(f"{op}: padding {padding} must not be negative")
+        pads = ((ph, ph), (pw, pw))
+    geom = ConvGeometry(kh, kw, sh, sw, pads, dh, dw, groups)
+    ho, wo = geom.output_hw(*x_hw)
+    if ho < 1 or wo < 1:
+        raise ShapeError(f"{op}: input of spatial size {tuple(x_hw)} is too small for kernel {kernel_hw} "
+                         f"with dilation {(dh, dw)} and padding {pads}")
+    return geom
+
+
+def _padded(xp, x, geom, fill=0.0):
+    (pt, pb), (pl, pr) = geom.pads
+    if not (pt or pb or pl or pr):
+        return x
+    n, c, h, w = x.shape
+    out = xp.full((n, c, h + pt + pb, w + pl + pr), fill, dtype=x.dtype)
+    out[:, :, pt:pt + h, pl:pl + w] = x
+    return out
+
+
+def windows(xp, x, geom, fill=0.0):
+    """A read-only strided view (N, C, kh, kw, Ho, Wo) of the padded input's sliding windows."""
+    xpad = _padded(xp, x, geom, fill)
+    n, c = x.shape[:2]
+    ho, wo = geom.output_hw(*x.shape[2:])
+    s0, s1, s2, s3 = xpad.strides
+    return xp.lib.stride_tricks.as_strided(
+        xpad, (n, c, geom.kh, geom.kw, ho, wo), (s0, s1, s2 * geom.dh, s3 * geom.dw, s2 * geom.sh, s3 * geom.sw)
+    )
+
+
+def im2col(xp, x, geom):
+    """(N, C, H, W) -> contiguous columns (N, C*kh*kw, Ho*Wo)."""
+    v = windows(xp, x, geom)
+    n, c, kh, kw, ho, wo = v.shape
+    return xp.ascontiguousarray(v).reshape(n, c * kh * kw, ho * wo)
+
+
+def col2im(xp, cols, geom, x_shape):
+    """Adjoint of :func:`im2col`: add each column entry back to the input position it was read from.
+
+    ``cols`` has shape (N, C*kh*kw, Ho*Wo) (or (N, C, kh, kw, Ho, Wo)); returns (N, C, H, W).
+    """
+    n, c, h, w = x_shape
+    (pt, pb), (pl, pr) = geom.pads
+    ho, wo = geom.output_hw(h, w)
+    cols = cols.reshape(n, c, geom.kh, geom.kw, ho, wo)
+    out = xp.zeros((n, c, h + pt + pb, w + pl + pr), dtype=cols.dtype)
+    for i in range(geom.kh):
+        r0 = i * geom.dh
+        rows = slice(r0, r0 + geom.sh * (ho - 1) + 1, geom.sh)
+        for j in range(geom.kw):
+            c0 = j * geom.dw
+            out[:, :, rows, c0:c0 + geom.sw * (wo - 1) + 1:geom.sw] += cols[:, :, i, j]
+    if pt or pb or pl or pr:
+        out = out[:, :, pt:pt + h, pl:pl + w]
+    return out
+
+
+# ---------------------------------------------------------------------- array kernels
+def _conv_forward(xp, x, w, geom, cols=None):
+    """y (N, O, Ho, Wo) = W @ im2col(x); returns (y, cols)."""
+    n = x.shape[0]
+    o = w.shape[0]
+    g = geom.groups
+    ho, wo = geom.output_hw(*x.shape[2:])
+    if cols is None:
+        cols = im2col(xp, x, geom)
+    if g == 1:
+        y = w.reshape(o, -1) @ cols
+    else:
+        y = w.reshape(g, o // g, -1) @ cols.reshape(n, g, -1, ho * wo)
+    return y.reshape(n, o, ho, wo), cols
+
+
+def _conv_grad_weight(xp, x, gy, geom, w_shape, cols=None):
+    """dL/dW (O, C/g, kh, kw) = sum over the batch of gy @ cols^T."""
+    n, o = gy.shape[:2]
+    g = geom.groups
+    if cols is None:
+        cols = im2col(xp, x, geom)
+    hw = gy.shape[2] * gy.shape[3]
+    if g == 1:
+        gw = (gy.reshape(n, o, hw) @ cols.transpose(0, 2, 1)).sum(axis=0)
+    else:
+        gw = (gy.reshape(n, g, o // g, hw) @ cols.reshape(n, g, -1, hw).transpose(0, 1, 3, 2)).sum(axis=0)
+    return gw.reshape(w_shape)
+
+
+def _conv_grad_input(xp, gy, w, geom, x_shape):
+    """dL/dx (N, C, H, W) = col2im(W^T @ gy)."""
+    n, o = gy.shape[:2]
+    g = geom.groups
+    hw = gy.shape[2] * gy.shape[3]
+    if g == 1:
+        dcols = w.reshape(o, -1).T @ gy.reshape(n, o, hw)
+    else:
+        wg = w.reshape(g, o // g, -1).transpose(0, 2, 1)
+        dcols = wg @ gy.reshape(n, g, o // g, hw)
+    return col2im(xp, dcols, geom, x_shape)
+
+
+# ---------------------------------------------------------------------- Functions
+class Conv2d(Function):
+    """y = conv(x, W) + b. Saves the im2col columns for the weight gradient (freed with the graph)."""
+
+    def __init__(self, geom):
+        super().__init__()
+        self.geom = geom
+        self.cols = None
+
+    def forward(self, xp, x, w, b=None):
+        y, cols = _conv_forward(xp, x, w, self.geom)
+        if b is not None:
+            y += b.reshape(1, -1, 1, 1)
+        self.cols = cols
+        return y
+
+    def backward(self, gy):
+        x, w = self.inputs[:2]
+        gx = Conv2dGradInput(self.geom, x.shape)(gy, w) if x.requires_grad else None
+        gw = None
+        if w.requires_grad:
+            gw = Conv2dGradWeight(self.geom, w.shape, self.cols)(x, gy)
+        grads = [gx, gw]
+        if len(self.inputs) == 3:
+            grads.append(sum_(gy, axis=(0, 2, 3)) if self.inputs[2].requires_grad else None)
+        return tuple(grads)
+
+    def release(self):
+        super().release()
+        self.cols = None
+
+    def __call__(self, *inputs):
+        out = super().__call__(*inputs)
+        if self.inputs is None:
+            self.cols = None  # no graph recorded: nobody will need the columns
+        return out
+
+
+class Conv2dGradInput(Function):
+    """dL/dx of a convolution: a transposed convolution of ``gy`` with ``W``."""
+
+    def __init__(self, geom, x_shape):
+        super().__init__()
+        self.geom, self.x_shape = geom, tuple(x_shape)
+
+    def forward(self, xp, gy, w):
+        return _conv_grad_input(xp, gy, w, self.geom, self.x_shape)
+
+    def backward(self, h):
+        gy, w = self.inputs
+        ggy = Conv2d(self.geom)(h, w) if gy.requires_grad else None
+        gw = Conv2dGradWeight(self.geom, w.shape)(h, gy) if w.requires_grad else None
+        return ggy, gw
+
+
+class Conv2dGradWeight(Function):
+    """dL/dW of a convolution: the correlation of the input with ``gy``."""
+
+    def __init__(self, geom, w_shape, cols=None):
+        super().__init__()
+        self.geom, self.w_shape = geom, tuple(w_shape)
+        self._cols = cols
+
+    def forward(self, xp, x, gy):
+        cols, self._cols = self._cols, None  # used once; never kept alive by the graph
+        return _conv_grad_weight(xp, x, gy, self.geom, self.w_shape, cols)
+
+    def backward(self, hw):
+        x, gy = self.inputs
+        gx = Conv2dGradInput(self.geom, x.shape)(gy, hw) if x.requires_grad else None
+        ggy = Conv2d(self.geom)(x, hw) if gy.requires_grad else None
+        return gx, ggy
+
+
+# ---------------------------------------------------------------------- functional wrappers
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-d convolution (cross-correlation, as in every framework) in NCHW layout.
+
+    Parameters
+    ----------
+    x : Tensor, shape (N, C, H, W)
+    weight : Tensor, shape (O, C // groups, kh, kw)
+    bias : Tensor, shape (O,), optional
+    stride, dilation : int or (int, int)
+    padding : int, (int, int), "same" or "valid"
+        Zero padding on each side; "same" keeps ceil(H / stride) (extra padding goes bottom/right).
+    groups : int
+        C and O must both divide by it; group i sees input channels i*C/g ... (i+1)*C/g - 1.
+
+    Returns
+    -------
+    Tensor, shape (N, O, Ho, Wo) with Ho = (H + pads - dilation*(kh-1) - 1) // stride + 1.
+    """
+    x, weight = as_tensor(x), as_tensor(weight)
+    if x.ndim != 4 or weight.ndim != 4:
+        raise ShapeError(f"conv2d: expected x (N, C, H, W) and weight (O, C/groups, kh, kw), "
+                         f"got x {x.shape} and weight {weight.shape}")
+    n, c, h, w = x.shape
+    o, cg, kh, kw = weight.shape
+    if groups < 1 or c % groups or o % groups or cg * groups != c:
+        raise ShapeError(f"conv2d: input with {c} channels, weight {weight.shape} and groups={groups} do not fit "
+                         f"(need weight.shape[1] * groups == C and O divisible by groups)")
+    if bias is not None:
+        bias = as_tensor(bias, like=x)
+        if bias.shape != (o,):
+            raise ShapeError(f"conv2d: bias must have shape ({o},) for weight {weight.shape}, got {bias.shape}")
+    geom = make_geometry("conv2d", (h, w), (kh, kw), stride, padding, dilation, groups)
+    fn = Conv2d(geom)
+    return fn(x, weight) if bias is None else fn(x, weight, bias)
+
+
+def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """1-d convolution: x (N, C, L), weight (O, C // groups, k), bias (O,) -> (N, O, Lo).
+
+    Runs as a conv2d of height 1, so gradients (and their gradients) come from conv2d.
+    """
+    x, weight = as_tensor(x), as_tensor(weight)
+    if x.ndim != 3 or weight.ndim != 3:
+        raise ShapeError(f"conv1d: expected x (N, C, L) and weight (O, C/groups, k), got x {x.shape} and weight {weight.shape}")
+    if isinstance(padding, str):
+        pad2 = padding
+    else:
+        pad2 = (0, int(padding))
+    y = conv2d(
+        reshape(x, (x.shape[0], x.shape[1], 1, x.shape[2])),
+        reshape(weight, (weight.shape[0], weight.shape[1], 1, weight.shape[2])),
+        bias, stride=(1, int(stride)), padding=pad2, dilation=(1, int(dilation)), groups=groups,
+    )
+    return reshape(y, (y.shape[0], y.shape[1], y.shape[3]))
+
+
+def conv2d_output_shape(x_shape, weight_shape, stride=1, padding=0, dilation=1, groups=1):
+    """The output shape (N, O, Ho, Wo) a conv2d would produce, without computing it (for shape inference)."""
+    geom = make_geometry("conv2d", x_shape[2:], weight_shape[2:], stride, padding, dilation, groups)
+    return (x_shape[0], weight_shape[0], *geom.output_hw(*x_shape[2:]))
+
+

@@ -1,0 +1,215 @@
+"""Loss functions. Softmax cross-entropy is fused (one Function, stable forward, direct backward).
+
+Losses reduce with ``reduction="mean"`` (default), ``"sum"`` or ``"none"`` (one value per sample for
+cross-entropy, one per element for the elementwise losses).
+"""
+
+from __future__ import annotations
+
+from ..autodiff.errors import DTypeError, ShapeError
+from ..autodiff.function import Function
+from ..autodiff.mode import is_grad_enabled
+from ..autodiff.tensor import Tensor, as_tensor
+from .activations import log_softmax, sigmoid
+from .math import abs as abs_
+from .math import minimum, square
+from .reductions import mean as mean_
+from .reductions import sum as sum_
+
+__all__ = [
+    "softmax_cross_entropy", "mean_squared_error", "binary_cross_entropy_with_logits", "l1_loss",
+    "huber_loss",
+]
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _check_reduction(op, reduction):
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{op}: invalid value for `reduction`. Expected one of {_REDUCTIONS}. Received: {reduction!r}")
+
+
+def _reduce(per_element, reduction):
+    if reduction == "mean":
+        return mean_(per_element)
+    if reduction == "sum":
+        return sum_(per_element)
+    return per_element
+
+
+class SoftmaxCrossEntropy(Function):
+    """Per-sample ``-sum_c q_c log_softmax(x)_c`` with ``q`` the (smoothed) target distribution.
+
+    The backward pass is ``(softmax(x) - q) * g`` computed straight from the saved log-probabilities.
+    When a graph of the backward is requested (double backward), the loss is recomputed with plain
+    engine ops and differentiated instead, so higher derivatives are exact too.
+    """
+
+    def __init__(self, targets, smoothing):
+        super().__init__()
+        self.targets = targets  # int array (N,) or float array (N, C), on the logits' device
+        self.smoothing = smoothing
+
+    def forward(self, xp, x):
+        logp = x - x.max(axis=1, keepdims=True)
+        logp -= xp.log(xp.exp(logp).sum(axis=1, keepdims=True))
+        self.logp = logp
+        n, c = x.shape
+        if self.targets.ndim == 1:
+            picked = logp[xp.arange(n), self.targets]
+            loss = -picked if self.smoothing == 0 else -(1 - self.smoothing) * picked
+        else:
+            q = self.targets if self.smoothing == 0 else (1 - self.smoothing) * self.targets
+            loss = -(q * logp).sum(axis=1)
+        if self.smoothing:
+            loss -= (self.smoothing / c) * logp.sum(axis=1)
+        return loss.astype(x.dtype, copy=False)
+
+    def backward(self, g):
+        x = self.inputs[0]
+        if is_grad_enabled():
+            return (self._composite_grad(x, g),)
+        xp = x.xp
+        n, c = x.shape
+        grad = xp.exp(self.logp)
+        s = self.smoothing
+        if self.targets.ndim == 1:
+            grad[xp.arange(n), self.targets] -= x.dtype.type(1 - s)
+        else:
+            grad -= self.targets if s == 0 else (1 - s) * self.targets
+        if s:
+            grad -= x.dtype.type(s / c)
+        grad *= g.data.reshape(n, 1)
+        return (Tensor(grad),)
+
+    def _composite_grad(self, x, g):
+        """Gradient built from engine ops so that it can be differentiated again."""
+        from ..autodiff.graph import gradients
+
+        xx = Tensor(x.data, requires_grad=True) if not x.requires_grad else x
+        loss = _cross_entropy_composite(xx, self.targets, self.smoothing)
+        (gx,) = gradients([loss], [xx], [g], create_graph=True)
+        return gx
+
+
+def _cross_entropy_composite(x, targets, smoothing):
+    n, c = x.shape
+    logp = log_softmax(x, axis=1)
+    xp = x.xp
+    if targets.ndim == 1:
+        q = xp.zeros((n, c), dtype=x.dtype)
+        q[xp.arange(n), targets] = 1
+    else:
+        q = targets.astype(x.dtype, copy=False)
+    if smoothing:
+        q = (1 - smoothing) * q + smoothing / c
+    return -sum_(logp * Tensor(q), axis=1)
+
+
+def softmax_cross_entropy(logits, targets, label_smoothing=0.0, reduction="mean"):
+    """Cross-entropy between ``softmax(logits)`` and the targets, fused and numerically stable.
+
+    Parameters
+    ----------
+    logits : Tensor, shape (N, C)
+    targets : array-like or Tensor
+        Integer class indices of shape (N,) in ``[0, C)``, or probabilities / one-hot rows of shape (N, C).
+    label_smoothing : float in [0, 1)
+        Mixes the target distribution with the uniform one: ``q = (1 - s) q + s / C``.
+    reduction : {"mean", "sum", "none"}
+        Mean over samples, sum, or the (N,) per-sample losses.
+
+    Returns
+    -------
+    Tensor: a scalar, or shape (N,) for ``reduction="none"``.
+    """
+    op = "softmax_cross_entropy"
+    _check_reduction(op, reduction)
+    logits = as_tensor(logits)
+    if logits.ndim != 2:
+        raise ShapeError(f"{op}: logits must have shape (N, C), got {logits.shape}")
+    if not 0.0 <= label_smoothing < 1.0:
+        raise ValueError(f"{op}: invalid value for `label_smoothing`. Expected 0 <= s < 1. Received: {label_smoothing}")
+    n, c = logits.shape
+    t = targets.data if isinstance(targets, Tensor) else targets
+    xp = logits.xp
+    t = xp.asarray(t)
+    if t.dtype.kind in "iub":
+        if t.shape != (n,):
+            raise ShapeError(f"{op}: integer targets must have shape ({n},) for logits of shape {logits.shape}, got {t.shape}")
+        if n and (int(t.min()) < 0 or int(t.max()) >= c):
+            raise ValueError(
+                f"{op}: class index out of range: targets span [{int(t.min())}, {int(t.max())}] "
+                f"but logits of shape {logits.shape} have {c} classes"
+            )
+        t = t.astype(xp.int64, copy=False)
+    elif t.dtype.kind == "f":
+        if t.shape != (n, c):
+            raise ShapeError(f"{op}: probability targets must have the logits' shape {logits.shape}, got {t.shape}")
+        t = t.astype(logits.dtype, copy=False)
+    else:
+        raise DTypeError(f"{op}: targets of dtype {t.dtype} are neither class indices nor probabilities")
+    per_sample = SoftmaxCrossEntropy(t, float(label_smoothing))(logits)
+    return _reduce(per_sample, reduction)
+
+
+def _pair(op, pred, target):
+    pred = as_tensor(pred)
+    target = as_tensor(target, like=pred)
+    if pred.shape != target.shape:
+        raise ShapeError(f"{op}: predictions of shape {pred.shape} and targets of shape {target.shape} differ")
+    if target.dtype != pred.dtype:
+        if target.requires_grad:
+            raise DTypeError(f"{op}: predictions are {pred.dtype} but targets that require gradients are {target.dtype}")
+        target = Tensor(target.data.astype(pred.dtype))  # constant labels: cast them (ints, float64 data)
+    return pred, target
+
+
+def mean_squared_error(pred, target, reduction="mean"):
+    """``(pred - target) ** 2`` reduced; shapes must match exactly."""
+    _check_reduction("mean_squared_error", reduction)
+    pred, target = _pair("mean_squared_error", pred, target)
+    return _reduce(square(pred - target), reduction)
+
+
+class BCEWithLogits(Function):
+    """``max(x, 0) - x t + log(1 + exp(-|x|))`` per element: stable for any logit."""
+
+    def forward(self, xp, x, t):
+        return xp.maximum(x, 0) - x * t + xp.log1p(xp.exp(-xp.abs(x)))
+
+    def backward(self, g):
+        x, t = self.inputs
+        gx = g * (sigmoid(x) - t) if x.requires_grad else None
+        gt = -g * x if t.requires_grad else None
+        return gx, gt
+
+
+def binary_cross_entropy_with_logits(logits, targets, reduction="mean"):
+    """Binary cross-entropy of ``sigmoid(logits)`` against targets in [0, 1], computed from the logits
+    (no overflow for large magnitudes). Shapes must match exactly."""
+    _check_reduction("binary_cross_entropy_with_logits", reduction)
+    logits, targets = _pair("binary_cross_entropy_with_logits", logits, targets)
+    return _reduce(BCEWithLogits()(logits, targets), reduction)
+
+
+def l1_loss(pred, target, reduction="mean"):
+    """``|pred - target|`` reduced; the gradient at 0 is 0."""
+    _check_reduction("l1_loss", reduction)
+    pred, target = _pair("l1_loss", pred, target)
+    return _reduce(abs_(pred - target), reduction)
+
+
+def huber_loss(pred, target, delta=1.0, reduction="mean"):
+    """Huber loss: ``0.5 d^2`` for ``|d| <= delta``, ``delta (|d| - 0.5 delta)`` beyond (d = pred - target)."""
+    _check_reduction("huber_loss", reduction)
+    if delta <= 0:
+        raise ValueError(f"huber_loss: invalid value for `delta`. Expected > 0. Received: {delta}")
+    pred, target = _pair("huber_loss", pred, target)
+    d = pred - target
+    a = abs_(d)
+    # min(|d|, delta) gives both branches with one expression and a gradient that is right everywhere.
+    m = minimum(a, float(delta))
+    per = 0.5 * square(m) + delta * (a - m)
+    return _reduce(per, reduction)
+
