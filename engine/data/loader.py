@@ -1,0 +1,324 @@
+"""``load``: one entry point that detects the format of a source and hands it to the right reader."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+
+import numpy as np
+
+from engine.data.archive import DEFAULT_MAX_BYTES, is_archive, safe_extract
+from engine.data.dataset import Dataset
+from engine.data.errors import DataImportError, ImportContext
+from engine.data.readers.arrays import read_hdf5, read_npy, read_npz
+from engine.data.readers.common import check_readable, natural_key, read_head
+from engine.data.readers.idx import is_idx_file, read_idx_files
+from engine.data.readers.images import class_folders, is_image_file, read_image_files
+from engine.data.readers.labels import read_label_table
+from engine.data.readers.tabular import read_table
+from engine.data.readers.text import read_text, text_dataset
+from engine.data.storage import SectionBuilder, as_numpy, default_memory_budget
+
+__all__ = ["load", "concatenate", "detect_format"]
+
+_TABLE = (".csv", ".tsv", ".tab")
+_TEXT = (".txt", ".text", ".md")
+_HDF5 = (".h5", ".hdf5", ".hdf", ".he5")
+SUPPORTED = "images (png, jpg, bmp, gif, tif, webp), csv/tsv, txt, IDX, npy/npz, HDF5, zip/tar archives"
+
+
+def detect_format(path) -> str:
+    """Return the format of a file: ``image``, ``table``, ``text``, ``idx``, ``npy``, ``npz``, ``hdf5``, ``archive``.
+
+    Raises
+    ------
+    DataImportError
+        For empty, unreadable or unsupported files, naming the file.
+    """
+    check_readable(path)
+    name = os.fspath(path).lower()
+    if is_image_file(name):
+        return "image"
+    if name.endswith(_TABLE):
+        return "table"
+    if name.endswith(".npy"):
+        return "npy"
+    if name.endswith(".npz"):
+        return "npz"
+    if name.endswith(_HDF5):
+        return "hdf5"
+    if is_archive(path):
+        return "archive"
+    head = read_head(path, 8)
+    if head.startswith(b"\x89HDF\r\n\x1a\n"):
+        return "hdf5"
+    if head.startswith(b"\x93NUMPY"):
+        return "npy"
+    if "idx" in name or "ubyte" in name or is_idx_file(path):
+        if is_idx_file(path):
+            return "idx"
+        raise DataImportError("named like an IDX file but the header is not IDX", path)
+    if name.endswith(_TEXT):
+        return "text"
+    ext = os.path.splitext(name)[1] or "(no extension)"
+    raise DataImportError(f"unsupported format {ext}; supported: {SUPPORTED}", path)
+
+
+def load(
+    source,
+    *,
+    inputs=None,
+    targets="auto",
+    classes=None,
+    target_kind: str = "auto",
+    image_size=None,
+    color: str = "auto",
+    resize: str = "stretch",
+    missing: str = "drop",
+    fill_value=None,
+    delimiter=None,
+    header="auto",
+    sequence_length: int = 32,
+    stride=None,
+    on_error: str = "raise",
+    memory_budget: int | None = None,
+    cache_dir=None,
+    max_archive_bytes: int = DEFAULT_MAX_BYTES,
+    progress=None,
+    cancel=None,
+) -> Dataset:
+    """Import a dataset from a file, several files, a folder or an archive.
+
+    Parameters
+    ----------
+    source : str, PathLike or list of them
+        A file (image, CSV/TSV, text, IDX, ``.npy``/``.npz``, HDF5), a folder (one subfolder per
+        class of images; images with a label CSV; IDX image/label pairs; tables), a zip or tar(.gz)
+        archive of any of these, or a list of sources (concatenated).
+    inputs, targets : str, int or list, optional
+        Column roles for tables (names or indices), array names for ``.npz``/HDF5, the file-name
+        and label columns of an image label CSV. ``targets=None``: no targets.
+    classes : list of str, optional
+        Expected class names, in index order; a label outside it is an error.
+    target_kind : {"auto", "class", "regression"}
+    image_size : (height, width), optional
+        Resize every image to this size (default: the most common size).
+    color : {"auto", "grayscale", "rgb"}
+    resize : {"stretch", "fit", "crop"}
+    missing : {"drop", "fill", "raise"}
+        Missing values in tables. ``fill_value`` sets the numeric fill (default: column mean).
+    delimiter, header :
+        Force the table delimiter / whether the first row is a header.
+    sequence_length, stride : int
+        Window length and step for text files.
+    on_error : {"raise", "skip"}
+        Stop at the first bad record, or leave bad records out and list them in ``dataset.report``.
+    memory_budget : int, optional
+        Bytes the records may take in RAM; beyond it they go to an HDF5 cache in ``cache_dir``.
+        Default: a quarter of physical memory, at most 4 GiB.
+    cache_dir : str, optional
+        Where cache files (and extracted archives, while importing) go; the temp folder by default.
+    max_archive_bytes : int
+        Limit on the uncompressed size of an archive.
+    progress : callable(done, total, path), optional
+        Called on the importing thread after each file or block of rows.
+    cancel : threading.Event, optional
+        Set it to stop the import with :class:`ImportCancelled`.
+
+    Returns
+    -------
+    Dataset
+        ``inputs`` float32, ``targets`` int64 class indices (with ``classes``) or float32 values.
+
+    Raises
+    ------
+    DataImportError
+        With ``.file`` and ``.row`` set to what is wrong.
+    ImportCancelled
+        When ``cancel`` was set.
+    """
+    ctx = ImportContext(on_error, progress, cancel)
+    options = dict(
+        inputs=inputs, targets=targets, classes=classes, target_kind=target_kind, image_size=image_size,
+        color=color, resize=resize, missing=missing, fill_value=fill_value, delimiter=delimiter, header=header,
+        sequence_length=sequence_length, stride=stride, max_archive_bytes=max_archive_bytes,
+        memory_budget=int(memory_budget) if memory_budget is not None else default_memory_budget(),
+        cache_dir=os.fspath(cache_dir) if cache_dir is not None else None,
+    )
+    ctx.check_cancel()
+    if isinstance(source, (list, tuple)):
+        dataset = _load_many([os.fspath(s) for s in source], ctx, options)
+    else:
+        dataset = _load_path(os.fspath(source), ctx, options)
+    dataset.report = ctx.report
+    dataset.meta.setdefault("source", [os.fspath(s) for s in source] if isinstance(source, (list, tuple)) else os.fspath(source))
+    return dataset
+
+
+def _load_path(path: str, ctx, opt) -> Dataset:
+    if not os.path.exists(path):
+        raise DataImportError("no such file or folder", path)
+    if os.path.isdir(path):
+        return _load_folder(path, ctx, opt)
+    fmt = detect_format(path)
+    budget, cache = opt["memory_budget"], opt["cache_dir"]
+    if fmt == "archive":
+        workdir = tempfile.mkdtemp(prefix="sigma-extract-", dir=cache)
+        try:
+            root = safe_extract(path, workdir, opt["max_archive_bytes"], ctx=ctx)
+            dataset = _load_folder(root, ctx, opt, archive=path)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        return dataset
+    if fmt == "image":
+        return _images(path, [path], None, ctx, opt)
+    if fmt == "table":
+        keys = ("inputs", "targets", "classes", "target_kind", "missing", "fill_value", "delimiter", "header")
+        return read_table(path, ctx, memory_budget=budget, cache_dir=cache, **{k: opt[k] for k in keys})
+    if fmt == "text":
+        text = read_text(path)
+        return text_dataset(text, ctx, sequence_length=opt["sequence_length"], stride=opt["stride"],
+                            memory_budget=budget, cache_dir=cache, source=path)
+    if fmt == "idx":
+        return read_idx_files([path], ctx, classes=opt["classes"], memory_budget=budget, cache_dir=cache)
+    roles = dict(inputs=_name(opt["inputs"]), targets=_name(opt["targets"]))
+    if fmt == "npy":
+        return read_npy(path, ctx, classes=opt["classes"], memory_budget=budget, cache_dir=cache)
+    reader = read_npz if fmt == "npz" else read_hdf5
+    return reader(path, ctx, classes=opt["classes"], memory_budget=budget, cache_dir=cache, **roles)
+
+
+def _name(role):
+    """Array name for npz/HDF5 roles (``"auto"`` means pick by common names)."""
+    return None if role in (None, "auto") else role
+
+
+def _images(root, files, labels, ctx, opt, **extra) -> Dataset:
+    return read_image_files(
+        files, labels, ctx, classes=opt["classes"], image_size=opt["image_size"], color=opt["color"],
+        resize=opt["resize"], memory_budget=opt["memory_budget"], cache_dir=opt["cache_dir"], root=root, **extra,
+    )
+
+
+def _visible(folder: str) -> list:
+    return sorted((e for e in os.scandir(folder) if not e.name.startswith((".", "__MACOSX", "Thumbs.db"))),
+                  key=lambda e: natural_key(e.name))
+
+
+def _walk_files(folder: str) -> list[str]:
+    out = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted((d for d in dirnames if not d.startswith((".", "__"))), key=natural_key)
+        out += [os.path.join(dirpath, f) for f in sorted(filenames, key=natural_key) if not f.startswith(".")]
+    return out
+
+
+def _load_folder(folder: str, ctx, opt, archive=None) -> Dataset:
+    entries = _visible(folder)
+    files = [e.path for e in entries if e.is_file()]
+    dirs = [e.path for e in entries if e.is_dir()]
+    where = archive or folder
+    if not files and len(dirs) == 1:
+        return _load_folder(dirs[0], ctx, opt, archive)  # an archive's wrapper folder
+    images = [f for f in files if is_image_file(f)]
+    tables = [f for f in files if f.lower().endswith(_TABLE)]
+    per_class = [(d, name, [f for f in _walk_files(d) if is_image_file(f)]) for d, name in class_folders(folder)]
+    per_class = [c for c in per_class if c[2]]
+    if per_class:
+        paths, labels = [], []
+        for d, name, found in per_class:
+            for f in _walk_files(d):
+                if not is_image_file(f):
+                    ctx.warn("not an image file; ignored", f)
+            paths += found
+            labels += [name] * len(found)
+        return _images(folder, paths, labels, ctx, opt)
+    if images and len(tables) == 1:
+        return _labelled_images(folder, tables[0], ctx, opt)
+    if images:
+        for f in files:
+            if not is_image_file(f):
+                ctx.warn("not an image file; ignored", f)
+        return _images(folder, images, None, ctx, opt)
+    if not files:
+        raise DataImportError("folder is empty (no files to import)", where)
+    idx = [f for f in files if detect_format(f) == "idx"] if any(_maybe_idx(f) for f in files) else []
+    if idx:
+        return read_idx_files(idx, ctx, classes=opt["classes"], memory_budget=opt["memory_budget"], cache_dir=opt["cache_dir"])
+    return _load_many(files, ctx, opt)
+
+
+def _maybe_idx(path: str) -> bool:
+    name = path.lower()
+    return "idx" in name or "ubyte" in name
+
+
+def _labelled_images(folder: str, table: str, ctx, opt) -> Dataset:
+    all_images = [f for f in _walk_files(folder) if is_image_file(f)]
+    files, labels, rows = read_label_table(table, all_images, folder, ctx, opt["inputs"], opt["targets"],
+                                           opt["delimiter"], opt["header"])
+    return _images(folder, files, labels, ctx, opt, label_rows=rows, label_file=table)
+
+
+def _load_many(paths: list[str], ctx, opt) -> Dataset:
+    if not paths:
+        raise DataImportError("no sources given", None)
+    formats = [("folder" if os.path.isdir(p) else detect_format(p)) if os.path.exists(p) else None for p in paths]
+    for p, f in zip(paths, formats):
+        if f is None:
+            raise DataImportError("no such file or folder", p)
+    if all(f == "idx" for f in formats):
+        return read_idx_files(paths, ctx, classes=opt["classes"], memory_budget=opt["memory_budget"], cache_dir=opt["cache_dir"])
+    if all(f == "image" for f in formats):
+        return _images(os.path.commonpath([os.path.abspath(p) for p in paths]), paths, None, ctx, opt)
+    return concatenate([_load_path(p, ctx, opt) for p in paths], opt["memory_budget"], opt["cache_dir"])
+
+
+def concatenate(datasets: list, memory_budget: int | None = None, cache_dir=None) -> Dataset:
+    """Join datasets record-wise.
+
+    Sections and per-record shapes must match. Class lists are merged (union, natural order) and
+    targets re-indexed. The result respects ``memory_budget`` like any import.
+
+    Returns
+    -------
+    Dataset
+    """
+    if len(datasets) == 1:
+        return datasets[0]
+    first = datasets[0]
+    for ds in datasets[1:]:
+        if ds.section_names != first.section_names:
+            raise DataImportError(f"sources have different sections: {first.section_names} vs {ds.section_names}", ds.meta.get("source"))
+        for name in first.section_names:
+            if ds.shape_of(name) != first.shape_of(name):
+                raise DataImportError(
+                    f"section {name!r} records are {ds.shape_of(name)} here but {first.shape_of(name)} in the first source",
+                    ds.meta.get("source"),
+                )
+    labelled = [ds.classes is not None for ds in datasets]
+    if any(labelled) and not all(labelled):
+        raise DataImportError("some sources have class labels and some do not", None)
+    classes = None
+    if all(labelled):
+        classes = sorted({c for ds in datasets for c in ds.classes}, key=natural_key)
+    budget = memory_budget if memory_budget is not None else default_memory_budget()
+    builder = SectionBuilder({n: first.dtype_of(n) for n in first.section_names}, budget, cache_dir,
+                             expected_records=sum(len(ds) for ds in datasets))
+    for ds in datasets:
+        remap = np.array([classes.index(c) for c in ds.classes], dtype=np.int64) if classes else None
+        for start in range(0, len(ds), 8192):
+            block = {n: as_numpy(ds[n][start : start + 8192]) for n in first.section_names}
+            if remap is not None and "targets" in block:
+                block["targets"] = remap[block["targets"]]
+            builder.append(block)
+    meta = {"kind": "concatenated", "parts": [len(ds) for ds in datasets]}
+    sizes = [ds.meta.get("image_sizes") for ds in datasets]
+    if all(sizes):
+        merged: dict = {}
+        for s in sizes:
+            for k, v in s.items():
+                merged[k] = merged.get(k, 0) + v
+        meta["image_sizes"] = merged
+    return Dataset(builder.finish(), classes, [r for ds in datasets for r in ds.report], meta)

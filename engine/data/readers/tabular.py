@@ -1,0 +1,377 @@
+"""CSV and TSV tables: encoding, delimiter and header detection, column roles, missing values.
+
+The file is read twice and never held whole: pass one checks row lengths, infers each column's type
+(numeric or categorical), collects categories and fill values; pass two converts rows into blocks.
+Row numbers in errors are 1-based line numbers, as an editor shows them.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from engine.data.dataset import Dataset
+from engine.data.errors import DataImportError
+from engine.data.readers.common import check_readable, class_index, natural_key, open_failure_reason
+from engine.data.storage import SectionBuilder
+
+__all__ = ["TableLayout", "sniff_table", "iter_rows", "read_table", "MISSING_TOKENS"]
+
+MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "?", "-", "#n/a"})
+_ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
+_BLOCK_ROWS = 4096
+_MAX_CLASS_VALUES = 32  # integer target columns with at most this many values are classes
+
+
+@dataclass
+class TableLayout:
+    """What :func:`sniff_table` found out about a table file."""
+
+    path: str
+    encoding: str
+    delimiter: str
+    has_header: bool
+    names: list = field(default_factory=list)
+
+
+def _number(text: str):
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _open_text(path, encoding: str):
+    return open(path, newline="", encoding=encoding)
+
+
+def sniff_table(path, delimiter: str | None = None, header="auto") -> TableLayout:
+    """Detect encoding, delimiter, header and column names of a CSV/TSV file.
+
+    Parameters
+    ----------
+    path : str
+    delimiter : str, optional
+        Forced delimiter; detected among ``, ; TAB |`` otherwise (TAB for ``.tsv``/``.tab``).
+    header : {"auto", True, False}
+        Whether the first row names the columns.
+
+    Returns
+    -------
+    TableLayout
+    """
+    check_readable(path)
+    for encoding in _ENCODINGS:
+        try:
+            with _open_text(path, encoding) as f:
+                sample = f.read(1 << 16)
+            break
+        except UnicodeDecodeError:
+            continue
+        except OSError as exc:
+            raise DataImportError(open_failure_reason(exc), path) from exc
+    if not sample.strip():
+        raise DataImportError("file has no rows", path)
+    if delimiter is None:
+        if os.fspath(path).lower().endswith((".tsv", ".tab")):
+            delimiter = "\t"
+        else:
+            delimiter = _guess_delimiter(sample)
+    # The last line of the sample may be cut in half; drop it unless the sample is the whole file.
+    lines = sample.splitlines()
+    rows = [r for r in csv.reader(lines[:-1] if len(sample) == 1 << 16 else lines, delimiter=delimiter) if r]
+    if header == "auto":
+        header = _looks_like_header(rows, sample, delimiter)
+    width = len(rows[0]) if rows else 0
+    names = [c.strip() for c in rows[0]] if header else [f"column{i}" for i in range(width)]
+    names = [n or f"column{i}" for i, n in enumerate(names)]
+    return TableLayout(os.fspath(path), encoding, delimiter, bool(header), names)
+
+
+def _guess_delimiter(sample: str) -> str:
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+    except csv.Error:
+        first = sample.splitlines()[0]
+        counts = {d: first.count(d) for d in ",;\t|"}
+        best = max(counts, key=counts.get)
+        return best if counts[best] else ","
+
+
+def _looks_like_header(rows: list, sample: str, delimiter: str) -> bool:
+    if not rows:
+        return False
+    first = [c.strip() for c in rows[0]]
+    if any(_number(c) is not None or c.lower() in MISSING_TOKENS for c in first):
+        return False
+    body = rows[1:]
+    if not body:
+        return True
+    # A header row is all text above at least one column that holds numbers below it.
+    for j in range(len(first)):
+        values = [r[j].strip() for r in body if j < len(r) and r[j].strip().lower() not in MISSING_TOKENS]
+        if values and all(_number(v) is not None for v in values):
+            return True
+    try:
+        return csv.Sniffer().has_header(sample)
+    except csv.Error:
+        return False
+
+
+def iter_rows(layout: TableLayout):
+    """Yield ``(line_number, fields)`` for each non-blank data row (header skipped, fields stripped)."""
+    try:
+        with _open_text(layout.path, layout.encoding) as f:
+            reader = csv.reader(f, delimiter=layout.delimiter)
+            first = True
+            for row in reader:
+                if first:
+                    first = False
+                    if layout.has_header:
+                        continue
+                if not row or all(not c.strip() for c in row):
+                    continue
+                yield reader.line_num, [c.strip() for c in row]
+    except OSError as exc:
+        raise DataImportError(open_failure_reason(exc), layout.path) from exc
+    except csv.Error as exc:
+        raise DataImportError(f"malformed CSV ({exc})", layout.path) from exc
+
+
+def _resolve(spec, names: list, what: str, path) -> list[int]:
+    if spec is None:
+        return []
+    items = [spec] if isinstance(spec, (str, int)) else list(spec)
+    out = []
+    for item in items:
+        if isinstance(item, int) and not isinstance(item, bool):
+            if not -len(names) <= item < len(names):
+                raise DataImportError(f"{what} column {item} does not exist; the table has {len(names)} columns", path)
+            out.append(item % len(names))
+        elif item in names:
+            out.append(names.index(item))
+        else:
+            raise DataImportError(f"{what} column {item!r} not found; columns are {names}", path)
+    return out
+
+
+class _Column:
+    """Pass-one facts about one column."""
+
+    def __init__(self):
+        self.numeric = 0
+        self.text = Counter()
+        self.sum = 0.0
+        self.integers = True
+        self.values = set()  # distinct numeric values, capped
+
+    def add(self, value: str) -> None:
+        number = _number(value)
+        if number is None:
+            self.text[value] += 1
+            return
+        self.numeric += 1
+        self.sum += number
+        if number != int(number):
+            self.integers = False
+        if len(self.values) < 10_000:
+            self.values.add(number)
+
+    @property
+    def is_numeric(self) -> bool:
+        # Mostly numbers with a few stray words: the words are bad values, not categories.
+        total = self.numeric + sum(self.text.values())
+        return total > 0 and self.numeric >= 0.9 * total
+
+    def label(self, value: str) -> str:
+        number = _number(value)
+        return str(int(number)) if number is not None and self.integers and number == int(number) else value
+
+
+def read_table(
+    path,
+    ctx,
+    *,
+    inputs=None,
+    targets="auto",
+    classes=None,
+    target_kind: str = "auto",
+    missing: str = "drop",
+    fill_value=None,
+    delimiter=None,
+    header="auto",
+    memory_budget: int,
+    cache_dir=None,
+) -> Dataset:
+    """Read a CSV/TSV table into a dataset.
+
+    Parameters
+    ----------
+    path : str
+    ctx : ImportContext
+    inputs : str, int or list, optional
+        Input columns (names or indices). Default: every column that is not a target.
+    targets : str, int, list, None or "auto"
+        Target column(s). ``"auto"``: the last column. ``None``: no targets.
+    classes : list of str, optional
+        Allowed class names; a target value outside it is an unknown class label.
+    target_kind : {"auto", "class", "regression"}
+        ``auto``: text or few distinct integers are classes, anything else is regression.
+    missing : {"drop", "fill", "raise"}
+        What to do with a row that has an empty/NA value in a used column.
+    fill_value : float, optional
+        Value for ``missing="fill"`` in numeric columns (default: the column mean). Categorical
+        columns are filled with their most frequent value.
+    delimiter, header :
+        See :func:`sniff_table`.
+    memory_budget : int
+    cache_dir : str, optional
+
+    Returns
+    -------
+    Dataset
+        ``inputs`` float32 ``(N, n_inputs)`` (categorical inputs as category indices, the category
+        lists in ``meta["categories"]``); ``targets`` int64 ``(N,)`` for classes or float32
+        ``(N, n_targets)`` for regression.
+    """
+    if missing not in ("drop", "fill", "raise"):
+        raise ValueError(f"Invalid value for `missing`. Expected 'drop', 'fill' or 'raise'. Received: {missing!r}")
+    layout = sniff_table(path, delimiter, header)
+    names, width = layout.names, len(layout.names)
+    target_cols = [width - 1] if targets == "auto" else _resolve(targets, names, "target", path)
+    input_cols = _resolve(inputs, names, "input", path) or [j for j in range(width) if j not in target_cols]
+    if not input_cols:
+        raise DataImportError("no input columns left; name them with inputs=", path)
+    used = input_cols + target_cols
+    columns = {j: _Column() for j in used}
+    bad_rows: set[int] = set()
+    n_rows = 0
+    for line, row in iter_rows(layout):
+        n_rows += 1
+        if n_rows % _BLOCK_ROWS == 0:
+            ctx.check_cancel()
+        if len(row) != width:
+            ctx.fail(f"row has {len(row)} fields, expected {width} ({layout.delimiter!r}-separated)", path, line)
+            bad_rows.add(line)
+            continue
+        for j in used:
+            if row[j].lower() not in MISSING_TOKENS:
+                columns[j].add(row[j])
+    if n_rows == 0:
+        raise DataImportError("table has a header but no data rows", path)
+
+    kind = target_kind
+    if target_cols and kind == "auto":
+        col = columns[target_cols[0]]
+        few_ints = col.is_numeric and col.integers and len(col.values) <= _MAX_CLASS_VALUES
+        kind = "class" if len(target_cols) == 1 and (classes is not None or not col.is_numeric or few_ints) else "regression"
+    if kind == "class" and len(target_cols) != 1:
+        raise DataImportError(f"class targets need exactly one column; got {[names[j] for j in target_cols]}", path)
+    if kind == "regression":
+        for j in target_cols:
+            if not columns[j].is_numeric:
+                raise DataImportError(f"regression target column {names[j]!r} holds text", path)
+
+    categories = {j: sorted(columns[j].text, key=natural_key) for j in input_cols if not columns[j].is_numeric}
+    cat_lookup = {j: {c: i for i, c in enumerate(cats)} for j, cats in categories.items()}
+    fills = {}
+    for j in used:
+        c = columns[j]
+        if c.is_numeric:
+            fills[j] = float(fill_value) if fill_value is not None else (c.sum / c.numeric if c.numeric else 0.0)
+        else:
+            fills[j] = c.text.most_common(1)[0][0] if c.text else ""
+    class_names = None
+    if kind == "class":
+        col = columns[target_cols[0]]
+        if classes is None:
+            labels = {col.label(str(v)) for v in col.values}
+            if not col.is_numeric:
+                labels |= set(col.text)
+            class_names = sorted(labels, key=natural_key)
+        else:
+            class_names = [str(c) for c in classes]
+
+    dtypes = {"inputs": np.float32}
+    if target_cols:
+        dtypes["targets"] = np.int64 if kind == "class" else np.float32
+    builder = SectionBuilder(dtypes, memory_budget, cache_dir, expected_records=n_rows)
+    x_rows, y_rows, y_lines = [], [], []
+
+    def flush():
+        if not x_rows:
+            return
+        block = {"inputs": np.array(x_rows, dtype=np.float32)}
+        if kind == "class":
+            ids, _ = class_index(y_rows, class_names, path, y_lines, ctx)
+            keep = ids >= 0
+            block = {"inputs": block["inputs"][keep], "targets": ids[keep]}
+        elif target_cols:
+            block["targets"] = np.array(y_rows, dtype=np.float32)
+        builder.append(block)
+        x_rows.clear()
+        y_rows.clear()
+        y_lines.clear()
+
+    done = 0
+    try:
+        for line, row in iter_rows(layout):
+            done += 1
+            if line in bad_rows:
+                continue
+            converted = _convert(row, line, input_cols, target_cols, kind, columns, cat_lookup, fills, missing, path, ctx, names)
+            if converted is not None:
+                x_rows.append(converted[0])
+                y_rows.append(converted[1])
+                y_lines.append(line)
+            if len(x_rows) == _BLOCK_ROWS:
+                flush()
+                ctx.tick(done, n_rows, path)
+        flush()
+        ctx.tick(n_rows, n_rows, path)
+    except BaseException:
+        builder.abort()
+        raise
+    if builder.count == 0:
+        raise DataImportError("no usable rows (all were skipped; see the report)", path)
+    meta = {
+        "kind": "table",
+        "columns": {"inputs": [names[j] for j in input_cols], "targets": [names[j] for j in target_cols]},
+        "categories": {names[j]: cats for j, cats in categories.items()},
+        "delimiter": layout.delimiter,
+        "encoding": layout.encoding,
+    }
+    return Dataset(builder.finish(), class_names, ctx.report, meta)
+
+
+def _convert(row, line, input_cols, target_cols, kind, columns, cat_lookup, fills, missing, path, ctx, names):
+    """One row to ``(input values, target value(s))``, or ``None`` when the row is skipped."""
+    values = []
+    for j in input_cols + target_cols:
+        text = row[j]
+        if text.lower() in MISSING_TOKENS:
+            if missing == "raise":
+                raise DataImportError(f"missing value in column {names[j]!r}", path, line)
+            if missing == "drop":
+                ctx.drop(f"missing value in column {names[j]!r}; row dropped", path, line)
+                return None
+            text = str(fills[j]) if columns[j].is_numeric else fills[j]
+        if kind == "class" and j == target_cols[0]:
+            values.append(columns[j].label(text))
+        elif columns[j].is_numeric:
+            number = _number(text)
+            if number is None:
+                ctx.fail(f"column {names[j]!r}: {text!r} is not a number", path, line)
+                return None
+            values.append(number)
+        else:
+            values.append(float(cat_lookup[j][text]))
+    n_in = len(input_cols)
+    y = values[n_in] if kind == "class" else values[n_in:]
+    return values[:n_in], y
