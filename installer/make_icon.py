@@ -1,4 +1,4 @@
-"""Draw the application icon (``installer/sigma-studio.ico``) from the shapes of ``resources/icons/sigma.svg``.
+"""Draw the application icon (``installer/sigma-studio.ico``) from the shapes of the SVG icon.
 
 Pillow cannot read SVG, and the icon is two shapes (a rounded blue square and a white sigma stroke), so
 this script draws them at 256 px and lets Pillow write every size Windows asks for into one .ico.
