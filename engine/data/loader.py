@@ -15,7 +15,7 @@ from engine.data.readers.arrays import read_hdf5, read_npy, read_npz
 from engine.data.readers.common import check_readable, natural_key, read_head
 from engine.data.readers.idx import is_idx_file, read_idx_files
 from engine.data.readers.images import class_folders, is_image_file, read_image_files
-from engine.data.readers.labels import read_label_table
+from engine.data.readers.labels import looks_like_label_table, read_label_table
 from engine.data.readers.tabular import read_table
 from engine.data.readers.text import read_text, text_dataset
 from engine.data.storage import SectionBuilder, as_numpy, default_memory_budget
@@ -164,6 +164,8 @@ def _load_path(path: str, ctx, opt) -> Dataset:
     fmt = detect_format(path)
     budget, cache = opt["memory_budget"], opt["cache_dir"]
     if fmt == "archive":
+        if cache:
+            os.makedirs(cache, exist_ok=True)
         workdir = tempfile.mkdtemp(prefix="sigma-extract-", dir=cache)
         try:
             root = safe_extract(path, workdir, opt["max_archive_bytes"], ctx=ctx)
@@ -223,6 +225,8 @@ def _load_folder(folder: str, ctx, opt, archive=None) -> Dataset:
         return _load_folder(dirs[0], ctx, opt, archive)  # an archive's wrapper folder
     images = [f for f in files if is_image_file(f)]
     tables = [f for f in files if f.lower().endswith(_TABLE)]
+    if len(tables) == 1 and looks_like_label_table(tables[0]):
+        return _labelled_images(folder, tables[0], ctx, opt)
     per_class = [(d, name, [f for f in _walk_files(d) if is_image_file(f)]) for d, name in class_folders(folder)]
     per_class = [c for c in per_class if c[2]]
     if per_class:
@@ -234,8 +238,6 @@ def _load_folder(folder: str, ctx, opt, archive=None) -> Dataset:
             paths += found
             labels += [name] * len(found)
         return _images(folder, paths, labels, ctx, opt)
-    if images and len(tables) == 1:
-        return _labelled_images(folder, tables[0], ctx, opt)
     if images:
         for f in files:
             if not is_image_file(f):

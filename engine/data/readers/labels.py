@@ -8,7 +8,23 @@ from engine.data.errors import DataImportError
 from engine.data.readers.images import is_image_file
 from engine.data.readers.tabular import iter_rows, sniff_table
 
-__all__ = ["read_label_table"]
+__all__ = ["read_label_table", "looks_like_label_table"]
+
+
+def looks_like_label_table(table) -> bool:
+    """Whether a CSV has a column of image file names (checked on its first rows)."""
+    try:
+        layout = sniff_table(table)
+        rows = []
+        for _, row in iter_rows(layout):
+            rows.append(row)
+            if len(rows) == 50:
+                break
+    except DataImportError:
+        return False
+    return bool(rows) and any(
+        sum(is_image_file(r[j]) for r in rows if j < len(r)) >= 0.5 * len(rows) for j in range(len(layout.names))
+    )
 
 
 def _column(spec, names: list, fallback: int, path) -> int:
@@ -73,7 +89,9 @@ def read_label_table(table, images: list, folder, ctx, file_column=None, label_c
         if len(row) != len(names):
             ctx.fail(f"row has {len(row)} fields, expected {len(names)}", table, line)
             continue
-        name = row[fcol].replace("\\", "/").lstrip("./")
+        name = row[fcol].replace("\\", "/")
+        while name.startswith("./"):
+            name = name[2:]
         path = by_relative.get(name)
         if path is None and len(by_name.get(os.path.basename(name), [])) == 1:
             path = by_name[os.path.basename(name)][0]

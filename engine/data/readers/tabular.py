@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import math
 import os
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -25,7 +26,8 @@ __all__ = ["TableLayout", "sniff_table", "iter_rows", "read_table", "MISSING_TOK
 MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "?", "-", "#n/a"})
 _ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
 _BLOCK_ROWS = 4096
-_MAX_CLASS_VALUES = 32  # integer target columns with at most this many values are classes
+_MAX_CLASS_VALUES = 32
+_FILE_LIKE = re.compile(r"\.[A-Za-z][A-Za-z0-9]{0,4}$")  # integer target columns with at most this many values are classes
 
 
 @dataclass
@@ -117,6 +119,9 @@ def _looks_like_header(rows: list, sample: str, delimiter: str) -> bool:
     for j in range(len(first)):
         values = [r[j].strip() for r in body if j < len(r) and r[j].strip().lower() not in MISSING_TOKENS]
         if values and all(_number(v) is not None for v in values):
+            return True
+        # Same idea for a column of file names under a plain-word title ("file" over "a.png").
+        if values and all(_FILE_LIKE.search(v) for v in values) and not _FILE_LIKE.search(first[j]):
             return True
     try:
         return csv.Sniffer().has_header(sample)
