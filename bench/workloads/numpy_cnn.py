@@ -15,30 +15,37 @@ __all__ = ["CNNStep"]
 
 
 class _ConvBlock:
-    """conv3x3(pad 1) + bias + ReLU + maxpool 2x2 with preallocated buffers (NHWC)."""
+    """conv3x3(pad 1) + bias + ReLU + maxpool 2x2 with preallocated buffers (NHWC).
 
-    def __init__(self, n, h, w, cin, cout, weight, bias, gweight, gbias, dtype, need_dx):
+    ``weight`` is the (9*cin + 1, cout) matrix whose last row is the bias (a view of the flat parameter
+    buffer, where a layer's bias follows its weights): the im2col buffer carries a column of ones, so
+    the GEMM adds the bias and the weight-gradient GEMM yields the bias gradient for free.
+    """
+
+    def __init__(self, n, h, w, cin, cout, weight, gweight, dtype, need_dx):
         if h % 2 or w % 2:
             raise ValueError(f"maxpool 2 needs even spatial sizes, got {h}x{w}")
         self.n, self.h, self.w, self.cin, self.cout = n, h, w, cin, cout
-        self.weight = weight.reshape(9 * cin, cout)  # (3, 3, cin, cout) -> matches cols' (kh, kw, cin)
-        self.bias = bias
-        self.gweight = gweight.reshape(9 * cin, cout)
-        self.gbias = gbias
+        k = 9 * cin
+        self.weight, self.gweight = weight, gweight
         self.xp = np.zeros((n, h + 2, w + 2, cin), dtype)  # border stays zero for ever
-        self.cols = np.empty((n, h, w, 3, 3, cin), dtype)
-        self.cols2d = self.cols.reshape(n * h * w, 9 * cin)
-        self.out = np.empty((n, h, w, cout), dtype)
+        s = self.xp.strides
+        # every 3x3 window of the padded input as a (n, h, w, 3, 3, cin) view: im2col is one copy
+        self.windows = np.lib.stride_tricks.as_strided(
+            self.xp, (n, h, w, 3, 3, cin), (s[0], s[1], s[2], s[1], s[2], s[3]), writeable=False)
+        self.cols2d = np.ones((n * h * w, k + 1), dtype)  # last column stays 1 (the bias input)
+        self.cols = self.cols2d[:, :k].reshape(n, h, w, 3, 3, cin)
+        self.out = np.empty((n, h, w, cout), dtype)  # pre-activation
         self.out2d = self.out.reshape(n * h * w, cout)
         self.dout = np.empty_like(self.out)
         self.dout2d = self.dout.reshape(n * h * w, cout)
         self.gm = np.empty((n, h // 2, w // 2, cout), dtype)
         self.mask = np.empty((n, h // 2, w // 2, cout), bool)
-        self.ones = np.ones(n * h * w, dtype)
         self.need_dx = need_dx
         if need_dx:
-            self.dcols = np.empty_like(self.cols)
-            self.dcols2d = self.dcols.reshape(n * h * w, 9 * cin)
+            # d(cols) per kernel tap, (9, n*h*w, cin): col2im then adds long contiguous rows
+            self.wk = weight[:k].reshape(9, cin, cout).transpose(0, 2, 1)
+            self.dtaps = np.empty((9, n * h * w, cin), dtype)
             self.dxp = np.empty_like(self.xp)
 
     @property
@@ -47,24 +54,21 @@ class _ConvBlock:
         return self.xp[:, 1:-1, 1:-1, :]
 
     def forward(self, pooled_out: np.ndarray) -> None:
-        """Read ``input_view``; write the pooled result into ``pooled_out`` (n, h/2, w/2, cout)."""
-        h, w = self.h, self.w
-        for kh in range(3):
-            for kw in range(3):
-                self.cols[:, :, :, kh, kw, :] = self.xp[:, kh:kh + h, kw:kw + w, :]
+        """Read ``input_view``; write relu(maxpool(conv)) into ``pooled_out`` (n, h/2, w/2, cout)."""
+        np.copyto(self.cols, self.windows)
         np.matmul(self.cols2d, self.weight, out=self.out2d)
-        self.out2d += self.bias
-        np.maximum(self.out, 0, out=self.out)
+        # relu(maxpool(a)) == maxpool(relu(a)): pool the pre-activation, apply ReLU on 4x fewer values
         a = self.out
         np.maximum(a[:, 0::2, 0::2], a[:, 0::2, 1::2], out=pooled_out)
         np.maximum(pooled_out, a[:, 1::2, 0::2], out=pooled_out)
         np.maximum(pooled_out, a[:, 1::2, 1::2], out=pooled_out)
+        np.maximum(pooled_out, 0, out=pooled_out)
         self.pooled = pooled_out
 
     def backward(self, dpooled: np.ndarray):
-        """Gradients of weight and bias from d(pooled); returns d(input) (a view) or None."""
-        # ReLU and max-pool backward fused: a window's gradient goes where the activation equals the
-        # window max, and only if that max is positive (a zero max means ReLU cut every input).
+        """Gradients of weight (and bias) from d(pooled); returns d(input) (a view) or None."""
+        # ReLU and max-pool backward fused: a window's gradient goes where the pre-activation equals
+        # the window's max, and only if that max is positive (else ReLU cut it).
         m = self.pooled
         np.multiply(dpooled, m > 0, out=self.gm)
         a = self.out
@@ -73,15 +77,14 @@ class _ConvBlock:
                 np.equal(a[:, i::2, j::2], m, out=self.mask)
                 np.multiply(self.gm, self.mask, out=self.dout[:, i::2, j::2])
         np.matmul(self.cols2d.T, self.dout2d, out=self.gweight)
-        np.matmul(self.ones, self.dout2d, out=self.gbias)
         if not self.need_dx:
             return None
-        np.matmul(self.dout2d, self.weight.T, out=self.dcols2d)
-        h, w = self.h, self.w
+        np.matmul(self.dout2d, self.wk, out=self.dtaps)
+        n, h, w, cin = self.n, self.h, self.w, self.cin
         self.dxp[...] = 0
-        for kh in range(3):
-            for kw in range(3):
-                self.dxp[:, kh:kh + h, kw:kw + w, :] += self.dcols[:, :, :, kh, kw, :]
+        for k in range(9):
+            kh, kw = divmod(k, 3)
+            self.dxp[:, kh:kh + h, kw:kw + w, :] += self.dtaps[k].reshape(n, h, w, cin)
         return self.dxp[:, 1:-1, 1:-1, :]
 
 
@@ -110,10 +113,11 @@ class CNNStep:
         }, dtype)
         self.store.init_glorot(np.random.default_rng(seed))
         p, g = self.store.params, self.store.grads
-        self.block1 = _ConvBlock(batch, size, size, in_channels, c1, p["conv1.w"], p["conv1.b"],
-                                 g["conv1.w"], g["conv1.b"], dtype, need_dx=False)
-        self.block2 = _ConvBlock(batch, s2, s2, c1, c2, p["conv2.w"], p["conv2.b"],
-                                 g["conv2.w"], g["conv2.b"], dtype, need_dx=True)
+        # each conv's weights and bias as one (9 * cin + 1, cout) matrix (see _ConvBlock)
+        w1 = self.store.joined("conv1.w", "conv1.b", (9 * in_channels + 1, c1))
+        w2 = self.store.joined("conv2.w", "conv2.b", (9 * c1 + 1, c2))
+        self.block1 = _ConvBlock(batch, size, size, in_channels, c1, *w1, dtype, need_dx=False)
+        self.block2 = _ConvBlock(batch, s2, s2, c1, c2, *w2, dtype, need_dx=True)
         self.pooled2 = np.empty((batch, s3, s3, c2), dtype)
         self.flat = self.pooled2.reshape(batch, -1)
         self.fc_w, self.fc_b, self.fc_gw, self.fc_gb = p["fc.w"], p["fc.b"], g["fc.w"], g["fc.b"]

@@ -39,11 +39,22 @@ class FlatParams:
         self.grad_flat = np.zeros(total, dtype=self.dtype)
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
+        self.offsets: dict[str, tuple[int, int]] = {}
         start = 0
         for (name, shape), size in zip(shapes.items(), sizes):
             self.params[name] = self.flat[start:start + size].reshape(shape)
             self.grads[name] = self.grad_flat[start:start + size].reshape(shape)
+            self.offsets[name] = (start, size)
             start += size
+
+    def joined(self, first: str, last: str, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """Views of parameters and gradients spanning ``first`` through ``last`` (stored back to back).
+
+        Used to treat a layer's weights and the bias stored right after them as one matrix.
+        """
+        start = self.offsets[first][0]
+        stop = sum(self.offsets[last])
+        return (self.flat[start:stop].reshape(shape), self.grad_flat[start:stop].reshape(shape))
 
     def init_glorot(self, rng: np.random.Generator) -> None:
         """Glorot-uniform weights (fan-in from all but the last axis), zero biases."""
