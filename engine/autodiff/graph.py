@@ -8,7 +8,7 @@ from .errors import GraphError
 from .mode import set_grad_enabled
 from .tensor import Tensor
 
-__all__ = ["backward", "gradients"]
+__all__ = ["backward", "gradients", "composite_gradients"]
 
 
 def _walk(roots, root_grads, *, retain_graph: bool, create_graph: bool, targets=None):
@@ -24,9 +24,13 @@ def _walk(roots, root_grads, *, retain_graph: bool, create_graph: bool, targets=
     seen: set[int] = set()
     counter = 0
 
+    # With targets, only functions on a path from the roots to a target are run: the walk must not
+    # wander into the graph upstream of the targets (an outer graph, for nested grad or double backward).
+    relevant = _functions_leading_to(roots, target_ids) if target_ids is not None else None
+
     def push(fn):
         nonlocal counter
-        if fn is not None and id(fn) not in seen:
+        if fn is not None and id(fn) not in seen and (relevant is None or id(fn) in relevant):
             seen.add(id(fn))
             counter += 1
             heapq.heappush(heap, (-fn.generation, counter, fn))
@@ -95,6 +99,26 @@ def _walk(roots, root_grads, *, retain_graph: bool, create_graph: bool, targets=
     return None
 
 
+def _functions_leading_to(roots, target_ids) -> set[int]:
+    """Ids of the functions that lie on some path from ``roots`` back to a tensor in ``target_ids``."""
+    found = {}
+    stack = [r.creator for r in roots if r.creator is not None]
+    while stack:
+        fn = stack.pop()
+        if id(fn) in found:
+            continue
+        found[id(fn)] = fn
+        stack.extend(x.creator for x in (fn.inputs or ()) if x.creator is not None and id(x.creator) not in found)
+    relevant: set[int] = set()
+    # Inputs always have a lower generation than the function that consumed them: visit upstream first.
+    for fn in sorted(found.values(), key=lambda f: f.generation):
+        for x in fn.inputs or ():
+            if id(x) in target_ids or (x.creator is not None and id(x.creator) in relevant):
+                relevant.add(id(fn))
+                break
+    return relevant
+
+
 def backward(roots, root_grads, retain_graph: bool = False, create_graph: bool = False) -> None:
     """Accumulate gradients of ``roots`` (weighted by ``root_grads``) into the leaves' ``.grad``."""
     _walk(roots, root_grads, retain_graph=retain_graph, create_graph=create_graph)
@@ -136,3 +160,21 @@ def gradients(outputs, inputs, grad_outputs=None, retain_graph: bool | None = No
         targets=inputs,
     ) if live else [None] * len(inputs)
     return [g if g is not None else Tensor(x.xp.zeros_like(x.data)) for g, x in zip(found, inputs)]
+
+
+def composite_gradients(composite, inputs, grad_outputs):
+    """Gradients of ``composite(*inputs)`` (engine ops) weighted by ``grad_outputs``, as a graph.
+
+    Fused ops compute their first-order backward with raw arrays for speed. When a graph of the
+    backward itself is wanted (``create_graph``: double backward), they call this with an engine-op
+    version of their forward instead, so higher derivatives come out exact. Returns one Tensor or
+    ``None`` per input (``None`` where the input does not require gradients).
+    """
+    outs = composite(*inputs)
+    outs = list(outs) if isinstance(outs, tuple | list) else [outs]
+    pairs = [(o, g) for o, g in zip(outs, grad_outputs) if g is not None and o.requires_grad]
+    wanted = [x for x in inputs if isinstance(x, Tensor) and x.requires_grad]
+    if not pairs or not wanted:
+        return tuple(None for _ in inputs)
+    found = iter(gradients([o for o, _ in pairs], wanted, [g for _, g in pairs], create_graph=True))
+    return tuple(next(found) if isinstance(x, Tensor) and x.requires_grad else None for x in inputs)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ..autodiff.errors import DTypeError, ShapeError
 from ..autodiff.function import Function
+from ..autodiff.graph import composite_gradients
 from ..autodiff.mode import is_grad_enabled
 from ..autodiff.tensor import Tensor, as_tensor
 from .activations import log_softmax, sigmoid
@@ -67,8 +68,8 @@ class SoftmaxCrossEntropy(Function):
 
     def backward(self, g):
         x = self.inputs[0]
-        if is_grad_enabled():
-            return (self._composite_grad(x, g),)
+        if is_grad_enabled():  # a graph of this backward is wanted: differentiate the composite form
+            return composite_gradients(lambda t: _cross_entropy_composite(t, self.targets, self.smoothing), (x,), (g,))
         xp = x.xp
         n, c = x.shape
         grad = xp.exp(self.logp)
@@ -81,15 +82,6 @@ class SoftmaxCrossEntropy(Function):
             grad -= x.dtype.type(s / c)
         grad *= g.data.reshape(n, 1)
         return (Tensor(grad),)
-
-    def _composite_grad(self, x, g):
-        """Gradient built from engine ops so that it can be differentiated again."""
-        from ..autodiff.graph import gradients
-
-        xx = Tensor(x.data, requires_grad=True) if not x.requires_grad else x
-        loss = _cross_entropy_composite(xx, self.targets, self.smoothing)
-        (gx,) = gradients([loss], [xx], [g], create_graph=True)
-        return gx
 
 
 def _cross_entropy_composite(x, targets, smoothing):
