@@ -1,0 +1,313 @@
+"""The network builder panel: palette, graph canvas and linear-stack view, properties, live shape
+inference and totals, templates. It edits ``window.project.network``: one source of truth."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QSpinBox,
+    QSplitter,
+    QTabWidget,
+    QToolBar,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio.widgets.banner import Banner
+
+from .items import format_count
+from .palette import LayerPalette
+from .properties import PropertiesEditor
+from .scene import GraphScene
+from .stack_view import StackView
+from .validation import format_bytes, totals, validate
+from .view import GraphView
+
+__all__ = ["NetworkBuilderPanel", "TEMPLATES"]
+
+# Menu title -> function name in engine.templates.
+TEMPLATES = {
+    "MLP": "mlp",
+    "LeNet-style CNN": "lenet",
+    "LSTM classifier": "lstm_classifier",
+    "Residual block": "residual_block",
+    "Cat painter": "cat_painter",
+}
+
+
+class NetworkBuilderPanel(QWidget):
+    """Builds and edits a network spec visually.
+
+    Parameters
+    ----------
+    window : MainWindow or None
+        Supplies ``project`` (whose ``network`` this panel edits) and ``sigProjectChanged``.
+
+    Attributes
+    ----------
+    scene : GraphScene
+        The programmatic API: ``add_node``, ``connect``, ``remove``, ``select``, ``spec``.
+    results : dict
+        The last validation, by node name.
+    totals : dict
+        ``params``, ``flops``, ``activation_bytes``, ``errors``.
+
+    Signals
+    -------
+    sigValidated(bool)
+        After each shape inference (True when the network is valid).
+    """
+
+    sigValidated = Signal(bool)
+
+    def __init__(self, window=None, parent=None):
+        super().__init__(parent)
+        self.setObjectName("networkBuilderPanel")
+        self._window = window
+        self.scene = GraphScene(self)
+        self.view = GraphView(self.scene)
+        self.palette = LayerPalette()
+        self.properties = PropertiesEditor()
+        self.stack = StackView()
+        self.banner = Banner()
+        self.totals_label = QLabel("")
+        self.totals_label.setObjectName("builderTotals")
+        self.batch = QSpinBox()
+        self.batch.setRange(1, 1_000_000)
+        self.batch.setPrefix("batch ")
+        self.batch.setToolTip("Batch size for the activation-memory estimate")
+        self.results: dict = {}
+        self.totals: dict = {}
+        self.valid = False
+        self._loading = False
+        self._validate_timer = QTimer(self)
+        self._validate_timer.setSingleShot(True)
+        self._validate_timer.setInterval(30)
+        self._validate_timer.timeout.connect(self.validate_now)
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.setSingleShot(True)
+        self._refresh_timer.setInterval(0)
+        self._refresh_timer.timeout.connect(self._refresh_properties)
+
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.view, "Graph")
+        self.tabs.addTab(self.stack, "Stack")
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self.palette)
+        splitter.addWidget(self.tabs)
+        splitter.addWidget(self.properties)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([170, 600, 230])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(self._make_toolbar())
+        layout.addWidget(self.banner)
+        layout.addWidget(splitter, 1)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.totals_label, 1)
+        bottom.addWidget(self.batch)
+        layout.addLayout(bottom)
+
+        self.scene.sigSpecChanged.connect(self._on_spec_changed)
+        self.scene.sigNodeSelected.connect(self._on_node_selected)
+        self.scene.sigMessage.connect(lambda text: self.banner.show_message(text, "error"))
+        self.properties.sigEdited.connect(self._on_property_edited)
+        self.palette.sigActivated.connect(self.insert_layer)
+        self.view.sigLayerDropped.connect(self._on_layer_dropped)
+        self.stack.sigSelected.connect(lambda name: self.scene.select(name))
+        self.stack.sigReorder.connect(self.scene.set_chain)
+        self.batch.valueChanged.connect(lambda _v: self._update_totals())
+
+        project = getattr(window, "project", None)
+        self.batch.setValue(int((getattr(project, "training", None) or {}).get("batch_size", 64)))
+        if window is not None and hasattr(window, "sigProjectChanged"):
+            window.sigProjectChanged.connect(self.load_project)
+        if project is not None:
+            self.load_project(project)
+
+    # ---------------------------------------------------------------- toolbar and shortcuts
+    def _make_toolbar(self) -> QToolBar:
+        bar = QToolBar()
+        templates = QToolButton()
+        templates.setText("Templates")
+        templates.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(templates)
+        for title, func in TEMPLATES.items():
+            menu.addAction(title, lambda f=func: self.load_template(f))
+        templates.setMenu(menu)
+        bar.addWidget(templates)
+        bar.addSeparator()
+        self.undo_action = self.scene.undo_stack.createUndoAction(self, "Undo")
+        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
+        self.redo_action = self.scene.undo_stack.createRedoAction(self, "Redo")
+        self.redo_action.setShortcut(QKeySequence.StandardKey.Redo)
+        bar.addAction(self.undo_action)
+        bar.addAction(self.redo_action)
+        bar.addSeparator()
+        self.layout_action = self._action("Auto layout", "Ctrl+L", self._auto_layout, bar)
+        self._action("Fit", "Ctrl+0", self.view.fit, bar)
+        self._action("Delete", QKeySequence.StandardKey.Delete, self.scene.delete_selection, bar)
+        self._action("Copy", QKeySequence.StandardKey.Copy, self.scene.copy_selection, None)
+        self._action("Cut", QKeySequence.StandardKey.Cut, self._cut, None)
+        self._action("Paste", QKeySequence.StandardKey.Paste, self.scene.paste, None)
+        self._action("Select all", QKeySequence.StandardKey.SelectAll, self._select_all, None)
+        for action in (self.undo_action, self.redo_action):
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            self.addAction(action)
+        return bar
+
+    def _action(self, text, shortcut, slot, bar) -> QAction:
+        action = QAction(text, self)
+        action.setShortcut(QKeySequence(shortcut))
+        # Only while the builder has focus, so the main window's own shortcuts keep working elsewhere.
+        action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        action.triggered.connect(lambda _checked=False: slot())
+        self.addAction(action)
+        if bar is not None:
+            bar.addAction(action)
+        return action
+
+    def _cut(self) -> None:
+        self.scene.copy_selection()
+        self.scene.delete_selection()
+
+    def _select_all(self) -> None:
+        for node in self.scene.nodes():
+            node.setSelected(True)
+
+    def _auto_layout(self) -> None:
+        self.scene.auto_layout()
+        self.view.fit()
+
+    # ---------------------------------------------------------------- project and templates
+    def load_project(self, project) -> None:
+        """Show ``project.network`` (called when the main window opens or creates a project)."""
+        self._loading = True
+        try:
+            self.scene.load_spec(getattr(project, "network", None) or {})
+        except (ValueError, KeyError, TypeError) as exc:
+            self.scene.load_spec({})
+            self.banner.show_message(f"The project's network could not be shown: {exc}", "error")
+        finally:
+            self._loading = False
+        batch = (getattr(project, "training", None) or {}).get("batch_size")
+        if batch:
+            self.batch.setValue(int(batch))
+        self.validate_now()
+        self.view.fit()
+
+    def load_template(self, name: str) -> bool:
+        """Replace the network by ``engine.templates.<name>()`` (undoable). Returns whether it worked."""
+        try:
+            import engine.templates as templates
+
+            spec = getattr(templates, name)()
+        except Exception as exc:
+            self.banner.show_message(f"Template '{name}' is not available: {exc}", "error")
+            return False
+        if hasattr(spec, "to_spec"):
+            spec = spec.to_spec()
+        self.scene.undo_stack.beginMacro(f"Template {name}")
+        try:
+            self.scene.remove(self.scene.nodes())
+            from .spec_io import nodes_from_spec
+
+            ids = {}
+            for data in nodes_from_spec(spec):
+                ids[data.name] = self.scene.add_node(data.type, name=data.name, **data.props)
+            for data in nodes_from_spec(spec):
+                for port, src in enumerate(data.inputs):
+                    self.scene.connect(src, data.name, port)
+            self.scene.auto_layout()
+        finally:
+            self.scene.undo_stack.endMacro()
+        self.validate_now()
+        self.view.fit()
+        return True
+
+    def insert_layer(self, type_: str):
+        """Add a layer after the selected one (taking over its consumers), or at the end. Returns the node."""
+        selected = self.scene.selected_nodes()
+        self.scene.undo_stack.beginMacro(f"Insert {type_}")
+        try:
+            node = self.scene.add_node(type_)
+            if selected and len(selected) == 1 and node.type != "input":
+                before = selected[0]
+                consumers = [(e.dst.name, e.port) for e in self.scene.edges() if e.src is before]
+                self.scene.connect(before.name, node.name)
+                for dst, port in consumers:
+                    self.scene.connect(node.name, dst, port)
+        except (ValueError, KeyError) as exc:
+            self.banner.show_message(str(exc), "error")
+            node = None
+        finally:
+            self.scene.undo_stack.endMacro()
+        if node is not None:
+            self.scene.select(node)
+        return node
+
+    def _on_layer_dropped(self, type_: str, pos) -> None:
+        node = self.scene.add_node(type_, pos=(pos.x(), pos.y()))
+        self.scene.select(node)
+
+    # ---------------------------------------------------------------- live validation
+    def _on_spec_changed(self, spec: dict) -> None:
+        project = getattr(self._window, "project", None)
+        if project is not None and not self._loading:
+            project.network = spec
+        self._validate_timer.start()
+        self._refresh_timer.start()
+
+    def validate_now(self) -> bool:
+        """Run shape inference now and show it on nodes, edges, the stack view and the totals."""
+        self._validate_timer.stop()
+        ok, results, problem = validate(self.scene.spec())
+        self.results = results
+        self.valid = ok
+        self.scene.apply_validation(results)
+        names = {n.name for n in self.scene.nodes()}
+        stray = [f"{k}: {v.get('error')}" for k, v in results.items() if k not in names and v.get("error")]
+        if problem:
+            self.banner.show_message(problem, "error")
+        elif stray:
+            self.banner.show_message("; ".join(stray), "error")
+        elif self.banner.level == "error" and not self.banner.isHidden() and ok:
+            self.banner.dismiss()
+        self.stack.show_nodes(self.scene.nodes())
+        self._update_totals()
+        self.properties.refresh_info()
+        self.sigValidated.emit(ok)
+        return ok
+
+    def _update_totals(self) -> None:
+        losses = [n.name for n in self.scene.nodes() if "entropy" in n.type or n.type == "squared_error"]
+        t = totals(self.results, self.batch.value(), losses)
+        self.totals = t
+        errors = (
+            f" · <span style='color:#c62828'>{t['errors']} layer(s) with errors</span>" if t["errors"] else ""
+        )
+        self.totals_label.setText(
+            f"<b>{format_count(t['params'])}</b> parameters · {format_count(t['flops'])} FLOPs per sample · "
+            f"activations {format_bytes(t['activation_bytes'])} at batch {self.batch.value()}{errors}"
+        )
+
+    # ---------------------------------------------------------------- selection and properties
+    def _on_node_selected(self, node) -> None:
+        self.properties.set_node(node)
+        self.stack.select_name(node.name if node is not None else None)
+
+    def _refresh_properties(self) -> None:
+        # Deferred: the edit that triggered it may still be inside a field's signal.
+        selected = self.scene.selected_nodes()
+        self.properties.set_node(selected[0] if selected else None)
+
+    def _on_property_edited(self, name: str, change: dict) -> None:
+        try:
+            self.scene.set_properties(name, **change)
+        except (ValueError, KeyError) as exc:
+            self.banner.show_message(str(exc), "error")
