@@ -1,0 +1,338 @@
+"""Fused recurrent layers: a whole LSTM or GRU sequence is ONE Function with BPTT inside.
+
+The input projection of all time steps is one GEMM before the loop; each step does one GEMM for all
+gates (``h @ W_hh``) and in-place elementwise gate math on buffers allocated once per call. Backward
+keeps the pre-activation gradients of every step and forms the weight gradients with one GEMM each after
+the loop. Weights use the engine's ``x @ W`` convention (``W`` is (in, gates)), gates are concatenated
+along the last axis in PyTorch's order, so a PyTorch weight ``weight_ih_l0`` is our ``w_ih.T``.
+
+When a graph of the backward is requested (double backward) the gradient is taken through the step-by-step
+engine-op cells :func:`lstm_cell` / :func:`gru_cell` instead, so higher derivatives are exact too.
+"""
+
+from __future__ import annotations
+
+from ..autodiff.errors import ShapeError
+from ..autodiff.function import Function
+from ..autodiff.graph import composite_gradients
+from ..autodiff.mode import is_grad_enabled
+from ..autodiff.tensor import Tensor, as_tensor
+from .activations import sigmoid, tanh
+from .linalg import matmul
+from .shape import getitem, stack
+
+__all__ = ["lstm", "gru", "lstm_cell", "gru_cell"]
+
+
+def _sigmoid_(xp, a):
+    """In-place logistic function as 0.5 tanh(a / 2) + 0.5 (one transcendental, no overflow)."""
+    a *= 0.5
+    xp.tanh(a, out=a)
+    a *= 0.5
+    a += 0.5
+
+
+def _add_grad(g, shape, xp, dtype):
+    return xp.zeros(shape, dtype) if g is None else g.data.astype(dtype, copy=True)
+
+
+# ---------------------------------------------------------------------- LSTM
+class LSTM(Function):
+    """Whole-sequence LSTM; inputs (x, h0, c0, w_ih, w_hh, b), outputs (hs, h_T, c_T)."""
+
+    def forward(self, xp, x, h0, c0, w_ih, w_hh, b):
+        n, t_steps, _ = x.shape
+        hid = h0.shape[1]
+        xt = xp.ascontiguousarray(x.transpose(1, 0, 2))  # time-major: each step's rows are contiguous
+        acts = (xt.reshape(t_steps * n, -1) @ w_ih).reshape(t_steps, n, 4 * hid)
+        acts += b
+        hs = xp.empty((t_steps + 1, n, hid), x.dtype)
+        cs = xp.empty((t_steps + 1, n, hid), x.dtype)
+        tcs = xp.empty((t_steps, n, hid), x.dtype)
+        hs[0], cs[0] = h0, c0
+        tmp = xp.empty((n, 4 * hid), x.dtype)
+        for t in range(t_steps):
+            a = acts[t]
+            xp.matmul(hs[t], w_hh, out=tmp)
+            a += tmp
+            _sigmoid_(xp, a[:, : 2 * hid])  # i, f
+            xp.tanh(a[:, 2 * hid: 3 * hid], out=a[:, 2 * hid: 3 * hid])  # g
+            _sigmoid_(xp, a[:, 3 * hid:])  # o
+            i, f, g, o = a[:, :hid], a[:, hid: 2 * hid], a[:, 2 * hid: 3 * hid], a[:, 3 * hid:]
+            c = cs[t + 1]
+            xp.multiply(f, cs[t], out=c)
+            c += i * g
+            xp.tanh(c, out=tcs[t])
+            xp.multiply(o, tcs[t], out=hs[t + 1])
+        self.xt, self.acts, self.hs, self.cs, self.tcs = xt, acts, hs, cs, tcs
+        return xp.ascontiguousarray(hs[1:].transpose(1, 0, 2)), hs[t_steps].copy(), cs[t_steps].copy()
+
+    def backward(self, g_hs, g_h, g_c):
+        if is_grad_enabled():
+            return composite_gradients(_lstm_composite, self.inputs, (g_hs, g_h, g_c))
+        x, h0, c0, w_ih, w_hh, b = self.inputs
+        xp = x.xp
+        n, t_steps, _ = x.shape
+        hid = h0.shape[1]
+        acts, hs, cs, tcs = self.acts, self.hs, self.cs, self.tcs
+        dt = x.dtype
+        dh = _add_grad(g_h, (n, hid), xp, dt)
+        dc = _add_grad(g_c, (n, hid), xp, dt)
+        ghs = None if g_hs is None else g_hs.data
+        d_acts = xp.empty_like(acts)
+        w_hh_t = w_hh.data.T
+        tmp = xp.empty((n, hid), dt)
+        for t in range(t_steps - 1, -1, -1):
+            if ghs is not None:
+                dh += ghs[:, t]
+            a = acts[t]
+            i, f, g, o = a[:, :hid], a[:, hid: 2 * hid], a[:, 2 * hid: 3 * hid], a[:, 3 * hid:]
+            tc = tcs[t]
+            da = d_acts[t]
+            # do (pre-activation) = dh * tanh(c) * o (1 - o)
+            do = da[:, 3 * hid:]
+            xp.multiply(dh, tc, out=do)
+            xp.multiply(o, 1 - o, out=tmp)
+            do *= tmp
+            # dc += dh * o * (1 - tanh(c)^2)
+            xp.multiply(tc, tc, out=tmp)
+            xp.subtract(1, tmp, out=tmp)
+            tmp *= o
+            tmp *= dh
+            dc += tmp
+            di, df, dg = da[:, :hid], da[:, hid: 2 * hid], da[:, 2 * hid: 3 * hid]
+            xp.multiply(dc, g, out=di)
+            di *= i * (1 - i)
+            xp.multiply(dc, cs[t], out=df)
+            df *= f * (1 - f)
+            xp.multiply(dc, i, out=dg)
+            dg *= 1 - g * g
+            dc *= f
+            xp.matmul(da, w_hh_t, out=dh)
+        flat = d_acts.reshape(t_steps * n, 4 * hid)
+        gx = (flat @ w_ih.data.T).reshape(t_steps, n, -1).transpose(1, 0, 2)
+        g_w_ih = self.xt.reshape(t_steps * n, -1).T @ flat
+        g_w_hh = hs[:-1].reshape(t_steps * n, hid).T @ flat
+        g_b = xp.ones(t_steps * n, dt) @ flat
+        return tuple(Tensor(v) if inp.requires_grad else None for v, inp in zip(
+            (xp.ascontiguousarray(gx), dh, dc, g_w_ih, g_w_hh, g_b), self.inputs))
+
+    def release(self):
+        super().release()
+        self.xt = self.acts = self.hs = self.cs = self.tcs = None
+
+
+def lstm_cell(x_t, h, c, w_ih, w_hh, b):
+    """One LSTM step from engine ops (differentiable to any order; the fused :func:`lstm` is faster).
+
+    ``a = x_t @ w_ih + h @ w_hh + b`` split into gates i, f, g, o (PyTorch's order);
+    ``i, f, o = sigmoid(.)``, ``g = tanh(.)``, ``c' = f c + i g``, ``h' = o tanh(c')``.
+
+    Shapes: x_t (N, I), h and c (N, H), w_ih (I, 4H), w_hh (H, 4H), b (4H,). Returns (h', c').
+    """
+    hid = h.shape[1]
+    a = matmul(x_t, w_ih) + matmul(h, w_hh) + b
+    i = sigmoid(getitem(a, (slice(None), slice(0, hid))))
+    f = sigmoid(getitem(a, (slice(None), slice(hid, 2 * hid))))
+    g = tanh(getitem(a, (slice(None), slice(2 * hid, 3 * hid))))
+    o = sigmoid(getitem(a, (slice(None), slice(3 * hid, 4 * hid))))
+    c = f * c + i * g
+    return o * tanh(c), c
+
+
+def _lstm_composite(x, h, c, w_ih, w_hh, b):
+    outs = []
+    for t in range(x.shape[1]):
+        h, c = lstm_cell(getitem(x, (slice(None), t)), h, c, w_ih, w_hh, b)
+        outs.append(h)
+    return stack(outs, axis=1), h, c
+
+
+def lstm(x, h0, c0, w_ih, w_hh, b):
+    """A whole LSTM sequence in one fused Function (gate order i, f, g, o as PyTorch).
+
+    For each step t: ``a = x_t @ w_ih + h @ w_hh + b``; ``i = sigmoid(a_i)``, ``f = sigmoid(a_f)``,
+    ``g = tanh(a_g)``, ``o = sigmoid(a_o)``; ``c = f * c + i * g``; ``h = o * tanh(c)``.
+    (ONNX's LSTM orders the gates i, o, f, c: reorder the blocks when exporting.)
+
+    Parameters
+    ----------
+    x : Tensor, shape (N, T, I), batch first
+    h0, c0 : Tensor, shape (N, H)
+    w_ih : Tensor, shape (I, 4H)
+    w_hh : Tensor, shape (H, 4H)
+    b : Tensor, shape (4H,)  (PyTorch's b_ih + b_hh)
+
+    Returns
+    -------
+    (hs, h_T, c_T): hs (N, T, H) every step's hidden state; h_T, c_T (N, H) the final states.
+    """
+    x, h0, c0, w_ih, w_hh, b = _check("lstm", 4, x, h0, c0, w_ih, w_hh, b)
+    return LSTM()(x, h0, c0, w_ih, w_hh, b)
+
+
+# ---------------------------------------------------------------------- GRU
+class GRU(Function):
+    """Whole-sequence GRU; inputs (x, h0, w_ih, w_hh, b_ih, b_hh), outputs (hs, h_T)."""
+
+    def forward(self, xp, x, h0, w_ih, w_hh, b_ih, b_hh):
+        n, t_steps, _ = x.shape
+        hid = h0.shape[1]
+        xt = xp.ascontiguousarray(x.transpose(1, 0, 2))
+        acts = (xt.reshape(t_steps * n, -1) @ w_ih).reshape(t_steps, n, 3 * hid)
+        acts += b_ih
+        hh = xp.empty_like(acts)  # h @ w_hh + b_hh per step: its n part is needed by backward
+        hs = xp.empty((t_steps + 1, n, hid), x.dtype)
+        hs[0] = h0
+        for t in range(t_steps):
+            a, p = acts[t], hh[t]
+            xp.matmul(hs[t], w_hh, out=p)
+            p += b_hh
+            rz = a[:, : 2 * hid]
+            rz += p[:, : 2 * hid]
+            _sigmoid_(xp, rz)
+            r, z, nn = a[:, :hid], a[:, hid: 2 * hid], a[:, 2 * hid:]
+            nn += r * p[:, 2 * hid:]
+            xp.tanh(nn, out=nn)
+            # h' = (1 - z) n + z h = n + z (h - n)
+            h_new = hs[t + 1]
+            xp.subtract(hs[t], nn, out=h_new)
+            h_new *= z
+            h_new += nn
+        self.xt, self.acts, self.hh, self.hs = xt, acts, hh, hs
+        return xp.ascontiguousarray(hs[1:].transpose(1, 0, 2)), hs[t_steps].copy()
+
+    def backward(self, g_hs, g_h):
+        if is_grad_enabled():
+            return composite_gradients(_gru_composite, self.inputs, (g_hs, g_h))
+        x, h0, w_ih, w_hh, b_ih, b_hh = self.inputs
+        xp = x.xp
+        n, t_steps, _ = x.shape
+        hid = h0.shape[1]
+        acts, hh, hs = self.acts, self.hh, self.hs
+        dt = x.dtype
+        dh = _add_grad(g_h, (n, hid), xp, dt)
+        ghs = None if g_hs is None else g_hs.data
+        dx_pre = xp.empty_like(acts)  # gradients of the x-side pre-activations
+        dh_pre = xp.empty_like(acts)  # gradients of the h-side pre-activations (h @ w_hh + b_hh)
+        w_hh_t = w_hh.data.T
+        tmp = xp.empty((n, hid), dt)
+        for t in range(t_steps - 1, -1, -1):
+            if ghs is not None:
+                dh += ghs[:, t]
+            a = acts[t]
+            r, z, nn = a[:, :hid], a[:, hid: 2 * hid], a[:, 2 * hid:]
+            dxa, dha = dx_pre[t], dh_pre[t]
+            dr, dz, dn = dxa[:, :hid], dxa[:, hid: 2 * hid], dxa[:, 2 * hid:]
+            # dn (pre-activation) = dh (1 - z) (1 - n^2)
+            xp.multiply(nn, nn, out=dn)
+            xp.subtract(1, dn, out=dn)
+            xp.subtract(1, z, out=tmp)
+            tmp *= dh
+            dn *= tmp
+            # dz (pre-activation) = dh (h - n) z (1 - z)
+            xp.subtract(hs[t], nn, out=dz)
+            dz *= dh
+            dz *= z * (1 - z)
+            # dr (pre-activation) = dn * (h @ W_hn + b_hn) * r (1 - r)
+            xp.multiply(dn, hh[t][:, 2 * hid:], out=dr)
+            dr *= r * (1 - r)
+            dha[:, : 2 * hid] = dxa[:, : 2 * hid]
+            xp.multiply(dn, r, out=dha[:, 2 * hid:])
+            dh *= z
+            dh += dha @ w_hh_t
+        flat_x = dx_pre.reshape(t_steps * n, 3 * hid)
+        flat_h = dh_pre.reshape(t_steps * n, 3 * hid)
+        ones = xp.ones(t_steps * n, dt)
+        gx = (flat_x @ w_ih.data.T).reshape(t_steps, n, -1).transpose(1, 0, 2)
+        grads = (
+            xp.ascontiguousarray(gx), dh,
+            self.xt.reshape(t_steps * n, -1).T @ flat_x, hs[:-1].reshape(t_steps * n, hid).T @ flat_h,
+            ones @ flat_x, ones @ flat_h,
+        )
+        return tuple(Tensor(v) if inp.requires_grad else None for v, inp in zip(grads, self.inputs))
+
+    def release(self):
+        super().release()
+        self.xt = self.acts = self.hh = self.hs = None
+
+
+def gru_cell(x_t, h, w_ih, w_hh, b_ih, b_hh):
+    """One GRU step from engine ops (differentiable to any order; the fused :func:`gru` is faster).
+
+    ``ax = x_t @ w_ih + b_ih``, ``ah = h @ w_hh + b_hh`` split into r, z, n (PyTorch's order);
+    ``r = sigmoid(ax_r + ah_r)``, ``z = sigmoid(ax_z + ah_z)``, ``n = tanh(ax_n + r * ah_n)``,
+    ``h' = (1 - z) n + z h``.
+
+    Shapes: x_t (N, I), h (N, H), w_ih (I, 3H), w_hh (H, 3H), b_ih and b_hh (3H,). Returns h'.
+    """
+    hid = h.shape[1]
+    ax = matmul(x_t, w_ih) + b_ih
+    ah = matmul(h, w_hh) + b_hh
+
+    def part(a, k):
+        return getitem(a, (slice(None), slice(k * hid, (k + 1) * hid)))
+
+    r = sigmoid(part(ax, 0) + part(ah, 0))
+    z = sigmoid(part(ax, 1) + part(ah, 1))
+    nn = tanh(part(ax, 2) + r * part(ah, 2))
+    return nn + z * (h - nn)
+
+
+def _gru_composite(x, h, w_ih, w_hh, b_ih, b_hh):
+    outs = []
+    for t in range(x.shape[1]):
+        h = gru_cell(getitem(x, (slice(None), t)), h, w_ih, w_hh, b_ih, b_hh)
+        outs.append(h)
+    return stack(outs, axis=1), h
+
+
+def gru(x, h0, w_ih, w_hh, b_ih, b_hh):
+    """A whole GRU sequence in one fused Function (gate order r, z, n as PyTorch; the reset gate
+    multiplies the hidden projection ``h @ W_hn + b_hn``, PyTorch's and ONNX's linear_before_reset=1).
+
+    For each step: ``r = sigmoid(x_t W_ir + b_ir + h W_hr + b_hr)``, ``z = sigmoid(x_t W_iz + b_iz + h W_hz
+    + b_hz)``, ``n = tanh(x_t W_in + b_in + r * (h W_hn + b_hn))``, ``h = (1 - z) * n + z * h``.
+    (ONNX's GRU orders the gates z, r, h: reorder the blocks when exporting.)
+
+    Parameters
+    ----------
+    x : Tensor, shape (N, T, I), batch first
+    h0 : Tensor, shape (N, H)
+    w_ih : Tensor, shape (I, 3H)
+    w_hh : Tensor, shape (H, 3H)
+    b_ih, b_hh : Tensor, shape (3H,)
+
+    Returns
+    -------
+    (hs, h_T): hs (N, T, H) every step's hidden state, h_T (N, H).
+    """
+    x, h0, w_ih, w_hh, b_ih, b_hh = _check("gru", 3, x, h0, w_ih, w_hh, b_ih, b_hh)
+    return GRU()(x, h0, w_ih, w_hh, b_ih, b_hh)
+
+
+def _check(op, k, x, h0, *rest):
+    """Shape checks shared by lstm and gru; returns everything as tensors."""
+    x = as_tensor(x)
+    tensors = [x, as_tensor(h0, like=x)] + [as_tensor(r, like=x) for r in rest]
+    if x.ndim != 3:
+        raise ShapeError(f"{op}: x must have shape (N, T, I), got {x.shape}")
+    n, t_steps, inp = x.shape
+    if t_steps < 1:
+        raise ShapeError(f"{op}: x of shape {x.shape} has no time steps")
+    h = tensors[1]
+    if h.ndim != 2 or h.shape[0] != n:
+        raise ShapeError(f"{op}: h0 must have shape ({n}, H) for x {x.shape}, got {h.shape}")
+    hid = h.shape[1]
+    states = tensors[2:3] if op == "lstm" else []
+    for s in states:
+        if s.shape != (n, hid):
+            raise ShapeError(f"{op}: c0 must have shape {(n, hid)}, got {s.shape}")
+    params = tensors[3:] if op == "lstm" else tensors[2:]
+    names = ["w_ih", "w_hh"] + (["b"] if op == "lstm" else ["b_ih", "b_hh"])
+    want = [(inp, k * hid), (hid, k * hid)] + [(k * hid,)] * (len(names) - 2)
+    for name, p, shape in zip(names, params, want):
+        if p.shape != shape:
+            raise ShapeError(f"{op}: {name} must have shape {shape} for x {x.shape} and hidden size {hid}, "
+                             f"got {p.shape}")
+    return tensors
