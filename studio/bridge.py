@@ -1,0 +1,313 @@
+"""The only place where engine events become Qt signals, and where the GUI's run commands reach the engine.
+
+Threads
+-------
+A run (``engine.run.build_run(project)`` then ``run.fit()``) executes on the bridge's own
+``QThreadPool``. Why a pool of ``QRunnable`` rather than superqt's ``thread_worker``: ``fit`` is one
+blocking call whose run control (pause at the next iteration, step once, stop with final hooks) already
+lives in the engine's operator, so a generator worker's own pause/quit would duplicate that state
+machine and could only act at ``yield`` points we do not have. A private pool gives us
+``waitForDone(msecs)``: a bounded wait on exactly our work when the window closes, which the global pool
+(shared with pyqtgraph and others) cannot give.
+
+Events
+------
+The engine calls our listener on its training/worker threads. The listener only appends the event to a
+``collections.deque`` (thread-safe, never blocks training). A main-thread ``QTimer`` drains the deque at
+most ``max_rate_hz`` times a second and emits one signal per event type carrying *all* events of that type
+since the last flush, in order: metric points are batched, never dropped; views that only need the newest
+frame (images) take the last item of the batch.
+
+Commands
+--------
+``pause``, ``resume``, ``step``, ``stop`` call the operator, ``set_value`` the trainer's registry; all
+return at once (the operator applies them at the next iteration boundary).
+"""
+
+from __future__ import annotations
+
+import collections
+import copy
+import dataclasses
+import itertools
+import threading
+import traceback
+import weakref
+from collections.abc import Callable
+
+from PySide6 import QtCore
+
+from engine import events as ev
+
+__all__ = ["Bridge", "RunInfo", "RunFinished"]
+
+_ACTIVE_STATES = ("running", "paused", "stopping")
+
+
+@dataclasses.dataclass(frozen=True)
+class RunInfo:
+    """What the GUI knows about a run when it starts."""
+
+    run_id: int
+    label: str
+    project_name: str
+
+
+@dataclasses.dataclass(frozen=True)
+class RunFinished(ev.Event):
+    """Posted by the bridge itself when ``fit`` has returned (or failed) and the thread is free."""
+
+    run_id: int = 0
+    state: str = "finished"
+
+
+def _default_build_run(project):
+    from engine.run import build_run  # noqa: PLC0415 - lands after the studio; imported when first needed
+
+    return build_run(project)
+
+
+class _RunTask(QtCore.QRunnable):
+    """Builds the run and calls ``fit`` on a pool thread; everything it reports goes through the queue."""
+
+    def __init__(self, bridge: Bridge, run_id: int, factory: Callable[[], object]):
+        super().__init__()
+        self.setAutoDelete(True)
+        self._bridge = bridge
+        self._run_id = run_id
+        self._factory = factory
+
+    def run(self) -> None:  # pool thread
+        bridge, post = self._bridge, self._bridge._queue.append
+        run, token, state = None, None, "error"
+        try:
+            run = self._factory()
+            token = run.trainer.events.subscribe(post)
+            with bridge._lock:
+                bridge._run = run
+                cancelled = bridge._stop_requested
+            if not cancelled:
+                run.fit()
+            state = run.trainer.operator.state if not cancelled else "stopped"
+            if state in _ACTIVE_STATES:  # fit returned: the run is over whatever the operator says
+                state = "stopped"
+        except Exception as exc:  # any engine error becomes a message, never a crash of the GUI
+            post(ev.ErrorEvent(source="studio.bridge", message=_describe(exc), kind=type(exc).__name__,
+                               details=traceback.format_exc()))
+            state = "error"
+        finally:
+            if token is not None:
+                run.trainer.events.unsubscribe(token)
+            post(RunFinished(source="studio.bridge", run_id=self._run_id, state=state))
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text if type(exc).__name__ in text else f"{type(exc).__name__}: {text}"
+
+
+class Bridge(QtCore.QObject):
+    """Runs trainers in the background and turns their events into rate-limited Qt signals.
+
+    Parameters
+    ----------
+    build_run : callable(project) -> run, optional
+        Defaults to ``engine.run.build_run``; the run must have ``trainer`` (with ``events``,
+        ``operator``, ``registry``) and ``fit()``.
+    max_rate_hz : float
+        Most flushes (signal bursts) per second.
+
+    Signals carry lists of :mod:`engine.events` records, oldest first.
+    """
+
+    sigRunStarted = QtCore.Signal(object)  # RunInfo
+    sigRunFinished = QtCore.Signal(str)  # final state: finished, stopped or error
+    sigStateChanged = QtCore.Signal(str)
+    sigIterationMetrics = QtCore.Signal(list)
+    sigEpochMetrics = QtCore.Signal(list)
+    sigSamplePredictions = QtCore.Signal(list)
+    sigResourceUsage = QtCore.Signal(list)
+    sigConfusionMatrix = QtCore.Signal(list)
+    sigHistograms = QtCore.Signal(list)
+    sigLog = QtCore.Signal(list)  # LogMessage records
+    sigError = QtCore.Signal(object)  # ErrorEvent
+    sigCheckpointSaved = QtCore.Signal(list)
+    sigFlushed = QtCore.Signal(int)  # events delivered by one flush (for the bench and tests)
+
+    _pools: weakref.WeakSet = weakref.WeakSet()
+
+    def __init__(self, parent: QtCore.QObject | None = None, build_run: Callable | None = None,
+                 max_rate_hz: float = 30.0):
+        super().__init__(parent)
+        self._build_run = build_run or _default_build_run
+        self._queue: collections.deque = collections.deque()
+        self._lock = threading.Lock()  # guards _run and _stop_requested (pool thread vs main thread)
+        self._run = None
+        self._stop_requested = False
+        self._run_ids = itertools.count(1)
+        self.run_id = 0
+        self.state = "idle"
+        self.flushes = 0
+        self.events_delivered = 0
+        self._busy = False
+        self.pool = QtCore.QThreadPool(self)
+        self.pool.setMaxThreadCount(1)  # one run at a time; the engine's operator owns its own workers
+        self.pool.setExpiryTimeout(2000)
+        Bridge._pools.add(self.pool)
+        self._timer = QtCore.QTimer(self)
+        self._timer.setObjectName("bridge-flush")
+        self._timer.setInterval(max(1, int(round(1000.0 / max_rate_hz))))
+        self._timer.timeout.connect(self.flush)
+        self._dispatch = [
+            (ev.IterationMetrics, self.sigIterationMetrics), (ev.EpochMetrics, self.sigEpochMetrics),
+            (ev.SamplePredictions, self.sigSamplePredictions), (ev.ResourceUsage, self.sigResourceUsage),
+            (ev.ConfusionMatrix, self.sigConfusionMatrix), (ev.ParameterHistograms, self.sigHistograms),
+            (ev.LogMessage, self.sigLog), (ev.CheckpointSaved, self.sigCheckpointSaved),
+        ]
+
+    @classmethod
+    def live_pools(cls) -> list[QtCore.QThreadPool]:
+        """Every bridge pool still alive (the tests' leak check looks at them)."""
+        return list(cls._pools)
+
+    # ------------------------------------------------------------------ queries
+    @property
+    def busy(self) -> bool:
+        """True from :meth:`start` until the run's thread has finished and its last events were flushed."""
+        return self._busy
+
+    @property
+    def run(self):
+        """The current (or last) run object, once built; None before."""
+        with self._lock:
+            return self._run
+
+    @property
+    def trainer(self):
+        run = self.run
+        return None if run is None else run.trainer
+
+    # ------------------------------------------------------------------ commands
+    def start(self, project, label: str | None = None) -> bool:
+        """Build and train ``project`` in the background. Returns False if a run is still busy.
+
+        The project is copied first: the user may keep editing it while it trains, and a failing run
+        can never leave it half-changed.
+        """
+        if self._busy:
+            return False
+        snapshot = copy.deepcopy(project)
+        with self._lock:
+            self._run = None
+            self._stop_requested = False
+        self.run_id = next(self._run_ids)
+        self._busy = True
+        self._set_state("starting")
+        name = getattr(project, "name", "run")
+        self.sigRunStarted.emit(RunInfo(self.run_id, label or f"run {self.run_id}", name))
+        self._timer.start()
+        self.pool.start(_RunTask(self, self.run_id, lambda: self._build_run(snapshot)))
+        return True
+
+    def _operator(self):
+        trainer = self.trainer
+        return None if trainer is None else trainer.operator
+
+    def pause(self) -> bool:
+        op = self._operator()
+        return bool(op is not None and op.pause() is not False)
+
+    def resume(self) -> bool:
+        op = self._operator()
+        return bool(op is not None and op.resume() is not False)
+
+    def step(self) -> bool:
+        """Run one iteration of a paused run."""
+        op = self._operator()
+        return bool(op is not None and op.step() is not False)
+
+    def stop(self) -> bool:
+        """Ask the run to stop (final hooks, such as a checkpoint write, still complete)."""
+        if not self._busy:
+            return False
+        with self._lock:
+            self._stop_requested = True
+            run = self._run
+        if run is not None:
+            run.trainer.operator.stop()
+        return True
+
+    def set_value(self, identifier: str, value) -> bool:
+        """Set a live registry value (``optimiser.learning_rate``); workers see it at the next iteration."""
+        trainer = self.trainer
+        if trainer is None or not self._busy:
+            return False
+        trainer.registry.set(identifier, value)
+        return True
+
+    def set_learning_rate(self, value: float) -> bool:
+        return self.set_value("optimiser.learning_rate", float(value))
+
+    def editable_values(self) -> dict[str, object]:
+        """Registry values the GUI may change during a run (tagged ``editable``, plus the learning rate)."""
+        trainer = self.trainer
+        if trainer is None:
+            return {}
+        registry = trainer.registry
+        values = {k: v for k, v in registry.items() if "editable" in registry.tags(k)}
+        if "optimiser.learning_rate" in registry:
+            values["optimiser.learning_rate"] = registry.get("optimiser.learning_rate")
+        return values
+
+    def shutdown(self, timeout_ms: int = 10000) -> bool:
+        """Stop any run and wait (bounded) for its thread; True if it ended in time.
+
+        Called when the window closes and on ``aboutToQuit``. The wait lets a checkpoint that is being
+        written finish (the engine writes to a temporary file and renames it, so even a timeout cannot
+        leave a torn checkpoint behind).
+        """
+        self.stop()
+        done = self.pool.waitForDone(timeout_ms)
+        self.flush()
+        self._timer.stop()
+        return done
+
+    # ------------------------------------------------------------------ delivery (main thread)
+    def flush(self) -> None:
+        """Drain the queue and emit batched signals; called by the timer (<= max_rate_hz)."""
+        batch = []
+        queue = self._queue
+        while queue:
+            batch.append(queue.popleft())
+        if not batch:
+            return
+        self.flushes += 1
+        self.events_delivered += len(batch)
+        grouped: dict[type, list] = collections.defaultdict(list)
+        finished = None
+        for event in batch:
+            if isinstance(event, ev.RunStateChanged):
+                self._set_state(event.state)
+            elif isinstance(event, ev.ErrorEvent):
+                self.sigError.emit(event)
+                grouped[ev.LogMessage].append(ev.LogMessage(source=event.source, level="error", message=event.message))
+            elif isinstance(event, RunFinished):
+                finished = event
+            else:
+                grouped[type(event)].append(event)
+        for kind, signal in self._dispatch:
+            items = [e for k, v in grouped.items() if issubclass(k, kind) for e in v]
+            if items:
+                signal.emit(items)
+        self.sigFlushed.emit(len(batch))
+        if finished is not None and finished.run_id == self.run_id:
+            self._busy = False
+            self._set_state(finished.state)
+            self._timer.stop()
+            self.sigRunFinished.emit(finished.state)
+
+    def _set_state(self, state: str) -> None:
+        if state != self.state:
+            self.state = state
+            self.sigStateChanged.emit(state)
+

@@ -1,0 +1,310 @@
+"""The studio's main window: dockable panels, menus, run toolbar, status bar, in-window messages.
+
+Integration contract with the dataset panel, network builder and project actions (another engineer's
+modules): ``window.bridge``, ``window.project``, ``sigProjectChanged(project)`` emitted by
+:meth:`MainWindow.set_project`, :meth:`MainWindow.add_panel` (a QDockWidget whose objectName is the
+panel's name, so ``QSettings`` can save and restore the layout) and :meth:`MainWindow.menu` for
+"File", "Training", "View" and "Help". Those modules are installed when they can be imported.
+"""
+
+from __future__ import annotations
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from studio import theme
+from studio.bridge import Bridge
+from studio.panels.monitor import QtMonitorPanel
+from studio.panels.training import QtTrainingPanel
+from studio.widgets.banner import Banner
+
+__all__ = ["MainWindow", "default_project", "example_projects"]
+
+_AREAS = {"left": QtCore.Qt.DockWidgetArea.LeftDockWidgetArea, "right": QtCore.Qt.DockWidgetArea.RightDockWidgetArea,
+          "top": QtCore.Qt.DockWidgetArea.TopDockWidgetArea, "bottom": QtCore.Qt.DockWidgetArea.BottomDockWidgetArea}
+_LAYOUT_VERSION = 1  # bump when panels change, so an old saved layout is not applied to a new set
+
+
+def example_projects() -> dict:
+    """The bundled examples by menu label (each a function returning a fresh Project)."""
+    from engine import templates  # noqa: PLC0415 - the lead's module; imported when needed
+
+    return {"Paint the cat": templates.cat_project, "Digits classifier": templates.digits_project}
+
+
+def default_project():
+    """What a first launch opens: the "Paint the cat" example (an empty project if the engine has no
+    templates, which only happens in a partial checkout)."""
+    try:
+        return example_projects()["Paint the cat"]()
+    except ImportError:
+        from engine.project import Project  # noqa: PLC0415
+
+        return Project(name="Untitled")
+
+
+class MainWindow(QtWidgets.QMainWindow):
+    """Sigma Studio's window.
+
+    Parameters
+    ----------
+    project : engine.project.Project, optional
+        Opened at once; None opens :func:`default_project`.
+    build_run : callable(project) -> run, optional
+        Passed to the :class:`~studio.bridge.Bridge` (defaults to ``engine.run.build_run``).
+    restore_layout : bool
+        Restore the dock layout saved by the last session (QSettings).
+    """
+
+    sigProjectChanged = QtCore.Signal(object)
+
+    def __init__(self, project=None, build_run=None, restore_layout: bool = True,
+                 parent: QtWidgets.QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Sigma Studio")
+        self.setWindowIcon(theme.icon("sigma"))
+        self.setDockNestingEnabled(True)
+        self.project = None
+        self.bridge = Bridge(self, build_run=build_run)
+        self._menus: dict[str, QtWidgets.QMenu] = {}
+        self._docks: dict[str, QtWidgets.QDockWidget] = {}
+        for name in ("File", "Training", "View", "Help"):
+            self.menu(name)
+
+        self.banner = Banner()
+        banner_bar = QtWidgets.QToolBar("Messages")
+        banner_bar.setObjectName("messages")
+        banner_bar.setMovable(False)
+        banner_bar.addWidget(self.banner)
+        self.addToolBar(QtCore.Qt.ToolBarArea.TopToolBarArea, banner_bar)
+        banner_bar.hide()  # an empty strip would only puzzle; it appears with a message
+        self.banner.sigShown.connect(banner_bar.show)
+        self.banner.sigDismissed.connect(banner_bar.hide)
+        self._banner_bar = banner_bar
+        self.addToolBarBreak()
+        self.run_toolbar = self.addToolBar("Examples")
+        self.run_toolbar.setObjectName("examples-toolbar")
+        self.run_toolbar.setToolButtonStyle(QtCore.Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+
+        self.monitor = QtMonitorPanel(self.bridge)
+        self.training = QtTrainingPanel(self.bridge)
+        self._install_other_panels()
+        self.add_panel("training", "Training", self.training, "left")
+        self.add_panel("monitor", "Live monitor", self.monitor, "right")
+        self._arrange_default_layout()
+        self._build_status_bar()
+        self._build_actions()
+
+        self.bridge.sigError.connect(self._show_error)
+        self.bridge.sigStateChanged.connect(self._state_changed)
+        self.bridge.sigIterationMetrics.connect(self._iteration_status)
+        self.bridge.sigRunStarted.connect(lambda _: self.banner.dismiss() if self.banner.level == "error" else None)
+        self.sigProjectChanged.connect(self.training.set_project)
+        app = QtWidgets.QApplication.instance()
+        if app is not None:  # the last line of defence: a quit by any route waits for the run to end
+            app.aboutToQuit.connect(self._shutdown)
+        self.resize(1440, 900)
+        self._layout_restored = False
+        if restore_layout:
+            self._restore_layout()
+        self.set_project(project if project is not None else default_project())
+
+    # ------------------------------------------------------------------ the contract
+    def menu(self, name: str) -> QtWidgets.QMenu:
+        """The menu called ``name`` (created on first use, in the order asked)."""
+        if name not in self._menus:
+            self._menus[name] = self.menuBar().addMenu(f"&{name}")
+        return self._menus[name]
+
+    def add_panel(self, name: str, title: str, widget: QtWidgets.QWidget, area: str = "left") -> QtWidgets.QDockWidget:
+        """Dock ``widget`` as a panel; ``area`` is left/right/top/bottom (or a Qt.DockWidgetArea)."""
+        dock = QtWidgets.QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        dock.setFeatures(QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetFloatable
+                         | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        self.addDockWidget(_AREAS.get(area, area) if isinstance(area, str) else area, dock)
+        self._docks[name] = dock
+        self.menu("View").addAction(dock.toggleViewAction())
+        return dock
+
+    def panel(self, name: str) -> QtWidgets.QDockWidget | None:
+        return self._docks.get(name)
+
+    def set_project(self, project) -> None:
+        """Open ``project`` (the current run, if any, keeps going on its own copy)."""
+        self.project = project
+        self.setWindowTitle(f"{project.name} — Sigma Studio" if project is not None else "Sigma Studio")
+        self.sigProjectChanged.emit(project)
+
+    # ------------------------------------------------------------------ building
+    def _install_other_panels(self) -> None:
+        try:
+            from studio.panels.dataset import DatasetPanel  # noqa: PLC0415
+        except ImportError:
+            DatasetPanel = None
+        try:
+            from studio.panels.network_builder import NetworkBuilderPanel  # noqa: PLC0415
+        except ImportError:
+            NetworkBuilderPanel = None
+        try:
+            from studio.project_actions import install as install_project_actions  # noqa: PLC0415
+        except ImportError:
+            install_project_actions = None
+        if DatasetPanel is not None:
+            self.dataset_panel = DatasetPanel(self)
+            self.add_panel("dataset", "Dataset", self.dataset_panel, "left")
+        if NetworkBuilderPanel is not None:
+            self.network_panel = NetworkBuilderPanel(self)
+            self.add_panel("network_builder", "Network builder", self.network_panel, "left")
+        self._install_project_actions = install_project_actions
+
+    def _arrange_default_layout(self) -> None:
+        """Settings on the left; monitor large on the right; dataset and builder tabbed with settings."""
+        training = self._docks["training"]
+        for name in ("dataset", "network_builder"):
+            if name in self._docks:
+                self.tabifyDockWidget(training, self._docks[name])
+        training.raise_()
+        self._default_state = self.saveState(_LAYOUT_VERSION)
+        self._sized = False
+
+    def showEvent(self, event: QtGui.QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._sized and not self._layout_restored:
+            # Dock sizes only take once the window has its real size.
+            self._sized = True
+            self.resizeDocks([self._docks["training"], self._docks["monitor"]],
+                             [360, max(600, self.width() - 360)], QtCore.Qt.Orientation.Horizontal)
+
+    def _build_actions(self) -> None:
+        style = self.style()
+        sp = QtWidgets.QStyle.StandardPixmap
+        file_menu = self.menu("File")
+        examples = file_menu.addMenu("Open e&xample")
+        self.example_actions = {}
+        for label in ("Paint the cat", "Digits classifier"):
+            action = examples.addAction(label)
+            action.triggered.connect(lambda _=False, name=label: self.open_example(name))
+            self.example_actions[label] = action
+        if self._install_project_actions is not None:
+            self._install_project_actions(self)
+        file_menu.addSeparator()
+        quit_action = file_menu.addAction("&Quit", QtGui.QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+
+        training = self.menu("Training")
+        self.run_actions = {}
+        specs = [("start", "&Start", sp.SP_MediaPlay, "F5", self.training.start),
+                 ("pause", "&Pause", sp.SP_MediaPause, "F6", self.bridge.pause),
+                 ("resume", "&Resume", sp.SP_MediaPlay, "F7", self.bridge.resume),
+                 ("step", "Step &once", sp.SP_MediaSkipForward, "F8", self.bridge.step),
+                 ("stop", "S&top", sp.SP_MediaStop, "Shift+F5", self.bridge.stop)]
+        for name, text, pixmap, key, slot in specs:
+            action = QtGui.QAction(style.standardIcon(pixmap), text, self)
+            action.setShortcut(QtGui.QKeySequence(key))
+            action.triggered.connect(lambda _=False, s=slot: s())
+            training.addAction(action)
+            self.run_actions[name] = action
+        self.run_toolbar.addWidget(QtWidgets.QLabel(" Open an example: "))
+        for label, action in self.example_actions.items():
+            self.run_toolbar.addAction(action)
+        self._state_changed(self.bridge.state)
+
+        view = self.menu("View")
+        view.addSeparator()
+        view.addAction("Reset layout").triggered.connect(lambda: self.restoreState(self._default_state, _LAYOUT_VERSION))
+        log_scale = view.addAction("Loss on a log scale")
+        log_scale.setCheckable(True)
+        log_scale.toggled.connect(self.monitor.loss_chart.set_log_y)
+        self.monitor.loss_chart.sigLogScaleChanged.connect(log_scale.setChecked)
+        help_menu = self.menu("Help")
+        help_menu.addAction("&About Sigma Studio").triggered.connect(self._about)
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.status_state = QtWidgets.QLabel("Idle")
+        self.status_progress = QtWidgets.QLabel("")
+        self.status_speed = QtWidgets.QLabel("")
+        self.status_backend = QtWidgets.QLabel("")
+        for label in (self.status_state, self.status_progress, self.status_speed):
+            bar.addWidget(label)
+        bar.addPermanentWidget(self.status_backend)
+        self.sigProjectChanged.connect(self._backend_status)
+
+    # ------------------------------------------------------------------ slots
+    def open_example(self, label: str) -> bool:
+        """Open a bundled example (refused while a run is busy: stop it first)."""
+        if self.bridge.busy:
+            self.banner.show_message("Stop the current run before opening another project.", "info")
+            return False
+        self.set_project(example_projects()[label]())
+        return True
+
+    def _backend_status(self, project) -> None:
+        if project is None:
+            self.status_backend.setText("")
+            return
+        t = project.training
+        self.status_backend.setText(f"backend: {t.get('backend', 'cpu')}, workers: {t.get('workers', 1)}")
+
+    def _state_changed(self, state: str) -> None:
+        self.status_state.setText(f"State: {state}")
+        active = state in ("starting", "running", "paused", "stopping")
+        enabled = {"start": not active, "pause": state == "running", "resume": state == "paused",
+                   "step": state == "paused", "stop": active and state != "stopping"}
+        for name, action in getattr(self, "run_actions", {}).items():
+            action.setEnabled(enabled[name])
+        for action in getattr(self, "example_actions", {}).values():
+            action.setEnabled(not active)
+
+    def _iteration_status(self, events: list) -> None:
+        e = events[-1]
+        self.status_progress.setText(f"epoch {e.epoch + 1}, iteration {e.iteration}")
+        speed = e.metrics.get("samples_per_second")
+        if speed:
+            self.status_speed.setText(f"{speed:,.0f} samples/s")
+
+    def _show_error(self, event) -> None:
+        self.banner.show_message(f"Training stopped on an error: {event.message}\n"
+                                 "Your project is unchanged; fix the setting and press Start again.")
+
+    def _about(self) -> None:
+        import engine  # noqa: PLC0415
+
+        QtWidgets.QMessageBox.about(self, "About Sigma Studio",
+                                    f"Sigma Studio {engine.__version__}\nA desktop deep-learning training studio.")
+
+    # ------------------------------------------------------------------ layout and closing
+    def _settings(self) -> QtCore.QSettings:
+        return QtCore.QSettings("Sigma", "Sigma Studio")
+
+    def _restore_layout(self) -> None:
+        settings = self._settings()
+        geometry = settings.value("window/geometry")
+        state = settings.value("window/state")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self._layout_restored = bool(self.restoreState(state, _LAYOUT_VERSION))
+
+    def save_layout(self) -> None:
+        settings = self._settings()
+        settings.setValue("window/geometry", self.saveGeometry())
+        settings.setValue("window/state", self.saveState(_LAYOUT_VERSION))
+        settings.sync()
+
+    def _shutdown(self) -> None:
+        self.bridge.shutdown()
+
+    def closeEvent(self, event: QtGui.QCloseEvent) -> None:
+        """Stop training (a checkpoint being written completes), remember the layout, then close."""
+        self.save_layout()
+        self._shutdown()
+        app = QtWidgets.QApplication.instance()
+        if app is not None:
+            try:
+                app.aboutToQuit.disconnect(self._shutdown)
+            except (RuntimeError, TypeError):
+                pass
+        super().closeEvent(event)

@@ -1,0 +1,1 @@
+"""The studio's dockable panels: dataset, network builder, monitor, training."""

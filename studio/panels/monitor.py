@@ -1,0 +1,169 @@
+"""The live monitor: loss and metrics, learning rate, throughput, resources, sample predictions,
+confusion matrix, weight/gradient histograms, log, and earlier runs overlaid for comparison.
+
+Every chart's curves are created once and updated with ``setData`` when the bridge's flush timer
+delivers a batch (at most 30 times a second, see :mod:`studio.bridge`), so the drawing cost does not
+grow with the training speed.
+"""
+
+from __future__ import annotations
+
+import collections
+
+from PySide6 import QtCore, QtWidgets
+
+from studio.bridge import Bridge, RunInfo
+from studio.widgets.chart import LiveChart
+from studio.widgets.confusion import ConfusionMatrixView
+from studio.widgets.histogram import HistogramView
+from studio.widgets.log_view import LogView
+from studio.widgets.sample_view import SampleView
+
+__all__ = ["QtMonitorPanel"]
+
+_SPECIAL = ("learning_rate", "samples_per_second", "seconds", "time", "iteration_time")
+_KEEP_RUNS = 5  # runs kept for comparison; older ones are forgotten
+
+
+class QtMonitorPanel(QtWidgets.QWidget):
+    """Live view of the bridge's current run (and up to four earlier runs, dotted)."""
+
+    def __init__(self, bridge: Bridge, parent: QtWidgets.QWidget | None = None):
+        super().__init__(parent)
+        self.bridge = bridge
+        self.loss_chart = LiveChart("Loss per iteration", "iteration", "loss", log_toggle=True)
+        self.epoch_chart = LiveChart("Per epoch (dashed: validation)", "epoch", log_toggle=True)
+        self.lr_chart = LiveChart("Learning rate", "iteration", "learning rate")
+        self.speed_chart = LiveChart("Throughput", "iteration", "samples / s")
+        self.cpu_chart = LiveChart("CPU use", "seconds since start", "% of one core")
+        self.memory_chart = LiveChart("Memory", "seconds since start", "MiB")
+        self.samples = SampleView()
+        self.confusion = ConfusionMatrixView()
+        self.histograms = HistogramView()
+        self.log = LogView()
+        self.runs = QtWidgets.QListWidget()
+        self.runs.setToolTip("Tick runs to overlay them on the charts (dotted lines are earlier runs)")
+        self.runs.itemChanged.connect(self._run_toggled)
+        self.charts = [self.loss_chart, self.epoch_chart, self.lr_chart, self.speed_chart, self.cpu_chart,
+                       self.memory_chart, self.samples.error_chart]
+
+        charts = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
+        charts.addWidget(self.loss_chart)
+        charts.addWidget(self.epoch_chart)
+        top = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
+        top.addWidget(charts)
+        top.addWidget(self.samples)
+        top.setStretchFactor(0, 1)
+        top.setStretchFactor(1, 1)
+        resources = QtWidgets.QWidget()
+        resources_layout = QtWidgets.QHBoxLayout(resources)
+        resources_layout.setContentsMargins(0, 0, 0, 0)
+        resources_layout.addWidget(self.cpu_chart)
+        resources_layout.addWidget(self.memory_chart)
+        self.tabs = QtWidgets.QTabWidget()
+        self.tabs.addTab(self.log, "Log")
+        self.tabs.addTab(self.lr_chart, "Learning rate")
+        self.tabs.addTab(self.speed_chart, "Throughput")
+        self.tabs.addTab(resources, "CPU && memory")
+        self.tabs.addTab(self.confusion, "Confusion matrix")
+        self.tabs.addTab(self.histograms, "Weights && gradients")
+        self.tabs.addTab(self.runs, "Runs")
+        outer = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
+        outer.addWidget(top)
+        outer.addWidget(self.tabs)
+        outer.setStretchFactor(0, 3)
+        outer.setStretchFactor(1, 1)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(outer)
+
+        self._run_order: collections.deque = collections.deque()
+        self._run_start_time: float | None = None
+        self.iteration_points = 0  # metric points received (tests and the bench read these)
+        bridge.sigRunStarted.connect(self._on_run_started)
+        bridge.sigIterationMetrics.connect(self._on_iterations)
+        bridge.sigEpochMetrics.connect(self._on_epochs)
+        bridge.sigSamplePredictions.connect(self._on_samples)
+        bridge.sigResourceUsage.connect(self._on_resources)
+        bridge.sigConfusionMatrix.connect(lambda events: self.confusion.set_matrix(events[-1].matrix, events[-1].classes))
+        bridge.sigHistograms.connect(self._on_histograms)
+        bridge.sigLog.connect(lambda events: self.log.add_lines((e.level, e.message, e.time) for e in events))
+        bridge.sigCheckpointSaved.connect(self._on_checkpoints)
+
+    # ------------------------------------------------------------------ slots
+    def _on_run_started(self, info: RunInfo) -> None:
+        for chart in self.charts:
+            chart.set_current_run(info.run_id)
+        self.samples.start_run(info.run_id)
+        self._run_start_time = None
+        self._run_order.append(info.run_id)
+        while len(self._run_order) > _KEEP_RUNS:
+            old = self._run_order.popleft()
+            for chart in self.charts:
+                chart.remove_run(old)
+            self.runs.takeItem(self.runs.count() - 1)
+        item = QtWidgets.QListWidgetItem(f"{info.label}: {info.project_name}")
+        item.setData(QtCore.Qt.ItemDataRole.UserRole, info.run_id)
+        item.setFlags(item.flags() | QtCore.Qt.ItemFlag.ItemIsUserCheckable)
+        item.setCheckState(QtCore.Qt.CheckState.Checked)
+        self.runs.insertItem(0, item)
+        self.log.add_line("info", f"{info.label} started: {info.project_name}")
+
+    def _run_toggled(self, item: QtWidgets.QListWidgetItem) -> None:
+        run = item.data(QtCore.Qt.ItemDataRole.UserRole)
+        visible = item.checkState() == QtCore.Qt.CheckState.Checked
+        for chart in self.charts:
+            chart.set_run_visible(run, visible)
+
+    def _on_iterations(self, events: list) -> None:
+        run = self.bridge.run_id
+        columns: dict[str, tuple[list, list]] = collections.defaultdict(lambda: ([], []))
+        for e in events:
+            for name, value in e.metrics.items():
+                if value is None:
+                    continue
+                xs, ys = columns[name]
+                xs.append(e.iteration)
+                ys.append(value)
+        for name, (xs, ys) in columns.items():
+            if name == "learning_rate":
+                self.lr_chart.append(name, xs, ys, run=run, label="learning rate")
+            elif name == "samples_per_second":
+                self.speed_chart.append(name, xs, ys, run=run, label="samples / s")
+            elif name not in _SPECIAL:
+                self.loss_chart.append(name, xs, ys, run=run)
+        self.iteration_points += len(events)
+        for chart in (self.loss_chart, self.lr_chart, self.speed_chart):
+            chart.refresh()
+
+    def _on_epochs(self, events: list) -> None:
+        run = self.bridge.run_id
+        for e in events:
+            for name, value in e.metrics.items():
+                if value is not None and name not in _SPECIAL:
+                    self.epoch_chart.append(name, [e.epoch], [value], run=run, symbol="o")
+        self.epoch_chart.refresh()
+
+    def _on_samples(self, events: list) -> None:
+        self.samples.show_events(events, run=self.bridge.run_id)
+
+    def _on_resources(self, events: list) -> None:
+        run = self.bridge.run_id
+        if self._run_start_time is None:
+            self._run_start_time = events[0].time
+        t = [e.time - self._run_start_time for e in events]
+        self.cpu_chart.append("cpu", t, [e.cpu_percent for e in events], run=run, label="CPU %")
+        self.memory_chart.append("memory", t, [e.memory_bytes / 2**20 for e in events], run=run, label="resident")
+        gpu = [(ti, e.gpu_memory_bytes / 2**20) for ti, e in zip(t, events) if e.gpu_memory_bytes is not None]
+        if gpu:
+            self.memory_chart.append("gpu", [g[0] for g in gpu], [g[1] for g in gpu], run=run, label="GPU")
+        self.cpu_chart.refresh()
+        self.memory_chart.refresh()
+
+    def _on_histograms(self, events: list) -> None:
+        e = events[-1]
+        self.histograms.set_histograms(e.weights, e.gradients, f"epoch {e.epoch}, iteration {e.iteration}")
+
+    def _on_checkpoints(self, events: list) -> None:
+        for e in events:
+            self.log.add_line("info", f"checkpoint saved ({e.reason or 'policy'}): {e.path}", e.time)

@@ -1,0 +1,347 @@
+"""The training panel: backend, workers, optimiser, schedule, batch size, epochs, early stopping,
+checkpoint policy; run controls with progress and ETA.
+
+Every accepted edit is written into ``project.training`` at once (so saving the project saves it); a
+refused value stays in its field in red with the reason under it and never reaches the project. The
+learning rate is also sent to a running trainer, which applies it at the next iteration.
+"""
+
+from __future__ import annotations
+
+import os
+
+from PySide6 import QtCore, QtWidgets
+
+from engine.backend import cuda_status
+from studio.bridge import Bridge
+from studio.widgets.fields import FloatField, IntField, ValidatedField
+
+__all__ = ["QtTrainingPanel", "OPTIMISER_PARAMETERS", "SCHEDULE_PARAMETERS"]
+
+# (key, label, kind, default, minimum, maximum); kind "f" float, "f>" float above the minimum, "i" int.
+_DECAY = ("weight_decay", "Weight decay", "f", 0.0, 0.0, None)
+OPTIMISER_PARAMETERS = {
+    "sgd": [_DECAY],
+    "momentum": [("momentum", "Momentum", "f", 0.9, 0.0, 1.0), _DECAY],
+    "nesterov": [("momentum", "Momentum", "f", 0.9, 0.0, 1.0), _DECAY],
+    "adagrad": [_DECAY],
+    "adadelta": [("rho", "Rho", "f", 0.95, 0.0, 1.0), _DECAY],
+    "rmsprop": [("rho", "Rho", "f", 0.9, 0.0, 1.0), _DECAY],
+    "adam": [("beta1", "Beta 1", "f", 0.9, 0.0, 1.0), ("beta2", "Beta 2", "f", 0.999, 0.0, 1.0), _DECAY],
+    "adamw": [("beta1", "Beta 1", "f", 0.9, 0.0, 1.0), ("beta2", "Beta 2", "f", 0.999, 0.0, 1.0),
+              ("weight_decay", "Weight decay", "f", 0.01, 0.0, None)],
+    "adamax": [("beta1", "Beta 1", "f", 0.9, 0.0, 1.0), ("beta2", "Beta 2", "f", 0.999, 0.0, 1.0), _DECAY],
+}
+SCHEDULE_PARAMETERS = {
+    "none": [],
+    "step": [("step_size", "Every (steps)", "i", 1000, 1, None), ("gamma", "Multiply by", "f>", 0.1, 0.0, 1.0)],
+    "exponential": [("gamma", "Multiply each step by", "f>", 0.999, 0.0, 1.0)],
+    "cosine": [("total_steps", "Total steps", "i", 1000, 1, None), ("warmup_steps", "Warm-up steps", "i", 0, 0, None)],
+    "one_cycle": [("total_steps", "Total steps", "i", 1000, 2, None), ("pct_start", "Rising share", "f>", 0.3, 0.0, 1.0)],
+    "plateau": [("factor", "Multiply by", "f>", 0.1, 0.0, 1.0), ("patience", "Patience (epochs)", "i", 5, 1, None)],
+}
+_RUN_BUTTONS = ("start", "pause", "resume", "step", "stop")
+
+
+def _make_field(label, kind, value, minimum, maximum):
+    if kind == "i":
+        return IntField(label, int(value), minimum, maximum)
+    return FloatField(label, float(value), minimum, maximum, minimum_open=kind == "f>")
+
+
+class _ParameterForm(QtWidgets.QWidget):
+    """A small form rebuilt for the chosen optimiser or schedule; emits the accepted values as a dict."""
+
+    sigChanged = QtCore.Signal(dict)
+
+    def __init__(self, table: dict, parent=None):
+        super().__init__(parent)
+        self.table = table
+        self.form = QtWidgets.QFormLayout(self)
+        self.form.setContentsMargins(0, 0, 0, 0)
+        self.fields: dict[str, ValidatedField] = {}
+
+    def rebuild(self, kind: str, values: dict) -> None:
+        while self.form.rowCount():
+            self.form.removeRow(0)
+        self.fields = {}
+        for key, label, ftype, default, lo, hi in self.table.get(kind, []):
+            field = _make_field(label, ftype, values.get(key, default), lo, hi)
+            field.sigValueChanged.connect(lambda *_: self.sigChanged.emit(self.values()))
+            self.form.addRow(label, field)
+            self.fields[key] = field
+
+    def values(self) -> dict:
+        return {key: field.value() for key, field in self.fields.items()}
+
+
+class QtTrainingPanel(QtWidgets.QWidget):
+    """Settings and run controls for the window's current project."""
+
+    sigStartRequested = QtCore.Signal()
+
+    def __init__(self, bridge: Bridge, parent: QtWidgets.QWidget | None = None):
+        super().__init__(parent)
+        self.bridge = bridge
+        self.project = None
+        self._loading = False
+        cores = os.cpu_count() or 1
+
+        self.backend = QtWidgets.QComboBox()
+        self.backend.addItems(["cpu", "cuda"])
+        available, reason = cuda_status()
+        self.cuda_reason = QtWidgets.QLabel("" if available else f"CUDA unavailable: {reason}")
+        self.cuda_reason.setProperty("role", "caption")
+        self.cuda_reason.setWordWrap(True)
+        if not available:
+            self.backend.model().item(1).setEnabled(False)
+            self.backend.setItemData(1, reason, QtCore.Qt.ItemDataRole.ToolTipRole)
+        self.workers = IntField("Workers", 1, 1, cores, maximum_reason=f"this computer has {cores} cores")
+        self.batch_size = IntField("Batch size", 64, 1, 1_000_000)
+        self.epochs = IntField("Epochs", 10, 1, 1_000_000)
+        self.optimiser = QtWidgets.QComboBox()
+        self.optimiser.addItems(list(OPTIMISER_PARAMETERS))
+        self.learning_rate = FloatField("Learning rate", 0.001, 0.0, 10.0, minimum_open=True,
+                                        tooltip="Can be changed while training: applied at the next iteration")
+        self.optimiser_form = _ParameterForm(OPTIMISER_PARAMETERS)
+        self.schedule = QtWidgets.QComboBox()
+        self.schedule.addItems(list(SCHEDULE_PARAMETERS))
+        self.schedule_form = _ParameterForm(SCHEDULE_PARAMETERS)
+        self.early_stopping = QtWidgets.QGroupBox("Early stopping")
+        self.early_stopping.setCheckable(True)
+        self.es_metric = QtWidgets.QComboBox()
+        self.es_metric.addItems(["val_loss", "loss", "val_accuracy", "accuracy"])
+        self.es_patience = IntField("Patience", 5, 1, 100_000)
+        self.es_min_delta = FloatField("Minimum improvement", 0.0, 0.0)
+        self.ckpt_every = IntField("Checkpoint every (epochs)", 1, 0, 100_000)
+        self.ckpt_best = QtWidgets.QCheckBox("keep only the best (by validation loss)")
+        self.ckpt_keep = IntField("Keep last", 3, 1, 1000)
+
+        setup = QtWidgets.QGroupBox("Run on")
+        f = QtWidgets.QFormLayout(setup)
+        f.addRow("Backend", self.backend)
+        f.addRow(self.cuda_reason)
+        f.addRow("Workers", self.workers)
+        f.addRow("Batch size", self.batch_size)
+        f.addRow("Epochs", self.epochs)
+        opt = QtWidgets.QGroupBox("Optimiser")
+        f = QtWidgets.QFormLayout(opt)
+        f.addRow("Method", self.optimiser)
+        f.addRow("Learning rate", self.learning_rate)
+        f.addRow(self.optimiser_form)
+        f.addRow("Schedule", self.schedule)
+        f.addRow(self.schedule_form)
+        f = QtWidgets.QFormLayout(self.early_stopping)
+        f.addRow("Watch", self.es_metric)
+        f.addRow("Patience (epochs)", self.es_patience)
+        f.addRow("Min. improvement", self.es_min_delta)
+        ckpt = QtWidgets.QGroupBox("Checkpoints")
+        f = QtWidgets.QFormLayout(ckpt)
+        f.addRow("Every (epochs, 0 = off)", self.ckpt_every)
+        f.addRow(self.ckpt_best)
+        f.addRow("Keep last", self.ckpt_keep)
+
+        self.buttons = {}
+        row = QtWidgets.QHBoxLayout()
+        style = self.style()
+        icons = {"start": "SP_MediaPlay", "pause": "SP_MediaPause", "resume": "SP_MediaPlay",
+                 "step": "SP_MediaSkipForward", "stop": "SP_MediaStop"}
+        for name in _RUN_BUTTONS:
+            button = QtWidgets.QPushButton(name.capitalize())
+            button.setIcon(style.standardIcon(getattr(QtWidgets.QStyle.StandardPixmap, icons[name])))
+            button.setObjectName(f"run-{name}")
+            row.addWidget(button)
+            self.buttons[name] = button
+        self.buttons["step"].setToolTip("Run one iteration of a paused run")
+        self.buttons["start"].clicked.connect(self.start)
+        self.buttons["pause"].clicked.connect(bridge.pause)
+        self.buttons["resume"].clicked.connect(bridge.resume)
+        self.buttons["step"].clicked.connect(bridge.step)
+        self.buttons["stop"].clicked.connect(bridge.stop)
+        self.progress = QtWidgets.QProgressBar()
+        self.progress.setFormat("%p%")
+        self.eta = QtWidgets.QLabel("Not started")
+        self.message = QtWidgets.QLabel()
+        self.message.setProperty("role", "field-error")
+        self.message.setWordWrap(True)
+        self.message.hide()
+
+        body = QtWidgets.QWidget()
+        v = QtWidgets.QVBoxLayout(body)
+        for box in (setup, opt, self.early_stopping, ckpt):
+            v.addWidget(box)
+        v.addStretch(1)
+        scroll = QtWidgets.QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(body)
+        scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        controls = QtWidgets.QVBoxLayout()
+        controls.addLayout(row)
+        controls.addWidget(self.progress)
+        controls.addWidget(self.eta)
+        controls.addWidget(self.message)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(controls)
+        layout.addWidget(scroll, 1)
+
+        self.backend.currentTextChanged.connect(lambda v: self._store("backend", v))
+        self.workers.sigValueChanged.connect(lambda v: self._store("workers", v))
+        self.batch_size.sigValueChanged.connect(lambda v: self._store("batch_size", v))
+        self.epochs.sigValueChanged.connect(lambda v: self._store("epochs", v))
+        self.optimiser.currentTextChanged.connect(self._optimiser_changed)
+        self.learning_rate.sigValueChanged.connect(self._learning_rate_changed)
+        self.optimiser_form.sigChanged.connect(lambda _: self._store_optimiser())
+        self.schedule.currentTextChanged.connect(self._schedule_changed)
+        self.schedule_form.sigChanged.connect(lambda _: self._store_schedule())
+        self.early_stopping.toggled.connect(lambda _: self._store_early_stopping())
+        self.es_metric.currentTextChanged.connect(lambda _: self._store_early_stopping())
+        self.es_patience.sigValueChanged.connect(lambda _: self._store_early_stopping())
+        self.es_min_delta.sigValueChanged.connect(lambda _: self._store_early_stopping())
+        for w in (self.ckpt_every, self.ckpt_keep):
+            w.sigValueChanged.connect(lambda _: self._store_checkpoint())
+        self.ckpt_best.toggled.connect(lambda _: self._store_checkpoint())
+        bridge.sigStateChanged.connect(self._state_changed)
+        bridge.sigIterationMetrics.connect(self._progress)
+        self._state_changed(bridge.state)
+        self.setEnabled(False)
+
+    # ------------------------------------------------------------------ project <-> fields
+    def set_project(self, project) -> None:
+        """Show a project's training settings (the fields then edit ``project.training``)."""
+        self.project = project
+        self.setEnabled(project is not None)
+        if project is None:
+            return
+        t = project.training
+        self._loading = True
+        try:
+            self.backend.setCurrentText(str(t.get("backend", "cpu")).split(":")[0])
+            self.workers.set_value(int(t.get("workers", 1)))
+            self.batch_size.set_value(int(t.get("batch_size", 64)))
+            self.epochs.set_value(int(t.get("epochs", 10)))
+            opt = dict(t.get("optimiser") or {"type": "adam"})
+            self.optimiser.setCurrentText(str(opt.get("type", "adam")).lower())
+            self.learning_rate.set_value(float(opt.get("learning_rate", 0.001)))
+            self.optimiser_form.rebuild(self.optimiser.currentText(), opt)
+            sched = dict(t.get("schedule") or {"type": "none"})
+            kind = {"onecycle": "one_cycle", "reduce_on_plateau": "plateau"}.get(sched.get("type"), sched.get("type"))
+            self.schedule.setCurrentText(kind if kind in SCHEDULE_PARAMETERS else "none")
+            self.schedule_form.rebuild(self.schedule.currentText(), sched)
+            es = t.get("early_stopping")
+            self.early_stopping.setChecked(bool(es))
+            if es:
+                self.es_metric.setCurrentText(es.get("metric", "val_loss"))
+                self.es_patience.set_value(int(es.get("patience", 5)))
+                self.es_min_delta.set_value(float(es.get("min_delta", 0.0)))
+            ck = t.get("checkpoint") or {}
+            self.ckpt_every.set_value(int(ck.get("every_epochs", 1) or 0))
+            self.ckpt_best.setChecked(bool(ck.get("best_only", False)))
+            self.ckpt_keep.set_value(int(ck.get("keep", 3)))
+        finally:
+            self._loading = False
+
+    def _store(self, key: str, value) -> None:
+        if self.project is not None and not self._loading:
+            self.project.training[key] = value
+
+    def _optimiser_changed(self, kind: str) -> None:
+        if not self._loading:
+            self.optimiser_form.rebuild(kind, {})
+            self._store_optimiser()
+
+    def _store_optimiser(self) -> None:
+        spec = {"type": self.optimiser.currentText(), "learning_rate": self.learning_rate.value()}
+        spec.update(self.optimiser_form.values())
+        self._store("optimiser", spec)
+
+    def _learning_rate_changed(self, value: float) -> None:
+        self._store_optimiser()
+        if self.bridge.busy:
+            self.bridge.set_learning_rate(value)
+
+    def _schedule_changed(self, kind: str) -> None:
+        if not self._loading:
+            self.schedule_form.rebuild(kind, {})
+            self._store_schedule()
+
+    def _store_schedule(self) -> None:
+        kind = self.schedule.currentText()
+        self._store("schedule", None if kind == "none" else {"type": kind, **self.schedule_form.values()})
+
+    def _store_early_stopping(self) -> None:
+        if not self.early_stopping.isChecked():
+            self._store("early_stopping", None)
+            return
+        self._store("early_stopping", {"metric": self.es_metric.currentText(), "patience": self.es_patience.value(),
+                                       "min_delta": self.es_min_delta.value()})
+
+    def _store_checkpoint(self) -> None:
+        old = dict((self.project.training.get("checkpoint") or {}) if self.project else {})
+        old.update({"every_epochs": self.ckpt_every.value(), "best_only": self.ckpt_best.isChecked(),
+                    "keep": self.ckpt_keep.value()})
+        self._store("checkpoint", old)
+
+    def invalid_fields(self) -> list[ValidatedField]:
+        """Fields whose current text was refused."""
+        fields = [self.workers, self.batch_size, self.epochs, self.learning_rate, self.es_patience,
+                  self.es_min_delta, self.ckpt_every, self.ckpt_keep,
+                  *self.optimiser_form.fields.values(), *self.schedule_form.fields.values()]
+        return [f for f in fields if f.error()]
+
+    # ------------------------------------------------------------------ run control
+    def start(self) -> bool:
+        """Start training the project, unless a field holds a refused value (then say which)."""
+        bad = self.invalid_fields()
+        if bad:
+            self._say(f"Fix {bad[0].label.lower()} first: {bad[0].error()}")
+            return False
+        if self.project is None:
+            return False
+        self._say("")
+        self.progress.setValue(0)
+        self.eta.setText("Starting…")
+        self.sigStartRequested.emit()
+        return self.bridge.start(self.project)
+
+    def _say(self, text: str) -> None:
+        self.message.setText(text)
+        self.message.setVisible(bool(text))
+
+    def _state_changed(self, state: str) -> None:
+        active = state in ("starting", "running", "paused", "stopping")
+        enabled = {"start": not active, "pause": state == "running", "resume": state == "paused",
+                   "step": state == "paused", "stop": active and state != "stopping"}
+        for name, button in self.buttons.items():
+            button.setEnabled(enabled[name])
+        if state in ("finished", "stopped", "error"):
+            self.eta.setText({"finished": "Finished", "stopped": "Stopped", "error": "Stopped on an error"}[state])
+            if state == "finished":
+                self.progress.setValue(self.progress.maximum())
+        elif state == "paused":
+            self.eta.setText("Paused")
+
+    def _progress(self, events: list) -> None:
+        e = events[-1]
+        epochs = int(self.project.training.get("epochs", 1)) if self.project else 1
+        if e.total_iterations:
+            self.progress.setRange(0, int(e.total_iterations))
+            self.progress.setValue(min(int(e.iteration), int(e.total_iterations)))
+        else:
+            self.progress.setRange(0, epochs)
+            self.progress.setValue(min(int(e.epoch), epochs))
+        text = f"Epoch {e.epoch + 1 if e.epoch < epochs else epochs} of {epochs}, iteration {e.iteration}"
+        if e.eta_seconds is not None:
+            text += f" — about {_duration(e.eta_seconds)} left"
+        self.eta.setText(text)
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"

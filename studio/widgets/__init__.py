@@ -1,0 +1,1 @@
+"""Reusable widgets of the studio: charts, image views, heat maps, histograms, log view, validated fields."""

@@ -1,0 +1,173 @@
+"""A live line chart: named series, appended in batches, redrawn at most once per refresh.
+
+pyqtgraph's rules for fast live plots are followed: one curve per series created once and updated with
+``setData``; long histories are peak-downsampled to the screen width and clipped to the view; data lives
+in growing numpy buffers (amortised doubling), never in Python lists re-converted on every frame.
+Several runs can be overlaid: a series is keyed by ``(run, name)``; older runs are drawn thinner and
+dashed in the same colour.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtWidgets
+
+from studio import theme
+
+__all__ = ["LiveChart", "SeriesBuffer"]
+
+
+class SeriesBuffer:
+    """Growing (x, y) float64 buffers. ``append`` is amortised O(batch)."""
+
+    def __init__(self, capacity: int = 256):
+        self._x = np.empty(capacity)
+        self._y = np.empty(capacity)
+        self.size = 0
+
+    def append(self, xs, ys) -> None:
+        xs = np.asarray(xs, dtype=np.float64).ravel()
+        ys = np.asarray(ys, dtype=np.float64).ravel()
+        need = self.size + xs.size
+        if need > self._x.size:
+            capacity = max(need, 2 * self._x.size)
+            self._x = np.resize(self._x, capacity)
+            self._y = np.resize(self._y, capacity)
+        self._x[self.size:need] = xs
+        self._y[self.size:need] = ys
+        self.size = need
+
+    @property
+    def x(self) -> np.ndarray:
+        return self._x[: self.size]
+
+    @property
+    def y(self) -> np.ndarray:
+        return self._y[: self.size]
+
+
+class LiveChart(QtWidgets.QWidget):
+    """A titled plot of named series, with an optional log-scale toggle.
+
+    Parameters
+    ----------
+    title : str
+        Shown above the plot.
+    x_label, y_label : str
+        Axis labels (say the unit: "iteration", "samples / s").
+    log_toggle : bool
+        Show a "log scale" check box (for losses).
+    """
+
+    sigLogScaleChanged = QtCore.Signal(bool)
+
+    def __init__(self, title: str, x_label: str = "iteration", y_label: str = "", log_toggle: bool = False,
+                 parent: QtWidgets.QWidget | None = None):
+        super().__init__(parent)
+        self.plot_widget = pg.PlotWidget()
+        self.plot_item = self.plot_widget.getPlotItem()
+        self.plot_item.setTitle(title)
+        self.plot_item.setLabel("bottom", x_label)
+        if y_label:
+            self.plot_item.setLabel("left", y_label)
+        self.plot_item.showGrid(x=True, y=True, alpha=0.25)
+        self.plot_item.setDownsampling(auto=True, mode="peak")
+        self.plot_item.setClipToView(True)
+        self.legend = self.plot_item.addLegend(offset=(-10, 10))
+        self.plot_widget.setMinimumHeight(120)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.plot_widget)
+        self.log_box = None
+        if log_toggle:
+            self.log_box = QtWidgets.QCheckBox("log scale")
+            self.log_box.toggled.connect(self.set_log_y)
+            layout.addWidget(self.log_box, 0, QtCore.Qt.AlignmentFlag.AlignRight)
+        self._buffers: dict[tuple, SeriesBuffer] = {}
+        self._curves: dict[tuple, pg.PlotDataItem] = {}
+        self._dirty: set[tuple] = set()
+        self._current_run = None
+        self._hidden_runs: set = set()
+
+    # ----------------------------------------------------------------- data
+    def append(self, name: str, xs, ys, run=None, label: str | None = None, symbol: str | None = None) -> None:
+        """Add points to a series (created on first use). Drawn at the next :meth:`refresh`."""
+        key = (run, name)
+        if key not in self._buffers:
+            self._buffers[key] = SeriesBuffer()
+            self._curves[key] = self._make_curve(key, label or name, symbol)
+        self._buffers[key].append(xs, ys)
+        self._dirty.add(key)
+
+    def _make_curve(self, key, label, symbol):
+        run, name = key
+        color = theme.series_color(name.removeprefix("val_") if name.startswith("val_") else name)
+        style = QtCore.Qt.PenStyle.DashLine if name.startswith("val_") else QtCore.Qt.PenStyle.SolidLine
+        current = run == self._current_run
+        pen = pg.mkPen(color, width=2 if current else 1, style=style if current else QtCore.Qt.PenStyle.DotLine)
+        name_in_legend = label if current or run is None else f"{label} ({run})"
+        curve = self.plot_item.plot(name=name_in_legend, pen=pen, symbol=symbol, symbolSize=6,
+                                    symbolBrush=color, symbolPen=None)
+        curve.setVisible(run not in self._hidden_runs)
+        return curve
+
+    def set_current_run(self, run) -> None:
+        """Series of this run are drawn bold; earlier runs thin and dotted (for comparison)."""
+        self._current_run = run
+        for (r, name), curve in self._curves.items():
+            if r != run:
+                pen = curve.opts["pen"]
+                pen = pg.mkPen(pen.color(), width=1, style=QtCore.Qt.PenStyle.DotLine)
+                curve.setPen(pen)
+
+    def set_run_visible(self, run, visible: bool) -> None:
+        """Show or hide every series of one run (the monitor's run list drives this)."""
+        if visible:
+            self._hidden_runs.discard(run)
+        else:
+            self._hidden_runs.add(run)
+        for (r, _), curve in self._curves.items():
+            if r == run:
+                curve.setVisible(visible)
+
+    def remove_run(self, run) -> None:
+        """Forget every series of one run."""
+        for key in [k for k in self._curves if k[0] == run]:
+            self.plot_item.removeItem(self._curves.pop(key))
+            self._buffers.pop(key)
+            self._dirty.discard(key)
+
+    def refresh(self) -> None:
+        """Push changed series to their curves (one ``setData`` per changed series)."""
+        for key in self._dirty:
+            buf = self._buffers[key]
+            y = buf.y
+            if self.plot_item.ctrl.logYCheck.isChecked():
+                y = np.where(y > 0, y, np.nan)  # log of 0 or a negative loss has no place on a log axis
+            self._curves[key].setData(buf.x.copy(), y.copy())
+        self._dirty.clear()
+
+    def set_log_y(self, on: bool) -> None:
+        """Logarithmic y axis (losses spanning decades)."""
+        self.plot_item.setLogMode(y=on)
+        self._dirty.update(self._buffers)
+        self.refresh()
+        if self.log_box is not None and self.log_box.isChecked() != on:
+            self.log_box.setChecked(on)
+        self.sigLogScaleChanged.emit(on)
+
+    def series(self, name: str, run=None) -> tuple[np.ndarray, np.ndarray]:
+        """The points of one series (copies), e.g. for tests and export."""
+        buf = self._buffers.get((run if run is not None else self._current_run, name))
+        if buf is None:
+            return np.empty(0), np.empty(0)
+        return buf.x.copy(), buf.y.copy()
+
+    def point_count(self, name: str | None = None) -> int:
+        """How many points the chart holds (of one series, or of all)."""
+        return sum(b.size for (r, n), b in self._buffers.items() if name is None or n == name)
+
+    def series_names(self) -> list[str]:
+        return sorted({n for _, n in self._buffers})

@@ -1,0 +1,73 @@
+"""Confusion-matrix heat map: rows are the true classes, columns the predicted ones, counts in the cells."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtWidgets
+
+__all__ = ["ConfusionMatrixView"]
+
+_MAX_LABELLED = 12  # above this many classes the cell numbers would be unreadable: colours only
+
+
+class ConfusionMatrixView(QtWidgets.QWidget):
+    """A heat map of ``matrix[true, predicted]`` normalised per row (recall), with counts in cells."""
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None):
+        super().__init__(parent)
+        self.plot = pg.PlotWidget()
+        self.item = self.plot.getPlotItem()
+        self.item.setLabel("left", "true class")
+        self.item.setLabel("bottom", "predicted class")
+        self.item.setTitle("Confusion matrix (validation; colour = share of the true class)")
+        self.item.getViewBox().invertY(True)
+        self.item.getViewBox().setAspectLocked(True)
+        self.image = pg.ImageItem()
+        self.image.setColorMap(pg.colormap.get("viridis"))
+        self.item.addItem(self.image)
+        self.empty_label = QtWidgets.QLabel("Shown once a classifier finishes a validation pass.")
+        self.empty_label.setProperty("role", "caption")
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.empty_label)
+        layout.addWidget(self.plot)
+        self._texts: list[pg.TextItem] = []
+        self._n = 0
+        self.matrix: np.ndarray | None = None
+
+    def set_matrix(self, matrix, classes=None) -> None:
+        """Show counts ``matrix[true, predicted]`` (int array (K, K))."""
+        m = np.array(matrix, dtype=np.float64, copy=True)
+        self.matrix = m
+        self.empty_label.hide()
+        rows = m.sum(axis=1, keepdims=True)
+        share = np.divide(m, rows, out=np.zeros_like(m), where=rows > 0)
+        self.image.setImage(share, autoLevels=False, levels=(0.0, 1.0))
+        k = m.shape[0]
+        if k != self._n:
+            self._rebuild_labels(k, classes)
+        if k <= _MAX_LABELLED:
+            for i in range(k):
+                for j in range(k):
+                    text = self._texts[i * k + j]
+                    text.setText(f"{int(m[i, j])}")
+                    text.setColor("w" if share[i, j] < 0.6 else "k")
+
+    def _rebuild_labels(self, k: int, classes) -> None:
+        for text in self._texts:
+            self.item.removeItem(text)
+        self._texts = []
+        self._n = k
+        names = [str(c) for c in classes] if classes is not None else [str(i) for i in range(k)]
+        ticks = [[(i + 0.5, names[i]) for i in range(k)]]
+        self.item.getAxis("bottom").setTicks(ticks)
+        self.item.getAxis("left").setTicks(ticks)
+        if k <= _MAX_LABELLED:  # created once per class count, updated in place
+            for i in range(k):
+                for j in range(k):
+                    text = pg.TextItem("", anchor=(0.5, 0.5))
+                    text.setPos(j + 0.5, i + 0.5)
+                    self.item.addItem(text)
+                    self._texts.append(text)
+        self.item.getViewBox().autoRange(padding=0.02)

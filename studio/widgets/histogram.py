@@ -1,0 +1,65 @@
+"""Weight and gradient histograms per parameter: pick a layer's parameter, see both distributions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtWidgets
+
+from studio import theme
+
+__all__ = ["HistogramView"]
+
+
+class HistogramView(QtWidgets.QWidget):
+    """Two step plots (weights, gradients) for the parameter chosen in the combo box."""
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None):
+        super().__init__(parent)
+        self.choice = QtWidgets.QComboBox()
+        self.choice.setToolTip("Which layer parameter to show")
+        self.choice.currentTextChanged.connect(self._redraw)
+        self.caption = QtWidgets.QLabel("Shown when the run reports histograms.")
+        self.caption.setProperty("role", "caption")
+        self.plots = pg.GraphicsLayoutWidget()
+        self.weights_plot = self.plots.addPlot(title="weights")
+        self.plots.nextRow()
+        self.gradients_plot = self.plots.addPlot(title="gradients")
+        self.weights_curve = self.weights_plot.plot(stepMode="center", fillLevel=0,
+                                                    brush=theme.series_color("loss"), pen=None)
+        self.gradients_curve = self.gradients_plot.plot(stepMode="center", fillLevel=0,
+                                                        brush=theme.series_color("val_loss"), pen=None)
+        top = QtWidgets.QHBoxLayout()
+        top.addWidget(QtWidgets.QLabel("Parameter:"))
+        top.addWidget(self.choice, 1)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(top)
+        layout.addWidget(self.caption)
+        layout.addWidget(self.plots, 1)
+        self._weights: dict = {}
+        self._gradients: dict = {}
+
+    def set_histograms(self, weights: dict, gradients: dict, caption: str = "") -> None:
+        """``{"fc1.weights": (counts (B,), edges (B+1,))}`` for weights and gradients."""
+        self._weights, self._gradients = dict(weights), dict(gradients)
+        names = sorted(set(self._weights) | set(self._gradients))
+        if names != [self.choice.itemText(i) for i in range(self.choice.count())]:
+            current = self.choice.currentText()
+            self.choice.blockSignals(True)
+            self.choice.clear()
+            self.choice.addItems(names)
+            if current in names:
+                self.choice.setCurrentText(current)
+            self.choice.blockSignals(False)
+        self.caption.setText(caption)
+        self._redraw()
+
+    def _redraw(self, *_):
+        name = self.choice.currentText()
+        for data, curve in ((self._weights, self.weights_curve), (self._gradients, self.gradients_curve)):
+            if name in data:
+                counts, edges = (np.array(a, dtype=np.float64, copy=True) for a in data[name])
+                curve.setData(edges, counts)
+            else:
+                curve.setData([], [])

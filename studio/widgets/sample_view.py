@@ -1,0 +1,85 @@
+"""Sample predictions: the original image beside the network's painting (image tasks such as the cat),
+or a grid of classified samples (classifiers), plus the prediction error over time."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6 import QtWidgets
+
+from studio.widgets.chart import LiveChart
+from studio.widgets.image_view import ImageView
+from studio.widgets.sample_grid import SampleGrid
+
+__all__ = ["SampleView"]
+
+
+class SampleView(QtWidgets.QWidget):
+    """Shows the newest :class:`engine.events.SamplePredictions` of a run."""
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None):
+        super().__init__(parent)
+        self.original = ImageView("Original")
+        self.prediction = ImageView("Network's painting")
+        pair = QtWidgets.QWidget()
+        pair_layout = QtWidgets.QHBoxLayout(pair)
+        pair_layout.setContentsMargins(0, 0, 0, 0)
+        pair_layout.addWidget(self.original)
+        pair_layout.addWidget(self.prediction)
+        self.error_chart = LiveChart("Painting error (mean squared, lower is better)", "iteration")
+        self.error_chart.setMinimumHeight(130)
+        image_page = QtWidgets.QSplitter()
+        image_page.setOrientation(image_page.orientation().Vertical)
+        image_page.addWidget(pair)
+        image_page.addWidget(self.error_chart)
+        image_page.setStretchFactor(0, 3)
+        image_page.setStretchFactor(1, 1)
+        self.grid = SampleGrid()
+        self.placeholder = QtWidgets.QLabel("Sample predictions appear here once training starts.")
+        self.placeholder.setWordWrap(True)
+        self.stack = QtWidgets.QStackedWidget()
+        self.stack.addWidget(self.placeholder)
+        self.stack.addWidget(image_page)
+        self.stack.addWidget(self.grid)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.stack)
+        self.last_error: float | None = None
+        self._original_shown = False
+
+    def start_run(self, run) -> None:
+        """A new run: keep old error curves for comparison, show the new original again."""
+        self.error_chart.set_current_run(run)
+        self._original_shown = False
+
+    def show_events(self, events: list, run=None) -> None:
+        """Draw the newest event of the batch; every error value in the batch goes to the chart."""
+        errors = [(e.iteration, e.error) for e in events if e.error is not None]
+        if errors:
+            xs, ys = zip(*errors)
+            self.error_chart.append("error", xs, ys, run=run, label="error")
+            self.error_chart.refresh()
+            self.last_error = float(ys[-1])
+        latest = events[-1]
+        if latest.kind == "classification":
+            self.stack.setCurrentWidget(self.grid)
+            self.grid.set_samples(latest.inputs, latest.predictions, latest.targets, latest.classes)
+            return
+        self.stack.setCurrentIndex(1)
+        if latest.targets is not None and not self._original_shown:
+            self.original.set_image(_first_image(latest.targets))
+            self._original_shown = True
+        caption = f"epoch {latest.epoch}, iteration {latest.iteration}"
+        if latest.error is not None:
+            caption += f", error {latest.error:.4f}"
+        self.prediction.set_image(_first_image(latest.predictions), caption)
+
+    def clear(self) -> None:
+        self.stack.setCurrentWidget(self.placeholder)
+
+
+def _first_image(array) -> np.ndarray:
+    """A batch of images (N, H, W[, C]) gives its first; a single image (or per-pixel list) stays as is."""
+    a = np.asarray(array)
+    if a.ndim == 4 or (a.ndim == 3 and a.shape[-1] not in (1, 3)):
+        return a[0]
+    return a

@@ -1,0 +1,118 @@
+"""Fixtures for the studio's tests: offscreen Qt, isolated settings, and a leak check on every test.
+
+The leak check (after napari's conftest, written afresh): a test fails if it leaves behind Python
+threads that were not there before it, work running on a QThreadPool, an active QTimer, or a visible
+top-level widget. Threads that the Qt pool parks are not Python threads; Python only keeps a stale
+``_DummyThread`` record for them (never removed before 3.13), so those records are ignored and the
+pool itself is checked instead.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before anything imports Qt
+
+import threading  # noqa: E402
+import weakref  # noqa: E402
+
+import pytest  # noqa: E402
+from PySide6 import QtCore, QtWidgets  # noqa: E402
+
+_live_timers: weakref.WeakSet = weakref.WeakSet()
+_pending_single_shots = [0]
+_OriginalTimer = QtCore.QTimer
+
+
+class _TrackedTimer(_OriginalTimer):
+    """QTimer that remembers itself when started, so a test can be failed for leaving it running."""
+
+    def start(self, *args):
+        _live_timers.add(self)
+        super().start(*args)
+
+    @staticmethod
+    def singleShot(msec, *args):
+        # Count pending single shots by wrapping the callback (only the callable form is used by us).
+        callback = args[-1]
+        if callable(callback) and not isinstance(callback, QtCore.SignalInstance):
+            _pending_single_shots[0] += 1
+
+            def fire(cb=callback):
+                _pending_single_shots[0] -= 1
+                cb()
+
+            args = (*args[:-1], fire)
+        _OriginalTimer.singleShot(msec, *args)
+
+
+QtCore.QTimer = _TrackedTimer  # our code and pyqtgraph look QTimer up on QtCore at call time
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(tmp_path, monkeypatch):
+    """QSettings in a fresh folder per test, so window layouts never leak between tests or into $HOME."""
+    QtCore.QSettings.setDefaultFormat(QtCore.QSettings.Format.IniFormat)
+    QtCore.QSettings.setPath(QtCore.QSettings.Format.IniFormat, QtCore.QSettings.Scope.UserScope, str(tmp_path / "settings"))
+    monkeypatch.setenv("SIGMA_STUDIO_HOME", str(tmp_path / "home"))
+
+
+def _extra_threads(baseline):
+    return [t for t in threading.enumerate()
+            if t not in baseline and t.is_alive() and not isinstance(t, threading._DummyThread)]
+
+
+def _busy_pools():
+    from studio.bridge import Bridge
+
+    pools = [QtCore.QThreadPool.globalInstance(), *Bridge.live_pools()]
+    return [p for p in pools if p.activeThreadCount() > 0]
+
+
+@pytest.fixture(autouse=True)
+def _no_leaks(qapp):
+    """Fail the test if it leaves threads, pool work, running timers or visible windows behind."""
+    baseline = set(threading.enumerate())
+    widgets_before = set(QtWidgets.QApplication.topLevelWidgets())
+    yield
+    # qtbot (set up after this autouse fixture) has already closed the widgets registered with it.
+    # Give finishing work a bounded moment, processing events so queued signals can land.
+    deadline = QtCore.QDeadlineTimer(3000)
+    while (_extra_threads(baseline) or _busy_pools()) and not deadline.hasExpired():
+        QtWidgets.QApplication.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 20)
+        QtCore.QThread.msleep(10)
+    QtWidgets.QApplication.processEvents()
+    problems = []
+    threads = _extra_threads(baseline)
+    if threads:
+        problems.append(f"threads left running: {[t.name for t in threads]}")
+    if _busy_pools():
+        problems.append("QThreadPool work left running")
+    timers = [t for t in list(_live_timers) if _safe_active(t)]
+    if timers:
+        problems.append(f"{len(timers)} QTimer(s) left running: {[_timer_owner(t) for t in timers]}")
+        for t in timers:
+            t.stop()
+    if _pending_single_shots[0] > 0:
+        problems.append(f"{_pending_single_shots[0]} single-shot timer(s) pending")
+        _pending_single_shots[0] = 0
+    windows = [w for w in QtWidgets.QApplication.topLevelWidgets() if w not in widgets_before and w.isVisible()]
+    if windows:
+        problems.append(f"top-level widgets left open: {[type(w).__name__ for w in windows]}")
+    if problems:
+        pytest.fail("; ".join(problems))
+
+
+def _safe_active(timer) -> bool:
+    try:
+        return timer.isActive()
+    except RuntimeError:  # the C++ object is gone: not running
+        return False
+
+
+def _timer_owner(timer) -> str:
+    try:
+        parent = timer.parent()
+    except RuntimeError:
+        return "deleted"
+    return f"{type(parent).__name__ if parent is not None else 'no parent'}:{timer.objectName() or '?'}"
