@@ -1,0 +1,1 @@
+"""ONNX converters for the recurrent layers (LSTM, GRU, SimpleRNN)."""

@@ -1,0 +1,1 @@
+"""ONNX converters for pooling, normalisation and embedding layers."""
