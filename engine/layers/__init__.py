@@ -2,12 +2,18 @@
 
 from .base import Layer, LayerError, LayerShapeError, layer_class, layer_types
 from .conv import Conv1D, Conv2D
-from .core import Activation, Dense, Dropout, Flatten, Input, Reshape
+from .core import ACTIVATIONS, Activation, Dense, Dropout, Flatten, Input, Reshape
+from .embedding import Embedding
 from .losses import BinaryCrossEntropy, LossHead, SoftmaxCrossEntropy, SquaredError
 from .merge import Add, Concatenate, Multiply
+from .normalization import BatchNorm, LayerNorm
+from .pooling import AvgPool2D, GlobalAvgPool, MaxPool2D
+from .recurrent import GRU, LSTM, SimpleRNN
 
 __all__ = [
-    "Layer", "LayerError", "LayerShapeError", "layer_class", "layer_types",
+    "Layer", "LayerError", "LayerShapeError", "layer_class", "layer_types", "ACTIVATIONS",
     "Input", "Dense", "Flatten", "Reshape", "Activation", "Dropout", "Conv1D", "Conv2D",
-    "Add", "Concatenate", "Multiply", "LossHead", "SoftmaxCrossEntropy", "SquaredError", "BinaryCrossEntropy",
+    "MaxPool2D", "AvgPool2D", "GlobalAvgPool", "BatchNorm", "LayerNorm", "Embedding",
+    "SimpleRNN", "LSTM", "GRU", "Add", "Concatenate", "Multiply",
+    "LossHead", "SoftmaxCrossEntropy", "SquaredError", "BinaryCrossEntropy",
 ]

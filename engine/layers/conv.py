@@ -18,6 +18,7 @@ __all__ = ["Conv1D", "Conv2D"]
 
 class _Conv(Layer):
     rank = 2
+    name_prefix = "conv"
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", dilation=1, groups=1, activation=None,
                  use_bias=True, name=None, init=None, trainable=True):
