@@ -1,0 +1,142 @@
+"""Small networks covering every exportable layer type, for the ONNX round-trip tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from engine import layers as L
+from engine.network import Network
+
+
+@dataclass
+class Case:
+    id: str
+    build: object  # () -> Network
+    types: set
+    expect_ops: set = field(default_factory=set)
+    probabilities: bool = False
+
+
+def _stack(*layers):
+    arch = layers[0]
+    for layer in layers[1:]:
+        arch = arch + layer
+    return Network(arch)
+
+
+def _mlp():
+    return _stack(
+        L.Input((6,), name="x"),
+        L.Dense(5, activation="relu", name="fc1"),
+        L.Dropout(0.3, name="drop"),
+        L.Dense(4, activation="tanh", name="fc2"),
+        L.Dense(3, use_bias=False, name="fc3"),
+        L.SoftmaxCrossEntropy(name="loss"),
+    )
+
+
+def _activations():
+    names = [
+        "relu",
+        "leaky_relu",
+        "elu",
+        "selu",
+        "gelu",
+        "sigmoid",
+        "tanh",
+        "softplus",
+        "softsign",
+        "softmax",
+        "log_softmax",
+        "linear",
+    ]
+    layers = [L.Input((7,), name="x")]
+    for k, name in enumerate(names):
+        layers.append(L.Activation(name, name=f"act_{name}"))
+        layers.append(L.Dense(7, activation=name if k % 2 else None, name=f"fc_{k}"))
+    return _stack(*layers)
+
+
+def _shapes():
+    return _stack(
+        L.Input((2, 3, 4), name="x"),
+        L.Flatten(name="flat"),
+        L.Reshape((4, 6), name="reshape"),
+        L.Dense(2, name="fc"),
+        L.Reshape((-1,), name="back"),
+        L.SquaredError(name="loss"),
+    )
+
+
+def _conv2d():
+    return _stack(
+        L.Input((3, 9, 8), name="img"),
+        L.Conv2D(4, 3, padding="same", activation="relu", name="c1"),
+        L.Conv2D(6, (3, 2), strides=2, padding="same", groups=2, name="c2"),
+        L.Conv2D(3, 2, padding=1, dilation=2, use_bias=False, activation="elu", name="c3"),
+        L.Flatten(name="flat"),
+        L.Dense(2, name="out"),
+        L.BinaryCrossEntropy(name="loss"),
+    )
+
+
+def _conv1d():
+    return _stack(
+        L.Input((2, 11), name="seq"),
+        L.Conv1D(4, 3, padding="same", activation="gelu", name="c1"),
+        L.Conv1D(3, 2, strides=2, padding=1, dilation=2, name="c2"),
+        L.Flatten(name="flat"),
+        L.Dense(2, name="out"),
+    )
+
+
+def _merges():
+    x = L.Input((5,), name="x")
+    a = L.Dense(5, activation="relu", name="a")(x)
+    b = L.Dense(5, activation="sigmoid", name="b")(x)
+    s = L.Add(name="sum")([x, a, b])
+    m = L.Multiply(name="gate")([s, b])
+    c = L.Concatenate(name="cat")([m, a, x])
+    y = L.Dense(3, name="out")(c)
+    return Network(outputs=L.SoftmaxCrossEntropy(name="loss")(y))
+
+
+def _two_inputs_two_outputs():
+    x = L.Input((2, 4), name="left")
+    z = L.Input((3, 4), name="right")
+    c = L.Concatenate(axis=0, name="rows")([x, z])
+    h = L.Dense(3, name="h")(c)
+    y1 = L.Flatten(name="y1")(h)
+    y2 = L.Dense(2, activation="softplus", name="y2")(L.Flatten(name="f2")(z))
+    return Network(outputs=[y1, y2])
+
+
+CASES = [
+    Case(
+        "mlp", _mlp, {"input", "dense", "dropout", "softmax_cross_entropy"}, {"MatMul", "Add", "Relu", "Tanh"}
+    ),
+    Case("mlp_probabilities", _mlp, {"softmax_cross_entropy"}, {"Softmax"}, probabilities=True),
+    Case(
+        "activations",
+        _activations,
+        {"activation", "dense"},
+        {
+            "Relu",
+            "LeakyRelu",
+            "Elu",
+            "Selu",
+            "Sigmoid",
+            "Tanh",
+            "Softplus",
+            "Softsign",
+            "Softmax",
+            "LogSoftmax",
+        },
+    ),
+    Case("flatten_reshape", _shapes, {"flatten", "reshape", "squared_error"}, {"Flatten", "Reshape"}),
+    Case("conv2d", _conv2d, {"conv2d", "binary_cross_entropy"}, {"Conv"}),
+    Case("conv2d_probabilities", _conv2d, {"binary_cross_entropy"}, {"Sigmoid"}, probabilities=True),
+    Case("conv1d", _conv1d, {"conv1d"}, {"Conv"}),
+    Case("merges", _merges, {"add", "multiply", "concatenate"}, {"Add", "Mul", "Concat"}),
+    Case("two_inputs_two_outputs", _two_inputs_two_outputs, {"concatenate"}, {"Concat"}),
+]
