@@ -1,0 +1,441 @@
+"""The dataset panel: drop files, folders or archives (or use Import…), watch the import run in the
+background with progress and cancel, then look at a preview, statistics and the report of skipped
+records; choose the split and preprocessing. The dataset reference it writes is ``project.dataset``.
+
+Messages go to an in-panel banner (never a blocking dialog), so tests and users read them alike.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QFrame,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio.widgets.banner import Banner
+
+from .dataset_import import ImportJob
+from .dataset_views import PreviewView, ReportView, StatisticsView
+
+__all__ = ["DatasetPanel"]
+
+_IMAGE_SIZES = {
+    "as found (most common size)": None,
+    "28 × 28": [28, 28],
+    "32 × 32": [32, 32],
+    "64 × 64": [64, 64],
+    "128 × 128": [128, 128],
+}
+_NORMALISE = {"none": None, "min-max to [0, 1]": "minmax", "standardise (mean 0, std 1)": "standard"}
+_AUGMENT = ("flip", "rotate", "noise", "random_crop")
+
+
+class DatasetPanel(QWidget):
+    """Import and inspect the project's dataset.
+
+    Parameters
+    ----------
+    window : MainWindow or None
+        Supplies ``project`` (``project.dataset`` is written here) and ``sigProjectChanged``.
+
+    Attributes
+    ----------
+    dataset : engine.data.Dataset or None
+        The last dataset imported successfully.
+    statistics : dict or None
+    messages : list of (level, text)
+        Every message shown, newest last (the banner shows the newest).
+
+    Signals
+    -------
+    sigImported(object)
+        A dataset finished importing (the Dataset).
+    sigImportFailed(str)
+        An import failed; the message.
+    """
+
+    sigImported = Signal(object)
+    sigImportFailed = Signal(str)
+
+    def __init__(self, window=None, parent=None):
+        super().__init__(parent)
+        self.setObjectName("datasetPanel")
+        self.setAcceptDrops(True)
+        self._window = window
+        self.dataset = None
+        self.statistics = None
+        self.source = None
+        self.messages: list[tuple[str, str]] = []
+        self.job: ImportJob | None = None
+        self._dialog = None
+        self._syncing = False
+
+        self.banner = Banner()
+        self.drop_hint = QLabel(
+            "<b>Drop image folders, CSV/TSV, IDX, NPZ, HDF5, text files or zip/tar archives "
+            "here</b> — or use Import."
+        )
+        self.drop_hint.setWordWrap(True)
+        self.drop_hint.setObjectName("dropHint")
+        self.drop_hint.setFrameShape(QFrame.Shape.StyledPanel)
+        self.drop_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.drop_hint.setMinimumHeight(44)
+        self.import_files_button = QPushButton("Import files…")
+        self.import_folder_button = QPushButton("Import folder…")
+        self.progress = QProgressBar()
+        self.progress.setFormat("%v of %m")
+        self.progress_label = QLabel("")
+        self.cancel_button = QPushButton("Cancel")
+        self.summary = QLabel("No dataset imported yet.")
+        self.summary.setWordWrap(True)
+
+        self.image_size = QComboBox()
+        self.image_size.addItems(list(_IMAGE_SIZES))
+        self.color = QComboBox()
+        self.color.addItems(["auto", "grayscale", "rgb"])
+        self.skip_bad = QCheckBox("Skip bad records (list them in the report)")
+        self.skip_bad.setChecked(True)
+
+        self.validation_split = QDoubleSpinBox(suffix=" %", decimals=0, minimum=0, maximum=90, singleStep=5)
+        self.validation_split.setValue(10)
+        self.test_split = QDoubleSpinBox(suffix=" %", decimals=0, minimum=0, maximum=90, singleStep=5)
+        self.normalise = QComboBox()
+        self.normalise.addItems(list(_NORMALISE))
+        self.augment = {name: QCheckBox(name.replace("_", " ")) for name in _AUGMENT}
+        self.split_note = QLabel("")
+
+        self.preview = PreviewView()
+        self.stats_view = StatisticsView()
+        self.report_view = ReportView()
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.preview, "Preview")
+        self.tabs.addTab(self.stats_view, "Statistics")
+        self.tabs.addTab(self.report_view, "Report")
+        self._build_layout()
+        self._set_busy(False)
+
+        self.import_files_button.clicked.connect(self.open_import_dialog)
+        self.import_folder_button.clicked.connect(lambda: self.open_import_dialog(folder=True))
+        self.cancel_button.clicked.connect(self.cancel_import)
+        self.summary.linkActivated.connect(lambda _link: self.reload())
+        for w in (self.validation_split, self.test_split):
+            w.valueChanged.connect(self._on_settings_changed)
+        self.normalise.currentIndexChanged.connect(self._on_settings_changed)
+        for box in self.augment.values():
+            box.toggled.connect(self._on_settings_changed)
+        if window is not None and hasattr(window, "sigProjectChanged"):
+            window.sigProjectChanged.connect(self.load_project)
+        if getattr(window, "project", None) is not None:
+            self.load_project(window.project)
+
+    def _build_layout(self) -> None:
+        top = QHBoxLayout()
+        top.addWidget(self.drop_hint, 1)
+        top.addWidget(self.import_files_button)
+        top.addWidget(self.import_folder_button)
+        busy = QHBoxLayout()
+        busy.addWidget(self.progress, 1)
+        busy.addWidget(self.progress_label, 2)
+        busy.addWidget(self.cancel_button)
+        options = QGroupBox("Import options")
+        form = QFormLayout(options)
+        form.addRow("Image size", self.image_size)
+        form.addRow("Colour", self.color)
+        form.addRow(self.skip_bad)
+        split = QGroupBox("Split and preprocessing")
+        sform = QFormLayout(split)
+        sform.addRow("Validation", self.validation_split)
+        sform.addRow("Test", self.test_split)
+        sform.addRow("Normalise inputs", self.normalise)
+        aug = QHBoxLayout()
+        for box in self.augment.values():
+            aug.addWidget(box)
+        sform.addRow("Augment (training only)", aug)
+        sform.addRow(self.split_note)
+        side = QVBoxLayout()
+        side.addWidget(options)
+        side.addWidget(split)
+        side.addStretch(1)
+        body = QHBoxLayout()
+        body.addWidget(self.tabs, 3)
+        body.addLayout(side, 1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.banner)
+        layout.addLayout(top)
+        layout.addLayout(busy)
+        layout.addWidget(self.summary)
+        layout.addLayout(body, 1)
+
+    # ---------------------------------------------------------------- messages
+    def show_message(self, text: str, level: str = "error") -> None:
+        """Show a message in the panel's banner (and keep it in :attr:`messages`)."""
+        self.messages.append((level, text))
+        self.banner.show_message(text, level)
+
+    # ---------------------------------------------------------------- drag and drop
+    @staticmethod
+    def _local_paths(mime) -> list[str]:
+        if not mime.hasUrls():
+            return []
+        return [u.toLocalFile() for u in mime.urls() if u.isLocalFile()]
+
+    def dragEnterEvent(self, event):
+        if self._local_paths(event.mimeData()):
+            event.acceptProposedAction()
+            self.drop_hint.setStyleSheet("background: #fff8e1")
+        else:
+            event.ignore()
+
+    def dragLeaveEvent(self, event):
+        self.drop_hint.setStyleSheet("")
+        super().dragLeaveEvent(event)
+
+    def dropEvent(self, event):
+        self.drop_hint.setStyleSheet("")
+        paths = self._local_paths(event.mimeData())
+        if not paths:
+            self.show_message("Only files and folders on this computer can be imported.")
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        self.import_paths(paths)
+
+    # ---------------------------------------------------------------- importing
+    def open_import_dialog(self, folder: bool = False) -> QFileDialog:
+        """A non-modal file dialog (``open()``): its choice is imported when accepted."""
+        dialog = QFileDialog(self, "Import a folder" if folder else "Import data files")
+        dialog.setFileMode(QFileDialog.FileMode.Directory if folder else QFileDialog.FileMode.ExistingFiles)
+        dialog.filesSelected.connect(lambda files: self.import_paths(list(files)))
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self._dialog = dialog
+        dialog.open()
+        return dialog
+
+    def import_options(self) -> dict:
+        """Options for ``engine.data.load`` from the panel's controls."""
+        return {
+            "image_size": _IMAGE_SIZES[self.image_size.currentText()],
+            "color": self.color.currentText(),
+            "on_error": "skip" if self.skip_bad.isChecked() else "raise",
+        }
+
+    def import_paths(self, paths) -> bool:
+        """Start importing ``paths`` (files, folders, archives) in the background.
+
+        Returns
+        -------
+        bool
+            False when nothing was started (a message says why).
+        """
+        if self.job is not None:
+            self.show_message("An import is already running: wait for it or press Cancel first.")
+            return False
+        paths = [os.fspath(p) for p in paths]
+        missing = [p for p in paths if not os.path.exists(p)]
+        if not paths or missing:
+            self.show_message(f"Nothing to import: {', '.join(missing) or 'no files given'} not found.")
+            return False
+        source = paths[0] if len(paths) == 1 else paths
+        return self._start(source, self.import_options())
+
+    def import_source(self, source, options: dict | None = None) -> bool:
+        """Import a project dataset reference (``"sample:cat"``, a path or a list of paths)."""
+        if self.job is not None:
+            self.show_message("An import is already running: wait for it or press Cancel first.")
+            return False
+        return self._start(source, options if options is not None else self.import_options())
+
+    def _start(self, source, options) -> bool:
+        self.job = ImportJob(source, options)
+        self.job.signals.sigProgress.connect(self._on_progress)
+        self.job.signals.sigFinished.connect(self._on_finished)
+        self.job.signals.sigFailed.connect(self._on_failed)
+        self.job.signals.sigCancelled.connect(self._on_cancelled)
+        self._set_busy(True, f"Importing {_describe(source)}…")
+        self.job.start()
+        return True
+
+    def cancel_import(self) -> None:
+        """Ask the running import to stop; the previous dataset stays."""
+        if self.job is not None:
+            self.job.cancel()
+            self.progress_label.setText("Cancelling…")
+
+    def shutdown(self, timeout: float = 5.0) -> None:
+        """Cancel a running import and wait for its thread (when the window closes)."""
+        job = self.job
+        if job is not None:
+            job.cancel()
+            job.wait(timeout)
+
+    def _set_busy(self, busy: bool, text: str = "") -> None:
+        for w in (self.progress, self.progress_label, self.cancel_button):
+            w.setVisible(busy)
+        self.import_files_button.setEnabled(not busy)
+        self.import_folder_button.setEnabled(not busy)
+        self.progress.setRange(0, 0)
+        self.progress_label.setText(text)
+
+    def _on_progress(self, done: int, total: int, path: str) -> None:
+        if total > 0:
+            self.progress.setRange(0, total)
+            self.progress.setValue(min(done, total))
+        self.progress_label.setText(f"Reading {os.path.basename(path) or path}")
+
+    def _on_finished(self, result) -> None:
+        self.job = None
+        self._set_busy(False)
+        ds = result.dataset
+        self.dataset, self.statistics, self.source = ds, result.statistics, result.source
+        self.preview.show_preview(result.preview, ds)
+        self.stats_view.show_statistics(result.statistics, ds)
+        self.report_view.show_report(ds.report)
+        skipped = [r for r in ds.report if r.action == "skipped"]
+        warnings = [r for r in ds.report if r.action != "skipped"]
+        self.tabs.setTabText(2, f"Report ({len(ds.report)})" if ds.report else "Report")
+        self._update_summary()
+        self._write_project(result.source, result.options)
+        if skipped:
+            first = skipped[0]
+            more = f" and {len(skipped) - 1} more" if len(skipped) > 1 else ""
+            self.show_message(
+                f"Imported {len(ds):,} records; skipped {len(skipped)} bad record(s): {first}{more}. "
+                "See the Report tab.",
+                "error",
+            )
+        elif warnings:
+            self.show_message(
+                f"Imported {len(ds):,} records with {len(warnings)} warning(s); see the Report tab.", "info"
+            )
+        elif self.banner.level == "error":
+            self.banner.dismiss()
+        self.sigImported.emit(ds)
+
+    def _on_failed(self, exc) -> None:
+        self.job = None
+        self._set_busy(False)
+        text = f"Could not import: {exc}"
+        if getattr(exc, "file", None) is None and not str(exc):
+            text = f"Could not import: {type(exc).__name__}"
+        kept = " The current dataset is unchanged." if self.dataset is not None else ""
+        self.show_message(text + kept, "error")
+        self.sigImportFailed.emit(text)
+
+    def _on_cancelled(self) -> None:
+        self.job = None
+        self._set_busy(False)
+        self.show_message("Import cancelled; nothing was changed.", "info")
+        self.sigImportFailed.emit("cancelled")
+
+    def _update_summary(self) -> None:
+        ds = self.dataset
+        if ds is None:
+            self.summary.setText("No dataset imported yet.")
+            return
+        classes = f"{len(ds.classes)} classes" if ds.classes else "no classes (values)"
+        shape = ds.shape_of("inputs") if "inputs" in ds else "?"
+        skipped = sum(1 for r in ds.report if r.action == "skipped")
+        parts = [f"<b>{len(ds):,}</b> records", f"inputs {shape}", classes]
+        if skipped:
+            parts.append(f"<span style='color:#c62828'>{skipped} skipped</span>")
+        self.summary.setText(" · ".join(parts) + f"<br>source: {_describe(self.source)}")
+        self._update_split_note()
+
+    def _update_split_note(self) -> None:
+        if self.dataset is None:
+            self.split_note.setText("")
+            return
+        n = len(self.dataset)
+        val = round(n * self.validation_split.value() / 100)
+        test = round(n * self.test_split.value() / 100)
+        self.split_note.setText(f"{n - val - test:,} training · {val:,} validation · {test:,} test records")
+
+    # ---------------------------------------------------------------- the project's dataset reference
+    def settings(self) -> dict:
+        """Split and preprocessing choices as stored in ``project.dataset``."""
+        return {
+            "validation_split": self.validation_split.value() / 100.0,
+            "test_split": self.test_split.value() / 100.0,
+            "normalise": _NORMALISE[self.normalise.currentText()],
+            "augment": [name for name, box in self.augment.items() if box.isChecked()],
+        }
+
+    def _on_settings_changed(self, *_args) -> None:
+        total = self.validation_split.value() + self.test_split.value()
+        if total >= 100:
+            self.show_message(
+                f"Validation and test take {total:.0f}% of the records: leave some for training."
+            )
+            return
+        self._update_split_note()
+        if self._syncing:
+            return
+        project = getattr(self._window, "project", None)
+        if project is not None and project.dataset:
+            project.dataset.update(self.settings())
+
+    def _write_project(self, source, options) -> None:
+        project = getattr(self._window, "project", None)
+        if project is None:
+            return
+        dataset = {"source": source, "options": {k: v for k, v in options.items() if v is not None}}
+        dataset.update(self.settings())
+        project.dataset = dataset
+
+    def load_project(self, project) -> None:
+        """Show a project's dataset settings (the data itself is imported on demand, see :meth:`reload`)."""
+        ref = copy.deepcopy(getattr(project, "dataset", None) or {})
+        self._syncing = True
+        try:
+            self.validation_split.setValue(100 * float(ref.get("validation_split", 0.1) or 0))
+            self.test_split.setValue(100 * float(ref.get("test_split", 0.0) or 0))
+            inverse = {v: k for k, v in _NORMALISE.items()}
+            self.normalise.setCurrentText(inverse.get(ref.get("normalise"), "none"))
+            for name, box in self.augment.items():
+                box.setChecked(name in (ref.get("augment") or []))
+        finally:
+            self._syncing = False
+        self.dataset, self.statistics, self.source = None, None, ref.get("source")
+        self.preview.clear()
+        self.report_view.show_report([])
+        self.tabs.setTabText(2, "Report")
+        if self.source:
+            self.summary.setText(
+                f"Dataset: {_describe(self.source)} (not loaded yet: <a href='reload'>load a preview</a>)"
+            )
+        else:
+            self.summary.setText("No dataset yet: drop files or folders here.")
+
+    def reload(self) -> bool:
+        """Import the project's dataset reference again (preview, statistics, report)."""
+        project = getattr(self._window, "project", None)
+        ref = getattr(project, "dataset", None) or {}
+        if not ref.get("source"):
+            return False
+        source = ref["source"]
+        if project is not None and isinstance(source, str) and not source.startswith("sample:"):
+            source = os.fspath(project.resolve(source))
+        return self.import_source(source, dict(ref.get("options") or {}))
+
+
+def _describe(source) -> str:
+    if isinstance(source, (list, tuple)):
+        names = [os.path.basename(os.fspath(s)) for s in source]
+        return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    return os.fspath(source) if source is not None else "nothing"

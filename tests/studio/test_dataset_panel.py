@@ -1,0 +1,179 @@
+"""Dataset panel: drops of real files (image folders, CSV, corrupt files, things that are not data)
+import in the background and reach the project, or give a message and change nothing."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl, Signal
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication, QMainWindow
+
+from engine.project import Project
+from studio.panels.dataset import DatasetPanel
+
+
+class _Window(QMainWindow):
+    """The part of the main window's contract the panel uses (the real one is tested elsewhere)."""
+
+    sigProjectChanged = Signal(object)
+
+    def __init__(self):
+        super().__init__()
+        self.project = Project(name="test")
+
+    def set_project(self, project):
+        self.project = project
+        self.sigProjectChanged.emit(project)
+
+
+@pytest.fixture
+def panel(qtbot):
+    window = _Window()
+    qtbot.addWidget(window)
+    panel = DatasetPanel(window)
+    window.setCentralWidget(panel)
+    yield panel
+    panel.shutdown()
+
+
+def _image_folder(root, classes=("cat", "dog"), per_class=4, size=8):
+    rng = np.random.default_rng(0)
+    for c in classes:
+        (root / c).mkdir(parents=True)
+        for i in range(per_class):
+            pixels = (rng.random((size, size, 3)) * 255).astype(np.uint8)
+            Image.fromarray(pixels).save(root / c / f"{c}{i}.png")
+    return root
+
+
+def _drop(panel, paths):
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(os.fspath(p)) for p in paths])
+    enter = QDragEnterEvent(
+        QPointF(10, 10),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(panel, enter)
+    drop = QDropEvent(
+        QPointF(10, 10),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(panel, drop)
+    return enter.isAccepted(), drop.isAccepted()
+
+
+def test_drop_image_folder_imports_it_into_the_project(panel, qtbot, tmp_path):
+    folder = _image_folder(tmp_path / "pets")
+    with qtbot.waitSignal(panel.sigImported, timeout=20000):
+        accepted, dropped = _drop(panel, [folder])
+        assert accepted and dropped
+        assert panel.progress.isVisible() or panel.job is not None  # running in the background
+    ds = panel.dataset
+    assert len(ds) == 8 and ds.classes == ["cat", "dog"]
+    assert panel.preview.mode == "images" and panel.preview.grid.count() == 8
+    assert panel.preview.grid.item(0).text() == "cat"
+    assert panel.stats_view.class_counts == {"cat": 4, "dog": 4}
+    ref = panel._window.project.dataset
+    assert ref["source"] == os.fspath(folder) and ref["validation_split"] == pytest.approx(0.1)
+    panel.test_split.setValue(20)
+    panel.normalise.setCurrentIndex(1)
+    assert panel._window.project.dataset["test_split"] == pytest.approx(0.2)
+    assert panel._window.project.dataset["normalise"] == "minmax"
+    assert "6 training" not in panel.split_note.text() and "training" in panel.split_note.text()
+
+
+def test_drop_csv_shows_a_table_and_feature_ranges(panel, qtbot, tmp_path):
+    csv = tmp_path / "iris.csv"
+    rows = ["sepal,petal,species"] + [f"{i * 0.5},{i % 3 + 1.0},{'ab'[i % 2]}" for i in range(10)]
+    csv.write_text("\n".join(rows) + "\n")
+    with qtbot.waitSignal(panel.sigImported, timeout=20000):
+        _drop(panel, [csv])
+    assert len(panel.dataset) == 10
+    assert panel.preview.mode == "table"
+    headers = [
+        panel.preview.table.horizontalHeaderItem(j).text() for j in range(panel.preview.table.columnCount())
+    ]
+    assert headers[:2] == ["sepal", "petal"]
+    assert panel.stats_view.features.rowCount() == 2
+    assert panel.stats_view.features.item(0, 0).text() == "sepal"
+    assert panel._window.project.dataset["source"] == os.fspath(csv)
+
+
+def test_corrupt_file_in_the_drop_is_reported_and_the_rest_imports(panel, qtbot, tmp_path):
+    folder = _image_folder(tmp_path / "pets")
+    (folder / "cat" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n this is not a png")
+    with qtbot.waitSignal(panel.sigImported, timeout=20000):
+        _drop(panel, [folder])
+    assert len(panel.dataset) == 8
+    level, text = panel.messages[-1]
+    assert level == "error" and "broken.png" in text and "skipped 1" in text
+    assert panel.banner.text() == text
+    assert panel.report_view.rowCount() >= 1
+    assert any(
+        "broken.png" in panel.report_view.item(r, 1).text() for r in range(panel.report_view.rowCount())
+    )
+    assert panel.tabs.tabText(2).startswith("Report (")
+
+
+@pytest.mark.parametrize("what", ["executable", "empty_folder", "unusable_folder"])
+def test_dropping_something_that_is_not_data_changes_nothing(panel, qtbot, tmp_path, what):
+    panel._window.project.dataset = {"source": "sample:digits"}
+    before = dict(panel._window.project.dataset)
+    if what == "executable":
+        target = tmp_path / "setup.exe"
+        target.write_bytes(b"MZ\x90\x00\x03\x00\x00\x00\x04\x00" + bytes(200))
+        target.chmod(0o755)
+    else:
+        target = tmp_path / "stuff"
+        target.mkdir()
+        if what == "unusable_folder":
+            (target / "notes.docx").write_bytes(b"PK\x03\x04 not really")
+            (target / "tool.bin").write_bytes(os.urandom(64))
+    with qtbot.waitSignal(panel.sigImportFailed, timeout=20000) as blocker:
+        _drop(panel, [target])
+    message = blocker.args[0]
+    assert "Could not import" in message and os.path.basename(target) in message
+    assert panel.banner.text().startswith("Could not import")
+    assert panel.dataset is None
+    assert panel._window.project.dataset == before
+
+
+def test_cancel_keeps_the_previous_state(panel, qtbot, tmp_path):
+    folder = _image_folder(tmp_path / "many", per_class=40)
+    panel.import_paths([folder])
+    panel.cancel_import()  # before the worker has read much: it stops at the next file
+    qtbot.waitUntil(lambda: panel.job is None, timeout=20000)
+    # Either it was cancelled in time (nothing changed), or it had already finished (a full import).
+    if panel.dataset is None:
+        assert panel.messages[-1] == ("info", "Import cancelled; nothing was changed.")
+        assert panel._window.project.dataset == {}
+    else:
+        assert len(panel.dataset) == 80
+
+
+def test_second_import_while_one_runs_is_refused_with_a_message(panel, qtbot, tmp_path):
+    folder = _image_folder(tmp_path / "pets")
+    with qtbot.waitSignal(panel.sigImported, timeout=20000):
+        assert panel.import_paths([folder])
+        assert not panel.import_paths([folder])
+        assert "already running" in panel.messages[-1][1]
+
+
+def test_project_reference_loads_on_demand(panel, qtbot):
+    project = Project(name="digits", dataset={"source": "sample:digits", "validation_split": 0.2})
+    panel._window.set_project(project)
+    assert panel.validation_split.value() == 20
+    assert "sample:digits" in panel.summary.text()
+    with qtbot.waitSignal(panel.sigImported, timeout=20000):
+        panel.reload()
+    assert len(panel.dataset) == 1797 and len(panel.stats_view.class_counts) == 10
