@@ -1,0 +1,49 @@
+"""Hooks: work that runs on time steps (every N iterations or epochs, once, on start/stop/pause/resume,
+with a live time) gated by criteria (thresholds, new extremes, repetitions, and/or/not, a toggle).
+
+Built-ins report through the events of :mod:`engine.events`.
+"""
+
+from .base import FunctionHook, Hook, HookList
+from .control import EarlyStopping, LearningRateScheduler
+from .criteria import Always, And, Criterion, NewExtremum, Not, Or, Repeated, Threshold, Toggle
+from .guards import NaNGuard, NonFiniteError, ValueModifier
+from .reporters import MetricReporter, ResourceReporter, RuntimeReporter
+from .samples import SamplePredictionStreamer
+from .saver import CheckpointSaver
+from .timestep import EVENTS, TimeStep, every, on, once_after
+from .validation import ValidationMetrics, confusion_matrix, per_class_metrics, top_k_accuracy
+
+__all__ = [
+    "Hook",
+    "HookList",
+    "FunctionHook",
+    "TimeStep",
+    "EVENTS",
+    "every",
+    "once_after",
+    "on",
+    "Criterion",
+    "Always",
+    "Threshold",
+    "NewExtremum",
+    "Repeated",
+    "And",
+    "Or",
+    "Not",
+    "Toggle",
+    "MetricReporter",
+    "RuntimeReporter",
+    "ResourceReporter",
+    "ValidationMetrics",
+    "EarlyStopping",
+    "LearningRateScheduler",
+    "CheckpointSaver",
+    "SamplePredictionStreamer",
+    "NaNGuard",
+    "NonFiniteError",
+    "ValueModifier",
+    "confusion_matrix",
+    "per_class_metrics",
+    "top_k_accuracy",
+]

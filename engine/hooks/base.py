@@ -1,0 +1,174 @@
+"""The hook base class and the ordered list of hooks the operator fires.
+
+A hook has a time step (when it is due), an optional criterion (whether it runs when due), a priority
+(higher runs first among hooks due on the same event), a placement (``"global"``: on the operator with
+the trainer's view; ``"local"``: on each worker after its gradients, with the worker's view) and the
+names of the values it reads. Subclasses implement :meth:`Hook.run`.
+"""
+
+from __future__ import annotations
+
+from .criteria import Criterion
+from .timestep import TimeStep
+
+__all__ = ["Hook", "HookList", "FunctionHook"]
+
+
+class Hook:
+    """Base of all hooks.
+
+    Parameters
+    ----------
+    timestep : TimeStep, optional
+        When the hook is due; each class has a sensible default (``default_timestep``).
+    criterion : Criterion, optional
+        Gate checked when due; the hook runs only when it is true.
+    priority : int, optional
+        Higher runs first among hooks due on the same event.
+    placement : str, optional
+        ``"global"`` (default) or ``"local"``.
+    name : str, optional
+        Used in state (checkpoints) and messages; defaults to the class name.
+
+    Attributes
+    ----------
+    runs : int
+        Times the hook has run (``live_time`` counts these).
+    reads : tuple of str
+        Values (metric names, registry identifiers) the hook reads, besides its criterion's.
+    """
+
+    default_timestep = TimeStep(1, "iteration")
+    priority = 0
+    placement = "global"
+    reads: tuple[str, ...] = ()
+
+    def __init__(
+        self,
+        timestep: TimeStep | None = None,
+        criterion: Criterion | None = None,
+        priority: int | None = None,
+        placement: str | None = None,
+        name: str | None = None,
+    ):
+        self.timestep = timestep if timestep is not None else self.default_timestep
+        if not isinstance(self.timestep, TimeStep):
+            raise TypeError(f"Invalid value for `timestep`. Expected a TimeStep. Received: {self.timestep!r}")
+        self.criterion = criterion
+        if priority is not None:
+            self.priority = int(priority)
+        if placement is not None:
+            if placement not in ("global", "local"):
+                raise ValueError(
+                    f"Invalid value for `placement`. Expected 'global' or 'local'. Received: {placement!r}"
+                )
+            self.placement = placement
+        self.name = name or type(self).__name__
+        self.runs = 0
+
+    # ------------------------------------------------------------------ firing
+    @property
+    def retired(self) -> bool:
+        """True once the hook has run ``live_time`` times."""
+        live = self.timestep.live_time
+        return live is not None and self.runs >= live
+
+    def all_reads(self) -> tuple[str, ...]:
+        """Every value name the hook and its criterion read."""
+        extra = self.criterion.reads() if self.criterion is not None else ()
+        return tuple(dict.fromkeys((*self.reads, *extra)))
+
+    def maybe_run(self, event: str, trainer) -> bool:
+        """Run if due on ``event``, not retired, and the criterion allows it. Returns whether it ran."""
+        if self.retired or not self.timestep.due(event, trainer.iteration, trainer.epoch):
+            return False
+        if self.criterion is not None and not self.criterion(trainer):
+            return False
+        self.runs += 1
+        self.run(trainer)
+        return True
+
+    def run(self, trainer) -> None:  # pragma: no cover - abstract
+        """Do the hook's work. ``trainer`` is the trainer (global) or the worker (local)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement run(trainer)")
+
+    def on_attach(self, trainer) -> None:
+        """Called once when the hook joins a trainer (before any event)."""
+
+    # ------------------------------------------------------------------ state
+    def state_dict(self) -> dict:
+        """Numbers, strings and arrays only; subclasses extend it."""
+        state = {"runs": self.runs}
+        if self.criterion is not None:
+            state["criterion"] = self.criterion.state_dict()
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        self.runs = int(state.get("runs", 0))
+        if self.criterion is not None:
+            self.criterion.load_state_dict(state.get("criterion", {}))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.timestep!r}, priority={self.priority})"
+
+
+class FunctionHook(Hook):
+    """A hook that calls ``function(trainer)``: the quickest way to write one's own."""
+
+    def __init__(self, function, timestep: TimeStep | None = None, **kwargs):
+        kwargs.setdefault("name", getattr(function, "__name__", "function"))
+        super().__init__(timestep, **kwargs)
+        self.function = function
+
+    def run(self, trainer):
+        self.function(trainer)
+
+
+class HookList:
+    """Hooks in firing order: by priority (higher first), then in the order they were added.
+
+    Names are made unique (``EarlyStopping``, ``EarlyStopping_2``) so checkpoint state finds its hook.
+    """
+
+    def __init__(self, hooks=()):
+        self._hooks: list[Hook] = []
+        for hook in hooks:
+            self.add(hook)
+
+    def add(self, hook: Hook) -> Hook:
+        if not isinstance(hook, Hook):
+            raise TypeError(f"Invalid hook {hook!r}: expected an engine.hooks.Hook")
+        names = {h.name for h in self._hooks}
+        base, n = hook.name, 1
+        while hook.name in names:
+            n += 1
+            hook.name = f"{base}_{n}"
+        self._hooks.append(hook)
+        self._hooks.sort(key=lambda h: -h.priority)  # sort is stable: equal priorities keep their order
+        return hook
+
+    def remove(self, hook: Hook) -> None:
+        self._hooks.remove(hook)
+
+    def __iter__(self):
+        return iter(list(self._hooks))
+
+    def __len__(self) -> int:
+        return len(self._hooks)
+
+    def placed(self, placement: str) -> list[Hook]:
+        return [h for h in self._hooks if h.placement == placement]
+
+    def fire(self, event: str, trainer, placement: str = "global") -> None:
+        """Run every hook of ``placement`` that is due on ``event``, in priority order."""
+        for hook in self._hooks:
+            if hook.placement == placement:
+                hook.maybe_run(event, trainer)
+
+    def state_dict(self) -> dict:
+        return {h.name: h.state_dict() for h in self._hooks}
+
+    def load_state_dict(self, state: dict) -> None:
+        for h in self._hooks:
+            if h.name in state:
+                h.load_state_dict(state[h.name])

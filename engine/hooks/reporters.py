@@ -1,0 +1,134 @@
+"""Reporters: loss and metrics (accumulated and averaged), runtime/throughput/ETA, CPU/memory/GPU use.
+
+Reporters read the trainer's device-side tally and convert to floats only when a report is due.
+"""
+
+from __future__ import annotations
+
+import time
+
+from ..events import IterationMetrics, LogMessage, ResourceUsage
+from .base import Hook
+from .timestep import TimeStep
+
+__all__ = ["MetricReporter", "RuntimeReporter", "ResourceReporter"]
+
+
+class MetricReporter(Hook):
+    """Emit :class:`~engine.events.IterationMetrics` with the loss and metrics.
+
+    With ``average=True`` (default) values are per-sample averages over the iterations since the last
+    report; otherwise the last iteration's loss. Each report also carries the learning rate, the
+    throughput (samples per second since the last report), the total iterations of the run and an ETA
+    when the run's length is known. Reports are also appended to ``trainer.iteration_history`` (a list
+    of ``(iteration, {name: value})``) when ``record=True``.
+    """
+
+    default_timestep = TimeStep(10, "iteration")
+
+    def __init__(self, timestep: TimeStep | None = None, average: bool = True, record: bool = True, **kwargs):
+        super().__init__(timestep, **kwargs)
+        self.average, self.record = bool(average), bool(record)
+        self._since = None
+        self._since_time = None
+
+    def on_attach(self, trainer):
+        if not hasattr(trainer, "iteration_history"):
+            trainer.iteration_history = []
+
+    def run(self, trainer):
+        now = time.perf_counter()
+        since = self._since
+        if since is None or since["count"] > trainer.tally.count:  # first report, or after a reset
+            since = {"count": 0, **{n: 0.0 for n in trainer.tally.names}}
+        samples = trainer.tally.count - since["count"]
+        if self.average:
+            metrics = trainer.tally.averages(since)
+        else:
+            metrics = {"loss": trainer.value("loss")}
+        metrics["learning_rate"] = float(trainer.optimiser.learning_rate)
+        eta = total = None
+        if self._since_time is not None and now > self._since_time:
+            rate = samples / (now - self._since_time)
+            metrics["samples_per_second"] = rate
+            total = getattr(trainer, "planned_iterations", None)
+            if total and rate > 0:
+                eta = (total - trainer.iteration) * trainer.batch_size / rate
+        self._since = trainer.tally.snapshot()
+        self._since_time = now
+        if self.record:
+            trainer.iteration_history.append(
+                (trainer.iteration, {k: v for k, v in metrics.items() if k != "samples_per_second"})
+            )
+        trainer.events.emit(
+            IterationMetrics(
+                source=trainer.name,
+                epoch=trainer.epoch,
+                iteration=trainer.iteration,
+                metrics=metrics,
+                total_iterations=total,
+                eta_seconds=eta,
+            )
+        )
+
+    def state_dict(self):
+        state = super().state_dict()
+        if self._since is not None:
+            state["since"] = {k: (int(v) if k == "count" else float(v)) for k, v in self._since.items()}
+        return state
+
+    def load_state_dict(self, state):
+        super().load_state_dict(state)
+        self._since = dict(state["since"]) if "since" in state else None
+        self._since_time = None
+
+
+class RuntimeReporter(Hook):
+    """Log elapsed time, throughput and the estimated time left (a :class:`LogMessage` per epoch)."""
+
+    default_timestep = TimeStep(1, "epoch")
+
+    def run(self, trainer):
+        operator = trainer.operator
+        elapsed = time.perf_counter() - operator.started_at
+        done = trainer.iteration - operator.start_iteration
+        rate = done / elapsed if elapsed > 0 else 0.0
+        total = getattr(trainer, "planned_iterations", None)
+        eta = (total - trainer.iteration) / rate if total and rate > 0 else None
+        eta_text = f", about {eta:.0f} s left" if eta is not None else ""
+        trainer.events.emit(
+            LogMessage(
+                source=trainer.name,
+                level="info",
+                message=(
+                    f"epoch {trainer.epoch}: {elapsed:.1f} s, {rate:.1f} iterations/s "
+                    f"({rate * trainer.batch_size:.0f} samples/s){eta_text}"
+                ),
+            )
+        )
+
+
+class ResourceReporter(Hook):
+    """Emit :class:`~engine.events.ResourceUsage`: process CPU percent, resident memory (psutil) and
+    the backend's GPU memory pool use."""
+
+    default_timestep = TimeStep(50, "iteration")
+
+    def __init__(self, timestep: TimeStep | None = None, **kwargs):
+        super().__init__(timestep, **kwargs)
+        import psutil
+
+        self._process = psutil.Process()
+        self._process.cpu_percent(None)  # the first call only starts the measurement
+
+    def run(self, trainer):
+        backend = trainer.backend
+        gpu = backend.memory_used() if backend.is_cuda else None
+        trainer.events.emit(
+            ResourceUsage(
+                source=trainer.name,
+                cpu_percent=float(self._process.cpu_percent(None)),
+                memory_bytes=int(self._process.memory_info().rss),
+                gpu_memory_bytes=gpu,
+            )
+        )

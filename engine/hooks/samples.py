@@ -1,0 +1,91 @@
+"""The sample-prediction streamer: a small fixed set of inputs with targets and predictions."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..events import SamplePredictions
+from .base import Hook
+from .timestep import TimeStep
+
+__all__ = ["SamplePredictionStreamer"]
+
+_KINDS = ("classification", "image", "regression")
+
+
+class SamplePredictionStreamer(Hook):
+    """Emit :class:`~engine.events.SamplePredictions` for a fixed set of inputs (host copies).
+
+    Parameters
+    ----------
+    inputs : array (N, ...)
+        For ``kind="image"``, every input that makes up the image (e.g. all pixel coordinates (H*W, 2)
+        for the cat painter): the predictions are reshaped to ``image_shape``.
+    targets : array, optional
+    kind : str
+        ``"classification"`` (predictions are class probabilities (N, classes)), ``"image"`` or
+        ``"regression"``.
+    image_shape : tuple, optional
+        For ``"image"``, e.g. ``(H, W, 3)``; predictions are clipped to [0, 1].
+    classes : sequence of str, optional
+    """
+
+    default_timestep = TimeStep(1, "epoch")
+
+    def __init__(
+        self,
+        inputs,
+        targets=None,
+        kind: str = "classification",
+        image_shape=None,
+        classes=None,
+        timestep: TimeStep | None = None,
+        **kwargs,
+    ):
+        super().__init__(timestep, **kwargs)
+        if kind not in _KINDS:
+            raise ValueError(f"Invalid value for `kind`. Expected one of {_KINDS}. Received: {kind!r}")
+        if kind == "image" and image_shape is None:
+            raise ValueError("SamplePredictionStreamer(kind='image') needs `image_shape`, e.g. (64, 64, 3)")
+        self.inputs = np.array(inputs, dtype=np.float32, copy=True)
+        self.targets = None if targets is None else np.array(targets, copy=True)
+        self.kind, self.classes = kind, None if classes is None else tuple(str(c) for c in classes)
+        self.image_shape = None if image_shape is None else tuple(int(s) for s in image_shape)
+        if self.image_shape is not None and self.targets is not None:
+            self.targets = self.targets.reshape(self.image_shape)
+
+    def run(self, trainer):
+        outputs = trainer.predict(self.inputs)
+        error = None
+        if self.kind == "classification":
+            predictions = _softmax(outputs.reshape(len(outputs), -1))
+            if self.targets is not None:
+                true = self.targets.argmax(axis=1) if self.targets.ndim == 2 else self.targets.reshape(-1)
+                error = float((predictions.argmax(axis=1) != true).mean())
+        else:
+            predictions = outputs
+            if self.kind == "image":
+                predictions = np.clip(outputs.reshape(self.image_shape), 0.0, 1.0)
+            if self.targets is not None:
+                error = float(
+                    np.mean((predictions.astype(np.float64) - self.targets.reshape(predictions.shape)) ** 2)
+                )
+        trainer.events.emit(
+            SamplePredictions(
+                source=trainer.name,
+                epoch=trainer.epoch,
+                iteration=trainer.iteration,
+                kind=self.kind,
+                inputs=self.inputs.copy() if self.kind != "image" else None,
+                targets=None if self.targets is None else self.targets.copy(),
+                predictions=np.array(predictions, copy=True),
+                classes=self.classes,
+                error=error,
+            )
+        )
+
+
+def _softmax(x):
+    z = x - x.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)

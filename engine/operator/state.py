@@ -1,0 +1,199 @@
+"""Run states and the thread-safe run control that the operator's training thread obeys.
+
+Commands (``pause``, ``resume``, ``step``, ``stop``, ``reset``) may come from any thread and never block
+for long: they set a request under a lock and notify a condition variable. The training thread calls
+:meth:`RunControl.boundary` between iterations; that is where requests take effect, and where a paused
+run waits on the condition variable (no spinning).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+__all__ = ["IDLE", "RUNNING", "PAUSED", "STOPPING", "STOPPED", "FINISHED", "ERROR", "STATES", "RunControl"]
+
+IDLE, RUNNING, PAUSED, STOPPING, STOPPED, FINISHED, ERROR = (
+    "idle",
+    "running",
+    "paused",
+    "stopping",
+    "stopped",
+    "finished",
+    "error",
+)
+STATES = (IDLE, RUNNING, PAUSED, STOPPING, STOPPED, FINISHED, ERROR)
+_ACTIVE = (RUNNING, PAUSED, STOPPING)
+
+
+class RunControl:
+    """The run state machine.
+
+    ``idle -> running`` (``begin``), ``running <-> paused`` (``pause``/``resume``, taking effect at the
+    next iteration boundary), ``paused -> running -> paused`` for one iteration (``step``),
+    ``running|paused -> stopping -> stopped`` (``stop``; final hooks run in between),
+    ``running -> finished`` (all epochs done), ``* -> error`` (an exception in training), and back to
+    ``idle`` with ``reset`` once no run is active (``reset`` during a run stops it first).
+
+    Parameters
+    ----------
+    on_change : callable(state, previous), optional
+        Called after each transition on the thread that made it, outside the lock.
+    on_pause, on_resume : callable(), optional
+        Called on the training thread when it actually pauses / resumes (for pause/resume hooks).
+    """
+
+    def __init__(self, on_change: Callable[[str, str], None] | None = None):
+        self._cond = threading.Condition()
+        self._state = IDLE
+        self._pause_requested = False
+        self._stop_requested = False
+        self._reset_requested = False
+        self._steps_allowed = 0  # iterations a paused run may still do (step once)
+        self.stop_reason = ""
+        self.on_change = on_change
+        self.on_pause: Callable[[], None] | None = None
+        self.on_resume: Callable[[], None] | None = None
+
+    # ------------------------------------------------------------------ queries
+    @property
+    def state(self) -> str:
+        with self._cond:
+            return self._state
+
+    @property
+    def active(self) -> bool:
+        """True while a run is in progress (running, paused or stopping)."""
+        with self._cond:
+            return self._state in _ACTIVE
+
+    @property
+    def stop_requested(self) -> bool:
+        with self._cond:
+            return self._stop_requested
+
+    def wait_for(self, *states: str, timeout: float | None = None) -> bool:
+        """Block until the state is one of ``states`` (for tests and scripts, never the GUI thread)."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._state in states, timeout)
+
+    # ------------------------------------------------------------------ commands (any thread)
+    def pause(self) -> bool:
+        """Ask a running run to pause at the next iteration boundary. Returns whether it was accepted."""
+        with self._cond:
+            if self._state != RUNNING or self._stop_requested:
+                return False
+            self._pause_requested = True
+            self._steps_allowed = 0
+            return True
+
+    def resume(self) -> bool:
+        """Continue a paused run (or cancel a pause not yet taken)."""
+        with self._cond:
+            if self._state not in (RUNNING, PAUSED) or self._stop_requested:
+                return False
+            self._pause_requested = False
+            self._steps_allowed = 0
+            self._cond.notify_all()
+            return True
+
+    def step(self, iterations: int = 1) -> bool:
+        """Let a paused run do ``iterations`` more iterations, then pause again."""
+        with self._cond:
+            if self._state != PAUSED or self._stop_requested:
+                return False
+            self._steps_allowed += int(iterations)
+            self._cond.notify_all()
+            return True
+
+    def stop(self, reason: str = "stopped by request") -> bool:
+        """Ask an active run to stop cleanly at the next iteration boundary (final hooks still run)."""
+        with self._cond:
+            if self._state not in _ACTIVE:
+                return False
+            changed = not self._stop_requested
+            if changed:
+                self._stop_requested = True
+                self.stop_reason = reason
+            self._cond.notify_all()
+        if changed:
+            self._transition(STOPPING)
+        return True
+
+    def reset(self) -> bool:
+        """Go back to idle; during a run, stop it first and reset when it has ended.
+
+        Returns True when the reset happened now (no active run), False when it was deferred."""
+        with self._cond:
+            if self._state in _ACTIVE:
+                self._reset_requested = True
+                deferred = True
+            else:
+                deferred = False
+        if deferred:
+            self.stop("reset requested")
+            return False
+        self._transition(IDLE)
+        return True
+
+    # ------------------------------------------------------------------ training thread
+    def begin(self) -> None:
+        """Start a run (from any state but an active one)."""
+        with self._cond:
+            if self._state in _ACTIVE:
+                raise RuntimeError(f"cannot start training: a run is already {self._state}")
+            self._pause_requested = self._stop_requested = self._reset_requested = False
+            self._steps_allowed = 0
+            self.stop_reason = ""
+        self._transition(RUNNING)
+
+    def boundary(self) -> bool:
+        """Called before each iteration. Pauses here if asked; returns False when the run must stop."""
+        with self._cond:
+            if self._stop_requested:
+                return False
+            if not self._pause_requested:
+                return True
+            if self._steps_allowed > 0:  # a step once while paused-but-not-yet-waiting
+                self._steps_allowed -= 1
+                return True
+        self._transition(PAUSED)
+        if self.on_pause is not None:
+            self.on_pause()
+        with self._cond:
+            self._cond.wait_for(
+                lambda: self._stop_requested or not self._pause_requested or self._steps_allowed > 0
+            )
+            stop = self._stop_requested
+            stepping = self._pause_requested and self._steps_allowed > 0
+            if stepping:
+                self._steps_allowed -= 1
+        if stop:
+            return False
+        self._transition(RUNNING)
+        if not stepping and self.on_resume is not None:
+            self.on_resume()
+        return True
+
+    def finish(self, state: str) -> bool:
+        """End the run in ``state`` (``finished``, ``stopped`` or ``error``). Returns whether a reset
+        was requested during the run (the caller resets and goes idle)."""
+        with self._cond:
+            reset = self._reset_requested
+            self._reset_requested = self._pause_requested = False
+            self._steps_allowed = 0
+        if state != ERROR and self._stop_requested_now():
+            state = STOPPED
+        self._transition(state)
+        return reset
+
+    def _stop_requested_now(self) -> bool:
+        with self._cond:
+            return self._stop_requested
+
+    def _transition(self, state: str) -> None:
+        with self._cond:
+            previous, self._state = self._state, state
+            self._cond.notify_all()
+        if previous != state and self.on_change is not None:
+            self.on_change(state, previous)
