@@ -28,6 +28,7 @@ __all__ = ["default_memory_budget", "H5Section", "SectionBuilder", "as_numpy", "
 # Records per h5py read on the fallback path: large enough to amortise the call, small enough to keep
 # the transient buffer near one block.
 _BLOCK_BYTES = 4 << 20
+_HAVE_PREADV = hasattr(os, "preadv")
 
 
 def default_memory_budget() -> int:
@@ -158,20 +159,49 @@ class H5Section:
         return raw if raw.dtype == self.dtype else raw.astype(self.dtype)
 
     def _pread_runs(self, sorted_idx: np.ndarray, out: np.ndarray) -> None:
-        # Runs of consecutive (or repeated) indices become one pread each.
-        flat = out.reshape(sorted_idx.size, -1).view(np.uint8).reshape(sorted_idx.size, -1)
-        breaks = np.flatnonzero(np.diff(sorted_idx) > 1) + 1
-        starts = np.concatenate(([0], breaks))
-        stops = np.concatenate((breaks, [sorted_idx.size]))
+        # Each run of consecutive records is one positional read straight into the output buffer.
+        uniq = sorted_idx
+        dupes = sorted_idx.size > 1 and bool((np.diff(sorted_idx) == 0).any())
+        if dupes:
+            uniq, inverse = np.unique(sorted_idx, return_inverse=True)
+            target = np.empty((uniq.size, *self.record_shape), dtype=self._stored_dtype)
+        else:
+            target = out
+        view = memoryview(target.reshape(-1).view(np.uint8))
+        breaks = np.flatnonzero(np.diff(uniq) != 1) + 1
+        starts = np.concatenate(([0], breaks)).tolist()
+        stops = np.concatenate((breaks, [uniq.size])).tolist()
         rb = self._record_bytes
-        for a, b in zip(starts.tolist(), stops.tolist()):
-            first, last = int(sorted_idx[a]), int(sorted_idx[b - 1])
-            nbytes = (last - first + 1) * rb
-            buf = os.pread(self._fd, nbytes, self._offset + first * rb)
-            if len(buf) != nbytes:
-                raise OSError(f"{self.path}: cache file is truncated (wanted {nbytes} bytes at record {first})")
-            run = np.frombuffer(buf, dtype=np.uint8).reshape(last - first + 1, rb)
-            flat[a:b] = run[sorted_idx[a:b] - first]
+        firsts = uniq[starts].tolist()
+        for a, b, first in zip(starts, stops, firsts):
+            want = (b - a) * rb
+            got = self._read_at(view[a * rb : b * rb], self._offset + first * rb)
+            if got != want:
+                raise OSError(f"{self.path}: cache file is truncated (wanted {want} bytes at record {first})")
+        if dupes:
+            out[...] = target[inverse]
+
+    def _read_at(self, buffer: memoryview, offset: int) -> int:
+        """Fill ``buffer`` from the file at ``offset``; returns the bytes read."""
+        if _HAVE_PREADV:
+            done = 0
+            while done < len(buffer):
+                n = os.preadv(self._fd, [buffer[done:]], offset + done)
+                if n == 0:
+                    break
+                done += n
+            return done
+        # Windows has no positional reads: seek + read under the lock.
+        with self._lock:
+            os.lseek(self._fd, offset, os.SEEK_SET)
+            done = 0
+            while done < len(buffer):
+                chunk = os.read(self._fd, len(buffer) - done)
+                if not chunk:
+                    break
+                buffer[done : done + len(chunk)] = chunk
+                done += len(chunk)
+            return done
 
     def _h5_read_blocks(self, sorted_idx: np.ndarray, out: np.ndarray) -> None:
         # One contiguous slab read per touched block, then take the wanted rows from it.
