@@ -111,6 +111,61 @@ def _two_inputs_two_outputs():
     return Network(outputs=[y1, y2])
 
 
+def _pool_norm():
+    return _stack(
+        L.Input((3, 9, 8), name="img"),
+        L.BatchNorm(name="bn2d"),
+        L.MaxPool2D(2, name="max"),
+        L.AvgPool2D(3, strides=1, padding=1, name="avg"),
+        L.MaxPool2D(3, strides=2, padding=1, name="max2"),
+        L.GlobalAvgPool(name="gap"),
+        L.LayerNorm(name="ln"),
+        L.BatchNorm(name="bn1d"),
+    )
+
+
+def _norm_sequences():
+    return _stack(
+        L.Input((4, 6), name="seq"),
+        L.BatchNorm(epsilon=1e-3, name="bn"),
+        L.LayerNorm(name="ln"),
+        L.Conv1D(3, 2, name="conv"),
+    )
+
+
+def _embedding_lstm_gru():
+    return _stack(
+        L.Input((7,), dtype="int", name="tokens"),
+        L.Embedding(13, 5, name="emb"),
+        L.LSTM(6, return_sequences=True, name="lstm"),
+        L.GRU(4, return_sequences=True, name="gru_seq"),
+        L.GRU(5, name="gru"),
+        L.Dense(3, name="out"),
+        L.SoftmaxCrossEntropy(name="loss"),
+    )
+
+
+def _simple_rnn():
+    x = L.Input((5, 3), name="x")
+    outs = [
+        L.SimpleRNN(4, activation=act, return_sequences=k % 2 == 0, name=f"rnn_{act}")(x)
+        for k, act in enumerate(
+            ["tanh", "relu", "sigmoid", "softsign", "softplus", "elu", "leaky_relu", "linear"]
+        )
+    ]
+    return Network(outputs=outs)
+
+
+def _initial_states():
+    x = L.Input((5, 3), name="x")
+    h = L.Input((4,), name="h0")
+    c = L.Input((4,), name="c0")
+    lstm = L.LSTM(4, name="lstm")([x, h, c])
+    gru = L.GRU(4, return_sequences=True, name="gru")([x, h])
+    rnn = L.SimpleRNN(4, name="rnn")([x, lstm])
+    return Network(outputs=[gru, rnn])
+
+
 CASES = [
     Case(
         "mlp", _mlp, {"input", "dense", "dropout", "softmax_cross_entropy"}, {"MatMul", "Add", "Relu", "Tanh"}
@@ -138,5 +193,17 @@ CASES = [
     Case("conv2d_probabilities", _conv2d, {"binary_cross_entropy"}, {"Sigmoid"}, probabilities=True),
     Case("conv1d", _conv1d, {"conv1d"}, {"Conv"}),
     Case("merges", _merges, {"add", "multiply", "concatenate"}, {"Add", "Mul", "Concat"}),
+    Case(
+        "pool_norm",
+        _pool_norm,
+        {"batch_norm", "layer_norm", "max_pool2d", "avg_pool2d", "global_avg_pool"},
+        {"BatchNormalization", "LayerNormalization", "MaxPool", "AveragePool", "GlobalAveragePool"},
+    ),
+    Case("norm_sequences", _norm_sequences, {"batch_norm", "layer_norm"}, {"BatchNormalization"}),
+    Case("embedding_lstm_gru", _embedding_lstm_gru, {"embedding", "lstm", "gru"}, {"Gather", "LSTM", "GRU"}),
+    Case("simple_rnn", _simple_rnn, {"simple_rnn"}, {"RNN"}),
+    Case(
+        "initial_states", _initial_states, {"lstm", "gru", "simple_rnn"}, {"LSTM", "GRU", "RNN", "Unsqueeze"}
+    ),
     Case("two_inputs_two_outputs", _two_inputs_two_outputs, {"concatenate"}, {"Concat"}),
 ]

@@ -91,3 +91,11 @@ def test_unexportable_layer_names_the_layer(tmp_path):
 def test_not_a_network_is_refused(tmp_path):
     with pytest.raises(ExportError, match="expects an engine Network"):
         to_onnx(object(), tmp_path / "m.onnx")
+
+
+def test_rnn_activation_onnx_lacks_names_the_layer(tmp_path):
+    from engine.layers import Input, SimpleRNN
+
+    net = Network(Input((3, 2), name="x") + SimpleRNN(4, activation="selu", name="odd_rnn"))
+    with pytest.raises(ExportError, match="layer 'odd_rnn': ONNX's RNN has no 'selu' activation"):
+        to_onnx(net, tmp_path / "m.onnx")
