@@ -5,8 +5,10 @@
   processes through :data:`ALLOCATOR_ENV`.
 - :func:`interleave` times several step functions in alternating blocks, so the machine's slow phases
   hit every implementation alike, and keeps one ms/step sample per block; report :func:`median`.
-- :func:`run_child` runs a command in a fresh Python process and reads back its last JSON line, used to
-  measure each implementation's peak RSS (:func:`peak_rss_bytes`) without the others' memory.
+- :class:`Worker` keeps one implementation in its own Python process, driven over a pipe, so that
+  implementations never share thread pools (a framework's OpenMP threads spinning after its own work
+  steal the cores from the next one's BLAS threads when both live in one process) and each one's peak
+  RSS (:func:`peak_rss_bytes`) is its own. Only one worker runs at a time; the others wait on a read.
 """
 
 from __future__ import annotations
@@ -18,12 +20,13 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 
 __all__ = [
-    "ALLOCATOR_ENV", "tune_allocator", "peak_rss_bytes", "time_block", "interleave", "median",
-    "run_child",
+    "ALLOCATOR_ENV", "tune_allocator", "peak_rss_bytes", "time_block", "interleave", "median", "Worker",
+    "PROTOCOL_PREFIX",
 ]
 
 #: Thresholds given to glibc: allocations below 32 MiB (the largest mmap threshold glibc accepts) come
@@ -52,7 +55,18 @@ def tune_allocator() -> str:
 
 
 def peak_rss_bytes() -> int:
-    """Peak resident set size of this process so far, in bytes."""
+    """Peak resident set size of this process so far, in bytes.
+
+    On Linux this is ``VmHWM`` from /proc: ``ru_maxrss`` would be wrong in a child, as Linux carries
+    the parent's figure over fork and exec.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     if sys.platform == "win32":
         import psutil
 
@@ -82,30 +96,31 @@ def time_block(step: Callable[[], object], seconds: float, min_steps: int = 1) -
             return (now - start) * 1e3 / steps, steps
 
 
-def interleave(steps: dict[str, Callable[[], object]], seconds: float, repeats: int,
-               warmup: float = 0.5, on_sample: Callable[[str, float], None] | None = None
-               ) -> dict[str, list[float]]:
-    """Time each step function in ``repeats`` alternating blocks totalling ``seconds`` per function.
+def interleave(runners: dict[str, Callable[[float], float]], seconds: float, repeats: int,
+               warmup: float = 0.5) -> dict[str, list[float]]:
+    """Time implementations in ``repeats`` alternating blocks totalling ``seconds`` per implementation.
 
-    The order of the functions rotates between repetitions, so none always runs first or right after
-    another. Each function first runs for ``warmup`` seconds (at least two steps).
+    Parameters
+    ----------
+    runners : dict name -> callable(seconds) -> ms per step
+        Each runs its implementation for about that long (see :func:`time_block`, :class:`Worker`).
+    seconds, repeats, warmup : float, int, float
+        The order rotates between repetitions, so none always runs first or right after another. Each
+        implementation first runs for ``warmup`` seconds, untimed.
 
     Returns
     -------
     dict name -> list of ms/step, one per block.
     """
-    names = list(steps)
+    names = list(runners)
     for name in names:
-        time_block(steps[name], warmup, min_steps=2)
+        runners[name](warmup)
     samples: dict[str, list[float]] = {name: [] for name in names}
-    block = seconds / max(repeats, 1)
-    for r in range(max(repeats, 1)):
+    repeats = max(repeats, 1)
+    for r in range(repeats):
         k = r % len(names) if names else 0
         for name in names[k:] + names[:k]:
-            ms, _ = time_block(steps[name], block)
-            samples[name].append(ms)
-            if on_sample:
-                on_sample(name, ms)
+            samples[name].append(runners[name](seconds / repeats))
     return samples
 
 
@@ -114,19 +129,56 @@ def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
-def run_child(args: list[str], timeout: float = 300.0, cwd: str | None = None) -> dict:
-    """Run ``python <args>`` in a fresh process with the allocator settings; parse its last JSON line.
+PROTOCOL_PREFIX = "@bench "
+
+
+class Worker:
+    """A child process ``python <args>`` speaking one JSON object per line, prefixed ``@bench ``.
+
+    The child is started with the allocator settings of :data:`ALLOCATOR_ENV`. :meth:`ask` sends one
+    command line and returns the child's next protocol reply; lines without the prefix (anything the
+    code under test prints) are kept in :attr:`chatter`.
 
     Raises
     ------
     RuntimeError
-        When the child fails or prints no JSON (its stderr tail is in the message).
+        When the child exits or answers nothing (with the tail of its stderr).
     """
-    env = dict(os.environ, **ALLOCATOR_ENV)
-    proc = subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=timeout,
-                          env=env, cwd=cwd)
-    for line in reversed(proc.stdout.strip().splitlines()):
-        if line.startswith("{"):
-            return json.loads(line)
-    tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
-    raise RuntimeError(f"child {' '.join(args)} exited with {proc.returncode}: {' | '.join(tail)}")
+
+    def __init__(self, args: list[str], cwd: str | None = None):
+        env = dict(os.environ, **ALLOCATOR_ENV)
+        self.args = args
+        self.chatter: list[str] = []
+        # stderr goes to a file: a pipe nobody reads would block a chatty child
+        self.stderr = tempfile.TemporaryFile(mode="w+")
+        self.proc = subprocess.Popen([sys.executable, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=self.stderr, text=True, env=env, cwd=cwd, bufsize=1)
+
+    def read(self) -> dict:
+        """The child's next protocol reply."""
+        for line in self.proc.stdout:
+            if line.startswith(PROTOCOL_PREFIX):
+                return json.loads(line[len(PROTOCOL_PREFIX):])
+            self.chatter.append(line.rstrip())
+        self.proc.wait()
+        self.stderr.seek(0)
+        tail = " | ".join(self.stderr.read().strip().splitlines()[-3:])
+        raise RuntimeError(f"worker {' '.join(self.args)} exited with {self.proc.returncode}: {tail}")
+
+    def ask(self, command: str) -> dict:
+        """Send ``command`` and wait for the reply."""
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+        return self.read()
+
+    def close(self) -> None:
+        """End the child (closing its input ends its command loop)."""
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.close()
+                self.proc.wait(timeout=30)
+            except (OSError, subprocess.TimeoutExpired):
+                self.proc.kill()
+                self.proc.wait()
+        self.proc.stdout.close()
+        self.stderr.close()

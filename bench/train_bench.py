@@ -1,0 +1,284 @@
+"""``python -m bench train``: training-step speed and peak memory of our engine, numpy and PyTorch.
+
+For each workload (see ``bench/workloads/__init__.py``) every available implementation is built on the
+same synthetic batch (fixed seed) in its own worker process, warmed up, then timed in interleaved
+blocks: ``--repeats`` rounds, each giving every implementation one block of ``--seconds / --repeats``
+seconds, in rotating order, while the others wait idle. The median block's ms/step is reported with its
+ratios to the numpy reference and to PyTorch, and each worker's peak RSS is its implementation's alone.
+
+Why worker processes rather than one process: a framework's OpenMP threads keep spinning for a while
+after its own work and steal the two cores from the next implementation's BLAS threads; separate
+processes that take turns see the same machine phases without that interference. The allocator
+thresholds of ``bench.harness`` apply to every worker alike.
+
+Run ``python -m bench train --help`` (or ``python -m bench.train_bench``) for the options.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from bench import harness
+from bench.workloads import IMPLEMENTATIONS, WORKLOADS, Unavailable, build_step, get, make_data
+
+__all__ = ["main", "run", "TARGETS"]
+
+#: Engine targets from issue 10: max ratio to numpy, max ratio to torch (None: no target).
+TARGETS = {
+    "W1": {"numpy": 1.15, "torch": 1 / 0.9},
+    "W2": {"numpy": 1.15, "torch": 1.0},
+    "W3-LSTM": {"numpy": 1.10, "torch": None},
+    "W3-GRU": {"numpy": 1.10, "torch": None},
+    "W4": {"numpy": 1.15, "torch": 1.0},
+}
+RSS_TARGET_MIB = 150.0
+MIB = 1024 * 1024
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return text if isinstance(exc, Unavailable) else f"{type(exc).__name__}: {text}"
+
+
+def _build(impl, workload, config, x, y):
+    """(step, None) or (None, reason): builds and runs the first step, which must not fail."""
+    try:
+        step = build_step(impl, workload, config, x, y)
+        step()
+        return step, None
+    except Exception as exc:  # an engine part missing or broken must not stop the suite
+        return None, _describe(exc)
+
+
+def _reply(obj: dict) -> None:
+    print(harness.PROTOCOL_PREFIX + json.dumps(obj), flush=True)
+
+
+def _worker(spec: str, tiny: bool) -> None:
+    """Worker-process entry: build one (workload, implementation), then answer timing commands.
+
+    Commands on stdin, one per line: ``block SECONDS`` (train that long; replies ms/step and steps) and
+    ``memory`` (replies the peak RSS so far). End of input ends the worker.
+    """
+    name, impl = spec.split(":")
+    start = harness.peak_rss_bytes()
+    workload = get(name)
+    config = workload.config(tiny)
+    x, y = make_data(workload, config)
+    step, reason = _build(impl, workload, config, x, y)
+    _reply({"ready": step is not None, "reason": reason})
+    if step is None:
+        return
+    for line in sys.stdin:
+        command, *args = line.split()
+        if command == "block":
+            ms, steps = harness.time_block(step, float(args[0]))
+            _reply({"ms": ms, "steps": steps})
+        elif command == "memory":
+            _reply({"peak_rss_mib": harness.peak_rss_bytes() / MIB, "rss_at_start_mib": start / MIB})
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10,
+                             cwd=Path(__file__).resolve().parent)
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def _versions() -> dict:
+    out = {"python": platform.python_version(), "numpy": np.__version__}
+    try:
+        import torch
+
+        out["torch"] = torch.__version__
+    except Exception:
+        out["torch"] = None
+    return out
+
+
+def _start_workers(name, implementations, tiny, rows, log):
+    """One ready worker process per available implementation; unavailable ones are noted in ``rows``."""
+    workers = {}
+    root = str(Path(__file__).resolve().parent.parent)
+    for impl in implementations:
+        args = ["-m", "bench.train_bench", "--worker", f"{name}:{impl}"] + (["--tiny"] if tiny else [])
+        worker = harness.Worker(args, cwd=root)
+        try:
+            hello = worker.read()
+        except RuntimeError as exc:
+            hello = {"ready": False, "reason": _describe(exc)}
+        rows[impl] = {"workload": name, "implementation": impl, "available": hello["ready"],
+                      "reason": hello["reason"]}
+        if hello["ready"]:
+            workers[impl] = worker
+        else:
+            worker.close()
+            log(f"{name}: {impl}: not available ({hello['reason']})")
+    return workers
+
+
+def _runner(worker, row):
+    """A block runner for :func:`harness.interleave` that records a crashing worker instead of raising."""
+    def run_block(seconds: float) -> float:
+        if "error" in row:
+            return float("nan")
+        try:
+            return worker.ask(f"block {seconds}")["ms"]
+        except RuntimeError as exc:
+            row["error"] = _describe(exc)
+            return float("nan")
+    return run_block
+
+
+def _time_workload(name, implementations, seconds, repeats, warmup, tiny, log) -> dict:
+    """Rows (by implementation) for one workload, each implementation in its own worker process."""
+    rows: dict[str, dict] = {}
+    workers = _start_workers(name, implementations, tiny, rows, log)
+    try:
+        t0 = time.perf_counter()
+        runners = {impl: _runner(w, rows[impl]) for impl, w in workers.items()}
+        samples = harness.interleave(runners, seconds, repeats, warmup)
+        log(f"{name}: timed {', '.join(workers) or 'nothing'} in {time.perf_counter() - t0:.1f} s")
+        for impl, values in samples.items():
+            values = [v for v in values if v == v]  # drop NaN from a worker that died
+            rows[impl]["ms_per_step"] = harness.median(values) if values else None
+            rows[impl]["samples_ms"] = values
+            if "error" in rows[impl]:
+                log(f"{name}: {impl}: failed ({rows[impl]['error']})")
+                continue
+            mem = workers[impl].ask("memory")
+            rows[impl].update(mem)
+    finally:
+        for w in workers.values():
+            w.close()
+    base = {k: rows[k].get("ms_per_step") for k in ("numpy", "torch") if k in rows}
+    for row in rows.values():
+        ms = row.get("ms_per_step")
+        for ref, ref_ms in base.items():
+            row[f"vs_{ref}"] = ms / ref_ms if ms and ref_ms else None
+    return rows
+
+
+def run(workloads, implementations, seconds=3.0, repeats=5, warmup=0.5, tiny=False, log=print) -> dict:
+    """Run the suite; returns the JSON-able report (see bench/README.md for its fields)."""
+    allocator = harness.tune_allocator()
+    from bench.workloads.torch_steps import blas_threads
+
+    load = os.getloadavg() if hasattr(os, "getloadavg") else None
+    report = {
+        "meta": {"date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+                 "commit": _git_commit(), "platform": platform.platform(), "cpus": os.cpu_count(),
+                 "blas_threads": blas_threads(), "allocator": allocator, "seconds": seconds,
+                 "repeats": repeats, "warmup": warmup, "tiny": tiny, "load_average_at_start": load,
+                 **_versions()},
+        "results": [],
+    }
+    log(f"allocator: {allocator}")
+    for name in workloads:
+        rows = _time_workload(get(name).name, implementations, seconds, repeats, warmup, tiny, log)
+        report["results"].extend(rows.values())
+    if hasattr(os, "getloadavg"):
+        report["meta"]["load_average_at_end"] = os.getloadavg()
+    report["targets"] = _check_targets(report["results"])
+    return report
+
+
+def _check_targets(results) -> list[dict]:
+    by = {(r["workload"], r["implementation"]): r for r in results}
+    checks = []
+    for (name, impl), row in by.items():
+        if impl != "engine" or not row["available"]:
+            continue
+        for ref, limit in TARGETS.get(name, {}).items():
+            ratio = row.get(f"vs_{ref}")
+            if limit is not None and ratio is not None:
+                checks.append({"workload": name, "what": f"engine/{ref} time", "value": ratio, "limit": limit,
+                               "met": ratio <= limit})
+        rss = row.get("peak_rss_mib")
+        if rss is not None:
+            checks.append({"workload": name, "what": "engine peak RSS MiB", "value": rss, "limit": RSS_TARGET_MIB,
+                           "met": rss <= RSS_TARGET_MIB})
+    return checks
+
+
+def _fmt(value, spec):
+    return "-" if value is None else format(value, spec)
+
+
+def format_table(report: dict) -> str:
+    """The report as a plain-text table (one line per workload and implementation) plus targets."""
+    head = f"{'workload':<9} {'impl':<7} {'ms/step':>9} {'min-max':>15} {'vs numpy':>9} {'vs torch':>9} {'peak MiB':>9}"
+    lines = [head, "-" * len(head)]
+    for r in report["results"]:
+        if not r["available"]:
+            lines.append(f"{r['workload']:<9} {r['implementation']:<7} not available ({r['reason']})")
+            continue
+        s = r["samples_ms"]
+        spread = f"{min(s):.2f}-{max(s):.2f}"
+        lines.append(f"{r['workload']:<9} {r['implementation']:<7} {r['ms_per_step']:>9.2f} {spread:>15} "
+                     f"{_fmt(r.get('vs_numpy'), '9.2f'):>9} {_fmt(r.get('vs_torch'), '9.2f'):>9} "
+                     f"{_fmt(r.get('peak_rss_mib'), '9.1f'):>9}")
+    if report.get("targets"):
+        lines += ["", "engine targets:"]
+        for t in report["targets"]:
+            mark = "met" if t["met"] else "MISSED"
+            lines.append(f"  {t['workload']:<9} {t['what']:<22} {t['value']:8.2f} (limit {t['limit']:.2f}) {mark}")
+    return "\n".join(lines)
+
+
+def _parse(argv):
+    p = argparse.ArgumentParser(prog="python -m bench train", description=__doc__.splitlines()[0])
+    p.add_argument("--workloads", default=",".join(WORKLOADS),
+                   help=f"comma-separated, from {', '.join(WORKLOADS)} (default: all)")
+    p.add_argument("--implementations", default=",".join(IMPLEMENTATIONS),
+                   help="comma-separated, from engine, numpy, torch (default: all)")
+    p.add_argument("--seconds", type=float, default=3.0, help="measured seconds per implementation (default 3)")
+    p.add_argument("--repeats", type=int, default=5, help="interleaved blocks per implementation (default 5)")
+    p.add_argument("--warmup", type=float, default=0.5, help="warm-up seconds per implementation (default 0.5)")
+    p.add_argument("--json", type=Path, help="write the report as JSON to this file")
+    p.add_argument("--tiny", action="store_true", help="tiny sizes (smoke test; figures meaningless)")
+    p.add_argument("--worker", help=argparse.SUPPRESS)
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    """Entry point of ``python -m bench train``; returns the exit status."""
+    args = _parse(argv)
+    if args.worker:
+        harness.tune_allocator()  # the parent set the environment too; this makes it explicit
+        _worker(args.worker, args.tiny)
+        return 0
+    try:
+        names = [get(n).name for n in args.workloads.split(",") if n.strip()]
+    except KeyError as exc:
+        print(exc.args[0], file=sys.stderr)
+        return 2
+    impls = [i.strip() for i in args.implementations.split(",") if i.strip()]
+    unknown = [i for i in impls if i not in IMPLEMENTATIONS]
+    if unknown:
+        print(f"Unknown implementation {unknown[0]!r}. Known: {', '.join(IMPLEMENTATIONS)}", file=sys.stderr)
+        return 2
+    report = run(names, impls, args.seconds, args.repeats, args.warmup, args.tiny,
+                 log=lambda s: print(s, flush=True))
+    print()
+    print(format_table(report))
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=1))
+        print(f"\nwrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""Smoke test of ``python -m bench train``: every workload runs a few tiny steps and the report is sane."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bench.workloads import WORKLOADS, Unavailable, build_step, make_data
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_tiny_suite_runs_every_workload_and_writes_json(tmp_path):
+    out = tmp_path / "report.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.train_bench", "--tiny", "--seconds", "0.1", "--repeats", "2",
+         "--warmup", "0.02", "--implementations", "engine,numpy", "--json", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "allocator:" in proc.stdout and "ms/step" in proc.stdout
+    report = json.loads(out.read_text())
+    rows = {(r["workload"], r["implementation"]): r for r in report["results"]}
+    assert set(rows) == {(w, i) for w in WORKLOADS for i in ("engine", "numpy")}
+    for name in WORKLOADS:
+        ref = rows[(name, "numpy")]
+        assert ref["available"] and ref["ms_per_step"] > 0 and len(ref["samples_ms"]) == 2
+        assert ref["vs_numpy"] == pytest.approx(1.0)
+        assert 10 < ref["peak_rss_mib"] < 1000
+        engine = rows[(name, "engine")]
+        # the engine either ran or says why not, in the table too
+        assert engine["available"] or engine["reason"]
+        if not engine["available"]:
+            assert f"{name:<9} engine  not available" in proc.stdout
+
+
+@pytest.mark.parametrize("name", list(WORKLOADS))
+def test_engine_builder_runs_or_says_why_not(name):
+    workload = WORKLOADS[name]
+    config = workload.config(tiny=True)
+    x, y = make_data(workload, config)
+    try:
+        step = build_step("engine", workload, config, x, y)
+    except Unavailable as exc:
+        assert str(exc)
+        return
+    losses = [float(np.asarray(getattr(step(), "data", 0.0))) for _ in range(3)]
+    assert all(np.isfinite(losses))
+
+
+def test_unknown_workload_is_a_clear_error():
+    proc = subprocess.run([sys.executable, "-m", "bench.train_bench", "--workloads", "W9"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "Unknown workload 'W9'" in proc.stderr and "W1" in proc.stderr
