@@ -1,10 +1,16 @@
 """Sigma Studio's desktop GUI (PySide6 + pyqtgraph) over the engine.
 
 The studio talks to the engine only through :mod:`studio.bridge`; panels never call a trainer directly.
+Importing ``studio`` first applies :mod:`studio._pyside_fix` (a PySide6 6.12 reference-count bug that
+otherwise aborts Python 3.11 after a few thousand signal emissions).
 """
 
-__all__ = ["RESOURCES"]
-
 from pathlib import Path
+
+from studio import _pyside_fix
+
+_pyside_fix.install()
+
+__all__ = ["RESOURCES"]
 
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"

@@ -172,10 +172,13 @@ class MainWindow(QtWidgets.QMainWindow):
     def showEvent(self, event: QtGui.QShowEvent) -> None:
         super().showEvent(event)
         if not self._sized and not self._layout_restored:
-            # Dock sizes only take once the window has its real size.
+            # Dock sizes only take once the window is laid out at its real size: after this event.
             self._sized = True
-            self.resizeDocks([self._docks["training"], self._docks["monitor"]],
-                             [360, max(600, self.width() - 360)], QtCore.Qt.Orientation.Horizontal)
+            QtCore.QTimer.singleShot(0, self._size_docks)
+
+    def _size_docks(self) -> None:
+        self.resizeDocks([self._docks["training"], self._docks["monitor"]],
+                         [380, max(600, self.width() - 380)], QtCore.Qt.Orientation.Horizontal)
 
     def _build_actions(self) -> None:
         style = self.style()
