@@ -31,17 +31,17 @@ _DEFAULTS: dict[str, dict] = {
     "dense": {"units": 64, "activation": "relu"},
     "conv1d": {"filters": 16, "kernel_size": 3, "stride": 1, "padding": "same", "activation": "relu"},
     "conv2d": {"filters": 8, "kernel_size": 3, "stride": 1, "padding": "same", "activation": "relu"},
-    "maxpool2d": {"pool_size": 2, "stride": None},
-    "avgpool2d": {"pool_size": 2, "stride": None},
-    "globalavgpool": {},
+    "max_pool2d": {"pool_size": 2},
+    "avg_pool2d": {"pool_size": 2},
+    "global_avg_pool": {},
     "flatten": {},
     "reshape": {"shape": [-1], "target_shape": [-1]},
     "dropout": {"rate": 0.2},
-    "batchnorm": {"momentum": 0.9, "epsilon": 1e-5},
-    "layernorm": {"epsilon": 1e-5},
+    "batch_norm": {},
+    "layer_norm": {"epsilon": 1e-5},
     "activation": {"activation": "relu"},
     "embedding": {"input_dim": 64, "output_dim": 32},
-    "simplernn": {"units": 32, "return_sequences": False},
+    "simple_rnn": {"units": 32, "return_sequences": False},
     "lstm": {"units": 32, "return_sequences": False},
     "gru": {"units": 32, "return_sequences": False},
     "add": {},
@@ -55,9 +55,9 @@ _DEFAULTS: dict[str, dict] = {
 _GROUPS = {
     "Inputs": ("input",),
     "Core": ("dense", "activation", "dropout", "flatten", "reshape", "embedding"),
-    "Convolution": ("conv1d", "conv2d", "maxpool2d", "avgpool2d", "globalavgpool"),
-    "Normalisation": ("batchnorm", "layernorm"),
-    "Recurrent": ("simplernn", "lstm", "gru"),
+    "Convolution": ("conv1d", "conv2d", "max_pool2d", "avg_pool2d", "global_avg_pool"),
+    "Normalisation": ("batch_norm", "layer_norm"),
+    "Recurrent": ("simple_rnn", "lstm", "gru"),
     "Merge": ("add", "concatenate", "multiply"),
     "Loss heads": ("softmax_cross_entropy", "squared_error", "binary_cross_entropy"),
 }
@@ -65,12 +65,12 @@ _GROUPS = {
 _TITLES = {
     "conv1d": "Conv1D",
     "conv2d": "Conv2D",
-    "maxpool2d": "MaxPool2D",
-    "avgpool2d": "AvgPool2D",
-    "globalavgpool": "GlobalAvgPool",
-    "batchnorm": "BatchNorm",
-    "layernorm": "LayerNorm",
-    "simplernn": "SimpleRNN",
+    "max_pool2d": "MaxPool2D",
+    "avg_pool2d": "AvgPool2D",
+    "global_avg_pool": "GlobalAvgPool",
+    "batch_norm": "BatchNorm",
+    "layer_norm": "LayerNorm",
+    "simple_rnn": "SimpleRNN",
     "lstm": "LSTM",
     "gru": "GRU",
     "softmax_cross_entropy": "Softmax cross-entropy",
@@ -226,6 +226,12 @@ def port_count(type_: str, connected: int) -> int:
     if type_ in MERGE_TYPES:
         return max(2, connected + 1)
     return 1
+
+
+def known_type(type_: str) -> bool:
+    """Whether the engine can build ``type_`` (True for anything before the registry exists)."""
+    registry = _engine_registry()
+    return type_ in registry if registry else True
 
 
 def takes_many_inputs(type_: str) -> bool:

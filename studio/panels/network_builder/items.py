@@ -36,7 +36,7 @@ def _accent(type_: str) -> QColor:
         key = "pool"
     elif "norm" in t:
         key = "norm"
-    elif t in ("lstm", "gru", "simplernn", "embedding"):
+    elif t in ("lstm", "gru", "simple_rnn", "embedding"):
         key = "rnn"
     elif t in ("add", "concatenate", "multiply"):
         key = "merge"

@@ -296,6 +296,18 @@ class NetworkBuilderPanel(QWidget):
             f"activations {format_bytes(t['activation_bytes'])} at batch {self.batch.value()}{errors}"
         )
 
+    def flush(self) -> None:
+        """Run pending validation and refresh now (nothing stays scheduled)."""
+        if self._validate_timer.isActive():
+            self.validate_now()
+        if self._refresh_timer.isActive():
+            self._refresh_timer.stop()
+            self._refresh_properties()
+
+    def hideEvent(self, event):
+        self.flush()
+        super().hideEvent(event)
+
     # ---------------------------------------------------------------- selection and properties
     def _on_node_selected(self, node) -> None:
         self.properties.set_node(node)

@@ -19,10 +19,10 @@ from PySide6.QtCore import QMimeData, QPointF, Signal
 from PySide6.QtGui import QColor, QPainterPath, QPen, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import QApplication, QGraphicsPathItem, QGraphicsScene
 
-from .catalog import default_props, takes_many_inputs
+from .catalog import default_props, known_type, layer_kinds, takes_many_inputs
 from .items import NODE_H, EdgeItem, NodeItem, PortItem
 from .layout import layered_positions
-from .spec_io import NodeData, nodes_from_spec, spec_from_nodes, unique_name
+from .spec_io import _GENERATED, NodeData, nodes_from_spec, spec_from_nodes, unique_name
 
 __all__ = ["GraphScene", "CLIPBOARD_MIME"]
 
@@ -99,9 +99,7 @@ class GraphScene(QGraphicsScene):
     def load_spec(self, spec: dict | None) -> None:
         """Replace the graph by a spec (laid out automatically); clears the undo history."""
         nodes = nodes_from_spec(spec or {})
-        self._extra = {
-            k: copy.deepcopy(v) for k, v in (spec or {}).items() if k not in ("layers", "nodes", "outputs")
-        }
+        self._extra = {k: copy.deepcopy(v) for k, v in (spec or {}).items() if k not in _GENERATED}
         positions = layered_positions(nodes)
         state = {"nodes": {}, "pos": {}}
         for n in nodes:
@@ -118,6 +116,9 @@ class GraphScene(QGraphicsScene):
         -------
         NodeItem
         """
+        if not known_type(type_):
+            known = ", ".join(k.type for k in layer_kinds())
+            raise ValueError(f"Unknown layer type {type_!r}. Expected one of: {known}")
         state = self._state()
         used = {n.name for n in state["nodes"].values()}
         if name is not None and name in used:
@@ -297,8 +298,15 @@ class GraphScene(QGraphicsScene):
         """Show per-node results of ``validate_spec``: shape, parameters, errors (nodes and edges)."""
         for item in self._items.values():
             item.set_info(results.get(item.name, {}))
+        self._mark_edges()
+
+    def _mark_edges(self) -> None:
+        """Edges into a failing node turn red; only the offending one when the error names its source."""
         for edge in self._edges:
-            edge.set_error(edge.dst.error)
+            error = edge.dst.error
+            into = [e for e in edge.dst.edges if e.dst is edge.dst]
+            named = [e for e in into if error and f"from '{e.src.name}'" in error]
+            edge.set_error(error if (not named or edge in named) else None)
 
     # ---------------------------------------------------------------- snapshots
     def _state(self) -> dict:
@@ -348,8 +356,7 @@ class GraphScene(QGraphicsScene):
                     item.edges.append(edge)
         for item in self._items.values():
             item.set_info(item.info)
-        for edge in self._edges:
-            edge.set_error(edge.dst.error)
+        self._mark_edges()
 
     def _new_id(self) -> int:
         nid = self._next_id

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 __all__ = ["NodeData", "nodes_from_spec", "spec_from_nodes", "is_linear", "topological_order", "unique_name"]
 
 _CONTROL = ("type", "name", "inputs")
+_GENERATED = ("format", "layers", "nodes", "inputs", "outputs")
+FORMAT = "sigma.network/1"  # engine.network.FORMAT; repeated so the builder imports without the engine
 
 
 @dataclass
@@ -35,11 +37,11 @@ class NodeData:
     inputs: list = field(default_factory=list)
 
     def layer_spec(self) -> dict:
-        """The engine layer spec of this node (``inputs`` included when it has any)."""
+        """The engine node spec: the layer's fields plus ``inputs`` (left out for Input nodes)."""
         spec = {"type": self.type, "name": self.name}
-        spec.update(copy.deepcopy(self.props))
-        if self.inputs:
+        if self.type != "input":
             spec["inputs"] = list(self.inputs)
+        spec.update(copy.deepcopy(self.props))
         return spec
 
 
@@ -68,7 +70,9 @@ def nodes_from_spec(spec: dict) -> list[NodeData]:
         used.add(name)
         inputs = layer.get("inputs")
         if inputs is None:
-            inputs = [nodes[-1].name] if nodes and type_ != "input" else []
+            # Engine specs list inputs on every non-Input node; an older list of layers is a chain.
+            chained = "format" not in (spec or {}) and nodes and type_ != "input"
+            inputs = [nodes[-1].name] if chained else []
         elif isinstance(inputs, str):
             inputs = [inputs]
         props = {k: copy.deepcopy(v) for k, v in layer.items() if k not in _CONTROL}
@@ -83,8 +87,10 @@ def spec_from_nodes(nodes: list[NodeData], extra: dict | None = None) -> dict:
     """
     ordered = topological_order(nodes)
     consumed = {src for n in nodes for src in n.inputs}
-    spec = {k: copy.deepcopy(v) for k, v in (extra or {}).items() if k not in ("layers", "nodes", "outputs")}
-    spec["layers"] = [n.layer_spec() for n in ordered]
+    spec = {"format": FORMAT}
+    spec.update({k: copy.deepcopy(v) for k, v in (extra or {}).items() if k not in _GENERATED})
+    spec["nodes"] = [n.layer_spec() for n in ordered]
+    spec["inputs"] = [n.name for n in ordered if n.type == "input"]
     spec["outputs"] = [n.name for n in ordered if n.name not in consumed and n.type != "input"]
     return spec
 
