@@ -1,0 +1,167 @@
+"""``sigma``: train, evaluate, predict with and export networks without the studio (no Qt, no screen).
+
+Console script ``sigma = engine.cli:main``; also ``python -m engine.cli``. The subcommands are in
+:mod:`engine.cli.commands`; documentation with examples is ``docs/CLI.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+
+from engine.cli.errors import (
+    EXIT_CODES_HELP,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    exit_code_for,
+    one_line,
+)
+
+__all__ = ["main", "build_parser"]
+
+_DESCRIPTION = "Sigma Studio's headless command: train, evaluate, predict with and export networks."
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line usage errors (the usage text stays in ``--help``)."""
+
+    def error(self, message):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``sigma`` argument parser with all subcommands."""
+    from engine import __version__
+
+    parser = _Parser(
+        prog="sigma",
+        description=_DESCRIPTION,
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"sigma {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the full traceback when a command fails")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    def command(name, help_text, description=None):
+        p = sub.add_parser(
+            name,
+            help=help_text,
+            description=description or help_text,
+            epilog=EXIT_CODES_HELP,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        p.add_argument(
+            "--debug",
+            action="store_true",
+            default=argparse.SUPPRESS,
+            help="show the full traceback when the command fails",
+        )
+        return p
+
+    p = command(
+        "train",
+        "train a project (a .sigma project file)",
+        "Train the network of a project on its dataset, printing progress and one line of metrics "
+        "per epoch. Checkpoints go to --checkpoint-dir (default: the project's setting, else "
+        "'<project name>-checkpoints' next to the project file); the last one is 'last.h5'.",
+    )
+    p.add_argument("project", metavar="PROJECT", help="project file (JSON, format sigma.project/1)")
+    p.add_argument(
+        "--backend", choices=("cpu", "cuda", "auto"), help="array backend (default: the project's)"
+    )
+    p.add_argument(
+        "--workers", type=_positive_int, metavar="N", help="data-parallel workers (default: the project's)"
+    )
+    p.add_argument("--resume", metavar="CHECKPOINT", help="continue from a checkpoint of this project")
+    p.add_argument(
+        "--epochs",
+        type=_positive_int,
+        metavar="N",
+        help="train until this many epochs in total (default: the project's)",
+    )
+    p.add_argument("--checkpoint-dir", metavar="DIR", help="where checkpoints are written")
+    p.add_argument("--no-checkpoints", action="store_true", help="write no checkpoints at all")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no epoch lines")
+
+    p = command(
+        "eval",
+        "evaluate a trained network on a project's data",
+        "Evaluate on the validation data of a project (and its test data when it has some). Give "
+        "the project (its last checkpoint is used, or --checkpoint) or a checkpoint with --project.",
+    )
+    p.add_argument("source", metavar="PROJECT|CHECKPOINT")
+    p.add_argument("--project", metavar="PROJECT", help="the project whose data to use (with a checkpoint)")
+    p.add_argument("--checkpoint", metavar="CHECKPOINT", help="the checkpoint to evaluate (with a project)")
+    p.add_argument("--backend", choices=("cpu", "cuda", "auto"), default="cpu")
+
+    p = command(
+        "predict",
+        "predict with a trained network; writes CSV",
+        "Run a checkpoint's network on input files: images (png, jpg, bmp, gif, tif, webp), CSV "
+        "files (one sample per row, numbers only) or .npy arrays (one sample, or several along "
+        "the first axis). Writes one CSV row per sample: file, row, the predicted class and its "
+        "probability for classifiers, then every output value.",
+    )
+    p.add_argument("checkpoint", metavar="CHECKPOINT")
+    p.add_argument("files", metavar="FILE", nargs="+")
+    p.add_argument("-o", "--output", metavar="OUT.csv", help="write the CSV here (default: stdout)")
+    p.add_argument("--batch-size", type=_positive_int, default=256, metavar="N")
+
+    p = command(
+        "export",
+        "export a trained network (ONNX)",
+        "Write the prediction path of a checkpoint's network as an ONNX model (loss head dropped).",
+    )
+    p.add_argument("checkpoint", metavar="CHECKPOINT")
+    p.add_argument("--onnx", required=True, metavar="OUT.onnx", help="the ONNX file to write")
+    p.add_argument(
+        "--softmax",
+        action="store_true",
+        help="end a classifier with softmax (probabilities instead of logits)",
+    )
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="run the model in onnxruntime on random inputs and compare with the engine",
+    )
+
+    p = command("info", "describe a checkpoint", "Print what a checkpoint holds: network, counters, metrics.")
+    p.add_argument("checkpoint", metavar="CHECKPOINT")
+    p.add_argument("--json", action="store_true", help="print the information as JSON")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``sigma`` command; returns the exit code (see ``sigma --help``)."""
+    parser = build_parser()
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    if not args.command:
+        parser.print_help()
+        return EXIT_USAGE
+    from engine.cli import commands
+
+    prog = f"sigma {args.command}"
+    try:
+        return getattr(commands, f"cmd_{args.command}")(args)
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        if getattr(args, "debug", False):
+            traceback.print_exc()
+        print(f"{prog}: error: {one_line(exc)}", file=sys.stderr)
+        return exit_code_for(exc)
+    finally:
+        sys.stdout.flush()
