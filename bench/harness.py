@@ -25,7 +25,13 @@ import time
 from collections.abc import Callable
 
 __all__ = [
-    "ALLOCATOR_ENV", "tune_allocator", "peak_rss_bytes", "time_block", "interleave", "median", "Worker",
+    "ALLOCATOR_ENV",
+    "tune_allocator",
+    "peak_rss_bytes",
+    "time_block",
+    "interleave",
+    "median",
+    "Worker",
     "PROTOCOL_PREFIX",
 ]
 
@@ -46,7 +52,9 @@ def tune_allocator() -> str:
         return f"allocator left at its defaults ({sys.platform} is not glibc)"
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        ok = libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD) and libc.mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD)
+        ok = libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD) and libc.mallopt(
+            _M_TRIM_THRESHOLD, TRIM_THRESHOLD
+        )
     except (OSError, AttributeError) as exc:
         return f"allocator left at its defaults (mallopt unavailable: {exc})"
     if not ok:
@@ -96,8 +104,9 @@ def time_block(step: Callable[[], object], seconds: float, min_steps: int = 1) -
             return (now - start) * 1e3 / steps, steps
 
 
-def interleave(runners: dict[str, Callable[[float], float]], seconds: float, repeats: int,
-               warmup: float = 0.5) -> dict[str, list[float]]:
+def interleave(
+    runners: dict[str, Callable[[float], float]], seconds: float, repeats: int, warmup: float = 0.5
+) -> dict[str, list[float]]:
     """Time implementations in ``repeats`` alternating blocks totalling ``seconds`` per implementation.
 
     Parameters
@@ -151,14 +160,22 @@ class Worker:
         self.chatter: list[str] = []
         # stderr goes to a file: a pipe nobody reads would block a chatty child
         self.stderr = tempfile.TemporaryFile(mode="w+")
-        self.proc = subprocess.Popen([sys.executable, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=self.stderr, text=True, env=env, cwd=cwd, bufsize=1)
+        self.proc = subprocess.Popen(
+            [sys.executable, *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.stderr,
+            text=True,
+            env=env,
+            cwd=cwd,
+            bufsize=1,
+        )
 
     def read(self) -> dict:
         """The child's next protocol reply."""
         for line in self.proc.stdout:
             if line.startswith(PROTOCOL_PREFIX):
-                return json.loads(line[len(PROTOCOL_PREFIX):])
+                return json.loads(line[len(PROTOCOL_PREFIX) :])
             self.chatter.append(line.rstrip())
         self.proc.wait()
         self.stderr.seek(0)

@@ -90,8 +90,13 @@ def _worker(spec: str, tiny: bool) -> None:
 
 def _git_commit() -> str | None:
     try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10,
-                             cwd=Path(__file__).resolve().parent)
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            cwd=Path(__file__).resolve().parent,
+        )
         return out.stdout.strip() or None
     except (OSError, subprocess.SubprocessError):
         return None
@@ -119,8 +124,12 @@ def _start_workers(name, implementations, tiny, rows, log):
             hello = worker.read()
         except RuntimeError as exc:
             hello = {"ready": False, "reason": _describe(exc)}
-        rows[impl] = {"workload": name, "implementation": impl, "available": hello["ready"],
-                      "reason": hello["reason"]}
+        rows[impl] = {
+            "workload": name,
+            "implementation": impl,
+            "available": hello["ready"],
+            "reason": hello["reason"],
+        }
         if hello["ready"]:
             workers[impl] = worker
         else:
@@ -131,6 +140,7 @@ def _start_workers(name, implementations, tiny, rows, log):
 
 def _runner(worker, row):
     """A block runner for :func:`harness.interleave` that records a crashing worker instead of raising."""
+
     def run_block(seconds: float) -> float:
         if "error" in row:
             return float("nan")
@@ -139,6 +149,7 @@ def _runner(worker, row):
         except RuntimeError as exc:
             row["error"] = _describe(exc)
             return float("nan")
+
     return run_block
 
 
@@ -178,11 +189,20 @@ def run(workloads, implementations, seconds=3.0, repeats=5, warmup=0.5, tiny=Fal
 
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
     report = {
-        "meta": {"date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-                 "commit": _git_commit(), "platform": platform.platform(), "cpus": os.cpu_count(),
-                 "blas_threads": blas_threads(), "allocator": allocator, "seconds": seconds,
-                 "repeats": repeats, "warmup": warmup, "tiny": tiny, "load_average_at_start": load,
-                 **_versions()},
+        "meta": {
+            "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            "commit": _git_commit(),
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "blas_threads": blas_threads(),
+            "allocator": allocator,
+            "seconds": seconds,
+            "repeats": repeats,
+            "warmup": warmup,
+            "tiny": tiny,
+            "load_average_at_start": load,
+            **_versions(),
+        },
         "results": [],
     }
     log(f"allocator: {allocator}")
@@ -204,12 +224,26 @@ def _check_targets(results) -> list[dict]:
         for ref, limit in TARGETS.get(name, {}).items():
             ratio = row.get(f"vs_{ref}")
             if limit is not None and ratio is not None:
-                checks.append({"workload": name, "what": f"engine/{ref} time", "value": ratio, "limit": limit,
-                               "met": ratio <= limit})
+                checks.append(
+                    {
+                        "workload": name,
+                        "what": f"engine/{ref} time",
+                        "value": ratio,
+                        "limit": limit,
+                        "met": ratio <= limit,
+                    }
+                )
         rss = row.get("peak_rss_mib")
         if rss is not None:
-            checks.append({"workload": name, "what": "engine peak RSS MiB", "value": rss, "limit": RSS_TARGET_MIB,
-                           "met": rss <= RSS_TARGET_MIB})
+            checks.append(
+                {
+                    "workload": name,
+                    "what": "engine peak RSS MiB",
+                    "value": rss,
+                    "limit": RSS_TARGET_MIB,
+                    "met": rss <= RSS_TARGET_MIB,
+                }
+            )
     return checks
 
 
@@ -219,7 +253,8 @@ def _fmt(value, spec):
 
 def format_table(report: dict) -> str:
     """The report as a plain-text table (one line per workload and implementation) plus targets."""
-    head = f"{'workload':<9} {'impl':<7} {'ms/step':>9} {'min-max':>15} {'vs numpy':>9} {'vs torch':>9} {'peak MiB':>9}"
+    cols = ("ms/step", "min-max", "vs numpy", "vs torch", "peak MiB")
+    head = f"{'workload':<9} {'impl':<7} " + " ".join(f"{c:>{15 if c == 'min-max' else 9}}" for c in cols)
     lines = [head, "-" * len(head)]
     for r in report["results"]:
         if not r["available"]:
@@ -227,26 +262,40 @@ def format_table(report: dict) -> str:
             continue
         s = r["samples_ms"]
         spread = f"{min(s):.2f}-{max(s):.2f}"
-        lines.append(f"{r['workload']:<9} {r['implementation']:<7} {r['ms_per_step']:>9.2f} {spread:>15} "
-                     f"{_fmt(r.get('vs_numpy'), '9.2f'):>9} {_fmt(r.get('vs_torch'), '9.2f'):>9} "
-                     f"{_fmt(r.get('peak_rss_mib'), '9.1f'):>9}")
+        lines.append(
+            f"{r['workload']:<9} {r['implementation']:<7} {r['ms_per_step']:>9.2f} {spread:>15} "
+            f"{_fmt(r.get('vs_numpy'), '9.2f'):>9} {_fmt(r.get('vs_torch'), '9.2f'):>9} "
+            f"{_fmt(r.get('peak_rss_mib'), '9.1f'):>9}"
+        )
     if report.get("targets"):
         lines += ["", "engine targets:"]
         for t in report["targets"]:
             mark = "met" if t["met"] else "MISSED"
-            lines.append(f"  {t['workload']:<9} {t['what']:<22} {t['value']:8.2f} (limit {t['limit']:.2f}) {mark}")
+            lines.append(
+                f"  {t['workload']:<9} {t['what']:<22} {t['value']:8.2f} (limit {t['limit']:.2f}) {mark}"
+            )
     return "\n".join(lines)
 
 
 def _parse(argv):
     p = argparse.ArgumentParser(prog="python -m bench train", description=__doc__.splitlines()[0])
-    p.add_argument("--workloads", default=",".join(WORKLOADS),
-                   help=f"comma-separated, from {', '.join(WORKLOADS)} (default: all)")
-    p.add_argument("--implementations", default=",".join(IMPLEMENTATIONS),
-                   help="comma-separated, from engine, numpy, torch (default: all)")
-    p.add_argument("--seconds", type=float, default=3.0, help="measured seconds per implementation (default 3)")
+    p.add_argument(
+        "--workloads",
+        default=",".join(WORKLOADS),
+        help=f"comma-separated, from {', '.join(WORKLOADS)} (default: all)",
+    )
+    p.add_argument(
+        "--implementations",
+        default=",".join(IMPLEMENTATIONS),
+        help="comma-separated, from engine, numpy, torch (default: all)",
+    )
+    p.add_argument(
+        "--seconds", type=float, default=3.0, help="measured seconds per implementation (default 3)"
+    )
     p.add_argument("--repeats", type=int, default=5, help="interleaved blocks per implementation (default 5)")
-    p.add_argument("--warmup", type=float, default=0.5, help="warm-up seconds per implementation (default 0.5)")
+    p.add_argument(
+        "--warmup", type=float, default=0.5, help="warm-up seconds per implementation (default 0.5)"
+    )
     p.add_argument("--json", type=Path, help="write the report as JSON to this file")
     p.add_argument("--tiny", action="store_true", help="tiny sizes (smoke test; figures meaningless)")
     p.add_argument("--worker", help=argparse.SUPPRESS)
@@ -270,8 +319,9 @@ def main(argv=None) -> int:
     if unknown:
         print(f"Unknown implementation {unknown[0]!r}. Known: {', '.join(IMPLEMENTATIONS)}", file=sys.stderr)
         return 2
-    report = run(names, impls, args.seconds, args.repeats, args.warmup, args.tiny,
-                 log=lambda s: print(s, flush=True))
+    report = run(
+        names, impls, args.seconds, args.repeats, args.warmup, args.tiny, log=lambda s: print(s, flush=True)
+    )
     print()
     print(format_table(report))
     if args.json:

@@ -41,23 +41,46 @@ class Workload:
         return dict(self.tiny if tiny else self.full)
 
 
-WORKLOADS: dict[str, Workload] = {w.name: w for w in (
-    Workload("W1", "mlp_ce", "MLP 784-512-256-10 ReLU, softmax CE, SGD momentum, batch 128",
-             full={"sizes": (784, 512, 256, 10), "batch": 128, "lr": 0.01},
-             tiny={"sizes": (12, 8, 6, 4), "batch": 5, "lr": 0.01}),
-    Workload("W2", "cnn", "CNN conv16-pool-conv32-pool-dense10 on 1x28x28, Adam, batch 64",
-             full={"batch": 64, "in_channels": 1, "size": 28, "channels": (16, 32), "classes": 10, "lr": 1e-3},
-             tiny={"batch": 3, "in_channels": 1, "size": 8, "channels": (2, 3), "classes": 4, "lr": 1e-3}),
-    Workload("W3-LSTM", "lstm", "LSTM 32->128, 50 steps, dense on last -> 10, Adam, batch 64",
-             full={"batch": 64, "steps": 50, "inputs": 32, "hidden": 128, "classes": 10, "lr": 1e-3},
-             tiny={"batch": 3, "steps": 4, "inputs": 3, "hidden": 5, "classes": 4, "lr": 1e-3}),
-    Workload("W3-GRU", "gru", "GRU 32->128, 50 steps, dense on last -> 10, Adam, batch 64",
-             full={"batch": 64, "steps": 50, "inputs": 32, "hidden": 128, "classes": 10, "lr": 1e-3},
-             tiny={"batch": 3, "steps": 4, "inputs": 3, "hidden": 5, "classes": 4, "lr": 1e-3}),
-    Workload("W4", "coord_mlp", "coordinate MLP 2-256-256-256-3, sigmoid, MSE, Adam, batch 4096",
-             full={"sizes": (2, 256, 256, 256, 3), "batch": 4096, "lr": 1e-3},
-             tiny={"sizes": (2, 6, 6, 6, 3), "batch": 7, "lr": 1e-3}),
-)}
+WORKLOADS: dict[str, Workload] = {
+    w.name: w
+    for w in (
+        Workload(
+            "W1",
+            "mlp_ce",
+            "MLP 784-512-256-10 ReLU, softmax CE, SGD momentum, batch 128",
+            full={"sizes": (784, 512, 256, 10), "batch": 128, "lr": 0.01},
+            tiny={"sizes": (12, 8, 6, 4), "batch": 5, "lr": 0.01},
+        ),
+        Workload(
+            "W2",
+            "cnn",
+            "CNN conv16-pool-conv32-pool-dense10 on 1x28x28, Adam, batch 64",
+            full={"batch": 64, "in_channels": 1, "size": 28, "channels": (16, 32), "classes": 10, "lr": 1e-3},
+            tiny={"batch": 3, "in_channels": 1, "size": 8, "channels": (2, 3), "classes": 4, "lr": 1e-3},
+        ),
+        Workload(
+            "W3-LSTM",
+            "lstm",
+            "LSTM 32->128, 50 steps, dense on last -> 10, Adam, batch 64",
+            full={"batch": 64, "steps": 50, "inputs": 32, "hidden": 128, "classes": 10, "lr": 1e-3},
+            tiny={"batch": 3, "steps": 4, "inputs": 3, "hidden": 5, "classes": 4, "lr": 1e-3},
+        ),
+        Workload(
+            "W3-GRU",
+            "gru",
+            "GRU 32->128, 50 steps, dense on last -> 10, Adam, batch 64",
+            full={"batch": 64, "steps": 50, "inputs": 32, "hidden": 128, "classes": 10, "lr": 1e-3},
+            tiny={"batch": 3, "steps": 4, "inputs": 3, "hidden": 5, "classes": 4, "lr": 1e-3},
+        ),
+        Workload(
+            "W4",
+            "coord_mlp",
+            "coordinate MLP 2-256-256-256-3, sigmoid, MSE, Adam, batch 4096",
+            full={"sizes": (2, 256, 256, 256, 3), "batch": 4096, "lr": 1e-3},
+            tiny={"sizes": (2, 6, 6, 6, 3), "batch": 7, "lr": 1e-3},
+        ),
+    )
+}
 
 
 def get(name: str) -> Workload:

@@ -32,7 +32,8 @@ class _ConvBlock:
         s = self.xp.strides
         # every 3x3 window of the padded input as a (n, h, w, 3, 3, cin) view: im2col is one copy
         self.windows = np.lib.stride_tricks.as_strided(
-            self.xp, (n, h, w, 3, 3, cin), (s[0], s[1], s[2], s[1], s[2], s[3]), writeable=False)
+            self.xp, (n, h, w, 3, 3, cin), (s[0], s[1], s[2], s[1], s[2], s[3]), writeable=False
+        )
         self.cols2d = np.ones((n * h * w, k + 1), dtype)  # last column stays 1 (the bias input)
         self.cols = self.cols2d[:, :k].reshape(n, h, w, 3, 3, cin)
         self.out = np.empty((n, h, w, cout), dtype)  # pre-activation
@@ -84,7 +85,7 @@ class _ConvBlock:
         self.dxp[...] = 0
         for k in range(9):
             kh, kw = divmod(k, 3)
-            self.dxp[:, kh:kh + h, kw:kw + w, :] += self.dtaps[k].reshape(n, h, w, cin)
+            self.dxp[:, kh : kh + h, kw : kw + w, :] += self.dtaps[k].reshape(n, h, w, cin)
         return self.dxp[:, 1:-1, 1:-1, :]
 
 
@@ -102,15 +103,30 @@ class CNNStep:
     dtype, seed, learning_rate
     """
 
-    def __init__(self, batch: int = 64, in_channels: int = 1, size: int = 28, channels=(16, 32),
-                 classes: int = 10, dtype=np.float32, seed: int = 0, learning_rate: float = 1e-3):
+    def __init__(
+        self,
+        batch: int = 64,
+        in_channels: int = 1,
+        size: int = 28,
+        channels=(16, 32),
+        classes: int = 10,
+        dtype=np.float32,
+        seed: int = 0,
+        learning_rate: float = 1e-3,
+    ):
         c1, c2 = channels
         s2, s3 = size // 2, size // 4
-        self.store = FlatParams({
-            "conv1.w": (3, 3, in_channels, c1), "conv1.b": (c1,),
-            "conv2.w": (3, 3, c1, c2), "conv2.b": (c2,),
-            "fc.w": (s3 * s3 * c2, classes), "fc.b": (classes,),
-        }, dtype)
+        self.store = FlatParams(
+            {
+                "conv1.w": (3, 3, in_channels, c1),
+                "conv1.b": (c1,),
+                "conv2.w": (3, 3, c1, c2),
+                "conv2.b": (c2,),
+                "fc.w": (s3 * s3 * c2, classes),
+                "fc.b": (classes,),
+            },
+            dtype,
+        )
         self.store.init_glorot(np.random.default_rng(seed))
         p, g = self.store.params, self.store.grads
         # each conv's weights and bias as one (9 * cin + 1, cout) matrix (see _ConvBlock)

@@ -42,8 +42,8 @@ class FlatParams:
         self.offsets: dict[str, tuple[int, int]] = {}
         start = 0
         for (name, shape), size in zip(shapes.items(), sizes):
-            self.params[name] = self.flat[start:start + size].reshape(shape)
-            self.grads[name] = self.grad_flat[start:start + size].reshape(shape)
+            self.params[name] = self.flat[start : start + size].reshape(shape)
+            self.grads[name] = self.grad_flat[start : start + size].reshape(shape)
             self.offsets[name] = (start, size)
             start += size
 
@@ -58,7 +58,7 @@ class FlatParams:
 
     def init_glorot(self, rng: np.random.Generator) -> None:
         """Glorot-uniform weights (fan-in from all but the last axis), zero biases."""
-        for name, p in self.params.items():
+        for _name, p in self.params.items():
             if p.ndim == 1:
                 p[...] = 0
             else:
@@ -86,8 +86,14 @@ class SGDMomentum:
 class Adam:
     """Adam (Kingma & Ba) on a flat buffer, bias-corrected, all in place."""
 
-    def __init__(self, params: FlatParams, learning_rate: float = 1e-3, beta1: float = 0.9,
-                 beta2: float = 0.999, eps: float = 1e-8):
+    def __init__(
+        self,
+        params: FlatParams,
+        learning_rate: float = 1e-3,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        eps: float = 1e-8,
+    ):
         self.p, self.g = params.flat, params.grad_flat
         self.lr, self.b1, self.b2, self.eps = learning_rate, beta1, beta2, eps
         self.m = np.zeros_like(self.p)
@@ -106,7 +112,7 @@ class Adam:
         tmp *= 1.0 - b2
         self.v += tmp
         # p -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps), folded into scalar factors
-        bc1, bc2 = 1.0 - b1 ** self.t, 1.0 - b2 ** self.t
+        bc1, bc2 = 1.0 - b1**self.t, 1.0 - b2**self.t
         np.sqrt(self.v, out=tmp)
         tmp *= 1.0 / np.sqrt(bc2)
         tmp += self.eps
@@ -115,8 +121,9 @@ class Adam:
         self.p -= tmp
 
 
-def softmax_cross_entropy(logits: np.ndarray, labels: np.ndarray, rows: np.ndarray,
-                          grad_out: np.ndarray) -> float:
+def softmax_cross_entropy(
+    logits: np.ndarray, labels: np.ndarray, rows: np.ndarray, grad_out: np.ndarray
+) -> float:
     """Mean softmax cross-entropy and its gradient w.r.t. the logits, fused (no one-hot).
 
     Parameters

@@ -25,10 +25,20 @@ class MLPStep:
     seed : int
     """
 
-    def __init__(self, sizes, batch: int, head: str, optimiser: str, dtype=np.float32, seed: int = 0,
-                 learning_rate: float | None = None):
+    def __init__(
+        self,
+        sizes,
+        batch: int,
+        head: str,
+        optimiser: str,
+        dtype=np.float32,
+        seed: int = 0,
+        learning_rate: float | None = None,
+    ):
         if head not in ("softmax_ce", "sigmoid_mse"):
-            raise ValueError(f"Invalid value for `head`. Expected 'softmax_ce' or 'sigmoid_mse'. Received: {head!r}")
+            raise ValueError(
+                f"Invalid value for `head`. Expected 'softmax_ce' or 'sigmoid_mse'. Received: {head!r}"
+            )
         self.sizes, self.batch, self.head = tuple(sizes), batch, head
         n = len(self.sizes) - 1
         shapes = {}
@@ -53,7 +63,9 @@ class MLPStep:
         elif optimiser == "adam":
             self.opt = Adam(self.store, learning_rate or 1e-3)
         else:
-            raise ValueError(f"Invalid value for `optimiser`. Expected 'momentum' or 'adam'. Received: {optimiser!r}")
+            raise ValueError(
+                f"Invalid value for `optimiser`. Expected 'momentum' or 'adam'. Received: {optimiser!r}"
+            )
 
     @property
     def params(self) -> dict[str, np.ndarray]:

@@ -35,9 +35,18 @@ class RNNStep:
     dtype, seed, learning_rate
     """
 
-    def __init__(self, cell: str = "lstm", batch: int = 64, steps: int = 50, inputs: int = 32,
-                 hidden: int = 128, classes: int = 10, dtype=np.float32, seed: int = 0,
-                 learning_rate: float = 1e-3):
+    def __init__(
+        self,
+        cell: str = "lstm",
+        batch: int = 64,
+        steps: int = 50,
+        inputs: int = 32,
+        hidden: int = 128,
+        classes: int = 10,
+        dtype=np.float32,
+        seed: int = 0,
+        learning_rate: float = 1e-3,
+    ):
         if cell not in ("lstm", "gru"):
             raise ValueError(f"Invalid value for `cell`. Expected 'lstm' or 'gru'. Received: {cell!r}")
         self.cell = cell
@@ -89,10 +98,10 @@ class RNNStep:
             a = self.acts[t]
             np.matmul(self.h[t], wh, out=self.tmp_g)
             a += self.tmp_g
-            _sigmoid_(a[:, :3 * H])
-            gg = a[:, 3 * H:]
+            _sigmoid_(a[:, : 3 * H])
+            gg = a[:, 3 * H :]
             np.tanh(gg, out=gg)
-            i, f, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H]
+            i, f, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H]
             c = self.c[t + 1]
             np.multiply(f, self.c[t], out=c)
             np.multiply(i, gg, out=self.tmp_h)
@@ -106,24 +115,24 @@ class RNNStep:
         dc[...] = 0
         for t in range(self.T - 1, -1, -1):
             a, d, tc = self.acts[t], self.dpre[t], self.tc[t]
-            i, f, o, gg = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
-            np.multiply(dh, tc, out=d[:, 2 * H:3 * H])  # d o
+            i, f, o, gg = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
+            np.multiply(dh, tc, out=d[:, 2 * H : 3 * H])  # d o
             np.multiply(tc, tc, out=tmp)
             np.subtract(1.0, tmp, out=tmp)
             tmp *= o
             tmp *= dh
             dc += tmp  # dc += dh * o * (1 - tanh(c)^2)
             np.multiply(dc, gg, out=d[:, :H])  # d i
-            np.multiply(dc, self.c[t], out=d[:, H:2 * H])  # d f
-            np.multiply(dc, i, out=d[:, 3 * H:])  # d g
+            np.multiply(dc, self.c[t], out=d[:, H : 2 * H])  # d f
+            np.multiply(dc, i, out=d[:, 3 * H :])  # d g
             dc *= f
-            s = a[:, :3 * H]  # sigmoid' = s (1 - s)
+            s = a[:, : 3 * H]  # sigmoid' = s (1 - s)
             np.subtract(1.0, s, out=self.tmp_3h)
             self.tmp_3h *= s
-            d[:, :3 * H] *= self.tmp_3h
+            d[:, : 3 * H] *= self.tmp_3h
             np.multiply(gg, gg, out=tmp)
             np.subtract(1.0, tmp, out=tmp)
-            d[:, 3 * H:] *= tmp
+            d[:, 3 * H :] *= tmp
             if t:
                 np.matmul(d, wh_t, out=dh)
 
@@ -134,11 +143,11 @@ class RNNStep:
             a, hh = self.acts[t], self.hh[t]
             np.matmul(self.h[t], wh, out=hh)
             hh += bh
-            rz = a[:, :2 * H]
-            rz += hh[:, :2 * H]
+            rz = a[:, : 2 * H]
+            rz += hh[:, : 2 * H]
             _sigmoid_(rz)
-            r, z, n = a[:, :H], a[:, H:2 * H], a[:, 2 * H:]
-            np.multiply(r, hh[:, 2 * H:], out=self.tmp_h)
+            r, z, n = a[:, :H], a[:, H : 2 * H], a[:, 2 * H :]
+            np.multiply(r, hh[:, 2 * H :], out=self.tmp_h)
             n += self.tmp_h
             np.tanh(n, out=n)
             h = self.h[t + 1]
@@ -151,23 +160,23 @@ class RNNStep:
         dh, tmp, tmp2 = self.dh, self.tmp_h, self.tmp_h2
         for t in range(self.T - 1, -1, -1):
             a, d, dhh = self.acts[t], self.dpre[t], self.dhh[t]
-            r, z, n = a[:, :H], a[:, H:2 * H], a[:, 2 * H:]
-            dn = d[:, 2 * H:]
+            r, z, n = a[:, :H], a[:, H : 2 * H], a[:, 2 * H :]
+            dn = d[:, 2 * H :]
             np.subtract(1.0, z, out=tmp)
             np.multiply(dh, tmp, out=dn)  # dn = dh (1 - z)
             np.multiply(n, n, out=tmp)
             np.subtract(1.0, tmp, out=tmp)
             dn *= tmp  # through tanh
-            np.multiply(dn, r, out=dhh[:, 2 * H:])
+            np.multiply(dn, r, out=dhh[:, 2 * H :])
             np.subtract(self.h[t], n, out=tmp)
-            np.multiply(dh, tmp, out=d[:, H:2 * H])  # dz = dh (h_prev - n)
-            np.multiply(dn, self.hh[t, :, 2 * H:], out=d[:, :H])  # dr = dn * hh_n
-            rz = a[:, :2 * H]
-            drz = d[:, :2 * H]
-            np.subtract(1.0, rz, out=self.tmp_g[:, :2 * H])
-            self.tmp_g[:, :2 * H] *= rz
-            drz *= self.tmp_g[:, :2 * H]
-            dhh[:, :2 * H] = drz
+            np.multiply(dh, tmp, out=d[:, H : 2 * H])  # dz = dh (h_prev - n)
+            np.multiply(dn, self.hh[t, :, 2 * H :], out=d[:, :H])  # dr = dn * hh_n
+            rz = a[:, : 2 * H]
+            drz = d[:, : 2 * H]
+            np.subtract(1.0, rz, out=self.tmp_g[:, : 2 * H])
+            self.tmp_g[:, : 2 * H] *= rz
+            drz *= self.tmp_g[:, : 2 * H]
+            dhh[:, : 2 * H] = drz
             if t:
                 np.multiply(dh, z, out=tmp2)
                 np.matmul(dhh, wh_t, out=dh)

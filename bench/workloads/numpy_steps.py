@@ -12,18 +12,35 @@ __all__ = ["build", "make_reference"]
 
 
 def make_reference(kind: str, config: dict, dtype=np.float32, seed: int = 0):
-    """The reference object (with ``forward_backward``, ``step``, ``params``, ``grads``) for a workload kind."""
+    """The reference for a workload kind: has ``forward_backward``, ``step``, ``params``, ``grads``."""
     lr = config["lr"]
     if kind == "mlp_ce":
         return MLPStep(config["sizes"], config["batch"], "softmax_ce", "momentum", dtype, seed, lr)
     if kind == "coord_mlp":
         return MLPStep(config["sizes"], config["batch"], "sigmoid_mse", "adam", dtype, seed, lr)
     if kind == "cnn":
-        return CNNStep(config["batch"], config["in_channels"], config["size"], tuple(config["channels"]),
-                       config["classes"], dtype, seed, lr)
+        return CNNStep(
+            config["batch"],
+            config["in_channels"],
+            config["size"],
+            tuple(config["channels"]),
+            config["classes"],
+            dtype,
+            seed,
+            lr,
+        )
     if kind in ("lstm", "gru"):
-        return RNNStep(kind, config["batch"], config["steps"], config["inputs"], config["hidden"],
-                       config["classes"], dtype, seed, lr)
+        return RNNStep(
+            kind,
+            config["batch"],
+            config["steps"],
+            config["inputs"],
+            config["hidden"],
+            config["classes"],
+            dtype,
+            seed,
+            lr,
+        )
     raise ValueError(f"unknown workload kind {kind!r}")
 
 

@@ -50,9 +50,14 @@ def _model(torch, kind: str, config: dict):
         c1, c2 = config["channels"]
         s = config["size"] // 4
         return nn.Sequential(
-            nn.Conv2d(config["in_channels"], c1, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(c1, c2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Flatten(), nn.Linear(c2 * s * s, config["classes"]),
+            nn.Conv2d(config["in_channels"], c1, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(c1, c2, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(c2 * s * s, config["classes"]),
         )
     if kind in ("lstm", "gru"):
         cell = nn.LSTM if kind == "lstm" else nn.GRU

@@ -16,9 +16,27 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_tiny_suite_runs_every_workload_and_writes_json(tmp_path):
     out = tmp_path / "report.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "bench.train_bench", "--tiny", "--seconds", "0.1", "--repeats", "2",
-         "--warmup", "0.02", "--implementations", "engine,numpy", "--json", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120)
+        [
+            sys.executable,
+            "-m",
+            "bench.train_bench",
+            "--tiny",
+            "--seconds",
+            "0.1",
+            "--repeats",
+            "2",
+            "--warmup",
+            "0.02",
+            "--implementations",
+            "engine,numpy",
+            "--json",
+            str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "allocator:" in proc.stdout and "ms/step" in proc.stdout
     report = json.loads(out.read_text())
@@ -51,6 +69,11 @@ def test_engine_builder_runs_or_says_why_not(name):
 
 
 def test_unknown_workload_is_a_clear_error():
-    proc = subprocess.run([sys.executable, "-m", "bench.train_bench", "--workloads", "W9"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.train_bench", "--workloads", "W9"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 2 and "Unknown workload 'W9'" in proc.stderr and "W1" in proc.stderr
