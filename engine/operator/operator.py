@@ -161,6 +161,9 @@ class Operator:
         batches = iter(iterator)
         try:
             while True:
+                if _epoch_done(iterator):  # finish the epoch without taking a boundary (a step once) for it
+                    next(batches, None)
+                    return True
                 if max_iterations is not None and t.iteration >= max_iterations:
                     return False
                 if not self.control.boundary():
@@ -233,3 +236,9 @@ class Operator:
     def close(self) -> None:
         """Stop listening to the registry (the trainer is being discarded)."""
         self.trainer.registry.remove_listener(self._listener)
+
+
+def _epoch_done(iterator) -> bool:
+    """Whether an iterator with a known position has handed out every batch of its epoch."""
+    position, per_epoch = getattr(iterator, "position", None), getattr(iterator, "batches_per_epoch", None)
+    return position is not None and per_epoch is not None and position >= per_epoch
