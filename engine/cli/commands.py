@@ -311,8 +311,8 @@ def cmd_info(args) -> int:
         f"{data.get('optimiser')} (learning rate {data.get('learning_rate')})"
     )
     _say(
-        f"network     {len(nodes)} layers, {data.get('parameters'):,} parameters; inputs {spec.get('inputs')}, "
-        f"outputs {spec.get('outputs')}"
+        f"network     {len(nodes)} layers, {data.get('parameters'):,} parameters; "
+        f"inputs {spec.get('inputs')}, outputs {spec.get('outputs')}"
     )
     for node in nodes:
         extras = {k: v for k, v in node.items() if k not in ("type", "name", "inputs", "init")}

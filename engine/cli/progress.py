@@ -3,16 +3,20 @@
 The reporter listens to a trainer's :class:`engine.events.EventBus`. Events arrive on worker threads,
 so every write holds a lock; the bar is redrawn at most ``max_rate`` times a second so that printing
 never slows training. On a terminal the bar goes to stderr and is rewritten in place (``\\r``); when
-stderr is a file or pipe (CI logs, ``nohup``) there is no bar, only the epoch lines, so logs stay clean.
+stderr is a file or pipe (CI logs, ``nohup``) there is no bar, only the lines, so logs stay clean.
+Lines other than the epoch summary (checkpoints, warnings, errors) are the engine's console monitor
+format (:func:`engine.console.format_event`), so every console shows the same words.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import sys
 import threading
 import time
 
+from engine.console import format_event
 from engine.events import CheckpointSaved, EpochMetrics, ErrorEvent, IterationMetrics, LogMessage
 
 __all__ = ["ConsoleProgress", "format_metrics", "format_duration"]
@@ -108,11 +112,11 @@ class ConsoleProgress:
         elif isinstance(event, EpochMetrics):
             self._on_epoch(event)
         elif isinstance(event, CheckpointSaved):
-            self._line(self._out, f"checkpoint saved: {event.path}")
+            self._line(self._out, format_event(dataclasses.replace(event, source="")))
         elif isinstance(event, LogMessage) and event.level in ("warning", "error"):
-            self._line(self._err, f"{event.level}: {event.message}")
+            self._line(self._err, format_event(dataclasses.replace(event, source="")))
         elif isinstance(event, ErrorEvent):
-            self.errors.append(event.message)
+            self.errors.append(event.message)  # the command reports the error itself, once
 
     def _on_iteration(self, event: IterationMetrics) -> None:
         if not self._bar:
