@@ -52,18 +52,23 @@ class SoftmaxCrossEntropy(Function):
         self.smoothing = smoothing
 
     def forward(self, xp, x):
-        logp = x - x.max(axis=1, keepdims=True)
-        logp -= xp.log(xp.exp(logp).sum(axis=1, keepdims=True))
-        self.logp = logp
         n, c = x.shape
+        rows = xp.arange(n)
+        shifted = x - x.max(axis=1, keepdims=True)
+        # loss = log(sum(exp(shifted))) * sum(q) - sum(q * shifted): read what the targets need from
+        # ``shifted`` first, then exponentiate it in place (one exp pass, reused by backward).
         if self.targets.ndim == 1:
-            picked = logp[xp.arange(n), self.targets]
-            loss = -picked if self.smoothing == 0 else -(1 - self.smoothing) * picked
+            picked = -(1 - self.smoothing) * shifted[rows, self.targets]
         else:
             q = self.targets if self.smoothing == 0 else (1 - self.smoothing) * self.targets
-            loss = -(q * logp).sum(axis=1)
+            picked = -(q * shifted).sum(axis=1)
         if self.smoothing:
-            loss -= (self.smoothing / c) * logp.sum(axis=1)
+            picked -= (self.smoothing / c) * shifted.sum(axis=1)
+        e = xp.exp(shifted, out=shifted)
+        s = e.sum(axis=1)
+        mass = 1.0 if self.targets.ndim == 1 else (1 - self.smoothing) * self.targets.sum(axis=1) + self.smoothing
+        loss = xp.log(s) * mass + picked
+        self.e, self.s = e, s
         return loss.astype(x.dtype, copy=False)
 
     def backward(self, g):
@@ -72,16 +77,22 @@ class SoftmaxCrossEntropy(Function):
             return composite_gradients(lambda t: _cross_entropy_composite(t, self.targets, self.smoothing), (x,), (g,))
         xp = x.xp
         n, c = x.shape
-        grad = xp.exp(self.logp)
-        s = self.smoothing
+        gd = g.data
+        sm = self.smoothing
+        mass = 1.0 if self.targets.ndim == 1 else (1 - self.smoothing) * self.targets.sum(axis=1) + self.smoothing
+        # d loss_i / d x = (softmax(x) * sum(q) - q) * g_i
+        grad = self.e * (gd * mass / self.s).astype(x.dtype, copy=False).reshape(n, 1)
         if self.targets.ndim == 1:
-            grad[xp.arange(n), self.targets] -= x.dtype.type(1 - s)
+            grad[xp.arange(n), self.targets] -= (1 - sm) * gd
         else:
-            grad -= self.targets if s == 0 else (1 - s) * self.targets
-        if s:
-            grad -= x.dtype.type(s / c)
-        grad *= g.data.reshape(n, 1)
+            grad -= (self.targets if sm == 0 else (1 - sm) * self.targets) * gd.reshape(n, 1)
+        if sm:
+            grad -= (sm / c) * gd.reshape(n, 1)
         return (Tensor(grad),)
+
+    def release(self):
+        super().release()
+        self.e = self.s = None
 
 
 def _cross_entropy_composite(x, targets, smoothing):

@@ -1,0 +1,1 @@
+"""Benchmarks of the engine against hand-written numpy (and peers): ``python -m bench <name> [args]``."""
