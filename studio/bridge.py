@@ -30,6 +30,7 @@ import collections
 import copy
 import dataclasses
 import itertools
+import math
 import threading
 import traceback
 import weakref
@@ -80,9 +81,15 @@ class _RunTask(QtCore.QRunnable):
     def run(self) -> None:  # pool thread
         bridge, post = self._bridge, self._bridge._queue.append
         run, token, state = None, None, "error"
+
+        def listener(event):  # on the engine's threads: queue, and honour a stop that came too early
+            post(event)
+            if isinstance(event, ev.RunStateChanged) and event.state == "running" and bridge._stop_requested:
+                run.trainer.operator.stop()
+
         try:
             run = self._factory()
-            token = run.trainer.events.subscribe(post)
+            token = run.trainer.events.subscribe(listener)
             with bridge._lock:
                 bridge._run = run
                 cancelled = bridge._stop_requested
@@ -92,8 +99,10 @@ class _RunTask(QtCore.QRunnable):
             if state in _ACTIVE_STATES:  # fit returned: the run is over whatever the operator says
                 state = "stopped"
         except Exception as exc:  # any engine error becomes a message, never a crash of the GUI
-            post(ev.ErrorEvent(source="studio.bridge", message=_describe(exc), kind=type(exc).__name__,
-                               details=traceback.format_exc()))
+            reported = run is not None and run.trainer.operator.state == "error"  # the operator said it
+            if not reported:
+                post(ev.ErrorEvent(source="studio.bridge", message=_describe(exc), kind=type(exc).__name__,
+                                   details=traceback.format_exc()))
             state = "error"
         finally:
             if token is not None:
@@ -156,7 +165,7 @@ class Bridge(QtCore.QObject):
         Bridge._pools.add(self.pool)
         self._timer = QtCore.QTimer(self)
         self._timer.setObjectName("bridge-flush")
-        self._timer.setInterval(max(1, int(round(1000.0 / max_rate_hz))))
+        self._timer.setInterval(max(1, math.ceil(1000.0 / max_rate_hz)))  # rounded up: never above the rate
         self._timer.timeout.connect(self.flush)
         self._dispatch = [
             (ev.IterationMetrics, self.sigIterationMetrics), (ev.EpochMetrics, self.sigEpochMetrics),
@@ -236,6 +245,18 @@ class Bridge(QtCore.QObject):
         if run is not None:
             run.trainer.operator.stop()
         return True
+
+    def post(self, event: ev.Event) -> None:
+        """Deliver an event as if the engine had emitted it (any thread): studio-side messages, replays."""
+        self._queue.append(event)
+        if not self._timer.isActive():
+            QtCore.QMetaObject.invokeMethod(self, "_wake", QtCore.Qt.ConnectionType.QueuedConnection)
+
+    @QtCore.Slot()
+    def _wake(self) -> None:
+        """Flush once soon for events posted while no run keeps the timer going."""
+        if not self._timer.isActive():
+            self.flush()
 
     def set_value(self, identifier: str, value) -> bool:
         """Set a live registry value (``optimiser.learning_rate``); workers see it at the next iteration."""

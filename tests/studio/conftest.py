@@ -116,3 +116,78 @@ def _timer_owner(timer) -> str:
     except RuntimeError:
         return "deleted"
     return f"{type(parent).__name__ if parent is not None else 'no parent'}:{timer.objectName() or '?'}"
+
+
+# ---------------------------------------------------------------------------------------------- runs
+def _interim_build_run(project):
+    """Until ``engine.run.build_run`` lands: the same run assembled from real engine parts (Trainer,
+    Network, hooks, the bundled cat at half size). Removed once the lead's builder exists."""
+    import dataclasses
+
+    from engine.data import samples
+    from engine.hooks import MetricReporter, ResourceReporter, SamplePredictionStreamer, TimeStep
+    from engine.layers.core import Dense, Input
+    from engine.network.network import Network
+    from engine.training import Trainer
+
+    image = samples.cat()[::4, ::4]
+    data = samples.coordinate_dataset(image)
+    x, y = data["inputs"][:], data["targets"][:]
+    t = project.training
+    net = Network(Input((2,)) + Dense(32, "tanh") + Dense(32, "tanh") + Dense(3, "sigmoid"), seed=t.get("seed", 0))
+    hooks = [MetricReporter(TimeStep(1, "iteration")), ResourceReporter(TimeStep(5, "iteration")),
+             SamplePredictionStreamer(x, y, kind="image", image_shape=image.shape, timestep=TimeStep(3, "iteration"))]
+    trainer = Trainer(net, optimiser=t["optimiser"], loss="mse", batch_size=t["batch_size"], seed=t.get("seed", 0),
+                      hooks=hooks)
+
+    @dataclasses.dataclass
+    class Run:
+        trainer: object
+        epochs: int
+
+        def fit(self):
+            return self.trainer.fit((x, y), epochs=self.epochs)
+
+    return Run(trainer, int(t["epochs"]))
+
+
+def _interim_cat_project():
+    from engine.project import Project
+
+    project = Project(name="Paint the cat", task="image", dataset={"source": "sample:cat"})
+    project.training.update(batch_size=64, epochs=200, loss="mse", metrics=[],
+                            optimiser={"type": "adam", "learning_rate": 0.01})
+    return project
+
+
+@pytest.fixture
+def build_run():
+    """The engine's run builder (the lead's ``engine.run.build_run`` once it exists)."""
+    try:
+        from engine.run import build_run as real
+    except ImportError:
+        return _interim_build_run
+    return real
+
+
+@pytest.fixture
+def cat_project():
+    """The "Paint the cat" project, set to train long enough that tests stop it themselves."""
+    try:
+        from engine.templates import cat_project as make
+    except ImportError:
+        return _interim_cat_project()
+    project = make()
+    project.training["epochs"] = max(int(project.training.get("epochs", 1)), 50)
+    return project
+
+
+@pytest.fixture
+def window(qtbot, cat_project, build_run):
+    """A shown main window on the cat project; closed (training stopped) after the test."""
+    from studio.main_window import MainWindow
+
+    w = MainWindow(project=cat_project, build_run=build_run, restore_layout=False)
+    qtbot.addWidget(w)
+    w.show()
+    return w
