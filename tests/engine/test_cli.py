@@ -1,0 +1,214 @@
+"""The ``sigma`` command end to end, in subprocesses: exit codes, outputs, and one-line errors."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine import checkpoint
+from engine import layers as L
+from engine.network import Network
+from engine.training import Trainer
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def sigma(*args, cwd=None, check_one_line_error=True):
+    """Run ``python -m engine.cli ARGS``; returns the CompletedProcess (text)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "engine.cli", *map(str, args)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if done.returncode not in (0, 130) and check_one_line_error:
+        assert len(done.stderr.strip().splitlines()) == 1, f"not one line:\n{done.stderr}"
+        assert "Traceback" not in done.stderr
+    return done
+
+
+def _digits_subset(n=200):
+    from engine.data import samples
+
+    ds = samples.digits()
+    return np.asarray(ds["inputs"][:n]), np.asarray(ds["targets"][:n])
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A small classifier trained for 2 epochs on 200 digits, saved as a checkpoint."""
+    folder = tmp_path_factory.mktemp("trained")
+    net = Network(
+        L.Input((64,), name="pixels")
+        + L.Dense(16, activation="relu", name="fc1")
+        + L.Dense(10, name="out")
+        + L.SoftmaxCrossEntropy(name="loss")
+    )
+    x, y = _digits_subset()
+    trainer = Trainer(
+        net, optimiser={"type": "adam", "learning_rate": 0.01}, batch_size=50, metrics=["accuracy"]
+    )
+    trainer.fit((x, y), epochs=2)
+    path = folder / "model.h5"
+    checkpoint.save(trainer, path)
+    return {"folder": folder, "checkpoint": path, "network": net, "inputs": x}
+
+
+def _probabilities(net, x):
+    out = net(x.astype(np.float32), training=False)
+    return np.asarray(net.loss_head.predict(out).data)
+
+
+# ---------------------------------------------------------------------------------------------- parsing
+# Argument parsing runs in this process (no engine work happens before it): fast, same code path.
+def test_help_lists_commands_and_exit_codes(capsys):
+    from engine.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    for word in ("train", "eval", "predict", "export", "info", "exit codes", "130"):
+        assert word in out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train"], "the following arguments are required: PROJECT"),
+        (["predict", "model.h5", "x.npy", "--batch-size", "0"], "expected a number of at least 1, got 0"),
+        (["train", "p.sigma", "--backend", "tpu"], "invalid choice: 'tpu'"),
+        (["export", "model.h5"], "the following arguments are required: --onnx"),
+    ],
+)
+def test_usage_errors_exit_2_in_one_line(capsys, argv, message):
+    from engine.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and message in err and f"sigma {argv[0]} --help" in err
+
+
+def test_no_command_shows_help_and_exits_2(capsys):
+    from engine.cli import main
+
+    assert main([]) == 2
+    assert "exit codes" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------------------------- info
+def test_info_describes_the_checkpoint(trained):
+    done = sigma("info", trained["checkpoint"])
+    assert done.returncode == 0, done.stderr
+    assert "2 epoch(s)" in done.stdout and "fc1" in done.stdout and "dense" in done.stdout
+    as_json = json.loads(sigma("info", trained["checkpoint"], "--json").stdout)
+    assert as_json["epoch"] == 2 and as_json["parameters"] == trained["network"].param_count()
+
+
+def test_damaged_checkpoint_is_bad_input(tmp_path, trained):
+    damaged = tmp_path / "damaged.h5"
+    damaged.write_bytes(trained["checkpoint"].read_bytes()[:2000])
+    for command in (["info", damaged], ["export", damaged, "--onnx", tmp_path / "m.onnx"]):
+        done = sigma(*command)
+        assert done.returncode == 3
+        assert str(damaged) in done.stderr
+    assert not (tmp_path / "m.onnx").exists()
+    done = sigma("info", tmp_path / "missing.h5")
+    assert done.returncode == 3 and "missing.h5" in done.stderr
+
+
+# ---------------------------------------------------------------------------------------------- predict
+def test_predict_reads_npy_csv_and_images_into_one_csv(tmp_path, trained):
+    from PIL import Image
+
+    x = trained["inputs"]
+    np.save(tmp_path / "one.npy", x[0])
+    np.save(tmp_path / "batch.npy", x[1:4].reshape(3, 8, 8))  # any shape with 64 values per sample
+    np.savetxt(
+        tmp_path / "rows.csv",
+        x[4:6],
+        delimiter=",",
+        header=",".join(f"px{i}" for i in range(64)),
+        comments="",
+    )
+    image = np.round(x[6].reshape(8, 8) * 255).astype(np.uint8)
+    Image.fromarray(image).save(tmp_path / "digit.png")
+    out = tmp_path / "predictions.csv"
+    done = sigma(
+        "predict",
+        trained["checkpoint"],
+        "one.npy",
+        "batch.npy",
+        "rows.csv",
+        "digit.png",
+        "-o",
+        out,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.DictReader(out.open()))
+    assert [(r["file"], r["sample"]) for r in rows] == [
+        ("one.npy", "1"),
+        ("batch.npy", "1"),
+        ("batch.npy", "2"),
+        ("batch.npy", "3"),
+        ("rows.csv", "1"),
+        ("rows.csv", "2"),
+        ("digit.png", "1"),
+    ]
+    expected_inputs = np.concatenate([x[:6], (image.reshape(1, 64) / np.float32(255))])
+    expected = _probabilities(trained["network"], expected_inputs)
+    got = np.array([[float(r[f"p_{k}"]) for k in range(10)] for r in rows])
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    assert [r["class"] for r in rows] == [str(k) for k in expected.argmax(axis=1)]
+
+
+def test_predict_bad_file_names_file_and_row_and_keeps_old_output(tmp_path, trained):
+    (tmp_path / "bad.csv").write_text("1," * 63 + "1\n" + "1," * 62 + "oops,1\n")
+    out = tmp_path / "out.csv"
+    out.write_text("previous results\n")
+    done = sigma("predict", trained["checkpoint"], tmp_path / "bad.csv", "-o", out)
+    assert done.returncode == 3
+    assert "bad.csv, row 2: 'oops' is not a number" in done.stderr
+    assert out.read_text() == "previous results\n"
+    np.save(tmp_path / "wrong.npy", np.zeros((3, 5), np.float32))
+    done = sigma("predict", trained["checkpoint"], tmp_path / "wrong.npy")
+    assert done.returncode == 3 and "wrong.npy" in done.stderr and "(3, 5)" in done.stderr
+    done = sigma("predict", trained["checkpoint"], tmp_path / "absent.png")
+    assert done.returncode == 3 and "absent.png: file not found" in done.stderr
+
+
+# ---------------------------------------------------------------------------------------------- export
+def test_export_onnx_runs_in_onnxruntime_like_the_engine(tmp_path, trained):
+    ort = pytest.importorskip("onnxruntime")
+    path = tmp_path / "digits.onnx"
+    done = sigma("export", trained["checkpoint"], "--onnx", path, "--softmax", "--check")
+    assert done.returncode == 0, done.stderr
+    assert "opset 17" in done.stdout and "max abs difference" in done.stdout
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    x = trained["inputs"][:20].astype(np.float32)
+    (got,) = session.run(None, {"pixels": x})
+    np.testing.assert_allclose(got, _probabilities(trained["network"], x), atol=1e-4)
+
+
+def test_export_of_an_unexportable_layer_exits_4_naming_it(tmp_path):
+    net = Network(L.Input((3, 2), name="x") + L.SimpleRNN(4, activation="selu", name="odd_rnn"))
+    trainer = Trainer(net, loss="mean_squared_error", batch_size=2)
+    trainer.fit((np.zeros((2, 3, 2), np.float32), np.zeros((2, 4), np.float32)), epochs=1)
+    checkpoint.save(trainer, tmp_path / "rnn.h5")
+    done = sigma("export", tmp_path / "rnn.h5", "--onnx", tmp_path / "rnn.onnx")
+    assert done.returncode == 4
+    assert "odd_rnn" in done.stderr and "selu" in done.stderr
+    assert not (tmp_path / "rnn.onnx").exists()
