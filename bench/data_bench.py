@@ -37,7 +37,6 @@ from engine.data import Dataset, MinibatchIterator, load
 STEP_TARGET_S = 2.9e-3
 
 
-
 def _png_folder(root: str, n: int, side: int = 28) -> None:
     rng = np.random.default_rng(0)
     for c in range(10):
@@ -174,7 +173,9 @@ def _write_idx(path: str, n: int, side: int) -> None:
         for s in range(0, n, 4096):
             f.write(rng.integers(0, 256, size=(min(4096, n - s), side, side), dtype=np.uint8).tobytes())
     with open(path.replace("images", "labels").replace("idx3", "idx1"), "wb") as f:
-        f.write(bytes([0, 0, 0x08, 1]) + struct.pack(">I", n) + (np.arange(n) % 10).astype(np.uint8).tobytes())
+        f.write(
+            bytes([0, 0, 0x08, 1]) + struct.pack(">I", n) + (np.arange(n) % 10).astype(np.uint8).tobytes()
+        )
 
 
 def cache_child(n: int, batch: int) -> dict:
@@ -198,11 +199,17 @@ def cache_child(n: int, batch: int) -> dict:
         trained = _epoch(ds, batch, step, prefetch=2, rss=lambda: proc.memory_info().rss)
         peak = max(after_load, plain["peak_rss"], trained["peak_rss"])
         return {
-            "cache_records": n, "cache_bytes": ds.nbytes, "cache_budget": budget, "cache_on_disk": ds.on_disk,
-            "cache_load_s": load_s, "cache_iter_records_per_s": n / plain["s"],
+            "cache_records": n,
+            "cache_bytes": ds.nbytes,
+            "cache_budget": budget,
+            "cache_on_disk": ds.on_disk,
+            "cache_load_s": load_s,
+            "cache_iter_records_per_s": n / plain["s"],
             "cache_train_wait_pct": 100 * trained["wait_s"] / (trained["wait_s"] + trained["work_s"]),
             "cache_step_s": step_s,
-            "cache_rss_base": base, "cache_rss_peak": peak, "cache_rss_growth": peak - base,
+            "cache_rss_base": base,
+            "cache_rss_peak": peak,
+            "cache_rss_growth": peak - base,
         }
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -212,7 +219,10 @@ def bench_cache(n: int, batch: int) -> dict:
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     proc = subprocess.run(
         [sys.executable, "-m", "bench.data_bench", "--child-cache", str(n), "--batch", str(batch)],
-        capture_output=True, text=True, cwd=repo, timeout=900,
+        capture_output=True,
+        text=True,
+        cwd=repo,
+        timeout=900,
     )
     for line in reversed(proc.stdout.strip().splitlines()):
         if line.startswith("{"):
@@ -235,24 +245,34 @@ def main(argv=None) -> int:
 
     r = bench_png_import(n_png)
     results.update(r)
-    print(f"PNG import: {n_png} files of 28x28 in {r['png_import_s']:.2f} s = {r['png_import_records_per_s']:,.0f} records/s")
+    print(
+        f"PNG import: {n_png} files of 28x28 in {r['png_import_s']:.2f} s = "
+        f"{r['png_import_records_per_s']:,.0f} records/s"
+    )
 
     r = bench_iteration(n_rec, args.batch)
     results.update(r)
-    print(f"iterate {n_rec}x784 float32, shuffled batches of {args.batch}: "
-          f"{r['iter_records_per_s_prefetch2']:,.0f} records/s with prefetch, "
-          f"{r['iter_records_per_s_prefetch0']:,.0f} without")
+    print(
+        f"iterate {n_rec}x784 float32, shuffled batches of {args.batch}: "
+        f"{r['iter_records_per_s_prefetch2']:,.0f} records/s with prefetch, "
+        f"{r['iter_records_per_s_prefetch0']:,.0f} without"
+    )
     verdict = "OK" if r["train_wait_pct"] < 5 else "ABOVE TARGET"
-    print(f"MLP step (784-{r['step_hidden']}-10, x{r['step_repeats']}) of {r['step_s'] * 1e3:.2f} ms: waiting for batches {r['train_wait_pct']:.2f}% of step time "
-          f"(target < 5%: {verdict}); {r['train_records_per_s']:,.0f} records/s")
+    print(
+        f"MLP step (784-{r['step_hidden']}-10, x{r['step_repeats']}) of {r['step_s'] * 1e3:.2f} ms: "
+        f"waiting for batches {r['train_wait_pct']:.2f}% of step time "
+        f"(target < 5%: {verdict}); {r['train_records_per_s']:,.0f} records/s"
+    )
 
     r = bench_cache(n_rec, args.batch)
     results.update(r)
-    print(f"disk cache: {r['cache_bytes'] / mib:.0f} MiB of records, budget {r['cache_budget'] / mib:.0f} MiB "
-          f"(on disk: {r['cache_on_disk']}); load {r['cache_load_s']:.2f} s; "
-          f"{r['cache_iter_records_per_s']:,.0f} records/s; waiting {r['cache_train_wait_pct']:.2f}% of "
-          f"a {r['cache_step_s'] * 1e3:.2f} ms step; peak RSS {r['cache_rss_peak'] / mib:.0f} MiB = "
-          f"base {r['cache_rss_base'] / mib:.0f} MiB + {r['cache_rss_growth'] / mib:.0f} MiB")
+    print(
+        f"disk cache: {r['cache_bytes'] / mib:.0f} MiB of records, budget {r['cache_budget'] / mib:.0f} MiB "
+        f"(on disk: {r['cache_on_disk']}); load {r['cache_load_s']:.2f} s; "
+        f"{r['cache_iter_records_per_s']:,.0f} records/s; waiting {r['cache_train_wait_pct']:.2f}% of "
+        f"a {r['cache_step_s'] * 1e3:.2f} ms step; peak RSS {r['cache_rss_peak'] / mib:.0f} MiB = "
+        f"base {r['cache_rss_base'] / mib:.0f} MiB + {r['cache_rss_growth'] / mib:.0f} MiB"
+    )
     print(json.dumps(results))
     return 0
 

@@ -47,7 +47,9 @@ def _check_name(archive: str, name: str) -> str:
         raise DataImportError(f"archive entry {name!r} has an absolute path; refusing to extract", archive)
     parts = [p for p in unified.split("/") if p not in ("", ".")]
     if ".." in parts:
-        raise DataImportError(f"archive entry {name!r} escapes the target folder ('..'); refusing to extract", archive)
+        raise DataImportError(
+            f"archive entry {name!r} escapes the target folder ('..'); refusing to extract", archive
+        )
     return "/".join(parts)
 
 
@@ -59,7 +61,9 @@ def _inside(relative_dir: str, link_target: str) -> bool:
     return not (joined == ".." or joined.startswith("../"))
 
 
-def safe_extract(archive, target, max_bytes: int = DEFAULT_MAX_BYTES, max_entries: int = DEFAULT_MAX_ENTRIES, ctx=None) -> str:
+def safe_extract(
+    archive, target, max_bytes: int = DEFAULT_MAX_BYTES, max_entries: int = DEFAULT_MAX_ENTRIES, ctx=None
+) -> str:
     """Extract ``archive`` into the folder ``target`` after checking every entry.
 
     Parameters
@@ -109,7 +113,9 @@ class _Budget:
     def take(self, n: int, entry: str) -> None:
         self.left -= n
         if self.left < 0:
-            raise DataImportError(f"archive entry {entry!r} takes the archive over its size limit", self.archive)
+            raise DataImportError(
+                f"archive entry {entry!r} takes the archive over its size limit", self.archive
+            )
 
 
 def _copy(src, dst_path: str, budget: _Budget, entry: str) -> None:
@@ -123,18 +129,24 @@ def _extract_zip(archive: str, target: str, max_bytes: int, max_entries: int, ct
     with zipfile.ZipFile(archive) as zf:
         infos = zf.infolist()
         if len(infos) > max_entries:
-            raise DataImportError(f"archive has {len(infos)} entries, more than the limit {max_entries}", archive)
+            raise DataImportError(
+                f"archive has {len(infos)} entries, more than the limit {max_entries}", archive
+            )
         planned = []
         announced = 0
         for info in infos:
             rel = _check_name(archive, info.filename)
             mode = info.external_attr >> 16
             if stat.S_ISLNK(mode):
-                raise DataImportError(f"archive entry {info.filename!r} is a symbolic link; refusing to extract", archive)
+                raise DataImportError(
+                    f"archive entry {info.filename!r} is a symbolic link; refusing to extract", archive
+                )
             announced += info.file_size
             planned.append((info, rel))
         if announced > max_bytes:
-            raise DataImportError(f"archive unpacks to {announced} bytes, more than the limit {max_bytes}", archive)
+            raise DataImportError(
+                f"archive unpacks to {announced} bytes, more than the limit {max_bytes}", archive
+            )
         budget = _Budget(archive, max_bytes)
         for info, rel in planned:
             if ctx is not None:
@@ -163,14 +175,17 @@ def _extract_tar(archive: str, target: str, max_bytes: int, max_entries: int, ct
                 base = posixpath.dirname(rel) if member.issym() else ""
                 if not _inside(base, member.linkname):
                     raise DataImportError(
-                        f"archive entry {member.name!r} links to {member.linkname!r} outside the target folder",
+                        f"archive entry {member.name!r} links to {member.linkname!r} "
+                        "outside the target folder",
                         archive,
                     )
             elif not (member.isfile() or member.isdir()):
                 raise DataImportError(f"archive entry {member.name!r} is a device or special file", archive)
             announced += member.size if member.isfile() else 0
         if announced > max_bytes:
-            raise DataImportError(f"archive unpacks to {announced} bytes, more than the limit {max_bytes}", archive)
+            raise DataImportError(
+                f"archive unpacks to {announced} bytes, more than the limit {max_bytes}", archive
+            )
         budget = _Budget(archive, max_bytes)
         links = []
         for member in members:

@@ -19,7 +19,9 @@ def _as_images(x: np.ndarray):
     if x.ndim == 3:
         return x[..., None], True
     if x.ndim != 4:
-        raise ValueError(f"image augmentation needs records of shape (H, W) or (H, W, C); received {x.shape[1:]}")
+        raise ValueError(
+            f"image augmentation needs records of shape (H, W) or (H, W, C); received {x.shape[1:]}"
+        )
     return x, False
 
 
@@ -35,7 +37,14 @@ class Flip(Preprocessor):
         Probability of each enabled flip.
     """
 
-    def __init__(self, horizontal: bool = True, vertical: bool = False, p: float = 0.5, section: str = "inputs", seed: int = 0):
+    def __init__(
+        self,
+        horizontal: bool = True,
+        vertical: bool = False,
+        p: float = 0.5,
+        section: str = "inputs",
+        seed: int = 0,
+    ):
         super().__init__(section, seed)
         self.horizontal, self.vertical, self.p = bool(horizontal), bool(vertical), float(p)
 
@@ -134,7 +143,9 @@ class Rotate(Preprocessor):
             xi = np.clip(xi + 1, 0, w + 2)
             return padded[bi, yi, xi]
 
-        out = (at(y0, x0) * (1 - fx) + at(y0, x0 + 1) * fx) * (1 - fy) + (at(y0 + 1, x0) * (1 - fx) + at(y0 + 1, x0 + 1) * fx) * fy
+        out = (at(y0, x0) * (1 - fx) + at(y0, x0 + 1) * fx) * (1 - fy) + (
+            at(y0 + 1, x0) * (1 - fx) + at(y0 + 1, x0 + 1) * fx
+        ) * fy
         out = out.astype(np.float32)
         return out[..., 0] if squeeze else out
 

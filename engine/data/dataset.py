@@ -190,7 +190,9 @@ class Dataset:
         parts = _named_fractions(fractions)
         total = sum(parts.values())
         if any(f < 0 for f in parts.values()) or total > 1 + 1e-9:
-            raise ValueError(f"Invalid value for `fractions`. Expected non-negative, summing to <= 1. Received: {parts}")
+            raise ValueError(
+                f"Invalid value for `fractions`. Expected non-negative, summing to <= 1. Received: {parts}"
+            )
         if test is not None:
             self._check_compatible(test)
         rng = np.random.default_rng([seed, 0x5EED])
@@ -249,13 +251,20 @@ class Dataset:
         """
         stats = {
             "n_records": len(self),
-            "sections": {k: {"shape": list(self.shape_of(k)), "dtype": str(self.dtype_of(k))} for k in self._sections},
+            "sections": {
+                k: {"shape": list(self.shape_of(k)), "dtype": str(self.dtype_of(k))} for k in self._sections
+            },
             "class_counts": None,
             "image_sizes": self.meta.get("image_sizes"),
             "skipped": sum(1 for r in self.report if r.action == "skipped"),
         }
         targets = self._sections.get("targets")
-        if self.classes is not None and targets is not None:
+        if (
+            self.classes is not None
+            and targets is not None
+            and targets.ndim == 1
+            and np.dtype(targets.dtype).kind in "iu"
+        ):
             counts = np.zeros(len(self.classes), dtype=np.int64)
             for start in range(0, len(targets), _SCAN_RECORDS):
                 block = np.asarray(targets[start : start + _SCAN_RECORDS]).ravel()

@@ -109,7 +109,9 @@ class ImportContext:
         cancel: threading.Event | None = None,
     ):
         if on_error not in ("raise", "skip"):
-            raise ValueError(f"Invalid value for `on_error`. Expected 'raise' or 'skip'. Received: {on_error!r}")
+            raise ValueError(
+                f"Invalid value for `on_error`. Expected 'raise' or 'skip'. Received: {on_error!r}"
+            )
         self.on_error = on_error
         self.progress = progress
         self.cancel = cancel

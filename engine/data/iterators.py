@@ -115,8 +115,15 @@ class MinibatchIterator:
     """
 
     def __init__(
-        self, dataset, batch_size: int, shuffle: bool = True, seed: int = 0, drop_last: bool = False,
-        augment=None, prefetch: int = 2, sections=None,
+        self,
+        dataset,
+        batch_size: int,
+        shuffle: bool = True,
+        seed: int = 0,
+        drop_last: bool = False,
+        augment=None,
+        prefetch: int = 2,
+        sections=None,
     ):
         if int(batch_size) < 1:
             raise ValueError(f"Invalid value for `batch_size`. Expected >= 1. Received: {batch_size}")
@@ -243,7 +250,8 @@ class MinibatchIterator:
         for key in ("n_records", "batch_size", "shuffle", "drop_last"):
             if key in state and int(state[key]) != int(getattr(self, key)):
                 raise ValueError(
-                    f"cannot resume: saved {key}={int(state[key])} but this iterator has {int(getattr(self, key))}"
+                    f"cannot resume: saved {key}={int(state[key])} "
+                    f"but this iterator has {int(getattr(self, key))}"
                 )
         self.close()
         self.seed = int(state.get("seed", self.seed))
@@ -313,12 +321,19 @@ class WholeIterator:
 
     def state_dict(self) -> dict:
         """Return the position as plain ints."""
-        return {"seed": self.seed, "epoch": self.epoch, "position": self.position, "n_records": self.n_records}
+        return {
+            "seed": self.seed,
+            "epoch": self.epoch,
+            "position": self.position,
+            "n_records": self.n_records,
+        }
 
     def load_state_dict(self, state: dict) -> None:
         """Restore a position saved by :meth:`state_dict`."""
         if "n_records" in state and int(state["n_records"]) != self.n_records:
-            raise ValueError(f"cannot resume: saved n_records={int(state['n_records'])} but dataset has {self.n_records}")
+            raise ValueError(
+                f"cannot resume: saved n_records={int(state['n_records'])} but dataset has {self.n_records}"
+            )
         self.seed = int(state.get("seed", self.seed))
         self.epoch = int(state["epoch"])
         self.position = int(state["position"])

@@ -29,7 +29,7 @@ SUPPORTED = "images (png, jpg, bmp, gif, tif, webp), csv/tsv, txt, IDX, npy/npz,
 
 
 def detect_format(path) -> str:
-    """Return the format of a file: ``image``, ``table``, ``text``, ``idx``, ``npy``, ``npz``, ``hdf5``, ``archive``.
+    """Return a file's format: image, table, text, idx, npy, npz, hdf5 or archive.
 
     Raises
     ------
@@ -140,9 +140,20 @@ def load(
     """
     ctx = ImportContext(on_error, progress, cancel)
     options = dict(
-        inputs=inputs, targets=targets, classes=classes, target_kind=target_kind, image_size=image_size,
-        color=color, resize=resize, missing=missing, fill_value=fill_value, delimiter=delimiter, header=header,
-        sequence_length=sequence_length, stride=stride, max_archive_bytes=max_archive_bytes,
+        inputs=inputs,
+        targets=targets,
+        classes=classes,
+        target_kind=target_kind,
+        image_size=image_size,
+        color=color,
+        resize=resize,
+        missing=missing,
+        fill_value=fill_value,
+        delimiter=delimiter,
+        header=header,
+        sequence_length=sequence_length,
+        stride=stride,
+        max_archive_bytes=max_archive_bytes,
         memory_budget=int(memory_budget) if memory_budget is not None else default_memory_budget(),
         cache_dir=os.fspath(cache_dir) if cache_dir is not None else None,
     )
@@ -152,7 +163,9 @@ def load(
     else:
         dataset = _load_path(os.fspath(source), ctx, options)
     dataset.report = ctx.report
-    dataset.meta.setdefault("source", [os.fspath(s) for s in source] if isinstance(source, (list, tuple)) else os.fspath(source))
+    dataset.meta.setdefault(
+        "source", [os.fspath(s) for s in source] if isinstance(source, (list, tuple)) else os.fspath(source)
+    )
     return dataset
 
 
@@ -180,8 +193,15 @@ def _load_path(path: str, ctx, opt) -> Dataset:
         return read_table(path, ctx, memory_budget=budget, cache_dir=cache, **{k: opt[k] for k in keys})
     if fmt == "text":
         text = read_text(path)
-        return text_dataset(text, ctx, sequence_length=opt["sequence_length"], stride=opt["stride"],
-                            memory_budget=budget, cache_dir=cache, source=path)
+        return text_dataset(
+            text,
+            ctx,
+            sequence_length=opt["sequence_length"],
+            stride=opt["stride"],
+            memory_budget=budget,
+            cache_dir=cache,
+            source=path,
+        )
     if fmt == "idx":
         return read_idx_files([path], ctx, classes=opt["classes"], memory_budget=budget, cache_dir=cache)
     roles = dict(inputs=_name(opt["inputs"]), targets=_name(opt["targets"]))
@@ -198,14 +218,25 @@ def _name(role):
 
 def _images(root, files, labels, ctx, opt, **extra) -> Dataset:
     return read_image_files(
-        files, labels, ctx, classes=opt["classes"], image_size=opt["image_size"], color=opt["color"],
-        resize=opt["resize"], memory_budget=opt["memory_budget"], cache_dir=opt["cache_dir"], root=root, **extra,
+        files,
+        labels,
+        ctx,
+        classes=opt["classes"],
+        image_size=opt["image_size"],
+        color=opt["color"],
+        resize=opt["resize"],
+        memory_budget=opt["memory_budget"],
+        cache_dir=opt["cache_dir"],
+        root=root,
+        **extra,
     )
 
 
 def _visible(folder: str) -> list:
-    return sorted((e for e in os.scandir(folder) if not e.name.startswith((".", "__MACOSX", "Thumbs.db"))),
-                  key=lambda e: natural_key(e.name))
+    return sorted(
+        (e for e in os.scandir(folder) if not e.name.startswith((".", "__MACOSX", "Thumbs.db"))),
+        key=lambda e: natural_key(e.name),
+    )
 
 
 def _walk_files(folder: str) -> list[str]:
@@ -227,7 +258,9 @@ def _load_folder(folder: str, ctx, opt, archive=None) -> Dataset:
     tables = [f for f in files if f.lower().endswith(_TABLE)]
     if len(tables) == 1 and looks_like_label_table(tables[0]):
         return _labelled_images(folder, tables[0], ctx, opt)
-    per_class = [(d, name, [f for f in _walk_files(d) if is_image_file(f)]) for d, name in class_folders(folder)]
+    per_class = [
+        (d, name, [f for f in _walk_files(d) if is_image_file(f)]) for d, name in class_folders(folder)
+    ]
     per_class = [c for c in per_class if c[2]]
     if per_class:
         paths, labels = [], []
@@ -247,7 +280,9 @@ def _load_folder(folder: str, ctx, opt, archive=None) -> Dataset:
         raise DataImportError("folder is empty (no files to import)", where)
     idx = [f for f in files if detect_format(f) == "idx"] if any(_maybe_idx(f) for f in files) else []
     if idx:
-        return read_idx_files(idx, ctx, classes=opt["classes"], memory_budget=opt["memory_budget"], cache_dir=opt["cache_dir"])
+        return read_idx_files(
+            idx, ctx, classes=opt["classes"], memory_budget=opt["memory_budget"], cache_dir=opt["cache_dir"]
+        )
     return _load_many(files, ctx, opt)
 
 
@@ -258,20 +293,25 @@ def _maybe_idx(path: str) -> bool:
 
 def _labelled_images(folder: str, table: str, ctx, opt) -> Dataset:
     all_images = [f for f in _walk_files(folder) if is_image_file(f)]
-    files, labels, rows = read_label_table(table, all_images, folder, ctx, opt["inputs"], opt["targets"],
-                                           opt["delimiter"], opt["header"])
+    files, labels, rows = read_label_table(
+        table, all_images, folder, ctx, opt["inputs"], opt["targets"], opt["delimiter"], opt["header"]
+    )
     return _images(folder, files, labels, ctx, opt, label_rows=rows, label_file=table)
 
 
 def _load_many(paths: list[str], ctx, opt) -> Dataset:
     if not paths:
         raise DataImportError("no sources given", None)
-    formats = [("folder" if os.path.isdir(p) else detect_format(p)) if os.path.exists(p) else None for p in paths]
+    formats = [
+        ("folder" if os.path.isdir(p) else detect_format(p)) if os.path.exists(p) else None for p in paths
+    ]
     for p, f in zip(paths, formats):
         if f is None:
             raise DataImportError("no such file or folder", p)
     if all(f == "idx" for f in formats):
-        return read_idx_files(paths, ctx, classes=opt["classes"], memory_budget=opt["memory_budget"], cache_dir=opt["cache_dir"])
+        return read_idx_files(
+            paths, ctx, classes=opt["classes"], memory_budget=opt["memory_budget"], cache_dir=opt["cache_dir"]
+        )
     if all(f == "image" for f in formats):
         return _images(os.path.commonpath([os.path.abspath(p) for p in paths]), paths, None, ctx, opt)
     return concatenate([_load_path(p, ctx, opt) for p in paths], opt["memory_budget"], opt["cache_dir"])
@@ -292,11 +332,15 @@ def concatenate(datasets: list, memory_budget: int | None = None, cache_dir=None
     first = datasets[0]
     for ds in datasets[1:]:
         if ds.section_names != first.section_names:
-            raise DataImportError(f"sources have different sections: {first.section_names} vs {ds.section_names}", ds.meta.get("source"))
+            raise DataImportError(
+                f"sources have different sections: {first.section_names} vs {ds.section_names}",
+                ds.meta.get("source"),
+            )
         for name in first.section_names:
             if ds.shape_of(name) != first.shape_of(name):
                 raise DataImportError(
-                    f"section {name!r} records are {ds.shape_of(name)} here but {first.shape_of(name)} in the first source",
+                    f"section {name!r} records are {ds.shape_of(name)} here "
+                    f"but {first.shape_of(name)} in the first source",
                     ds.meta.get("source"),
                 )
     labelled = [ds.classes is not None for ds in datasets]
@@ -306,8 +350,12 @@ def concatenate(datasets: list, memory_budget: int | None = None, cache_dir=None
     if all(labelled):
         classes = sorted({c for ds in datasets for c in ds.classes}, key=natural_key)
     budget = memory_budget if memory_budget is not None else default_memory_budget()
-    builder = SectionBuilder({n: first.dtype_of(n) for n in first.section_names}, budget, cache_dir,
-                             expected_records=sum(len(ds) for ds in datasets))
+    builder = SectionBuilder(
+        {n: first.dtype_of(n) for n in first.section_names},
+        budget,
+        cache_dir,
+        expected_records=sum(len(ds) for ds in datasets),
+    )
     for ds in datasets:
         remap = np.array([classes.index(c) for c in ds.classes], dtype=np.int64) if classes else None
         for start in range(0, len(ds), 8192):

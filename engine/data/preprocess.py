@@ -16,8 +16,15 @@ from engine.data.dataset import Dataset
 from engine.data.storage import SectionBuilder, default_memory_budget
 
 __all__ = [
-    "Preprocessor", "Compose", "Normalise", "OneHot", "Shuffle", "Permute", "Resize",
-    "register_preprocessor", "preprocessor_from_state",
+    "Preprocessor",
+    "Compose",
+    "Normalise",
+    "OneHot",
+    "Shuffle",
+    "Permute",
+    "Resize",
+    "register_preprocessor",
+    "preprocessor_from_state",
 ]
 
 _BLOCK_RECORDS = 4096
@@ -116,8 +123,13 @@ class Preprocessor:
 
     def state_dict(self) -> dict:
         """Return ``{"kind", "section", "seed", <config>, <fitted arrays>}`` (arrays, ints, floats, str)."""
-        return {"kind": type(self).__name__, "section": self.section, "seed": self.seed,
-                **self._config(), **self._fitted_state()}
+        return {
+            "kind": type(self).__name__,
+            "section": self.section,
+            "seed": self.seed,
+            **self._config(),
+            **self._fitted_state(),
+        }
 
     def load_state_dict(self, state: dict) -> Preprocessor:
         """Restore fitted state saved by :meth:`state_dict`; returns ``self``."""
@@ -202,7 +214,11 @@ class Compose(Preprocessor):
         steps = []
         for i in range(int(state["n_steps"])):
             prefix = f"steps/{i}/"
-            steps.append(preprocessor_from_state({k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}))
+            steps.append(
+                preprocessor_from_state(
+                    {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
+                )
+            )
         return cls(steps, seed=int(state.get("seed", 0)))
 
     def __repr__(self):
@@ -225,7 +241,14 @@ class Normalise(Preprocessor):
 
     needs_fit = True
 
-    def __init__(self, mode: str = "minmax", per_feature: bool = False, section: str = "inputs", seed: int = 0, eps: float = 1e-8):
+    def __init__(
+        self,
+        mode: str = "minmax",
+        per_feature: bool = False,
+        section: str = "inputs",
+        seed: int = 0,
+        eps: float = 1e-8,
+    ):
         if mode not in ("minmax", "standard"):
             raise ValueError(f"Invalid value for `mode`. Expected 'minmax' or 'standard'. Received: {mode!r}")
         super().__init__(section, seed)
@@ -262,7 +285,9 @@ class Normalise(Preprocessor):
             offset = s / count
             spread = np.sqrt(np.maximum(ss / count - np.square(offset), 0.0))
         self.offset = np.asarray(offset, dtype=np.float32)
-        self.scale = np.asarray(np.where(spread > self.eps, 1.0 / np.maximum(spread, self.eps), 1.0), dtype=np.float32)
+        self.scale = np.asarray(
+            np.where(spread > self.eps, 1.0 / np.maximum(spread, self.eps), 1.0), dtype=np.float32
+        )
         return self
 
     def apply_array(self, x, rng):
@@ -353,7 +378,10 @@ class Permute(Preprocessor):
         super().__init__(section, seed)
         self.axes = tuple(int(a) for a in axes)
         if sorted(self.axes) != list(range(len(self.axes))):
-            raise ValueError(f"Invalid value for `axes`. Expected a permutation of 0..{len(self.axes) - 1}. Received: {axes}")
+            raise ValueError(
+                "Invalid value for `axes`. "
+                f"Expected a permutation of 0..{len(self.axes) - 1}. Received: {axes}"
+            )
 
     @classmethod
     def _config_keys(cls):
@@ -364,7 +392,9 @@ class Permute(Preprocessor):
 
     def apply_array(self, x, rng):
         if x.ndim != len(self.axes) + 1:
-            raise ValueError(f"Permute{self.axes} needs records with {len(self.axes)} axes; received shape {x.shape[1:]}")
+            raise ValueError(
+                f"Permute{self.axes} needs records with {len(self.axes)} axes; received shape {x.shape[1:]}"
+            )
         return np.ascontiguousarray(x.transpose((0, *(a + 1 for a in self.axes))))
 
 

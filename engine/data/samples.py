@@ -79,8 +79,11 @@ def digits(flat: bool = True) -> Dataset:
     if not flat:
         inputs = inputs.reshape(-1, 8, 8, 1)
     targets = table[:, 64].astype(np.int64)
-    return Dataset({"inputs": inputs, "targets": targets}, [str(i) for i in range(10)],
-                   meta={"kind": "sample", "source": str(path), "image_sizes": {"8x8": len(targets)}})
+    return Dataset(
+        {"inputs": inputs, "targets": targets},
+        [str(i) for i in range(10)],
+        meta={"kind": "sample", "source": str(path), "image_sizes": {"8x8": len(targets)}},
+    )
 
 
 def cat() -> np.ndarray:
@@ -114,8 +117,11 @@ def coordinate_dataset(image: np.ndarray) -> Dataset:
     xs = np.linspace(-1.0, 1.0, w, dtype=np.float32)
     yy, xx = np.meshgrid(ys, xs, indexing="ij")
     inputs = np.stack([xx.ravel(), yy.ravel()], axis=1)
-    return Dataset({"inputs": inputs, "targets": image.reshape(h * w, c)}, None,
-                   meta={"kind": "coordinates", "image_shape": [h, w, c]})
+    return Dataset(
+        {"inputs": inputs, "targets": image.reshape(h * w, c)},
+        None,
+        meta={"kind": "coordinates", "image_shape": [h, w, c]},
+    )
 
 
 def cat_dataset() -> Dataset:
@@ -145,7 +151,9 @@ def xor(kind: str = "class") -> Dataset:
     if kind == "class":
         return Dataset({"inputs": inputs, "targets": labels}, ["0", "1"], meta={"kind": "sample"})
     if kind == "regression":
-        return Dataset({"inputs": inputs, "targets": labels[:, None].astype(np.float32)}, None, meta={"kind": "sample"})
+        return Dataset(
+            {"inputs": inputs, "targets": labels[:, None].astype(np.float32)}, None, meta={"kind": "sample"}
+        )
     raise ValueError(f"Invalid value for `kind`. Expected 'class' or 'regression'. Received: {kind!r}")
 
 
@@ -166,8 +174,14 @@ def text(sequence_length: int = 32, stride: int = 4) -> Dataset:
     """
     path = resource_path("corpus.txt")
     corpus = read_text(path)
-    ds = text_dataset(corpus, ImportContext(), sequence_length=sequence_length, stride=stride,
-                      memory_budget=default_memory_budget(), source=str(path))
+    ds = text_dataset(
+        corpus,
+        ImportContext(),
+        sequence_length=sequence_length,
+        stride=stride,
+        memory_budget=default_memory_budget(),
+        source=str(path),
+    )
     ds.meta.update({"source": str(path), "text": corpus})
     return ds
 

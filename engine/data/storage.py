@@ -298,7 +298,9 @@ class SectionBuilder:
             if capacity is not None:
                 self._file.create_dataset(k, shape=(capacity, *shape), dtype=self.dtypes[k])
             else:
-                rows = max(1, _BLOCK_BYTES // max(1, int(np.prod(shape, dtype=np.int64)) * self.dtypes[k].itemsize))
+                rows = max(
+                    1, _BLOCK_BYTES // max(1, int(np.prod(shape, dtype=np.int64)) * self.dtypes[k].itemsize)
+                )
                 self._file.create_dataset(
                     k, shape=(0, *shape), maxshape=(None, *shape), dtype=self.dtypes[k], chunks=(rows, *shape)
                 )

@@ -42,7 +42,9 @@ def _pick(keys: list, wanted, defaults: tuple, what: str, path, required: bool):
     if what == "inputs" and len(keys) == 1:
         return keys[0]
     if required:
-        raise DataImportError(f"cannot tell which array holds the {what}; name it with {what}=... (arrays: {keys})", path)
+        raise DataImportError(
+            f"cannot tell which array holds the {what}; name it with {what}=... (arrays: {keys})", path
+        )
     return None
 
 
@@ -59,7 +61,10 @@ def _collect(path, x, y, ctx, classes, memory_budget, cache_dir, kind: str) -> D
         if classes is None:
             classes = sorted(set(text), key=natural_key)
         ids, class_names = class_index(text, classes, path, list(range(1, n + 1)), ctx)
-    dtypes = {"inputs": np.float32, **({"targets": np.int64 if ids is not None else np.float32} if y is not None else {})}
+    dtypes = {
+        "inputs": np.float32,
+        **({"targets": np.int64 if ids is not None else np.float32} if y is not None else {}),
+    }
     builder = SectionBuilder(dtypes, memory_budget, cache_dir, expected_records=n)
     record_bytes = max(1, int(np.prod(x.shape[1:], dtype=np.int64)) * np.dtype(x.dtype).itemsize)
     step = max(1, _BLOCK_BYTES // record_bytes)
@@ -73,7 +78,9 @@ def _collect(path, x, y, ctx, classes, memory_budget, cache_dir, kind: str) -> D
             elif y is not None:
                 block["targets"] = np.asarray(y[start : start + step], dtype=np.float32)
             if not np.all(np.isfinite(block["inputs"])):
-                bad = start + int(np.flatnonzero(~np.isfinite(block["inputs"].reshape(len(block["inputs"]), -1)).any(1))[0])
+                bad = start + int(
+                    np.flatnonzero(~np.isfinite(block["inputs"].reshape(len(block["inputs"]), -1)).any(1))[0]
+                )
                 ctx.warn(f"inputs contain NaN or Inf (first at record {bad})", path)
             builder.append(block)
             ctx.tick(min(n, start + step), n, path)
@@ -109,7 +116,9 @@ def _load_npy(path):
     return array
 
 
-def read_npz(path, ctx, *, inputs=None, targets=None, classes=None, memory_budget: int, cache_dir=None) -> Dataset:
+def read_npz(
+    path, ctx, *, inputs=None, targets=None, classes=None, memory_budget: int, cache_dir=None
+) -> Dataset:
     """Read a ``.npz`` archive; arrays chosen by ``inputs=``/``targets=`` or by common names (x, y...)."""
     check_readable(path)
     try:
@@ -120,12 +129,18 @@ def read_npz(path, ctx, *, inputs=None, targets=None, classes=None, memory_budge
             x = npz[xk]
             y = npz[yk] if yk is not None else None
     except (OSError, ValueError, zipfile.BadZipFile) as exc:
-        reason = open_failure_reason(exc) if isinstance(exc, FileNotFoundError) else f"not a readable .npz file ({exc})"
+        reason = (
+            open_failure_reason(exc)
+            if isinstance(exc, FileNotFoundError)
+            else f"not a readable .npz file ({exc})"
+        )
         raise DataImportError(reason, path) from exc
     return _collect(path, x, y, ctx, classes, memory_budget, cache_dir, "npz")
 
 
-def read_hdf5(path, ctx, *, inputs=None, targets=None, classes=None, memory_budget: int, cache_dir=None) -> Dataset:
+def read_hdf5(
+    path, ctx, *, inputs=None, targets=None, classes=None, memory_budget: int, cache_dir=None
+) -> Dataset:
     """Read datasets from an HDF5 file; paths chosen by ``inputs=``/``targets=`` or common names."""
     check_readable(path)
     try:
@@ -134,7 +149,13 @@ def read_hdf5(path, ctx, *, inputs=None, targets=None, classes=None, memory_budg
             f.visititems(lambda name, obj: keys.append(name) if isinstance(obj, h5py.Dataset) else None)
             xk = _pick(keys, inputs, INPUT_NAMES, "inputs", path, True)
             yk = _pick([k for k in keys if k != xk], targets, TARGET_NAMES, "targets", path, False)
-            return _collect(path, f[xk], f[yk] if yk else None, ctx, classes, memory_budget, cache_dir, "hdf5")
+            return _collect(
+                path, f[xk], f[yk] if yk else None, ctx, classes, memory_budget, cache_dir, "hdf5"
+            )
     except OSError as exc:
-        reason = open_failure_reason(exc) if isinstance(exc, FileNotFoundError) else f"not a readable HDF5 file ({exc})"
+        reason = (
+            open_failure_reason(exc)
+            if isinstance(exc, FileNotFoundError)
+            else f"not a readable HDF5 file ({exc})"
+        )
         raise DataImportError(reason, os.fspath(path)) from exc

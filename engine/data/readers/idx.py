@@ -76,7 +76,9 @@ def _iter_blocks(path, dtype: np.dtype, shape: tuple):
                 buf = f.read(n * record_bytes)
                 if len(buf) < n * record_bytes:
                     got = shape[0] - left + len(buf) // record_bytes
-                    raise DataImportError(f"IDX file is truncated: header says {shape[0]} records, found {got}", path)
+                    raise DataImportError(
+                        f"IDX file is truncated: header says {shape[0]} records, found {got}", path
+                    )
                 left -= n
                 yield np.frombuffer(buf, dtype=dtype).reshape(n, *shape[1:]).astype(dtype.newbyteorder("="))
     except (OSError, EOFError, zlib.error) as exc:
@@ -130,7 +132,9 @@ def read_idx_files(paths: list, ctx, *, classes=None, memory_budget: int, cache_
         raise DataImportError("only label files given; add the matching images file", paths[0])
     if labels and len(labels) < len(data) or (labels and any(_pair_key(p) not in labels for p in data)):
         missing = [p for p in data if _pair_key(p) not in labels]
-        raise DataImportError("no matching labels file for this images file", missing[0] if missing else data[0])
+        raise DataImportError(
+            "no matching labels file for this images file", missing[0] if missing else data[0]
+        )
     record_shapes = {headers[p][1][1:] for p in data}
     if len(record_shapes) > 1:
         raise DataImportError(f"IDX files have different record shapes {sorted(record_shapes)}", data[-1])
@@ -142,7 +146,8 @@ def read_idx_files(paths: list, ctx, *, classes=None, memory_budget: int, cache_
             label_arrays[p] = read_idx_array(lp)
             if len(label_arrays[p]) != headers[p][1][0]:
                 raise DataImportError(
-                    f"{len(label_arrays[p])} labels for {headers[p][1][0]} images in {os.path.basename(p)}", lp
+                    f"{len(label_arrays[p])} labels for {headers[p][1][0]} images in {os.path.basename(p)}",
+                    lp,
                 )
     class_names, lookup = None, None
     if labels:
@@ -170,7 +175,11 @@ def read_idx_files(paths: list, ctx, *, classes=None, memory_budget: int, cache_
                     raw = label_arrays[p][start : start + len(block)]
                     ids = np.array([lookup.get(str(v), -1) for v in raw.tolist()], dtype=np.int64)
                     for i in np.flatnonzero(ids < 0):
-                        ctx.fail(f"unknown class label {str(raw[i])!r}; expected one of {class_names}", labels[_pair_key(p)], start + int(i) + 1)
+                        ctx.fail(
+                            f"unknown class label {str(raw[i])!r}; expected one of {class_names}",
+                            labels[_pair_key(p)],
+                            start + int(i) + 1,
+                        )
                     keep = ids >= 0
                     part = {"inputs": x[keep], "targets": ids[keep]}
                 builder.append(part)

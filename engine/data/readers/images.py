@@ -165,7 +165,9 @@ def read_image_files(
         ``inputs`` float32 ``(N, H, W, C)``; ``targets`` int64 ``(N,)`` when labelled.
     """
     if color not in ("auto", "grayscale", "rgb"):
-        raise ValueError(f"Invalid value for `color`. Expected 'auto', 'grayscale' or 'rgb'. Received: {color!r}")
+        raise ValueError(
+            f"Invalid value for `color`. Expected 'auto', 'grayscale' or 'rgb'. Received: {color!r}"
+        )
     if resize not in _RESIZE_MODES:
         raise ValueError(f"Invalid value for `resize`. Expected one of {_RESIZE_MODES}. Received: {resize!r}")
     if not files:
@@ -186,7 +188,9 @@ def read_image_files(
             image_size = Counter(size for size, _ in headers.values()).most_common(1)[0][0]
             others = sum(1 for size, _ in headers.values() if size != image_size)
             if others:
-                ctx.warn(f"{others} image(s) of other sizes were resized to {image_size[0]}x{image_size[1]}", root)
+                ctx.warn(
+                    f"{others} image(s) of other sizes were resized to {image_size[0]}x{image_size[1]}", root
+                )
         if color == "auto":
             color = "grayscale" if all(mode in _GRAY_MODES for _, mode in headers.values()) else "rgb"
     image_size = (int(image_size[0]), int(image_size[1]))

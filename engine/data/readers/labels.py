@@ -23,7 +23,8 @@ def looks_like_label_table(table) -> bool:
     except DataImportError:
         return False
     return bool(rows) and any(
-        sum(is_image_file(r[j]) for r in rows if j < len(r)) >= 0.5 * len(rows) for j in range(len(layout.names))
+        sum(is_image_file(r[j]) for r in rows if j < len(r)) >= 0.5 * len(rows)
+        for j in range(len(layout.names))
     )
 
 
@@ -37,7 +38,9 @@ def _column(spec, names: list, fallback: int, path) -> int:
     raise DataImportError(f"column {spec!r} not found; columns are {names}", path)
 
 
-def read_label_table(table, images: list, folder, ctx, file_column=None, label_column=None, delimiter=None, header="auto"):
+def read_label_table(
+    table, images: list, folder, ctx, file_column=None, label_column=None, delimiter=None, header="auto"
+):
     """Match the rows of a label table to image files.
 
     Parameters

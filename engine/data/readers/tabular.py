@@ -27,7 +27,9 @@ MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "?", "-", "#
 _ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
 _BLOCK_ROWS = 4096
 _MAX_CLASS_VALUES = 32
-_FILE_LIKE = re.compile(r"\.[A-Za-z][A-Za-z0-9]{0,4}$")  # integer target columns with at most this many values are classes
+_FILE_LIKE = re.compile(
+    r"\.[A-Za-z][A-Za-z0-9]{0,4}$"
+)  # integer target columns with at most this many values are classes
 
 
 @dataclass
@@ -157,7 +159,9 @@ def _resolve(spec, names: list, what: str, path) -> list[int]:
     for item in items:
         if isinstance(item, int) and not isinstance(item, bool):
             if not -len(names) <= item < len(names):
-                raise DataImportError(f"{what} column {item} does not exist; the table has {len(names)} columns", path)
+                raise DataImportError(
+                    f"{what} column {item} does not exist; the table has {len(names)} columns", path
+                )
             out.append(item % len(names))
         elif item in names:
             out.append(names.index(item))
@@ -246,7 +250,9 @@ def read_table(
         ``(N, n_targets)`` for regression.
     """
     if missing not in ("drop", "fill", "raise"):
-        raise ValueError(f"Invalid value for `missing`. Expected 'drop', 'fill' or 'raise'. Received: {missing!r}")
+        raise ValueError(
+            f"Invalid value for `missing`. Expected 'drop', 'fill' or 'raise'. Received: {missing!r}"
+        )
     layout = sniff_table(path, delimiter, header)
     names, width = layout.names, len(layout.names)
     target_cols = [width - 1] if targets == "auto" else _resolve(targets, names, "target", path)
@@ -262,7 +268,9 @@ def read_table(
         if n_rows % _BLOCK_ROWS == 0:
             ctx.check_cancel()
         if len(row) != width:
-            ctx.fail(f"row has {len(row)} fields, expected {width} ({layout.delimiter!r}-separated)", path, line)
+            ctx.fail(
+                f"row has {len(row)} fields, expected {width} ({layout.delimiter!r}-separated)", path, line
+            )
             bad_rows.add(line)
             continue
         for j in used:
@@ -275,21 +283,31 @@ def read_table(
     if target_cols and kind == "auto":
         col = columns[target_cols[0]]
         few_ints = col.is_numeric and col.integers and len(col.values) <= _MAX_CLASS_VALUES
-        kind = "class" if len(target_cols) == 1 and (classes is not None or not col.is_numeric or few_ints) else "regression"
+        kind = (
+            "class"
+            if len(target_cols) == 1 and (classes is not None or not col.is_numeric or few_ints)
+            else "regression"
+        )
     if kind == "class" and len(target_cols) != 1:
-        raise DataImportError(f"class targets need exactly one column; got {[names[j] for j in target_cols]}", path)
+        raise DataImportError(
+            f"class targets need exactly one column; got {[names[j] for j in target_cols]}", path
+        )
     if kind == "regression":
         for j in target_cols:
             if not columns[j].is_numeric:
                 raise DataImportError(f"regression target column {names[j]!r} holds text", path)
 
-    categories = {j: sorted(columns[j].text, key=natural_key) for j in input_cols if not columns[j].is_numeric}
+    categories = {
+        j: sorted(columns[j].text, key=natural_key) for j in input_cols if not columns[j].is_numeric
+    }
     cat_lookup = {j: {c: i for i, c in enumerate(cats)} for j, cats in categories.items()}
     fills = {}
     for j in used:
         c = columns[j]
         if c.is_numeric:
-            fills[j] = float(fill_value) if fill_value is not None else (c.sum / c.numeric if c.numeric else 0.0)
+            fills[j] = (
+                float(fill_value) if fill_value is not None else (c.sum / c.numeric if c.numeric else 0.0)
+            )
         else:
             fills[j] = c.text.most_common(1)[0][0] if c.text else ""
     class_names = None
@@ -330,7 +348,20 @@ def read_table(
             done += 1
             if line in bad_rows:
                 continue
-            converted = _convert(row, line, input_cols, target_cols, kind, columns, cat_lookup, fills, missing, path, ctx, names)
+            converted = _convert(
+                row,
+                line,
+                input_cols,
+                target_cols,
+                kind,
+                columns,
+                cat_lookup,
+                fills,
+                missing,
+                path,
+                ctx,
+                names,
+            )
             if converted is not None:
                 x_rows.append(converted[0])
                 y_rows.append(converted[1])

@@ -31,7 +31,9 @@ def read_text(path) -> str:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise DataImportError(f"not UTF-8 text (byte {raw[exc.start]:#04x} at offset {exc.start})", path, line) from exc
+        raise DataImportError(
+            f"not UTF-8 text (byte {raw[exc.start]:#04x} at offset {exc.start})", path, line
+        ) from exc
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
@@ -99,7 +101,9 @@ def text_dataset(
         raise DataImportError(f"text has {len(text)} characters; need at least {sequence_length + 1}", source)
     ids, vocabulary = encode_text(text)
     windows = np.lib.stride_tricks.sliding_window_view(ids, sequence_length + 1)[::stride]
-    builder = SectionBuilder({"inputs": np.float32, "targets": np.int64}, memory_budget, cache_dir, len(windows))
+    builder = SectionBuilder(
+        {"inputs": np.float32, "targets": np.int64}, memory_budget, cache_dir, len(windows)
+    )
     try:
         for start in range(0, len(windows), _BLOCK_RECORDS):
             block = windows[start : start + _BLOCK_RECORDS]

@@ -10,8 +10,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-IDX_CODES = {np.dtype(np.uint8): 0x08, np.dtype(np.int8): 0x09, np.dtype(">i2"): 0x0B, np.dtype(">i4"): 0x0C,
-             np.dtype(">f4"): 0x0D, np.dtype(">f8"): 0x0E}
+IDX_CODES = {
+    np.dtype(np.uint8): 0x08,
+    np.dtype(np.int8): 0x09,
+    np.dtype(">i2"): 0x0B,
+    np.dtype(">i4"): 0x0C,
+    np.dtype(">f4"): 0x0D,
+    np.dtype(">f8"): 0x0E,
+}
 
 
 def write_image(path: Path, pixels: np.ndarray, fmt: str | None = None) -> Path:
@@ -32,7 +38,9 @@ def write_idx(path: Path, array: np.ndarray, gz: bool = True) -> Path:
     """Write an IDX file (MNIST format), gzipped by default."""
     array = np.asarray(array)
     big = array.astype(array.dtype.newbyteorder(">")) if array.dtype.itemsize > 1 else array
-    header = bytes([0, 0, IDX_CODES[np.dtype(big.dtype)], array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    header = bytes([0, 0, IDX_CODES[np.dtype(big.dtype)], array.ndim]) + struct.pack(
+        f">{array.ndim}I", *array.shape
+    )
     data = header + big.tobytes()
     path.parent.mkdir(parents=True, exist_ok=True)
     if gz:

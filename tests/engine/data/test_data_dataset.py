@@ -70,10 +70,15 @@ def test_fingerprint_tracks_content_shape_dtype_and_classes():
     assert ds.fingerprint() == same.fingerprint() and len(ds.fingerprint()) == 64
     changed = ds["inputs"].copy()
     changed[3, 2] += 1e-3
-    assert Dataset({"inputs": changed, "targets": ds["targets"]}, ds.classes).fingerprint() != ds.fingerprint()
+    assert (
+        Dataset({"inputs": changed, "targets": ds["targets"]}, ds.classes).fingerprint() != ds.fingerprint()
+    )
     reshaped = Dataset({"inputs": ds["inputs"].reshape(100, 2, 2), "targets": ds["targets"]}, ds.classes)
     assert reshaped.fingerprint() != ds.fingerprint()
-    assert Dataset({"inputs": ds["inputs"], "targets": ds["targets"]}, ["a", "b", "z"]).fingerprint() != ds.fingerprint()
+    assert (
+        Dataset({"inputs": ds["inputs"], "targets": ds["targets"]}, ["a", "b", "z"]).fingerprint()
+        != ds.fingerprint()
+    )
 
 
 def test_statistics_are_json_able_and_right():

@@ -58,7 +58,9 @@ def test_normalise_on_disk_dataset_streams_and_stays_on_disk(tmp_path):
     ds = Dataset(b.finish())
     out = Normalise("minmax", per_feature=True).fit_transform(ds)
     assert out.on_disk
-    np.testing.assert_allclose(out["inputs"][np.arange(5000)], (x - x.min(0)) / (x.max(0) - x.min(0)), atol=1e-6)
+    np.testing.assert_allclose(
+        out["inputs"][np.arange(5000)], (x - x.min(0)) / (x.max(0) - x.min(0)), atol=1e-6
+    )
 
 
 def test_one_hot_shuffle_permute_resize():
@@ -90,7 +92,9 @@ def test_augmentations_keep_shapes_and_values():
     padded = np.pad(x, ((0, 0), (2, 2), (2, 2), (0, 0)))
     for i in range(16):
         assert any(
-            np.array_equal(crop[i], padded[i, dy : dy + 10, dx : dx + 10]) for dy in range(5) for dx in range(5)
+            np.array_equal(crop[i], padded[i, dy : dy + 10, dx : dx + 10])
+            for dy in range(5)
+            for dx in range(5)
         )
     still = Rotate(degrees=0).apply({"inputs": x}, rng)["inputs"]
     np.testing.assert_allclose(still, x, atol=1e-6)
@@ -108,7 +112,9 @@ def test_rotate_by_90_degrees_matches_rot90():
             return np.full(size, hi)
 
     out = Rotate(degrees=90).apply_array(x, Fixed())
-    assert np.allclose(out[0], np.rot90(x[0], 1), atol=1e-4) or np.allclose(out[0], np.rot90(x[0], -1), atol=1e-4)
+    assert np.allclose(out[0], np.rot90(x[0], 1), atol=1e-4) or np.allclose(
+        out[0], np.rot90(x[0], -1), atol=1e-4
+    )
 
 
 def test_state_round_trip_through_hdf5(tmp_path):
@@ -128,6 +134,13 @@ def test_state_round_trip_through_hdf5(tmp_path):
     b = rebuilt.apply(batch, np.random.default_rng(5))
     for key in a:
         np.testing.assert_array_equal(a[key], b[key])
-    for step in [RandomCrop(3), Rotate(7.5), Noise(0.2), Noise(0.2, clip=None), Resize((5, 4)), Permute((1, 0))]:
+    for step in [
+        RandomCrop(3),
+        Rotate(7.5),
+        Noise(0.2),
+        Noise(0.2, clip=None),
+        Resize((5, 4)),
+        Permute((1, 0)),
+    ]:
         again = preprocessor_from_state(step.state_dict())
         assert repr(again) == repr(step)

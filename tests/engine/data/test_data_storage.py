@@ -15,8 +15,12 @@ from engine.data.storage import H5Section, SectionBuilder
 
 
 def _spilled(tmp_path, n=1000, chunked=False):
-    b = SectionBuilder({"inputs": np.float32, "targets": np.int64}, memory_budget=4000, cache_dir=tmp_path,
-                       expected_records=None if chunked else n)
+    b = SectionBuilder(
+        {"inputs": np.float32, "targets": np.int64},
+        memory_budget=4000,
+        cache_dir=tmp_path,
+        expected_records=None if chunked else n,
+    )
     x = np.arange(n * 3, dtype=np.float32).reshape(n, 3)
     y = np.arange(n, dtype=np.int64)
     for s in range(0, n, 64):
@@ -103,8 +107,12 @@ def test_dataset_four_times_its_budget_iterates_from_disk_near_budget(tmp_path):
     with MinibatchIterator(ds, 256, seed=1, prefetch=2) as it:
         for k, batch in enumerate(it):
             if k in (0, 41):
-                np.testing.assert_array_equal(batch["inputs"], ds["inputs"][np.sort(it.batch_indices(0, k))][
-                    np.argsort(np.argsort(it.batch_indices(0, k)))])
+                np.testing.assert_array_equal(
+                    batch["inputs"],
+                    ds["inputs"][np.sort(it.batch_indices(0, k))][
+                        np.argsort(np.argsort(it.batch_indices(0, k)))
+                    ],
+                )
             total += float(batch["inputs"].sum(dtype=np.float64))
             peak = max(peak, proc.memory_info().rss)
         assert it.epoch == 1
@@ -115,4 +123,6 @@ def test_dataset_four_times_its_budget_iterates_from_disk_near_budget(tmp_path):
     np.testing.assert_allclose(total, ref, rtol=1e-9)
     growth = peak - base
     # Near budget: well under the 62.7 MB the records would take in RAM.
-    assert growth < budget + (24 << 20), f"RSS grew {growth / 2**20:.1f} MiB for a {budget / 2**20:.0f} MiB budget"
+    assert growth < budget + (24 << 20), (
+        f"RSS grew {growth / 2**20:.1f} MiB for a {budget / 2**20:.0f} MiB budget"
+    )

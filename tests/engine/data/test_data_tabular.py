@@ -10,7 +10,10 @@ from engine.data import DataImportError, load
 
 def test_quoted_commas_bom_and_categorical_target(tmp_path):
     path = tmp_path / "pets.csv"
-    text = 'weight,height,"name, nick",species\n4.5,30,"Tom, the cat",cat\n30,60,"Rex, good boy",dog\n5.0,28,Kit,cat\n'
+    text = (
+        'weight,height,"name, nick",species\n'
+        '4.5,30,"Tom, the cat",cat\n30,60,"Rex, good boy",dog\n5.0,28,Kit,cat\n'
+    )
     path.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
     ds = load(path, inputs=["weight", "height", "name, nick"])
     assert ds.classes == ["cat", "dog"]
