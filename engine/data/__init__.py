@@ -28,12 +28,11 @@ from engine.data.preprocess import (
     Compose,
     Normalise,
     OneHot,
-    Permute,
     Preprocessor,
-    Resize,
     Shuffle,
     preprocessor_from_state,
 )
+from engine.data.reshape import Permute, Resize
 from engine.data.storage import H5Section, default_memory_budget
 
 __all__ = [

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 
 from engine.data.errors import DataImportError
+from engine.data.readers.csvfile import iter_rows, sniff_table
 from engine.data.readers.images import is_image_file
-from engine.data.readers.tabular import iter_rows, sniff_table
 
 __all__ = ["read_label_table", "looks_like_label_table"]
 

@@ -7,148 +7,21 @@ Row numbers in errors are 1-based line numbers, as an editor shows them.
 
 from __future__ import annotations
 
-import csv
-import math
-import os
-import re
 from collections import Counter
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from engine.data.dataset import Dataset
 from engine.data.errors import DataImportError
-from engine.data.readers.common import check_readable, class_index, natural_key, open_failure_reason
+from engine.data.readers.common import class_index, natural_key
+from engine.data.readers.csvfile import MISSING_TOKENS, iter_rows, sniff_table
+from engine.data.readers.csvfile import parse_number as _number
 from engine.data.storage import SectionBuilder
 
-__all__ = ["TableLayout", "sniff_table", "iter_rows", "read_table", "MISSING_TOKENS"]
+__all__ = ["read_table"]
 
-MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "?", "-", "#n/a"})
-_ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
 _BLOCK_ROWS = 4096
-_MAX_CLASS_VALUES = 32
-_FILE_LIKE = re.compile(
-    r"\.[A-Za-z][A-Za-z0-9]{0,4}$"
-)  # integer target columns with at most this many values are classes
-
-
-@dataclass
-class TableLayout:
-    """What :func:`sniff_table` found out about a table file."""
-
-    path: str
-    encoding: str
-    delimiter: str
-    has_header: bool
-    names: list = field(default_factory=list)
-
-
-def _number(text: str):
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
-
-
-def _open_text(path, encoding: str):
-    return open(path, newline="", encoding=encoding)
-
-
-def sniff_table(path, delimiter: str | None = None, header="auto") -> TableLayout:
-    """Detect encoding, delimiter, header and column names of a CSV/TSV file.
-
-    Parameters
-    ----------
-    path : str
-    delimiter : str, optional
-        Forced delimiter; detected among ``, ; TAB |`` otherwise (TAB for ``.tsv``/``.tab``).
-    header : {"auto", True, False}
-        Whether the first row names the columns.
-
-    Returns
-    -------
-    TableLayout
-    """
-    check_readable(path)
-    for encoding in _ENCODINGS:
-        try:
-            with _open_text(path, encoding) as f:
-                sample = f.read(1 << 16)
-            break
-        except UnicodeDecodeError:
-            continue
-        except OSError as exc:
-            raise DataImportError(open_failure_reason(exc), path) from exc
-    if not sample.strip():
-        raise DataImportError("file has no rows", path)
-    if delimiter is None:
-        if os.fspath(path).lower().endswith((".tsv", ".tab")):
-            delimiter = "\t"
-        else:
-            delimiter = _guess_delimiter(sample)
-    # The last line of the sample may be cut in half; drop it unless the sample is the whole file.
-    lines = sample.splitlines()
-    rows = [r for r in csv.reader(lines[:-1] if len(sample) == 1 << 16 else lines, delimiter=delimiter) if r]
-    if header == "auto":
-        header = _looks_like_header(rows, sample, delimiter)
-    width = len(rows[0]) if rows else 0
-    names = [c.strip() for c in rows[0]] if header else [f"column{i}" for i in range(width)]
-    names = [n or f"column{i}" for i, n in enumerate(names)]
-    return TableLayout(os.fspath(path), encoding, delimiter, bool(header), names)
-
-
-def _guess_delimiter(sample: str) -> str:
-    try:
-        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
-    except csv.Error:
-        first = sample.splitlines()[0]
-        counts = {d: first.count(d) for d in ",;\t|"}
-        best = max(counts, key=counts.get)
-        return best if counts[best] else ","
-
-
-def _looks_like_header(rows: list, sample: str, delimiter: str) -> bool:
-    if not rows:
-        return False
-    first = [c.strip() for c in rows[0]]
-    if any(_number(c) is not None or c.lower() in MISSING_TOKENS for c in first):
-        return False
-    body = rows[1:]
-    if not body:
-        return True
-    # A header row is all text above at least one column that holds numbers below it.
-    for j in range(len(first)):
-        values = [r[j].strip() for r in body if j < len(r) and r[j].strip().lower() not in MISSING_TOKENS]
-        if values and all(_number(v) is not None for v in values):
-            return True
-        # Same idea for a column of file names under a plain-word title ("file" over "a.png").
-        if values and all(_FILE_LIKE.search(v) for v in values) and not _FILE_LIKE.search(first[j]):
-            return True
-    try:
-        return csv.Sniffer().has_header(sample)
-    except csv.Error:
-        return False
-
-
-def iter_rows(layout: TableLayout):
-    """Yield ``(line_number, fields)`` for each non-blank data row (header skipped, fields stripped)."""
-    try:
-        with _open_text(layout.path, layout.encoding) as f:
-            reader = csv.reader(f, delimiter=layout.delimiter)
-            first = True
-            for row in reader:
-                if first:
-                    first = False
-                    if layout.has_header:
-                        continue
-                if not row or all(not c.strip() for c in row):
-                    continue
-                yield reader.line_num, [c.strip() for c in row]
-    except OSError as exc:
-        raise DataImportError(open_failure_reason(exc), layout.path) from exc
-    except csv.Error as exc:
-        raise DataImportError(f"malformed CSV ({exc})", layout.path) from exc
+_MAX_CLASS_VALUES = 32  # integer target columns with at most this many values are classes
 
 
 def _resolve(spec, names: list, what: str, path) -> list[int]:
