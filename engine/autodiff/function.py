@@ -5,7 +5,7 @@ from __future__ import annotations
 import weakref
 
 from ..backend import get_array_module
-from .errors import DTypeError, GraphError
+from .errors import DTypeError, GraphError, ShapeError
 from .mode import is_grad_enabled
 from .tensor import Tensor, as_array
 
@@ -43,7 +43,13 @@ class Function:
             self._check_dtypes(tensors)
         arrays = [t.data for t in tensors]
         xp = get_array_module(arrays[0]) if arrays else None
-        outputs = self.forward(xp, *arrays)
+        try:
+            outputs = self.forward(xp, *arrays)
+        except ShapeError:
+            raise
+        except ValueError as exc:  # numpy's broadcasting and shape errors do not say which op failed
+            shapes = ", ".join(str(tuple(a.shape)) for a in arrays)
+            raise ShapeError(f"{self.name}: {exc} (operand shapes {shapes})") from exc
         single = not isinstance(outputs, tuple)
         if single:
             outputs = (outputs,)

@@ -32,6 +32,15 @@ def _as_outputs(y):
     return list(y) if isinstance(y, tuple | list) else [y]
 
 
+def _device(backend):
+    """A function that moves a host array onto ``backend`` (identity for None / the CPU)."""
+    if backend is None:
+        return lambda a: a
+    from ..backend import get_backend
+
+    return get_backend(backend).from_host
+
+
 def _loss(f, xs, gys, params=()):
     outs = _as_outputs(f(*xs))
     total = 0.0
@@ -79,6 +88,7 @@ def check_gradients(
     seed: int = 0,
     dodge_kinks: bool = True,
     no_grads=None,
+    backend=None,
 ):
     """Check the gradients of ``f`` with respect to ``inputs`` by central differences.
 
@@ -100,6 +110,8 @@ def check_gradients(
         Shift the point slightly when the function is not smooth around it.
     no_grads : sequence of bool, optional
         True for inputs that are not differentiated (integer indices, masks).
+    backend : Backend or str, optional
+        Run ``f`` on this backend's device (inputs are copied there; the check itself runs on the host).
 
     Raises
     ------
@@ -113,19 +125,20 @@ def check_gradients(
     atol = d_atol if atol is None else atol
     rtol = d_rtol if rtol is None else rtol
 
-    probe = _as_outputs(f(*[Tensor(x) for x in xs]))
+    dev = _device(backend)
+    probe = _as_outputs(f(*[Tensor(dev(x)) for x in xs]))
     if grad_outputs is None:
         grad_outputs = [rng.standard_normal(y.shape) if y.dtype.kind == "f" else None for y in probe]
     grad_outputs = [None if g is None else np.asarray(g, dtype=np.float64) for g in grad_outputs]
 
     for attempt in range(6 if dodge_kinks else 1):
-        analytic = _analytic(f, xs, grad_outputs, no_grads)
+        analytic = _analytic(f, xs, grad_outputs, no_grads, dev)
         ok = True
         for _ in range(directions):
             ds = [None if ng else rng.standard_normal(x.shape) for x, ng in zip(xs, no_grads)]
-            num1 = _directional(f, xs, ds, grad_outputs, eps)
+            num1 = _directional(f, xs, ds, grad_outputs, eps, dev)
             if dodge_kinks:
-                num2 = _directional(f, xs, ds, grad_outputs, 2 * eps)
+                num2 = _directional(f, xs, ds, grad_outputs, 2 * eps, dev)
                 if abs(num1 - num2) > 10 * (atol + rtol * abs(num1)) and attempt < 5:
                     ok = False
                     break
@@ -139,10 +152,10 @@ def check_gradients(
     raise GradientCheckError("check_gradients: could not find a smooth point after 6 tries")
 
 
-def _analytic(f, xs, gys, no_grads):
-    ts = [Tensor(x, requires_grad=not ng) for x, ng in zip(xs, no_grads)]
+def _analytic(f, xs, gys, no_grads, dev=lambda a: a):
+    ts = [Tensor(dev(x), requires_grad=not ng) for x, ng in zip(xs, no_grads)]
     outs = _as_outputs(f(*ts))
-    pairs = [(y, Tensor(gy)) for y, gy in zip(outs, gys) if gy is not None and y.requires_grad]
+    pairs = [(y, Tensor(dev(gy))) for y, gy in zip(outs, gys) if gy is not None and y.requires_grad]
     targets = [t for t, ng in zip(ts, no_grads) if not ng]
     if not pairs:
         return [np.zeros_like(x, dtype=np.float64) if not ng else None for x, ng in zip(xs, no_grads)]
@@ -151,10 +164,11 @@ def _analytic(f, xs, gys, no_grads):
     return [None if ng else np.asarray(next(it).numpy(), dtype=np.float64) for ng in no_grads]
 
 
-def _directional(f, xs, ds, gys, eps):
+def _directional(f, xs, ds, gys, eps, dev=lambda a: a):
     plus = [x if d is None else x + eps * d for x, d in zip(xs, ds)]
     minus = [x if d is None else x - eps * d for x, d in zip(xs, ds)]
-    return (_loss(f, [Tensor(v) for v in plus], gys) - _loss(f, [Tensor(v) for v in minus], gys)) / (2 * eps)
+    lo = _loss(f, [Tensor(dev(v)) for v in minus], gys)
+    return (_loss(f, [Tensor(dev(v)) for v in plus], gys) - lo) / (2 * eps)
 
 
 def _report(f, xs, gys, analytic, no_grads, ana, num):
@@ -174,12 +188,12 @@ def _report(f, xs, gys, analytic, no_grads, ana, num):
     return "\n".join(lines)
 
 
-def check_double_backward(f, inputs, grad_outputs=None, *, seed: int = 0, **kwargs):
+def check_double_backward(f, inputs, grad_outputs=None, *, seed: int = 0, backend=None, **kwargs):
     """Check second-order gradients: the gradient function ``(x, gy) -> d<f(x), gy>/dx`` is itself
     checked by finite differences with respect to ``x`` and ``gy``."""
     rng = np.random.default_rng(seed)
     xs = [np.array(x, dtype=np.float64) for x in inputs]
-    outs = _as_outputs(f(*[Tensor(x) for x in xs]))
+    outs = _as_outputs(f(*[Tensor(_device(backend)(x)) for x in xs]))
     if grad_outputs is None:
         grad_outputs = [rng.standard_normal(y.shape) for y in outs]
     n = len(xs)
@@ -191,4 +205,7 @@ def check_double_backward(f, inputs, grad_outputs=None, *, seed: int = 0, **kwar
         ys = _as_outputs(f(*x_ts))
         return tuple(gradients(list(ys), list(x_ts), list(gy_ts), create_graph=True))
 
-    check_gradients(first_order, [*xs, *[np.asarray(g, dtype=np.float64) for g in grad_outputs]], seed=seed, **kwargs)
+    check_gradients(
+        first_order, [*xs, *[np.asarray(g, dtype=np.float64) for g in grad_outputs]], seed=seed, backend=backend,
+        **kwargs,
+    )
