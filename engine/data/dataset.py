@@ -7,7 +7,8 @@ import hashlib
 import numpy as np
 
 from engine.data.errors import ReportRecord
-from engine.data.storage import H5Section, _normalise_index, as_numpy, nbytes_of
+from engine.data.lazy import H5Section, _normalise_index, as_numpy
+from engine.data.storage import nbytes_of
 
 __all__ = ["Dataset", "IndexedSection"]
 
