@@ -7,12 +7,14 @@ Console script ``sigma = engine.cli:main``; also ``python -m engine.cli``. The s
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import traceback
 
 from engine.cli.errors import (
     EXIT_CODES_HELP,
     EXIT_INTERRUPTED,
+    EXIT_OK,
     EXIT_USAGE,
     exit_code_for,
     one_line,
@@ -154,7 +156,14 @@ def main(argv: list[str] | None = None) -> int:
 
     prog = f"sigma {args.command}"
     try:
-        return getattr(commands, f"cmd_{args.command}")(args)
+        code = getattr(commands, f"cmd_{args.command}")(args)
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        # The reader went away (``sigma info X | head``): not an error of ours. Point stdout at devnull so
+        # that the interpreter's final flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -163,5 +172,3 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         print(f"{prog}: error: {one_line(exc)}", file=sys.stderr)
         return exit_code_for(exc)
-    finally:
-        sys.stdout.flush()
