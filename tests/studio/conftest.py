@@ -17,6 +17,7 @@ import threading  # noqa: E402
 import weakref  # noqa: E402
 
 import pytest  # noqa: E402
+import shiboken6  # noqa: E402
 from PySide6 import QtCore, QtWidgets  # noqa: E402
 
 _live_timers: weakref.WeakSet = weakref.WeakSet()
@@ -66,7 +67,7 @@ def _busy_pools():
     from studio.bridge import Bridge
 
     pools = [QtCore.QThreadPool.globalInstance(), *Bridge.live_pools()]
-    return [p for p in pools if p.activeThreadCount() > 0]
+    return [p for p in pools if shiboken6.isValid(p) and p.activeThreadCount() > 0]  # skip deleted windows' pools
 
 
 @pytest.fixture(autouse=True)
