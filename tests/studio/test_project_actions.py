@@ -1,0 +1,205 @@
+"""Projects and checkpoints from the menus, through the real main window: new/open/save/recent, autosave
+and crash recovery, a damaged file offering its autosave, and a checkpoint saved from the menu during
+training that resumes in a new window to exactly the parameters of an uninterrupted run."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+
+import numpy as np
+import pytest
+
+from engine.network import Network
+from engine.project import Project
+from engine.training import Trainer
+from studio.main_window import MainWindow
+from studio.project_actions import recovery_dir
+
+_SPEC = {
+    "format": "sigma.network/1",
+    "nodes": [
+        {"type": "input", "name": "x", "shape": [6]},
+        {"type": "dense", "name": "hidden", "inputs": ["x"], "units": 12, "activation": "tanh"},
+        {"type": "dense", "name": "out", "inputs": ["hidden"], "units": 3},
+        {"type": "softmax_cross_entropy", "name": "loss", "inputs": ["out"]},
+    ],
+    "inputs": ["x"],
+    "outputs": ["loss"],
+}
+
+
+def _project(epochs=60) -> Project:
+    project = Project(name="blobs", network=json.loads(json.dumps(_SPEC)))
+    project.training.update(batch_size=16, epochs=epochs, seed=3, optimiser={"type": "adam", "learning_rate": 0.01})
+    return project
+
+
+def _data():
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(256, 6)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.int64) + (x[:, 1] > 0.5).astype(np.int64)
+    return x, y
+
+
+@dataclasses.dataclass
+class _Run:
+    trainer: object
+    epochs: int
+    data: tuple
+
+    def fit(self):
+        return self.trainer.fit(self.data, epochs=self.epochs)
+
+
+def build_run(project):
+    """A run from the project's own network spec and settings (what the lead's build_run does)."""
+    from engine.hooks import MetricReporter, TimeStep
+
+    t = project.training
+    net = Network.from_spec(project.network, seed=t["seed"])
+    trainer = Trainer(net, optimiser=t["optimiser"], batch_size=t["batch_size"], seed=t["seed"],
+                      hooks=[MetricReporter(TimeStep(1, "iteration"))])
+    return _Run(trainer, int(t["epochs"]), _data())
+
+
+@pytest.fixture
+def make_window(qtbot):
+    def make(project=None):
+        w = MainWindow(project=project or _project(), build_run=build_run, restore_layout=False)
+        qtbot.addWidget(w)
+        return w
+
+    return make
+
+
+def _params(trainer) -> dict:
+    return {k: np.array(p.data) for k, p in trainer.network.parameters().items()}
+
+
+def test_menus_and_shortcuts_are_installed(make_window):
+    w = make_window()
+    actions = w.project_actions
+    file_texts = [a.text() for a in w.menu("File").actions()]
+    assert "&New project" in file_texts and "&Open project…" in file_texts and "Save project &as…" in file_texts
+    assert actions.save_action.shortcut().toString() == "Ctrl+S"
+    assert actions.checkpoint_action in w.menu("Training").actions()
+    assert actions.autosave_timer.isActive()
+
+
+def test_save_open_recent_and_new(make_window, tmp_path, qtbot):
+    w = make_window()
+    actions = w.project_actions
+    w.project.name = "renamed"
+    assert actions.dirty
+    actions.save_project_as(tmp_path / "one")
+    saved = tmp_path / "one.sigma.json"
+    assert saved.is_file() and not actions.dirty
+    assert Project.load(saved).name == "renamed"
+    assert actions.recent_projects()[0] == str(saved.resolve())
+    actions._fill_recent()
+    assert "one.sigma.json" in actions.recent_menu.actions()[0].text()
+    w.project.name = "changed again"
+    actions.new_project()  # unsaved changes: asks first, without blocking
+    assert actions.question is not None and w.project.name == "changed again"
+    actions.answer("Discard changes")
+    assert w.project.name == "Untitled" and actions.question is None
+    actions.open_project(saved)
+    assert w.project.name == "renamed" and w.project.path == saved
+    assert w.network_panel.scene.node("hidden").output_shape == [12]
+
+
+def test_autosave_and_recovery_after_a_crash(make_window, qtbot):
+    w = make_window()
+    w.project.name = "unsaved work"
+    assert w.project_actions.autosave()
+    auto = w.project_actions.autosave_path
+    assert auto.is_file()
+    # A crash leaves the file of a process that no longer runs.
+    crashed = auto.with_name("autosave-999999999-dead.json")
+    os.replace(auto, crashed)
+    w2 = make_window()
+    actions = w2.project_actions
+    assert actions.question is not None and "did not close properly" in actions.question.text()
+    actions.answer("Recover")
+    assert w2.project.name == "unsaved work" and actions.dirty
+    assert not crashed.exists()
+    w2.close()
+    assert not actions.autosave_path.exists()  # a clean close leaves nothing to recover
+
+
+def test_damaged_project_file_offers_the_last_autosave(make_window, tmp_path):
+    w = make_window()
+    actions = w.project_actions
+    path = tmp_path / "work.sigma.json"
+    actions.save_project_as(path)
+    w.project.name = "edited after saving"
+    assert actions.autosave()
+    path.write_text('{"format": "sigma.project/1", "name": ')  # torn write
+    actions.save_project_as(tmp_path / "other.sigma.json")  # so opening asks nothing about unsaved changes
+    actions.open_project(path)
+    assert actions.messages[-1][0] == "error" and "not valid JSON" in actions.messages[-1][1]
+    assert "work.sigma.json" in w.banner.text()
+    assert actions.question is not None and "Open the last autosave of this project" in actions.question.text()
+    actions.answer("Open autosave")
+    assert w.project.name == "edited after saving"
+
+
+def test_unreadable_or_incompatible_checkpoint_is_refused(make_window, tmp_path):
+    w = make_window()
+    actions = w.project_actions
+    bad = tmp_path / "bad.h5"
+    bad.write_bytes(b"not hdf5")
+    assert not actions.restore_checkpoint(bad)
+    assert "Cannot read the checkpoint" in actions.messages[-1][1]
+    from engine import checkpoint
+
+    run = build_run(_project())
+    path = checkpoint.save(run.trainer, tmp_path / "c.h5")
+    w.project.network["nodes"][1]["units"] = 10
+    assert not actions.restore_checkpoint(path)
+    text = actions.messages[-1][1]
+    assert "does not fit" in text and "'hidden' units: 12 in the checkpoint, 10 in the project" in text
+    assert actions.question is None and not w.bridge.busy
+
+
+def test_checkpoint_from_the_menu_resumes_exactly_in_a_new_window(make_window, qtbot, tmp_path):
+    reference = build_run(_project())
+    reference.fit()
+    expected = _params(reference.trainer)
+    total = reference.trainer.iteration
+
+    w = make_window()
+    actions = w.project_actions
+    path = tmp_path / "mid.h5"
+    asked = []
+
+    def save_once(state):  # the run goes back to "running" after the save: ask only the first time
+        if state == "running" and not asked:
+            asked.append(actions.save_checkpoint(path))
+
+    w.bridge.sigStateChanged.connect(save_once)
+    with qtbot.waitSignal(actions.sigCheckpointSaved, timeout=30000):
+        w.bridge.start(w.project)
+    assert w.project.last_checkpoint == os.fspath(path)
+    assert "Checkpoint saved" in actions.messages[-1][1]
+    with qtbot.waitSignal(w.bridge.sigRunFinished, timeout=30000):
+        w.close()  # stops the run that resumed after the save
+
+    from engine import checkpoint
+
+    saved_at = checkpoint.info(path)["iteration"]
+    assert 0 < saved_at < total, "the checkpoint must be taken mid-run for this test to mean anything"
+    w2 = make_window()
+    actions2 = w2.project_actions
+    assert actions2.restore_checkpoint(path)
+    assert f"iteration {saved_at}" in actions2.question.text()
+    with qtbot.waitSignal(w2.bridge.sigRunFinished, timeout=60000) as finished:
+        actions2.answer("Resume training")
+    assert finished.args == ["finished"]
+    trainer = w2.bridge.trainer
+    assert trainer.iteration == total
+    got = _params(trainer)
+    for k in expected:
+        np.testing.assert_array_equal(got[k], expected[k], err_msg=k)
