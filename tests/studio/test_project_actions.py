@@ -15,7 +15,6 @@ from engine.network import Network
 from engine.project import Project
 from engine.training import Trainer
 from studio.main_window import MainWindow
-from studio.project_actions import recovery_dir
 
 _SPEC = {
     "format": "sigma.network/1",
@@ -32,7 +31,9 @@ _SPEC = {
 
 def _project(epochs=60) -> Project:
     project = Project(name="blobs", network=json.loads(json.dumps(_SPEC)))
-    project.training.update(batch_size=16, epochs=epochs, seed=3, optimiser={"type": "adam", "learning_rate": 0.01})
+    project.training.update(
+        batch_size=16, epochs=epochs, seed=3, optimiser={"type": "adam", "learning_rate": 0.01}
+    )
     return project
 
 
@@ -59,8 +60,13 @@ def build_run(project):
 
     t = project.training
     net = Network.from_spec(project.network, seed=t["seed"])
-    trainer = Trainer(net, optimiser=t["optimiser"], batch_size=t["batch_size"], seed=t["seed"],
-                      hooks=[MetricReporter(TimeStep(1, "iteration"))])
+    trainer = Trainer(
+        net,
+        optimiser=t["optimiser"],
+        batch_size=t["batch_size"],
+        seed=t["seed"],
+        hooks=[MetricReporter(TimeStep(1, "iteration"))],
+    )
     return _Run(trainer, int(t["epochs"]), _data())
 
 
@@ -82,7 +88,9 @@ def test_menus_and_shortcuts_are_installed(make_window):
     w = make_window()
     actions = w.project_actions
     file_texts = [a.text() for a in w.menu("File").actions()]
-    assert "&New project" in file_texts and "&Open project…" in file_texts and "Save project &as…" in file_texts
+    assert (
+        "&New project" in file_texts and "&Open project…" in file_texts and "Save project &as…" in file_texts
+    )
     assert actions.save_action.shortcut().toString() == "Ctrl+S"
     assert actions.checkpoint_action in w.menu("Training").actions()
     assert actions.autosave_timer.isActive()
@@ -141,7 +149,9 @@ def test_damaged_project_file_offers_the_last_autosave(make_window, tmp_path):
     actions.open_project(path)
     assert actions.messages[-1][0] == "error" and "not valid JSON" in actions.messages[-1][1]
     assert "work.sigma.json" in w.banner.text()
-    assert actions.question is not None and "Open the last autosave of this project" in actions.question.text()
+    assert (
+        actions.question is not None and "Open the last autosave of this project" in actions.question.text()
+    )
     actions.answer("Open autosave")
     assert w.project.name == "edited after saving"
 
