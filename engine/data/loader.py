@@ -204,7 +204,10 @@ def _load_path(path: str, ctx, opt) -> Dataset:
         )
     if fmt == "idx":
         return read_idx_files([path], ctx, classes=opt["classes"], memory_budget=budget, cache_dir=cache)
-    roles = dict(inputs=_name(opt["inputs"]), targets=_name(opt["targets"]))
+    # targets=None means "no targets" here too; "auto" picks an array by its name (y, labels...).
+    roles = dict(
+        inputs=_name(opt["inputs"]), targets=False if opt["targets"] is None else _name(opt["targets"])
+    )
     if fmt == "npy":
         return read_npy(path, ctx, classes=opt["classes"], memory_budget=budget, cache_dir=cache)
     reader = read_npz if fmt == "npz" else read_hdf5

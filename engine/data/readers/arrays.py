@@ -125,7 +125,11 @@ def read_npz(
         with np.load(path, allow_pickle=False) as npz:
             keys = list(npz.files)
             xk = _pick(keys, inputs, INPUT_NAMES, "inputs", path, True)
-            yk = _pick([k for k in keys if k != xk], targets, TARGET_NAMES, "targets", path, False)
+            yk = (
+                None
+                if targets is False
+                else _pick([k for k in keys if k != xk], targets, TARGET_NAMES, "targets", path, False)
+            )
             x = npz[xk]
             y = npz[yk] if yk is not None else None
     except (OSError, ValueError, zipfile.BadZipFile) as exc:
@@ -148,7 +152,11 @@ def read_hdf5(
             keys = []
             f.visititems(lambda name, obj: keys.append(name) if isinstance(obj, h5py.Dataset) else None)
             xk = _pick(keys, inputs, INPUT_NAMES, "inputs", path, True)
-            yk = _pick([k for k in keys if k != xk], targets, TARGET_NAMES, "targets", path, False)
+            yk = (
+                None
+                if targets is False
+                else _pick([k for k in keys if k != xk], targets, TARGET_NAMES, "targets", path, False)
+            )
             return _collect(
                 path, f[xk], f[yk] if yk else None, ctx, classes, memory_budget, cache_dir, "hdf5"
             )

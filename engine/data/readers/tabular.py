@@ -128,8 +128,13 @@ def read_table(
         )
     layout = sniff_table(path, delimiter, header)
     names, width = layout.names, len(layout.names)
-    target_cols = [width - 1] if targets == "auto" else _resolve(targets, names, "target", path)
-    input_cols = _resolve(inputs, names, "input", path) or [j for j in range(width) if j not in target_cols]
+    chosen_inputs = _resolve(inputs, names, "input", path)
+    if targets == "auto":
+        # The last column that is not an input.
+        target_cols = [j for j in range(width) if j not in chosen_inputs][-1:]
+    else:
+        target_cols = _resolve(targets, names, "target", path)
+    input_cols = chosen_inputs or [j for j in range(width) if j not in target_cols]
     if not input_cols:
         raise DataImportError("no input columns left; name them with inputs=", path)
     used = input_cols + target_cols

@@ -195,3 +195,31 @@ def test_cancel_stops_the_import(class_folder):
 
     with pytest.raises(ImportCancelled):
         load(root, progress=progress, cancel=cancel)
+
+
+def test_cancel_during_archive_extraction_leaves_nothing_behind(tmp_path):
+    archive = tmp_path / "many.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for i in range(20):
+            zf.writestr(f"d/{i}.csv", "1,2\n")
+    class SetAfterFiveLooks(threading.Event):
+        # An event the GUI sets while extraction is under way: the sixth look finds it set.
+        looks = 0
+
+        def is_set(self):
+            self.looks += 1
+            return self.looks > 5
+
+    cancel = SetAfterFiveLooks()
+    with pytest.raises(ImportCancelled):
+        load(archive, cancel=cancel, cache_dir=tmp_path / "cache")
+    assert cancel.looks == 6
+    assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").iterdir())
+
+
+def test_progress_reports_csv_rows(tmp_path):
+    path = tmp_path / "p.csv"
+    path.write_text("a,b\n" + "".join(f"{i},{i % 2}\n" for i in range(10_000)))
+    calls = []
+    load(path, progress=lambda done, total, p: calls.append((done, total)))
+    assert calls[-1] == (10_000, 10_000) and all(t == 10_000 for _, t in calls)

@@ -148,3 +148,14 @@ def test_several_sources_are_concatenated_with_merged_classes(tmp_path):
     c.write_text("x,y,label\n1,2,cat\n")
     with pytest.raises(DataImportError, match="records are"):
         load([a, c])
+
+
+def test_array_files_without_targets_and_csv_auto_target_skips_inputs(tmp_path):
+    x = np.ones((4, 2))
+    np.savez(tmp_path / "d.npz", x=x, y=np.arange(4))
+    assert load(tmp_path / "d.npz", targets=None).section_names == ["inputs"]
+    path = tmp_path / "t.csv"
+    path.write_text("a,b,c\n1,2,x\n3,4,y\n")
+    ds = load(path, inputs=["a", "c"])  # the target is the last column not used as an input
+    assert ds.meta["columns"] == {"inputs": ["a", "c"], "targets": ["b"]}
+    assert load(path, targets=None, inputs=["a", "b"]).section_names == ["inputs"]
