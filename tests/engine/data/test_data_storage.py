@@ -148,4 +148,4 @@ def test_builder_prealloc_with_fewer_or_more_records_than_announced(tmp_path):
             b.append({"inputs": x[s : s + 7]})
         out = b.finish()["inputs"]
         np.testing.assert_array_equal(out, x)
-        assert out.base is None or len(out.base) <= max(announced, given)
+        assert out.base is None or len(out.base) <= max(announced, count)
