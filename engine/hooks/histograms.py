@@ -1,0 +1,48 @@
+"""Weight and gradient histograms per parameter, for the monitor's histogram view."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..events import ParameterHistograms
+from .base import Hook
+from .timestep import TimeStep
+
+__all__ = ["HistogramReporter"]
+
+
+class HistogramReporter(Hook):
+    """Emit :class:`~engine.events.ParameterHistograms` with ``bins``-bin histograms (counts, edges) of
+    every parameter and of its last gradient. Host copies are made only when the hook is due."""
+
+    default_timestep = TimeStep(1, "epoch")
+
+    def __init__(self, timestep: TimeStep | None = None, bins: int = 30, **kwargs):
+        super().__init__(timestep, **kwargs)
+        if int(bins) < 2:
+            raise ValueError(f"Invalid value for `bins`. Expected an integer >= 2. Received: {bins!r}")
+        self.bins = int(bins)
+
+    def _histogram(self, array) -> tuple[np.ndarray, np.ndarray]:
+        values = np.asarray(array, dtype=np.float64).ravel()
+        values = values[np.isfinite(values)]
+        if values.size == 0:
+            values = np.zeros(1)
+        lo, hi = float(values.min()), float(values.max())
+        if hi <= lo:
+            lo, hi = lo - 0.5, hi + 0.5
+        counts, edges = np.histogram(values, bins=self.bins, range=(lo, hi))
+        return counts.astype(np.int64), edges.astype(np.float64)
+
+    def run(self, trainer):
+        to_host = trainer.backend.to_host
+        weights, grads = {}, {}
+        for name, p in trainer.network.parameters().items():
+            weights[name] = self._histogram(to_host(p.data))
+            if p.grad is not None:
+                grads[name] = self._histogram(to_host(p.grad.data))
+        trainer.events.emit(
+            ParameterHistograms(
+                source=trainer.name, epoch=trainer.epoch, iteration=trainer.iteration, weights=weights, gradients=grads
+            )
+        )

@@ -1,0 +1,251 @@
+"""Turn a :class:`~engine.project.Project` into a ready trainer with its data and monitoring hooks.
+
+The studio and the ``sigma`` command both start training here, so a project trains the same way in
+the GUI and headless.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .project import Project, ProjectError
+
+__all__ = ["Run", "build_run", "load_project_data", "SAMPLE_SOURCES"]
+
+#: ``"sample:<name>"`` dataset sources and the function that makes each.
+SAMPLE_SOURCES = ("digits", "cat", "xor", "text")
+
+#: The sample-prediction streamer shows at most this many records for classifiers.
+_SAMPLES_SHOWN = 16
+
+
+@dataclass
+class Run:
+    """A project ready to train.
+
+    Attributes
+    ----------
+    project : Project
+    trainer : engine.training.Trainer
+    train_data, validation_data : Dataset (validation may be None)
+    epochs : int
+        Total epochs planned (a resumed trainer continues up to it).
+    image_shape : tuple or None
+        For image tasks (the cat painter): the shape predictions are reshaped to.
+    """
+
+    project: Project
+    trainer: object
+    train_data: object
+    validation_data: object = None
+    epochs: int = 1
+    image_shape: tuple | None = None
+    classes: tuple | None = None
+    sample_inputs: np.ndarray | None = field(default=None, repr=False)
+
+    def fit(self, epochs: int | None = None, max_iterations: int | None = None, raise_errors: bool = True):
+        """Train (blocking) up to ``epochs`` in total (the project's setting by default)."""
+        return self.trainer.fit(
+            self.train_data,
+            epochs=self.epochs if epochs is None else int(epochs),
+            validation=self.validation_data,
+            max_iterations=max_iterations,
+            raise_errors=raise_errors,
+        )
+
+
+def load_project_data(project: Project, progress=None, cancel=None):
+    """The project's whole dataset, with its layout option applied (before any split).
+
+    ``source`` is ``"sample:<name>"`` or a path (or list of paths) relative to the project file.
+    """
+    from . import data as data_module
+
+    spec = project.dataset or {}
+    source = spec.get("source")
+    options = dict(spec.get("options") or {})
+    layout = options.pop("layout", None)
+    if not source:
+        raise ProjectError("the project has no dataset source", str(project.path or ""), "dataset.source")
+    if isinstance(source, str) and source.startswith("sample:"):
+        name = source.split(":", 1)[1]
+        if name not in SAMPLE_SOURCES:
+            raise ProjectError(
+                f"unknown sample dataset {name!r}; expected one of {', '.join(SAMPLE_SOURCES)}",
+                str(project.path or ""), "dataset.source",
+            )
+        samples = data_module.samples
+        dataset = {"digits": samples.digits, "cat": samples.cat_dataset, "xor": samples.xor, "text": samples.text}[name]()
+    else:
+        paths = source if isinstance(source, list) else [source]
+        resolved = [str(project.resolve(p)) for p in paths]
+        dataset = data_module.load(resolved if len(resolved) > 1 else resolved[0], progress=progress, cancel=cancel, **options)
+    if layout == "image":
+        dataset = _as_images(dataset)
+    return dataset
+
+
+def _as_images(dataset):
+    """Flat square records (N, k*k) or channels-last images (N, H, W, C) -> channels-first (N, C, H, W)."""
+    from .data import Dataset
+
+    x = np.asarray(dataset["inputs"])
+    if x.ndim == 2:
+        side = int(round(np.sqrt(x.shape[1])))
+        if side * side != x.shape[1]:
+            raise ProjectError(f"layout 'image' needs square records; got {x.shape[1]} features", None, "dataset.options.layout")
+        x = x.reshape(len(x), 1, side, side)
+    elif x.ndim == 4 and x.shape[-1] in (1, 3, 4) and x.shape[1] not in (1, 3, 4):
+        x = np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+    sections = {name: np.asarray(dataset[name]) for name in dataset.section_names}
+    sections["inputs"] = x.astype(np.float32, copy=False)
+    return Dataset(sections, dataset.classes, meta=dict(getattr(dataset, "meta", {}) or {}))
+
+
+def build_run(
+    project: Project,
+    backend=None,
+    workers: int | None = None,
+    checkpoint_dir: str | os.PathLike | None = None,
+    events=None,
+    extra_hooks=(),
+    progress=None,
+    cancel=None,
+) -> Run:
+    """Build the trainer, data and monitoring hooks a project describes.
+
+    Parameters
+    ----------
+    project : Project
+    backend : str, optional
+        Overrides ``project.training["backend"]`` (``"cpu"``, ``"cuda"``, ``"auto"``).
+    workers : int, optional
+        Overrides ``project.training["workers"]``.
+    checkpoint_dir : path, optional
+        Where periodic/best checkpoints go (overrides the project's ``checkpoint.directory``).
+    events : EventBus, optional
+        Share an event bus (the studio's or the environment's).
+    extra_hooks : sequence of Hook
+        Added after the project's own hooks.
+
+    Raises
+    ------
+    ProjectError, NetworkError, DataImportError, ValueError
+        With what is wrong and where (field, layer, file).
+    """
+    from .hooks import (
+        CheckpointSaver, EarlyStopping, LearningRateScheduler, MetricReporter, ResourceReporter,
+        RuntimeReporter, SamplePredictionStreamer, TimeStep, ValidationMetrics,
+    )
+    from .hooks.histograms import HistogramReporter
+    from .network import Network
+    from .training import Trainer
+
+    settings = project.training
+    seed = int(settings.get("seed", 0))
+    dataset = load_project_data(project, progress=progress, cancel=cancel)
+    network = Network.from_spec(project.network)
+    _check_data_fits(network, dataset)
+
+    fraction = float((project.dataset or {}).get("validation_split") or 0.0)
+    validation = None
+    train = dataset
+    if fraction > 0:
+        stratify = dataset.classes is not None
+        parts = dataset.split({"train": 1.0 - fraction, "validation": fraction}, stratify=stratify, seed=seed)
+        train, validation = parts["train"], parts["validation"]
+
+    loss = None if getattr(network, "loss_head", None) is not None else settings.get("loss")
+    classes = tuple(dataset.classes) if dataset.classes is not None else None
+    hooks = [
+        MetricReporter(TimeStep(1, "iteration")),
+        RuntimeReporter(),
+        ResourceReporter(TimeStep(25, "iteration")),
+        HistogramReporter(),
+    ]
+    image_shape = None
+    sample_inputs = None
+    if project.task == "image":
+        meta = getattr(dataset, "meta", {}) or {}
+        image_shape = tuple(meta.get("image_shape") or ())
+        if not image_shape:
+            raise ProjectError("an image task needs a coordinate dataset with an image shape", str(project.path or ""), "task")
+        sample_inputs = np.asarray(dataset["inputs"])
+        hooks.append(
+            SamplePredictionStreamer(
+                sample_inputs, np.asarray(dataset["targets"]), kind="image", image_shape=image_shape,
+                timestep=TimeStep(1, "epoch"),
+            )
+        )
+    elif project.task == "classification":
+        shown = validation if validation is not None else train
+        n = min(_SAMPLES_SHOWN, len(shown))
+        sample_inputs = np.asarray(shown["inputs"][np.arange(n)])
+        hooks.append(
+            SamplePredictionStreamer(
+                sample_inputs, np.asarray(shown["targets"][np.arange(n)]), kind="classification", classes=classes
+            )
+        )
+        if validation is not None:
+            hooks.append(ValidationMetrics(validation, top_k=(1, min(5, len(classes or [0] * 5))), classes=classes))
+    stopping = settings.get("early_stopping")
+    if stopping:
+        stopping = dict(stopping)
+        hooks.append(
+            EarlyStopping(
+                monitor=stopping.get("metric", "val_loss" if validation is not None else "loss"),
+                mode=stopping.get("mode", "min"), patience=int(stopping.get("patience", 5)),
+                min_delta=float(stopping.get("min_delta", 0.0)), restore_best=bool(stopping.get("restore_best", True)),
+            )
+        )
+    if settings.get("schedule"):
+        hooks.append(LearningRateScheduler(settings["schedule"]))
+    policy = dict(settings.get("checkpoint") or {})
+    folder = checkpoint_dir or policy.get("directory")
+    if folder and int(policy.get("every_epochs") or 0) > 0:
+        folder = project.resolve(str(folder)) if project.path else Path(folder)
+        monitor = "val_loss" if validation is not None else "loss"
+        hooks.append(
+            CheckpointSaver(
+                folder, TimeStep(int(policy["every_epochs"]), "epoch"), best_only=bool(policy.get("best_only")),
+                monitor=monitor, keep_last=policy.get("keep"),
+            )
+        )
+    hooks.extend(extra_hooks)
+
+    trainer = Trainer(
+        network,
+        optimiser=settings.get("optimiser", "adam"),
+        loss=loss,
+        batch_size=int(settings.get("batch_size", 32)),
+        seed=seed,
+        backend=backend or settings.get("backend", "cpu"),
+        workers=int(workers if workers is not None else settings.get("workers", 1)),
+        hooks=hooks,
+        metrics=list(settings.get("metrics") or []),
+        name=project.name,
+        events=events,
+    )
+    return Run(
+        project=project, trainer=trainer, train_data=train, validation_data=validation,
+        epochs=int(settings.get("epochs", 1)), image_shape=image_shape, classes=classes, sample_inputs=sample_inputs,
+    )
+
+
+def _check_data_fits(network, dataset) -> None:
+    """Say clearly when the data's record shape does not match the network's input."""
+    shapes = getattr(network, "input_shapes", None)
+    if not shapes or len(shapes) != 1:
+        return
+    name, expected = next(iter(shapes.items()))
+    got = tuple(dataset.shape_of("inputs"))
+    if tuple(expected) != got:
+        raise ProjectError(
+            f"the network's input '{name}' expects records of shape {tuple(expected)}, but the dataset's "
+            f"records have shape {got}",
+            None, "network",
+        )
