@@ -33,6 +33,7 @@ __all__ = [
     "median",
     "Worker",
     "PROTOCOL_PREFIX",
+    "thread_env",
 ]
 
 #: Thresholds given to glibc: allocations below 32 MiB (the largest mmap threshold glibc accepts) come
@@ -40,6 +41,14 @@ __all__ = [
 MMAP_THRESHOLD = 32 * 1024 * 1024
 TRIM_THRESHOLD = 256 * 1024 * 1024
 ALLOCATOR_ENV = {"MALLOC_MMAP_THRESHOLD_": str(MMAP_THRESHOLD), "MALLOC_TRIM_THRESHOLD_": str(TRIM_THRESHOLD)}
+
+
+def thread_env(threads: int | None) -> dict:
+    """Environment pinning numpy's BLAS and OpenMP (PyTorch) to ``threads`` threads (empty for None)."""
+    if not threads:
+        return {}
+    return {k: str(threads) for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+
 
 _M_TRIM_THRESHOLD = -1  # from glibc's malloc.h
 _M_MMAP_THRESHOLD = -3
@@ -144,9 +153,9 @@ PROTOCOL_PREFIX = "@bench "
 class Worker:
     """A child process ``python <args>`` speaking one JSON object per line, prefixed ``@bench ``.
 
-    The child is started with the allocator settings of :data:`ALLOCATOR_ENV`. :meth:`ask` sends one
-    command line and returns the child's next protocol reply; lines without the prefix (anything the
-    code under test prints) are kept in :attr:`chatter`.
+    The child is started with the allocator settings of :data:`ALLOCATOR_ENV` plus ``env``.
+    :meth:`ask` sends one command line and returns the child's next protocol reply; lines without the
+    prefix (anything the code under test prints) are kept in :attr:`chatter`.
 
     Raises
     ------
@@ -154,8 +163,8 @@ class Worker:
         When the child exits or answers nothing (with the tail of its stderr).
     """
 
-    def __init__(self, args: list[str], cwd: str | None = None):
-        env = dict(os.environ, **ALLOCATOR_ENV)
+    def __init__(self, args: list[str], cwd: str | None = None, env: dict | None = None):
+        env = dict(os.environ, **ALLOCATOR_ENV, **(env or {}))
         self.args = args
         self.chatter: list[str] = []
         # stderr goes to a file: a pipe nobody reads would block a chatty child

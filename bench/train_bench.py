@@ -113,13 +113,13 @@ def _versions() -> dict:
     return out
 
 
-def _start_workers(name, implementations, tiny, rows, log):
+def _start_workers(name, implementations, tiny, rows, log, threads=None):
     """One ready worker process per available implementation; unavailable ones are noted in ``rows``."""
     workers = {}
     root = str(Path(__file__).resolve().parent.parent)
     for impl in implementations:
         args = ["-m", "bench.train_bench", "--worker", f"{name}:{impl}"] + (["--tiny"] if tiny else [])
-        worker = harness.Worker(args, cwd=root)
+        worker = harness.Worker(args, cwd=root, env=harness.thread_env(threads))
         try:
             hello = worker.read()
         except RuntimeError as exc:
@@ -153,10 +153,10 @@ def _runner(worker, row):
     return run_block
 
 
-def _time_workload(name, implementations, seconds, repeats, warmup, tiny, log) -> dict:
+def _time_workload(name, implementations, seconds, repeats, warmup, tiny, log, threads=None) -> dict:
     """Rows (by implementation) for one workload, each implementation in its own worker process."""
     rows: dict[str, dict] = {}
-    workers = _start_workers(name, implementations, tiny, rows, log)
+    workers = _start_workers(name, implementations, tiny, rows, log, threads)
     try:
         t0 = time.perf_counter()
         runners = {impl: _runner(w, rows[impl]) for impl, w in workers.items()}
@@ -182,7 +182,9 @@ def _time_workload(name, implementations, seconds, repeats, warmup, tiny, log) -
     return rows
 
 
-def run(workloads, implementations, seconds=3.0, repeats=5, warmup=0.5, tiny=False, log=print) -> dict:
+def run(
+    workloads, implementations, seconds=3.0, repeats=5, warmup=0.5, tiny=False, log=print, threads=None
+) -> dict:
     """Run the suite; returns the JSON-able report (see bench/README.md for its fields)."""
     allocator = harness.tune_allocator()
     from bench.workloads.torch_steps import blas_threads
@@ -206,8 +208,9 @@ def run(workloads, implementations, seconds=3.0, repeats=5, warmup=0.5, tiny=Fal
         "results": [],
     }
     log(f"allocator: {allocator}")
+    log(f"threads per implementation: {report['meta']['blas_threads']}; load average {load}")
     for name in workloads:
-        rows = _time_workload(get(name).name, implementations, seconds, repeats, warmup, tiny, log)
+        rows = _time_workload(get(name).name, implementations, seconds, repeats, warmup, tiny, log, threads)
         report["results"].extend(rows.values())
     if hasattr(os, "getloadavg"):
         report["meta"]["load_average_at_end"] = os.getloadavg()
@@ -295,6 +298,9 @@ def _parse(argv):
     p.add_argument("--repeats", type=int, default=5, help="interleaved blocks per implementation (default 5)")
     p.add_argument(
         "--warmup", type=float, default=0.5, help="warm-up seconds per implementation (default 0.5)"
+    )
+    p.add_argument(
+        "--threads", type=int, help="BLAS/OpenMP threads in every worker (default: the libraries')"
     )
     p.add_argument("--json", type=Path, help="write the report as JSON to this file")
     p.add_argument("--tiny", action="store_true", help="tiny sizes (smoke test; figures meaningless)")
