@@ -305,10 +305,10 @@ class Bridge(QtCore.QObject):
         self.flushes += 1
         self.events_delivered += len(batch)
         grouped: dict[type, list] = collections.defaultdict(list)
-        finished = None
+        finished, states = None, []
         for event in batch:
             if isinstance(event, ev.RunStateChanged):
-                self._set_state(event.state)
+                states.append(event.state)
             elif isinstance(event, ev.ErrorEvent):
                 self.sigError.emit(event)
                 grouped[ev.LogMessage].append(ev.LogMessage(source=event.source, level="error", message=event.message))
@@ -320,6 +320,8 @@ class Bridge(QtCore.QObject):
             items = [e for k, v in grouped.items() if issubclass(k, kind) for e in v]
             if items:
                 signal.emit(items)
+        for state in states:  # after the data, so views end on the state, not on a last progress line
+            self._set_state(state)
         self.sigFlushed.emit(len(batch))
         if finished is not None and finished.run_id == self.run_id:
             self._busy = False

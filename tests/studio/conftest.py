@@ -135,10 +135,13 @@ def _interim_build_run(project):
     data = samples.coordinate_dataset(image)
     x, y = data["inputs"][:], data["targets"][:]
     t = project.training
-    net = Network(Input((2,)) + Dense(32, "tanh") + Dense(32, "tanh") + Dense(3, "sigmoid"), seed=t.get("seed", 0))
+    if project.network:
+        net = Network.from_spec(project.network, seed=t.get("seed", 0))
+    else:
+        net = Network(Input((2,)) + Dense(32, "tanh") + Dense(32, "tanh") + Dense(3, "sigmoid"), seed=t.get("seed", 0))
     hooks = [MetricReporter(TimeStep(1, "iteration")), ResourceReporter(TimeStep(5, "iteration")),
              SamplePredictionStreamer(x, y, kind="image", image_shape=image.shape, timestep=TimeStep(3, "iteration"))]
-    trainer = Trainer(net, optimiser=t["optimiser"], loss="mse", batch_size=t["batch_size"], seed=t.get("seed", 0),
+    trainer = Trainer(net, optimiser=t["optimiser"], loss=None if net.loss_head is not None else "mse", batch_size=t["batch_size"], seed=t.get("seed", 0),
                       hooks=hooks)
 
     @dataclasses.dataclass

@@ -33,7 +33,7 @@ def test_events_are_batched_at_a_bounded_rate_and_none_dropped(qtbot, bridge, ca
         lambda s: bridge.trainer.events.subscribe(direct.append, ev.IterationMetrics) if s == "running" and not direct else None)
     assert bridge.start(cat_project)
     assert not bridge.start(cat_project), "a second start while busy must be refused"
-    qtbot.waitUntil(lambda: len(delivered) >= 30, timeout=30000)
+    qtbot.waitUntil(lambda: len(delivered) >= 12, timeout=30000)
     with qtbot.waitSignal(bridge.sigRunFinished, timeout=10000) as finished:
         bridge.stop()
     assert finished.args == ["stopped"]
@@ -75,7 +75,8 @@ def test_learning_rate_edit_reaches_the_optimiser_at_the_next_iteration(qtbot, b
     _wait_state(qtbot, bridge, "running")
     bridge.pause()
     _wait_state(qtbot, bridge, "paused")
-    assert bridge.editable_values()["optimiser.learning_rate"] == pytest.approx(0.01)
+    initial = cat_project.training["optimiser"]["learning_rate"]
+    assert bridge.editable_values()["optimiser.learning_rate"] == pytest.approx(initial)
     assert bridge.set_learning_rate(0.0025)
     before = _iteration(bridge)
     bridge.step()

@@ -1,0 +1,87 @@
+"""The live monitor: the cat learns on screen; every view of the monitor draws real engine events."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6 import QtCore
+
+from engine import events as ev
+from studio.bridge import RunInfo
+
+
+def test_cat_learns_on_screen_from_the_start_button(qtbot, window):
+    monitor = window.monitor
+    qtbot.mouseClick(window.training.buttons["start"], QtCore.Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: monitor.samples.prediction.frames >= 1, timeout=30000)
+    first_image = monitor.samples.prediction.image()
+    first_error = monitor.samples.last_error
+    # Train until the painting's error has clearly fallen (bounded by the timeout, never a sleep).
+    qtbot.waitUntil(lambda: monitor.samples.last_error is not None and monitor.samples.last_error < 0.8 * first_error,
+                    timeout=60000)
+    window.bridge.stop()
+    qtbot.waitUntil(lambda: not window.bridge.busy, timeout=10000)
+    assert monitor.loss_chart.point_count("loss") >= 5
+    xs, ys = monitor.loss_chart.series("loss")
+    assert np.all(np.diff(xs) > 0) and np.all(np.isfinite(ys))
+    assert monitor.lr_chart.point_count("learning_rate") == monitor.loss_chart.point_count("loss")
+    assert monitor.samples.original.frames == 1  # the original is drawn once per run
+    last_image = monitor.samples.prediction.image()
+    assert last_image.shape == first_image.shape and last_image.shape[-1] == 3
+    assert np.abs(last_image - first_image).mean() > 1e-3, "the painting did not change"
+    errors = monitor.samples.error_chart.series("error")[1]
+    assert errors[-1] < errors[0]
+    assert "State: stopped" in window.status_state.text()
+
+
+def _feed(window, *events):
+    bridge = window.bridge
+    for event in events:
+        bridge.post(event)
+    bridge.flush()
+
+
+def test_classifier_views_confusion_histograms_and_log(qtbot, window):
+    monitor = window.monitor
+    rng = np.random.default_rng(0)
+    probs = rng.dirichlet(np.ones(10), size=12)
+    targets = probs.argmax(axis=1)
+    targets[:3] = (targets[:3] + 1) % 10  # three wrong
+    matrix = rng.integers(0, 20, size=(10, 10))
+    counts, edges = np.histogram(rng.normal(size=500), bins=20)
+    _feed(window,
+          ev.SamplePredictions(kind="classification", inputs=rng.random((12, 8, 8)), predictions=probs,
+                               targets=targets, classes=tuple(str(i) for i in range(10)), error=0.25),
+          ev.ConfusionMatrix(matrix=matrix, classes=tuple(str(i) for i in range(10))),
+          ev.ParameterHistograms(weights={"fc1.weights": (counts, edges)}, gradients={"fc1.weights": (counts, edges)}),
+          ev.LogMessage(level="warning", message="learning rate reduced to 0.001"))
+    assert monitor.samples.stack.currentWidget() is monitor.samples.grid
+    assert monitor.samples.grid.accuracy_label.text().startswith("9 of 12")
+    np.testing.assert_array_equal(monitor.confusion.matrix, matrix)
+    assert monitor.histograms.choice.currentText() == "fc1.weights"
+    assert ("warning", "learning rate reduced to 0.001") in monitor.log.lines
+
+
+def test_runs_overlaid_for_comparison_and_log_scale(qtbot, window):
+    monitor = window.monitor
+    for run in (1, 2):
+        monitor._on_run_started(RunInfo(run, f"run {run}", "cat"))
+        monitor.loss_chart.append("loss", [1, 2, 3], [1.0 / run, 0.5 / run, 0.25 / run], run=run)
+        monitor.loss_chart.refresh()
+    assert monitor.runs.count() == 2
+    assert monitor.loss_chart.point_count("loss") == 6
+    older = monitor.runs.item(1)  # newest first
+    older.setCheckState(QtCore.Qt.CheckState.Unchecked)
+    assert not monitor.loss_chart._curves[(1, "loss")].isVisible()
+    assert monitor.loss_chart._curves[(2, "loss")].isVisible()
+    monitor.loss_chart.log_box.setChecked(True)
+    assert monitor.loss_chart.plot_item.ctrl.logYCheck.isChecked()
+
+
+def test_charts_keep_long_runs_cheap(qtbot, window):
+    chart = window.monitor.loss_chart
+    xs = np.arange(200_000)
+    chart.append("loss", xs, 1.0 / (1 + xs))
+    chart.refresh()
+    curve = next(iter(chart._curves.values()))
+    assert curve.opts["autoDownsample"] and curve.opts["clipToView"]
+    assert chart.point_count("loss") == 200_000
