@@ -277,7 +277,7 @@ class Dataset:
 
 
 def _feature_moments(section) -> dict:
-    """Per-feature mean and std over records, accumulated in float64 block by block."""
+    """Per-feature (and, for images, per-channel) mean and std, accumulated in float64 by blocks."""
     n = len(section)
     width = int(np.prod(section.shape[1:], dtype=np.int64))
     s = np.zeros(width)
@@ -292,7 +292,7 @@ def _feature_moments(section) -> dict:
     var = np.maximum(ss / n - np.square(mean), 0.0)
     overall_mean = float(mean.mean())
     overall_var = max(float((ss.sum() / (n * width)) - overall_mean**2), 0.0)
-    return {
+    out = {
         "feature_mean": mean.tolist(),
         "feature_std": np.sqrt(var).tolist(),
         "mean": overall_mean,
@@ -300,6 +300,17 @@ def _feature_moments(section) -> dict:
         "min": lo,
         "max": hi,
     }
+    record_shape = tuple(section.shape[1:])
+    if len(record_shape) == 3:
+        # (H, W, C) images: every pixel counts equally, so channel moments follow from the sums.
+        channels = record_shape[-1]
+        cs = s.reshape(-1, channels).sum(axis=0)
+        css = ss.reshape(-1, channels).sum(axis=0)
+        count = n * (width // channels)
+        cmean = cs / count
+        out["channel_mean"] = cmean.tolist()
+        out["channel_std"] = np.sqrt(np.maximum(css / count - np.square(cmean), 0.0)).tolist()
+    return out
 
 
 def _named_fractions(fractions) -> dict:

@@ -25,6 +25,7 @@ __all__ = ["load", "concatenate", "detect_format"]
 _TABLE = (".csv", ".tsv", ".tab")
 _TEXT = (".txt", ".text", ".md")
 _HDF5 = (".h5", ".hdf5", ".hdf", ".he5")
+_JUNK = frozenset({"Thumbs.db", "desktop.ini"})
 SUPPORTED = "images (png, jpg, bmp, gif, tif, webp), csv/tsv, txt, IDX, npy/npz, HDF5, zip/tar archives"
 
 
@@ -237,7 +238,7 @@ def _images(root, files, labels, ctx, opt, **extra) -> Dataset:
 
 def _visible(folder: str) -> list:
     return sorted(
-        (e for e in os.scandir(folder) if not e.name.startswith((".", "__MACOSX", "Thumbs.db"))),
+        (e for e in os.scandir(folder) if not e.name.startswith((".", "__MACOSX")) and e.name not in _JUNK),
         key=lambda e: natural_key(e.name),
     )
 
@@ -281,17 +282,21 @@ def _load_folder(folder: str, ctx, opt, archive=None) -> Dataset:
         return _images(folder, images, None, ctx, opt)
     if not files:
         raise DataImportError("folder is empty (no files to import)", where)
-    idx = [f for f in files if detect_format(f) == "idx"] if any(_maybe_idx(f) for f in files) else []
+    formats = {}
+    for f in files:
+        try:
+            formats[f] = detect_format(f)
+        except DataImportError as exc:
+            # A README, licence or stray file next to the data is not a reason to stop.
+            ctx.warn(f"{exc.reason}; ignored", f)
+    if not formats:
+        raise DataImportError("folder has no files in a supported format", where)
+    idx = [f for f, fmt in formats.items() if fmt == "idx"]
     if idx:
         return read_idx_files(
             idx, ctx, classes=opt["classes"], memory_budget=opt["memory_budget"], cache_dir=opt["cache_dir"]
         )
-    return _load_many(files, ctx, opt)
-
-
-def _maybe_idx(path: str) -> bool:
-    name = path.lower()
-    return "idx" in name or "ubyte" in name
+    return _load_many(list(formats), ctx, opt)
 
 
 def _labelled_images(folder: str, table: str, ctx, opt) -> Dataset:

@@ -202,6 +202,7 @@ def test_cancel_during_archive_extraction_leaves_nothing_behind(tmp_path):
     with zipfile.ZipFile(archive, "w") as zf:
         for i in range(20):
             zf.writestr(f"d/{i}.csv", "1,2\n")
+
     class SetAfterFiveLooks(threading.Event):
         # An event the GUI sets while extraction is under way: the sixth look finds it set.
         looks = 0

@@ -96,3 +96,11 @@ def test_concatenate_remaps_classes():
     ds = concatenate([a, b])
     assert ds.classes == ["w", "x", "y"]
     np.testing.assert_array_equal(ds["targets"], [1, 2, 0])
+
+
+def test_channel_statistics_for_images():
+    rng = np.random.default_rng(0)
+    x = rng.random((30, 4, 5, 3)).astype(np.float32)
+    stats = Dataset({"inputs": x}).statistics()
+    np.testing.assert_allclose(stats["channel_mean"], x.reshape(-1, 3).mean(0), rtol=1e-6)
+    np.testing.assert_allclose(stats["channel_std"], x.reshape(-1, 3).std(0), rtol=1e-5)

@@ -159,3 +159,11 @@ def test_array_files_without_targets_and_csv_auto_target_skips_inputs(tmp_path):
     ds = load(path, inputs=["a", "c"])  # the target is the last column not used as an input
     assert ds.meta["columns"] == {"inputs": ["a", "c"], "targets": ["b"]}
     assert load(path, targets=None, inputs=["a", "b"]).section_names == ["inputs"]
+
+
+def test_folder_ignores_unsupported_files_with_a_warning(mnist_like):
+    folder, _, _ = mnist_like
+    (folder / "LICENSE").write_bytes(b"\x01\x02 not data")
+    ds = load(folder)
+    assert len(ds) == 57
+    assert any(r.file.endswith("LICENSE") and r.action == "warning" for r in ds.report)
