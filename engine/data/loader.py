@@ -265,6 +265,10 @@ def _load_folder(folder: str, ctx, opt, archive=None) -> Dataset:
     per_class = [
         (d, name, [f for f in _walk_files(d) if is_image_file(f)]) for d, name in class_folders(folder)
     ]
+    if any(c[2] for c in per_class):
+        for d, name, found in per_class:
+            if not found:
+                ctx.warn(f"class folder {name!r} has no images; the class is left out", d)
     per_class = [c for c in per_class if c[2]]
     if per_class:
         paths, labels = [], []

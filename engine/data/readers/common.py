@@ -47,7 +47,9 @@ def read_head(path, n: int = 16) -> bytes:
         raise DataImportError(open_failure_reason(exc), path) from exc
 
 
-def class_index(labels: list, classes: list | None, file=None, rows: list | None = None, ctx=None):
+def class_index(
+    labels: list, classes: list | None, file=None, rows: list | None = None, ctx=None, files=None
+):
     """Map string labels to int64 indices into ``classes``.
 
     Parameters
@@ -58,6 +60,8 @@ def class_index(labels: list, classes: list | None, file=None, rows: list | None
         labels is used.
     file, rows : optional
         Where each label came from, for errors about unknown labels.
+    files : list of str, optional
+        One file per label (e.g. the image of a class folder); overrides ``file`` in errors.
     ctx : ImportContext, optional
         Error policy; unknown labels raise without one.
 
@@ -78,9 +82,10 @@ def class_index(labels: list, classes: list | None, file=None, rows: list | None
         if j is None:
             reason = f"unknown class label {label!r}; expected one of {classes}"
             row = rows[i] if rows is not None else None
+            where = files[i] if files is not None else file
             if ctx is None:
-                raise DataImportError(reason, file, row)
-            ctx.fail(reason, file, row)
+                raise DataImportError(reason, where, row)
+            ctx.fail(reason, where, row)
             j = -1
         out[i] = j
     return out, classes

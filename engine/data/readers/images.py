@@ -174,7 +174,8 @@ def read_image_files(
         raise DataImportError("no image files found", root)
     class_ids = None
     if labels is not None:
-        class_ids, classes = class_index(labels, classes, label_file, label_rows, ctx)
+        per_file = None if label_file is not None else files
+        class_ids, classes = class_index(labels, classes, label_file, label_rows, ctx, per_file)
         keep = [i for i, c in enumerate(class_ids) if c >= 0]
         files, class_ids = [files[i] for i in keep], class_ids[keep]
     if image_size is None or color == "auto":

@@ -101,3 +101,14 @@ def test_label_csv_listing_a_missing_image_names_the_row(tmp_path):
     assert info.value.file.endswith("labels.csv") and info.value.row == 3 and "ghost.png" in str(info.value)
     ds = load(tmp_path, on_error="skip")
     assert len(ds) == 1 and ds.report[0].row == 3
+
+
+def test_class_folder_outside_the_given_classes_names_the_file(class_folder):
+    root, _ = class_folder
+    (root / "empty").mkdir()
+    with pytest.raises(DataImportError, match="unknown class label 'fish'") as info:
+        load(root, classes=["cat", "dog"])
+    assert info.value.file == str(root / "fish" / "00.png")
+    ds = load(root, classes=["cat", "dog"], on_error="skip")
+    assert len(ds) == 7 and ds.classes == ["cat", "dog"]
+    assert any("no images" in r.reason for r in ds.report)
