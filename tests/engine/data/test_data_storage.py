@@ -149,3 +149,37 @@ def test_builder_prealloc_with_fewer_or_more_records_than_announced(tmp_path):
         out = b.finish()["inputs"]
         np.testing.assert_array_equal(out, x)
         assert out.base is None or len(out.base) <= max(announced, count)
+
+
+def test_training_from_the_disk_cache_equals_training_in_memory(tmp_path):
+    # A softmax regression trained one epoch per source: same seed, same batches, same weights, bit for bit.
+    from conftest import write_idx
+
+    rng = np.random.default_rng(3)
+    images = rng.integers(0, 256, size=(4000, 16, 16), dtype=np.uint8)
+    labels = (images[:, :8].mean(axis=(1, 2)) > images[:, 8:].mean(axis=(1, 2))).astype(np.uint8)
+    write_idx(tmp_path / "d-images-idx3-ubyte.gz", images)
+    write_idx(tmp_path / "d-labels-idx1-ubyte.gz", labels)
+    nbytes = 4000 * 16 * 16 * 4 + 4000 * 8
+    on_disk = load(tmp_path, memory_budget=nbytes // 4, cache_dir=tmp_path / "cache")
+    in_memory = load(tmp_path)
+    assert on_disk.on_disk and not in_memory.on_disk
+
+    def train(ds):
+        w = np.zeros((256, 2), np.float32)
+        with MinibatchIterator(ds, 64, seed=5) as it:
+            for _ in range(4):
+                for batch in it:
+                    x = batch["inputs"].reshape(len(batch["inputs"]), -1) - 0.5
+                    logits = x @ w
+                    p = np.exp(logits - logits.max(1, keepdims=True))
+                    p /= p.sum(1, keepdims=True)
+                    p[np.arange(len(x)), batch["targets"]] -= 1
+                    w -= 2.0 * x.T @ p / len(x)
+        return w
+
+    w_disk, w_mem = train(on_disk), train(in_memory)
+    np.testing.assert_array_equal(w_disk, w_mem)
+    x = in_memory["inputs"].reshape(4000, -1) - 0.5
+    accuracy = ((x @ w_mem).argmax(1) == in_memory["targets"]).mean()
+    assert accuracy > 0.9
