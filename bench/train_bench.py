@@ -280,6 +280,28 @@ def format_table(report: dict) -> str:
     return "\n".join(lines)
 
 
+def profile(name: str, implementation: str = "engine", seconds: float = 3.0, tiny: bool = False) -> str:
+    """Profile one implementation's steps of a workload in this process with pyinstrument; the text tree."""
+    try:
+        from pyinstrument import Profiler
+    except ImportError:
+        return "pyinstrument is not installed (pip install pyinstrument)"
+    harness.tune_allocator()
+    workload = get(name)
+    config = workload.config(tiny)
+    x, y = make_data(workload, config)
+    step, reason = _build(implementation, workload, config, x, y)
+    if step is None:
+        return f"{workload.name}: {implementation}: not available ({reason})"
+    harness.time_block(step, 0.5, min_steps=2)
+    profiler = Profiler(interval=0.0005)
+    profiler.start()
+    ms, steps = harness.time_block(step, seconds)
+    profiler.stop()
+    head = f"{workload.name} {implementation}: {ms:.2f} ms/step over {steps} steps (profiled, so slower)\n"
+    return head + profiler.output_text(unicode=False, color=False, show_all=False)
+
+
 def _parse(argv):
     p = argparse.ArgumentParser(prog="python -m bench train", description=__doc__.splitlines()[0])
     p.add_argument(
@@ -304,6 +326,8 @@ def _parse(argv):
     )
     p.add_argument("--json", type=Path, help="write the report as JSON to this file")
     p.add_argument("--tiny", action="store_true", help="tiny sizes (smoke test; figures meaningless)")
+    p.add_argument("--profile", metavar="WORKLOAD[:IMPL]",
+                   help="profile one implementation (default engine) in this process with pyinstrument")
     p.add_argument("--worker", help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
@@ -314,6 +338,10 @@ def main(argv=None) -> int:
     if args.worker:
         harness.tune_allocator()  # the parent set the environment too; this makes it explicit
         _worker(args.worker, args.tiny)
+        return 0
+    if args.profile:
+        name, _, impl = args.profile.partition(":")
+        print(profile(name, impl or "engine", args.seconds, args.tiny))
         return 0
     try:
         names = [get(n).name for n in args.workloads.split(",") if n.strip()]
