@@ -228,9 +228,10 @@ def _open(path):
         raise CheckpointError(
             f"cannot open the HDF5 file ({exc}); it may be truncated or damaged", path
         ) from None
-    if f.attrs.get("format") != FORMAT:
+    kind = f.attrs.get("format")
+    if kind != FORMAT:
         f.close()
-        raise CheckpointError(f"not a Sigma checkpoint (format attribute {f.attrs.get('format')!r})", path)
+        raise CheckpointError(f"not a Sigma checkpoint (format attribute {kind!r})", path)
     version = f.attrs.get("format_version")
     if not isinstance(version, int | np.integer) or not 1 <= int(version) <= FORMAT_VERSION:
         f.close()

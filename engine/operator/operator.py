@@ -145,6 +145,7 @@ class Operator:
         except Exception as exc:
             if error is None:
                 final, error = ERROR, exc
+        self.sync()  # values set during the last iteration show in the optimiser after the run
         if error is not None:
             self._report_error(error)
         reset = self.control.finish(final)
