@@ -7,6 +7,7 @@ import os
 
 import numpy as np
 import psutil
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -60,12 +61,15 @@ def test_cache_file_is_deleted_with_the_dataset(tmp_path):
     assert not os.path.exists(path)
 
 
+@pytest.fixture(scope="module")
+def spilled_module(tmp_path_factory):
+    return _spilled(tmp_path_factory.mktemp("h"))
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.integers(0, 999), min_size=0, max_size=200))
-def test_lazy_reader_matches_numpy_for_any_index_list(tmp_path_factory, indices):
-    if not hasattr(test_lazy_reader_matches_numpy_for_any_index_list, "data"):
-        test_lazy_reader_matches_numpy_for_any_index_list.data = _spilled(tmp_path_factory.mktemp("h"))
-    sections, x, _ = test_lazy_reader_matches_numpy_for_any_index_list.data
+def test_lazy_reader_matches_numpy_for_any_index_list(spilled_module, indices):
+    sections, x, _ = spilled_module
     np.testing.assert_array_equal(sections["inputs"][np.array(indices, dtype=np.int64)], x[indices])
 
 
@@ -182,4 +186,4 @@ def test_training_from_the_disk_cache_equals_training_in_memory(tmp_path):
     np.testing.assert_array_equal(w_disk, w_mem)
     x = in_memory["inputs"].reshape(4000, -1) - 0.5
     accuracy = ((x @ w_mem).argmax(1) == in_memory["targets"]).mean()
-    assert accuracy > 0.9
+    assert accuracy > 0.9, accuracy
