@@ -67,6 +67,7 @@ def numpy_softmax_ce(x, t):
 
 
 # ---------------------------------------------------------------------- the same through the engine
+# Inputs arrive as arrays on the engine's device; outputs are returned without copying them back.
 def engine_matmul(a, b, g):
     import engine
 
@@ -91,7 +92,7 @@ def engine_softmax_ce(x, t):
     tx = engine.tensor(x, requires_grad=True)
     loss = engine.ops.softmax_cross_entropy(tx, t)
     loss.backward()
-    return loss.item(), tx.grad.data
+    return loss.data, tx.grad.data
 
 
 def make_cases(rng):
@@ -111,9 +112,9 @@ def make_cases(rng):
     ]
 
 
-def _check_agree(name, ours, ref):
+def _check_agree(name, ours, ref, backend):
     for i, (p, q) in enumerate(zip(ours, ref)):
-        p, q = np.asarray(p, np.float64), np.asarray(q, np.float64)
+        p, q = np.asarray(backend.to_host(p), np.float64), np.asarray(q, np.float64)
         scale = max(1.0, float(np.abs(q).max()))
         err = float(np.abs(p - q).max()) / scale
         if err > 1e-3:
@@ -134,19 +135,37 @@ def _tune_allocator():
     return "allocator: glibc mallopt (mmap threshold 1 GiB, trim threshold 2 GiB)" if ok else "allocator: default"
 
 
-def run(repeat: int, warmup: int, only=None, seed: int = 0):
-    """Time every case; returns a list of result dicts."""
+def run(repeat: int, warmup: int, only=None, seed: int = 0, backend="cpu"):
+    """Time every case; returns a list of result dicts.
+
+    With a CUDA ``backend`` the engine runs on the GPU (inputs copied there once, the device synchronised
+    before each timer stops) while the numpy side stays on the CPU: the ratio is then a speed-up, not a
+    check of overhead.
+    """
+    from engine.backend import get_backend
+
+    backend = get_backend(backend)
     rng = np.random.default_rng(seed)
     cases = [c for c in make_cases(rng) if only is None or c[0] in only]
+    dev_args = {name: tuple(backend.from_host(a) for a in args) for name, _, _, args in cases}
+
+    def on_device(fn, name):
+        def timed():
+            out = fn(*dev_args[name])
+            backend.synchronize()
+            return out
+        return timed
+
     for name, ours, ref, args in cases:
-        _check_agree(name, ours(*args), ref(*args))
+        _check_agree(name, on_device(ours, name)(), ref(*args), backend)
     times = {name: {"engine": [], "numpy": []} for name, *_ in cases}
     for rep in range(warmup + repeat):
         for name, ours, ref, args in cases:
-            order = (("engine", ours), ("numpy", ref)) if rep % 2 == 0 else (("numpy", ref), ("engine", ours))
+            mine, theirs = on_device(ours, name), (lambda ref=ref, args=args: ref(*args))
+            order = (("engine", mine), ("numpy", theirs)) if rep % 2 == 0 else (("numpy", theirs), ("engine", mine))
             for side, fn in order:
                 start = time.perf_counter()
-                fn(*args)
+                fn()
                 elapsed = time.perf_counter() - start
                 if rep >= warmup:
                     times[name][side].append(elapsed)
@@ -157,7 +176,7 @@ def run(repeat: int, warmup: int, only=None, seed: int = 0):
         results.append({
             "case": name, "engine_ms": me * 1e3, "numpy_ms": mn * 1e3, "ratio": me / mn,
             "engine_min_ms": min(e) * 1e3, "numpy_min_ms": min(n) * 1e3, "repeat": len(e),
-            "target": TARGETS[name],
+            "target": TARGETS[name] if not backend.is_cuda else None, "backend": backend.name,
         })
     return results
 
@@ -179,11 +198,13 @@ def main(argv=None) -> int:
     parser.add_argument("--warmup", type=int, default=2, help="untimed repetitions first")
     parser.add_argument("--only", nargs="+", choices=list(TARGETS), help="run only these cases")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON here")
+    parser.add_argument("--backend", default="cpu", help="engine backend: cpu (default) or cuda[:N] (numpy stays on the CPU)")
     parser.add_argument("--default-allocator", action="store_true", help="leave glibc's malloc thresholds alone")
     args = parser.parse_args(argv)
     note = "allocator: default" if args.default_allocator else _tune_allocator()
-    results = run(args.repeat, args.warmup, args.only)
-    print(f"python -m bench ops: float32, median of {args.repeat} interleaved repetitions; {note}")
+    results = run(args.repeat, args.warmup, args.only, backend=args.backend)
+    print(f"python -m bench ops: float32, engine on {results[0]['backend']}, median of {args.repeat} interleaved "
+          f"repetitions; {note}")
     print(format_table(results))
     if args.json:
         payload = {"bench": "ops", "numpy": np.__version__, "python": sys.version.split()[0],

@@ -182,6 +182,12 @@ def getitem(x, index):
         index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
     if isinstance(index, list):
         index = np.asarray(index)
+    if isinstance(x, Tensor) and not isinstance(x.data, np.ndarray):  # index arrays must live on the tensor's device
+        xp = x.xp
+        if hasattr(index, "shape"):
+            index = xp.asarray(index)
+        elif isinstance(index, tuple):
+            index = tuple(xp.asarray(i) if hasattr(i, "shape") else i for i in index)
     return GetItem(index)(x)
 
 
