@@ -264,6 +264,8 @@ class MinibatchIterator:
 class WholeIterator:
     """Hand out the whole dataset as one batch per epoch (full-batch training, evaluation).
 
+    The arrays are read-only views of the dataset (no copy); augmentation returns new arrays.
+
     Parameters
     ----------
     dataset : Dataset
@@ -295,7 +297,12 @@ class WholeIterator:
     def make_batch(self, epoch: int, k: int = 0) -> dict:
         """The whole dataset as ``{name: (N, ...)}``, augmented for ``epoch`` when an augment is set."""
         if self._cache is None:
-            self._cache = {name: as_numpy(self.dataset[name]) for name in self.sections}
+            self._cache = {}
+            for name in self.sections:
+                # Read-only views: the whole batch may be the dataset's own array.
+                view = as_numpy(self.dataset[name]).view()
+                view.flags.writeable = False
+                self._cache[name] = view
         batch = dict(self._cache)
         if self.augment is not None:
             batch = self.augment.apply(batch, np.random.default_rng([self.seed, epoch, 0]))

@@ -137,3 +137,12 @@ def test_whole_iterator():
     assert it.epoch == 1 and it.batches_per_epoch == 1
     it.load_state_dict({"epoch": 5, "position": 0, "n_records": 7})
     assert len(list(it)) == 1 and it.epoch == 6
+
+
+def test_whole_iterator_batches_are_read_only_views():
+    ds = _ds(5)
+    batch = WholeIterator(ds).make_batch(0)
+    assert np.shares_memory(batch["inputs"], ds["inputs"])
+    with pytest.raises(ValueError):
+        batch["inputs"][0, 0] = 1.0
+    assert ds["inputs"].flags.writeable
