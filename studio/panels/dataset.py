@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 from studio.widgets.banner import Banner
 
 from .dataset_import import ImportJob
-from .dataset_views import PreviewView, ReportView, StatisticsView
+from .dataset_views import PreviewView, ReportView, StatisticsView, short_path
 
 __all__ = ["DatasetPanel"]
 
@@ -305,18 +305,23 @@ class DatasetPanel(QWidget):
         self.dataset, self.statistics, self.source = ds, result.statistics, result.source
         self.preview.show_preview(result.preview, ds)
         self.stats_view.show_statistics(result.statistics, ds)
-        self.report_view.show_report(ds.report)
+        self.report_view.show_report(ds.report, result.source)
         skipped = [r for r in ds.report if r.action == "skipped"]
         warnings = [r for r in ds.report if r.action != "skipped"]
         self.tabs.setTabText(2, f"Report ({len(ds.report)})" if ds.report else "Report")
+        shown = len(result.preview.get("indices", ()))
+        self.tabs.setTabText(0, f"Preview ({shown} of {len(ds):,})" if 0 < shown < len(ds) else "Preview")
         self._update_summary()
         self._write_project(result.source, result.options)
         if skipped:
             first = skipped[0]
-            more = f" and {len(skipped) - 1} more" if len(skipped) > 1 else ""
+            where = short_path(first.file, result.source) + (
+                f", row {first.row}" if first.row is not None else ""
+            )
+            more = f" (and {len(skipped) - 1} more)" if len(skipped) > 1 else ""
             self.show_message(
-                f"Imported {len(ds):,} records; skipped {len(skipped)} bad record(s): {first}{more}. "
-                "See the Report tab.",
+                f"Imported {len(ds):,} records. Skipped {len(skipped)} bad record(s){more}: "
+                f"{where}: {first.reason}. See the Report tab.",
                 "error",
             )
         elif warnings:

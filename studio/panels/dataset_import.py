@@ -154,10 +154,27 @@ class ImportJob(QRunnable):
             _running.discard(self)
 
 
-def _preview(dataset) -> dict:
+def _preview_indices(dataset) -> np.ndarray:
+    """Up to PREVIEW_RECORDS records, taken in turn from every class so the grid shows them all."""
     n = min(PREVIEW_RECORDS, len(dataset))
-    batch = dataset.batch(np.arange(n))
-    out = {"inputs": batch.get("inputs"), "targets": batch.get("targets")}
+    if dataset.classes is None or "targets" not in dataset or dataset["targets"].ndim != 1:
+        return np.arange(n)
+    labels = np.asarray(dataset["targets"][:])
+    per_class = [np.flatnonzero(labels == c) for c in range(len(dataset.classes))]
+    picked = []
+    for rank in range(n):
+        for members in per_class:
+            if rank < len(members) and len(picked) < n:
+                picked.append(members[rank])
+        if len(picked) >= n:
+            break
+    return np.sort(np.array(picked, dtype=np.int64))
+
+
+def _preview(dataset) -> dict:
+    idx = _preview_indices(dataset)
+    batch = dataset.batch(idx)
+    out = {"inputs": batch.get("inputs"), "targets": batch.get("targets"), "indices": idx}
     shape = dataset.meta.get("image_shape")
     if dataset.meta.get("kind") == "coordinates" and shape and "targets" in dataset:
         out["image"] = np.asarray(dataset["targets"][:]).reshape(shape)

@@ -3,11 +3,14 @@ statistics (class balance chart, feature ranges) and the report of skipped and b
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (
+    QHBoxLayout,
     QHeaderView,
     QLabel,
     QListView,
@@ -20,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-__all__ = ["PreviewView", "StatisticsView", "ReportView", "looks_like_images", "to_qimage"]
+__all__ = ["PreviewView", "StatisticsView", "ReportView", "looks_like_images", "to_qimage", "short_path"]
 
 _MAX_COLUMNS = 24
 _MAX_FEATURE_ROWS = 64
@@ -160,12 +163,31 @@ class StatisticsView(QWidget):
         self.features = QTableWidget(0, 3)
         self.features.setHorizontalHeaderLabels(["Feature", "Mean", "Std"])
         self.features.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.features.verticalHeader().setVisible(False)
         self.features.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.features_title = QLabel("")
+        self.mean_image, self.std_image = QLabel(), QLabel()
+        images = QHBoxLayout()
+        for caption, label in (
+            ("mean of each pixel", self.mean_image),
+            ("spread (std) of each pixel", self.std_image),
+        ):
+            box = QVBoxLayout()
+            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            box.addWidget(label)
+            text = QLabel(caption)
+            text.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            box.addWidget(text)
+            images.addLayout(box)
+        images.addStretch(1)
+        self.images_host = QWidget()
+        self.images_host.setLayout(images)
         layout = QVBoxLayout(self)
         layout.addWidget(self.summary)
         layout.addWidget(self.chart, 2)
-        layout.addWidget(QLabel("Feature ranges (first features of each record)"))
+        layout.addWidget(self.features_title)
         layout.addWidget(self.features, 1)
+        layout.addWidget(self.images_host, 1)
         self.class_counts: dict | None = None
 
     def show_statistics(self, stats: dict, dataset) -> None:
@@ -188,31 +210,44 @@ class StatisticsView(QWidget):
         else:
             self.chart.setTitle("No classes (regression or unlabelled data)")
             self.chart.getAxis("bottom").setTicks(None)
-        sections = ", ".join(
-            f"{k} {tuple(v['shape'])} {v['dtype']}" for k, v in stats.get("sections", {}).items()
-        )
+        sections = "; ".join(_describe_section(k, v, dataset) for k, v in stats.get("sections", {}).items())
         rng = ""
         if "min" in stats:
             rng = (
-                f"<br>inputs range {stats['min']:.4g} … {stats['max']:.4g}, mean {stats['mean']:.4g}, "
-                f"std {stats['std']:.4g}"
+                f"<br>input values from {stats['min']:.4g} to {stats['max']:.4g} "
+                f"(mean {stats['mean']:.4g}, std {stats['std']:.4g})"
             )
         sizes = stats.get("image_sizes")
         size_text = ""
         if sizes:
-            size_text = "<br>original image sizes: " + ", ".join(
-                f"{k} ×{v}" for k, v in list(sizes.items())[:6]
-            )
+            shown = ", ".join(f"{k} ({v} images)" for k, v in list(sizes.items())[:6])
+            size_text = f"<br>original image sizes: {shown}"
         balance = ""
         if counts and min(counts.values()) > 0:
             ratio = max(counts.values()) / min(counts.values())
-            balance = f"<br>largest class / smallest class: {ratio:.2f}" + (
+            balance = f"<br>largest class is {ratio:.2f}× the smallest" + (
                 " (imbalanced)" if ratio > 3 else ""
             )
         self.summary.setText(
             f"<b>{stats.get('n_records', 0):,}</b> records · {sections}{rng}{size_text}{balance}"
         )
         mean, std = stats.get("feature_mean") or [], stats.get("feature_std") or []
+        shape = tuple((stats.get("sections", {}).get("inputs") or {}).get("shape") or ())
+        as_images = (
+            len(shape) in (2, 3) and min(shape[:2]) >= 4 and (len(shape) == 2 or shape[2] in (1, 3, 4))
+        )
+        self.features.setVisible(not as_images)
+        self.images_host.setVisible(as_images)
+        if as_images and mean:
+            self.features_title.setText("Per-pixel statistics over all records")
+            for label, values in ((self.mean_image, mean), (self.std_image, std)):
+                image = to_qimage(np.asarray(values, dtype=np.float32).reshape(shape))
+                pixmap = QPixmap.fromImage(image).scaled(
+                    128, 128, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation
+                )
+                label.setPixmap(pixmap)
+            return
+        self.features_title.setText("Feature ranges: mean and spread (std) of each input column")
         names = list((dataset.meta.get("columns") or {}).get("inputs") or [])
         if len(names) != len(mean):
             names = [f"x{j}" for j in range(len(mean))]
@@ -221,6 +256,28 @@ class StatisticsView(QWidget):
         for j in range(rows):
             for col, text in enumerate((names[j], f"{mean[j]:.4g}", f"{std[j]:.4g}")):
                 self.features.setItem(j, col, QTableWidgetItem(text))
+
+
+def _describe_section(name: str, info: dict, dataset) -> str:
+    shape = tuple(info.get("shape") or ())
+    if name == "targets" and shape == ():
+        return "targets: one class per record" if dataset.classes else "targets: one value per record"
+    return f"{name} {shape} {info.get('dtype')}"
+
+
+def short_path(path, source) -> str:
+    """``path`` relative to the folder the source lives in (what the user dropped), else as given."""
+    if path is None:
+        return "?"
+    first = source[0] if isinstance(source, (list, tuple)) and source else source
+    if not isinstance(first, str) or first.startswith("sample:"):
+        return os.fspath(path)
+    base = os.path.dirname(os.path.abspath(first))
+    try:
+        rel = os.path.relpath(os.path.abspath(path), base)
+    except ValueError:  # another drive on Windows
+        return os.fspath(path)
+    return os.fspath(path) if rel.startswith("..") else rel
 
 
 class ReportView(QTableWidget):
@@ -234,15 +291,16 @@ class ReportView(QTableWidget):
         self.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.verticalHeader().setVisible(False)
 
-    def show_report(self, records) -> None:
+    def show_report(self, records, source=None) -> None:
         self.setRowCount(len(records))
         for i, rec in enumerate(records):
-            cells = (rec.action, rec.file or "", "" if rec.row is None else str(rec.row), rec.reason)
+            where = short_path(rec.file, source) if rec.file else ""
+            cells = (rec.action, where, "" if rec.row is None else str(rec.row), rec.reason)
             for j, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if rec.action == "skipped":
                     item.setForeground(QColor("#c62828"))
                 item.setToolTip(str(rec))
                 self.setItem(i, j, item)
-        self.resizeColumnToContents(0)
-        self.resizeColumnToContents(2)
+        for column in (0, 1, 2):
+            self.resizeColumnToContents(column)

@@ -181,3 +181,42 @@ def test_project_change_loads_its_network_and_templates_when_available(panel, qt
         assert panel.load_template(func), panel.banner.text()
         panel.validate_now()
         assert panel.valid, (func, panel.results)
+
+
+def test_edge_drawn_by_dragging_from_port_to_port_and_wheel_zoom(panel, qtbot):
+    from PySide6.QtCore import QPoint, QPointF, Qt
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication
+
+    window = panel.window()
+    window.resize(1000, 700)
+    window.show()
+    qtbot.waitExposed(window)
+    scene, view = panel.scene, panel.view
+    x = scene.add_node("input", name="x", shape=[4], pos=(0, 0))
+    scene.add_node("dense", name="fc", units=2, pos=(0, 200))
+    view.resetTransform()
+    view.centerOn(100, 130)
+    start = view.mapFromScene(x.output_port.scenePos())
+    end = view.mapFromScene(scene.node("fc").input_ports[0].scenePos())
+    QTest.mousePress(view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start)
+    QTest.mouseMove(view.viewport(), (start + end) / 2)
+    QTest.mouseMove(view.viewport(), end)
+    QTest.mouseRelease(view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, end)
+    assert scene.node("fc").data.inputs == ["x"]
+    assert len(scene.edges()) == 1 and scene.undo_stack.undoText() == "Connect x -> fc"
+    before = view.zoom
+    centre = QPointF(view.viewport().rect().center())
+    wheel = QWheelEvent(
+        centre,
+        view.viewport().mapToGlobal(centre),
+        QPoint(0, 0),
+        QPoint(0, 240),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
+    QApplication.sendEvent(view.viewport(), wheel)
+    assert view.zoom == pytest.approx(before * 1.15**2)

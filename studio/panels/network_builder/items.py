@@ -202,6 +202,20 @@ class NodeItem(QGraphicsObject):
             painter.setPen(ERROR_COLOUR)
             text = error if len(error) < 60 else error[:57] + "..."
             painter.drawText(QRectF(14, 24, NODE_W - 18, 30), Qt.TextFlag.TextWordWrap, text)
+        elif self.info and self.output_shape is None:
+            painter.setPen(QColor("#9e9e9e"))
+            painter.drawText(
+                QRectF(14, 24, NODE_W - 18, 30),
+                Qt.TextFlag.TextWordWrap,
+                "shape unknown until the layers above are fixed",
+            )
+        elif self.info and self.output_shape is None:
+            painter.setPen(QColor("#9e9e9e"))
+            painter.drawText(
+                QRectF(14, 24, NODE_W - 18, 30),
+                Qt.TextFlag.TextWordWrap,
+                "shape unknown until the layers above are fixed",
+            )
         elif self.info:
             painter.setPen(QColor("#263238"))
             painter.drawText(
@@ -256,9 +270,18 @@ class EdgeItem(QGraphicsPathItem):
     def update_path(self) -> None:
         a = self.src.port_pos(0, True)
         b = self.dst.port_pos(self.port, False)
-        dy = max(30.0, abs(b.y() - a.y()) / 2)
         path = QPainterPath(a)
-        path.cubicTo(QPointF(a.x(), a.y() + dy), QPointF(b.x(), b.y() - dy), b)
+        span = b.y() - a.y()
+        if span > 2.2 * NODE_H or span < 0:
+            # A skip connection (or one going back up) would run under the nodes in between: swing it out
+            # to the side of the port it enters.
+            centre = self.dst.mapToScene(QPointF(NODE_W / 2, 0)).x()
+            side = -0.85 * NODE_W if b.x() < centre else 0.85 * NODE_W
+            reach = max(40.0, abs(span) / 3)
+            path.cubicTo(QPointF(a.x() + side, a.y() + reach), QPointF(b.x() + side, b.y() - reach), b)
+        else:
+            dy = max(30.0, abs(span) / 2)
+            path.cubicTo(QPointF(a.x(), a.y() + dy), QPointF(b.x(), b.y() - dy), b)
         self.setPath(path)
 
     def paint(self, painter, option, widget=None):

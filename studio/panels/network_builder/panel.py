@@ -156,6 +156,13 @@ class NetworkBuilderPanel(QWidget):
         self._action("Cut", QKeySequence.StandardKey.Cut, self._cut, None)
         self._action("Paste", QKeySequence.StandardKey.Paste, self.scene.paste, None)
         self._action("Select all", QKeySequence.StandardKey.SelectAll, self._select_all, None)
+        bar.addSeparator()
+        hint = QLabel(
+            "  Drag from a layer's bottom port to another's top port to connect · wheel: zoom · "
+            "middle button: pan"
+        )
+        hint.setStyleSheet("color: #616161")
+        bar.addWidget(hint)
         for action in (self.undo_action, self.redo_action):
             action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             self.addAction(action)
@@ -288,12 +295,12 @@ class NetworkBuilderPanel(QWidget):
         losses = [n.name for n in self.scene.nodes() if "entropy" in n.type or n.type == "squared_error"]
         t = totals(self.results, self.batch.value(), losses)
         self.totals = t
-        errors = (
-            f" · <span style='color:#c62828'>{t['errors']} layer(s) with errors</span>" if t["errors"] else ""
-        )
+        errors = ""
+        if t["errors"]:
+            errors = f" · <span style='color:#c62828'>{t['errors']} layer(s) with errors, not counted</span>"
         self.totals_label.setText(
             f"<b>{format_count(t['params'])}</b> parameters · {format_count(t['flops'])} FLOPs per sample · "
-            f"activations {format_bytes(t['activation_bytes'])} at batch {self.batch.value()}{errors}"
+            f"activation memory {format_bytes(t['activation_bytes'])} at batch {self.batch.value()}{errors}"
         )
 
     def flush(self) -> None:
