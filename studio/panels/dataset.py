@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import os
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -141,6 +141,8 @@ class DatasetPanel(QWidget):
             box.toggled.connect(self._on_settings_changed)
         if window is not None and hasattr(window, "sigProjectChanged"):
             window.sigProjectChanged.connect(self.load_project)
+        if isinstance(window, QObject):
+            window.installEventFilter(self)  # closing the window cancels a running import
         if getattr(window, "project", None) is not None:
             self.load_project(window.project)
 
@@ -283,6 +285,11 @@ class DatasetPanel(QWidget):
         if job is not None:
             job.cancel()
             job.wait(timeout)
+
+    def eventFilter(self, obj, event) -> bool:
+        if obj is self._window and event.type() == QEvent.Type.Close:
+            self.shutdown()
+        return False
 
     def _set_busy(self, busy: bool, text: str = "") -> None:
         for w in (self.progress, self.progress_label, self.cancel_button):

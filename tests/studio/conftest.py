@@ -67,7 +67,7 @@ def _busy_pools():
     from studio.bridge import Bridge
 
     pools = [QtCore.QThreadPool.globalInstance(), *Bridge.live_pools()]
-    return [p for p in pools if shiboken6.isValid(p) and p.activeThreadCount() > 0]  # skip deleted windows' pools
+    return [p for p in pools if shiboken6.isValid(p) and p.activeThreadCount() > 0]  # skips deleted pools
 
 
 @pytest.fixture(autouse=True)

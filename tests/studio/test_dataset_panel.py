@@ -177,3 +177,24 @@ def test_project_reference_loads_on_demand(panel, qtbot):
     with qtbot.waitSignal(panel.sigImported, timeout=20000):
         panel.reload()
     assert len(panel.dataset) == 1797 and len(panel.stats_view.class_counts) == 10
+
+
+def test_through_the_main_window_drop_import_menu_and_close(qtbot, tmp_path):
+    from studio.main_window import MainWindow
+
+    window = MainWindow(project=Project(name="empty"), build_run=lambda p: None, restore_layout=False)
+    qtbot.addWidget(window)
+    panel = window.dataset_panel
+    folder = _image_folder(tmp_path / "pets")
+    with qtbot.waitSignal(panel.sigImported, timeout=20000):
+        _drop(panel, [folder])
+    assert window.project.dataset["source"] == os.fspath(folder)
+    window.project_actions.import_action.trigger()  # File > Import data…: a non-modal dialog
+    assert panel._dialog is not None and panel._dialog.isVisible()
+    panel._dialog.reject()
+    # A new project clears what the panel shows; closing during an import cancels it cleanly.
+    window.set_project(Project(name="other"))
+    assert panel.dataset is None and panel.preview.mode == "empty"
+    panel.import_paths([_image_folder(tmp_path / "more", per_class=30)])
+    window.close()
+    assert panel.job is None or panel.job.done.is_set()

@@ -220,3 +220,31 @@ def test_edge_drawn_by_dragging_from_port_to_port_and_wheel_zoom(panel, qtbot):
     )
     QApplication.sendEvent(view.viewport(), wheel)
     assert view.zoom == pytest.approx(before * 1.15**2)
+
+
+def test_through_the_main_window_the_builder_edits_the_project_network(qtbot):
+    from studio.main_window import MainWindow
+
+    spec = {
+        "format": "sigma.network/1",
+        "nodes": [
+            {"type": "input", "name": "x", "shape": [5]},
+            {"type": "dense", "name": "fc", "inputs": ["x"], "units": 2},
+        ],
+        "inputs": ["x"],
+        "outputs": ["fc"],
+    }
+    window = MainWindow(
+        project=Project(name="p", network=spec), build_run=lambda p: None, restore_layout=False
+    )
+    qtbot.addWidget(window)
+    panel = window.network_panel
+    assert panel.scene.node("fc").output_shape == [2]
+    panel.scene.select("fc")
+    panel.insert_layer("softmax_cross_entropy")
+    panel.flush()
+    nodes = window.project.network["nodes"]
+    assert [n["name"] for n in nodes] == ["x", "fc", "loss1"] and nodes[-1]["inputs"] == ["fc"]
+    assert Network.from_spec(window.project.network).loss_head is not None
+    window.set_project(Project(name="empty"))
+    assert panel.scene.nodes() == [] and not panel.scene.undo_stack.canUndo()
