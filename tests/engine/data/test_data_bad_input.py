@@ -9,7 +9,7 @@ import zipfile
 
 import numpy as np
 import pytest
-from conftest import pattern, write_image
+from datafiles import pattern, write_image
 
 from engine.data import DataImportError, ImportCancelled, load
 

@@ -8,7 +8,7 @@ import zipfile
 import h5py
 import numpy as np
 import pytest
-from conftest import pattern, write_idx, write_image
+from datafiles import pattern, write_idx, write_image
 
 from engine.data import DataImportError, detect_format, load
 

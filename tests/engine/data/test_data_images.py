@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import pattern, write_image
+from datafiles import pattern, write_image
 from PIL import Image
 
 from engine.data import DataImportError, load

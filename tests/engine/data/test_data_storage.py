@@ -157,7 +157,7 @@ def test_builder_prealloc_with_fewer_or_more_records_than_announced(tmp_path):
 
 def test_training_from_the_disk_cache_equals_training_in_memory(tmp_path):
     # A softmax regression trained one epoch per source: same seed, same batches, same weights, bit for bit.
-    from conftest import write_idx
+    from datafiles import write_idx
 
     rng = np.random.default_rng(3)
     images = rng.integers(0, 256, size=(4000, 16, 16), dtype=np.uint8)
