@@ -1,0 +1,207 @@
+"""Projects and checkpoints from the menus: File > New, Open…, Open recent, Save, Save As…, Import data…;
+Training > Save checkpoint now, Restore checkpoint…; autosave with crash recovery.
+
+``install(window)`` adds the actions to a :class:`~studio.main_window.MainWindow` (anything with
+``project``, ``set_project``, ``sigProjectChanged``, ``bridge`` and ``menu(name)``) and returns the
+:class:`ProjectActions` object (also kept as ``window.project_actions``).
+
+Questions (discard changes? recover? restore this checkpoint?) are non-modal ``QMessageBox`` opened with
+``open()``: the event loop never blocks, and tests find them as :attr:`ProjectActions.question`.
+
+The commands live in three mixins, one module each: :mod:`.files` (the File menu), :mod:`.recovery`
+(autosave, crash recovery) and :mod:`.checkpoints` (save, restore, exact resume).
+"""
+
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMessageBox
+
+from .checkpoints import CheckpointCommands, ResumingBuild, describe_checkpoint, network_difference
+from .files import FileCommands
+from .recovery import AutosaveRecovery, recovery_dir
+
+__all__ = [
+    "install",
+    "ProjectActions",
+    "recovery_dir",
+    "AUTOSAVE_INTERVAL_MS",
+    "describe_checkpoint",
+    "network_difference",
+]
+
+AUTOSAVE_INTERVAL_MS = 60_000
+
+
+def install(window) -> ProjectActions:
+    """Add project and checkpoint actions to ``window``'s menus; returns the actions object."""
+    actions = ProjectActions(window)
+    window.project_actions = actions
+    return actions
+
+
+class ProjectActions(FileCommands, AutosaveRecovery, CheckpointCommands, QObject):
+    """The project and checkpoint commands of one main window.
+
+    Signals
+    -------
+    sigMessage(str, str)
+        Level and text of every message (also shown in the window's banner).
+    sigCheckpointSaved(str)
+        Path of a checkpoint written from the menu.
+    """
+
+    sigMessage = Signal(str, str)
+    sigCheckpointSaved = Signal(str)
+
+    def __init__(self, window):
+        super().__init__(window)
+        self.window = window
+        self.question: QMessageBox | None = None
+        self.messages: list[tuple[str, str]] = []
+        self._saved_json = self._json(window.project)
+        self._autosaved_json = self._saved_json
+        self._save_job = None  # the checkpoint write in progress, if any
+        self._resume_after_save = False
+        self._pending_save_path: str | None = None
+        self.autosave_path = recovery_dir() / f"autosave-{os.getpid()}-{id(self):x}.json"
+        self._build_menus()
+        window.sigProjectChanged.connect(self._on_project_changed)
+        bridge = getattr(window, "bridge", None)
+        if bridge is not None and hasattr(bridge, "_build_run"):
+            # The bridge builds runs through this callable; wrapping it lets a restore happen before fit.
+            bridge._build_run = ResumingBuild(bridge._build_run)
+            bridge.sigStateChanged.connect(self._on_run_state)
+        self.autosave_timer = QTimer(self)
+        self.autosave_timer.setObjectName("autosave")
+        self.autosave_timer.setInterval(AUTOSAVE_INTERVAL_MS)
+        self.autosave_timer.timeout.connect(self.autosave)
+        self.autosave_timer.start()
+        window.installEventFilter(self)
+        self.offer_recovery()
+
+    # ---------------------------------------------------------------- menus
+    def _action(self, menu, text, shortcut, slot, before=None) -> QAction:
+        action = QAction(text, self.window)
+        if shortcut:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(lambda _checked=False: slot())
+        if before is not None:
+            menu.insertAction(before, action)
+        else:
+            menu.addAction(action)
+        return action
+
+    def _build_menus(self) -> None:
+        file_menu = self.window.menu("File")
+        first = file_menu.actions()[0] if file_menu.actions() else None
+        std = QKeySequence.StandardKey
+        self.new_action = self._action(file_menu, "&New project", std.New, self.new_project, first)
+        self.open_action = self._action(file_menu, "&Open project…", std.Open, self.open_project, first)
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        file_menu.insertMenu(first, self.recent_menu) if first is not None else None
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        self.save_action = self._action(file_menu, "&Save project", std.Save, self.save_project, first)
+        self.save_as_action = self._action(
+            file_menu, "Save project &as…", std.SaveAs, self.save_project_as, first
+        )
+        self.import_action = self._action(file_menu, "&Import data…", "Ctrl+I", self.import_data, first)
+        if first is not None:
+            file_menu.insertSeparator(first)
+        training = self.window.menu("Training")
+        training.addSeparator()
+        self.checkpoint_action = self._action(
+            training, "Save &checkpoint now", "Ctrl+K", self.save_checkpoint
+        )
+        self.restore_action = self._action(
+            training, "Restore c&heckpoint…", "Ctrl+Shift+K", self.restore_checkpoint
+        )
+        self._fill_recent()
+
+    # ---------------------------------------------------------------- messages and questions
+    def message(self, text: str, level: str = "info") -> None:
+        """Show ``text`` in the window's banner (never a blocking dialog)."""
+        self.messages.append((level, text))
+        banner = getattr(self.window, "banner", None)
+        if banner is not None:
+            banner.show_message(text, level)
+        self.sigMessage.emit(level, text)
+
+    def _ask(self, title: str, text: str, buttons: dict, on_answer) -> QMessageBox:
+        """A non-modal question; ``buttons`` maps labels to roles; ``on_answer(label)`` gets the choice."""
+        box = QMessageBox(
+            QMessageBox.Icon.Question, title, text, QMessageBox.StandardButton.NoButton, self.window
+        )
+        made = {box.addButton(label, role): label for label, role in buttons.items()}
+
+        def finished(_result):
+            label = made.get(box.clickedButton())
+            if self.question is box:
+                self.question = None
+            on_answer(label)
+            box.deleteLater()
+
+        box.finished.connect(finished)
+        self.question = box
+        box.open()
+        return box
+
+    def answer(self, label: str) -> None:
+        """Click the button called ``label`` of the open question (for keyboard users and tests)."""
+        box = self.question
+        if box is None:
+            raise RuntimeError("no question is open")
+        for button in box.buttons():
+            if button.text() == label:
+                button.click()
+                return
+        raise KeyError(f"no button {label!r}; buttons are {[b.text() for b in box.buttons()]}")
+
+    # ---------------------------------------------------------------- dirty state
+    @staticmethod
+    def _json(project) -> str:
+        return project.to_json() if project is not None else ""
+
+    @property
+    def dirty(self) -> bool:
+        """Whether the project changed since it was opened or saved."""
+        return self._json(self.window.project) != self._saved_json
+
+    def _on_project_changed(self, project) -> None:
+        # A project just opened (from a file, an example or a recovery) has nothing unsaved yet.
+        self._saved_json = self._autosaved_json = self._json(project)
+
+    def _busy(self) -> bool:
+        bridge = getattr(self.window, "bridge", None)
+        if bridge is not None and bridge.busy:
+            self.message("Stop the current run first (Training > Stop).", "info")
+            return True
+        return False
+
+    def _then_if_discarded(self, then) -> None:
+        """Run ``then`` now, or after the user agreed to lose unsaved changes."""
+        if not self.dirty:
+            then()
+            return
+
+        def answered(label):
+            if label == "Save":
+                if self.save_project():
+                    then()
+            elif label == "Discard changes":
+                then()
+
+        name = self.window.project.name if self.window.project is not None else "the project"
+        self._ask(
+            "Unsaved changes",
+            f"Save the changes to {name}?",
+            {
+                "Save": QMessageBox.ButtonRole.AcceptRole,
+                "Discard changes": QMessageBox.ButtonRole.DestructiveRole,
+                "Cancel": QMessageBox.ButtonRole.RejectRole,
+            },
+            answered,
+        )

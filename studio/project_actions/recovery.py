@@ -1,0 +1,179 @@
+"""Autosave and crash recovery (a mixin of ProjectActions).
+
+Autosave writes ``autosave-<pid>-<id>.json`` in :func:`recovery_dir` whenever the project changed, on a
+timer; a clean close deletes it. A file left by a process that is no longer running is what a crash
+leaves behind, and the next start offers to recover it. A project file that cannot be opened offers its
+newest autosave instead.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import time
+from pathlib import Path
+
+import psutil
+from PySide6.QtCore import QEvent, QStandardPaths
+from PySide6.QtWidgets import QMessageBox
+
+from engine.project import Project, ProjectError
+
+__all__ = ["AutosaveRecovery", "recovery_dir", "AUTOSAVE_FORMAT"]
+
+AUTOSAVE_FORMAT = "sigma.autosave/1"
+
+
+def recovery_dir() -> Path:
+    """Where autosaves go: ``$SIGMA_STUDIO_HOME/recovery`` if set (tests), else the app data folder."""
+    home = os.environ.get("SIGMA_STUDIO_HOME")
+    base = (
+        Path(home)
+        if home
+        else Path(QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation))
+    )
+    return base / "recovery"
+
+
+class AutosaveRecovery:
+    """Autosave on a timer, recovery after a crash, the autosave offered for a damaged file."""
+
+    # ---------------------------------------------------------------- autosave and recovery
+    def autosave(self) -> bool:
+        """Write the project to this session's recovery file if it changed since the last autosave."""
+        project = self.window.project
+        current = self._json(project)
+        if project is None or current == self._autosaved_json:
+            return False
+        doc = {
+            "format": AUTOSAVE_FORMAT,
+            "project_path": str(project.path) if project.path else None,
+            "saved_at": time.time(),
+            "project": project.to_dict(),
+        }
+        self.autosave_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.autosave_path.with_name(self.autosave_path.name + ".tmp")
+        try:
+            tmp.write_text(json.dumps(doc), encoding="utf-8")
+            os.replace(tmp, self.autosave_path)
+        except OSError as exc:
+            self.message(f"Autosave failed ({exc}); save your project with File > Save.", "error")
+            return False
+        self._autosaved_json = current
+        return True
+
+    def _discard_autosave(self) -> None:
+        try:
+            self.autosave_path.unlink()
+        except FileNotFoundError:
+            pass
+
+    @staticmethod
+    def _read_autosave(path: Path) -> dict | None:
+        try:
+            doc = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if not isinstance(doc, dict) or doc.get("format") != AUTOSAVE_FORMAT:
+            return None
+        return doc
+
+    @staticmethod
+    def _owner_alive(path: Path) -> bool:
+        try:
+            pid = int(Path(path).name.split("-")[1])
+        except (IndexError, ValueError):
+            return False
+        return pid != os.getpid() and psutil.pid_exists(pid)
+
+    def crashed_autosaves(self) -> list[Path]:
+        """Autosaves left by sessions that are no longer running, newest first."""
+        found = [Path(p) for p in glob.glob(str(recovery_dir() / "autosave-*.json"))]
+        found = [p for p in found if p != self.autosave_path and not self._owner_alive(p)]
+        if any(p.name.startswith(f"autosave-{os.getpid()}-") for p in found):
+            # Other windows of this process are alive or closed cleanly; only a dead process crashed.
+            found = [p for p in found if not p.name.startswith(f"autosave-{os.getpid()}-")]
+        return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
+
+    def offer_recovery(self) -> bool:
+        """If an earlier session crashed, ask whether to recover its project. Returns whether asked."""
+        for path in self.crashed_autosaves():
+            doc = self._read_autosave(path)
+            if doc is None:
+                path.unlink(missing_ok=True)
+                continue
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(doc.get("saved_at", 0)))
+            name = (doc.get("project") or {}).get("name", "a project")
+            self._ask(
+                "Recover unsaved work?",
+                f'Sigma Studio did not close properly last time. Recover "{name}" '
+                f"as it was autosaved at {when}?",
+                {
+                    "Recover": QMessageBox.ButtonRole.AcceptRole,
+                    "Discard": QMessageBox.ButtonRole.DestructiveRole,
+                },
+                lambda label, p=path, d=doc: (
+                    self._recover(p, d) if label == "Recover" else p.unlink(missing_ok=True)
+                ),
+            )
+            return True
+        return False
+
+    def _recover(self, path: Path, doc: dict) -> bool:
+        try:
+            project = Project.from_dict(doc["project"], doc.get("project_path"))
+        except (ProjectError, KeyError) as exc:
+            self.message(f"The autosave {path} cannot be read: {exc}", "error")
+            return False
+        self.window.set_project(project)
+        self._saved_json = ""  # recovered work is unsaved until the user saves it
+        path.unlink(missing_ok=True)
+        self.message(f'Recovered "{project.name}" from the autosave; save it with File > Save.', "info")
+        return True
+
+    def _offer_autosave_for(self, path: Path, reason: str) -> None:
+        """A project file could not be opened: say why, and offer the newest autosave of it (or any)."""
+        docs = []
+        for p in glob.glob(str(recovery_dir() / "autosave-*.json")):
+            doc = self._read_autosave(Path(p))
+            if doc is not None:
+                docs.append((Path(p), doc))
+        same = [
+            d
+            for d in docs
+            if d[1].get("project_path") and Path(d[1]["project_path"]).resolve() == path.resolve()
+        ]
+        candidates = sorted(same or docs, key=lambda d: d[1].get("saved_at", 0), reverse=True)
+        if not candidates:
+            self.message(f"Could not open the project: {reason}. No autosave is available.", "error")
+            return
+        auto_path, doc = candidates[0]
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(doc.get("saved_at", 0)))
+        which = "of this project" if same else f'of "{doc["project"].get("name", "?")}"'
+        self.message(f"Could not open the project: {reason}", "error")
+        self._ask(
+            "Project file damaged",
+            f"Could not open the project: {reason}\n\nOpen the last autosave {which} (from {when}) instead?",
+            {"Open autosave": QMessageBox.ButtonRole.AcceptRole, "Cancel": QMessageBox.ButtonRole.RejectRole},
+            lambda label: self._recover_copy(auto_path, doc) if label == "Open autosave" else None,
+        )
+
+    def _recover_copy(self, path: Path, doc: dict) -> None:
+        try:
+            project = Project.from_dict(doc["project"], doc.get("project_path"))
+        except (ProjectError, KeyError) as exc:
+            self.message(f"The autosave {path} cannot be read either: {exc}", "error")
+            return
+        self.window.set_project(project)
+        self._saved_json = ""
+        self.message(f'Opened the autosave of "{project.name}"; save it to replace the damaged file.', "info")
+
+    def eventFilter(self, obj, event) -> bool:
+        if obj is self.window and event.type() == QEvent.Type.Close:
+            # A clean close: nothing to recover next time. The timer stops with the window.
+            self.autosave_timer.stop()
+            self._discard_autosave()
+            if self._save_job is not None:
+                self._save_job.done.wait(30.0)
+        return False
