@@ -43,6 +43,10 @@ class HistogramReporter(Hook):
                 grads[name] = self._histogram(to_host(p.grad.data))
         trainer.events.emit(
             ParameterHistograms(
-                source=trainer.name, epoch=trainer.epoch, iteration=trainer.iteration, weights=weights, gradients=grads
+                source=trainer.name,
+                epoch=trainer.epoch,
+                iteration=trainer.iteration,
+                weights=weights,
+                gradients=grads,
             )
         )

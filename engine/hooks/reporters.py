@@ -47,11 +47,10 @@ class MetricReporter(Hook):
         else:
             metrics = {"loss": trainer.value("loss")}
         metrics["learning_rate"] = float(trainer.optimiser.learning_rate)
-        eta = total = None
+        eta, total = None, getattr(trainer, "planned_iterations", None)
         if self._since_time is not None and now > self._since_time:
             rate = samples / (now - self._since_time)
             metrics["samples_per_second"] = rate
-            total = getattr(trainer, "planned_iterations", None)
             if total and rate > 0:
                 eta = (total - trainer.iteration) * trainer.batch_size / rate
         self._since = trainer.tally.snapshot()

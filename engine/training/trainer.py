@@ -106,7 +106,9 @@ class Trainer:
         self.rng = np.random.default_rng([self.seed, 2])
         if hasattr(network, "seed"):
             network.seed(self.seed)
-        if initialisers:
+        if initialisers and hasattr(network, "initialise"):  # the network knows fans and layer defaults
+            network.initialise(initialisers, seed=self.seed)
+        elif initialisers:
             from ..init import initialise
 
             initialise(network.parameters(), initialisers, np.random.default_rng([self.seed, 0]))
