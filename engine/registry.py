@@ -38,7 +38,9 @@ class RegistryError(KeyError):
 
 def _split(identifier: str) -> list[str]:
     if not isinstance(identifier, str) or not identifier or any(not p for p in identifier.split(".")):
-        raise RegistryError(f"Invalid registry identifier {identifier!r}: expected dotted names such as 'a.b.c'")
+        raise RegistryError(
+            f"Invalid registry identifier {identifier!r}: expected dotted names such as 'a.b.c'"
+        )
     return identifier.split(".")
 
 
@@ -47,7 +49,9 @@ def _parse_pattern(pattern: str) -> list[tuple[str, frozenset[str]]]:
     for part in _split(pattern):
         m = _LEVEL.match(part)
         if m is None or not m.group("glob"):
-            raise RegistryError(f"Invalid registry pattern {pattern!r}: level {part!r} is not 'glob' or 'glob<tags>'")
+            raise RegistryError(
+                f"Invalid registry pattern {pattern!r}: level {part!r} is not 'glob' or 'glob<tags>'"
+            )
         tags = frozenset(t.strip() for t in (m.group("tags") or "").split(",") if t.strip())
         levels.append((m.group("glob"), tags))
     return levels
@@ -256,10 +260,14 @@ class Registry:
         """Whether ``identifier`` fits ``pattern`` level by level (tag filters are ignored here)."""
         levels = _parse_pattern(pattern)
         parts = _split(identifier)
-        return len(levels) == len(parts) and all(fnmatch.fnmatchcase(p, g) for p, (g, _) in zip(parts, levels))
+        return len(levels) == len(parts) and all(
+            fnmatch.fnmatchcase(p, g) for p, (g, _) in zip(parts, levels)
+        )
 
     # ------------------------------------------------------------------ listeners
-    def add_listener(self, listener: Callable[[str, object, object], None], pattern: str | None = None) -> int:
+    def add_listener(
+        self, listener: Callable[[str, object, object], None], pattern: str | None = None
+    ) -> int:
         """Call ``listener(identifier, old, new)`` after changes below this registry.
 
         ``pattern`` (relative to this registry) limits the identifiers reported. Returns a token for

@@ -48,8 +48,13 @@ def choose(identifier: str, rules: dict) -> Initialiser | None:
     return None if chosen is None else as_initialiser(chosen)
 
 
-def initialise(parameters: dict, rules: dict | None, rng: np.random.Generator, defaults: dict | None = None,
-               fans: dict | None = None) -> dict[str, Initialiser]:
+def initialise(
+    parameters: dict,
+    rules: dict | None,
+    rng: np.random.Generator,
+    defaults: dict | None = None,
+    fans: dict | None = None,
+) -> dict[str, Initialiser]:
     """Fill parameters in place from the rules (or their defaults); returns the initialiser used for each.
 
     Parameters

@@ -18,10 +18,29 @@ from collections.abc import Callable
 import numpy as np
 
 __all__ = [
-    "Initialiser", "Constant", "Zeros", "Ones", "Uniform", "Gaussian", "XavierUniform", "XavierNormal",
-    "GlorotUniform", "GlorotNormal", "HeUniform", "HeNormal", "KaimingUniform", "KaimingNormal",
-    "LeCunUniform", "LeCunNormal", "LeCun", "Orthogonal", "FunctionInitialiser", "register_function",
-    "compute_fans", "as_initialiser", "from_spec",
+    "Initialiser",
+    "Constant",
+    "Zeros",
+    "Ones",
+    "Uniform",
+    "Gaussian",
+    "XavierUniform",
+    "XavierNormal",
+    "GlorotUniform",
+    "GlorotNormal",
+    "HeUniform",
+    "HeNormal",
+    "KaimingUniform",
+    "KaimingNormal",
+    "LeCunUniform",
+    "LeCunNormal",
+    "LeCun",
+    "Orthogonal",
+    "FunctionInitialiser",
+    "register_function",
+    "compute_fans",
+    "as_initialiser",
+    "from_spec",
 ]
 
 _TYPES: dict[str, type[Initialiser]] = {}
@@ -47,7 +66,9 @@ def _check_number(cls_name, arg, value, positive=False):
         ok = value > 0
     if not ok:
         expected = "a positive finite number" if positive else "a finite number"
-        raise ValueError(f"Invalid value for `{arg}` in initialiser {cls_name}. Expected {expected}. Received: {value!r}")
+        raise ValueError(
+            f"Invalid value for `{arg}` in initialiser {cls_name}. Expected {expected}. Received: {value!r}"
+        )
     return float(value)
 
 
@@ -67,7 +88,9 @@ class Initialiser:
             for name in (cls.type_name, *cls.__dict__.get("aliases", ())):
                 _TYPES[name] = cls
 
-    def __call__(self, shape, rng: np.random.Generator, fan_in: int | None = None, fan_out: int | None = None):
+    def __call__(
+        self, shape, rng: np.random.Generator, fan_in: int | None = None, fan_out: int | None = None
+    ):
         shape = tuple(int(s) for s in shape)
         if fan_in is None or fan_out is None:
             fi, fo = compute_fans(shape)
@@ -131,8 +154,10 @@ class Uniform(Initialiser):
         self.low = _check_number("Uniform", "low", low)
         self.high = _check_number("Uniform", "high", high)
         if not self.low < self.high:
-            raise ValueError(f"Invalid value for `high` in initialiser Uniform. Expected a number above low={low}. "
-                             f"Received: {high!r}")
+            raise ValueError(
+                f"Invalid value for `high` in initialiser Uniform. Expected a number above low={low}. "
+                f"Received: {high!r}"
+            )
 
     def draw(self, shape, rng, fan_in, fan_out):
         return rng.uniform(self.low, self.high, shape)
@@ -251,7 +276,9 @@ class Orthogonal(Initialiser):
 
     def draw(self, shape, rng, fan_in, fan_out):
         if len(shape) < 2:
-            raise ValueError(f"Orthogonal initialiser needs a parameter with at least 2 axes, got shape {shape}")
+            raise ValueError(
+                f"Orthogonal initialiser needs a parameter with at least 2 axes, got shape {shape}"
+            )
         rows, cols = shape[0], math.prod(shape[1:])
         a = rng.standard_normal((max(rows, cols), min(rows, cols)))
         q, r = np.linalg.qr(a)
@@ -277,19 +304,25 @@ class FunctionInitialiser(Initialiser):
         if isinstance(fn, str):
             if fn not in _FUNCTIONS:
                 known = ", ".join(sorted(_FUNCTIONS)) or "none"
-                raise ValueError(f"Unknown initialiser function {fn!r}: register it with "
-                                 f"engine.init.register_function first (registered: {known})")
+                raise ValueError(
+                    f"Unknown initialiser function {fn!r}: register it with "
+                    f"engine.init.register_function first (registered: {known})"
+                )
             name, fn = fn, _FUNCTIONS[fn]
         if not callable(fn):
-            raise ValueError(f"Invalid initialiser: expected a callable (shape, rng) -> array. Received: {fn!r}")
+            raise ValueError(
+                f"Invalid initialiser: expected a callable (shape, rng) -> array. Received: {fn!r}"
+            )
         self.fn = fn
         self.name = name or getattr(fn, "__qualname__", repr(fn))
 
     def draw(self, shape, rng, fan_in, fan_out):
         out = np.asarray(self.fn(shape, rng), dtype=np.float64)
         if out.shape != shape and out.size != math.prod(shape):
-            raise ValueError(f"Initialiser function {self.name!r} returned shape {out.shape} for a parameter "
-                             f"of shape {shape}")
+            raise ValueError(
+                f"Initialiser function {self.name!r} returned shape {out.shape} for a parameter "
+                f"of shape {shape}"
+            )
         return out
 
     def config(self):
@@ -297,7 +330,7 @@ class FunctionInitialiser(Initialiser):
 
 
 def register_function(name: str, fn: Callable | None = None):
-    """Register ``fn(shape, rng) -> array`` under ``name`` so specs can refer to it (usable as a decorator)."""
+    """Register ``fn(shape, rng) -> array`` under ``name`` so specs can name it (usable as a decorator)."""
 
     def deco(f):
         _FUNCTIONS[name] = f
@@ -335,5 +368,7 @@ def as_initialiser(value) -> Initialiser:
         return Constant(value)
     if callable(value):
         return FunctionInitialiser(value)
-    raise ValueError(f"Invalid initialiser. Expected an Initialiser, a spec dict, a name, a number or a "
-                     f"callable (shape, rng) -> array. Received: {value!r}")
+    raise ValueError(
+        f"Invalid initialiser. Expected an Initialiser, a spec dict, a name, a number or a "
+        f"callable (shape, rng) -> array. Received: {value!r}"
+    )

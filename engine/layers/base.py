@@ -23,43 +23,30 @@ import numpy as np
 
 from ..autodiff.tensor import Tensor
 from ..init import Initialiser, as_initialiser
+from .arguments import (  # noqa: F401 - re-exported: layer modules import them from here
+    LayerError,
+    LayerShapeError,
+    _label,
+    check_choice,
+    check_int,
+    check_rate,
+    check_shape,
+)
 
 __all__ = [
-    "Layer", "LayerError", "LayerShapeError", "layer_types", "layer_class", "check_int", "check_rate",
-    "check_choice", "check_shape",
+    "Layer",
+    "LayerError",
+    "LayerShapeError",
+    "layer_types",
+    "layer_class",
+    "check_int",
+    "check_rate",
+    "check_choice",
+    "check_shape",
 ]
 
 _TYPES: dict[str, type[Layer]] = {}
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
-
-
-class LayerError(ValueError):
-    """A bad layer argument, spec or input; ``layer`` names the layer (None when unnamed)."""
-
-    def __init__(self, message: str, layer: str | None = None):
-        super().__init__(message)
-        self.layer = layer
-
-
-class LayerShapeError(LayerError):
-    """An input whose shape the layer cannot take.
-
-    The message reads ``layer 'fc2' expects 256 inputs, got 784`` and, once the network knows where the
-    input came from (:meth:`with_source`), ``... got 784 from 'flatten1'``.
-    """
-
-    def __init__(self, layer, expected: str, received: str, index: int = 0, source: str | None = None,
-                 hint: str = ""):
-        self.expected, self.received, self.index, self.source, self.hint = expected, received, index, source, hint
-        text = f"layer '{layer}' expects {expected}, got {received}"
-        if source:
-            text += f" from '{source}'"
-        if hint:
-            text += f" ({hint})"
-        super().__init__(text, layer)
-
-    def with_source(self, source: str) -> LayerShapeError:
-        return LayerShapeError(self.layer, self.expected, self.received, self.index, source, self.hint)
 
 
 def layer_types() -> list[str]:
@@ -72,66 +59,10 @@ def layer_class(type_name: str, node: str | None = None) -> type[Layer]:
     cls = _TYPES.get(type_name) if isinstance(type_name, str) else None
     if cls is None:
         where = f" for node '{node}'" if node else ""
-        raise LayerError(f"Unknown layer type {type_name!r}{where}. Expected one of: {', '.join(layer_types())}", node)
+        raise LayerError(
+            f"Unknown layer type {type_name!r}{where}. Expected one of: {', '.join(layer_types())}", node
+        )
     return cls
-
-
-def _label(layer_name, cls_name):
-    return f"layer '{layer_name}'" if layer_name else f"layer {cls_name}"
-
-
-def check_int(layer, arg, value, minimum=1, allow_none=False):
-    """``value`` as an int >= ``minimum``, or a Keras-style error naming the argument and the layer."""
-    if value is None and allow_none:
-        return None
-    ok = isinstance(value, int | np.integer) and not isinstance(value, bool) and value >= minimum
-    if not ok:
-        what = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
-        raise LayerError(f"Invalid value for `{arg}` in {_label(layer.name, type(layer).__name__)}. "
-                         f"Expected {what}. Received: {value!r}", layer.name)
-    return int(value)
-
-
-def check_rate(layer, arg, value, high_inclusive=False):
-    """``value`` as a float in [0, 1) (or [0, 1])."""
-    ok = isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value
-    ok = ok and (value <= 1 if high_inclusive else value < 1)
-    if not ok:
-        rng = "0 <= value <= 1" if high_inclusive else "0 <= value < 1"
-        raise LayerError(f"Invalid value for `{arg}` in {_label(layer.name, type(layer).__name__)}. "
-                         f"Expected a number with {rng}. Received: {value!r}", layer.name)
-    return float(value)
-
-
-def check_choice(layer, arg, value, choices):
-    """``value`` if it is one of ``choices``."""
-    if value not in choices:
-        raise LayerError(f"Invalid value for `{arg}` in {_label(layer.name, type(layer).__name__)}. "
-                         f"Expected one of {list(choices)}. Received: {value!r}", layer.name)
-    return value
-
-
-def check_shape(layer, arg, value, length=None, allow_minus_one=False):
-    """``value`` (an int or a sequence of ints) as a tuple of positive ints (optionally of ``length``)."""
-    seq = (value,) if isinstance(value, int | np.integer) and not isinstance(value, bool) else value
-    try:
-        items = tuple(seq)
-    except TypeError:
-        items = None
-    low = -1 if allow_minus_one else 1
-    good = items is not None and all(
-        isinstance(v, int | np.integer) and not isinstance(v, bool) and (v >= 1 or v == low) for v in items)
-    if good and length is not None:
-        if len(items) == 1 and length > 1:
-            items = items * length
-        good = len(items) == length
-    if good and allow_minus_one:
-        good = sum(1 for v in items if v == -1) <= 1
-    if not good or not items:
-        what = f"{length} positive integer(s)" if length else "a tuple of positive integers"
-        raise LayerError(f"Invalid value for `{arg}` in {_label(layer.name, type(layer).__name__)}. "
-                         f"Expected {what}. Received: {value!r}", layer.name)
-    return tuple(int(v) for v in items)
 
 
 class Layer:
@@ -170,19 +101,26 @@ class Layer:
 
     def __init__(self, name: str | None = None, init: dict | None = None, trainable: bool = True):
         if name is not None and (not isinstance(name, str) or not _NAME.match(name)):
-            raise LayerError(f"Invalid value for `name` in layer {type(self).__name__}. Expected letters, digits, "
-                             f"'_' or '-', starting with a letter or '_'. Received: {name!r}", None)
+            raise LayerError(
+                f"Invalid value for `name` in layer {type(self).__name__}. Expected letters, digits, "
+                f"'_' or '-', starting with a letter or '_'. Received: {name!r}",
+                None,
+            )
         self.name = name
         self.init: dict[str, Initialiser] = {}
         for key, value in (init or {}).items():
             try:
                 self.init[key] = as_initialiser(value)
             except ValueError as exc:
-                raise LayerError(f"Invalid initialiser for `{key}` in {_label(name, type(self).__name__)}: {exc}",
-                                 name) from None
+                raise LayerError(
+                    f"Invalid initialiser for `{key}` in {_label(name, type(self).__name__)}: {exc}", name
+                ) from None
         if not isinstance(trainable, bool):
-            raise LayerError(f"Invalid value for `trainable` in {_label(name, type(self).__name__)}. Expected a "
-                             f"bool. Received: {trainable!r}", name)
+            raise LayerError(
+                f"Invalid value for `trainable` in {_label(name, type(self).__name__)}. Expected a "
+                f"bool. Received: {trainable!r}",
+                name,
+            )
         self.trainable = trainable
         self.parameters: dict[str, Tensor] = {}
         self.buffers: dict = {}
@@ -237,14 +175,20 @@ class Layer:
             shapes = [tuple(int(d) for d in s) for s in shapes]
             label = _label(self.name, type(self).__name__)
             if len(shapes) < self.min_inputs:
-                raise LayerError(f"{label} takes at least {self.min_inputs} inputs, got {len(shapes)}", self.name)
+                raise LayerError(
+                    f"{label} takes at least {self.min_inputs} inputs, got {len(shapes)}", self.name
+                )
             if len(shapes) > self.max_inputs:
-                raise LayerError(f"{label} takes at most {self.max_inputs} inputs, got {len(shapes)}", self.name)
+                raise LayerError(
+                    f"{label} takes at most {self.max_inputs} inputs, got {len(shapes)}", self.name
+                )
             return shapes
         if isinstance(input_shape, list):
             if len(input_shape) != 1:
-                raise LayerError(f"{_label(self.name, type(self).__name__)} takes 1 input, got {len(input_shape)}",
-                                 self.name)
+                raise LayerError(
+                    f"{_label(self.name, type(self).__name__)} takes 1 input, got {len(input_shape)}",
+                    self.name,
+                )
             input_shape = input_shape[0]
         return tuple(int(d) for d in input_shape)
 
@@ -270,7 +214,9 @@ class Layer:
         return int(sum(math.prod(s) for s in shapes.values()))
 
     # ------------------------------------------------------------------ building
-    def build(self, input_shape, rng: np.random.Generator | None = None, dtype=np.float32, backend=None) -> None:
+    def build(
+        self, input_shape, rng: np.random.Generator | None = None, dtype=np.float32, backend=None
+    ) -> None:
         """Create parameters and buffers for ``input_shape`` (per sample) from their initialisers.
 
         A built layer only checks that ``input_shape`` is the one it was built for.
@@ -292,10 +238,15 @@ class Layer:
             init = self.init.get(pname) or defaults[pname]
             fi, fo = fans.get(pname, (None, None))
             values = init(pshape, rng, fi, fo).astype(dtype)
-            params[pname] = Tensor(be.from_host(values), requires_grad=self.trainable,
-                                   name=f"{self.name}.{pname}" if self.name else pname)
+            params[pname] = Tensor(
+                be.from_host(values),
+                requires_grad=self.trainable,
+                name=f"{self.name}.{pname}" if self.name else pname,
+            )
         self.parameters = params
-        self.buffers = {b: be.from_host(np.full(s, fill, dtype=dtype)) for b, (s, fill) in self.buffer_init(shape).items()}
+        self.buffers = {
+            b: be.from_host(np.full(s, fill, dtype=dtype)) for b, (s, fill) in self.buffer_init(shape).items()
+        }
         self.input_shape = shape
         self.built = True
 
@@ -313,8 +264,11 @@ class Layer:
         xs = [t if isinstance(t, Tensor) else Tensor(np.asarray(t)) for t in xs]
         shapes = [t.shape[1:] for t in xs]
         if not self.built:
-            self.build(shapes if self.multi_input else shapes[0], self.rng, xs[0].dtype if xs[0].dtype.kind == "f"
-                       else np.float32)
+            self.build(
+                shapes if self.multi_input else shapes[0],
+                self.rng,
+                xs[0].dtype if xs[0].dtype.kind == "f" else np.float32,
+            )
         return self.forward(xs if self.multi_input else xs[0], training)
 
     # ------------------------------------------------------------------ specs
@@ -340,8 +294,11 @@ class Layer:
         allowed = target.argument_names()
         unknown = [k for k in args if k not in allowed]
         if unknown:
-            raise LayerError(f"Unknown argument `{unknown[0]}` for layer '{node}' of type '{target.type_name}'. "
-                             f"Expected: {', '.join(sorted(allowed))}", node)
+            raise LayerError(
+                f"Unknown argument `{unknown[0]}` for layer '{node}' of type '{target.type_name}'. "
+                f"Expected: {', '.join(sorted(allowed))}",
+                node,
+            )
         return target(**args)
 
     @classmethod
@@ -351,7 +308,11 @@ class Layer:
         for klass in cls.__mro__:
             if "__init__" in klass.__dict__:
                 params = inspect.signature(klass.__init__).parameters.values()
-                names |= {p.name for p in params if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
+                names |= {
+                    p.name
+                    for p in params
+                    if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+                }
                 if not any(p.kind == p.VAR_KEYWORD for p in params):
                     break
         return names | {"name", "init", "trainable"}

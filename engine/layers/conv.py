@@ -20,8 +20,20 @@ class _Conv(Layer):
     rank = 2
     name_prefix = "conv"
 
-    def __init__(self, filters, kernel_size, strides=1, padding="valid", dilation=1, groups=1, activation=None,
-                 use_bias=True, name=None, init=None, trainable=True):
+    def __init__(
+        self,
+        filters,
+        kernel_size,
+        strides=1,
+        padding="valid",
+        dilation=1,
+        groups=1,
+        activation=None,
+        use_bias=True,
+        name=None,
+        init=None,
+        trainable=True,
+    ):
         super().__init__(name, init, trainable)
         n = self.rank
         self.filters = check_int(self, "filters", filters)
@@ -40,24 +52,35 @@ class _Conv(Layer):
             return check_choice(self, "padding", padding, ["valid", "same"])
         items = [padding] * self.rank if isinstance(padding, int) else padding
         try:
-            items = [int(p) if isinstance(p, int) and not isinstance(p, bool) and p >= 0 else None for p in items]
+            items = [
+                int(p) if isinstance(p, int) and not isinstance(p, bool) and p >= 0 else None for p in items
+            ]
         except TypeError:
             items = [None]
         if len(items) == 1:
             items = items * self.rank
         if None in items or len(items) != self.rank:
-            raise self._arg_error("padding", f"'valid', 'same' or {self.rank} non-negative integer(s)", padding)
+            raise self._arg_error(
+                "padding", f"'valid', 'same' or {self.rank} non-negative integer(s)", padding
+            )
         return tuple(items)
 
     def _arg_error(self, arg, expected, received):
         from .base import LayerError, _label
 
-        return LayerError(f"Invalid value for `{arg}` in {_label(self.name, type(self).__name__)}. "
-                          f"Expected {expected}. Received: {received!r}", self.name)
+        return LayerError(
+            f"Invalid value for `{arg}` in {_label(self.name, type(self).__name__)}. "
+            f"Expected {expected}. Received: {received!r}",
+            self.name,
+        )
 
     def config(self):
         one = self.rank == 1
-        pad = self.padding if isinstance(self.padding, str) else (self.padding[0] if one else list(self.padding))
+        pad = (
+            self.padding
+            if isinstance(self.padding, str)
+            else (self.padding[0] if one else list(self.padding))
+        )
         return {
             "filters": self.filters,
             "kernel_size": self.kernel_size[0] if one else list(self.kernel_size),
@@ -73,11 +96,16 @@ class _Conv(Layer):
     def _geometry(self, input_shape):
         if len(input_shape) != self.rank + 1:
             axes = "(channels, length)" if self.rank == 1 else "(channels, height, width)"
-            raise self._shape_error(f"samples of shape {axes}", f"shape {tuple(input_shape)}",
-                                    hint="add a Reshape layer" if len(input_shape) == self.rank else "")
+            raise self._shape_error(
+                f"samples of shape {axes}",
+                f"shape {tuple(input_shape)}",
+                hint="add a Reshape layer" if len(input_shape) == self.rank else "",
+            )
         channels = input_shape[0]
         if channels % self.groups:
-            raise self._shape_error(f"a channel count divisible by groups={self.groups}", f"{channels} channels")
+            raise self._shape_error(
+                f"a channel count divisible by groups={self.groups}", f"{channels} channels"
+            )
         spatial = input_shape[1:] if self.rank == 2 else (1, input_shape[1])
         kernel = self.kernel_size if self.rank == 2 else (1, self.kernel_size[0])
         stride = self.strides if self.rank == 2 else (1, self.strides[0])
@@ -86,8 +114,11 @@ class _Conv(Layer):
         try:
             geom = make_geometry(type(self).__name__, spatial, kernel, stride, padding, dilation, self.groups)
         except ValueError as exc:
-            raise self._shape_error(f"an input large enough for kernel {self.kernel_size}",
-                                    f"spatial size {tuple(input_shape[1:])}", hint=str(exc)) from None
+            raise self._shape_error(
+                f"an input large enough for kernel {self.kernel_size}",
+                f"spatial size {tuple(input_shape[1:])}",
+                hint=str(exc),
+            ) from None
         out = geom.output_hw(*spatial)
         return out if self.rank == 2 else out[1:]
 
@@ -118,8 +149,15 @@ class _Conv(Layer):
         stride = self.strides if self.rank == 2 else self.strides[0]
         dilation = self.dilation if self.rank == 2 else self.dilation[0]
         padding = self.padding if isinstance(self.padding, str) or self.rank == 2 else self.padding[0]
-        y = op(x, self.parameters["weights"], self.parameters.get("bias"), stride=stride, padding=padding,
-               dilation=dilation, groups=self.groups)
+        y = op(
+            x,
+            self.parameters["weights"],
+            self.parameters.get("bias"),
+            stride=stride,
+            padding=padding,
+            dilation=dilation,
+            groups=self.groups,
+        )
         return apply_activation(self.activation, y)
 
 

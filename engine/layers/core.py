@@ -16,9 +16,18 @@ __all__ = ["Input", "Dense", "Flatten", "Reshape", "Activation", "Dropout", "ACT
 
 #: Activation names a spec may use, and the op behind each (None: identity).
 ACTIVATIONS = {
-    "linear": None, "relu": act.relu, "leaky_relu": act.leaky_relu, "elu": act.elu, "selu": act.selu,
-    "gelu": act.gelu, "sigmoid": act.sigmoid, "tanh": act.tanh, "softplus": act.softplus,
-    "softsign": act.softsign, "softmax": act.softmax, "log_softmax": act.log_softmax,
+    "linear": None,
+    "relu": act.relu,
+    "leaky_relu": act.leaky_relu,
+    "elu": act.elu,
+    "selu": act.selu,
+    "gelu": act.gelu,
+    "sigmoid": act.sigmoid,
+    "tanh": act.tanh,
+    "softplus": act.softplus,
+    "softsign": act.softsign,
+    "softmax": act.softmax,
+    "log_softmax": act.log_softmax,
 }
 _RELU_LIKE = {"relu", "leaky_relu", "elu", "gelu"}
 
@@ -66,7 +75,9 @@ class Input(Layer):
     min_inputs = 0
     max_inputs = 0
 
-    def __init__(self, shape, dtype: str = "float", name: str | None = None, init=None, trainable: bool = True):
+    def __init__(
+        self, shape, dtype: str = "float", name: str | None = None, init=None, trainable: bool = True
+    ):
         super().__init__(name, init, trainable)
         self.shape = check_shape(self, "shape", shape)
         self.dtype = check_choice(self, "dtype", dtype, ["float", "int"])
@@ -92,8 +103,15 @@ class Dense(Layer):
 
     type_name = "dense"
 
-    def __init__(self, units: int, activation: str | None = None, use_bias: bool = True, name: str | None = None,
-                 init=None, trainable: bool = True):
+    def __init__(
+        self,
+        units: int,
+        activation: str | None = None,
+        use_bias: bool = True,
+        name: str | None = None,
+        init=None,
+        trainable: bool = True,
+    ):
         super().__init__(name, init, trainable)
         self.units = check_int(self, "units", units)
         self.activation = check_activation(self, activation)
@@ -122,7 +140,8 @@ class Dense(Layer):
     def flops(self, input_shape):
         rows = math.prod(input_shape[:-1])
         return rows * (2 * input_shape[-1] * self.units + self.units * self.use_bias) + activation_flops(
-            self.activation, rows * self.units)
+            self.activation, rows * self.units
+        )
 
     def forward(self, x, training=False):
         lead = x.shape[:-1]
@@ -164,12 +183,16 @@ class Reshape(Layer):
         known = math.prod(d for d in self.target_shape if d != -1)
         if -1 in self.target_shape:
             if size % known:
-                raise self._shape_error(f"a size divisible by {known} to reshape to {self.target_shape}",
-                                        f"shape {tuple(input_shape)} ({size} elements)")
+                raise self._shape_error(
+                    f"a size divisible by {known} to reshape to {self.target_shape}",
+                    f"shape {tuple(input_shape)} ({size} elements)",
+                )
             return tuple(size // known if d == -1 else d for d in self.target_shape)
         if size != known:
-            raise self._shape_error(f"{known} elements to reshape to {self.target_shape}",
-                                    f"shape {tuple(input_shape)} ({size} elements)")
+            raise self._shape_error(
+                f"{known} elements to reshape to {self.target_shape}",
+                f"shape {tuple(input_shape)} ({size} elements)",
+            )
         return self.target_shape
 
     def forward(self, x, training=False):

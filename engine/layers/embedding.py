@@ -18,7 +18,9 @@ class Embedding(Layer):
 
     type_name = "embedding"
 
-    def __init__(self, input_dim: int, output_dim: int, name: str | None = None, init=None, trainable: bool = True):
+    def __init__(
+        self, input_dim: int, output_dim: int, name: str | None = None, init=None, trainable: bool = True
+    ):
         super().__init__(name, init, trainable)
         self.input_dim = check_int(self, "input_dim", input_dim)
         self.output_dim = check_int(self, "output_dim", output_dim)

@@ -42,7 +42,9 @@ class SoftmaxCrossEntropy(LossHead):
 
     type_name = "softmax_cross_entropy"
 
-    def __init__(self, label_smoothing: float = 0.0, name: str | None = None, init=None, trainable: bool = True):
+    def __init__(
+        self, label_smoothing: float = 0.0, name: str | None = None, init=None, trainable: bool = True
+    ):
         super().__init__(name, init, trainable)
         self.label_smoothing = check_rate(self, "label_smoothing", label_smoothing)
 

@@ -78,11 +78,13 @@ class Concatenate(Layer):
         axis = self._axis(len(first), 0)
         total = 0
         for i, shape in enumerate(input_shape):
-            rest = shape[:axis] + shape[axis + 1:] if len(shape) == len(first) else None
-            if rest != first[:axis] + first[axis + 1:]:
-                raise self._shape_error(f"inputs matching {first} except on axis {self.axis}", f"{shape}", index=i)
+            rest = shape[:axis] + shape[axis + 1 :] if len(shape) == len(first) else None
+            if rest != first[:axis] + first[axis + 1 :]:
+                raise self._shape_error(
+                    f"inputs matching {first} except on axis {self.axis}", f"{shape}", index=i
+                )
             total += shape[axis]
-        return (*first[:axis], total, *first[axis + 1:])
+        return (*first[:axis], total, *first[axis + 1 :])
 
     def forward(self, xs, training=False):
         return concat(xs, axis=self._axis(xs[0].ndim - 1, 0) + 1)

@@ -14,8 +14,11 @@ __all__ = ["BatchNorm", "LayerNorm"]
 
 def _check_eps(layer, value):
     if not isinstance(value, int | float) or isinstance(value, bool) or not 0 < value < 1:
-        raise LayerError(f"Invalid value for `epsilon` in {_label(layer.name, type(layer).__name__)}. Expected a "
-                         f"number with 0 < value < 1. Received: {value!r}", layer.name)
+        raise LayerError(
+            f"Invalid value for `epsilon` in {_label(layer.name, type(layer).__name__)}. Expected a "
+            f"number with 0 < value < 1. Received: {value!r}",
+            layer.name,
+        )
     return float(value)
 
 
@@ -30,8 +33,14 @@ class BatchNorm(Layer):
     type_name = "batch_norm"
     name_prefix = "bn"
 
-    def __init__(self, momentum: float = 0.1, epsilon: float = 1e-5, name: str | None = None, init=None,
-                 trainable: bool = True):
+    def __init__(
+        self,
+        momentum: float = 0.1,
+        epsilon: float = 1e-5,
+        name: str | None = None,
+        init=None,
+        trainable: bool = True,
+    ):
         super().__init__(name, init, trainable)
         self.momentum = check_rate(self, "momentum", momentum, high_inclusive=True)
         self.epsilon = _check_eps(self, epsilon)
@@ -41,8 +50,10 @@ class BatchNorm(Layer):
 
     def compute_output_shape(self, input_shape):
         if not 1 <= len(input_shape) <= 3:
-            raise self._shape_error("samples of shape (features,), (channels, length) or (channels, height, width)",
-                                    f"shape {tuple(input_shape)}")
+            raise self._shape_error(
+                "samples of shape (features,), (channels, length) or (channels, height, width)",
+                f"shape {tuple(input_shape)}",
+            )
         return tuple(input_shape)
 
     def param_shapes(self, input_shape):
@@ -61,8 +72,16 @@ class BatchNorm(Layer):
         shape = x.shape
         if x.ndim == 3:  # (N, C, L): the op takes (N, C) or (N, C, H, W)
             x = reshape(x, (*shape, 1))
-        y = batch_norm(x, self.parameters["gamma"], self.parameters["beta"], self.buffers["running_mean"],
-                       self.buffers["running_var"], training, self.momentum, self.epsilon)
+        y = batch_norm(
+            x,
+            self.parameters["gamma"],
+            self.parameters["beta"],
+            self.buffers["running_mean"],
+            self.buffers["running_var"],
+            training,
+            self.momentum,
+            self.epsilon,
+        )
         return reshape(y, shape) if len(shape) == 3 else y
 
 

@@ -38,7 +38,7 @@ class _ForgetBias(Initialiser):
 
     def draw(self, shape, rng, fan_in, fan_out):
         out = np.zeros(shape)
-        out[self.units:2 * self.units] = 1.0
+        out[self.units : 2 * self.units] = 1.0
         return out
 
 
@@ -57,11 +57,16 @@ class _Recurrent(Layer):
     def compute_output_shape(self, input_shape):
         x = input_shape[0]
         if len(x) != 2:
-            raise self._shape_error("sequences of shape (steps, features)", f"shape {x}",
-                                    hint="add a Reshape or Embedding layer first" if len(x) < 2 else "")
+            raise self._shape_error(
+                "sequences of shape (steps, features)",
+                f"shape {x}",
+                hint="add a Reshape or Embedding layer first" if len(x) < 2 else "",
+            )
         for i, s in enumerate(input_shape[1:], start=1):
             if s != (self.units,):
-                raise self._shape_error(f"an initial state of shape ({self.units},) as input {i}", f"shape {s}", index=i)
+                raise self._shape_error(
+                    f"an initial state of shape ({self.units},) as input {i}", f"shape {s}", index=i
+                )
         return (x[0], self.units) if self.return_sequences else (self.units,)
 
     def param_shapes(self, input_shape):
@@ -85,8 +90,11 @@ class _Recurrent(Layer):
         n, t, f = x.shape
         xw = matmul(reshape(x, (n * t, f)), self.parameters["weights"]) + self.parameters["bias"]
         xw = reshape(xw, (n, t, self.gates * self.units))
-        return [reshape(s, (n, self.gates * self.units)) for s in split(xw, t, axis=1)] if t > 1 else \
-            [reshape(xw, (n, self.gates * self.units))]
+        return (
+            [reshape(s, (n, self.gates * self.units)) for s in split(xw, t, axis=1)]
+            if t > 1
+            else [reshape(xw, (n, self.gates * self.units))]
+        )
 
     def _initial(self, xs, index, like):
         if len(xs) > index:
@@ -105,8 +113,15 @@ class SimpleRNN(_Recurrent):
     type_name = "simple_rnn"
     name_prefix = "rnn"
 
-    def __init__(self, units: int, activation: str = "tanh", return_sequences: bool = False,
-                 name: str | None = None, init=None, trainable: bool = True):
+    def __init__(
+        self,
+        units: int,
+        activation: str = "tanh",
+        return_sequences: bool = False,
+        name: str | None = None,
+        init=None,
+        trainable: bool = True,
+    ):
         super().__init__(units, return_sequences, name, init, trainable)
         self.activation = check_activation(self, activation)
 
@@ -134,8 +149,14 @@ class LSTM(_Recurrent):
     gates = 4
     max_inputs = 3
 
-    def __init__(self, units: int, return_sequences: bool = False, name: str | None = None, init=None,
-                 trainable: bool = True):
+    def __init__(
+        self,
+        units: int,
+        return_sequences: bool = False,
+        name: str | None = None,
+        init=None,
+        trainable: bool = True,
+    ):
         super().__init__(units, return_sequences, name, init, trainable)
 
     def default_initialisers(self):
@@ -162,8 +183,14 @@ class GRU(_Recurrent):
     type_name = "gru"
     gates = 3
 
-    def __init__(self, units: int, return_sequences: bool = False, name: str | None = None, init=None,
-                 trainable: bool = True):
+    def __init__(
+        self,
+        units: int,
+        return_sequences: bool = False,
+        name: str | None = None,
+        init=None,
+        trainable: bool = True,
+    ):
         super().__init__(units, return_sequences, name, init, trainable)
 
     def param_shapes(self, input_shape):

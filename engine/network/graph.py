@@ -6,8 +6,10 @@ The one spec format for linear stacks and graphs alike::
       "format": "sigma.network/1",
       "nodes": [
         {"type": "input", "name": "x", "shape": [64], "dtype": "float"},
-        {"type": "dense", "name": "fc1", "inputs": ["x"], "units": 32, "activation": "relu", "use_bias": true},
-        {"type": "dense", "name": "fc2", "inputs": ["fc1"], "units": 10, "activation": null, "use_bias": true},
+        {"type": "dense", "name": "fc1", "inputs": ["x"], "units": 32, "activation": "relu",
+         "use_bias": true},
+        {"type": "dense", "name": "fc2", "inputs": ["fc1"], "units": 10, "activation": null,
+         "use_bias": true},
         {"type": "softmax_cross_entropy", "name": "loss", "inputs": ["fc2"], "label_smoothing": 0.0}
       ],
       "inputs": ["x"],
@@ -27,7 +29,6 @@ FLOPs; :func:`validate_spec` does the same for the GUI and never raises.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 from ..layers.base import Layer, LayerError, LayerShapeError
@@ -57,7 +58,7 @@ class NodeInfo:
 
 @dataclass
 class Analysis:
-    """The result of :func:`analyse`: nodes in spec order, a topological order, and errors in the order found."""
+    """What :func:`analyse` found: nodes in spec order, a topological order, errors in the order found."""
 
     nodes: dict[str, NodeInfo] = field(default_factory=dict)
     order: list[str] = field(default_factory=list)
@@ -109,7 +110,9 @@ def _read_nodes(a: Analysis, nodes, layers):
             a.fail(f"Node {i} (type {node.get('type')!r}) has no name")
             continue
         if name in positions:
-            a.fail(f"Duplicate node name '{name}' (nodes {positions[name]} and {i}): names must be unique", name)
+            a.fail(
+                f"Duplicate node name '{name}' (nodes {positions[name]} and {i}): names must be unique", name
+            )
             continue
         positions[name] = i
         inputs = node.get("inputs", [])
@@ -133,9 +136,14 @@ def _read_nodes(a: Analysis, nodes, layers):
             if n:
                 a.fail(f"Input node '{name}' cannot take inputs (it was given {inputs})", name)
         elif n < layer.min_inputs or n > layer.max_inputs:
-            want = (f"{layer.min_inputs}" if layer.min_inputs == layer.max_inputs
-                    else f"{layer.min_inputs} to {layer.max_inputs}")
-            a.fail(f"layer '{name}' takes {want} input(s), got {n}" + ("" if n else " (no 'inputs' given)"), name)
+            want = (
+                f"{layer.min_inputs}"
+                if layer.min_inputs == layer.max_inputs
+                else f"{layer.min_inputs} to {layer.max_inputs}"
+            )
+            a.fail(
+                f"layer '{name}' takes {want} input(s), got {n}" + ("" if n else " (no 'inputs' given)"), name
+            )
     for name, info in a.nodes.items():
         for src in info.inputs:
             if src not in a.nodes:
@@ -212,7 +220,7 @@ def _order(a: Analysis):
             seen[n] = len(path)
             path.append(n)
             n = next(s for s in known[n] if s in left)
-        cycle = path[seen[n]:] + [n]
+        cycle = path[seen[n] :] + [n]
         if cycle[0] in reported:
             continue
         reported.update(cycle)
@@ -287,22 +295,24 @@ def validate_spec(spec) -> tuple[bool, dict[str, dict]]:
     try:
         a = analyse(spec)
     except Exception as exc:  # the GUI must never see an exception from validation
-        return False, {"": {"output_shape": None, "params": None, "flops": None,
-                            "error": f"Internal error while checking the spec: {type(exc).__name__}: {exc}"}}
+        return False, {
+            "": {
+                "output_shape": None,
+                "params": None,
+                "flops": None,
+                "error": f"Internal error while checking the spec: {type(exc).__name__}: {exc}",
+            }
+        }
     info = {
-        n: {"output_shape": None if i.output_shape is None else list(i.output_shape), "params": i.params,
-            "flops": i.flops, "error": i.error}
+        n: {
+            "output_shape": None if i.output_shape is None else list(i.output_shape),
+            "params": i.params,
+            "flops": i.flops,
+            "error": i.error,
+        }
         for n, i in a.nodes.items()
     }
     general = [str(e) for e in a.errors if e.layer is None or e.layer not in a.nodes]
     if general:
         info[""] = {"output_shape": None, "params": None, "flops": None, "error": "; ".join(general)}
     return not a.errors, info
-
-
-def total(values) -> int:
-    return int(sum(v for v in values if v is not None)) if values else 0
-
-
-def numel(shape) -> int:
-    return math.prod(shape)

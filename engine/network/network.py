@@ -44,8 +44,16 @@ class Network:
         shapes that do not fit ("layer 'fc2' expects 256 inputs, got 784 from 'flatten1'").
     """
 
-    def __init__(self, architecture=None, *, outputs=None, seed: int = 0, dtype="float32", backend="cpu",
-                 init: dict | None = None):
+    def __init__(
+        self,
+        architecture=None,
+        *,
+        outputs=None,
+        seed: int = 0,
+        dtype="float32",
+        backend="cpu",
+        init: dict | None = None,
+    ):
         spec, layers = _spec_and_layers(outputs if outputs is not None else architecture)
         if init is not None:
             spec["init"] = rules_to_spec(init)
@@ -73,7 +81,7 @@ class Network:
     # ------------------------------------------------------------------ construction helpers
     @classmethod
     def from_spec(cls, spec: dict, **kwargs) -> Network:
-        """Build a network from its spec (a dict as :meth:`to_spec` returns); ``kwargs`` as the constructor."""
+        """Build a network from its spec (as :meth:`to_spec` returns); ``kwargs`` as for the constructor."""
         if not isinstance(spec, dict):
             raise NetworkError(f"A network spec must be a dict. Received: {type(spec).__name__}")
         return cls(spec, **kwargs)
@@ -85,10 +93,19 @@ class Network:
             info = self._analysis.nodes[name]
             node = info.layer.spec()
             if info.layer.type_name != "input":
-                node = {"type": node["type"], "name": node["name"], "inputs": list(info.inputs),
-                        **{k: v for k, v in node.items() if k not in ("type", "name")}}
+                node = {
+                    "type": node["type"],
+                    "name": node["name"],
+                    "inputs": list(info.inputs),
+                    **{k: v for k, v in node.items() if k not in ("type", "name")},
+                }
             nodes.append(node)
-        spec = {"format": FORMAT, "nodes": nodes, "inputs": list(self.input_names), "outputs": list(self.output_names)}
+        spec = {
+            "format": FORMAT,
+            "nodes": nodes,
+            "inputs": list(self.input_names),
+            "outputs": list(self.output_names),
+        }
         if self.init_rules:
             spec["init"] = rules_to_spec(self.init_rules)
         return spec
@@ -167,10 +184,13 @@ class Network:
         NetworkError
             For missing or unknown names (when ``strict``) and for shape mismatches, naming the parameter.
         """
-        self._load(self.parameters(), values, "parameter", strict, lambda store, key, arr: _assign(store[key], arr))
+        self._load(
+            self.parameters(), values, "parameter", strict, lambda store, key, arr: _assign(store[key], arr)
+        )
 
     def load_buffers(self, values: dict, strict: bool = True) -> None:
         """Copy buffer values (running statistics) in place."""
+
         def put(store, key, arr):
             lname, bname = key.rsplit(".", 1)
             buf = self.layers[lname].buffers[bname]
@@ -182,17 +202,23 @@ class Network:
         unknown = [k for k in values if k not in store]
         missing = [k for k in store if k not in values]
         if unknown:
-            raise NetworkError(f"Unknown {kind} '{unknown[0]}': this network's {kind}s are {list(store)}",
-                               unknown[0].split(".")[0])
+            raise NetworkError(
+                f"Unknown {kind} '{unknown[0]}': this network's {kind}s are {list(store)}",
+                unknown[0].split(".")[0],
+            )
         if strict and missing:
-            raise NetworkError(f"Missing {kind} '{missing[0]}' (and {len(missing) - 1} more)", missing[0].split(".")[0])
+            raise NetworkError(
+                f"Missing {kind} '{missing[0]}' (and {len(missing) - 1} more)", missing[0].split(".")[0]
+            )
         for key, value in values.items():
             arr = value.data if isinstance(value, Tensor) else value
             target = store[key]
             tshape = tuple(target.shape)
             if tuple(arr.shape) != tshape:
-                raise NetworkError(f"{kind.capitalize()} '{key}' has shape {tshape}, got {tuple(arr.shape)}",
-                                   key.split(".")[0])
+                raise NetworkError(
+                    f"{kind.capitalize()} '{key}' has shape {tshape}, got {tuple(arr.shape)}",
+                    key.split(".")[0],
+                )
         for key, value in values.items():
             put(store, key, value.data if isinstance(value, Tensor) else value)
 
@@ -251,7 +277,9 @@ class Network:
             given = dict(zip(names, inputs))
         else:
             if len(names) != 1:
-                raise NetworkError(f"Network takes {len(names)} inputs {names}: pass a dict by name or a list")
+                raise NetworkError(
+                    f"Network takes {len(names)} inputs {names}: pass a dict by name or a list"
+                )
             given = {names[0]: inputs}
         out = {}
         for name, value in given.items():
@@ -260,8 +288,11 @@ class Network:
             if not hasattr(arr, "shape"):
                 arr = np.asarray(arr)
             if tuple(arr.shape[1:]) != layer.shape or arr.ndim != len(layer.shape) + 1:
-                raise NetworkError(f"Input '{name}' expects batches of shape (N, {', '.join(map(str, layer.shape))}"
-                                   f"{',' if len(layer.shape) == 1 else ''}), got {tuple(arr.shape)}", name)
+                raise NetworkError(
+                    f"Input '{name}' expects batches of shape (N, {', '.join(map(str, layer.shape))}"
+                    f"{',' if len(layer.shape) == 1 else ''}), got {tuple(arr.shape)}",
+                    name,
+                )
             dtype = self.dtype if layer.dtype == "float" else np.int64
             if isinstance(value, Tensor) and value.dtype == dtype and value.xp is self.backend.xp:
                 out[name] = value
@@ -283,7 +314,9 @@ class Network:
             ident = f"{prefix}.layers.{lname}"
             if ident not in registry:
                 registry.set(ident, Registry())
-            registry.tag(ident, layer.type_name, *(["trainable"] if layer.trainable and layer.parameters else []))
+            registry.tag(
+                ident, layer.type_name, *(["trainable"] if layer.trainable and layer.parameters else [])
+            )
             for pname, p in layer.parameters.items():
                 registry.set(f"{ident}.{pname}", p, tags=("parameter",))
             for bname, b in layer.buffers.items():
@@ -296,8 +329,10 @@ class Network:
         return summary_table(self)
 
     def __repr__(self) -> str:
-        return f"Network({len(self.layers)} layers, {self.param_count():,} parameters, inputs {self.input_names}, " \
-               f"outputs {self.output_names})"
+        return (
+            f"Network({len(self.layers)} layers, {self.param_count():,} parameters, "
+            f"inputs {self.input_names}, outputs {self.output_names})"
+        )
 
 
 def _spec_and_layers(architecture):
@@ -313,14 +348,17 @@ def _spec_and_layers(architecture):
     elif is_symbolic(architecture):
         pairs = graph_nodes(architecture)
     else:
-        raise NetworkError(f"Cannot build a network from {type(architecture).__name__}: expected a spec dict, "
-                           "a linear stack (Input(...) + ...) or graph output nodes")
+        raise NetworkError(
+            f"Cannot build a network from {type(architecture).__name__}: expected a spec dict, "
+            "a linear stack (Input(...) + ...) or graph output nodes"
+        )
     assign_names([layer for layer, _ in pairs])
     seen = set()
     for layer, _ in pairs:
         if id(layer) in seen:
-            raise NetworkError(f"Layer '{layer.name}' appears twice; a layer object can sit in one place only",
-                               layer.name)
+            raise NetworkError(
+                f"Layer '{layer.name}' appears twice; a layer object can sit in one place only", layer.name
+            )
         seen.add(id(layer))
     nodes = []
     for layer, srcs in pairs:
@@ -330,17 +368,20 @@ def _spec_and_layers(architecture):
         nodes.append(node)
     inputs = [layer.name for layer, _ in pairs if layer.type_name == "input"]
     outs = architecture if isinstance(architecture, list | tuple) else [architecture]
-    outputs = [pairs[-1][0].name] if isinstance(architecture, Stack) else [Node.of(o).layer.name for o in outs]
+    outputs = (
+        [pairs[-1][0].name] if isinstance(architecture, Stack) else [Node.of(o).layer.name for o in outs]
+    )
     layers = {layer.name: layer for layer, _ in pairs}
     return {"format": FORMAT, "nodes": nodes, "inputs": inputs, "outputs": outputs}, layers
 
 
 def _like(arr, target):
+    """``arr`` (host or device) as an array of ``target``'s dtype on ``target``'s device."""
     from ..backend import get_array_module
 
     xp = get_array_module(target)
-    if xp is np:
-        return np.asarray(arr, dtype=target.dtype) if isinstance(arr, np.ndarray) else np.asarray(arr.get(), dtype=target.dtype)
+    if xp is np and not isinstance(arr, np.ndarray) and hasattr(arr, "get"):
+        arr = arr.get()  # a device array loaded into a host network
     return xp.asarray(arr, dtype=target.dtype)
 
 

@@ -43,7 +43,9 @@ class Stack:
 
     def __mul__(self, n):
         if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-            raise LayerError(f"Invalid repeat count for a block: expected a positive integer. Received: {n!r}")
+            raise LayerError(
+                f"Invalid repeat count for a block: expected a positive integer. Received: {n!r}"
+            )
         if any(layer.type_name == "input" for layer in self.layers):
             raise LayerError("An Input layer cannot be repeated: put the repeated block after it")
         copies = []
@@ -63,11 +65,15 @@ class Stack:
         """(layer, the layers it reads) for each layer, in order."""
         if not self.layers or self.layers[0].type_name != "input":
             first = self.layers[0].name if self.layers else None
-            raise LayerError(f"A linear stack must start with an Input layer (it starts with {first or 'nothing'!r})")
+            raise LayerError(
+                f"A linear stack must start with an Input layer (it starts with {first or 'nothing'!r})"
+            )
         out = []
         for i, layer in enumerate(self.layers):
             if layer.type_name == "input" and i:
-                raise LayerError(f"Input layer '{layer.name}' can only start a linear stack (it is at position {i})")
+                raise LayerError(
+                    f"Input layer '{layer.name}' can only start a linear stack (it is at position {i})"
+                )
             out.append((layer, [self.layers[i - 1]] if i else []))
         return out
 
@@ -95,8 +101,10 @@ class Node:
         """The node of ``layer`` reading ``x`` (a node, an Input layer, or a list of them)."""
         xs = list(x) if isinstance(x, list | tuple) else [x]
         if getattr(layer, "_connected", False):
-            raise LayerError(f"Layer '{layer.name or type(layer).__name__}' is already connected in a graph; "
-                             "sharing one layer between several places is not supported, make a second layer")
+            raise LayerError(
+                f"Layer '{layer.name or type(layer).__name__}' is already connected in a graph; "
+                "sharing one layer between several places is not supported, make a second layer"
+            )
         layer._connected = True
         return cls(layer, [cls.of(v) for v in xs])
 

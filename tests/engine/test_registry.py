@@ -34,15 +34,26 @@ def test_get_set_nested():
 
 def test_wildcards_and_tags():
     r = make()
-    assert r.resolve("network.layers.*.weights") == ["network.layers.fc1.weights", "network.layers.conv1.weights"]
+    assert r.resolve("network.layers.*.weights") == [
+        "network.layers.fc1.weights",
+        "network.layers.conv1.weights",
+    ]
     assert r.resolve("network.layers.*<trainable>.weights") == [
-        "network.layers.fc1.weights", "network.layers.conv1.weights"]
-    assert r.resolve("network.layers.*<trainable,dense>.*") == ["network.layers.fc1.weights", "network.layers.fc1.bias"]
+        "network.layers.fc1.weights",
+        "network.layers.conv1.weights",
+    ]
+    assert r.resolve("network.layers.*<trainable,dense>.*") == [
+        "network.layers.fc1.weights",
+        "network.layers.fc1.bias",
+    ]
     assert r.resolve("network.layers.conv*.*") == ["network.layers.conv1.weights"]
     # '*' never crosses a dot
     assert r.resolve("network.*.weights") == []
     assert r.get_matching("*.learning_rate") == {"optimiser.learning_rate": 0.01}
-    assert r.set_matching("network.layers.*.weights", "X") == ["network.layers.fc1.weights", "network.layers.conv1.weights"]
+    assert r.set_matching("network.layers.*.weights", "X") == [
+        "network.layers.fc1.weights",
+        "network.layers.conv1.weights",
+    ]
     assert r.get("network.layers.conv1.weights") == "X"
     assert r.tags("network.layers.fc1") == {"trainable", "dense"}
     assert Registry.matches("*.weights", "fc1.weights") and not Registry.matches("*.weights", "a.fc1.weights")

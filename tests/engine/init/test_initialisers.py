@@ -8,10 +8,16 @@ import pytest
 import engine
 from engine import init
 
-
 ALL = [
-    init.Constant(0.5), init.Uniform(-0.2, 0.3), init.Gaussian(0.1, 0.02), init.XavierUniform(),
-    init.XavierNormal(gain=2.0), init.HeUniform(), init.HeNormal(), init.LeCunUniform(), init.LeCunNormal(),
+    init.Constant(0.5),
+    init.Uniform(-0.2, 0.3),
+    init.Gaussian(0.1, 0.02),
+    init.XavierUniform(),
+    init.XavierNormal(gain=2.0),
+    init.HeUniform(),
+    init.HeNormal(),
+    init.LeCunUniform(),
+    init.LeCunNormal(),
     init.Orthogonal(gain=0.5),
 ]
 
@@ -28,11 +34,17 @@ def test_seeded_and_spec_round_trip(initialiser):
     np.testing.assert_array_equal(again((64, 32), np.random.default_rng(3)), a)
 
 
-@pytest.mark.parametrize("cls,expected_var", [
-    (init.XavierUniform, 2 / (300 + 200)), (init.XavierNormal, 2 / (300 + 200)),
-    (init.HeUniform, 2 / 300), (init.HeNormal, 2 / 300),
-    (init.LeCunUniform, 1 / 300), (init.LeCunNormal, 1 / 300),
-])
+@pytest.mark.parametrize(
+    "cls,expected_var",
+    [
+        (init.XavierUniform, 2 / (300 + 200)),
+        (init.XavierNormal, 2 / (300 + 200)),
+        (init.HeUniform, 2 / 300),
+        (init.HeNormal, 2 / 300),
+        (init.LeCunUniform, 1 / 300),
+        (init.LeCunNormal, 1 / 300),
+    ],
+)
 def test_variance_scaling(cls, expected_var):
     w = cls()((300, 200), np.random.default_rng(0))
     assert abs(w.mean()) < 0.01 * np.sqrt(expected_var) * 10
@@ -67,7 +79,9 @@ def test_aliases_and_coercion():
 
 
 def test_bad_arguments_and_specs():
-    with pytest.raises(ValueError, match=r"Invalid value for `std` in initialiser Gaussian\. Expected a positive"):
+    with pytest.raises(
+        ValueError, match=r"Invalid value for `std` in initialiser Gaussian\. Expected a positive"
+    ):
         init.Gaussian(std=-1)
     with pytest.raises(ValueError, match="Invalid value for `high`"):
         init.Uniform(1, 0)
@@ -94,10 +108,16 @@ def test_user_function_registered_and_plain():
 
 
 def test_pattern_assignment_most_specific_wins():
-    params = {name: engine.tensor(np.zeros((3, 4), np.float32), requires_grad=True)
-              for name in ["fc1.weights", "fc1.bias", "conv1.weights", "conv1.bias", "conv2.bias"]}
-    rules = {"conv*.bias": init.Constant(2), "*.*": init.Constant(1), "conv1.bias": init.Constant(3),
-             "network.layers.fc1.weights": init.Constant(4)}
+    params = {
+        name: engine.tensor(np.zeros((3, 4), np.float32), requires_grad=True)
+        for name in ["fc1.weights", "fc1.bias", "conv1.weights", "conv1.bias", "conv2.bias"]
+    }
+    rules = {
+        "conv*.bias": init.Constant(2),
+        "*.*": init.Constant(1),
+        "conv1.bias": init.Constant(3),
+        "network.layers.fc1.weights": init.Constant(4),
+    }
     used = init.initialise(params, rules, np.random.default_rng(0))
     values = {k: float(v.data[0, 0]) for k, v in params.items()}
     assert values == {"fc1.weights": 4, "fc1.bias": 1, "conv1.weights": 1, "conv1.bias": 3, "conv2.bias": 2}
@@ -110,7 +130,11 @@ def test_pattern_assignment_most_specific_wins():
 
 def test_defaults_used_when_no_rule_matches():
     params = {"fc1.weights": engine.tensor(np.zeros((30, 20))), "fc1.bias": engine.tensor(np.ones(20))}
-    init.initialise(params, {"*.weights": init.XavierUniform()}, np.random.default_rng(0),
-                    defaults={"fc1.bias": init.Constant(0.25)})
+    init.initialise(
+        params,
+        {"*.weights": init.XavierUniform()},
+        np.random.default_rng(0),
+        defaults={"fc1.bias": init.Constant(0.25)},
+    )
     assert np.all(params["fc1.bias"].data == 0.25)
     assert params["fc1.weights"].data.std() > 0

@@ -33,9 +33,19 @@ def _run(layer, xs, training, seed=0):
     return layer.forward(args if layer.multi_input else args[0], training)
 
 
-def run_layer_test(layer: Layer, input_shapes, expected_output_shape, expected_params: int, *, batch: int = 3,
-                   training: bool = False, int_inputs: int = 0, seed: int = 0, lr: float = 1e-2,
-                   grad_atol=None):
+def run_layer_test(
+    layer: Layer,
+    input_shapes,
+    expected_output_shape,
+    expected_params: int,
+    *,
+    batch: int = 3,
+    training: bool = False,
+    int_inputs: int = 0,
+    seed: int = 0,
+    lr: float = 1e-2,
+    grad_atol=None,
+):
     """Check one layer end to end; returns the built layer.
 
     Parameters
@@ -119,5 +129,7 @@ def run_layer_test(layer: Layer, input_shapes, expected_output_shape, expected_p
         if v.grad is not None:
             v.data -= lr * v.grad.data
     after = loss()
-    assert after.item() < before.item(), f"{layer.name}: loss {before.item()} -> {after.item()} after one step"
+    assert after.item() < before.item(), (
+        f"{layer.name}: loss {before.item()} -> {after.item()} after one step"
+    )
     return layer

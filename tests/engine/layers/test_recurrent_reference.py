@@ -16,8 +16,8 @@ def lstm_reference(x, W, U, b, h, c):
     hs = []
     for t in range(x.shape[1]):
         z = x[:, t] @ W + h @ U + b
-        i, f = sigmoid(z[:, :units]), sigmoid(z[:, units:2 * units])
-        g, o = np.tanh(z[:, 2 * units:3 * units]), sigmoid(z[:, 3 * units:])
+        i, f = sigmoid(z[:, :units]), sigmoid(z[:, units : 2 * units])
+        g, o = np.tanh(z[:, 2 * units : 3 * units]), sigmoid(z[:, 3 * units :])
         c = f * c + i * g
         h = o * np.tanh(c)
         hs.append(h)
@@ -91,8 +91,9 @@ def test_simple_rnn_matches_reference():
     p = _random_params(layer, rng)
     x = rng.standard_normal((2, 4, 2))
     got = layer.forward([Tensor(x)]).data
-    np.testing.assert_allclose(got, rnn_reference(x, p["weights"], p["recurrent_weights"], p["bias"], np.zeros((2, 3))),
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        got, rnn_reference(x, p["weights"], p["recurrent_weights"], p["bias"], np.zeros((2, 3))), rtol=1e-12
+    )
 
 
 def test_recurrence_is_real_and_defaults():

@@ -13,15 +13,29 @@ from engine.registry import Registry
 
 
 def small_cnn(seed=0, **kw):
-    arch = (L.Input((1, 6, 6), name="img") + L.Conv2D(4, 3, padding="same", activation="relu", name="conv1")
-            + L.BatchNorm(name="bn1") + L.MaxPool2D(2, name="pool1") + L.Flatten(name="flat")
-            + L.Dropout(0.5, name="drop") + L.Dense(3, name="fc") + L.SoftmaxCrossEntropy(name="loss"))
+    arch = (
+        L.Input((1, 6, 6), name="img")
+        + L.Conv2D(4, 3, padding="same", activation="relu", name="conv1")
+        + L.BatchNorm(name="bn1")
+        + L.MaxPool2D(2, name="pool1")
+        + L.Flatten(name="flat")
+        + L.Dropout(0.5, name="drop")
+        + L.Dense(3, name="fc")
+        + L.SoftmaxCrossEntropy(name="loss")
+    )
     return Network(arch, seed=seed, **kw)
 
 
 def test_parameters_buffers_and_facts():
     net = small_cnn()
-    assert list(net.parameters()) == ["conv1.weights", "conv1.bias", "bn1.gamma", "bn1.beta", "fc.weights", "fc.bias"]
+    assert list(net.parameters()) == [
+        "conv1.weights",
+        "conv1.bias",
+        "bn1.gamma",
+        "bn1.beta",
+        "fc.weights",
+        "fc.bias",
+    ]
     assert list(net.buffers()) == ["bn1.running_mean", "bn1.running_var"]
     assert net.parameters()["conv1.weights"].shape == (4, 1, 3, 3)
     assert all(p.dtype == np.float32 and p.requires_grad for p in net.parameters().values())
@@ -114,11 +128,16 @@ def test_publish_to_registry_with_tags():
     reg = Registry()
     net.publish(reg)
     assert reg.get("network.layers.fc.weights") is net.parameters()["fc.weights"]
-    assert reg.resolve("network.layers.*<trainable>.weights") == ["network.layers.conv1.weights",
-                                                                  "network.layers.fc.weights"]
-    assert reg.resolve("network.layers.*<batch_norm>.*") == ["network.layers.bn1.gamma", "network.layers.bn1.beta",
-                                                             "network.layers.bn1.running_mean",
-                                                             "network.layers.bn1.running_var"]
+    assert reg.resolve("network.layers.*<trainable>.weights") == [
+        "network.layers.conv1.weights",
+        "network.layers.fc.weights",
+    ]
+    assert reg.resolve("network.layers.*<batch_norm>.*") == [
+        "network.layers.bn1.gamma",
+        "network.layers.bn1.beta",
+        "network.layers.bn1.running_mean",
+        "network.layers.bn1.running_var",
+    ]
     assert "parameter" in reg.tags("network.layers.fc.bias")
     local = reg.copy()
     assert local.get("network.layers.fc.bias") is net.parameters()["fc.bias"]

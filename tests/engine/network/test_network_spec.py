@@ -17,9 +17,23 @@ def mlp_spec():
         "nodes": [
             {"type": "input", "name": "x", "shape": [28, 28], "dtype": "float"},
             {"type": "flatten", "name": "flatten1", "inputs": ["x"]},
-            {"type": "dense", "name": "fc1", "inputs": ["flatten1"], "units": 256, "activation": "relu", "use_bias": True},
+            {
+                "type": "dense",
+                "name": "fc1",
+                "inputs": ["flatten1"],
+                "units": 256,
+                "activation": "relu",
+                "use_bias": True,
+            },
             {"type": "dropout", "name": "drop", "inputs": ["fc1"], "rate": 0.2},
-            {"type": "dense", "name": "fc2", "inputs": ["drop"], "units": 10, "activation": None, "use_bias": True},
+            {
+                "type": "dense",
+                "name": "fc2",
+                "inputs": ["drop"],
+                "units": 10,
+                "activation": None,
+                "use_bias": True,
+            },
             {"type": "softmax_cross_entropy", "name": "loss", "inputs": ["fc2"], "label_smoothing": 0.0},
         ],
         "inputs": ["x"],
@@ -32,12 +46,33 @@ def residual_spec():
         "format": FORMAT,
         "nodes": [
             {"type": "input", "name": "x", "shape": [8], "dtype": "float"},
-            {"type": "dense", "name": "a", "inputs": ["x"], "units": 8, "activation": "relu", "use_bias": True},
-            {"type": "dense", "name": "b", "inputs": ["x"], "units": 8, "activation": "tanh", "use_bias": False,
-             "init": {"weights": {"type": "he_normal", "gain": 1.0}}},
+            {
+                "type": "dense",
+                "name": "a",
+                "inputs": ["x"],
+                "units": 8,
+                "activation": "relu",
+                "use_bias": True,
+            },
+            {
+                "type": "dense",
+                "name": "b",
+                "inputs": ["x"],
+                "units": 8,
+                "activation": "tanh",
+                "use_bias": False,
+                "init": {"weights": {"type": "he_normal", "gain": 1.0}},
+            },
             {"type": "add", "name": "sum", "inputs": ["a", "b", "x"]},
-            {"type": "dense", "name": "out", "inputs": ["sum"], "units": 1, "activation": None, "use_bias": True,
-             "trainable": False},
+            {
+                "type": "dense",
+                "name": "out",
+                "inputs": ["sum"],
+                "units": 1,
+                "activation": None,
+                "use_bias": True,
+                "trainable": False,
+            },
         ],
         "inputs": ["x"],
         "outputs": ["out", "a"],
@@ -55,20 +90,42 @@ def test_canonical_spec_round_trips_exactly(make):
 
 
 def test_spec_with_defaults_omitted_is_completed():
-    spec = {"format": FORMAT, "nodes": [{"type": "input", "name": "x", "shape": [4]},
-                                         {"type": "dense", "name": "fc", "inputs": ["x"], "units": 2}]}
+    spec = {
+        "format": FORMAT,
+        "nodes": [
+            {"type": "input", "name": "x", "shape": [4]},
+            {"type": "dense", "name": "fc", "inputs": ["x"], "units": 2},
+        ],
+    }
     out = Network.from_spec(spec).to_spec()
     assert out["inputs"] == ["x"] and out["outputs"] == ["fc"]
-    assert out["nodes"][1] == {"type": "dense", "name": "fc", "inputs": ["x"], "units": 2, "activation": None,
-                               "use_bias": True}
+    assert out["nodes"][1] == {
+        "type": "dense",
+        "name": "fc",
+        "inputs": ["x"],
+        "units": 2,
+        "activation": None,
+        "use_bias": True,
+    }
     assert Network.from_spec(out).to_spec() == out
 
 
 def test_linear_stack_with_repeated_blocks():
-    arch = L.Input((28, 28)) + L.Flatten() + 3 * (L.Dense(16, activation="relu") + L.Dropout(0.1)) + L.Dense(10)
+    arch = (
+        L.Input((28, 28)) + L.Flatten() + 3 * (L.Dense(16, activation="relu") + L.Dropout(0.1)) + L.Dense(10)
+    )
     net = Network(arch)
-    assert list(net.layers) == ["input1", "flatten1", "dense1", "dropout1", "dense2", "dropout2", "dense3",
-                                "dropout3", "dense4"]
+    assert list(net.layers) == [
+        "input1",
+        "flatten1",
+        "dense1",
+        "dropout1",
+        "dense2",
+        "dropout2",
+        "dense3",
+        "dropout3",
+        "dense4",
+    ]
     named = L.Input((4,), name="x") + 2 * L.Dense(4, name="fc") + L.Dense(1, name="head")
     assert list(Network(named).layers) == ["x", "fc_1", "fc_2", "head"]
     spec = net.to_spec()
@@ -102,16 +159,23 @@ def test_init_rules_and_layer_init_in_spec():
     net = Network.from_spec(residual_spec(), seed=3)
     assert np.all(net.parameters()["a.bias"].data == 0.5)
     assert not net.parameters()["out.weights"].requires_grad
-    net2 = Network(L.Input((4,)) + L.Dense(3, name="conv1") + L.Dense(2, name="fc"),
-                   init={"*.weights": HeNormal(), "conv*.bias": Constant(0.1)})
-    assert net2.to_spec()["init"] == {"*.weights": {"type": "he_normal", "gain": 1.0},
-                                      "conv*.bias": {"type": "constant", "value": 0.1}}
+    net2 = Network(
+        L.Input((4,)) + L.Dense(3, name="conv1") + L.Dense(2, name="fc"),
+        init={"*.weights": HeNormal(), "conv*.bias": Constant(0.1)},
+    )
+    assert net2.to_spec()["init"] == {
+        "*.weights": {"type": "he_normal", "gain": 1.0},
+        "conv*.bias": {"type": "constant", "value": 0.1},
+    }
     assert np.all(net2.parameters()["conv1.bias"].data == np.float32(0.1))
     assert np.all(net2.parameters()["fc.bias"].data == 0)
 
 
 def _nodes_with(*nodes, outputs=None, inputs=None):
-    spec = {"format": FORMAT, "nodes": [{"type": "input", "name": "x", "shape": [784], "dtype": "float"}, *nodes]}
+    spec = {
+        "format": FORMAT,
+        "nodes": [{"type": "input", "name": "x", "shape": [784], "dtype": "float"}, *nodes],
+    }
     if outputs is not None:
         spec["outputs"] = outputs
     if inputs is not None:
@@ -120,47 +184,134 @@ def _nodes_with(*nodes, outputs=None, inputs=None):
 
 
 def _fc(name, src, units=4, **kw):
-    return {"type": "dense", "name": name, "inputs": [src] if isinstance(src, str) else src, "units": units, **kw}
+    return {
+        "type": "dense",
+        "name": name,
+        "inputs": [src] if isinstance(src, str) else src,
+        "units": units,
+        **kw,
+    }
 
 
 BAD_SPECS = [
-    ("shape_mismatch", {"format": FORMAT, "nodes": [
-        {"type": "input", "name": "x", "shape": [28, 28]}, {"type": "flatten", "name": "flatten1", "inputs": ["x"]},
-        {"type": "dense", "name": "fc1", "inputs": ["flatten1"], "units": 4},
-        {"type": "reshape", "name": "r", "inputs": ["fc1"], "target_shape": [3, 3]}]},
-     "r", "layer 'r' expects 9 elements to reshape to (3, 3), got shape (4,) (4 elements) from 'fc1'"),
-    ("cycle", _nodes_with({"type": "add", "name": "a", "inputs": ["x", "c"]}, _fc("b", "a", 784), _fc("c", "b", 784),
-                          outputs=["c"]),
-     "a", "The network has a cycle: 'a' -> 'b' -> 'c' -> 'a'"),
+    (
+        "shape_mismatch",
+        {
+            "format": FORMAT,
+            "nodes": [
+                {"type": "input", "name": "x", "shape": [28, 28]},
+                {"type": "flatten", "name": "flatten1", "inputs": ["x"]},
+                {"type": "dense", "name": "fc1", "inputs": ["flatten1"], "units": 4},
+                {"type": "reshape", "name": "r", "inputs": ["fc1"], "target_shape": [3, 3]},
+            ],
+        },
+        "r",
+        "layer 'r' expects 9 elements to reshape to (3, 3), got shape (4,) (4 elements) from 'fc1'",
+    ),
+    (
+        "cycle",
+        _nodes_with(
+            {"type": "add", "name": "a", "inputs": ["x", "c"]},
+            _fc("b", "a", 784),
+            _fc("c", "b", 784),
+            outputs=["c"],
+        ),
+        "a",
+        "The network has a cycle: 'a' -> 'b' -> 'c' -> 'a'",
+    ),
     ("self_cycle", _nodes_with(_fc("a", "a")), "a", "Node 'a' reads itself"),
-    ("dangling", _nodes_with(_fc("fc1", "x"), _fc("fc2", "fc9")), "fc2",
-     "Node 'fc2' reads input 'fc9', which is not a node of the network"),
-    ("duplicate", _nodes_with(_fc("fc1", "x"), _fc("fc1", "fc1")), "fc1",
-     "Duplicate node name 'fc1' (nodes 1 and 2): names must be unique"),
-    ("unknown_type", _nodes_with({"type": "densse", "name": "fc1", "inputs": ["x"], "units": 3}), "fc1",
-     "Unknown layer type 'densse' for node 'fc1'. Expected one of:"),
-    ("bad_argument", _nodes_with(_fc("fc1", "x", units=-3)), "fc1",
-     "Invalid value for `units` in layer 'fc1'. Expected a positive integer. Received: -3"),
-    ("unknown_argument", _nodes_with(_fc("fc1", "x", colour="red")), "fc1", "Unknown argument `colour` for layer 'fc1'"),
-    ("too_few_inputs", _nodes_with({"type": "add", "name": "add1", "inputs": ["x"]}), "add1",
-     "layer 'add1' takes 2 to 64 input(s), got 1"),
-    ("no_inputs", _nodes_with({"type": "dense", "name": "fc", "units": 3}), "fc",
-     "layer 'fc' takes 1 input(s), got 0 (no 'inputs' given)"),
-    ("merge_shapes", _nodes_with(_fc("a", "x", 8), _fc("b", "x", 16), {"type": "add", "name": "add1", "inputs": ["a", "b"]}),
-     "add1", "layer 'add1' expects inputs of one shape, (8,) like input 0, got (16,) from 'b'"),
-    ("unconnected", _nodes_with(_fc("a", "x"), _fc("b", "x"), outputs=["a"]), "b",
-     "Node 'b' is not connected to any network output ['a']"),
-    ("unknown_output", _nodes_with(_fc("a", "x"), outputs=["z"]), None, "Network output 'z' is not a node of the network"),
-    ("input_not_listed", _nodes_with(_fc("a", "x"), inputs=[]), "x", "Input node 'x' is missing from the network's 'inputs'"),
-    ("two_losses", _nodes_with(_fc("a", "x"), {"type": "squared_error", "name": "l1", "inputs": ["a"]},
-                               {"type": "squared_error", "name": "l2", "inputs": ["a"]}),
-     "l2", "A network can have one loss head, this one has 2"),
-    ("loss_not_last", _nodes_with(_fc("a", "x"), {"type": "squared_error", "name": "l1", "inputs": ["a"]}, _fc("b", "l1")),
-     "l1", "Loss head 'l1' must be a network output, but 'b' reads it"),
+    (
+        "dangling",
+        _nodes_with(_fc("fc1", "x"), _fc("fc2", "fc9")),
+        "fc2",
+        "Node 'fc2' reads input 'fc9', which is not a node of the network",
+    ),
+    (
+        "duplicate",
+        _nodes_with(_fc("fc1", "x"), _fc("fc1", "fc1")),
+        "fc1",
+        "Duplicate node name 'fc1' (nodes 1 and 2): names must be unique",
+    ),
+    (
+        "unknown_type",
+        _nodes_with({"type": "densse", "name": "fc1", "inputs": ["x"], "units": 3}),
+        "fc1",
+        "Unknown layer type 'densse' for node 'fc1'. Expected one of:",
+    ),
+    (
+        "bad_argument",
+        _nodes_with(_fc("fc1", "x", units=-3)),
+        "fc1",
+        "Invalid value for `units` in layer 'fc1'. Expected a positive integer. Received: -3",
+    ),
+    (
+        "unknown_argument",
+        _nodes_with(_fc("fc1", "x", colour="red")),
+        "fc1",
+        "Unknown argument `colour` for layer 'fc1'",
+    ),
+    (
+        "too_few_inputs",
+        _nodes_with({"type": "add", "name": "add1", "inputs": ["x"]}),
+        "add1",
+        "layer 'add1' takes 2 to 64 input(s), got 1",
+    ),
+    (
+        "no_inputs",
+        _nodes_with({"type": "dense", "name": "fc", "units": 3}),
+        "fc",
+        "layer 'fc' takes 1 input(s), got 0 (no 'inputs' given)",
+    ),
+    (
+        "merge_shapes",
+        _nodes_with(
+            _fc("a", "x", 8), _fc("b", "x", 16), {"type": "add", "name": "add1", "inputs": ["a", "b"]}
+        ),
+        "add1",
+        "layer 'add1' expects inputs of one shape, (8,) like input 0, got (16,) from 'b'",
+    ),
+    (
+        "unconnected",
+        _nodes_with(_fc("a", "x"), _fc("b", "x"), outputs=["a"]),
+        "b",
+        "Node 'b' is not connected to any network output ['a']",
+    ),
+    (
+        "unknown_output",
+        _nodes_with(_fc("a", "x"), outputs=["z"]),
+        None,
+        "Network output 'z' is not a node of the network",
+    ),
+    (
+        "input_not_listed",
+        _nodes_with(_fc("a", "x"), inputs=[]),
+        "x",
+        "Input node 'x' is missing from the network's 'inputs'",
+    ),
+    (
+        "two_losses",
+        _nodes_with(
+            _fc("a", "x"),
+            {"type": "squared_error", "name": "l1", "inputs": ["a"]},
+            {"type": "squared_error", "name": "l2", "inputs": ["a"]},
+        ),
+        "l2",
+        "A network can have one loss head, this one has 2",
+    ),
+    (
+        "loss_not_last",
+        _nodes_with(_fc("a", "x"), {"type": "squared_error", "name": "l1", "inputs": ["a"]}, _fc("b", "l1")),
+        "l1",
+        "Loss head 'l1' must be a network output, but 'b' reads it",
+    ),
     ("bad_format", {"format": "keras", "nodes": []}, None, "Unsupported network spec format 'keras'"),
     ("no_nodes", {"format": FORMAT, "nodes": []}, None, "A network spec needs a non-empty list of 'nodes'"),
-    ("bad_init", _nodes_with(_fc("a", "x")) | {"init": {"*.weights": {"type": "zebra"}}}, None,
-     "Invalid 'init' rules in the network spec: Unknown initialiser type 'zebra'"),
+    (
+        "bad_init",
+        _nodes_with(_fc("a", "x")) | {"init": {"*.weights": {"type": "zebra"}}},
+        None,
+        "Invalid 'init' rules in the network spec: Unknown initialiser type 'zebra'",
+    ),
 ]
 
 
@@ -185,13 +336,26 @@ def test_built_layer_mismatch_names_source():
         Network(L.Input((28, 28)) + L.Flatten(name="flatten1") + fc2)
 
 
-@pytest.mark.parametrize("garbage", [None, 3, "spec", [], {"format": FORMAT, "nodes": [None, 5]},
-                                     {"format": FORMAT, "nodes": [{"type": "input"}]},
-                                     {"format": FORMAT, "nodes": [{"type": "input", "name": "x", "shape": "big"}]},
-                                     {"format": FORMAT, "nodes": [{"type": "input", "name": "x", "shape": [2]},
-                                                                  {"type": "dense", "name": "d", "inputs": "x"}]},
-                                     {"format": FORMAT, "nodes": [{"type": "input", "name": "x", "shape": [2]}],
-                                      "outputs": 7}])
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        None,
+        3,
+        "spec",
+        [],
+        {"format": FORMAT, "nodes": [None, 5]},
+        {"format": FORMAT, "nodes": [{"type": "input"}]},
+        {"format": FORMAT, "nodes": [{"type": "input", "name": "x", "shape": "big"}]},
+        {
+            "format": FORMAT,
+            "nodes": [
+                {"type": "input", "name": "x", "shape": [2]},
+                {"type": "dense", "name": "d", "inputs": "x"},
+            ],
+        },
+        {"format": FORMAT, "nodes": [{"type": "input", "name": "x", "shape": [2]}], "outputs": 7},
+    ],
+)
 def test_validate_spec_never_raises(garbage):
     ok, info = validate_spec(garbage)
     assert ok is False and isinstance(info, dict)
@@ -201,8 +365,12 @@ def test_validate_spec_never_raises(garbage):
 def test_validate_spec_reports_every_node():
     ok, info = validate_spec(mlp_spec())
     assert ok
-    assert info["fc1"] == {"output_shape": [256], "params": 784 * 256 + 256, "flops": 2 * 784 * 256 + 256 + 256,
-                           "error": None}
+    assert info["fc1"] == {
+        "output_shape": [256],
+        "params": 784 * 256 + 256,
+        "flops": 2 * 784 * 256 + 256 + 256,
+        "error": None,
+    }
     assert info["loss"]["output_shape"] == [10]
     bad = mlp_spec()
     bad["nodes"][2]["units"] = 0

@@ -18,7 +18,7 @@ def rings(n, seed):
     """2-d points in three rings by radius: a task no linear model solves."""
     rng = np.random.default_rng(seed)
     x = rng.uniform(-1, 1, (n, 2)).astype(np.float32)
-    r = np.sqrt((x ** 2).sum(axis=1))
+    r = np.sqrt((x**2).sum(axis=1))
     return x, np.digitize(r, [0.45, 0.8]).astype(np.int64)
 
 
@@ -74,7 +74,9 @@ def digits():
 def test_digits_mlp_reaches_97_percent(digits):
     xtr, ytr, xte, yte = digits
     start = time.perf_counter()
-    net = Network(L.Input((64,)) + L.Dense(128, activation="relu") + L.Dense(10) + L.SoftmaxCrossEntropy(), seed=0)
+    net = Network(
+        L.Input((64,)) + L.Dense(128, activation="relu") + L.Dense(10) + L.SoftmaxCrossEntropy(), seed=0
+    )
     train(net, xtr, ytr, epochs=20, batch_size=32, learning_rate=3e-3)
     acc = accuracy(net, xte, yte)
     assert acc >= 0.97, f"MLP test accuracy {acc:.4f}"
@@ -84,9 +86,17 @@ def test_digits_mlp_reaches_97_percent(digits):
 def test_digits_cnn_reaches_97_percent(digits):
     xtr, ytr, xte, yte = digits
     start = time.perf_counter()
-    arch = (L.Input((64,)) + L.Reshape((1, 8, 8)) + L.Conv2D(16, 3, padding="same", activation="relu")
-            + L.MaxPool2D(2) + L.Conv2D(32, 3, padding="same", activation="relu") + L.MaxPool2D(2)
-            + L.Flatten() + L.Dense(10) + L.SoftmaxCrossEntropy())
+    arch = (
+        L.Input((64,))
+        + L.Reshape((1, 8, 8))
+        + L.Conv2D(16, 3, padding="same", activation="relu")
+        + L.MaxPool2D(2)
+        + L.Conv2D(32, 3, padding="same", activation="relu")
+        + L.MaxPool2D(2)
+        + L.Flatten()
+        + L.Dense(10)
+        + L.SoftmaxCrossEntropy()
+    )
     net = Network(arch, seed=0)
     train(net, xtr, ytr, epochs=10, batch_size=32, learning_rate=3e-3)
     acc = accuracy(net, xte, yte)
@@ -101,7 +111,7 @@ def test_recurrent_layer_remembers_the_first_token(cell):
     rng = np.random.default_rng(0)
     x = rng.integers(0, 4, (2300, 8))
     y = x[:, 0].copy()
-    arch = (L.Input((8,), dtype="int") + L.Embedding(4, 8) + cell(32) + L.Dense(4) + L.SoftmaxCrossEntropy())
+    arch = L.Input((8,), dtype="int") + L.Embedding(4, 8) + cell(32) + L.Dense(4) + L.SoftmaxCrossEntropy()
     net = Network(arch, seed=0)
     train(net, x[:2000], y[:2000], epochs=5, batch_size=32, learning_rate=3e-3)
     assert accuracy(net, x[2000:], y[2000:]) >= 0.95

@@ -11,7 +11,7 @@ from engine.optim import Adam
 def batches(n, batch_size, rng):
     order = rng.permutation(n)
     for start in range(0, n, batch_size):
-        yield order[start:start + batch_size]
+        yield order[start : start + batch_size]
 
 
 def take(inputs, idx):
