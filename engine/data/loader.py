@@ -188,7 +188,7 @@ def _load_path(path: str, ctx, opt) -> Dataset:
             shutil.rmtree(workdir, ignore_errors=True)
         return dataset
     if fmt == "image":
-        return _images(path, [path], None, ctx, opt)
+        return _images(os.path.dirname(path), [path], None, ctx, opt)
     if fmt == "table":
         keys = ("inputs", "targets", "classes", "target_kind", "missing", "fill_value", "delimiter", "header")
         return read_table(path, ctx, memory_budget=budget, cache_dir=cache, **{k: opt[k] for k in keys})
