@@ -19,7 +19,8 @@ The one spec format for linear stacks and graphs alike::
 
 Each node is a layer spec (``type``, ``name``, the layer's arguments, optional ``init`` and
 ``trainable``) plus ``inputs``: the names of the nodes it reads, in order (absent for Input nodes). A
-linear stack is the special case where each node reads the one before. ``inputs`` lists the Input nodes
+linear stack is the special case where each node reads the one before; a hand-written spec may leave
+``inputs`` out to mean exactly that (``to_spec`` always writes them). ``inputs`` lists the Input nodes
 in the order positional data is given; ``outputs`` the nodes whose values the network returns (at most
 one of them a loss head); ``init`` (optional) maps parameter patterns to initialisers.
 
@@ -115,7 +116,9 @@ def _read_nodes(a: Analysis, nodes, layers):
             )
             continue
         positions[name] = i
-        inputs = node.get("inputs", [])
+        previous = next(reversed(a.nodes), None)
+        default = [previous] if previous and node.get("type") != "input" else []
+        inputs = node.get("inputs", default)  # a hand-written linear spec may leave 'inputs' out
         info = NodeInfo(name, None, [])
         a.nodes[name] = info
         if not isinstance(inputs, list) or not all(isinstance(v, str) for v in inputs):

@@ -110,6 +110,20 @@ def test_spec_with_defaults_omitted_is_completed():
     assert Network.from_spec(out).to_spec() == out
 
 
+def test_linear_spec_may_leave_inputs_out():
+    spec = {
+        "format": FORMAT,
+        "nodes": [
+            {"type": "input", "name": "x", "shape": [4]},
+            {"type": "dense", "name": "h", "units": 3},
+            {"type": "dense", "name": "out", "units": 2},
+        ],
+    }
+    net = Network.from_spec(spec)
+    assert net.inputs_of("out") == ["h"] and net.inputs_of("h") == ["x"]
+    assert net.to_spec()["nodes"][2]["inputs"] == ["h"]
+
+
 def test_linear_stack_with_repeated_blocks():
     arch = (
         L.Input((28, 28)) + L.Flatten() + 3 * (L.Dense(16, activation="relu") + L.Dropout(0.1)) + L.Dense(10)
@@ -258,7 +272,7 @@ BAD_SPECS = [
     ),
     (
         "no_inputs",
-        _nodes_with({"type": "dense", "name": "fc", "units": 3}),
+        _nodes_with({"type": "dense", "name": "fc", "units": 3, "inputs": []}),
         "fc",
         "layer 'fc' takes 1 input(s), got 0 (no 'inputs' given)",
     ),
