@@ -177,3 +177,19 @@ def test_cuda_matches_cpu():
     x = np.random.default_rng(0).random((4, 1, 6, 6), dtype=np.float32)
     np.testing.assert_allclose(gpu(x).numpy(), cpu(x).numpy(), rtol=1e-4, atol=1e-5)
     assert isinstance(gpu(Tensor(x)), engine.Tensor)
+
+
+def test_recurrent_initial_state_as_second_input():
+    seq = L.Input((5, 3), name="seq")
+    ctx = L.Input((2,), name="ctx")
+    h0 = L.Dense(4, activation="tanh", name="h0")(ctx)
+    out = L.GRU(4, name="gru")([seq, h0])
+    net = Network(outputs=out, dtype="float64")
+    assert net.inputs_of("gru") == ["seq", "h0"]
+    rng = np.random.default_rng(0)
+    xs, xc = rng.standard_normal((3, 5, 3)), rng.standard_normal((3, 2))
+    y1 = net({"seq": xs, "ctx": xc}).data
+    y2 = net({"seq": xs, "ctx": xc + 1}).data
+    assert y1.shape == (3, 4) and not np.allclose(y1, y2)  # the initial state matters
+    spec = net.to_spec()
+    assert Network.from_spec(spec).to_spec() == spec
