@@ -65,6 +65,7 @@ class Hook:
             self.placement = placement
         self.name = name or type(self).__name__
         self.runs = 0
+        self._checked_reads = False
 
     # ------------------------------------------------------------------ firing
     @property
@@ -82,11 +83,32 @@ class Hook:
         """Run if due on ``event``, not retired, and the criterion allows it. Returns whether it ran."""
         if self.retired or not self.timestep.due(event, trainer.iteration, trainer.epoch):
             return False
+        if not self._checked_reads:
+            self._checked_reads = True
+            self._warn_missing_reads(trainer)
         if self.criterion is not None and not self.criterion(trainer):
             return False
         self.runs += 1
         self.run(trainer)
         return True
+
+    def _warn_missing_reads(self, trainer) -> None:
+        """Say once when a value the hook declares it reads is not available when it is first due."""
+        missing = [name for name in self.all_reads() if trainer.value(name) is None]
+        events = getattr(trainer, "events", None)
+        if missing and events is not None:
+            from ..events import LogMessage
+
+            events.emit(
+                LogMessage(
+                    source=getattr(trainer, "name", ""),
+                    level="warning",
+                    message=(
+                        f"hook {self.name!r} reads {', '.join(map(repr, missing))}, not available at "
+                        f"iteration {trainer.iteration} (a criterion on it stays false until it is)"
+                    ),
+                )
+            )
 
     def run(self, trainer) -> None:  # pragma: no cover - abstract
         """Do the hook's work. ``trainer`` is the trainer (global) or the worker (local)."""

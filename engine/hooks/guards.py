@@ -27,6 +27,11 @@ class NaNGuard(Hook):
     placement = "local"
     reads = ("loss",)
 
+    def on_attach(self, trainer):
+        # On a GPU each check is a device-to-host sync: check every 20 iterations unless told otherwise.
+        if self.timestep is self.default_timestep and getattr(trainer.backend, "is_cuda", False):
+            self.timestep = TimeStep(20, "iteration")
+
     def run(self, view):
         import math
 
