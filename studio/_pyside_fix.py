@@ -20,7 +20,9 @@ import sys
 __all__ = ["install", "INSTALLED"]
 
 INSTALLED = False
-_LIFT = 1 << 40  # a trillion stolen references before any trouble: never, at a million calls a second for 12 days
+_LIFT = (
+    1 << 40
+)  # a trillion stolen references before any trouble: never, at a million calls a second for 12 days
 
 
 def _singletons() -> list:

@@ -19,10 +19,15 @@ __all__ = ["main", "create_application"]
 
 
 def _parse(argv):
-    parser = argparse.ArgumentParser(prog="sigma-studio", description="Sigma Studio: train networks, watch them learn.")
+    parser = argparse.ArgumentParser(
+        prog="sigma-studio", description="Sigma Studio: train networks, watch them learn."
+    )
     parser.add_argument("project", nargs="?", help="a project file (.json) to open")
-    parser.add_argument("--smoke", action="store_true",
-                        help="open offscreen, train the cat project a few iterations, write a log, exit")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="open offscreen, train the cat project a few iterations, write a log, exit",
+    )
     parser.add_argument("--iterations", type=int, default=20, help="iterations for --smoke (default 20)")
     parser.add_argument("--log", default="sigma-studio-smoke.log", help="log file for --smoke")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds --smoke may take")
@@ -53,8 +58,14 @@ def _smoke(args) -> int:
     project.training["epochs"] = max(1, int(project.training.get("epochs", 1)))
     window = MainWindow(project=project, restore_layout=False)
     window.show()
-    report = {"project": project.name, "iterations_wanted": args.iterations, "losses": [], "errors": [],
-              "frames": 0, "state": "idle"}
+    report = {
+        "project": project.name,
+        "iterations_wanted": args.iterations,
+        "losses": [],
+        "errors": [],
+        "frames": 0,
+        "state": "idle",
+    }
     started = time.perf_counter()
 
     def on_iterations(events):
@@ -65,19 +76,29 @@ def _smoke(args) -> int:
     window.bridge.sigIterationMetrics.connect(on_iterations)
     window.bridge.sigError.connect(lambda e: report["errors"].append(e.message))
     window.bridge.sigRunFinished.connect(lambda state: (report.update(state=state), app.quit()))
-    QtCore.QTimer.singleShot(int(args.timeout * 1000), app.quit)
+    deadline = QtCore.QTimer(window)
+    deadline.setSingleShot(True)
+    deadline.timeout.connect(app.quit)
+    deadline.start(int(args.timeout * 1000))
     if not window.training.start():
         report["errors"].append("the run did not start: " + window.training.message.text())
     else:
         app.exec()
+    deadline.stop()
     report["frames"] = window.monitor.samples.prediction.frames
     report["seconds"] = round(time.perf_counter() - started, 2)
     window.close()
-    ok = not report["errors"] and len(report["losses"]) >= min(args.iterations, 1) and report["state"] in ("stopped", "finished")
+    ok = (
+        not report["errors"]
+        and len(report["losses"]) >= min(args.iterations, 1)
+        and report["state"] in ("stopped", "finished")
+    )
     report["ok"] = ok
     Path(args.log).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    print(f"sigma-studio --smoke: {'ok' if ok else 'FAILED'}; {len(report['losses'])} iterations, "
-          f"state {report['state']}, log in {args.log}")
+    print(
+        f"sigma-studio --smoke: {'ok' if ok else 'FAILED'}; {len(report['losses'])} iterations, "
+        f"state {report['state']}, log in {args.log}"
+    )
     return 0 if ok else 1
 
 
@@ -88,7 +109,6 @@ def main(argv=None) -> int:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
         return _smoke(args)
     from engine.project import Project, ProjectError  # noqa: PLC0415
-
     from studio.main_window import MainWindow  # noqa: PLC0415
 
     app = create_application()

@@ -101,8 +101,14 @@ class _RunTask(QtCore.QRunnable):
         except Exception as exc:  # any engine error becomes a message, never a crash of the GUI
             reported = run is not None and run.trainer.operator.state == "error"  # the operator said it
             if not reported:
-                post(ev.ErrorEvent(source="studio.bridge", message=_describe(exc), kind=type(exc).__name__,
-                                   details=traceback.format_exc()))
+                post(
+                    ev.ErrorEvent(
+                        source="studio.bridge",
+                        message=_describe(exc),
+                        kind=type(exc).__name__,
+                        details=traceback.format_exc(),
+                    )
+                )
             state = "error"
         finally:
             if token is not None:
@@ -145,8 +151,12 @@ class Bridge(QtCore.QObject):
 
     _pools: weakref.WeakSet = weakref.WeakSet()
 
-    def __init__(self, parent: QtCore.QObject | None = None, build_run: Callable | None = None,
-                 max_rate_hz: float = 30.0):
+    def __init__(
+        self,
+        parent: QtCore.QObject | None = None,
+        build_run: Callable | None = None,
+        max_rate_hz: float = 30.0,
+    ):
         super().__init__(parent)
         self._build_run = build_run or _default_build_run
         self._queue: collections.deque = collections.deque()
@@ -168,10 +178,14 @@ class Bridge(QtCore.QObject):
         self._timer.setInterval(max(1, math.ceil(1000.0 / max_rate_hz)))  # rounded up: never above the rate
         self._timer.timeout.connect(self.flush)
         self._dispatch = [
-            (ev.IterationMetrics, self.sigIterationMetrics), (ev.EpochMetrics, self.sigEpochMetrics),
-            (ev.SamplePredictions, self.sigSamplePredictions), (ev.ResourceUsage, self.sigResourceUsage),
-            (ev.ConfusionMatrix, self.sigConfusionMatrix), (ev.ParameterHistograms, self.sigHistograms),
-            (ev.LogMessage, self.sigLog), (ev.CheckpointSaved, self.sigCheckpointSaved),
+            (ev.IterationMetrics, self.sigIterationMetrics),
+            (ev.EpochMetrics, self.sigEpochMetrics),
+            (ev.SamplePredictions, self.sigSamplePredictions),
+            (ev.ResourceUsage, self.sigResourceUsage),
+            (ev.ConfusionMatrix, self.sigConfusionMatrix),
+            (ev.ParameterHistograms, self.sigHistograms),
+            (ev.LogMessage, self.sigLog),
+            (ev.CheckpointSaved, self.sigCheckpointSaved),
         ]
 
     @classmethod
@@ -311,7 +325,9 @@ class Bridge(QtCore.QObject):
                 states.append(event.state)
             elif isinstance(event, ev.ErrorEvent):
                 self.sigError.emit(event)
-                grouped[ev.LogMessage].append(ev.LogMessage(source=event.source, level="error", message=event.message))
+                grouped[ev.LogMessage].append(
+                    ev.LogMessage(source=event.source, level="error", message=event.message)
+                )
             elif isinstance(event, RunFinished):
                 finished = event
             else:
@@ -333,4 +349,3 @@ class Bridge(QtCore.QObject):
         if state != self.state:
             self.state = state
             self.sigStateChanged.emit(state)
-

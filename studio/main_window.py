@@ -19,8 +19,12 @@ from studio.widgets.banner import Banner
 
 __all__ = ["MainWindow", "default_project", "example_projects"]
 
-_AREAS = {"left": QtCore.Qt.DockWidgetArea.LeftDockWidgetArea, "right": QtCore.Qt.DockWidgetArea.RightDockWidgetArea,
-          "top": QtCore.Qt.DockWidgetArea.TopDockWidgetArea, "bottom": QtCore.Qt.DockWidgetArea.BottomDockWidgetArea}
+_AREAS = {
+    "left": QtCore.Qt.DockWidgetArea.LeftDockWidgetArea,
+    "right": QtCore.Qt.DockWidgetArea.RightDockWidgetArea,
+    "top": QtCore.Qt.DockWidgetArea.TopDockWidgetArea,
+    "bottom": QtCore.Qt.DockWidgetArea.BottomDockWidgetArea,
+}
 _LAYOUT_VERSION = 1  # bump when panels change, so an old saved layout is not applied to a new set
 
 
@@ -57,8 +61,13 @@ class MainWindow(QtWidgets.QMainWindow):
 
     sigProjectChanged = QtCore.Signal(object)
 
-    def __init__(self, project=None, build_run=None, restore_layout: bool = True,
-                 parent: QtWidgets.QWidget | None = None):
+    def __init__(
+        self,
+        project=None,
+        build_run=None,
+        restore_layout: bool = True,
+        parent: QtWidgets.QWidget | None = None,
+    ):
         super().__init__(parent)
         self.setWindowTitle("Sigma Studio")
         self.setWindowIcon(theme.icon("sigma"))
@@ -74,11 +83,12 @@ class MainWindow(QtWidgets.QMainWindow):
         banner_bar = QtWidgets.QToolBar("Messages")
         banner_bar.setObjectName("messages")
         banner_bar.setMovable(False)
-        banner_bar.addWidget(self.banner)
+        banner_action = banner_bar.addWidget(self.banner)  # in a toolbar, the action owns visibility
         self.addToolBar(QtCore.Qt.ToolBarArea.TopToolBarArea, banner_bar)
         banner_bar.hide()  # an empty strip would only puzzle; it appears with a message
-        self.banner.sigShown.connect(banner_bar.show)
-        self.banner.sigDismissed.connect(banner_bar.hide)
+        banner_bar.toggleViewAction().setVisible(False)
+        self.banner.sigShown.connect(lambda: (banner_action.setVisible(True), banner_bar.show()))
+        self.banner.sigDismissed.connect(lambda: (banner_action.setVisible(False), banner_bar.hide()))
         self._banner_bar = banner_bar
         self.addToolBarBreak()
         self.run_toolbar = self.addToolBar("Examples")
@@ -97,7 +107,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.bridge.sigError.connect(self._show_error)
         self.bridge.sigStateChanged.connect(self._state_changed)
         self.bridge.sigIterationMetrics.connect(self._iteration_status)
-        self.bridge.sigRunStarted.connect(lambda _: self.banner.dismiss() if self.banner.level == "error" else None)
+        self.bridge.sigRunStarted.connect(
+            lambda _: self.banner.dismiss() if self.banner.level == "error" else None
+        )
         self.sigProjectChanged.connect(self.training.set_project)
         app = QtWidgets.QApplication.instance()
         if app is not None:  # the last line of defence: a quit by any route waits for the run to end
@@ -115,14 +127,18 @@ class MainWindow(QtWidgets.QMainWindow):
             self._menus[name] = self.menuBar().addMenu(f"&{name}")
         return self._menus[name]
 
-    def add_panel(self, name: str, title: str, widget: QtWidgets.QWidget, area: str = "left") -> QtWidgets.QDockWidget:
+    def add_panel(
+        self, name: str, title: str, widget: QtWidgets.QWidget, area: str = "left"
+    ) -> QtWidgets.QDockWidget:
         """Dock ``widget`` as a panel; ``area`` is left/right/top/bottom (or a Qt.DockWidgetArea)."""
         dock = QtWidgets.QDockWidget(title, self)
         dock.setObjectName(name)
         dock.setWidget(widget)
-        dock.setFeatures(QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable
-                         | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetFloatable
-                         | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        dock.setFeatures(
+            QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetFloatable
+            | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetClosable
+        )
         self.addDockWidget(_AREAS.get(area, area) if isinstance(area, str) else area, dock)
         self._docks[name] = dock
         self.menu("View").addAction(dock.toggleViewAction())
@@ -177,8 +193,11 @@ class MainWindow(QtWidgets.QMainWindow):
             QtCore.QTimer.singleShot(0, self._size_docks)
 
     def _size_docks(self) -> None:
-        self.resizeDocks([self._docks["training"], self._docks["monitor"]],
-                         [380, max(600, self.width() - 380)], QtCore.Qt.Orientation.Horizontal)
+        self.resizeDocks(
+            [self._docks["training"], self._docks["monitor"]],
+            [380, max(600, self.width() - 380)],
+            QtCore.Qt.Orientation.Horizontal,
+        )
 
     def _build_actions(self) -> None:
         style = self.style()
@@ -198,11 +217,13 @@ class MainWindow(QtWidgets.QMainWindow):
 
         training = self.menu("Training")
         self.run_actions = {}
-        specs = [("start", "&Start", sp.SP_MediaPlay, "F5", self.training.start),
-                 ("pause", "&Pause", sp.SP_MediaPause, "F6", self.bridge.pause),
-                 ("resume", "&Resume", sp.SP_MediaPlay, "F7", self.bridge.resume),
-                 ("step", "Step &once", sp.SP_MediaSkipForward, "F8", self.bridge.step),
-                 ("stop", "S&top", sp.SP_MediaStop, "Shift+F5", self.bridge.stop)]
+        specs = [
+            ("start", "&Start", sp.SP_MediaPlay, "F5", self.training.start),
+            ("pause", "&Pause", sp.SP_MediaPause, "F6", self.bridge.pause),
+            ("resume", "&Resume", sp.SP_MediaPlay, "F7", self.bridge.resume),
+            ("step", "Step &once", sp.SP_MediaSkipForward, "F8", self.bridge.step),
+            ("stop", "S&top", sp.SP_MediaStop, "Shift+F5", self.bridge.stop),
+        ]
         for name, text, pixmap, key, slot in specs:
             action = QtGui.QAction(style.standardIcon(pixmap), text, self)
             action.setShortcut(QtGui.QKeySequence(key))
@@ -210,13 +231,15 @@ class MainWindow(QtWidgets.QMainWindow):
             training.addAction(action)
             self.run_actions[name] = action
         self.run_toolbar.addWidget(QtWidgets.QLabel(" Open an example: "))
-        for label, action in self.example_actions.items():
+        for action in self.example_actions.values():
             self.run_toolbar.addAction(action)
         self._state_changed(self.bridge.state)
 
         view = self.menu("View")
         view.addSeparator()
-        view.addAction("Reset layout").triggered.connect(lambda: self.restoreState(self._default_state, _LAYOUT_VERSION))
+        view.addAction("Reset layout").triggered.connect(
+            lambda: self.restoreState(self._default_state, _LAYOUT_VERSION)
+        )
         log_scale = view.addAction("Loss on a log scale")
         log_scale.setCheckable(True)
         log_scale.toggled.connect(self.monitor.loss_chart.set_log_y)
@@ -254,8 +277,13 @@ class MainWindow(QtWidgets.QMainWindow):
     def _state_changed(self, state: str) -> None:
         self.status_state.setText(f"State: {state}")
         active = state in ("starting", "running", "paused", "stopping")
-        enabled = {"start": not active, "pause": state == "running", "resume": state == "paused",
-                   "step": state == "paused", "stop": active and state != "stopping"}
+        enabled = {
+            "start": not active,
+            "pause": state == "running",
+            "resume": state == "paused",
+            "step": state == "paused",
+            "stop": active and state != "stopping",
+        }
         for name, action in getattr(self, "run_actions", {}).items():
             action.setEnabled(enabled[name])
         for action in getattr(self, "example_actions", {}).values():
@@ -269,14 +297,19 @@ class MainWindow(QtWidgets.QMainWindow):
             self.status_speed.setText(f"{speed:,.0f} samples/s")
 
     def _show_error(self, event) -> None:
-        self.banner.show_message(f"Training stopped on an error: {event.message}\n"
-                                 "Your project is unchanged; fix the setting and press Start again.")
+        self.banner.show_message(
+            f"Training stopped on an error: {event.message}\n"
+            "Your project is unchanged; fix the setting and press Start again."
+        )
 
     def _about(self) -> None:
         import engine  # noqa: PLC0415
 
-        QtWidgets.QMessageBox.about(self, "About Sigma Studio",
-                                    f"Sigma Studio {engine.__version__}\nA desktop deep-learning training studio.")
+        QtWidgets.QMessageBox.about(
+            self,
+            "About Sigma Studio",
+            f"Sigma Studio {engine.__version__}\nA desktop deep-learning training studio.",
+        )
 
     # ------------------------------------------------------------------ layout and closing
     def _settings(self) -> QtCore.QSettings:
@@ -290,6 +323,8 @@ class MainWindow(QtWidgets.QMainWindow):
             self.restoreGeometry(geometry)
         if state is not None:
             self._layout_restored = bool(self.restoreState(state, _LAYOUT_VERSION))
+            if self.banner.text() == "":
+                self._banner_bar.hide()  # a message showing at the last close is not shown again
 
     def save_layout(self) -> None:
         settings = self._settings()
@@ -304,6 +339,9 @@ class MainWindow(QtWidgets.QMainWindow):
         """Stop training (a checkpoint being written completes), remember the layout, then close."""
         self.save_layout()
         self._shutdown()
+        for dock in self._docks.values():  # floating panels are windows of their own: they go too
+            if dock.isFloating():
+                dock.hide()
         app = QtWidgets.QApplication.instance()
         if app is not None:
             try:

@@ -20,8 +20,18 @@ WARNING_COLOR = "#ef6c00"
 
 # Colour-blind-friendly palette (Okabe-Ito), fixed per name so "loss" is always the same colour.
 _PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
-_FIXED = {"loss": 0, "val_loss": 1, "accuracy": 2, "val_accuracy": 3, "learning_rate": 4,
-          "samples_per_second": 5, "cpu": 0, "memory": 2, "gpu": 1, "error": 1}
+_FIXED = {
+    "loss": 0,
+    "val_loss": 1,
+    "accuracy": 2,
+    "val_accuracy": 3,
+    "learning_rate": 4,
+    "samples_per_second": 5,
+    "cpu": 0,
+    "memory": 2,
+    "gpu": 1,
+    "error": 1,
+}
 _assigned: dict[str, int] = {}
 _next = itertools.count(6)
 

@@ -44,8 +44,15 @@ class QtMonitorPanel(QtWidgets.QWidget):
         self.runs = QtWidgets.QListWidget()
         self.runs.setToolTip("Tick runs to overlay them on the charts (dotted lines are earlier runs)")
         self.runs.itemChanged.connect(self._run_toggled)
-        self.charts = [self.loss_chart, self.epoch_chart, self.lr_chart, self.speed_chart, self.cpu_chart,
-                       self.memory_chart, self.samples.error_chart]
+        self.charts = [
+            self.loss_chart,
+            self.epoch_chart,
+            self.lr_chart,
+            self.speed_chart,
+            self.cpu_chart,
+            self.memory_chart,
+            self.samples.error_chart,
+        ]
 
         charts = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         charts.addWidget(self.loss_chart)
@@ -85,7 +92,9 @@ class QtMonitorPanel(QtWidgets.QWidget):
         bridge.sigEpochMetrics.connect(self._on_epochs)
         bridge.sigSamplePredictions.connect(self._on_samples)
         bridge.sigResourceUsage.connect(self._on_resources)
-        bridge.sigConfusionMatrix.connect(lambda events: self.confusion.set_matrix(events[-1].matrix, events[-1].classes))
+        bridge.sigConfusionMatrix.connect(
+            lambda events: self.confusion.set_matrix(events[-1].matrix, events[-1].classes)
+        )
         bridge.sigHistograms.connect(self._on_histograms)
         bridge.sigLog.connect(lambda events: self.log.add_lines((e.level, e.message, e.time) for e in events))
         bridge.sigCheckpointSaved.connect(self._on_checkpoints)
@@ -153,7 +162,9 @@ class QtMonitorPanel(QtWidgets.QWidget):
             self._run_start_time = events[0].time
         t = [e.time - self._run_start_time for e in events]
         self.cpu_chart.append("cpu", t, [e.cpu_percent for e in events], run=run, label="CPU %")
-        self.memory_chart.append("memory", t, [e.memory_bytes / 2**20 for e in events], run=run, label="resident")
+        self.memory_chart.append(
+            "memory", t, [e.memory_bytes / 2**20 for e in events], run=run, label="resident"
+        )
         gpu = [(ti, e.gpu_memory_bytes / 2**20) for ti, e in zip(t, events) if e.gpu_memory_bytes is not None]
         if gpu:
             self.memory_chart.append("gpu", [g[0] for g in gpu], [g[1] for g in gpu], run=run, label="GPU")

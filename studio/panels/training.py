@@ -28,17 +28,32 @@ OPTIMISER_PARAMETERS = {
     "adadelta": [("rho", "Rho", "f", 0.95, 0.0, 1.0), _DECAY],
     "rmsprop": [("rho", "Rho", "f", 0.9, 0.0, 1.0), _DECAY],
     "adam": [("beta1", "Beta 1", "f", 0.9, 0.0, 1.0), ("beta2", "Beta 2", "f", 0.999, 0.0, 1.0), _DECAY],
-    "adamw": [("beta1", "Beta 1", "f", 0.9, 0.0, 1.0), ("beta2", "Beta 2", "f", 0.999, 0.0, 1.0),
-              ("weight_decay", "Weight decay", "f", 0.01, 0.0, None)],
+    "adamw": [
+        ("beta1", "Beta 1", "f", 0.9, 0.0, 1.0),
+        ("beta2", "Beta 2", "f", 0.999, 0.0, 1.0),
+        ("weight_decay", "Weight decay", "f", 0.01, 0.0, None),
+    ],
     "adamax": [("beta1", "Beta 1", "f", 0.9, 0.0, 1.0), ("beta2", "Beta 2", "f", 0.999, 0.0, 1.0), _DECAY],
 }
 SCHEDULE_PARAMETERS = {
     "none": [],
-    "step": [("step_size", "Every (steps)", "i", 1000, 1, None), ("gamma", "Multiply by", "f>", 0.1, 0.0, 1.0)],
+    "step": [
+        ("step_size", "Every (steps)", "i", 1000, 1, None),
+        ("gamma", "Multiply by", "f>", 0.1, 0.0, 1.0),
+    ],
     "exponential": [("gamma", "Multiply each step by", "f>", 0.999, 0.0, 1.0)],
-    "cosine": [("total_steps", "Total steps", "i", 1000, 1, None), ("warmup_steps", "Warm-up steps", "i", 0, 0, None)],
-    "one_cycle": [("total_steps", "Total steps", "i", 1000, 2, None), ("pct_start", "Rising share", "f>", 0.3, 0.0, 1.0)],
-    "plateau": [("factor", "Multiply by", "f>", 0.1, 0.0, 1.0), ("patience", "Patience (epochs)", "i", 5, 1, None)],
+    "cosine": [
+        ("total_steps", "Total steps", "i", 1000, 1, None),
+        ("warmup_steps", "Warm-up steps", "i", 0, 0, None),
+    ],
+    "one_cycle": [
+        ("total_steps", "Total steps", "i", 1000, 2, None),
+        ("pct_start", "Rising share", "f>", 0.3, 0.0, 1.0),
+    ],
+    "plateau": [
+        ("factor", "Multiply by", "f>", 0.1, 0.0, 1.0),
+        ("patience", "Patience (epochs)", "i", 5, 1, None),
+    ],
 }
 _RUN_BUTTONS = ("start", "pause", "resume", "step", "stop")
 
@@ -101,8 +116,14 @@ class QtTrainingPanel(QtWidgets.QWidget):
         self.epochs = IntField("Epochs", 10, 1, 1_000_000)
         self.optimiser = QtWidgets.QComboBox()
         self.optimiser.addItems(list(OPTIMISER_PARAMETERS))
-        self.learning_rate = FloatField("Learning rate", 0.001, 0.0, 10.0, minimum_open=True,
-                                        tooltip="Can be changed while training: applied at the next iteration")
+        self.learning_rate = FloatField(
+            "Learning rate",
+            0.001,
+            0.0,
+            10.0,
+            minimum_open=True,
+            tooltip="Can be changed while training: applied at the next iteration",
+        )
         self.optimiser_form = _ParameterForm(OPTIMISER_PARAMETERS)
         self.schedule = QtWidgets.QComboBox()
         self.schedule.addItems(list(SCHEDULE_PARAMETERS))
@@ -144,8 +165,13 @@ class QtTrainingPanel(QtWidgets.QWidget):
         self.buttons = {}
         row = QtWidgets.QHBoxLayout()
         style = self.style()
-        icons = {"start": "SP_MediaPlay", "pause": "SP_MediaPause", "resume": "SP_MediaPlay",
-                 "step": "SP_MediaSkipForward", "stop": "SP_MediaStop"}
+        icons = {
+            "start": "SP_MediaPlay",
+            "pause": "SP_MediaPause",
+            "resume": "SP_MediaPlay",
+            "step": "SP_MediaSkipForward",
+            "stop": "SP_MediaStop",
+        }
         for name in _RUN_BUTTONS:
             button = QtWidgets.QPushButton(name.capitalize())
             button.setIcon(style.standardIcon(getattr(QtWidgets.QStyle.StandardPixmap, icons[name])))
@@ -225,7 +251,9 @@ class QtTrainingPanel(QtWidgets.QWidget):
             self.learning_rate.set_value(float(opt.get("learning_rate", 0.001)))
             self.optimiser_form.rebuild(self.optimiser.currentText(), opt)
             sched = dict(t.get("schedule") or {"type": "none"})
-            kind = {"onecycle": "one_cycle", "reduce_on_plateau": "plateau"}.get(sched.get("type"), sched.get("type"))
+            kind = {"onecycle": "one_cycle", "reduce_on_plateau": "plateau"}.get(
+                sched.get("type"), sched.get("type")
+            )
             self.schedule.setCurrentText(kind if kind in SCHEDULE_PARAMETERS else "none")
             self.schedule_form.rebuild(self.schedule.currentText(), sched)
             es = t.get("early_stopping")
@@ -273,20 +301,40 @@ class QtTrainingPanel(QtWidgets.QWidget):
         if not self.early_stopping.isChecked():
             self._store("early_stopping", None)
             return
-        self._store("early_stopping", {"metric": self.es_metric.currentText(), "patience": self.es_patience.value(),
-                                       "min_delta": self.es_min_delta.value()})
+        self._store(
+            "early_stopping",
+            {
+                "metric": self.es_metric.currentText(),
+                "patience": self.es_patience.value(),
+                "min_delta": self.es_min_delta.value(),
+            },
+        )
 
     def _store_checkpoint(self) -> None:
         old = dict((self.project.training.get("checkpoint") or {}) if self.project else {})
-        old.update({"every_epochs": self.ckpt_every.value(), "best_only": self.ckpt_best.isChecked(),
-                    "keep": self.ckpt_keep.value()})
+        old.update(
+            {
+                "every_epochs": self.ckpt_every.value(),
+                "best_only": self.ckpt_best.isChecked(),
+                "keep": self.ckpt_keep.value(),
+            }
+        )
         self._store("checkpoint", old)
 
     def invalid_fields(self) -> list[ValidatedField]:
         """Fields whose current text was refused."""
-        fields = [self.workers, self.batch_size, self.epochs, self.learning_rate, self.es_patience,
-                  self.es_min_delta, self.ckpt_every, self.ckpt_keep,
-                  *self.optimiser_form.fields.values(), *self.schedule_form.fields.values()]
+        fields = [
+            self.workers,
+            self.batch_size,
+            self.epochs,
+            self.learning_rate,
+            self.es_patience,
+            self.es_min_delta,
+            self.ckpt_every,
+            self.ckpt_keep,
+            *self.optimiser_form.fields.values(),
+            *self.schedule_form.fields.values(),
+        ]
         return [f for f in fields if f.error()]
 
     # ------------------------------------------------------------------ run control
@@ -310,12 +358,19 @@ class QtTrainingPanel(QtWidgets.QWidget):
 
     def _state_changed(self, state: str) -> None:
         active = state in ("starting", "running", "paused", "stopping")
-        enabled = {"start": not active, "pause": state == "running", "resume": state == "paused",
-                   "step": state == "paused", "stop": active and state != "stopping"}
+        enabled = {
+            "start": not active,
+            "pause": state == "running",
+            "resume": state == "paused",
+            "step": state == "paused",
+            "stop": active and state != "stopping",
+        }
         for name, button in self.buttons.items():
             button.setEnabled(enabled[name])
         if state in ("finished", "stopped", "error"):
-            self.eta.setText({"finished": "Finished", "stopped": "Stopped", "error": "Stopped on an error"}[state])
+            self.eta.setText(
+                {"finished": "Finished", "stopped": "Stopped", "error": "Stopped on an error"}[state]
+            )
             if state == "finished":
                 self.progress.setValue(self.progress.maximum())
         elif state == "paused":

@@ -28,6 +28,7 @@ class Banner(QtWidgets.QFrame):
         layout.addWidget(self.label, 1)
         layout.addWidget(self.close_button)
         self.level = ""
+        self.shown = False  # our own flag: inside a QToolBar, visibility belongs to the toolbar's action
         self.hide()
 
     def show_message(self, text: str, level: str = "error") -> None:
@@ -37,12 +38,14 @@ class Banner(QtWidgets.QFrame):
         self.style().unpolish(self)
         self.style().polish(self)
         self.label.setText(text)
+        self.shown = True
         self.show()
         self.sigShown.emit()
 
     def text(self) -> str:
-        return "" if self.isHidden() else self.label.text()
+        return self.label.text() if self.shown else ""
 
     def dismiss(self) -> None:
+        self.shown = False
         self.hide()
         self.sigDismissed.emit()

@@ -34,8 +34,8 @@ class SeriesBuffer:
             capacity = max(need, 2 * self._x.size)
             self._x = np.resize(self._x, capacity)
             self._y = np.resize(self._y, capacity)
-        self._x[self.size:need] = xs
-        self._y[self.size:need] = ys
+        self._x[self.size : need] = xs
+        self._y[self.size : need] = ys
         self.size = need
 
     @property
@@ -62,8 +62,14 @@ class LiveChart(QtWidgets.QWidget):
 
     sigLogScaleChanged = QtCore.Signal(bool)
 
-    def __init__(self, title: str, x_label: str = "iteration", y_label: str = "", log_toggle: bool = False,
-                 parent: QtWidgets.QWidget | None = None):
+    def __init__(
+        self,
+        title: str,
+        x_label: str = "iteration",
+        y_label: str = "",
+        log_toggle: bool = False,
+        parent: QtWidgets.QWidget | None = None,
+    ):
         super().__init__(parent)
         self.plot_widget = pg.PlotWidget()
         self.plot_item = self.plot_widget.getPlotItem()
@@ -92,7 +98,9 @@ class LiveChart(QtWidgets.QWidget):
         self._hidden_runs: set = set()
 
     # ----------------------------------------------------------------- data
-    def append(self, name: str, xs, ys, run=None, label: str | None = None, symbol: str | None = None) -> None:
+    def append(
+        self, name: str, xs, ys, run=None, label: str | None = None, symbol: str | None = None
+    ) -> None:
         """Add points to a series (created on first use). Drawn at the next :meth:`refresh`."""
         key = (run, name)
         if key not in self._buffers:
@@ -106,17 +114,20 @@ class LiveChart(QtWidgets.QWidget):
         color = theme.series_color(name.removeprefix("val_") if name.startswith("val_") else name)
         style = QtCore.Qt.PenStyle.DashLine if name.startswith("val_") else QtCore.Qt.PenStyle.SolidLine
         current = run == self._current_run
-        pen = pg.mkPen(color, width=2 if current else 1, style=style if current else QtCore.Qt.PenStyle.DotLine)
+        pen = pg.mkPen(
+            color, width=2 if current else 1, style=style if current else QtCore.Qt.PenStyle.DotLine
+        )
         name_in_legend = label if current or run is None else f"{label} ({run})"
-        curve = self.plot_item.plot(name=name_in_legend, pen=pen, symbol=symbol, symbolSize=6,
-                                    symbolBrush=color, symbolPen=None)
+        curve = self.plot_item.plot(
+            name=name_in_legend, pen=pen, symbol=symbol, symbolSize=6, symbolBrush=color, symbolPen=None
+        )
         curve.setVisible(run not in self._hidden_runs)
         return curve
 
     def set_current_run(self, run) -> None:
         """Series of this run are drawn bold; earlier runs thin and dotted (for comparison)."""
         self._current_run = run
-        for (r, name), curve in self._curves.items():
+        for (r, _name), curve in self._curves.items():
             if r != run:
                 pen = curve.opts["pen"]
                 pen = pg.mkPen(pen.color(), width=1, style=QtCore.Qt.PenStyle.DotLine)

@@ -28,8 +28,14 @@ class ValidatedField(QtWidgets.QWidget):
 
     sigValueChanged = QtCore.Signal(object)
 
-    def __init__(self, label: str, value, parse: Callable[[str], object], tooltip: str = "",
-                 parent: QtWidgets.QWidget | None = None):
+    def __init__(
+        self,
+        label: str,
+        value,
+        parse: Callable[[str], object],
+        tooltip: str = "",
+        parent: QtWidgets.QWidget | None = None,
+    ):
         super().__init__(parent)
         self.label = label
         self._parse = parse
@@ -102,8 +108,16 @@ class ValidatedField(QtWidgets.QWidget):
 class FloatField(ValidatedField):
     """A float in ``[minimum, maximum]`` (``minimum_open`` excludes the minimum itself)."""
 
-    def __init__(self, label: str, value: float, minimum: float | None = None, maximum: float | None = None,
-                 minimum_open: bool = False, tooltip: str = "", parent=None):
+    def __init__(
+        self,
+        label: str,
+        value: float,
+        minimum: float | None = None,
+        maximum: float | None = None,
+        minimum_open: bool = False,
+        tooltip: str = "",
+        parent=None,
+    ):
         self.minimum, self.maximum, self.minimum_open = minimum, maximum, minimum_open
 
         def parse(text: str) -> float:
@@ -129,8 +143,16 @@ class FloatField(ValidatedField):
 class IntField(ValidatedField):
     """An integer in ``[minimum, maximum]``; ``maximum_reason`` explains the upper bound."""
 
-    def __init__(self, label: str, value: int, minimum: int | None = None, maximum: int | None = None,
-                 maximum_reason: str = "", tooltip: str = "", parent=None):
+    def __init__(
+        self,
+        label: str,
+        value: int,
+        minimum: int | None = None,
+        maximum: int | None = None,
+        maximum_reason: str = "",
+        tooltip: str = "",
+        parent=None,
+    ):
         self.minimum, self.maximum = minimum, maximum
 
         def parse(text: str) -> int:

@@ -25,10 +25,12 @@ class HistogramView(QtWidgets.QWidget):
         self.weights_plot = self.plots.addPlot(title="weights")
         self.plots.nextRow()
         self.gradients_plot = self.plots.addPlot(title="gradients")
-        self.weights_curve = self.weights_plot.plot(stepMode="center", fillLevel=0,
-                                                    brush=theme.series_color("loss"), pen=None)
-        self.gradients_curve = self.gradients_plot.plot(stepMode="center", fillLevel=0,
-                                                        brush=theme.series_color("val_loss"), pen=None)
+        self.weights_curve = self.weights_plot.plot(
+            stepMode="center", fillLevel=0, brush=theme.series_color("loss"), pen=None
+        )
+        self.gradients_curve = self.gradients_plot.plot(
+            stepMode="center", fillLevel=0, brush=theme.series_color("val_loss"), pen=None
+        )
         top = QtWidgets.QHBoxLayout()
         top.addWidget(QtWidgets.QLabel("Parameter:"))
         top.addWidget(self.choice, 1)

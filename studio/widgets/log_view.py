@@ -28,7 +28,9 @@ class LogView(QtWidgets.QPlainTextEdit):
         """Append one line such as ``12:01:33 warning  learning rate reduced``."""
         stamp = time.strftime("%H:%M:%S", time.localtime(when or time.time()))
         colour = _COLOURS.get(level, "#222222")
-        self.appendHtml(f'<span style="color:{colour}">{stamp} {html.escape(level):8} {html.escape(message)}</span>')
+        self.appendHtml(
+            f'<span style="color:{colour}">{stamp} {html.escape(level):8} {html.escape(message)}</span>'
+        )
         self.lines.append((level, message))
         if len(self.lines) > self.maximumBlockCount():
             del self.lines[: len(self.lines) - self.maximumBlockCount()]

@@ -22,17 +22,22 @@ def _pixmap(image: np.ndarray, size: int) -> QtGui.QPixmap:
     a = (a - lo) / (hi - lo) if hi > lo else np.zeros_like(a)
     a = np.ascontiguousarray((a * 255).astype(np.uint8))
     if a.ndim == 2:
-        qimage = QtGui.QImage(a.data, a.shape[1], a.shape[0], a.strides[0], QtGui.QImage.Format.Format_Grayscale8)
+        qimage = QtGui.QImage(
+            a.data, a.shape[1], a.shape[0], a.strides[0], QtGui.QImage.Format.Format_Grayscale8
+        )
     else:
         qimage = QtGui.QImage(a.data, a.shape[1], a.shape[0], a.strides[0], QtGui.QImage.Format.Format_RGB888)
     return QtGui.QPixmap.fromImage(qimage.copy()).scaled(
-        size, size, QtCore.Qt.AspectRatioMode.KeepAspectRatio, QtCore.Qt.TransformationMode.FastTransformation)
+        size, size, QtCore.Qt.AspectRatioMode.KeepAspectRatio, QtCore.Qt.TransformationMode.FastTransformation
+    )
 
 
 class SampleGrid(QtWidgets.QWidget):
     """Up to ``columns * rows`` samples with "pred (confidence)" captions."""
 
-    def __init__(self, columns: int = 6, rows: int = 3, tile: int = 56, parent: QtWidgets.QWidget | None = None):
+    def __init__(
+        self, columns: int = 6, rows: int = 3, tile: int = 56, parent: QtWidgets.QWidget | None = None
+    ):
         super().__init__(parent)
         self.columns, self.rows, self.tile = columns, rows, tile
         self.accuracy_label = QtWidgets.QLabel("")

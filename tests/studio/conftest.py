@@ -54,13 +54,18 @@ QtCore.QTimer = _TrackedTimer  # our code and pyqtgraph look QTimer up on QtCore
 def _isolated_settings(tmp_path, monkeypatch):
     """QSettings in a fresh folder per test, so window layouts never leak between tests or into $HOME."""
     QtCore.QSettings.setDefaultFormat(QtCore.QSettings.Format.IniFormat)
-    QtCore.QSettings.setPath(QtCore.QSettings.Format.IniFormat, QtCore.QSettings.Scope.UserScope, str(tmp_path / "settings"))
+    QtCore.QSettings.setPath(
+        QtCore.QSettings.Format.IniFormat, QtCore.QSettings.Scope.UserScope, str(tmp_path / "settings")
+    )
     monkeypatch.setenv("SIGMA_STUDIO_HOME", str(tmp_path / "home"))
 
 
 def _extra_threads(baseline):
-    return [t for t in threading.enumerate()
-            if t not in baseline and t.is_alive() and not isinstance(t, threading._DummyThread)]
+    return [
+        t
+        for t in threading.enumerate()
+        if t not in baseline and t.is_alive() and not isinstance(t, threading._DummyThread)
+    ]
 
 
 def _busy_pools():
@@ -97,7 +102,9 @@ def _no_leaks(qapp):
     if _pending_single_shots[0] > 0:
         problems.append(f"{_pending_single_shots[0]} single-shot timer(s) pending")
         _pending_single_shots[0] = 0
-    windows = [w for w in QtWidgets.QApplication.topLevelWidgets() if w not in widgets_before and w.isVisible()]
+    windows = [
+        w for w in QtWidgets.QApplication.topLevelWidgets() if w not in widgets_before and w.isVisible()
+    ]
     if windows:
         problems.append(f"top-level widgets left open: {[type(w).__name__ for w in windows]}")
     if problems:
@@ -120,69 +127,26 @@ def _timer_owner(timer) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- runs
-def _interim_build_run(project):
-    """Until ``engine.run.build_run`` lands: the same run assembled from real engine parts (Trainer,
-    Network, hooks, the bundled cat at half size). Removed once the lead's builder exists."""
-    import dataclasses
-
-    from engine.data import samples
-    from engine.hooks import MetricReporter, ResourceReporter, SamplePredictionStreamer, TimeStep
-    from engine.layers.core import Dense, Input
-    from engine.network.network import Network
-    from engine.training import Trainer
-
-    image = samples.cat()[::4, ::4]
-    data = samples.coordinate_dataset(image)
-    x, y = data["inputs"][:], data["targets"][:]
-    t = project.training
-    if project.network:
-        net = Network.from_spec(project.network, seed=t.get("seed", 0))
-    else:
-        net = Network(Input((2,)) + Dense(32, "tanh") + Dense(32, "tanh") + Dense(3, "sigmoid"), seed=t.get("seed", 0))
-    hooks = [MetricReporter(TimeStep(1, "iteration")), ResourceReporter(TimeStep(5, "iteration")),
-             SamplePredictionStreamer(x, y, kind="image", image_shape=image.shape, timestep=TimeStep(3, "iteration"))]
-    trainer = Trainer(net, optimiser=t["optimiser"], loss=None if net.loss_head is not None else "mse", batch_size=t["batch_size"], seed=t.get("seed", 0),
-                      hooks=hooks)
-
-    @dataclasses.dataclass
-    class Run:
-        trainer: object
-        epochs: int
-
-        def fit(self):
-            return self.trainer.fit((x, y), epochs=self.epochs)
-
-    return Run(trainer, int(t["epochs"]))
-
-
-def _interim_cat_project():
-    from engine.project import Project
-
-    project = Project(name="Paint the cat", task="image", dataset={"source": "sample:cat"})
-    project.training.update(batch_size=64, epochs=200, loss="mse", metrics=[],
-                            optimiser={"type": "adam", "learning_rate": 0.01})
-    return project
-
-
 @pytest.fixture
 def build_run():
-    """The engine's run builder (the lead's ``engine.run.build_run`` once it exists)."""
-    try:
-        from engine.run import build_run as real
-    except ImportError:
-        return _interim_build_run
+    """The engine's run builder: what the studio uses outside tests too."""
+    from engine.run import build_run as real
+
     return real
 
 
 @pytest.fixture
 def cat_project():
     """The "Paint the cat" project, set to train long enough that tests stop it themselves."""
-    try:
-        from engine.templates import cat_project as make
-    except ImportError:
-        return _interim_cat_project()
+    from engine.templates import cat_painter
+    from engine.templates import cat_project as make
+
     project = make()
-    project.training["epochs"] = max(int(project.training.get("epochs", 1)), 50)
+    # The real project, lighter: a narrower painter and smaller batches keep each iteration in the
+    # tens of milliseconds on a loaded 2-core machine, so the GUI sees many iterations in a short test.
+    project.network = cat_painter(hidden=(64, 64))
+    project.training.update(batch_size=256, epochs=max(int(project.training.get("epochs", 1)), 50))
+    project.training["optimiser"] = {"type": "adam", "learning_rate": 0.01}
     return project
 
 

@@ -30,7 +30,12 @@ def test_events_are_batched_at_a_bounded_rate_and_none_dropped(qtbot, bridge, ca
     bridge.sigIterationMetrics.connect(delivered.extend)
     bridge.sigFlushed.connect(lambda n: flush_times.append(time.perf_counter()))
     bridge.sigStateChanged.connect(
-        lambda s: bridge.trainer.events.subscribe(direct.append, ev.IterationMetrics) if s == "running" and not direct else None)
+        lambda s: (
+            bridge.trainer.events.subscribe(direct.append, ev.IterationMetrics)
+            if s == "running" and not direct
+            else None
+        )
+    )
     assert bridge.start(cat_project)
     assert not bridge.start(cat_project), "a second start while busy must be refused"
     qtbot.waitUntil(lambda: len(delivered) >= 12, timeout=30000)
@@ -57,8 +62,10 @@ def test_pause_step_resume_stop(qtbot, bridge, cat_project):
     _wait_state(qtbot, bridge, "paused")
     paused_at = _iteration(bridge)
     assert bridge.step()
-    qtbot.waitUntil(lambda: _iteration(bridge) == paused_at + 1 and bridge.trainer.operator.state == "paused",
-                    timeout=10000)
+    qtbot.waitUntil(
+        lambda: _iteration(bridge) == paused_at + 1 and bridge.trainer.operator.state == "paused",
+        timeout=10000,
+    )
     assert bridge.resume()
     qtbot.waitUntil(lambda: _iteration(bridge) > paused_at + 2, timeout=10000)
     with qtbot.waitSignal(bridge.sigRunFinished, timeout=10000):

@@ -16,8 +16,10 @@ def test_cat_learns_on_screen_from_the_start_button(qtbot, window):
     first_image = monitor.samples.prediction.image()
     first_error = monitor.samples.last_error
     # Train until the painting's error has clearly fallen (bounded by the timeout, never a sleep).
-    qtbot.waitUntil(lambda: monitor.samples.last_error is not None and monitor.samples.last_error < 0.8 * first_error,
-                    timeout=60000)
+    qtbot.waitUntil(
+        lambda: monitor.samples.last_error is not None and monitor.samples.last_error < 0.8 * first_error,
+        timeout=60000,
+    )
     window.bridge.stop()
     qtbot.waitUntil(lambda: not window.bridge.busy, timeout=10000)
     assert monitor.loss_chart.point_count("loss") >= 5
@@ -48,12 +50,22 @@ def test_classifier_views_confusion_histograms_and_log(qtbot, window):
     targets[:3] = (targets[:3] + 1) % 10  # three wrong
     matrix = rng.integers(0, 20, size=(10, 10))
     counts, edges = np.histogram(rng.normal(size=500), bins=20)
-    _feed(window,
-          ev.SamplePredictions(kind="classification", inputs=rng.random((12, 8, 8)), predictions=probs,
-                               targets=targets, classes=tuple(str(i) for i in range(10)), error=0.25),
-          ev.ConfusionMatrix(matrix=matrix, classes=tuple(str(i) for i in range(10))),
-          ev.ParameterHistograms(weights={"fc1.weights": (counts, edges)}, gradients={"fc1.weights": (counts, edges)}),
-          ev.LogMessage(level="warning", message="learning rate reduced to 0.001"))
+    _feed(
+        window,
+        ev.SamplePredictions(
+            kind="classification",
+            inputs=rng.random((12, 8, 8)),
+            predictions=probs,
+            targets=targets,
+            classes=tuple(str(i) for i in range(10)),
+            error=0.25,
+        ),
+        ev.ConfusionMatrix(matrix=matrix, classes=tuple(str(i) for i in range(10))),
+        ev.ParameterHistograms(
+            weights={"fc1.weights": (counts, edges)}, gradients={"fc1.weights": (counts, edges)}
+        ),
+        ev.LogMessage(level="warning", message="learning rate reduced to 0.001"),
+    )
     assert monitor.samples.stack.currentWidget() is monitor.samples.grid
     assert monitor.samples.grid.accuracy_label.text().startswith("9 of 12")
     np.testing.assert_array_equal(monitor.confusion.matrix, matrix)
