@@ -12,13 +12,8 @@ import os
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QDoubleSpinBox,
     QFileDialog,
-    QFormLayout,
     QFrame,
-    QGroupBox,
     QHBoxLayout,
     QLabel,
     QProgressBar,
@@ -31,19 +26,10 @@ from PySide6.QtWidgets import (
 from studio.widgets.banner import Banner
 
 from .dataset_import import ImportJob
+from .dataset_options import ImportOptions, SplitOptions
 from .dataset_views import PreviewView, ReportView, StatisticsView, short_path
 
 __all__ = ["DatasetPanel"]
-
-_IMAGE_SIZES = {
-    "as found (most common size)": None,
-    "28 × 28": [28, 28],
-    "32 × 32": [32, 32],
-    "64 × 64": [64, 64],
-    "128 × 128": [128, 128],
-}
-_NORMALISE = {"none": None, "min-max to [0, 1]": "minmax", "standardise (mean 0, std 1)": "standard"}
-_AUGMENT = ("flip", "rotate", "noise", "random_crop")
 
 
 class DatasetPanel(QWidget):
@@ -84,7 +70,6 @@ class DatasetPanel(QWidget):
         self.messages: list[tuple[str, str]] = []
         self.job: ImportJob | None = None
         self._dialog = None
-        self._syncing = False
 
         self.banner = Banner()
         self.drop_hint = QLabel(
@@ -105,20 +90,20 @@ class DatasetPanel(QWidget):
         self.summary = QLabel("No dataset imported yet.")
         self.summary.setWordWrap(True)
 
-        self.image_size = QComboBox()
-        self.image_size.addItems(list(_IMAGE_SIZES))
-        self.color = QComboBox()
-        self.color.addItems(["auto", "grayscale", "rgb"])
-        self.skip_bad = QCheckBox("Skip bad records (list them in the report)")
-        self.skip_bad.setChecked(True)
-
-        self.validation_split = QDoubleSpinBox(suffix=" %", decimals=0, minimum=0, maximum=90, singleStep=5)
-        self.validation_split.setValue(10)
-        self.test_split = QDoubleSpinBox(suffix=" %", decimals=0, minimum=0, maximum=90, singleStep=5)
-        self.normalise = QComboBox()
-        self.normalise.addItems(list(_NORMALISE))
-        self.augment = {name: QCheckBox(name.replace("_", " ")) for name in _AUGMENT}
-        self.split_note = QLabel("")
+        self.import_box = ImportOptions()
+        self.split_box = SplitOptions()
+        # Short names for the controls (tests and the screenshot script use them).
+        self.image_size, self.color, self.skip_bad = (
+            self.import_box.image_size,
+            self.import_box.color,
+            self.import_box.skip_bad,
+        )
+        self.validation_split, self.test_split = self.split_box.validation_split, self.split_box.test_split
+        self.normalise, self.augment, self.split_note = (
+            self.split_box.normalise,
+            self.split_box.augment,
+            self.split_box.note,
+        )
 
         self.preview = PreviewView()
         self.stats_view = StatisticsView()
@@ -134,11 +119,7 @@ class DatasetPanel(QWidget):
         self.import_folder_button.clicked.connect(lambda: self.open_import_dialog(folder=True))
         self.cancel_button.clicked.connect(self.cancel_import)
         self.summary.linkActivated.connect(lambda _link: self.reload())
-        for w in (self.validation_split, self.test_split):
-            w.valueChanged.connect(self._on_settings_changed)
-        self.normalise.currentIndexChanged.connect(self._on_settings_changed)
-        for box in self.augment.values():
-            box.toggled.connect(self._on_settings_changed)
+        self.split_box.sigChanged.connect(self._on_settings_changed)
         if window is not None and hasattr(window, "sigProjectChanged"):
             window.sigProjectChanged.connect(self.load_project)
         if isinstance(window, QObject):
@@ -155,24 +136,9 @@ class DatasetPanel(QWidget):
         busy.addWidget(self.progress, 1)
         busy.addWidget(self.progress_label, 2)
         busy.addWidget(self.cancel_button)
-        options = QGroupBox("Import options")
-        form = QFormLayout(options)
-        form.addRow("Image size", self.image_size)
-        form.addRow("Colour", self.color)
-        form.addRow(self.skip_bad)
-        split = QGroupBox("Split and preprocessing")
-        sform = QFormLayout(split)
-        sform.addRow("Validation", self.validation_split)
-        sform.addRow("Test", self.test_split)
-        sform.addRow("Normalise inputs", self.normalise)
-        aug = QHBoxLayout()
-        for box in self.augment.values():
-            aug.addWidget(box)
-        sform.addRow("Augment (training only)", aug)
-        sform.addRow(self.split_note)
         side = QVBoxLayout()
-        side.addWidget(options)
-        side.addWidget(split)
+        side.addWidget(self.import_box)
+        side.addWidget(self.split_box)
         side.addStretch(1)
         body = QHBoxLayout()
         body.addWidget(self.tabs, 3)
@@ -231,11 +197,7 @@ class DatasetPanel(QWidget):
 
     def import_options(self) -> dict:
         """Options for ``engine.data.load`` from the panel's controls."""
-        return {
-            "image_size": _IMAGE_SIZES[self.image_size.currentText()],
-            "color": self.color.currentText(),
-            "on_error": "skip" if self.skip_bad.isChecked() else "raise",
-        }
+        return self.import_box.options()
 
     def import_paths(self, paths) -> bool:
         """Start importing ``paths`` (files, folders, archives) in the background.
@@ -370,34 +332,21 @@ class DatasetPanel(QWidget):
         self._update_split_note()
 
     def _update_split_note(self) -> None:
-        if self.dataset is None:
-            self.split_note.setText("")
-            return
-        n = len(self.dataset)
-        val = round(n * self.validation_split.value() / 100)
-        test = round(n * self.test_split.value() / 100)
-        self.split_note.setText(f"{n - val - test:,} training · {val:,} validation · {test:,} test records")
+        self.split_box.show_counts(len(self.dataset) if self.dataset is not None else None)
 
     # ---------------------------------------------------------------- the project's dataset reference
     def settings(self) -> dict:
         """Split and preprocessing choices as stored in ``project.dataset``."""
-        return {
-            "validation_split": self.validation_split.value() / 100.0,
-            "test_split": self.test_split.value() / 100.0,
-            "normalise": _NORMALISE[self.normalise.currentText()],
-            "augment": [name for name, box in self.augment.items() if box.isChecked()],
-        }
+        return self.split_box.settings()
 
-    def _on_settings_changed(self, *_args) -> None:
-        total = self.validation_split.value() + self.test_split.value()
+    def _on_settings_changed(self) -> None:
+        total = self.split_box.held_out_percent()
         if total >= 100:
             self.show_message(
                 f"Validation and test take {total:.0f}% of the records: leave some for training."
             )
             return
         self._update_split_note()
-        if self._syncing:
-            return
         project = getattr(self._window, "project", None)
         if project is not None and project.dataset:
             project.dataset.update(self.settings())
@@ -413,16 +362,7 @@ class DatasetPanel(QWidget):
     def load_project(self, project) -> None:
         """Show a project's dataset settings (the data itself is imported on demand, see :meth:`reload`)."""
         ref = copy.deepcopy(getattr(project, "dataset", None) or {})
-        self._syncing = True
-        try:
-            self.validation_split.setValue(100 * float(ref.get("validation_split", 0.1) or 0))
-            self.test_split.setValue(100 * float(ref.get("test_split", 0.0) or 0))
-            inverse = {v: k for k, v in _NORMALISE.items()}
-            self.normalise.setCurrentText(inverse.get(ref.get("normalise"), "none"))
-            for name, box in self.augment.items():
-                box.setChecked(name in (ref.get("augment") or []))
-        finally:
-            self._syncing = False
+        self.split_box.set_settings(ref)
         self.dataset, self.statistics, self.source = None, None, ref.get("source")
         self.preview.clear()
         self.report_view.show_report([])

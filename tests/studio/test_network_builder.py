@@ -73,6 +73,12 @@ def test_cnn_built_through_the_scene_shows_shapes_and_trains(panel, qtbot):
     qtbot.waitUntil(lambda: panel.properties.node is conv, timeout=2000)
     panel.properties.set_field("filters", 2)
     qtbot.waitUntil(lambda: flat.output_shape == [32], timeout=5000)
+    panel.properties.set_field("padding", "valid")  # a drop-down of the engine's choices
+    qtbot.waitUntil(lambda: conv.output_shape == [2, 6, 6], timeout=5000)
+    panel.properties.set_field("padding", "same")
+    panel.properties.set_field("activation", None)
+    assert conv.props["activation"] is None and conv.props["padding"] == "same"
+    qtbot.waitUntil(lambda: flat.output_shape == [32], timeout=5000)
     assert panel._window.project.network == scene.spec()  # one source of truth
 
     spec = scene.spec()
@@ -222,7 +228,7 @@ def test_edge_drawn_by_dragging_from_port_to_port_and_wheel_zoom(panel, qtbot):
     assert view.zoom == pytest.approx(before * 1.15**2)
 
 
-def test_through_the_main_window_the_builder_edits_the_project_network(qtbot):
+def test_through_the_main_window_the_builder_edits_the_project_network(qtbot, tmp_path):
     from studio.main_window import MainWindow
 
     spec = {
@@ -246,5 +252,14 @@ def test_through_the_main_window_the_builder_edits_the_project_network(qtbot):
     nodes = window.project.network["nodes"]
     assert [n["name"] for n in nodes] == ["x", "fc", "loss1"] and nodes[-1]["inputs"] == ["fc"]
     assert Network.from_spec(window.project.network).loss_head is not None
+    csv = tmp_path / "points.csv"
+    csv.write_text("a,b,c,label\n" + "".join(f"{i},{i + 1},{i * 2},{'xy'[i % 2]}\n" for i in range(8)))
+    with qtbot.waitSignal(window.dataset_panel.sigImported, timeout=20000):
+        window.dataset_panel.import_paths([csv])
+    panel.scene.select("x")
+    qtbot.waitUntil(lambda: panel.properties.node is not None and panel.properties.node.name == "x", timeout=2000)
+    assert panel.properties.dataset_button.isVisibleTo(panel.properties)
+    panel.properties.dataset_button.click()
+    assert window.project.network["nodes"][0]["shape"] == [3]
     window.set_project(Project(name="empty"))
     assert panel.scene.nodes() == [] and not panel.scene.undo_stack.canUndo()

@@ -21,6 +21,8 @@ __all__ = [
     "default_props",
     "port_count",
     "takes_many_inputs",
+    "known_type",
+    "field_choices",
     "MERGE_TYPES",
 ]
 
@@ -226,6 +228,25 @@ def port_count(type_: str, connected: int) -> int:
     if type_ in MERGE_TYPES:
         return max(2, connected + 1)
     return 1
+
+
+def field_choices(field: str) -> tuple[list, bool] | None:
+    """Values a field may take, for a drop-down: ``(choices, editable)``; ``None`` for free fields.
+
+    ``activation`` lists the engine's activations (``None`` first: no activation); ``padding`` offers
+    ``valid``/``same`` but stays editable because a number of pixels is valid too.
+    """
+    if field == "activation":
+        try:
+            from engine.layers.core import ACTIVATIONS
+        except Exception:
+            return None
+        return [None, *ACTIVATIONS], False
+    if field == "padding":
+        return ["valid", "same"], True
+    if field == "dtype":
+        return ["float", "int"], False
+    return None
 
 
 def known_type(type_: str) -> bool:

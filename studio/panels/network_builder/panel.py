@@ -117,6 +117,7 @@ class NetworkBuilderPanel(QWidget):
         self.scene.sigNodeSelected.connect(self._on_node_selected)
         self.scene.sigMessage.connect(lambda text: self.banner.show_message(text, "error"))
         self.properties.sigEdited.connect(self._on_property_edited)
+        self.properties.dataset_button.clicked.connect(self.use_dataset_shape)
         self.palette.sigActivated.connect(self.insert_layer)
         self.view.sigLayerDropped.connect(self._on_layer_dropped)
         self.stack.sigSelected.connect(lambda name: self.scene.select(name))
@@ -324,6 +325,20 @@ class NetworkBuilderPanel(QWidget):
         # Deferred: the edit that triggered it may still be inside a field's signal.
         selected = self.scene.selected_nodes()
         self.properties.set_node(selected[0] if selected else None)
+
+    def use_dataset_shape(self) -> bool:
+        """Give the selected input layer the record shape of the dataset panel's dataset."""
+        node = self.properties.node
+        dataset = getattr(getattr(self._window, "dataset_panel", None), "dataset", None)
+        if node is None or node.type != "input":
+            return False
+        if dataset is None or "inputs" not in dataset:
+            self.banner.show_message(
+                "Import a dataset first (Dataset panel): its record shape is used here.", "info"
+            )
+            return False
+        self.scene.set_properties(node, shape=[int(d) for d in dataset.shape_of("inputs")])
+        return True
 
     def _on_property_edited(self, name: str, change: dict) -> None:
         try:

@@ -6,8 +6,19 @@ from __future__ import annotations
 import json
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QCheckBox, QFormLayout, QLabel, QLineEdit, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
+from .catalog import field_choices
 from .items import format_count, format_shape
 
 __all__ = ["PropertiesEditor", "parse_field"]
@@ -69,9 +80,15 @@ class PropertiesEditor(QWidget):
         self.status.setWordWrap(True)
         self.form_host = QWidget()
         self.form = QFormLayout(self.form_host)
+        self.dataset_button = QPushButton("Use the dataset's input shape")
+        self.dataset_button.setToolTip(
+            "Set this input's shape to the shape of one record of the imported dataset"
+        )
+        self.dataset_button.hide()
         layout = QVBoxLayout(self)
         layout.addWidget(self.header)
         layout.addWidget(self.form_host)
+        layout.addWidget(self.dataset_button)
         layout.addWidget(self.status)
         layout.addStretch(1)
 
@@ -86,10 +103,12 @@ class PropertiesEditor(QWidget):
             self.form.removeRow(0)
         self.fields = {}
         if node is None:
+            self.dataset_button.hide()
             self.header.setText("Select a layer to edit it")
             self.status.setText("")
             return
         self.header.setText(f"<b>{node.type}</b> layer")
+        self.dataset_button.setVisible(node.type == "input")
         self._add_field("name", node.name)
         for key, value in node.props.items():
             self._add_field(key, value)
@@ -111,7 +130,10 @@ class PropertiesEditor(QWidget):
             self.status.setText("")
 
     def _add_field(self, key: str, value) -> None:
-        if isinstance(value, bool):
+        choices = field_choices(key)
+        if choices is not None and not isinstance(value, bool):
+            widget = self._combo(key, value, *choices)
+        elif isinstance(value, bool):
             widget = QCheckBox()
             widget.setChecked(value)
             widget.toggled.connect(lambda checked, k=key: self._commit(k, bool(checked)))
@@ -128,10 +150,33 @@ class PropertiesEditor(QWidget):
         self.fields[key] = widget
         self.form.addRow(key.replace("_", " "), widget)
 
+    def _combo(self, key: str, value, choices: list, editable: bool) -> QComboBox:
+        widget = QComboBox()
+        widget.setEditable(editable)
+        widget.addItems([_show(c) or "none" for c in choices])
+        widget.setCurrentText(_show(value) or "none")
+        by_text = {(_show(c) or "none"): c for c in choices}
+
+        def commit(text: str) -> None:
+            text = text.strip()
+            if text in by_text:
+                self._commit(key, by_text[text])
+            else:
+                self._commit(key, int(text) if text.lstrip("-").isdigit() else text)
+
+        widget.textActivated.connect(commit)
+        if editable:
+            widget.lineEdit().editingFinished.connect(lambda: commit(widget.currentText()))
+        return widget
+
     def set_field(self, key: str, text_or_value) -> None:
         """Type a value into a field and commit it, as a user would (used by tests and shortcuts)."""
         widget = self.fields[key]
-        if isinstance(widget, QCheckBox):
+        if isinstance(widget, QComboBox):
+            text = _show(text_or_value) or "none"
+            widget.setCurrentText(text)
+            widget.textActivated.emit(text)
+        elif isinstance(widget, QCheckBox):
             widget.setChecked(bool(text_or_value))
         elif isinstance(widget, QSpinBox):
             widget.setValue(int(text_or_value))

@@ -15,12 +15,13 @@ from __future__ import annotations
 import copy
 import json
 
-from PySide6.QtCore import QMimeData, QPointF, Signal
-from PySide6.QtGui import QColor, QPainterPath, QPen, QUndoCommand, QUndoStack
-from PySide6.QtWidgets import QApplication, QGraphicsPathItem, QGraphicsScene
+from PySide6.QtCore import QMimeData, Signal
+from PySide6.QtGui import QUndoCommand, QUndoStack
+from PySide6.QtWidgets import QApplication, QGraphicsScene
 
 from .catalog import default_props, known_type, layer_kinds, takes_many_inputs
-from .items import NODE_H, EdgeItem, NodeItem, PortItem
+from .interaction import SceneMouse
+from .items import NODE_H, EdgeItem, NodeItem
 from .layout import layered_positions
 from .spec_io import _GENERATED, NodeData, nodes_from_spec, spec_from_nodes, unique_name
 
@@ -41,7 +42,7 @@ class _Snapshot(QUndoCommand):
         self._scene._apply_state(self._before)
 
 
-class GraphScene(QGraphicsScene):
+class GraphScene(SceneMouse, QGraphicsScene):
     """The network as a graph of :class:`NodeItem` joined by :class:`EdgeItem`.
 
     Signals
@@ -318,6 +319,9 @@ class GraphScene(QGraphicsScene):
     def _push(self, after: dict, text: str) -> None:
         self.undo_stack.push(_Snapshot(self, self._state(), after, text))
 
+    def _push_snapshot(self, before: dict, after: dict, text: str) -> None:
+        self.undo_stack.push(_Snapshot(self, before, after, text))
+
     def _apply_state(self, state: dict) -> None:
         for nid in [i for i in self._items if i not in state["nodes"]]:
             item = self._items.pop(nid)
@@ -390,73 +394,3 @@ class GraphScene(QGraphicsScene):
         except RuntimeError:  # scene being destroyed
             return
         self.sigNodeSelected.emit(selected[0] if selected else None)
-
-    # ---------------------------------------------------------------- mouse: edges and moves
-    def mousePressEvent(self, event):
-        port = next((i for i in self.items(event.scenePos()) if isinstance(i, PortItem)), None)
-        if port is not None and event.button().name == "LeftButton":
-            line = QGraphicsPathItem()
-            line.setPen(QPen(QColor("#ffa000"), 2))
-            line.setZValue(3)
-            self.addItem(line)
-            self._drag = (port, line)
-            event.accept()
-            return
-        super().mousePressEvent(event)
-        self._press_positions = {n.node_id: (n.pos().x(), n.pos().y()) for n in self.selected_nodes()}
-
-    def mouseMoveEvent(self, event):
-        if self._drag is not None:
-            port, line = self._drag
-            a = port.scenePos()
-            path = QPainterPath(a)
-            path.lineTo(event.scenePos())
-            line.setPath(path)
-            return
-        super().mouseMoveEvent(event)
-
-    def mouseReleaseEvent(self, event):
-        if self._drag is not None:
-            port, line = self._drag
-            self._drag = None
-            self.removeItem(line)
-            self._finish_edge_drag(port, event.scenePos())
-            return
-        super().mouseReleaseEvent(event)
-        self._record_move()
-
-    def _finish_edge_drag(self, start: PortItem, at: QPointF) -> None:
-        under = [i for i in self.items(at) if i is not start]
-        target_port = next(
-            (i for i in under if isinstance(i, PortItem) and i.is_output != start.is_output), None
-        )
-        target_node = (
-            target_port.node if target_port else next((i for i in under if isinstance(i, NodeItem)), None)
-        )
-        if target_node is None or target_node is start.node:
-            return
-        try:
-            if start.is_output:
-                index = target_port.index if target_port else len(target_node.data.inputs)
-                self.connect(start.node, target_node, index)
-            else:
-                self.connect(target_node, start.node, start.index)
-        except (ValueError, KeyError) as exc:
-            self.sigMessage.emit(str(exc))
-
-    def _record_move(self) -> None:
-        before = self._press_positions
-        self._press_positions = None
-        if not before:
-            return
-        moved = any(
-            nid in self._items and (self._items[nid].pos().x(), self._items[nid].pos().y()) != p
-            for nid, p in before.items()
-        )
-        if moved:
-            after = self._state()
-            old = self._state()
-            for nid, p in before.items():
-                if nid in old["pos"]:
-                    old["pos"][nid] = p
-            self.undo_stack.push(_Snapshot(self, old, after, "Move"))

@@ -1,0 +1,127 @@
+"""The dataset panel's choices: how files are imported, and how the records are split and
+preprocessed for training (what ``project.dataset`` stores besides the source)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+)
+
+__all__ = ["ImportOptions", "SplitOptions"]
+
+_IMAGE_SIZES = {
+    "as found (most common size)": None,
+    "28 × 28": [28, 28],
+    "32 × 32": [32, 32],
+    "64 × 64": [64, 64],
+    "128 × 128": [128, 128],
+}
+_NORMALISE = {"none": None, "min-max to [0, 1]": "minmax", "standardise (mean 0, std 1)": "standard"}
+_AUGMENT = ("flip", "rotate", "noise", "random_crop")
+
+
+class ImportOptions(QGroupBox):
+    """Image size, colour, and whether bad records are skipped (and reported) or stop the import."""
+
+    def __init__(self, parent=None):
+        super().__init__("Import options", parent)
+        self.image_size = QComboBox()
+        self.image_size.addItems(list(_IMAGE_SIZES))
+        self.color = QComboBox()
+        self.color.addItems(["auto", "grayscale", "rgb"])
+        self.skip_bad = QCheckBox("Skip bad records (list them in the report)")
+        self.skip_bad.setChecked(True)
+        form = QFormLayout(self)
+        form.addRow("Image size", self.image_size)
+        form.addRow("Colour", self.color)
+        form.addRow(self.skip_bad)
+
+    def options(self) -> dict:
+        """Keyword options for ``engine.data.load``."""
+        return {
+            "image_size": _IMAGE_SIZES[self.image_size.currentText()],
+            "color": self.color.currentText(),
+            "on_error": "skip" if self.skip_bad.isChecked() else "raise",
+        }
+
+
+class SplitOptions(QGroupBox):
+    """Validation and test fractions, input normalisation, training augmentations.
+
+    Signals
+    -------
+    sigChanged()
+        The user changed a choice.
+    """
+
+    sigChanged = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__("Split and preprocessing", parent)
+        self.validation_split = QDoubleSpinBox(suffix=" %", decimals=0, minimum=0, maximum=90, singleStep=5)
+        self.validation_split.setValue(10)
+        self.test_split = QDoubleSpinBox(suffix=" %", decimals=0, minimum=0, maximum=90, singleStep=5)
+        self.normalise = QComboBox()
+        self.normalise.addItems(list(_NORMALISE))
+        self.augment = {name: QCheckBox(name.replace("_", " ")) for name in _AUGMENT}
+        self.note = QLabel("")
+        form = QFormLayout(self)
+        form.addRow("Validation", self.validation_split)
+        form.addRow("Test", self.test_split)
+        form.addRow("Normalise inputs", self.normalise)
+        boxes = QHBoxLayout()
+        for box in self.augment.values():
+            boxes.addWidget(box)
+        form.addRow("Augment (training only)", boxes)
+        form.addRow(self.note)
+        self._loading = False
+        for spin in (self.validation_split, self.test_split):
+            spin.valueChanged.connect(self._changed)
+        self.normalise.currentIndexChanged.connect(self._changed)
+        for box in self.augment.values():
+            box.toggled.connect(self._changed)
+
+    def _changed(self, *_args) -> None:
+        if not self._loading:
+            self.sigChanged.emit()
+
+    def held_out_percent(self) -> float:
+        return self.validation_split.value() + self.test_split.value()
+
+    def settings(self) -> dict:
+        """The choices as ``project.dataset`` stores them (fractions, not percentages)."""
+        return {
+            "validation_split": self.validation_split.value() / 100.0,
+            "test_split": self.test_split.value() / 100.0,
+            "normalise": _NORMALISE[self.normalise.currentText()],
+            "augment": [name for name, box in self.augment.items() if box.isChecked()],
+        }
+
+    def set_settings(self, ref: dict) -> None:
+        """Show a project's choices without signalling a change."""
+        self._loading = True
+        try:
+            self.validation_split.setValue(100 * float(ref.get("validation_split", 0.1) or 0))
+            self.test_split.setValue(100 * float(ref.get("test_split", 0.0) or 0))
+            inverse = {v: k for k, v in _NORMALISE.items()}
+            self.normalise.setCurrentText(inverse.get(ref.get("normalise"), "none"))
+            for name, box in self.augment.items():
+                box.setChecked(name in (ref.get("augment") or []))
+        finally:
+            self._loading = False
+
+    def show_counts(self, n: int | None) -> None:
+        """Say how many records each part gets (``None``: no dataset yet)."""
+        if n is None:
+            self.note.setText("")
+            return
+        val = round(n * self.validation_split.value() / 100)
+        test = round(n * self.test_split.value() / 100)
+        self.note.setText(f"{n - val - test:,} training · {val:,} validation · {test:,} test records")
