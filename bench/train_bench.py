@@ -208,7 +208,8 @@ def run(
         "results": [],
     }
     log(f"allocator: {allocator}")
-    log(f"threads per implementation: {report['meta']['blas_threads']}; load average {load}")
+    loads = "unknown" if load is None else " ".join(f"{v:.1f}" for v in load)
+    log(f"threads per implementation: {report['meta']['blas_threads']}; load average {loads} (1, 5, 15 min)")
     for name in workloads:
         rows = _time_workload(get(name).name, implementations, seconds, repeats, warmup, tiny, log, threads)
         report["results"].extend(rows.values())
