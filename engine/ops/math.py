@@ -201,6 +201,7 @@ class Where(Function):
         self.condition = condition
 
     def forward(self, xp, a, b):
+        self.condition = xp.asarray(self.condition)  # a host mask moves to the operands' device
         return xp.where(self.condition, a, b)
 
     def backward(self, g):
