@@ -4,8 +4,11 @@ Samples are sequences (T, F); the output is the last hidden state (units,) or, w
 ``return_sequences=True``, every step's state (T, units). An initial state may be given as extra inputs
 (in a graph: a second input of shape (units,); for LSTM a third for the cell state); it is zero otherwise.
 
-The input projection of every step is one GEMM over the whole sequence; only the recurrent product runs
-step by step. Gate layouts (columns of ``weights`` (F, k*units), ``recurrent_weights`` (units, k*units),
+LSTM and GRU run as one fused op each (``engine.ops.lstm`` / ``engine.ops.gru``: one GEMM for the input
+projection of all steps, one per step for the recurrent product, backpropagation through time inside);
+SimpleRNN is composed of engine ops, also with one input GEMM for the whole sequence.
+
+Gate layouts (columns of ``weights`` (F, k*units), ``recurrent_weights`` (units, k*units),
 ``bias`` (k*units,)):
 
 - SimpleRNN: ``h_t = act(x_t W + h_{t-1} U + b)``.
@@ -21,8 +24,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..init import Constant, Initialiser, Orthogonal, XavierUniform
-from ..ops.activations import sigmoid, tanh
 from ..ops.linalg import matmul
+from ..ops.recurrent import gru, lstm
 from ..ops.shape import reshape, split, stack
 from .base import Layer, check_choice, check_int
 from .core import apply_activation, check_activation
@@ -164,16 +167,16 @@ class LSTM(_Recurrent):
 
     def forward(self, xs, training=False):
         x = xs[0]
-        h = self._initial(xs, 1, x)
-        c = self._initial(xs, 2, x)
-        u = self.parameters["recurrent_weights"]
-        hs = []
-        for xw in self._steps(x):
-            i, f, g, o = split(xw + matmul(h, u), 4, axis=1)  # one GEMM for all four gates
-            c = sigmoid(f) * c + sigmoid(i) * tanh(g)
-            h = sigmoid(o) * tanh(c)
-            hs.append(h)
-        return self._finish(hs)
+        p = self.parameters
+        hs, h, _ = lstm(
+            x,
+            self._initial(xs, 1, x),
+            self._initial(xs, 2, x),
+            p["weights"],
+            p["recurrent_weights"],
+            p["bias"],
+        )
+        return hs if self.return_sequences else h
 
 
 class GRU(_Recurrent):
@@ -201,16 +204,8 @@ class GRU(_Recurrent):
 
     def forward(self, xs, training=False):
         x = xs[0]
-        h = self._initial(xs, 1, x)
-        u = self.parameters["recurrent_weights"]
-        rb = self.parameters["recurrent_bias"]
-        hs = []
-        for xw in self._steps(x):
-            xr, xz, xn = split(xw, 3, axis=1)
-            hr, hz, hn = split(matmul(h, u) + rb, 3, axis=1)
-            r = sigmoid(xr + hr)
-            z = sigmoid(xz + hz)
-            n = tanh(xn + r * hn)
-            h = (1.0 - z) * n + z * h
-            hs.append(h)
-        return self._finish(hs)
+        p = self.parameters
+        hs, h = gru(
+            x, self._initial(xs, 1, x), p["weights"], p["recurrent_weights"], p["bias"], p["recurrent_bias"]
+        )
+        return hs if self.return_sequences else h
