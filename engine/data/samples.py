@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-import os
 from pathlib import Path
 
 import numpy as np
@@ -25,12 +24,9 @@ __all__ = ["resource_path", "digits", "cat", "cat_dataset", "coordinate_dataset"
 
 
 def _candidates(name: str) -> list[Path]:
-    roots = []
-    if os.environ.get("SIGMA_RESOURCES"):
-        roots.append(Path(os.environ["SIGMA_RESOURCES"]))
-    # engine/data/samples.py -> repository root is two folders above the package folder.
-    roots.append(Path(__file__).resolve().parent.parent.parent / "resources")
-    return [root / "samples" / name for root in roots]
+    from engine.resources import resource_roots
+
+    return [root / "samples" / name for root in resource_roots()]
 
 
 def resource_path(name: str) -> Path:
