@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import platform
+import threading
 import time
 
 import h5py
@@ -132,6 +133,13 @@ def save(trainer, path) -> str:
     Call it between iterations: from a hook, or while no run is active or the run is paused.
     """
     path = os.path.abspath(os.fspath(path))
+    operator = trainer.operator
+    if operator.state in ("running", "stopping") and threading.current_thread() is not operator.thread:
+        raise CheckpointError(
+            "cannot save while an iteration may be running: save from a hook, or pause first "
+            "and save once the state is 'paused'",
+            path,
+        )
     folder = os.path.dirname(path)
     os.makedirs(folder, exist_ok=True)
     _remove_stale_temporaries(path)

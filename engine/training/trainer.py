@@ -125,6 +125,7 @@ class Trainer:
         self.iterator = None
         self.data_fingerprint = ""
         self._pending_iterator_state: dict | None = None
+        self._expected_fingerprint = ""
         self._eval_cache: tuple | None = None
         self.hooks = HookList()
         if nan_guard:
@@ -187,7 +188,7 @@ class Trainer:
 
     def _training_iterator(self, data):
         fingerprint = fingerprint_of(data)
-        expected = getattr(self, "_expected_fingerprint", "")
+        expected = self._expected_fingerprint
         if expected and fingerprint and fingerprint != expected:
             raise ValueError(
                 f"the training data differs from the data of the restored checkpoint "
@@ -208,6 +209,7 @@ class Trainer:
             iterator.load_state_dict({"epoch": self.epoch, "position": 0})  # continue the shuffle rhythm
         self.iterator = iterator
         self.data_fingerprint = fingerprint
+        self._expected_fingerprint = ""  # checked once, at the first fit after a restore
         return iterator
 
     # ------------------------------------------------------------------ inference

@@ -417,3 +417,20 @@ def test_cosine_schedule_and_early_stopping_state_round_trip(tmp_path):
     assert a["LearningRateScheduler"]["schedule"] == b["LearningRateScheduler"]["schedule"]
     assert a["EarlyStopping"]["best"] == b["EarlyStopping"]["best"]
     assert_same_params(a["EarlyStopping"]["best_parameters"], b["EarlyStopping"]["best_parameters"])
+
+
+def test_save_from_another_thread_mid_iteration_is_refused(tmp_path):
+    import threading
+
+    from engine.hooks import FunctionHook
+
+    inside, release = threading.Event(), threading.Event()
+    trainer = small_trainer(hooks=[FunctionHook(lambda t: (inside.set(), release.wait(20)), every(1))])
+    thread = threading.Thread(target=trainer.fit, args=((X, Y),), kwargs={"epochs": 1}, daemon=True)
+    thread.start()
+    assert inside.wait(20) and trainer.operator.state == "running"
+    with pytest.raises(CheckpointError, match="pause first"):
+        checkpoint.save(trainer, tmp_path / "racy.h5")
+    release.set()
+    thread.join(20)
+    assert not (tmp_path / "racy.h5").exists() and trainer.operator.state == "finished"
