@@ -27,7 +27,7 @@ from studio.widgets.banner import Banner
 
 from .dataset_import import ImportJob
 from .dataset_options import ImportOptions, SplitOptions
-from .dataset_views import PreviewView, ReportView, StatisticsView, short_path
+from .dataset_views import PreviewView, ReportView, StatisticsView, looks_like_images, short_path
 
 __all__ = ["DatasetPanel"]
 
@@ -65,6 +65,7 @@ class DatasetPanel(QWidget):
         self.setAcceptDrops(True)
         self._window = window
         self.dataset = None
+        self.preview_inputs = None
         self.statistics = None
         self.source = None
         self.messages: list[tuple[str, str]] = []
@@ -218,15 +219,16 @@ class DatasetPanel(QWidget):
         source = paths[0] if len(paths) == 1 else paths
         return self._start(source, self.import_options())
 
-    def import_source(self, source, options: dict | None = None) -> bool:
-        """Import a project dataset reference (``"sample:cat"``, a path or a list of paths)."""
+    def import_source(self, source, options: dict | None = None, project=None) -> bool:
+        """Import ``source`` (``"sample:cat"``, a path or a list of paths) in the background; with
+        ``project``, its dataset reference as training reads it (the reference is left as it is)."""
         if self.job is not None:
             self.show_message("An import is already running: wait for it or press Cancel first.")
             return False
-        return self._start(source, options if options is not None else self.import_options())
+        return self._start(source, options if options is not None else self.import_options(), project)
 
-    def _start(self, source, options) -> bool:
-        self.job = ImportJob(source, options)
+    def _start(self, source, options, project=None) -> bool:
+        self.job = ImportJob(source, options, project)
         self.job.signals.sigProgress.connect(self._on_progress)
         self.job.signals.sigFinished.connect(self._on_finished)
         self.job.signals.sigFailed.connect(self._on_failed)
@@ -268,10 +270,12 @@ class DatasetPanel(QWidget):
         self.progress_label.setText(f"Reading {os.path.basename(path) or path}")
 
     def _on_finished(self, result) -> None:
+        from_project = self.job is not None and self.job.project is not None
         self.job = None
         self._set_busy(False)
         ds = result.dataset
         self.dataset, self.statistics, self.source = ds, result.statistics, result.source
+        self.preview_inputs = result.preview.get("inputs")
         self.preview.show_preview(result.preview, ds)
         self.stats_view.show_statistics(result.statistics, ds)
         self.report_view.show_report(ds.report, result.source)
@@ -281,7 +285,8 @@ class DatasetPanel(QWidget):
         shown = len(result.preview.get("indices", ()))
         self.tabs.setTabText(0, f"Preview ({shown} of {len(ds):,})" if 0 < shown < len(ds) else "Preview")
         self._update_summary()
-        self._write_project(result.source, result.options)
+        if not from_project:  # a reload shows the project's reference; it does not rewrite it
+            self._write_project(result.source, result.options, ds)
         if skipped:
             first = skipped[0]
             where = short_path(first.file, result.source) + (
@@ -351,13 +356,32 @@ class DatasetPanel(QWidget):
         if project is not None and project.dataset:
             project.dataset.update(self.settings())
 
-    def _write_project(self, source, options) -> None:
+    def _write_project(self, source, options, dataset) -> None:
         project = getattr(self._window, "project", None)
         if project is None:
             return
-        dataset = {"source": source, "options": {k: v for k, v in options.items() if v is not None}}
-        dataset.update(self.settings())
-        project.dataset = dataset
+        options = {k: v for k, v in options.items() if v is not None}
+        layout = self.import_box.layout(looks_like_images(self.preview_inputs))
+        if layout:
+            options["layout"] = layout
+        ref = {"source": source, "options": options}
+        ref.update(self.settings())
+        project.dataset = ref
+
+    def network_input_shape(self) -> tuple | None:
+        """The record shape the network will see (after the project's layout), or ``None``."""
+        if self.dataset is None or "inputs" not in self.dataset:
+            return None
+        shape = tuple(int(d) for d in self.dataset.shape_of("inputs"))
+        project = getattr(self._window, "project", None)
+        layout = (((getattr(project, "dataset", None) or {}).get("options")) or {}).get("layout")
+        if layout == "image":  # engine.run turns records into (C, H, W) images
+            if len(shape) == 1 and round(shape[0] ** 0.5) ** 2 == shape[0]:
+                side = round(shape[0] ** 0.5)
+                return (1, side, side)
+            if len(shape) == 3 and shape[2] in (1, 3, 4) and shape[0] not in (1, 3, 4):
+                return (shape[2], shape[0], shape[1])
+        return shape
 
     def load_project(self, project) -> None:
         """Show a project's dataset settings (the data itself is imported on demand, see :meth:`reload`)."""
@@ -380,10 +404,7 @@ class DatasetPanel(QWidget):
         ref = getattr(project, "dataset", None) or {}
         if not ref.get("source"):
             return False
-        source = ref["source"]
-        if project is not None and isinstance(source, str) and not source.startswith("sample:"):
-            source = os.fspath(project.resolve(source))
-        return self.import_source(source, dict(ref.get("options") or {}))
+        return self.import_source(ref["source"], dict(ref.get("options") or {}), project=project)
 
 
 def _describe(source) -> str:

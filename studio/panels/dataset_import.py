@@ -7,6 +7,7 @@ touches finished results.
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 from dataclasses import dataclass, field
@@ -33,8 +34,16 @@ def _sample(name: str):
 SAMPLES = ("cat", "digits", "xor", "text")
 
 
-def load_source(source, options: dict, progress=None, cancel=None):
-    """Load a project's dataset reference: ``"sample:<name>"``, a path, or a list of paths."""
+def load_source(source, options: dict, progress=None, cancel=None, project=None):
+    """Load dropped files (``engine.data.load``) or, with ``project``, the project's dataset reference
+    the way training will (``engine.run.load_project_data``), minus the channels-first layout so the
+    preview still sees images as (H, W, C)."""
+    if project is not None:
+        from engine.run import load_project_data
+
+        preview_project = copy.deepcopy(project)
+        (preview_project.dataset.get("options") or {}).pop("layout", None)
+        return load_project_data(preview_project, progress=progress, cancel=cancel)
     if isinstance(source, str) and source.startswith("sample:"):
         return _sample(source.split(":", 1)[1])
     from engine.data import load
@@ -92,8 +101,9 @@ class ImportJob(QRunnable):
         Set when ``run`` has returned (for a clean shutdown).
     """
 
-    def __init__(self, source, options: dict):
+    def __init__(self, source, options: dict, project=None):
         super().__init__()
+        self.project = project
         self.setAutoDelete(False)
         self.source = source
         self.options = dict(options)
@@ -130,7 +140,7 @@ class ImportJob(QRunnable):
 
         started = time.perf_counter()
         try:
-            dataset = load_source(self.source, self.options, self._progress, self.cancel_event)
+            dataset = load_source(self.source, self.options, self._progress, self.cancel_event, self.project)
             if self.cancel_event.is_set():
                 raise ImportCancelled("import cancelled")
             result = ImportResult(

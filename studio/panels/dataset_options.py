@@ -38,10 +38,17 @@ class ImportOptions(QGroupBox):
         self.color.addItems(["auto", "grayscale", "rgb"])
         self.skip_bad = QCheckBox("Skip bad records (list them in the report)")
         self.skip_bad.setChecked(True)
+        self.channels_first = QCheckBox("Feed images channels first (C, H, W), as convolutions expect")
+        self.channels_first.setChecked(True)
         form = QFormLayout(self)
         form.addRow("Image size", self.image_size)
         form.addRow("Colour", self.color)
         form.addRow(self.skip_bad)
+        form.addRow(self.channels_first)
+
+    def layout(self, images: bool) -> str | None:
+        """The project's ``options.layout`` for a dataset: ``"image"`` (channels first) or ``None``."""
+        return "image" if images and self.channels_first.isChecked() else None
 
     def options(self) -> dict:
         """Keyword options for ``engine.data.load``."""

@@ -198,3 +198,31 @@ def test_through_the_main_window_drop_import_menu_and_close(qtbot, tmp_path):
     panel.import_paths([_image_folder(tmp_path / "more", per_class=30)])
     window.close()
     assert panel.job is None or panel.job.done.is_set()
+
+
+def test_images_are_fed_channels_first_and_a_project_reference_trains(qtbot, tmp_path):
+    """An imported image folder becomes a project dataset that engine.run builds and trains with a CNN
+    whose input shape came from the panel."""
+    from engine.run import build_run
+    from engine.templates import lenet
+    from studio.main_window import MainWindow
+
+    window = MainWindow(project=Project(name="pets"), build_run=lambda p: None, restore_layout=False)
+    qtbot.addWidget(window)
+    panel = window.dataset_panel
+    panel.image_size.setCurrentText("28 × 28")
+    with qtbot.waitSignal(panel.sigImported, timeout=20000):
+        panel.import_paths([_image_folder(tmp_path / "pets", size=20)])
+    assert window.project.dataset["options"]["layout"] == "image"
+    assert panel.dataset.shape_of("inputs") == (28, 28, 3)
+    assert panel.network_input_shape() == (3, 28, 28)
+    window.project.network = lenet(input_shape=panel.network_input_shape(), classes=2, filters=(2, 2))
+    window.project.training.update(epochs=1, batch_size=4)
+    window.project.dataset["validation_split"] = 0.25
+    run = build_run(window.project)
+    run.fit()
+    assert run.trainer.iteration > 0
+    with qtbot.waitSignal(panel.sigImported, timeout=20000):  # reloading the reference leaves it as it was
+        ref = dict(window.project.dataset)
+        panel.reload()
+    assert window.project.dataset == ref and len(panel.dataset) == 8

@@ -327,17 +327,19 @@ class NetworkBuilderPanel(QWidget):
         self.properties.set_node(selected[0] if selected else None)
 
     def use_dataset_shape(self) -> bool:
-        """Give the selected input layer the record shape of the dataset panel's dataset."""
+        """Give the selected input layer the record shape the network will see from the dataset panel's
+        dataset (channels first for images when the project's layout says so)."""
         node = self.properties.node
-        dataset = getattr(getattr(self._window, "dataset_panel", None), "dataset", None)
+        dataset_panel = getattr(self._window, "dataset_panel", None)
+        shape = dataset_panel.network_input_shape() if dataset_panel is not None else None
         if node is None or node.type != "input":
             return False
-        if dataset is None or "inputs" not in dataset:
+        if shape is None:
             self.banner.show_message(
                 "Import a dataset first (Dataset panel): its record shape is used here.", "info"
             )
             return False
-        self.scene.set_properties(node, shape=[int(d) for d in dataset.shape_of("inputs")])
+        self.scene.set_properties(node, shape=list(shape))
         return True
 
     def _on_property_edited(self, name: str, change: dict) -> None:
