@@ -39,7 +39,8 @@ class Optimiser:
     clip_norm : float, optional
         Rescale all gradients together so that their global L2 norm is at most ``clip_norm``.
     frozen : sequence of str
-        Registry patterns (``fnmatch`` style, e.g. ``"conv1.*"``) of parameters never updated.
+        Patterns (``fnmatch`` style) of parameters never updated: ``"conv1.*"`` or the registry form
+        ``"network.layers.conv1.*"``.
 
     Notes
     -----
@@ -77,8 +78,12 @@ class Optimiser:
 
     # ------------------------------------------------------------------ public
     def is_frozen(self, identifier: str) -> bool:
-        """Whether the parameter ``identifier`` matches one of the ``frozen`` patterns."""
-        return any(fnmatch.fnmatchcase(identifier, pattern) for pattern in self.frozen)
+        """Whether the parameter ``identifier`` (``"fc1.weights"``) matches one of the ``frozen`` patterns,
+        written either like it or as a registry identifier (``"network.layers.fc1.*"``)."""
+        if not self.frozen:
+            return False
+        full = "network.layers." + identifier
+        return any(fnmatch.fnmatchcase(identifier, p) or fnmatch.fnmatchcase(full, p) for p in self.frozen)
 
     def step(self, params: dict) -> None:
         """Update every parameter in place from its ``.grad``.

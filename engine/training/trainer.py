@@ -113,6 +113,8 @@ class Trainer:
 
             initialise(network.parameters(), initialisers, np.random.default_rng([self.seed, 0]))
         self.registry = Registry()
+        if hasattr(network, "publish"):  # network.layers.<layer>.<param> for hooks, initialisers and the GUI
+            network.publish(self.registry)
         for hp in self.optimiser.hyperparameters:
             self.registry.set(f"optimiser.{hp}", float(getattr(self.optimiser, hp)))
         self.registry.set("trainer.batch_size", self.batch_size)

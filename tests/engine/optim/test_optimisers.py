@@ -143,6 +143,7 @@ def test_gradients_are_never_modified_and_frozen_parameters_stay():
     np.testing.assert_array_equal(frozen.data, np.ones(3))
     assert not np.array_equal(w.data, np.ones(3))
     assert opt.is_frozen("conv1.bias") and not opt.is_frozen("fc.bias")
+    assert Adam(frozen=["network.layers.fc*.bias"]).is_frozen("fc2.bias")
 
 
 def test_float32_updates_stay_float32_and_in_place():

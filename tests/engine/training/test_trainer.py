@@ -101,6 +101,11 @@ def test_events_states_and_epochs():
     assert [e.epoch for e in epochs] == [1, 2] and set(epochs[0].metrics) >= {"loss", "accuracy", "val_loss"}
     assert trainer.value("val_loss") == trainer.history[-1]["val_loss"]
     assert trainer.value("optimiser.learning_rate") == 0.01 and trainer.value("nothing") is None
+    assert trainer.registry.get("network.layers.fc1.weights") is trainer.parameters["fc1.weights"]
+    assert trainer.registry.resolve("network.layers.*<trainable>.bias") == [
+        "network.layers.fc1.bias",
+        "network.layers.fc2.bias",
+    ]
 
 
 def test_argument_errors_name_the_argument():
@@ -118,3 +123,12 @@ def test_argument_errors_name_the_argument():
         small_trainer().fit((X, Y[:5]), epochs=1)
     with pytest.raises(TypeError, match="Dataset, a MinibatchIterator"):
         small_trainer().fit(X, epochs=1)
+
+
+def test_frozen_layers_do_not_move():
+    trainer = small_trainer(optimiser=Adam(0.01, frozen=["network.layers.fc1.*"]))
+    before = params(trainer)
+    trainer.fit((X, Y), epochs=2)
+    after = params(trainer)
+    assert all(np.array_equal(before[k], after[k]) for k in ("fc1.weights", "fc1.bias"))
+    assert not np.array_equal(before["fc2.weights"], after["fc2.weights"])
