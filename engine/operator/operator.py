@@ -128,7 +128,7 @@ class Operator:
         if max_iterations is not None:
             planned = max_iterations if planned is None else min(planned, max_iterations)
         t.planned_iterations = planned
-        final, error = FINISHED, None
+        final, error, interrupt = FINISHED, None, None
         try:
             self.workers = self.make_workers()
             self.parameters = dict(t.network.parameters())
@@ -140,6 +140,9 @@ class Operator:
                 self._end_epoch(validation)
         except Exception as exc:  # every engine error becomes an ErrorEvent and the "error" state
             final, error = ERROR, exc
+        except BaseException as exc:  # Ctrl+C: end cleanly as a stop (final hooks run), then re-raise
+            interrupt = exc
+            self.control.stop("interrupted")
         try:
             self._fire("stop")
         except Exception as exc:
@@ -152,6 +155,8 @@ class Operator:
         if reset:
             t._reset_state()
             self.control._transition(IDLE)
+        if interrupt is not None:
+            raise interrupt
         if error is not None:
             raise error
         return self.control.state

@@ -305,6 +305,8 @@ class Trainer:
         self.rng = np.random.default_rng([self.seed, 2])
         self.iteration = self.epoch = 0
         self.history = []
+        if hasattr(self, "iteration_history"):
+            self.iteration_history = []
         self.tally = Tally(self.backend.xp, self.tally.names)
         self._values = {}
         self.iterator = None

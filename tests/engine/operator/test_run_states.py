@@ -206,3 +206,21 @@ def test_random_command_sequences_never_deadlock(commands):
     thread.join(TIMEOUT)
     assert control.state in ("stopped", "finished", "idle")
     assert not control.active
+
+
+def test_keyboard_interrupt_ends_as_a_clean_stop():
+    stops = []
+
+    def interrupt(t):
+        raise KeyboardInterrupt
+
+    trainer = small_trainer(
+        hooks=[
+            FunctionHook(interrupt, TimeStep(2, once=True)),
+            FunctionHook(lambda t: stops.append(t.iteration), TimeStep(unit="stop")),
+        ]
+    )
+    x, y = blobs(n=64)
+    with pytest.raises(KeyboardInterrupt):
+        trainer.fit((x, y), epochs=3)
+    assert trainer.operator.state == "stopped" and stops == [2]
