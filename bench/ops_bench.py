@@ -118,7 +118,10 @@ def _check_agree(name, ours, ref, backend):
         scale = max(1.0, float(np.abs(q).max()))
         err = float(np.abs(p - q).max()) / scale
         if err > 1e-3:
-            raise AssertionError(f"{name}: output {i} of the engine differs from numpy by {err:.3g} (relative)")
+            raise AssertionError(
+                f"{name}: output {i} of the engine differs from numpy by {err:.3g} "
+                "(relative)"
+            )
 
 
 def _tune_allocator():

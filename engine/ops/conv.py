@@ -63,7 +63,10 @@ def make_geometry(op, x_hw, kernel_hw, stride=1, padding=0, dilation=1, groups=1
     sh, sw = _pair(stride, "stride", op)
     dh, dw = _pair(dilation, "dilation", op)
     if min(sh, sw, dh, dw, kh, kw) < 1:
-        raise ValueError(f"{op}: kernel {kernel_hw}, stride {(sh, sw)} and dilation {(dh, dw)} must be positive")
+        raise ValueError(
+            f"{op}: kernel {kernel_hw}, stride {(sh, sw)} and dilation {(dh, dw)} must be "
+            "positive"
+        )
     if isinstance(padding, str):
         if padding == "valid":
             pads = ((0, 0), (0, 0))
@@ -76,8 +79,10 @@ def make_geometry(op, x_hw, kernel_hw, stride=1, padding=0, dilation=1, groups=1
                 pads.append((total // 2, total - total // 2))
             pads = tuple(pads)
         else:
-            raise ValueError(f"{op}: invalid value for `padding`. Expected an int, a pair, 'same' or 'valid'. "
-                             f"Received: {padding!r}")
+            raise ValueError(
+                f"{op}: invalid value for `padding`. Expected an int, a pair, 'same' or 'valid'. "
+                f"Received: {padding!r}"
+            )
     else:
         ph, pw = _pair(padding, "padding", op)
         if min(ph, pw) < 0:
@@ -107,9 +112,9 @@ def windows(xp, x, geom, fill=0.0):
     n, c = x.shape[:2]
     ho, wo = geom.output_hw(*x.shape[2:])
     s0, s1, s2, s3 = xpad.strides
-    return xp.lib.stride_tricks.as_strided(
-        xpad, (n, c, geom.kh, geom.kw, ho, wo), (s0, s1, s2 * geom.dh, s3 * geom.dw, s2 * geom.sh, s3 * geom.sw)
-    )
+    shape = (n, c, geom.kh, geom.kw, ho, wo)
+    strides = (s0, s1, s2 * geom.dh, s3 * geom.dw, s2 * geom.sh, s3 * geom.sw)
+    return xp.lib.stride_tricks.as_strided(xpad, shape, strides)
 
 
 def im2col(xp, x, geom):
@@ -283,12 +288,17 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     n, c, h, w = x.shape
     o, cg, kh, kw = weight.shape
     if groups < 1 or c % groups or o % groups or cg * groups != c:
-        raise ShapeError(f"conv2d: input with {c} channels, weight {weight.shape} and groups={groups} do not fit "
-                         f"(need weight.shape[1] * groups == C and O divisible by groups)")
+        raise ShapeError(
+            f"conv2d: input with {c} channels, weight {weight.shape} and groups={groups} do not fit "
+            "(need weight.shape[1] * groups == C and O divisible by groups)"
+        )
     if bias is not None:
         bias = as_tensor(bias, like=x)
         if bias.shape != (o,):
-            raise ShapeError(f"conv2d: bias must have shape ({o},) for weight {weight.shape}, got {bias.shape}")
+            raise ShapeError(
+                f"conv2d: bias must have shape ({o},) for weight {weight.shape}, got "
+                f"{bias.shape}"
+            )
     geom = make_geometry("conv2d", (h, w), (kh, kw), stride, padding, dilation, groups)
     fn = Conv2d(geom)
     return fn(x, weight) if bias is None else fn(x, weight, bias)
@@ -301,7 +311,10 @@ def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """
     x, weight = as_tensor(x), as_tensor(weight)
     if x.ndim != 3 or weight.ndim != 3:
-        raise ShapeError(f"conv1d: expected x (N, C, L) and weight (O, C/groups, k), got x {x.shape} and weight {weight.shape}")
+        raise ShapeError(
+            f"conv1d: expected x (N, C, L) and weight (O, C/groups, k), got x {x.shape} and weight "
+            f"{weight.shape}"
+        )
     if isinstance(padding, str):
         pad2 = padding
     else:

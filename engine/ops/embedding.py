@@ -54,12 +54,16 @@ def embedding(indices, weights):
     idx = indices.data if isinstance(indices, Tensor) else indices
     idx = weights.xp.asarray(idx)
     if idx.dtype.kind not in "iu":
-        raise DTypeError(f"embedding: indices must be integers, got dtype {idx.dtype} with shape {tuple(idx.shape)}")
+        raise DTypeError(
+            f"embedding: indices must be integers, got dtype {idx.dtype} with shape "
+            f"{tuple(idx.shape)}"
+        )
     if weights.ndim < 2:
         raise ShapeError(f"embedding: weights must have shape (V, D), got {weights.shape}")
     v = weights.shape[0]
     if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= v):
         raise ShapeError(
-            f"embedding: indices span [{int(idx.min())}, {int(idx.max())}] but the table {weights.shape} has {v} rows"
+            f"embedding: indices span [{int(idx.min())}, {int(idx.max())}] "
+            f"but the table {weights.shape} has {v} rows"
         )
     return Embedding(idx)(weights)

@@ -27,7 +27,10 @@ _REDUCTIONS = ("mean", "sum", "none")
 
 def _check_reduction(op, reduction):
     if reduction not in _REDUCTIONS:
-        raise ValueError(f"{op}: invalid value for `reduction`. Expected one of {_REDUCTIONS}. Received: {reduction!r}")
+        raise ValueError(
+            f"{op}: invalid value for `reduction`. Expected one of {_REDUCTIONS}. Received: "
+            f"{reduction!r}"
+        )
 
 
 def _reduce(per_element, reduction):
@@ -66,7 +69,7 @@ class SoftmaxCrossEntropy(Function):
             picked -= (self.smoothing / c) * shifted.sum(axis=1)
         e = xp.exp(shifted, out=shifted)
         s = e.sum(axis=1)
-        mass = 1.0 if self.targets.ndim == 1 else (1 - self.smoothing) * self.targets.sum(axis=1) + self.smoothing
+        mass = _target_mass(self.targets, self.smoothing)
         loss = xp.log(s) * mass + picked
         self.e, self.s = e, s
         return loss.astype(x.dtype, copy=False)
@@ -74,12 +77,15 @@ class SoftmaxCrossEntropy(Function):
     def backward(self, g):
         x = self.inputs[0]
         if is_grad_enabled():  # a graph of this backward is wanted: differentiate the composite form
-            return composite_gradients(lambda t: _cross_entropy_composite(t, self.targets, self.smoothing), (x,), (g,))
+            def composite(t):
+                return _cross_entropy_composite(t, self.targets, self.smoothing)
+
+            return composite_gradients(composite, (x,), (g,))
         xp = x.xp
         n, c = x.shape
         gd = g.data
         sm = self.smoothing
-        mass = 1.0 if self.targets.ndim == 1 else (1 - self.smoothing) * self.targets.sum(axis=1) + self.smoothing
+        mass = _target_mass(self.targets, self.smoothing)
         # d loss_i / d x = (softmax(x) * sum(q) - q) * g_i
         grad = self.e * (gd * mass / self.s).astype(x.dtype, copy=False).reshape(n, 1)
         if self.targets.ndim == 1:
@@ -93,6 +99,11 @@ class SoftmaxCrossEntropy(Function):
     def release(self):
         super().release()
         self.e = self.s = None
+
+
+def _target_mass(targets, smoothing):
+    """Total probability mass of the smoothed targets per sample (1 for class indices)."""
+    return 1.0 if targets.ndim == 1 else (1 - smoothing) * targets.sum(axis=1) + smoothing
 
 
 def _cross_entropy_composite(x, targets, smoothing):
@@ -132,14 +143,20 @@ def softmax_cross_entropy(logits, targets, label_smoothing=0.0, reduction="mean"
     if logits.ndim != 2:
         raise ShapeError(f"{op}: logits must have shape (N, C), got {logits.shape}")
     if not 0.0 <= label_smoothing < 1.0:
-        raise ValueError(f"{op}: invalid value for `label_smoothing`. Expected 0 <= s < 1. Received: {label_smoothing}")
+        raise ValueError(
+            f"{op}: invalid value for `label_smoothing`. Expected 0 <= s < 1. Received: "
+            f"{label_smoothing}"
+        )
     n, c = logits.shape
     t = targets.data if isinstance(targets, Tensor) else targets
     xp = logits.xp
     t = xp.asarray(t)
     if t.dtype.kind in "iub":
         if t.shape != (n,):
-            raise ShapeError(f"{op}: integer targets must have shape ({n},) for logits of shape {logits.shape}, got {t.shape}")
+            raise ShapeError(
+                f"{op}: integer targets must have shape ({n},) for logits of shape {logits.shape}, got "
+                f"{t.shape}"
+            )
         if n and (int(t.min()) < 0 or int(t.max()) >= c):
             raise ValueError(
                 f"{op}: class index out of range: targets span [{int(t.min())}, {int(t.max())}] "
@@ -148,7 +165,10 @@ def softmax_cross_entropy(logits, targets, label_smoothing=0.0, reduction="mean"
         t = t.astype(xp.int64, copy=False)
     elif t.dtype.kind == "f":
         if t.shape != (n, c):
-            raise ShapeError(f"{op}: probability targets must have the logits' shape {logits.shape}, got {t.shape}")
+            raise ShapeError(
+                f"{op}: probability targets must have the logits' shape {logits.shape}, got "
+                f"{t.shape}"
+            )
         t = t.astype(logits.dtype, copy=False)
     else:
         raise DTypeError(f"{op}: targets of dtype {t.dtype} are neither class indices nor probabilities")
@@ -160,10 +180,16 @@ def _pair(op, pred, target):
     pred = as_tensor(pred)
     target = as_tensor(target, like=pred)
     if pred.shape != target.shape:
-        raise ShapeError(f"{op}: predictions of shape {pred.shape} and targets of shape {target.shape} differ")
+        raise ShapeError(
+            f"{op}: predictions of shape {pred.shape} and targets of shape {target.shape} "
+            "differ"
+        )
     if target.dtype != pred.dtype:
         if target.requires_grad:
-            raise DTypeError(f"{op}: predictions are {pred.dtype} but targets that require gradients are {target.dtype}")
+            raise DTypeError(
+                f"{op}: predictions are {pred.dtype} but targets that require gradients are "
+                f"{target.dtype}"
+            )
         target = Tensor(target.data.astype(pred.dtype))  # constant labels: cast them (ints, float64 data)
     return pred, target
 
@@ -204,7 +230,7 @@ def l1_loss(pred, target, reduction="mean"):
 
 
 def huber_loss(pred, target, delta=1.0, reduction="mean"):
-    """Huber loss: ``0.5 d^2`` for ``|d| <= delta``, ``delta (|d| - 0.5 delta)`` beyond (d = pred - target)."""
+    """Huber loss of ``d = pred - target``: ``0.5 d^2`` where ``|d| <= delta``, else ``delta (|d| - delta / 2)``."""
     _check_reduction("huber_loss", reduction)
     if delta <= 0:
         raise ValueError(f"huber_loss: invalid value for `delta`. Expected > 0. Received: {delta}")

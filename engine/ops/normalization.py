@@ -114,13 +114,19 @@ def batch_norm(x, gamma, beta, running_mean, running_var, training, momentum=0.1
     rv = running_var.data if isinstance(running_var, Tensor) else running_var
     for name, t in (("gamma", gamma), ("beta", beta), ("running_mean", rm), ("running_var", rv)):
         if tuple(t.shape) != (c,):
-            raise ShapeError(f"batch_norm: {name} must have shape ({c},) for input {x.shape}, got {tuple(t.shape)}")
+            raise ShapeError(
+                f"batch_norm: {name} must have shape ({c},) for input {x.shape}, got "
+                f"{tuple(t.shape)}"
+            )
     axes = (0,) if x.ndim == 2 else (0, 2, 3)
     pshape = _param_shape(x.shape, axes)
     if training:
         n = x.size // c
         if n < 2:
-            raise ShapeError(f"batch_norm: training needs more than one value per channel, got input {x.shape}")
+            raise ShapeError(
+                "batch_norm: training needs more than one value per channel, got input "
+                f"{x.shape}"
+            )
         fn = BatchNormTrain(axes, eps)
         y = fn(x, gamma, beta)
         bm, bv = fn.batch_mean.reshape(c), fn.batch_var.reshape(c)
@@ -155,7 +161,9 @@ def layer_norm(x, gamma, beta, axes=-1, eps=1e-5):
     want = tuple(x.shape[a] for a in axes)
     gamma, beta = as_tensor(gamma, like=x), as_tensor(beta, like=x)
     if gamma.shape != want or beta.shape != want:
-        raise ShapeError(f"layer_norm: gamma and beta must have shape {want} for input {x.shape} over axes {axes}, "
-                         f"got {gamma.shape} and {beta.shape}")
+        raise ShapeError(
+            f"layer_norm: gamma and beta must have shape {want} for input {x.shape} over axes {axes}, "
+            f"got {gamma.shape} and {beta.shape}"
+        )
     return LayerNormFn(axes, eps)(x, gamma, beta)
 
