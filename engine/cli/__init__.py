@@ -10,6 +10,7 @@ import argparse
 import os
 import sys
 import traceback
+import warnings
 
 from engine.cli.errors import (
     EXIT_CODES_HELP,
@@ -154,6 +155,10 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     from engine.cli import commands
 
+    if not getattr(args, "debug", False):
+        # numpy's overflow warnings before a NaN guard stops training would break the one-line rule;
+        # the guard's error says what went wrong, and --debug shows everything.
+        warnings.filterwarnings("ignore", category=RuntimeWarning)
     prog = f"sigma {args.command}"
     try:
         code = getattr(commands, f"cmd_{args.command}")(args)

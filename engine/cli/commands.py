@@ -3,6 +3,7 @@ exception into one line on stderr and an exit code (:mod:`engine.cli.errors`).""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import math
@@ -60,9 +61,21 @@ def network_from_checkpoint(path):
 
 
 def _restore(trainer, path) -> None:
+    """Restore a checkpoint; a misfit is reported by its first differences (the full list can run to
+    pages for another network)."""
     from engine import checkpoint
 
-    checkpoint.restore(trainer, path)
+    try:
+        checkpoint.restore(trainer, path)
+    except checkpoint.CheckpointError as exc:
+        text = str(exc)
+        marker = "does not fit this trainer: "
+        if marker not in text:
+            raise
+        problems = text.split(marker, 1)[1].rsplit(" (checkpoint ", 1)[0].split("; ")
+        shown = "; ".join(p if len(p) <= 160 else p[:157] + "..." for p in problems[:3])
+        more = f"; and {len(problems) - 3} more difference(s)" if len(problems) > 3 else ""
+        raise BadInput(f"{path}: the checkpoint does not fit this project: {shown}{more}") from None
 
 
 # ---------------------------------------------------------------------------------------------- train
@@ -76,7 +89,7 @@ def _checkpoint_dir(project, args) -> Path | None:
     if settings.get("directory"):
         return project.resolve(settings["directory"])
     stem = Path(project.path).stem if project.path else "project"
-    return (Path(project.path).parent if project.path else Path.cwd()) / f"{stem}-checkpoints"
+    return ((Path(project.path).parent if project.path else Path.cwd()) / f"{stem}-checkpoints").resolve()
 
 
 def _fit_interruptibly(run, progress) -> bool:
@@ -86,24 +99,31 @@ def _fit_interruptibly(run, progress) -> bool:
     its stop hooks run); a second one gives up waiting.
     """
     failure: list[BaseException] = []
+    done = threading.Event()
 
     def target():
         try:
             run.fit()
         except BaseException as exc:  # handed to the main thread, which reports it
             failure.append(exc)
+        finally:
+            done.set()
 
     worker = threading.Thread(target=target, name="sigma-train", daemon=True)
     worker.start()
     interrupted = False
-    while worker.is_alive():
+    # Wait on an Event, not Thread.join: a join interrupted by Ctrl-C can leave the thread looking
+    # finished while it still runs (CPython gh-90882), and a short timeout keeps Ctrl-C responsive on
+    # Windows too.
+    while not done.is_set():
         try:
-            worker.join(0.2)
+            done.wait(0.2)
         except KeyboardInterrupt:
             if interrupted:
                 raise
             interrupted = True
-            progress.close()
+            if progress is not None:
+                progress.close()
             print(
                 "sigma train: stopping after this iteration (Ctrl-C again to quit at once)",
                 file=sys.stderr,
@@ -130,7 +150,7 @@ def cmd_train(args) -> int:
     else:
         settings["directory"] = str(folder)
     project.training["checkpoint"] = settings
-    run = build_run(project, backend=args.backend, workers=args.workers)
+    run = build_run(project, backend=args.backend, workers=args.workers, checkpoint_dir=folder)
     trainer = run.trainer
     if args.resume:
         _restore(trainer, args.resume)
@@ -150,10 +170,11 @@ def cmd_train(args) -> int:
             f"{project.name}: {net.param_count():,} parameters, {sizes}, backend {trainer.backend.name}, "
             f"epochs {trainer.epoch + 1}-{run.epochs}{start}"
         )
-    progress = ConsoleProgress(trainer.events, epochs=run.epochs, bar=False if args.quiet else None)
-    if args.quiet:
-        progress._on_event = lambda event: None
-    with progress:
+        if folder is not None:
+            every = int(settings.get("every_epochs") or 0)
+            _say(f"checkpoints: {f'every {every} epoch(s) and ' if every else ''}at the end, in {folder}")
+    progress = None if args.quiet else ConsoleProgress(trainer.events, epochs=run.epochs)
+    with progress or contextlib.nullcontext():
         finished = _fit_interruptibly(run, progress)
     last = None
     if folder is not None:
@@ -170,7 +191,8 @@ def cmd_train(args) -> int:
     if not args.quiet:
         final = trainer.history[-1] if trainer.history else {}
         metrics = {k: v for k, v in final.items() if k not in ("epoch", "iteration")}
-        _say(f"done: {trainer.epoch} epoch(s), {trainer.iteration} iterations; {format_metrics(metrics)}")
+        _say(f"done: {trainer.epoch} epoch(s), {trainer.iteration} iterations")
+        _say(f"final: {format_metrics(metrics)}")
         if last:
             _say(f"checkpoint: {last}")
     return EXIT_OK

@@ -109,13 +109,8 @@ def one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     if isinstance(exc, OSError) and exc.filename and exc.strerror:
         text = f"{exc.filename}: {exc.strerror}"
-    known = isinstance(exc, (CliError, *_bad_input_types()))
-    try:
-        from engine.export import ExportError
-
-        known = known or isinstance(exc, ExportError)
-    except Exception:
-        pass
+    # The engine's own errors (and file errors) are written for users; Python's need their class name.
+    known = type(exc).__module__.startswith("engine.") or isinstance(exc, (CliError, *_bad_input_types()))
     if not text:
         return type(exc).__name__
     return text if known else f"{type(exc).__name__}: {text}"

@@ -19,7 +19,7 @@ import time
 from engine.console import format_event
 from engine.events import CheckpointSaved, EpochMetrics, ErrorEvent, IterationMetrics, LogMessage
 
-__all__ = ["ConsoleProgress", "format_metrics", "format_duration"]
+__all__ = ["ConsoleProgress", "format_metrics", "format_duration", "headline_metrics"]
 
 _BAR_WIDTH = 24
 
@@ -47,6 +47,15 @@ def _number(value) -> str:
 def format_metrics(metrics: dict, skip: tuple = ()) -> str:
     """``{"loss": 0.31234, "accuracy": 0.9}`` -> ``"loss 0.3123  accuracy 0.9000"`` (names in given order)."""
     return "  ".join(f"{name} {_number(value)}" for name, value in metrics.items() if name not in skip)
+
+
+def headline_metrics(metrics: dict) -> dict:
+    """The training metrics and their validation counterparts (``loss``, ``accuracy``, ``val_loss``,
+    ``val_accuracy``), without the extra validation scores (top-k, per-class averages) that would make
+    every epoch line wrap."""
+    trained = [k for k in metrics if not k.startswith("val_")]
+    keep = trained + [f"val_{k}" for k in trained]
+    return {k: metrics[k] for k in keep if k in metrics}
 
 
 class ConsoleProgress:
@@ -111,7 +120,8 @@ class ConsoleProgress:
             self._on_iteration(event)
         elif isinstance(event, EpochMetrics):
             self._on_epoch(event)
-        elif isinstance(event, CheckpointSaved):
+        elif isinstance(event, CheckpointSaved) and event.reason != "periodic":
+            # Periodic checkpoints go where the header said, silently; a new best one is news.
             self._line(self._out, format_event(dataclasses.replace(event, source="")))
         elif isinstance(event, LogMessage) and event.level in ("warning", "error"):
             self._line(self._err, format_event(dataclasses.replace(event, source="")))
@@ -156,7 +166,7 @@ class ConsoleProgress:
         # EpochMetrics carries the number of epochs done (1 after the first); IterationMetrics the index
         # of the epoch in progress (0 during the first).
         epoch = f"epoch {event.epoch}" + (f"/{self._epochs}" if self._epochs else "")
-        self._line(self._out, f"{epoch}  {format_metrics(event.metrics)}  ({took:.1f} s)")
+        self._line(self._out, f"{epoch}  {format_metrics(headline_metrics(event.metrics))}  ({took:.1f} s)")
 
     # -- output -------------------------------------------------------------------------------------
     def _clear_bar(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -212,3 +213,101 @@ def test_export_of_an_unexportable_layer_exits_4_naming_it(tmp_path):
     assert done.returncode == 4
     assert "odd_rnn" in done.stderr and "selu" in done.stderr
     assert not (tmp_path / "rnn.onnx").exists()
+
+
+# ---------------------------------------------------------------------------------------------- train / eval
+def _project(folder: Path, name="tiny.sigma", **training) -> Path:
+    """The digits project with a small network, saved in ``folder``."""
+    from engine.templates import digits_project, mlp
+
+    project = digits_project()
+    project.network = mlp(inputs=64, hidden=(16,), classes=10)
+    project.training.update({"epochs": 1, "batch_size": 128, **training})
+    return project.save(folder / name)
+
+
+def test_train_resume_and_eval_end_to_end(tmp_path):
+    project = _project(tmp_path)
+    done = sigma("train", project, "--checkpoint-dir", tmp_path / "ckpt")
+    assert done.returncode == 0, done.stderr
+    assert "epoch 1/1" in done.stdout and "val_accuracy" in done.stdout
+    last = tmp_path / "ckpt" / "last.h5"
+    assert last.exists() and len(list((tmp_path / "ckpt").glob("checkpoint-*.h5"))) == 1
+
+    done = sigma("train", project, "--resume", last, "--epochs", "2", "--checkpoint-dir", tmp_path / "ckpt")
+    assert done.returncode == 0, done.stderr
+    assert (
+        "resuming at epoch 2" in done.stdout and "epoch 2/2" in done.stdout and "epoch 1/" not in done.stdout
+    )
+    assert checkpoint.info(last)["epoch"] == 2
+
+    done = sigma("eval", project, "--checkpoint", last)
+    assert done.returncode == 0, done.stderr
+    assert "validation (360 samples): loss" in done.stdout or "validation (" in done.stdout
+    assert "accuracy" in done.stdout
+
+
+def test_train_reports_bad_projects_in_one_line(tmp_path):
+    done = sigma("train", tmp_path / "missing.sigma")
+    assert done.returncode == 3 and "missing.sigma: file not found" in done.stderr
+
+    broken = tmp_path / "broken.sigma"
+    broken.write_text('{"format": "sigma.project/1",\n "name": \n')
+    done = sigma("train", broken)
+    assert done.returncode == 3 and "broken.sigma: not valid JSON at line 3" in done.stderr
+
+    no_data = _project(tmp_path, "nodata.sigma")
+    doc = json.loads(no_data.read_text())
+    doc["dataset"]["source"] = "absent.csv"
+    no_data.write_text(json.dumps(doc))
+    done = sigma("train", no_data, "--no-checkpoints")
+    assert done.returncode == 3 and "absent.csv" in done.stderr
+
+
+def test_incompatible_checkpoint_is_refused(tmp_path, trained):
+    done = sigma("train", _project(tmp_path), "--resume", trained["checkpoint"], "--no-checkpoints")
+    assert done.returncode == 3
+    assert "model.h5: the checkpoint does not fit this project: architecture differs" in done.stderr
+
+
+def test_training_failure_exits_1_with_the_guard_message(tmp_path):
+    project = _project(tmp_path, optimiser={"type": "sgd", "learning_rate": 1e30})
+    done = sigma("train", project, "--no-checkpoints")
+    assert done.returncode == 1
+    assert "the loss became nan" in done.stderr
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process is a POSIX signal")
+def test_ctrl_c_stops_cleanly_and_saves_a_final_checkpoint(tmp_path):
+    project = _project(tmp_path, epochs=10_000)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "engine.cli",
+            "train",
+            str(project),
+            "--checkpoint-dir",
+            str(tmp_path / "ckpt"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        for line in child.stdout:  # wait for proof that training runs, then interrupt
+            if line.startswith("epoch 1/"):
+                child.send_signal(signal.SIGINT)
+                break
+        out, err = child.communicate(timeout=120)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == 130, err
+    assert "stopping after this iteration" in err and "Traceback" not in err
+    assert "interrupted at epoch" in out
+    info = checkpoint.info(tmp_path / "ckpt" / "last.h5")
+    assert 1 <= info["epoch"] < 10_000
