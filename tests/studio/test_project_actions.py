@@ -72,8 +72,8 @@ def build_run(project):
 
 @pytest.fixture
 def make_window(qtbot):
-    def make(project=None):
-        w = MainWindow(project=project or _project(), build_run=build_run, restore_layout=False)
+    def make(project=None, builder=build_run):
+        w = MainWindow(project=project or _project(), build_run=builder, restore_layout=False)
         qtbot.addWidget(w)
         return w
 
@@ -174,13 +174,31 @@ def test_unreadable_or_incompatible_checkpoint_is_refused(make_window, tmp_path)
     assert actions.question is None and not w.bridge.busy
 
 
-def test_checkpoint_from_the_menu_resumes_exactly_in_a_new_window(make_window, qtbot, tmp_path):
-    reference = build_run(_project())
+def _csv_project(folder) -> Project:
+    """A project on a real CSV file, built by the engine's own ``build_run`` (validation, hooks and all)."""
+    x, y = _data()
+    rows = ["a,b,c,d,e,f,label"] + [",".join(f"{v:.5f}" for v in row) + f",c{t}" for row, t in zip(x, y)]
+    (folder / "blobs.csv").write_text("\n".join(rows) + "\n")
+    project = _project(epochs=12)
+    project.dataset = {"source": str(folder / "blobs.csv"), "validation_split": 0.25}
+    project.save(folder / "blobs.sigma.json")
+    return project
+
+
+@pytest.mark.parametrize("engine_run", [False, True], ids=["test_builder", "engine_run"])
+def test_checkpoint_from_the_menu_resumes_exactly_in_a_new_window(make_window, qtbot, tmp_path, engine_run):
+    if engine_run:
+        from engine.run import build_run as builder
+
+        make_project = lambda: _csv_project(tmp_path)  # noqa: E731
+    else:
+        builder, make_project = build_run, _project
+    reference = builder(make_project())
     reference.fit()
     expected = _params(reference.trainer)
     total = reference.trainer.iteration
 
-    w = make_window()
+    w = make_window(make_project(), builder)
     actions = w.project_actions
     path = tmp_path / "mid.h5"
     asked = []
@@ -195,13 +213,13 @@ def test_checkpoint_from_the_menu_resumes_exactly_in_a_new_window(make_window, q
     assert w.project.last_checkpoint == os.fspath(path)
     assert "Checkpoint saved" in actions.messages[-1][1]
     with qtbot.waitSignal(w.bridge.sigRunFinished, timeout=30000):
-        w.close()  # stops the run that resumed after the save
+        w.bridge.stop()  # the run resumed after the save; end it here
 
     from engine import checkpoint
 
     saved_at = checkpoint.info(path)["iteration"]
     assert 0 < saved_at < total, "the checkpoint must be taken mid-run for this test to mean anything"
-    w2 = make_window()
+    w2 = make_window(make_project(), builder)
     actions2 = w2.project_actions
     assert actions2.restore_checkpoint(path)
     assert f"iteration {saved_at}" in actions2.question.text()
