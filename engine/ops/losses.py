@@ -230,7 +230,10 @@ def l1_loss(pred, target, reduction="mean"):
 
 
 def huber_loss(pred, target, delta=1.0, reduction="mean"):
-    """Huber loss of ``d = pred - target``: ``0.5 d^2`` where ``|d| <= delta``, else ``delta (|d| - delta / 2)``."""
+    """Huber loss of ``d = pred - target``.
+
+    ``d^2 / 2`` where ``|d| <= delta``, else ``delta (|d| - delta / 2)``.
+    """
     _check_reduction("huber_loss", reduction)
     if delta <= 0:
         raise ValueError(f"huber_loss: invalid value for `delta`. Expected > 0. Received: {delta}")
