@@ -284,9 +284,9 @@ class DatasetPanel(QWidget):
         self.tabs.setTabText(2, f"Report ({len(ds.report)})" if ds.report else "Report")
         shown = len(result.preview.get("indices", ()))
         self.tabs.setTabText(0, f"Preview ({shown} of {len(ds):,})" if 0 < shown < len(ds) else "Preview")
-        self._update_summary()
         if not from_project:  # a reload shows the project's reference; it does not rewrite it
             self._write_project(result.source, result.options, ds)
+        self._update_summary()
         if skipped:
             first = skipped[0]
             where = short_path(first.file, result.source) + (
@@ -330,7 +330,9 @@ class DatasetPanel(QWidget):
         classes = f"{len(ds.classes)} classes" if ds.classes else "no classes (values)"
         shape = ds.shape_of("inputs") if "inputs" in ds else "?"
         skipped = sum(1 for r in ds.report if r.action == "skipped")
-        parts = [f"<b>{len(ds):,}</b> records", f"inputs {shape}", classes]
+        fed = self.network_input_shape()
+        fed = f" (the network sees {fed})" if fed is not None and fed != shape else ""
+        parts = [f"<b>{len(ds):,}</b> records", f"inputs {shape}{fed}", classes]
         if skipped:
             parts.append(f"<span style='color:#c62828'>{skipped} skipped</span>")
         self.summary.setText(" · ".join(parts) + f"<br>source: {_describe(self.source)}")
