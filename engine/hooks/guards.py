@@ -51,7 +51,7 @@ class NaNGuard(Hook):
                 culprit = f"parameter {key} (shape {tuple(p.shape)})"
                 break
         raise NonFiniteError(
-            f"the loss became {loss} at iteration {view.iteration + 1}; first non-finite "
+            f"the loss became {loss} at iteration {view.iteration}; first non-finite "
             f"tensor: {culprit}. Try a smaller learning rate or gradient clipping."
         )
 

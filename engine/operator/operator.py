@@ -186,8 +186,8 @@ class Operator:
 
     def _iteration(self, batch) -> None:
         t = self.trainer
-        for w in self.workers:
-            w.iteration, w.epoch = t.iteration, t.epoch
+        for w in self.workers:  # the iteration being computed, counted as global hooks count them after it
+            w.iteration, w.epoch = t.iteration + 1, t.epoch
         result = self.compute(batch)
         t.optimiser.step(self.parameters)
         t.iteration += 1
