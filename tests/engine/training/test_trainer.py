@@ -116,7 +116,7 @@ def test_argument_errors_name_the_argument():
     with pytest.raises(ValueError, match="`batch_size`"):
         small_trainer(batch_size=0)
     with pytest.raises(ValueError, match="`workers`"):
-        small_trainer(workers=2)
+        small_trainer(workers=0)
     with pytest.raises(ValueError, match="metric"):
         small_trainer(metrics=["f2"])
     with pytest.raises(ValueError, match="different lengths"):
