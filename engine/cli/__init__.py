@@ -140,6 +140,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the model in onnxruntime on random inputs and compare with the engine",
     )
 
+    p = command(
+        "new",
+        "write a new project file from a template",
+        "Write a project file from one of the studio's templates (digits, digits-cnn, cat), ready for "
+        "'sigma train'. An existing file is never overwritten.",
+    )
+    p.add_argument("project", metavar="PROJECT", help="the project file to write (e.g. digits.sigma)")
+    p.add_argument("--template", default="digits", help="digits (default), digits-cnn or cat")
+
     p = command("info", "describe a checkpoint", "Print what a checkpoint holds: network, counters, metrics.")
     p.add_argument("checkpoint", metavar="CHECKPOINT")
     p.add_argument("--json", action="store_true", help="print the information as JSON")

@@ -16,7 +16,15 @@ import numpy as np
 
 from engine.cli.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, BadInput, CliError
 
-__all__ = ["cmd_train", "cmd_eval", "cmd_predict", "cmd_export", "cmd_info", "network_from_checkpoint"]
+__all__ = [
+    "cmd_train",
+    "cmd_eval",
+    "cmd_predict",
+    "cmd_export",
+    "cmd_new",
+    "cmd_info",
+    "network_from_checkpoint",
+]
 
 
 def _say(*parts) -> None:
@@ -315,6 +323,31 @@ def cmd_export(args) -> int:
 def _dims(value_info) -> str:
     dims = value_info.type.tensor_type.shape.dim
     return ", ".join(d.dim_param or str(d.dim_value) for d in dims)
+
+
+# ---------------------------------------------------------------------------------------------- new
+def _templates() -> dict:
+    """``{"digits": digits_project, "digits-cnn": ..., "cat": ...}`` from engine.templates."""
+    from engine import templates
+
+    return {
+        name[: -len("_project")].replace("_", "-"): getattr(templates, name)
+        for name in sorted(dir(templates))
+        if name.endswith("_project") and callable(getattr(templates, name))
+    }
+
+
+def cmd_new(args) -> int:
+    makers = _templates()
+    if args.template not in makers:
+        raise CliError(f"unknown template {args.template!r}; choose one of {', '.join(makers)}", EXIT_USAGE)
+    target = Path(args.project)
+    if target.exists():
+        raise BadInput(f"{target}: already exists; choose another name (nothing was overwritten)")
+    project = makers[args.template]()
+    project.save(target)
+    _say(f"wrote {target}: {project.name} ({project.task}); train it with: sigma train {target}")
+    return EXIT_OK
 
 
 # ---------------------------------------------------------------------------------------------- info

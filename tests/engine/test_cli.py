@@ -311,3 +311,18 @@ def test_ctrl_c_stops_cleanly_and_saves_a_final_checkpoint(tmp_path):
     assert "interrupted at epoch" in out
     info = checkpoint.info(tmp_path / "ckpt" / "last.h5")
     assert 1 <= info["epoch"] < 10_000
+
+
+def test_new_writes_a_template_project_and_never_overwrites(tmp_path, capsys):
+    from engine.cli import main
+    from engine.project import Project
+
+    target = tmp_path / "digits.sigma"
+    assert main(["new", str(target)]) == 0
+    project = Project.load(target)
+    assert project.dataset["source"] == "sample:digits"
+    before = target.read_text()
+    assert main(["new", str(target), "--template", "cat"]) == 3
+    assert "already exists" in capsys.readouterr().err
+    assert target.read_text() == before
+    assert main(["new", str(tmp_path / "x.sigma"), "--template", "nope"]) == 2
