@@ -2,11 +2,15 @@
 
 from .operator import Operator
 from .state import ERROR, FINISHED, IDLE, PAUSED, RUNNING, STATES, STOPPED, STOPPING, RunControl
+from .factory import make_operator
 from .tally import Tally
+from .threaded import ThreadPoolOperator
 from .worker import Worker, WorkerResult
 
 __all__ = [
     "Operator",
+    "ThreadPoolOperator",
+    "make_operator",
     "Worker",
     "WorkerResult",
     "RunControl",

@@ -9,7 +9,8 @@ from ..autodiff.tensor import Tensor
 from ..backend import get_backend
 from ..events import EventBus
 from ..hooks.base import HookList
-from ..operator import Operator, Tally
+from ..operator import Tally
+from ..operator.factory import make_operator
 from ..optim import from_spec as optimiser_from_spec
 from ..registry import Registry
 from .data import as_dataset, as_iterator, fingerprint_of, ordered_batches
@@ -38,8 +39,10 @@ class Trainer:
     backend : str or Backend
         ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``.
     workers : int
-        Workers computing each batch. Only 1 for now (data-parallel workers come with the thread-pool
-        operator).
+        Data-parallel workers computing each batch (CPU threads; the same update as one worker).
+    operator : str
+        ``"auto"`` (one worker, or a thread pool for ``workers > 1``), ``"single"``, ``"threads"`` or
+        ``"mpi"`` (one rank of ``mpirun -n K``); see :func:`engine.operator.factory.make_operator`.
     hooks : sequence of Hook
     initialisers : dict, optional
         Pattern -> initialiser (``{"*.weights": XavierUniform(), "*.bias": Constant(0)}``), applied now.
@@ -75,6 +78,7 @@ class Trainer:
         seed: int = 0,
         backend="cpu",
         workers: int = 1,
+        operator: str = "auto",
         hooks=(),
         initialisers=None,
         metrics=(),
@@ -88,10 +92,9 @@ class Trainer:
             raise ValueError(
                 f"Invalid value for `batch_size`. Expected an integer >= 1. Received: {batch_size!r}"
             )
-        if int(workers) != 1:
-            raise ValueError(
-                f"Invalid value for `workers`. Only 1 worker is available so far. Received: {workers!r}"
-            )
+        if int(workers) < 1:
+            raise ValueError(f"Invalid value for `workers`. Expected an integer >= 1. Received: {workers!r}")
+        self.workers = int(workers)
         self.name = name
         self.network = network
         self.backend = get_backend(backend)
@@ -135,7 +138,7 @@ class Trainer:
         for hook in hooks:
             self.add_hook(hook)
         self._initial = self._snapshot()
-        self.operator = Operator(self)
+        self.operator = make_operator(self, self.workers, operator)
 
     # ------------------------------------------------------------------ setup
     def add_hook(self, hook):
