@@ -92,7 +92,7 @@ class ConsoleProgress:
         self._interval = 1.0 / max_rate
         self._lock = threading.Lock()
         self._last_draw = 0.0
-        self._bar_shown = False
+        self._bar_shown = 0  # characters of the bar on screen (0: none)
         self._epoch_start = time.monotonic()
         self._token = None
         self.last_epoch_metrics: dict = {}
@@ -137,9 +137,10 @@ class ConsoleProgress:
         with self._lock:
             self._last_draw = now
             text = self._bar_text(event)
-            self._err.write("\r" + text + "\x1b[K")
+            # Spaces rather than an ANSI erase-line code: Windows' classic console shows those raw.
+            self._err.write("\r" + text.ljust(self._bar_shown))
             self._err.flush()
-            self._bar_shown = True
+            self._bar_shown = len(text)
 
     def _bar_text(self, event: IterationMetrics) -> str:
         epoch = f"epoch {event.epoch + 1}" + (f"/{self._epochs}" if self._epochs else "")
@@ -171,9 +172,9 @@ class ConsoleProgress:
     # -- output -------------------------------------------------------------------------------------
     def _clear_bar(self) -> None:
         if self._bar_shown:
-            self._err.write("\r\x1b[K")
+            self._err.write("\r" + " " * self._bar_shown + "\r")
             self._err.flush()
-            self._bar_shown = False
+            self._bar_shown = 0
 
     def _line(self, stream, text: str) -> None:
         with self._lock:

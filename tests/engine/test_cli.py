@@ -326,3 +326,34 @@ def test_new_writes_a_template_project_and_never_overwrites(tmp_path, capsys):
     assert "already exists" in capsys.readouterr().err
     assert target.read_text() == before
     assert main(["new", str(tmp_path / "x.sigma"), "--template", "nope"]) == 2
+
+
+def test_progress_bar_and_epoch_lines_from_events():
+    import io
+
+    from engine.cli.progress import ConsoleProgress
+    from engine.events import CheckpointSaved, EpochMetrics, EventBus, IterationMetrics, LogMessage
+
+    bus, out, err = EventBus(), io.StringIO(), io.StringIO()
+    with ConsoleProgress(bus, epochs=3, out=out, err=err, bar=True, max_rate=1e9):
+        bus.emit(
+            IterationMetrics(epoch=0, iteration=5, metrics={"loss": 0.5}, total_iterations=30, eta_seconds=75)
+        )
+        bus.emit(CheckpointSaved(path="c.h5", reason="periodic"))
+        bus.emit(
+            EpochMetrics(
+                epoch=1,
+                iteration=10,
+                metrics={"loss": 0.25, "accuracy": 0.9, "val_loss": 0.3, "val_top5_accuracy": 1.0},
+            )
+        )
+        bus.emit(LogMessage(level="warning", message="slow data"))
+    assert "epoch 1/3  [####....................] 5/30  loss 0.5000  eta 1:15" in err.getvalue()
+    assert "warning: slow data" in err.getvalue()
+    assert (
+        out.getvalue()
+        .splitlines()[0]
+        .startswith("epoch 1/3  loss 0.2500  accuracy 0.9000  val_loss 0.3000  (")
+    )
+    assert "c.h5" not in out.getvalue()  # periodic checkpoints are announced once, by the header
+    assert len(bus) == 0  # unsubscribed on exit
