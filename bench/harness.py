@@ -71,6 +71,20 @@ def tune_allocator() -> str:
     return f"glibc mallopt in this process and {env} in child processes (all implementations alike)"
 
 
+def cpu_pressure() -> float | None:
+    """Linux PSI: the share (%) of the last 10 s in which some task waited for a CPU (None if unknown).
+
+    Tens of percent mean other processes (or other tenants of the machine) compete for the cores and
+    the timings are inflated, for every implementation alike but with more spread.
+    """
+    try:
+        with open("/proc/pressure/cpu") as f:
+            first = f.readline().split()
+        return float(dict(kv.split("=") for kv in first[1:])["avg10"])
+    except (OSError, KeyError, ValueError):
+        return None
+
+
 def peak_rss_bytes() -> int:
     """Peak resident set size of this process so far, in bytes.
 

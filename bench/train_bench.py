@@ -203,18 +203,23 @@ def run(
             "warmup": warmup,
             "tiny": tiny,
             "load_average_at_start": load,
+            "cpu_pressure_at_start": harness.cpu_pressure(),
             **_versions(),
         },
         "results": [],
     }
     log(f"allocator: {allocator}")
     loads = "unknown" if load is None else " ".join(f"{v:.1f}" for v in load)
-    log(f"threads per implementation: {report['meta']['blas_threads']}; load average {loads} (1, 5, 15 min)")
+    log(
+        f"threads per implementation: {report['meta']['blas_threads']}; load average {loads} (1, 5, 15 min); "
+        f"CPU pressure {report['meta']['cpu_pressure_at_start']}% (share of time tasks waited for a CPU)"
+    )
     for name in workloads:
         rows = _time_workload(get(name).name, implementations, seconds, repeats, warmup, tiny, log, threads)
         report["results"].extend(rows.values())
     if hasattr(os, "getloadavg"):
         report["meta"]["load_average_at_end"] = os.getloadavg()
+    report["meta"]["cpu_pressure_at_end"] = harness.cpu_pressure()
     report["targets"] = _check_targets(report["results"])
     return report
 
@@ -327,8 +332,11 @@ def _parse(argv):
     )
     p.add_argument("--json", type=Path, help="write the report as JSON to this file")
     p.add_argument("--tiny", action="store_true", help="tiny sizes (smoke test; figures meaningless)")
-    p.add_argument("--profile", metavar="WORKLOAD[:IMPL]",
-                   help="profile one implementation (default engine) in this process with pyinstrument")
+    p.add_argument(
+        "--profile",
+        metavar="WORKLOAD[:IMPL]",
+        help="profile one implementation (default engine) in this process with pyinstrument",
+    )
     p.add_argument("--worker", help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
