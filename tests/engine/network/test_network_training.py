@@ -120,7 +120,7 @@ def test_recurrent_layer_remembers_the_first_token(cell):
 def test_lstm_predicts_the_next_character_of_the_story():
     """Next-character prediction on the bundled story (engine.data.samples.text), windows of 24
     characters. Held out: windows from the last 15% of the text (not overlapping the training ones).
-    Guessing the most frequent character scores about 17% there; we assert at least 45% (seen: ~55%)."""
+    Guessing the most frequent character scores about 19% there; we assert at least 45% (seen: 55.5%)."""
     from engine.data import samples
 
     ds = samples.text(sequence_length=24, stride=3)
@@ -140,5 +140,5 @@ def test_lstm_predicts_the_next_character_of_the_story():
     net = Network(arch, seed=0)
     train(net, x[:cut], y[:cut], epochs=8, batch_size=32, learning_rate=1e-2)
     acc = accuracy(net, x_test, y_test)
-    assert baseline < 0.2
+    assert baseline < 0.25
     assert acc >= 0.45, f"next-character accuracy {acc:.3f}"
