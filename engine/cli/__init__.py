@@ -107,7 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("source", metavar="PROJECT|CHECKPOINT")
     p.add_argument("--project", metavar="PROJECT", help="the project whose data to use (with a checkpoint)")
     p.add_argument("--checkpoint", metavar="CHECKPOINT", help="the checkpoint to evaluate (with a project)")
-    p.add_argument("--backend", choices=("cpu", "cuda", "auto"), default="cpu")
+    p.add_argument(
+        "--backend", choices=("cpu", "cuda", "auto"), help="array backend (default: the project's)"
+    )
 
     p = command(
         "predict",

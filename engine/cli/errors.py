@@ -109,8 +109,21 @@ def one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     if isinstance(exc, OSError) and exc.filename and exc.strerror:
         text = f"{exc.filename}: {exc.strerror}"
-    # The engine's own errors (and file errors) are written for users; Python's need their class name.
-    known = type(exc).__module__.startswith("engine.") or isinstance(exc, (CliError, *_bad_input_types()))
+    # The engine's own errors, and errors the engine raised itself (a ValueError naming the bad value),
+    # are written for users; an error from deeper down keeps its class name for context.
+    known = (
+        type(exc).__module__.startswith("engine.")
+        or _raised_by_engine(exc)
+        or isinstance(exc, (CliError, *_bad_input_types()))
+    )
     if not text:
         return type(exc).__name__
     return text if known else f"{type(exc).__name__}: {text}"
+
+
+def _raised_by_engine(exc: BaseException) -> bool:
+    """Whether the innermost frame of the exception's traceback is engine code."""
+    tb, last = exc.__traceback__, None
+    while tb is not None:
+        last, tb = tb, tb.tb_next
+    return last is not None and str(last.tb_frame.f_globals.get("__name__", "")).startswith("engine.")
