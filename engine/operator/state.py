@@ -8,6 +8,7 @@ run waits on the condition variable (no spinning).
 
 from __future__ import annotations
 
+import collections
 import threading
 from collections.abc import Callable
 
@@ -45,6 +46,8 @@ class RunControl:
 
     def __init__(self, on_change: Callable[[str, str], None] | None = None):
         self._cond = threading.Condition()
+        self._emit_lock = threading.RLock()  # re-entrant: a listener may issue a command
+        self._outbox: collections.deque = collections.deque()
         self._state = IDLE
         self._pause_requested = False
         self._stop_requested = False
@@ -111,13 +114,12 @@ class RunControl:
         with self._cond:
             if self._state not in _ACTIVE:
                 return False
-            changed = not self._stop_requested
-            if changed:
+            if not self._stop_requested:
                 self._stop_requested = True
                 self.stop_reason = reason
+                self._set(STOPPING)
             self._cond.notify_all()
-        if changed:
-            self._transition(STOPPING)
+        self._flush()
         return True
 
     def reset(self) -> bool:
@@ -125,15 +127,15 @@ class RunControl:
 
         Returns True when the reset happened now (no active run), False when it was deferred."""
         with self._cond:
-            if self._state in _ACTIVE:
+            deferred = self._state in _ACTIVE
+            if deferred:
                 self._reset_requested = True
-                deferred = True
             else:
-                deferred = False
+                self._set(IDLE)
+        self._flush()
         if deferred:
             self.stop("reset requested")
             return False
-        self._transition(IDLE)
         return True
 
     # ------------------------------------------------------------------ training thread
@@ -145,7 +147,8 @@ class RunControl:
             self._pause_requested = self._stop_requested = self._reset_requested = False
             self._steps_allowed = 0
             self.stop_reason = ""
-        self._transition(RUNNING)
+            self._set(RUNNING)
+        self._flush()
 
     def boundary(self) -> bool:
         """Called before each iteration. Pauses here if asked; returns False when the run must stop."""
@@ -157,7 +160,8 @@ class RunControl:
             if self._steps_allowed > 0:  # a step once while paused-but-not-yet-waiting
                 self._steps_allowed -= 1
                 return True
-        self._transition(PAUSED)
+            self._set(PAUSED)
+        self._flush()
         if self.on_pause is not None:
             self.on_pause()
         with self._cond:
@@ -168,9 +172,11 @@ class RunControl:
             stepping = self._pause_requested and self._steps_allowed > 0
             if stepping:
                 self._steps_allowed -= 1
+            if not stop:
+                self._set(RUNNING)
+        self._flush()
         if stop:
             return False
-        self._transition(RUNNING)
         if not stepping and self.on_resume is not None:
             self.on_resume()
         return True
@@ -182,18 +188,32 @@ class RunControl:
             reset = self._reset_requested
             self._reset_requested = self._pause_requested = False
             self._steps_allowed = 0
-        if state != ERROR and self._stop_requested_now():
-            state = STOPPED
-        self._transition(state)
+            if state != ERROR and self._stop_requested:
+                state = STOPPED
+            self._set(state)
+        self._flush()
         return reset
 
-    def _stop_requested_now(self) -> bool:
-        with self._cond:
-            return self._stop_requested
-
     def _transition(self, state: str) -> None:
+        """Change the state now (the operator's reset after a run)."""
         with self._cond:
-            previous, self._state = self._state, state
-            self._cond.notify_all()
-        if previous != state and self.on_change is not None:
-            self.on_change(state, previous)
+            self._set(state)
+        self._flush()
+
+    def _set(self, state: str) -> None:
+        """Change the state; the caller holds the lock. The listener hears of it in :meth:`_flush`."""
+        previous, self._state = self._state, state
+        self._cond.notify_all()
+        if previous != state:
+            self._outbox.append((state, previous))
+
+    def _flush(self) -> None:
+        """Tell the listener about transitions in the order they happened, outside the state lock."""
+        with self._emit_lock:
+            while True:
+                with self._cond:
+                    if not self._outbox:
+                        return
+                    state, previous = self._outbox.popleft()
+                if self.on_change is not None:
+                    self.on_change(state, previous)

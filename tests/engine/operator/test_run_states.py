@@ -182,7 +182,8 @@ COMMANDS = st.lists(st.sampled_from(["pause", "resume", "step", "stop", "reset",
 @given(COMMANDS)
 def test_random_command_sequences_never_deadlock(commands):
     """A loop driven by RunControl on a real thread, commands from this thread: it always ends."""
-    control = RunControl()
+    changes = []
+    control = RunControl(on_change=lambda state, previous: changes.append((previous, state)))
     done = threading.Event()
     iterations = []
 
@@ -206,6 +207,9 @@ def test_random_command_sequences_never_deadlock(commands):
     thread.join(TIMEOUT)
     assert control.state in ("stopped", "finished", "idle")
     assert not control.active
+    # listeners hear every transition once, in order: each starts where the previous one ended
+    assert changes[0] == ("idle", "running") and changes[-1][1] == control.state
+    assert all(a[1] == b[0] for a, b in zip(changes, changes[1:])), changes
 
 
 def test_keyboard_interrupt_ends_as_a_clean_stop():
