@@ -32,6 +32,14 @@ def _sigmoid_(xp, a):
     a += 0.5
 
 
+def _times_sigmoid_slope(xp, dc, other, s, out, tmp):
+    """out = dc * other * s * (1 - s), with s a sigmoid output (in place, one temporary)."""
+    xp.multiply(dc, other, out=out)
+    xp.subtract(1, s, out=tmp)
+    tmp *= s
+    out *= tmp
+
+
 def _add_grad(g, shape, xp, dtype):
     return xp.zeros(shape, dtype) if g is None else g.data.astype(dtype, copy=True)
 
@@ -65,7 +73,8 @@ class LSTM(Function):
             xp.tanh(c, out=tcs[t])
             xp.multiply(o, tcs[t], out=hs[t + 1])
         self.xt, self.acts, self.hs, self.cs, self.tcs = xt, acts, hs, cs, tcs
-        return xp.ascontiguousarray(hs[1:].transpose(1, 0, 2)), hs[t_steps].copy(), cs[t_steps].copy()
+        # Views, not copies: nothing writes to these buffers after the forward pass.
+        return hs[1:].transpose(1, 0, 2), hs[t_steps], cs[t_steps]
 
     def backward(self, g_hs, g_h, g_c):
         if is_grad_enabled():
@@ -82,6 +91,7 @@ class LSTM(Function):
         d_acts = xp.empty_like(acts)
         w_hh_t = w_hh.data.T
         tmp = xp.empty((n, hid), dt)
+        tmp2 = xp.empty((n, hid), dt)
         for t in range(t_steps - 1, -1, -1):
             if ghs is not None:
                 dh += ghs[:, t]
@@ -101,21 +111,28 @@ class LSTM(Function):
             tmp *= dh
             dc += tmp
             di, df, dg = da[:, :hid], da[:, hid: 2 * hid], da[:, 2 * hid: 3 * hid]
-            xp.multiply(dc, g, out=di)
-            di *= i * (1 - i)
-            xp.multiply(dc, cs[t], out=df)
-            df *= f * (1 - f)
+            _times_sigmoid_slope(xp, dc, g, i, di, tmp2)
+            _times_sigmoid_slope(xp, dc, cs[t], f, df, tmp2)
             xp.multiply(dc, i, out=dg)
-            dg *= 1 - g * g
+            xp.multiply(g, g, out=tmp2)
+            xp.subtract(1, tmp2, out=tmp2)
+            dg *= tmp2
             dc *= f
-            xp.matmul(da, w_hh_t, out=dh)
+            if t or h0.requires_grad:
+                xp.matmul(da, w_hh_t, out=dh)
         flat = d_acts.reshape(t_steps * n, 4 * hid)
-        gx = (flat @ w_ih.data.T).reshape(t_steps, n, -1).transpose(1, 0, 2)
-        g_w_ih = self.xt.reshape(t_steps * n, -1).T @ flat
-        g_w_hh = hs[:-1].reshape(t_steps * n, hid).T @ flat
-        g_b = xp.ones(t_steps * n, dt) @ flat
-        return tuple(Tensor(v) if inp.requires_grad else None for v, inp in zip(
-            (xp.ascontiguousarray(gx), dh, dc, g_w_ih, g_w_hh, g_b), self.inputs))
+        want = [inp.requires_grad for inp in self.inputs]
+        grads = [None] * 6
+        if want[0]:
+            grads[0] = xp.ascontiguousarray((flat @ w_ih.data.T).reshape(t_steps, n, -1).transpose(1, 0, 2))
+        grads[1], grads[2] = dh, dc
+        if want[3]:
+            grads[3] = self.xt.reshape(t_steps * n, -1).T @ flat
+        if want[4]:
+            grads[4] = hs[:-1].reshape(t_steps * n, hid).T @ flat
+        if want[5]:
+            grads[5] = xp.ones(t_steps * n, dt) @ flat
+        return tuple(Tensor(v) if w else None for v, w in zip(grads, want))
 
     def release(self):
         super().release()
@@ -184,6 +201,7 @@ class GRU(Function):
         hh = xp.empty_like(acts)  # h @ w_hh + b_hh per step: its n part is needed by backward
         hs = xp.empty((t_steps + 1, n, hid), x.dtype)
         hs[0] = h0
+        tmp = xp.empty((n, hid), x.dtype)
         for t in range(t_steps):
             a, p = acts[t], hh[t]
             xp.matmul(hs[t], w_hh, out=p)
@@ -192,7 +210,8 @@ class GRU(Function):
             rz += p[:, : 2 * hid]
             _sigmoid_(xp, rz)
             r, z, nn = a[:, :hid], a[:, hid: 2 * hid], a[:, 2 * hid:]
-            nn += r * p[:, 2 * hid:]
+            xp.multiply(r, p[:, 2 * hid:], out=tmp)
+            nn += tmp
             xp.tanh(nn, out=nn)
             # h' = (1 - z) n + z h = n + z (h - n)
             h_new = hs[t + 1]
@@ -200,7 +219,7 @@ class GRU(Function):
             h_new *= z
             h_new += nn
         self.xt, self.acts, self.hh, self.hs = xt, acts, hh, hs
-        return xp.ascontiguousarray(hs[1:].transpose(1, 0, 2)), hs[t_steps].copy()
+        return hs[1:].transpose(1, 0, 2), hs[t_steps]
 
     def backward(self, g_hs, g_h):
         if is_grad_enabled():
@@ -232,25 +251,31 @@ class GRU(Function):
             dn *= tmp
             # dz (pre-activation) = dh (h - n) z (1 - z)
             xp.subtract(hs[t], nn, out=dz)
-            dz *= dh
-            dz *= z * (1 - z)
+            _times_sigmoid_slope(xp, dh, dz, z, dz, tmp)
             # dr (pre-activation) = dn * (h @ W_hn + b_hn) * r (1 - r)
-            xp.multiply(dn, hh[t][:, 2 * hid:], out=dr)
-            dr *= r * (1 - r)
+            _times_sigmoid_slope(xp, dn, hh[t][:, 2 * hid:], r, dr, tmp)
             dha[:, : 2 * hid] = dxa[:, : 2 * hid]
             xp.multiply(dn, r, out=dha[:, 2 * hid:])
-            dh *= z
-            dh += dha @ w_hh_t
+            if t or h0.requires_grad:
+                dh *= z
+                xp.matmul(dha, w_hh_t, out=tmp)
+                dh += tmp
         flat_x = dx_pre.reshape(t_steps * n, 3 * hid)
         flat_h = dh_pre.reshape(t_steps * n, 3 * hid)
         ones = xp.ones(t_steps * n, dt)
-        gx = (flat_x @ w_ih.data.T).reshape(t_steps, n, -1).transpose(1, 0, 2)
-        grads = (
-            xp.ascontiguousarray(gx), dh,
-            self.xt.reshape(t_steps * n, -1).T @ flat_x, hs[:-1].reshape(t_steps * n, hid).T @ flat_h,
-            ones @ flat_x, ones @ flat_h,
-        )
-        return tuple(Tensor(v) if inp.requires_grad else None for v, inp in zip(grads, self.inputs))
+        want = [inp.requires_grad for inp in self.inputs]
+        grads = [None, dh, None, None, None, None]
+        if want[0]:
+            grads[0] = xp.ascontiguousarray((flat_x @ w_ih.data.T).reshape(t_steps, n, -1).transpose(1, 0, 2))
+        if want[2]:
+            grads[2] = self.xt.reshape(t_steps * n, -1).T @ flat_x
+        if want[3]:
+            grads[3] = hs[:-1].reshape(t_steps * n, hid).T @ flat_h
+        if want[4]:
+            grads[4] = ones @ flat_x
+        if want[5]:
+            grads[5] = ones @ flat_h
+        return tuple(Tensor(v) if w else None for v, w in zip(grads, want))
 
     def release(self):
         super().release()

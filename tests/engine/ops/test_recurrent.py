@@ -108,3 +108,10 @@ def test_recurrent_errors_name_the_shapes():
         ops.gru(gx, engine.tensor(np.zeros((3, 5))), gwi, gwh, gbi, gbh)
     with pytest.raises(ShapeError, match=r"gru: b_hh must have shape \(15,\)"):
         ops.gru(gx, gh, gwi, gwh, gbi, engine.tensor(np.zeros(5)))
+
+
+def test_weight_gradients_when_inputs_and_states_are_constants(backend):
+    """The training case: data and initial states need no gradient, so BPTT skips their work."""
+    rng = np.random.default_rng(6)
+    check_op(backend, lambda *a: ops.lstm(*a)[1], None, _lstm_inputs(rng), no_grads=[True, True, True, False, False, False])
+    check_op(backend, lambda *a: ops.gru(*a)[1], None, _gru_inputs(rng), no_grads=[True, True, False, False, False, False])
