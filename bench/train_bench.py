@@ -76,7 +76,9 @@ def _worker(spec: str, tiny: bool) -> None:
     config = workload.config(tiny)
     x, y = make_data(workload, config)
     step, reason = _build(impl, workload, config, x, y)
-    _reply({"ready": step is not None, "reason": reason})
+    from bench.workloads.torch_steps import blas_threads
+
+    _reply({"ready": step is not None, "reason": reason, "threads": blas_threads()})
     if step is None:
         return
     for line in sys.stdin:
@@ -129,6 +131,7 @@ def _start_workers(name, implementations, tiny, rows, log, threads=None):
             "implementation": impl,
             "available": hello["ready"],
             "reason": hello["reason"],
+            "threads": hello.get("threads"),
         }
         if hello["ready"]:
             workers[impl] = worker
@@ -153,24 +156,51 @@ def _runner(worker, row):
     return run_block
 
 
-def _time_workload(name, implementations, seconds, repeats, warmup, tiny, log, threads=None) -> dict:
-    """Rows (by implementation) for one workload, each implementation in its own worker process."""
+def _in_process_runners(name, workers, tiny, rows) -> dict:
+    """Block runners timing each implementation in THIS process (``--same-process``)."""
+    workload = get(name)
+    config = workload.config(tiny)
+    x, y = make_data(workload, config)
+    runners = {}
+    for impl in workers:
+        step, reason = _build(impl, workload, config, x, y)
+        if step is None:
+            rows[impl]["error"] = reason
+            continue
+        runners[impl] = (lambda f: lambda seconds: harness.time_block(f, seconds)[0])(step)
+    return runners
+
+
+def _time_workload(
+    name, implementations, seconds, repeats, warmup, tiny, log, threads=None, same_process=False
+) -> dict:
+    """Rows (by implementation) for one workload, each implementation in its own worker process.
+
+    With ``same_process`` the timing runs in this process instead (the workers then only train for a
+    moment at the end to give each implementation's peak RSS).
+    """
     rows: dict[str, dict] = {}
     workers = _start_workers(name, implementations, tiny, rows, log, threads)
     try:
         t0 = time.perf_counter()
-        runners = {impl: _runner(w, rows[impl]) for impl, w in workers.items()}
+        if same_process:
+            runners = _in_process_runners(name, workers, tiny, rows)
+        else:
+            runners = {impl: _runner(w, rows[impl]) for impl, w in workers.items()}
         samples = harness.interleave(runners, seconds, repeats, warmup)
-        log(f"{name}: timed {', '.join(workers) or 'nothing'} in {time.perf_counter() - t0:.1f} s")
+        runners.clear()  # frees in-process models before the next workload
+        log(f"{name}: timed {', '.join(samples) or 'nothing'} in {time.perf_counter() - t0:.1f} s")
         for impl, values in samples.items():
             values = [v for v in values if v == v]  # drop NaN from a worker that died
             rows[impl]["ms_per_step"] = harness.median(values) if values else None
             rows[impl]["samples_ms"] = values
+        for impl, worker in workers.items():
             if "error" in rows[impl]:
                 log(f"{name}: {impl}: failed ({rows[impl]['error']})")
                 continue
-            mem = workers[impl].ask("memory")
-            rows[impl].update(mem)
+            if same_process:
+                worker.ask(f"block {max(warmup, 0.2) + min(seconds, 1.0)}")
+            rows[impl].update(worker.ask("memory"))
     finally:
         for w in workers.values():
             w.close()
@@ -183,7 +213,15 @@ def _time_workload(name, implementations, seconds, repeats, warmup, tiny, log, t
 
 
 def run(
-    workloads, implementations, seconds=3.0, repeats=5, warmup=0.5, tiny=False, log=print, threads=None
+    workloads,
+    implementations,
+    seconds=3.0,
+    repeats=5,
+    warmup=0.5,
+    tiny=False,
+    log=print,
+    threads=None,
+    same_process=False,
 ) -> dict:
     """Run the suite; returns the JSON-able report (see bench/README.md for its fields)."""
     allocator = harness.tune_allocator()
@@ -196,12 +234,13 @@ def run(
             "commit": _git_commit(),
             "platform": platform.platform(),
             "cpus": os.cpu_count(),
-            "blas_threads": blas_threads(),
+            "blas_threads": threads or blas_threads(),
             "allocator": allocator,
             "seconds": seconds,
             "repeats": repeats,
             "warmup": warmup,
             "tiny": tiny,
+            "same_process": same_process,
             "load_average_at_start": load,
             "cpu_pressure_at_start": harness.cpu_pressure(),
             **_versions(),
@@ -215,7 +254,9 @@ def run(
         f"CPU pressure {report['meta']['cpu_pressure_at_start']}% (share of time tasks waited for a CPU)"
     )
     for name in workloads:
-        rows = _time_workload(get(name).name, implementations, seconds, repeats, warmup, tiny, log, threads)
+        rows = _time_workload(
+            get(name).name, implementations, seconds, repeats, warmup, tiny, log, threads, same_process
+        )
         report["results"].extend(rows.values())
     if hasattr(os, "getloadavg"):
         report["meta"]["load_average_at_end"] = os.getloadavg()
@@ -330,6 +371,12 @@ def _parse(argv):
     p.add_argument(
         "--threads", type=int, help="BLAS/OpenMP threads in every worker (default: the libraries')"
     )
+    p.add_argument(
+        "--same-process",
+        action="store_true",
+        help="time every implementation in this one process (workers then only give peak RSS; "
+        "--threads does not reach this process's already loaded BLAS)",
+    )
     p.add_argument("--json", type=Path, help="write the report as JSON to this file")
     p.add_argument("--tiny", action="store_true", help="tiny sizes (smoke test; figures meaningless)")
     p.add_argument(
@@ -363,7 +410,15 @@ def main(argv=None) -> int:
         print(f"Unknown implementation {unknown[0]!r}. Known: {', '.join(IMPLEMENTATIONS)}", file=sys.stderr)
         return 2
     report = run(
-        names, impls, args.seconds, args.repeats, args.warmup, args.tiny, log=lambda s: print(s, flush=True)
+        names,
+        impls,
+        args.seconds,
+        args.repeats,
+        args.warmup,
+        args.tiny,
+        log=lambda s: print(s, flush=True),
+        threads=args.threads,
+        same_process=args.same_process,
     )
     print()
     print(format_table(report))

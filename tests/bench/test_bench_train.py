@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_tiny_suite_runs_and_writes_json(tmp_path):
     out = tmp_path / "report.json"
     names = ["W1", "W3-GRU"]  # two workloads keep this quick; every workload runs in-process below
-    args = ["--tiny", "--seconds", "0.1", "--repeats", "2", "--warmup", "0.02"]
+    args = ["--tiny", "--seconds", "0.1", "--repeats", "2", "--warmup", "0.02", "--threads", "1"]
     args += ["--implementations", "engine,numpy", "--workloads", ",".join(names), "--json", str(out)]
     proc = subprocess.run(
         [sys.executable, "-m", "bench.train_bench", *args],
@@ -36,6 +36,7 @@ def test_tiny_suite_runs_and_writes_json(tmp_path):
         assert ref["available"] and ref["ms_per_step"] > 0 and len(ref["samples_ms"]) == 2
         assert ref["vs_numpy"] == pytest.approx(1.0)
         assert 10 < ref["peak_rss_mib"] < 1000
+        assert ref["threads"] == 1  # --threads reached the worker
         engine = rows[(name, "engine")]
         # the engine either ran or says why not, in the table too
         assert engine["available"] or engine["reason"]
