@@ -349,6 +349,23 @@ def profile(name: str, implementation: str = "engine", seconds: float = 3.0, tin
     return head + profiler.output_text(unicode=False, color=False, show_all=False)
 
 
+def compare(old: dict, new: dict) -> str:
+    """Two reports side by side: ms/step of each (workload, implementation) and new/old."""
+    before = {(r["workload"], r["implementation"]): r.get("ms_per_step") for r in old["results"]}
+    lines = [
+        f"old: {old['meta'].get('commit')} {old['meta'].get('date')}   new: {new['meta'].get('commit')} "
+        f"{new['meta'].get('date')}",
+        f"{'workload':<9} {'impl':<7} {'old ms':>9} {'new ms':>9} {'new/old':>8}",
+    ]
+    for r in new["results"]:
+        a, b = before.get((r["workload"], r["implementation"])), r.get("ms_per_step")
+        ratio = f"{b / a:8.2f}" if a and b else f"{'-':>8}"
+        lines.append(
+            f"{r['workload']:<9} {r['implementation']:<7} {_fmt(a, '9.2f'):>9} {_fmt(b, '9.2f'):>9} {ratio}"
+        )
+    return "\n".join(lines)
+
+
 def _parse(argv):
     p = argparse.ArgumentParser(prog="python -m bench train", description=__doc__.splitlines()[0])
     p.add_argument(
@@ -384,6 +401,9 @@ def _parse(argv):
         metavar="WORKLOAD[:IMPL]",
         help="profile one implementation (default engine) in this process with pyinstrument",
     )
+    p.add_argument(
+        "--compare", nargs=2, type=Path, metavar=("OLD.json", "NEW.json"), help="compare two saved reports"
+    )
     p.add_argument("--worker", help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
@@ -394,6 +414,10 @@ def main(argv=None) -> int:
     if args.worker:
         harness.tune_allocator()  # the parent set the environment too; this makes it explicit
         _worker(args.worker, args.tiny)
+        return 0
+    if args.compare:
+        old, new = (json.loads(path.read_text()) for path in args.compare)
+        print(compare(old, new))
         return 0
     if args.profile:
         name, _, impl = args.profile.partition(":")

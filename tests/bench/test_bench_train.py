@@ -68,3 +68,15 @@ def test_unknown_workload_is_a_clear_error():
         timeout=60,
     )
     assert proc.returncode == 2 and "Unknown workload 'W9'" in proc.stderr and "W1" in proc.stderr
+
+
+def test_compare_puts_two_reports_side_by_side():
+    from bench.train_bench import compare
+
+    def report(commit, ms):
+        rows = [{"workload": "W1", "implementation": "numpy", "ms_per_step": ms}]
+        return {"meta": {"commit": commit, "date": "today"}, "results": rows}
+
+    text = compare(report("aaa", 2.0), report("bbb", 3.0))
+    assert "aaa" in text and "bbb" in text
+    assert text.splitlines()[-1].split() == ["W1", "numpy", "2.00", "3.00", "1.50"]
