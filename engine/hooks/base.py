@@ -183,7 +183,7 @@ class HookList:
 
     def fire(self, event: str, trainer, placement: str = "global") -> None:
         """Run every hook of ``placement`` that is due on ``event``, in priority order."""
-        for hook in self._hooks:
+        for hook in tuple(self._hooks):  # a hook may add hooks (or the GUI thread may): iterate a snapshot
             if hook.placement == placement:
                 hook.maybe_run(event, trainer)
 
