@@ -4,10 +4,10 @@ A registry maps keys to values; a value may itself be a registry, so identifiers
 ``network.layers.fc1.weights`` or ``optimiser.learning_rate`` walk down the levels. Initialisers, hooks,
 the GUI and the operator address values through a registry instead of holding references to them.
 
-Patterns (for :meth:`Registry.resolve`, :meth:`Registry.get_matching`, :meth:`Registry.set_matching` and
-listeners) are dotted like identifiers. Each level is a glob where ``*`` and ``?`` match within that level
-only (never across a dot), optionally followed by a tag filter in angle brackets that the entry at that
-level must carry: ``network.layers.*<trainable>.weights`` matches the ``weights`` of every layer tagged
+Patterns (for :meth:`Registry.resolve`, :meth:`Registry.get_matching`, :meth:`Registry.set_matching`,
+listeners, and :meth:`Registry.get`/:meth:`Registry.set` when given one) are dotted like identifiers.
+Each level is a glob where ``*`` and ``?`` match within that level only (never across a dot), optionally
+followed by a tag filter in angle brackets that the entry at that level must carry: ``network.layers.*<trainable>.weights`` matches the ``weights`` of every layer tagged
 ``trainable``; ``<a,b>`` asks for both tags.
 
 Change listeners are called as ``listener(identifier, old, new)`` after each change, on the thread that
@@ -34,6 +34,13 @@ class RegistryError(KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0]) if self.args else ""
+
+
+_WILDCARDS = frozenset("*?[]<>")
+
+
+def _is_pattern(identifier) -> bool:
+    return isinstance(identifier, str) and any(ch in _WILDCARDS for ch in identifier)
 
 
 def _split(identifier: str) -> list[str]:
@@ -139,11 +146,16 @@ class Registry:
     def get(self, identifier: str, default=_MISSING):
         """The value at ``identifier`` (a nested registry for an inner level).
 
+        A pattern (with ``*``, ``?`` or a ``<tag>`` filter) returns ``{identifier: value}`` for every match,
+        as :meth:`get_matching`.
+
         Raises
         ------
         RegistryError
             When nothing is registered there and no ``default`` is given.
         """
+        if _is_pattern(identifier):
+            return self.get_matching(identifier)
         with self._lock:
             parent, key = self._walk_to_parent(identifier, create=False)
             if parent is not None and key in parent._entries:
@@ -153,6 +165,8 @@ class Registry:
         return default
 
     def __contains__(self, identifier: str) -> bool:
+        if _is_pattern(identifier):
+            return bool(self.resolve(identifier))
         return self.get(identifier, _MISSING_SENTINEL) is not _MISSING_SENTINEL
 
     def __getitem__(self, identifier: str):
@@ -161,11 +175,14 @@ class Registry:
     def __setitem__(self, identifier: str, value) -> None:
         self.set(identifier, value)
 
-    def set(self, identifier: str, value, tags: Iterable[str] | None = None) -> None:
+    def set(self, identifier: str, value, tags: Iterable[str] | None = None) -> list[str]:
         """Store ``value`` at ``identifier``, creating inner levels; ``tags`` are added to that entry.
 
-        A :class:`Registry` value is attached as a nested level. Listeners hear about the change.
+        A :class:`Registry` value is attached as a nested level. Listeners hear about the change. A pattern
+        sets every existing entry it matches instead (:meth:`set_matching`). Returns the identifiers set.
         """
+        if _is_pattern(identifier):
+            return self.set_matching(identifier, value)
         with self._lock:
             parent, key = self._walk_to_parent(identifier, create=True)
             old = parent._entries.get(key)
@@ -177,6 +194,7 @@ class Registry:
                 parent._tags.setdefault(key, set()).update(tags)
         if old is not value:
             parent._notify(key, old, value)
+        return [identifier]
 
     def tag(self, identifier: str, *tags: str) -> None:
         """Add tags to the entry at ``identifier`` (it must exist)."""
@@ -241,7 +259,7 @@ class Registry:
         """Set every existing entry that ``pattern`` matches to ``value``; returns the identifiers set."""
         matched = self.resolve(pattern)
         for ident in matched:
-            self.set(ident, value)
+            self.set(ident, value)  # resolved identifiers hold no wildcards: no recursion
         return matched
 
     def _match(self, levels, prefix):

@@ -56,6 +56,10 @@ def test_wildcards_and_tags():
     ]
     assert r.get("network.layers.conv1.weights") == "X"
     assert r.tags("network.layers.fc1") == {"trainable", "dense"}
+    assert r.get("network.layers.*<dense>.bias") == {"network.layers.fc1.bias": "b1"}
+    assert r.set("network.layers.fc*.bias", "B") == ["network.layers.fc1.bias"]
+    assert r.set("optimiser.momentum", 0.9) == ["optimiser.momentum"]
+    assert "network.layers.conv*.weights" in r and "network.layers.pool*.weights" not in r
     assert Registry.matches("*.weights", "fc1.weights") and not Registry.matches("*.weights", "a.fc1.weights")
 
 
