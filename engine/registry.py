@@ -7,8 +7,9 @@ the GUI and the operator address values through a registry instead of holding re
 Patterns (for :meth:`Registry.resolve`, :meth:`Registry.get_matching`, :meth:`Registry.set_matching`,
 listeners, and :meth:`Registry.get`/:meth:`Registry.set` when given one) are dotted like identifiers.
 Each level is a glob where ``*`` and ``?`` match within that level only (never across a dot), optionally
-followed by a tag filter in angle brackets that the entry at that level must carry: ``network.layers.*<trainable>.weights`` matches the ``weights`` of every layer tagged
-``trainable``; ``<a,b>`` asks for both tags.
+followed by a tag filter in angle brackets that the entry at that level must carry:
+``network.layers.*<trainable>.weights`` matches the ``weights`` of every layer tagged ``trainable``;
+``<a,b>`` asks for both tags.
 
 Change listeners are called as ``listener(identifier, old, new)`` after each change, on the thread that
 made it, outside the registry's lock (so a listener may read or set values). A change made through a
