@@ -5,18 +5,12 @@ def test_readme_recipe(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)  # the recipe writes to runs/digits
 
     # ---------------------------------------------------------------- recipe (README.md) starts
-    import engine.data
+    # fmt: off
+    import engine.data  # noqa: I001 - kept as the README shows it
     from engine import checkpoint
     from engine.console import ConsoleMonitor
-    from engine.hooks import (
-        CheckpointSaver,
-        EarlyStopping,
-        LearningRateScheduler,
-        MetricReporter,
-        Threshold,
-        TimeStep,
-        ValidationMetrics,
-    )
+    from engine.hooks import (CheckpointSaver, EarlyStopping, LearningRateScheduler, MetricReporter,
+                              Threshold, TimeStep, ValidationMetrics)
     from engine.init import Constant, HeNormal
     from engine.layers import Dense, Dropout, Input, SoftmaxCrossEntropy
     from engine.network import Network
@@ -29,14 +23,8 @@ def test_readme_recipe(tmp_path, monkeypatch, capsys):
 
     def make_trainer():
         # The network, written the Sigma way: a linear stack of layers ending in a loss head.
-        network = Network(
-            Input((64,))
-            + Dense(128, activation="relu")
-            + Dropout(0.2)
-            + Dense(64, activation="relu")
-            + Dense(10)
-            + SoftmaxCrossEntropy()
-        )
+        network = Network(Input((64,)) + Dense(128, activation="relu") + Dropout(0.2)
+                          + Dense(64, activation="relu") + Dense(10) + SoftmaxCrossEntropy())
         # The trainer: optimiser, initialisers by registry pattern, metrics and hooks.
         return Trainer(
             network,
@@ -46,21 +34,17 @@ def test_readme_recipe(tmp_path, monkeypatch, capsys):
             metrics=["accuracy"],
             initialisers={"*.weights": HeNormal(), "*.bias": Constant(0.0)},
             hooks=[
-                MetricReporter(TimeStep(10, "iteration")),  # loss, accuracy, throughput, ETA
+                MetricReporter(TimeStep(10, "iteration")),            # loss, accuracy, throughput, ETA
                 LearningRateScheduler(CosineDecay(total_steps=12 * 23, warmup_steps=23)),  # per iteration
-                ValidationMetrics(parts["test"], top_k=(1, 3)),  # per-class metrics, confusion matrix
+                ValidationMetrics(parts["test"], top_k=(1, 3)),        # per-class metrics, confusion matrix
                 EarlyStopping(monitor="val_loss", patience=5, restore_best=True),
                 CheckpointSaver("runs/digits", best_only=True, monitor="val_accuracy", mode="max"),
-                CheckpointSaver(
-                    "runs/digits",
-                    TimeStep(2, "epoch"),
-                    keep_last=2,
-                    criterion=Threshold("val_accuracy", ">", 0.9),
-                ),  # every 2 epochs, once good
+                CheckpointSaver("runs/digits", TimeStep(2, "epoch"), keep_last=2,   # every 2 epochs,
+                                criterion=Threshold("val_accuracy", ">", 0.9)),     # once good enough
             ],
         )
 
-    # Train for 6 of the 12 epochs, printing progress, and save everything an exact resume needs.
+    # Train 6 of the 12 epochs with progress on the console; save everything an exact resume needs.
     trainer = make_trainer()
     ConsoleMonitor(every=10).attach(trainer.events)
     trainer.fit(parts["train"], epochs=6, validation=parts["test"])
@@ -72,7 +56,8 @@ def test_readme_recipe(tmp_path, monkeypatch, capsys):
     ConsoleMonitor(every=10).attach(resumed.events)
     checkpoint.restore(resumed, "runs/digits/half-way.h5")
     resumed.fit(parts["train"], epochs=12, validation=parts["test"])
-    print(resumed.evaluate(parts["test"]))  # {'loss': ..., 'accuracy': ...}
+    print(resumed.evaluate(parts["test"]))                      # {'loss': ..., 'accuracy': ...}
+    # fmt: on
     # ---------------------------------------------------------------- recipe ends
 
     assert resumed.evaluate(parts["test"])["accuracy"] > 0.95
