@@ -167,7 +167,8 @@ class ConsoleProgress:
         # EpochMetrics carries the number of epochs done (1 after the first); IterationMetrics the index
         # of the epoch in progress (0 during the first).
         epoch = f"epoch {event.epoch}" + (f"/{self._epochs}" if self._epochs else "")
-        self._line(self._out, f"{epoch}  {format_metrics(headline_metrics(event.metrics))}  ({took:.1f} s)")
+        seconds = f"{took:.2f}" if took < 10 else f"{took:.1f}"
+        self._line(self._out, f"{epoch}  {format_metrics(headline_metrics(event.metrics))}  ({seconds} s)")
 
     # -- output -------------------------------------------------------------------------------------
     def _clear_bar(self) -> None:
