@@ -154,6 +154,7 @@ def test_linear_stack_view_and_insert_from_palette(panel, qtbot):
     scene.select(x)
     hidden = panel.insert_layer("dense")  # as a double-click in the palette does
     assert hidden.data.inputs == ["x"] and scene.node("out").data.inputs == [hidden.name]
+    panel.tabs.setCurrentWidget(panel.stack)  # the stack view fills when it is shown
     panel.validate_now()
     assert panel.stack.linear and panel.stack.order == ["x", hidden.name, "out"]
     panel.stack.select_name("out")
@@ -257,7 +258,9 @@ def test_through_the_main_window_the_builder_edits_the_project_network(qtbot, tm
     with qtbot.waitSignal(window.dataset_panel.sigImported, timeout=20000):
         window.dataset_panel.import_paths([csv])
     panel.scene.select("x")
-    qtbot.waitUntil(lambda: panel.properties.node is not None and panel.properties.node.name == "x", timeout=2000)
+    qtbot.waitUntil(
+        lambda: panel.properties.node is not None and panel.properties.node.name == "x", timeout=2000
+    )
     assert panel.properties.dataset_button.isVisibleTo(panel.properties)
     panel.properties.dataset_button.click()
     assert window.project.network["nodes"][0]["shape"] == [3]

@@ -97,6 +97,11 @@ class NetworkBuilderPanel(QWidget):
         self.tabs = QTabWidget()
         self.tabs.addTab(self.view, "Graph")
         self.tabs.addTab(self.stack, "Stack")
+        self.tabs.currentChanged.connect(
+            lambda _i: (
+                self.stack.show_nodes(self.scene.nodes()) if self.tabs.currentWidget() is self.stack else None
+            )
+        )
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.palette)
         splitter.addWidget(self.tabs)
@@ -286,7 +291,8 @@ class NetworkBuilderPanel(QWidget):
             self.banner.show_message("; ".join(stray), "error")
         elif self.banner.level == "error" and not self.banner.isHidden() and ok:
             self.banner.dismiss()
-        self.stack.show_nodes(self.scene.nodes())
+        if self.tabs.currentWidget() is self.stack:  # a table of every layer costs; fill it when shown
+            self.stack.show_nodes(self.scene.nodes())
         self._update_totals()
         self.properties.refresh_info()
         self.sigValidated.emit(ok)

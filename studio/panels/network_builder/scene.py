@@ -323,29 +323,43 @@ class GraphScene(SceneMouse, QGraphicsScene):
         self.undo_stack.push(_Snapshot(self, before, after, text))
 
     def _apply_state(self, state: dict) -> None:
+        """Make the items show ``state``, touching only the nodes and edges that differ."""
         for nid in [i for i in self._items if i not in state["nodes"]]:
             item = self._items.pop(nid)
             self.removeItem(item)
         for nid in sorted(state["nodes"]):
-            data = copy.deepcopy(state["nodes"][nid])
+            data = state["nodes"][nid]
             item = self._items.get(nid)
             if item is None:
-                item = NodeItem(nid, data)
+                item = NodeItem(nid, copy.deepcopy(data))
                 self._items[nid] = item
                 self.addItem(item)
-            else:
-                item.data = data
-            item.sync_ports()
+                item.sync_ports()
+            elif item.data != data:
+                item.data = copy.deepcopy(data)
+                item.sync_ports()
+                item.update()
             x, y = state["pos"].get(nid, (0.0, 0.0))
             if (item.pos().x(), item.pos().y()) != (x, y):
                 item.setPos(x, y)
-            item.update()
-        self._rebuild_edges()
+        by_name = {item.name: item for item in self._items.values()}
+        wanted = {
+            (id(by_name[src]), id(item), port)
+            for item in self._items.values()
+            for port, src in enumerate(item.data.inputs)
+            if src in by_name
+        }
+        if wanted != {(id(e.src), id(e.dst), e.port) for e in self._edges}:
+            self._rebuild_edges()
+        else:  # same edges between the same items: only their paths may have moved
+            for edge in self._edges:
+                edge.update_path()
         self.sigSpecChanged.emit(self.spec())
 
     def _rebuild_edges(self) -> None:
         for edge in self._edges:
-            self.removeItem(edge)
+            if edge.scene() is self:
+                self.removeItem(edge)
         self._edges = []
         by_name = {item.name: item for item in self._items.values()}
         for item in self._items.values():
