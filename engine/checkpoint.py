@@ -370,6 +370,15 @@ def restore(trainer, path, data=None) -> dict:
         raise CheckpointError(
             f"cannot apply the state ({type(exc).__name__}: {exc})", os.fspath(path)
         ) from None
+    stored, present = set(content["hooks"]), {h.name for h in trainer.hooks}
+    if stored != present:  # not an error (hooks may be added or left out on resume), but say so
+        from .events import LogMessage
+
+        message = (
+            f"restored {os.fspath(path)}: hooks without stored state (they start fresh): "
+            f"{sorted(present - stored)}; stored hook states ignored: {sorted(stored - present)}"
+        )
+        trainer.events.emit(LogMessage(source=trainer.name, level="warning", message=message))
     return content["meta"]
 
 

@@ -434,3 +434,14 @@ def test_save_from_another_thread_mid_iteration_is_refused(tmp_path):
     release.set()
     thread.join(20)
     assert not (tmp_path / "racy.h5").exists() and trainer.operator.state == "finished"
+
+
+def test_restoring_with_other_hooks_says_which_states_were_left(saved):
+    from engine.events import LogMessage
+
+    trainer = small_trainer(hooks=[EarlyStopping("val_loss")])
+    logs = []
+    trainer.events.subscribe(logs.append, LogMessage)
+    checkpoint.restore(trainer, saved)
+    (log,) = logs
+    assert "['EarlyStopping']" in log.message and "['CheckpointSaver', 'MetricReporter']" in log.message
