@@ -226,3 +226,14 @@ def test_images_are_fed_channels_first_and_a_project_reference_trains(qtbot, tmp
         ref = dict(window.project.dataset)
         panel.reload()
     assert window.project.dataset == ref and len(panel.dataset) == 8
+
+
+def test_drop_of_a_zip_archive_imports_it(panel, qtbot, tmp_path):
+    import shutil
+
+    folder = _image_folder(tmp_path / "src" / "pets", per_class=3)
+    archive = shutil.make_archive(str(tmp_path / "pets"), "zip", root_dir=folder.parent)
+    with qtbot.waitSignal(panel.sigImported, timeout=20000):
+        _drop(panel, [archive])
+    assert len(panel.dataset) == 6 and panel.dataset.classes == ["cat", "dog"]
+    assert panel._window.project.dataset["source"] == archive
