@@ -93,6 +93,8 @@ class Layer:
     min_inputs = 1
     max_inputs = 1
     is_loss = False
+    #: What the layer reads: "float" values, "int" indices (Embedding), or "any" (layers that only move data).
+    input_kind = "float"
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

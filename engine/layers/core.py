@@ -158,6 +158,7 @@ class Flatten(Layer):
     """Merge all per-sample axes into one: (N, a, b, ...) -> (N, a*b*...)."""
 
     type_name = "flatten"
+    input_kind = "any"
 
     def compute_output_shape(self, input_shape):
         return (math.prod(input_shape),)
@@ -170,6 +171,7 @@ class Reshape(Layer):
     """Give each sample a new shape with the same number of elements (one axis may be -1)."""
 
     type_name = "reshape"
+    input_kind = "any"
 
     def __init__(self, target_shape, name: str | None = None, init=None, trainable: bool = True):
         super().__init__(name, init, trainable)

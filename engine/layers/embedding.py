@@ -17,6 +17,7 @@ class Embedding(Layer):
     """
 
     type_name = "embedding"
+    input_kind = "int"
 
     def __init__(
         self, input_dim: int, output_dim: int, name: str | None = None, init=None, trainable: bool = True

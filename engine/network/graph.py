@@ -55,6 +55,7 @@ class NodeInfo:
     params: int | None = None
     flops: int | None = None
     error: str | None = None
+    kind: str = "float"  # what flows out: "float" values or "int" indices
 
 
 @dataclass
@@ -269,6 +270,8 @@ def _infer_shapes(a: Analysis):
         if any(s.output_shape is None for s in sources):
             continue  # an upstream node failed: its error says why
         shapes = [s.output_shape for s in sources]
+        if not _kinds_fit(a, info, sources):
+            continue
         try:
             shape_arg = shapes if layer.multi_input else (shapes[0] if shapes else ())
             info.output_shape = tuple(layer.output_shape_for(shape_arg))
@@ -281,6 +284,35 @@ def _infer_shapes(a: Analysis):
             a.fail(str(exc.with_source(src) if src else exc), n)
         except LayerError as exc:
             a.fail(str(exc), n)
+
+
+def _kinds_fit(a: Analysis, info: NodeInfo, sources: list[NodeInfo]) -> bool:
+    """Integer indices may only reach layers that read them (Embedding) or only move them (Flatten)."""
+    layer = info.layer
+    wants = layer.input_kind
+    if layer.type_name == "input":
+        info.kind = "int" if layer.dtype == "int" else "float"
+        return True
+    for src in sources:
+        if wants == "any":
+            continue
+        if wants == "float" and src.kind == "int":
+            a.fail(
+                f"layer '{info.name}' expects float values, got integer indices from '{src.name}' "
+                "(add an Embedding layer, or give the Input dtype 'float')",
+                info.name,
+            )
+            return False
+        if wants == "int" and src.kind != "int":
+            a.fail(
+                f"layer '{info.name}' expects integer token indices, got float values from '{src.name}' "
+                "(read an Input with dtype 'int')",
+                info.name,
+            )
+            return False
+    if wants == "any" and sources and all(s.kind == "int" for s in sources):
+        info.kind = "int"
+    return True
 
 
 def validate_spec(spec) -> tuple[bool, dict[str, dict]]:

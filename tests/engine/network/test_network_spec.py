@@ -318,6 +318,25 @@ BAD_SPECS = [
         "l1",
         "Loss head 'l1' must be a network output, but 'b' reads it",
     ),
+    (
+        "int_into_dense",
+        {
+            "format": FORMAT,
+            "nodes": [
+                {"type": "input", "name": "tok", "shape": [5], "dtype": "int"},
+                {"type": "flatten", "name": "f", "inputs": ["tok"]},
+                {"type": "dense", "name": "fc", "inputs": ["f"], "units": 2},
+            ],
+        },
+        "fc",
+        "layer 'fc' expects float values, got integer indices from 'f' (add an Embedding layer",
+    ),
+    (
+        "float_into_embedding",
+        _nodes_with({"type": "embedding", "name": "emb", "inputs": ["x"], "input_dim": 5, "output_dim": 2}),
+        "emb",
+        "layer 'emb' expects integer token indices, got float values from 'x'",
+    ),
     ("bad_format", {"format": "keras", "nodes": []}, None, "Unsupported network spec format 'keras'"),
     ("no_nodes", {"format": FORMAT, "nodes": []}, None, "A network spec needs a non-empty list of 'nodes'"),
     (
