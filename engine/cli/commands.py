@@ -1,20 +1,21 @@
 """The ``sigma`` subcommands. Each ``cmd_<name>(args) -> exit code`` raises on failure; ``main`` turns the
-exception into one line on stderr and an exit code (:mod:`engine.cli.errors`)."""
+exception into one line on stderr and an exit code (:mod:`engine.cli.errors`). Training and evaluation
+are in :mod:`engine.cli.train`."""
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import json
 import math
 import os
 import sys
-import threading
 from pathlib import Path
 
 import numpy as np
 
-from engine.cli.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, BadInput, CliError
+from engine.cli.errors import EXIT_OK, EXIT_USAGE, BadInput, CliError
+from engine.cli.loading import network_from_checkpoint, say
+from engine.cli.train import cmd_eval, cmd_train
 
 __all__ = [
     "cmd_train",
@@ -25,218 +26,6 @@ __all__ = [
     "cmd_info",
     "network_from_checkpoint",
 ]
-
-
-def _say(*parts) -> None:
-    print(*parts, flush=True)
-
-
-# ---------------------------------------------------------------------------------------------- loading
-def _load_project(path):
-    from engine.project import Project
-
-    return Project.load(path)
-
-
-def _is_checkpoint(path) -> bool:
-    try:
-        with open(path, "rb") as fh:
-            return fh.read(8) == b"\x89HDF\r\n\x1a\n"
-    except OSError:
-        return False
-
-
-def network_from_checkpoint(path):
-    """The trained network stored in a checkpoint (spec, parameters and buffers), on the CPU.
-
-    Returns
-    -------
-    (Network, dict)
-        The network and the checkpoint's meta (counters, history, ...).
-    """
-    from engine import checkpoint
-    from engine.network import Network
-
-    content = checkpoint.load(path)
-    try:
-        net = Network.from_spec(content["spec"])
-        net.load_parameters(content["parameters"])
-        if content["buffers"]:
-            net.load_buffers(content["buffers"])
-    except ValueError as exc:  # NetworkError / LayerError: the stored network does not build
-        raise BadInput(f"{path}: the stored network cannot be rebuilt ({exc})") from None
-    return net, content["meta"]
-
-
-def _restore(trainer, path) -> None:
-    """Restore a checkpoint; a misfit is reported by its first differences (the full list can run to
-    pages for another network)."""
-    from engine import checkpoint
-
-    try:
-        checkpoint.restore(trainer, path)
-    except checkpoint.CheckpointError as exc:
-        text = str(exc)
-        marker = "does not fit this trainer: "
-        if marker not in text:
-            raise
-        problems = text.split(marker, 1)[1].rsplit(" (checkpoint ", 1)[0].split("; ")
-        shown = "; ".join(p if len(p) <= 160 else p[:157] + "..." for p in problems[:3])
-        more = f"; and {len(problems) - 3} more difference(s)" if len(problems) > 3 else ""
-        raise BadInput(f"{path}: the checkpoint does not fit this project: {shown}{more}") from None
-
-
-# ---------------------------------------------------------------------------------------------- train
-def _checkpoint_dir(project, args) -> Path | None:
-    """Where checkpoints go: --checkpoint-dir, else the project's setting, else next to the project."""
-    if args.no_checkpoints:
-        return None
-    if args.checkpoint_dir:
-        return Path(args.checkpoint_dir).resolve()
-    settings = project.training.get("checkpoint") or {}
-    if settings.get("directory"):
-        return project.resolve(settings["directory"])
-    stem = Path(project.path).stem if project.path else "project"
-    return ((Path(project.path).parent if project.path else Path.cwd()) / f"{stem}-checkpoints").resolve()
-
-
-def _fit_interruptibly(run, progress) -> bool:
-    """Train on a worker thread so that Ctrl-C reaches this one; returns False when interrupted.
-
-    The first Ctrl-C asks the operator to stop at the next iteration boundary (the run ends cleanly,
-    its stop hooks run); a second one gives up waiting.
-    """
-    failure: list[BaseException] = []
-    done = threading.Event()
-
-    def target():
-        try:
-            run.fit()
-        except BaseException as exc:  # handed to the main thread, which reports it
-            failure.append(exc)
-        finally:
-            done.set()
-
-    worker = threading.Thread(target=target, name="sigma-train", daemon=True)
-    worker.start()
-    interrupted = False
-    # Wait on an Event, not Thread.join: a join interrupted by Ctrl-C can leave the thread looking
-    # finished while it still runs (CPython gh-90882), and a short timeout keeps Ctrl-C responsive on
-    # Windows too.
-    while not done.is_set():
-        try:
-            done.wait(0.2)
-        except KeyboardInterrupt:
-            if interrupted:
-                raise
-            interrupted = True
-            if progress is not None:
-                progress.close()
-            print(
-                "sigma train: stopping after this iteration (Ctrl-C again to quit at once)",
-                file=sys.stderr,
-                flush=True,
-            )
-            run.trainer.operator.stop("interrupted by Ctrl-C")
-    if failure:
-        raise failure[0]
-    return not interrupted
-
-
-def cmd_train(args) -> int:
-    from engine.cli.progress import ConsoleProgress, format_metrics
-    from engine.run import build_run
-
-    project = _load_project(args.project)
-    if args.epochs:
-        project.training["epochs"] = args.epochs
-    folder = _checkpoint_dir(project, args)
-    settings = dict(project.training.get("checkpoint") or {})
-    if folder is None:
-        settings["every_epochs"] = 0
-        settings["directory"] = None
-    else:
-        settings["directory"] = str(folder)
-    project.training["checkpoint"] = settings
-    run = build_run(project, backend=args.backend, workers=args.workers, checkpoint_dir=folder)
-    trainer = run.trainer
-    if args.resume:
-        _restore(trainer, args.resume)
-    if trainer.epoch >= run.epochs:
-        _say(
-            f"nothing to do: {trainer.epoch} epoch(s) already done of {run.epochs}; pass --epochs N to train "
-            "further"
-        )
-        return EXIT_OK
-    net = trainer.network
-    sizes = f"{len(run.train_data)} training samples"
-    if run.validation_data is not None:
-        sizes += f", {len(run.validation_data)} validation"
-    start = f", resuming at epoch {trainer.epoch + 1}" if args.resume else ""
-    if not args.quiet:
-        _say(
-            f"{project.name}: {net.param_count():,} parameters, {sizes}, backend {trainer.backend.name}, "
-            f"epochs {trainer.epoch + 1}-{run.epochs}{start}"
-        )
-        if folder is not None:
-            every = int(settings.get("every_epochs") or 0)
-            _say(f"checkpoints: {f'every {every} epoch(s) and ' if every else ''}at the end, in {folder}")
-    progress = None if args.quiet else ConsoleProgress(trainer.events, epochs=run.epochs)
-    with progress or contextlib.nullcontext():
-        finished = _fit_interruptibly(run, progress)
-    last = None
-    if folder is not None:
-        from engine import checkpoint
-
-        folder.mkdir(parents=True, exist_ok=True)
-        last = checkpoint.save(trainer, folder / "last.h5")
-    if not finished:
-        _say(
-            f"interrupted at epoch {trainer.epoch}, iteration {trainer.iteration}"
-            + (f"; checkpoint: {last}" if last else "")
-        )
-        return EXIT_INTERRUPTED
-    if not args.quiet:
-        final = trainer.history[-1] if trainer.history else {}
-        metrics = {k: v for k, v in final.items() if k not in ("epoch", "iteration")}
-        _say(f"done: {trainer.epoch} epoch(s), {trainer.iteration} iterations")
-        _say(f"final: {format_metrics(metrics)}")
-        if last:
-            _say(f"checkpoint: {last}")
-    return EXIT_OK
-
-
-# ---------------------------------------------------------------------------------------------- eval
-def cmd_eval(args) -> int:
-    from engine.cli.progress import format_metrics
-    from engine.run import build_run
-
-    if _is_checkpoint(args.source):
-        if not args.project:
-            raise CliError(
-                "a checkpoint alone holds no data to evaluate on: add --project PROJECT", EXIT_USAGE
-            )
-        project_path, ckpt = args.project, args.source
-    else:
-        project_path, ckpt = args.source, args.checkpoint
-    project = _load_project(project_path)
-    if ckpt is None and project.last_checkpoint:
-        ckpt = str(project.resolve(project.last_checkpoint))
-    if ckpt is None:
-        raise BadInput(
-            f"{project_path}: the project has no trained checkpoint yet; give one with --checkpoint"
-        )
-    run = build_run(project, backend=args.backend, workers=1)
-    _restore(run.trainer, ckpt)
-    sets = [("validation", run.validation_data), ("test", getattr(run, "test_data", None))]
-    sets = [(name, data) for name, data in sets if data is not None and len(data)]
-    if not sets:
-        sets = [("training", run.train_data)]
-    _say(f"{project.name}: checkpoint {ckpt} (epoch {run.trainer.epoch}, iteration {run.trainer.iteration})")
-    for name, data in sets:
-        metrics = run.trainer.evaluate(data)
-        _say(f"{name} ({len(data)} samples): {format_metrics(metrics)}")
-    return EXIT_OK
 
 
 # ---------------------------------------------------------------------------------------------- predict
@@ -309,12 +98,10 @@ def cmd_export(args) -> int:
     model = to_onnx(net, args.onnx, probabilities=args.softmax)
     ins = ", ".join(f"{i.name}[{_dims(i)}]" for i in model.graph.input)
     outs = ", ".join(f"{o.name}[{_dims(o)}]" for o in model.graph.output)
-    _say(
-        f"wrote {args.onnx}: ONNX opset {OPSET}, {len(model.graph.node)} nodes; inputs {ins}; outputs {outs}"
-    )
+    say(f"wrote {args.onnx}: ONNX opset {OPSET}, {len(model.graph.node)} nodes; inputs {ins}; outputs {outs}")
     if args.check:
         diff = verify(net, model, probabilities=args.softmax)
-        _say(f"onnxruntime check: max abs difference {diff:.3g} on a random batch")
+        say(f"onnxruntime check: max abs difference {diff:.3g} on a random batch")
         if not diff <= 1e-4:
             raise CliError(f"onnxruntime's outputs differ from the engine's by {diff:.3g} (more than 1e-4)")
     return EXIT_OK
@@ -346,7 +133,7 @@ def cmd_new(args) -> int:
         raise BadInput(f"{target}: already exists; choose another name (nothing was overwritten)")
     project = makers[args.template]()
     project.save(target)
-    _say(f"wrote {target}: {project.name} ({project.task}); train it with: sigma train {target}")
+    say(f"wrote {target}: {project.name} ({project.task}); train it with: sigma train {target}")
     return EXIT_OK
 
 
@@ -356,31 +143,31 @@ def cmd_info(args) -> int:
 
     data = checkpoint.info(args.checkpoint)
     if args.json:
-        _say(json.dumps(data, indent=2, default=str))
+        say(json.dumps(data, indent=2, default=str))
         return EXIT_OK
     spec = data.get("network_spec") or {}
     nodes = spec.get("nodes", [])
-    _say(f"checkpoint  {data['path']} ({_size(data.get('size_bytes'))})")
-    _say(
+    say(f"checkpoint  {data['path']} ({_size(data.get('size_bytes'))})")
+    say(
         f"trained     {data.get('epoch')} epoch(s), {data.get('iteration')} iterations; optimiser "
         f"{data.get('optimiser')} (learning rate {data.get('learning_rate')})"
     )
-    _say(
+    say(
         f"network     {len(nodes)} layers, {data.get('parameters'):,} parameters; "
         f"inputs {spec.get('inputs')}, outputs {spec.get('outputs')}"
     )
     for node in nodes:
         extras = {k: v for k, v in node.items() if k not in ("type", "name", "inputs", "init")}
         args_text = ", ".join(f"{k}={v}" for k, v in extras.items())
-        _say(f"  {node.get('name'):<16} {node.get('type'):<22} {args_text}")
+        say(f"  {node.get('name'):<16} {node.get('type'):<22} {args_text}")
     last = {k: v for k, v in (data.get("last_metrics") or {}).items() if k not in ("epoch", "iteration")}
     if last:
         from engine.cli.progress import format_metrics
 
-        _say(f"last epoch  {format_metrics(last)}")
+        say(f"last epoch  {format_metrics(last)}")
     versions = data.get("versions") or {}
     if versions:
-        _say("versions    " + ", ".join(f"{k} {v}" for k, v in versions.items()))
+        say("versions    " + ", ".join(f"{k} {v}" for k, v in versions.items()))
     return EXIT_OK
 
 

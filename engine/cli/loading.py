@@ -1,0 +1,66 @@
+"""Reading what the ``sigma`` commands are given: projects and checkpoints."""
+
+from __future__ import annotations
+
+from engine.cli.errors import BadInput
+
+__all__ = ["say", "load_project", "is_checkpoint", "network_from_checkpoint", "restore"]
+
+
+def say(*parts) -> None:
+    """Print a line to stdout at once (progress lines must not wait in a pipe's buffer)."""
+    print(*parts, flush=True)
+
+
+def load_project(path):
+    from engine.project import Project
+
+    return Project.load(path)
+
+
+def is_checkpoint(path) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(8) == b"\x89HDF\r\n\x1a\n"
+    except OSError:
+        return False
+
+
+def network_from_checkpoint(path):
+    """The trained network stored in a checkpoint (spec, parameters and buffers), on the CPU.
+
+    Returns
+    -------
+    (Network, dict)
+        The network and the checkpoint's meta (counters, history, ...).
+    """
+    from engine import checkpoint
+    from engine.network import Network
+
+    content = checkpoint.load(path)
+    try:
+        net = Network.from_spec(content["spec"])
+        net.load_parameters(content["parameters"])
+        if content["buffers"]:
+            net.load_buffers(content["buffers"])
+    except ValueError as exc:  # NetworkError / LayerError: the stored network does not build
+        raise BadInput(f"{path}: the stored network cannot be rebuilt ({exc})") from None
+    return net, content["meta"]
+
+
+def restore(trainer, path) -> None:
+    """Restore a checkpoint; a misfit is reported by its first differences (the full list can run to
+    pages for another network)."""
+    from engine import checkpoint
+
+    try:
+        checkpoint.restore(trainer, path)
+    except checkpoint.CheckpointError as exc:
+        text = str(exc)
+        marker = "does not fit this trainer: "
+        if marker not in text:
+            raise
+        problems = text.split(marker, 1)[1].rsplit(" (checkpoint ", 1)[0].split("; ")
+        shown = "; ".join(p if len(p) <= 160 else p[:157] + "..." for p in problems[:3])
+        more = f"; and {len(problems) - 3} more difference(s)" if len(problems) > 3 else ""
+        raise BadInput(f"{path}: the checkpoint does not fit this project: {shown}{more}") from None

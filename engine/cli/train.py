@@ -1,0 +1,166 @@
+"""``sigma train`` and ``sigma eval``: a project's run, built by :func:`engine.run.build_run`."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import threading
+from pathlib import Path
+
+from engine.cli.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, BadInput, CliError
+from engine.cli.loading import is_checkpoint, load_project, restore, say
+
+__all__ = ["cmd_train", "cmd_eval"]
+
+
+# ---------------------------------------------------------------------------------------------- train
+def _checkpoint_dir(project, args) -> Path | None:
+    """Where checkpoints go: --checkpoint-dir, else the project's setting, else next to the project."""
+    if args.no_checkpoints:
+        return None
+    if args.checkpoint_dir:
+        return Path(args.checkpoint_dir).resolve()
+    settings = project.training.get("checkpoint") or {}
+    if settings.get("directory"):
+        return project.resolve(settings["directory"])
+    stem = Path(project.path).stem if project.path else "project"
+    return ((Path(project.path).parent if project.path else Path.cwd()) / f"{stem}-checkpoints").resolve()
+
+
+def _fit_interruptibly(run, progress) -> bool:
+    """Train on a worker thread so that Ctrl-C reaches this one; returns False when interrupted.
+
+    The first Ctrl-C asks the operator to stop at the next iteration boundary (the run ends cleanly,
+    its stop hooks run); a second one gives up waiting.
+    """
+    failure: list[BaseException] = []
+    done = threading.Event()
+
+    def target():
+        try:
+            run.fit()
+        except BaseException as exc:  # handed to the main thread, which reports it
+            failure.append(exc)
+        finally:
+            done.set()
+
+    worker = threading.Thread(target=target, name="sigma-train", daemon=True)
+    worker.start()
+    interrupted = False
+    # Wait on an Event, not Thread.join: a join interrupted by Ctrl-C can leave the thread looking
+    # finished while it still runs (CPython gh-90882), and a short timeout keeps Ctrl-C responsive on
+    # Windows too.
+    while not done.is_set():
+        try:
+            done.wait(0.2)
+        except KeyboardInterrupt:
+            if interrupted:
+                raise
+            interrupted = True
+            if progress is not None:
+                progress.close()
+            print(
+                "sigma train: stopping after this iteration (Ctrl-C again to quit at once)",
+                file=sys.stderr,
+                flush=True,
+            )
+            run.trainer.operator.stop("interrupted by Ctrl-C")
+    if failure:
+        raise failure[0]
+    return not interrupted
+
+
+def cmd_train(args) -> int:
+    from engine.cli.progress import ConsoleProgress, format_metrics
+    from engine.run import build_run
+
+    project = load_project(args.project)
+    if args.epochs:
+        project.training["epochs"] = args.epochs
+    folder = _checkpoint_dir(project, args)
+    settings = dict(project.training.get("checkpoint") or {})
+    if folder is None:
+        settings["every_epochs"] = 0
+        settings["directory"] = None
+    else:
+        settings["directory"] = str(folder)
+    project.training["checkpoint"] = settings
+    run = build_run(project, backend=args.backend, workers=args.workers, checkpoint_dir=folder)
+    trainer = run.trainer
+    if args.resume:
+        restore(trainer, args.resume)
+    if trainer.epoch >= run.epochs:
+        say(
+            f"nothing to do: {trainer.epoch} epoch(s) already done of {run.epochs}; pass --epochs N to train "
+            "further"
+        )
+        return EXIT_OK
+    net = trainer.network
+    sizes = f"{len(run.train_data)} training samples"
+    if run.validation_data is not None:
+        sizes += f", {len(run.validation_data)} validation"
+    start = f", resuming at epoch {trainer.epoch + 1}" if args.resume else ""
+    if not args.quiet:
+        say(
+            f"{project.name}: {net.param_count():,} parameters, {sizes}, backend {trainer.backend.name}, "
+            f"epochs {trainer.epoch + 1}-{run.epochs}{start}"
+        )
+        if folder is not None:
+            every = int(settings.get("every_epochs") or 0)
+            say(f"checkpoints: {f'every {every} epoch(s) and ' if every else ''}at the end, in {folder}")
+    progress = None if args.quiet else ConsoleProgress(trainer.events, epochs=run.epochs)
+    with progress or contextlib.nullcontext():
+        finished = _fit_interruptibly(run, progress)
+    last = None
+    if folder is not None:
+        from engine import checkpoint
+
+        folder.mkdir(parents=True, exist_ok=True)
+        last = checkpoint.save(trainer, folder / "last.h5")
+    if not finished:
+        say(
+            f"interrupted at epoch {trainer.epoch}, iteration {trainer.iteration}"
+            + (f"; checkpoint: {last}" if last else "")
+        )
+        return EXIT_INTERRUPTED
+    if not args.quiet:
+        final = trainer.history[-1] if trainer.history else {}
+        metrics = {k: v for k, v in final.items() if k not in ("epoch", "iteration")}
+        say(f"done: {trainer.epoch} epoch(s), {trainer.iteration} iterations")
+        say(f"final: {format_metrics(metrics)}")
+        if last:
+            say(f"checkpoint: {last}")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------------------------- eval
+def cmd_eval(args) -> int:
+    from engine.cli.progress import format_metrics
+    from engine.run import build_run
+
+    if is_checkpoint(args.source):
+        if not args.project:
+            raise CliError(
+                "a checkpoint alone holds no data to evaluate on: add --project PROJECT", EXIT_USAGE
+            )
+        project_path, ckpt = args.project, args.source
+    else:
+        project_path, ckpt = args.source, args.checkpoint
+    project = load_project(project_path)
+    if ckpt is None and project.last_checkpoint:
+        ckpt = str(project.resolve(project.last_checkpoint))
+    if ckpt is None:
+        raise BadInput(
+            f"{project_path}: the project has no trained checkpoint yet; give one with --checkpoint"
+        )
+    run = build_run(project, backend=args.backend, workers=1)
+    restore(run.trainer, ckpt)
+    sets = [("validation", run.validation_data), ("test", getattr(run, "test_data", None))]
+    sets = [(name, data) for name, data in sets if data is not None and len(data)]
+    if not sets:
+        sets = [("training", run.train_data)]
+    say(f"{project.name}: checkpoint {ckpt} (epoch {run.trainer.epoch}, iteration {run.trainer.iteration})")
+    for name, data in sets:
+        metrics = run.trainer.evaluate(data)
+        say(f"{name} ({len(data)} samples): {format_metrics(metrics)}")
+    return EXIT_OK
