@@ -19,7 +19,11 @@ BENCHES = {
 
 
 def _usage() -> str:
-    lines = ["usage: python -m bench <name> [args]   (python -m bench <name> --help for its options)", "", "benchmarks:"]
+    lines = [
+        "usage: python -m bench <name> [args]   (python -m bench <name> --help for its options)",
+        "",
+        "benchmarks:",
+    ]
     lines += [f"  {name:8s} {text}" for name, text in BENCHES.items()]
     return "\n".join(lines)
 

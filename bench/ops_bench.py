@@ -49,7 +49,7 @@ def numpy_conv2d(x, w, b, g):
     dxp = np.zeros_like(xp)
     for i in range(kh):
         for j in range(kw):
-            dxp[:, :, i:i + h, j:j + wd] += dcols[:, :, i, j]
+            dxp[:, :, i : i + h, j : j + wd] += dcols[:, :, i, j]
     return y, dxp[:, :, 1:-1, 1:-1], gw, gb
 
 
@@ -119,8 +119,7 @@ def _check_agree(name, ours, ref, backend):
         err = float(np.abs(p - q).max()) / scale
         if err > 1e-3:
             raise AssertionError(
-                f"{name}: output {i} of the engine differs from numpy by {err:.3g} "
-                "(relative)"
+                f"{name}: output {i} of the engine differs from numpy by {err:.3g} (relative)"
             )
 
 
@@ -135,7 +134,11 @@ def _tune_allocator():
         ok = libc.mallopt(m_mmap_threshold, 1 << 30) and libc.mallopt(m_trim_threshold, 1 << 31)
     except OSError:
         return "allocator: default"
-    return "allocator: glibc mallopt (mmap threshold 1 GiB, trim threshold 2 GiB)" if ok else "allocator: default"
+    return (
+        "allocator: glibc mallopt (mmap threshold 1 GiB, trim threshold 2 GiB)"
+        if ok
+        else "allocator: default"
+    )
 
 
 def run(repeat: int, warmup: int, only=None, seed: int = 0, backend="cpu"):
@@ -157,6 +160,7 @@ def run(repeat: int, warmup: int, only=None, seed: int = 0, backend="cpu"):
             out = fn(*dev_args[name])
             backend.synchronize()
             return out
+
         return timed
 
     for name, ours, ref, args in cases:
@@ -165,7 +169,11 @@ def run(repeat: int, warmup: int, only=None, seed: int = 0, backend="cpu"):
     for rep in range(warmup + repeat):
         for name, ours, ref, args in cases:
             mine, theirs = on_device(ours, name), (lambda ref=ref, args=args: ref(*args))
-            order = (("engine", mine), ("numpy", theirs)) if rep % 2 == 0 else (("numpy", theirs), ("engine", mine))
+            order = (
+                (("engine", mine), ("numpy", theirs))
+                if rep % 2 == 0
+                else (("numpy", theirs), ("engine", mine))
+            )
             for side, fn in order:
                 start = time.perf_counter()
                 fn()
@@ -176,22 +184,34 @@ def run(repeat: int, warmup: int, only=None, seed: int = 0, backend="cpu"):
     for name, *_ in cases:
         e, n = times[name]["engine"], times[name]["numpy"]
         me, mn = statistics.median(e), statistics.median(n)
-        results.append({
-            "case": name, "engine_ms": me * 1e3, "numpy_ms": mn * 1e3, "ratio": me / mn,
-            "engine_min_ms": min(e) * 1e3, "numpy_min_ms": min(n) * 1e3, "repeat": len(e),
-            "target": TARGETS[name] if not backend.is_cuda else None, "backend": backend.name,
-        })
+        results.append(
+            {
+                "case": name,
+                "engine_ms": me * 1e3,
+                "numpy_ms": mn * 1e3,
+                "ratio": me / mn,
+                "engine_min_ms": min(e) * 1e3,
+                "numpy_min_ms": min(n) * 1e3,
+                "repeat": len(e),
+                "target": TARGETS[name] if not backend.is_cuda else None,
+                "backend": backend.name,
+            }
+        )
     return results
 
 
 def format_table(results) -> str:
-    lines = [f"{'case':24s} {'engine ms':>10s} {'numpy ms':>10s} {'ratio':>7s} {'target':>7s}  verdict",
-             "-" * 72]
+    lines = [
+        f"{'case':24s} {'engine ms':>10s} {'numpy ms':>10s} {'ratio':>7s} {'target':>7s}  verdict",
+        "-" * 72,
+    ]
     for r in results:
         target = r["target"]
         verdict = "" if target is None else ("met" if r["ratio"] <= target else "MISSED")
-        lines.append(f"{r['case']:24s} {r['engine_ms']:10.2f} {r['numpy_ms']:10.2f} {r['ratio']:7.3f} "
-                     f"{'-' if target is None else f'{target:.2f}':>7s}  {verdict}")
+        lines.append(
+            f"{r['case']:24s} {r['engine_ms']:10.2f} {r['numpy_ms']:10.2f} {r['ratio']:7.3f} "
+            f"{'-' if target is None else f'{target:.2f}':>7s}  {verdict}"
+        )
     return "\n".join(lines)
 
 
@@ -201,17 +221,30 @@ def main(argv=None) -> int:
     parser.add_argument("--warmup", type=int, default=2, help="untimed repetitions first")
     parser.add_argument("--only", nargs="+", choices=list(TARGETS), help="run only these cases")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON here")
-    parser.add_argument("--backend", default="cpu", help="engine backend: cpu (default) or cuda[:N] (numpy stays on the CPU)")
-    parser.add_argument("--default-allocator", action="store_true", help="leave glibc's malloc thresholds alone")
+    parser.add_argument(
+        "--backend", default="cpu", help="engine backend: cpu (default) or cuda[:N] (numpy stays on the CPU)"
+    )
+    parser.add_argument(
+        "--default-allocator", action="store_true", help="leave glibc's malloc thresholds alone"
+    )
     args = parser.parse_args(argv)
     note = "allocator: default" if args.default_allocator else _tune_allocator()
     results = run(args.repeat, args.warmup, args.only, backend=args.backend)
-    print(f"python -m bench ops: float32, engine on {results[0]['backend']}, median of {args.repeat} interleaved "
-          f"repetitions; {note}")
+    print(
+        f"python -m bench ops: float32, engine on {results[0]['backend']}, "
+        f"median of {args.repeat} interleaved "
+        f"repetitions; {note}"
+    )
     print(format_table(results))
     if args.json:
-        payload = {"bench": "ops", "numpy": np.__version__, "python": sys.version.split()[0],
-                   "machine": platform.machine(), "note": note, "results": results}
+        payload = {
+            "bench": "ops",
+            "numpy": np.__version__,
+            "python": sys.version.split()[0],
+            "machine": platform.machine(),
+            "note": note,
+            "results": results,
+        }
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump(payload, fh, indent=2)
         print(f"results written to {args.json}")

@@ -176,7 +176,9 @@ def test_shape_mismatch_names_op_and_shapes():
 def test_float32_and_float64_do_not_mix():
     a = engine.tensor(np.ones(3, np.float32), requires_grad=True)
     b = engine.tensor(np.ones(3, np.float64))
-    with pytest.raises(DTypeError, match=r"mul: operands have different floating dtypes \(float32\(3,\), float64\(3,\)\)"):
+    with pytest.raises(
+        DTypeError, match=r"mul: operands have different floating dtypes \(float32\(3,\), float64\(3,\)\)"
+    ):
         a * b
     # Python numbers take the tensor's dtype
     assert (a * 2.5).dtype == np.float32

@@ -19,7 +19,7 @@ def as_list(out):
 
 
 def run(backend, fn, inputs, dtype=np.float64):
-    """Apply ``fn`` to ``inputs`` (host arrays) moved to ``backend``, floats cast to ``dtype``; host outputs."""
+    """Apply ``fn`` to host ``inputs`` moved to ``backend`` (floats cast to ``dtype``); host outputs."""
     ts = []
     for x in inputs:
         x = np.asarray(x)
@@ -47,8 +47,20 @@ def check_forward(backend, fn, ref, inputs, *, rtol=1e-7, atol=1e-10, f32=True):
             np.testing.assert_allclose(g, w, rtol=2e-4, atol=2e-5 * max(1.0, float(np.abs(w).max(initial=0))))
 
 
-def check_op(backend, fn, ref, inputs, *, grad=True, double=False, no_grads=None, fwd_rtol=1e-7, fwd_atol=1e-10,
-             f32=True, **grad_kwargs):
+def check_op(
+    backend,
+    fn,
+    ref,
+    inputs,
+    *,
+    grad=True,
+    double=False,
+    no_grads=None,
+    fwd_rtol=1e-7,
+    fwd_atol=1e-10,
+    f32=True,
+    **grad_kwargs,
+):
     """Forward (:func:`check_forward`), backward by finite differences, and optionally double backward.
 
     Integer inputs are not differentiated. ``grad_kwargs`` (eps, atol, rtol, ...) go to ``check_gradients``.
@@ -67,8 +79,10 @@ def check_op(backend, fn, ref, inputs, *, grad=True, double=False, no_grads=None
 
             def on_free(*ts):
                 it = iter(ts)
-                full = [engine.Tensor(backend.from_host(fixed[i])) if i in fixed else next(it)
-                        for i in range(len(inputs))]
+                full = [
+                    engine.Tensor(backend.from_host(fixed[i])) if i in fixed else next(it)
+                    for i in range(len(inputs))
+                ]
                 return fn(*full)
 
             check_double_backward(on_free, free, backend=backend, **grad_kwargs)

@@ -64,7 +64,16 @@ def test_relu_gradient_is_zero_at_zero(backend):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_large_inputs_stay_finite(backend, dtype):
     x = np.array([[1e4, -1e4, 0.0, 5.0], [-1e4, -1e4, -1e4, -1e4]], dtype)
-    for op in (ops.softmax, ops.log_softmax, ops.sigmoid, ops.softplus, ops.tanh, ops.elu, ops.selu, ops.gelu):
+    for op in (
+        ops.softmax,
+        ops.log_softmax,
+        ops.sigmoid,
+        ops.softplus,
+        ops.tanh,
+        ops.elu,
+        ops.selu,
+        ops.gelu,
+    ):
         t = engine.tensor(backend.from_host(x), requires_grad=True)
         y = op(t)
         (y * engine.tensor(backend.from_host(np.ones_like(x)))).sum().backward()

@@ -25,7 +25,12 @@ def direct_conv2d(x, w, b=None, stride=(1, 1), pads=((0, 0), (0, 0)), dilation=(
         g = oc // per
         for i in range(ho):
             for j in range(wo):
-                patch = xp[:, g * cg:(g + 1) * cg, i * sh:i * sh + dh * (kh - 1) + 1:dh, j * sw:j * sw + dw * (kw - 1) + 1:dw]
+                patch = xp[
+                    :,
+                    g * cg : (g + 1) * cg,
+                    i * sh : i * sh + dh * (kh - 1) + 1 : dh,
+                    j * sw : j * sw + dw * (kw - 1) + 1 : dw,
+                ]
                 y[:, oc, i, j] = (patch * w[oc]).sum(axis=(1, 2, 3))
     if b is not None:
         y += b.reshape(1, -1, 1, 1)
@@ -64,16 +69,25 @@ def test_conv2d(backend, case):
         return direct_conv2d(x, w, b, st, _pads(padding), dl, groups)
 
     check_op(backend, f, ref, [x, w, b])
-    check_op(backend, lambda x, w: ops.conv2d(x, w, stride=stride, padding=padding, dilation=dilation, groups=groups),
-             None, [x[:1], w], double=True)
+    check_op(
+        backend,
+        lambda x, w: ops.conv2d(x, w, stride=stride, padding=padding, dilation=dilation, groups=groups),
+        None,
+        [x[:1], w],
+        double=True,
+    )
 
 
 @pytest.mark.parametrize("stride", [1, 2])
 def test_conv2d_same_padding(backend, stride):
     rng = np.random.default_rng(1)
     x, w = randn(rng, 1, 2, 6, 5), randn(rng, 3, 2, 3, 2)
-    y = ops.conv2d(engine.tensor(backend.from_host(x)), engine.tensor(backend.from_host(w)), padding="same",
-                   stride=stride)
+    y = ops.conv2d(
+        engine.tensor(backend.from_host(x)),
+        engine.tensor(backend.from_host(w)),
+        padding="same",
+        stride=stride,
+    )
     assert y.shape[2:] == (-(-6 // stride), -(-5 // stride))
     # TensorFlow's rule: the odd extra row/column of padding goes after
     pw_total = max((-(-5 // stride) - 1) * stride + 2 - 5, 0)
@@ -116,7 +130,9 @@ def test_conv_output_shape_helper():
 
 def test_conv_errors_name_the_shapes():
     x = engine.tensor(np.zeros((1, 3, 5, 5)))
-    with pytest.raises(ShapeError, match=r"conv2d: input with 3 channels, weight \(4, 2, 3, 3\) and groups=1"):
+    with pytest.raises(
+        ShapeError, match=r"conv2d: input with 3 channels, weight \(4, 2, 3, 3\) and groups=1"
+    ):
         ops.conv2d(x, engine.tensor(np.zeros((4, 2, 3, 3))))
     with pytest.raises(ShapeError, match=r"conv2d: expected x \(N, C, H, W\).*got x \(3, 5, 5\)"):
         ops.conv2d(engine.tensor(np.zeros((3, 5, 5))), engine.tensor(np.zeros((4, 3, 3, 3))))

@@ -24,8 +24,13 @@ def test_dropout_is_inverted_and_reproducible(backend):
 
 def test_dropout_gradient_and_inference(backend):
     x = randn(np.random.default_rng(0), 4, 5)
-    check_op(backend, lambda t: ops.dropout(t, 0.5, True, np.random.default_rng(3)),
-             lambda a: a * ops.dropout_mask(a.shape, 0.5, np.random.default_rng(3), np.float64), [x], double=True)
+    check_op(
+        backend,
+        lambda t: ops.dropout(t, 0.5, True, np.random.default_rng(3)),
+        lambda a: a * ops.dropout_mask(a.shape, 0.5, np.random.default_rng(3), np.float64),
+        [x],
+        double=True,
+    )
     t = engine.tensor(backend.from_host(x))
     assert ops.dropout(t, 0.5, training=False, rng=np.random.default_rng(0)) is t
     assert ops.dropout(t, 0.0, training=True, rng=np.random.default_rng(0)) is t
@@ -55,7 +60,9 @@ def test_embedding_accumulates_repeated_rows():
 
 def test_embedding_errors():
     w = engine.tensor(np.zeros((4, 2)))
-    with pytest.raises(ShapeError, match=r"embedding: indices span \[0, 4\] but the table \(4, 2\) has 4 rows"):
+    with pytest.raises(
+        ShapeError, match=r"embedding: indices span \[0, 4\] but the table \(4, 2\) has 4 rows"
+    ):
         ops.embedding(np.array([0, 4]), w)
     with pytest.raises(DTypeError, match="embedding: indices must be integers"):
         ops.embedding(np.array([0.0, 1.0]), w)

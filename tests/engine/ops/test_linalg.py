@@ -8,8 +8,15 @@ import engine
 from engine import ops
 from engine.autodiff import ShapeError
 
-SHAPES = [((3, 4), (4, 5)), ((2, 3, 4), (4, 5)), ((2, 1, 3, 4), (3, 4, 2)), ((4,), (4, 5)), ((3, 4), (4,)),
-          ((4,), (4,)), ((2, 3, 4), (4,))]
+SHAPES = [
+    ((3, 4), (4, 5)),
+    ((2, 3, 4), (4, 5)),
+    ((2, 1, 3, 4), (3, 4, 2)),
+    ((4,), (4, 5)),
+    ((3, 4), (4,)),
+    ((4,), (4,)),
+    ((2, 3, 4), (4,)),
+]
 
 
 @pytest.mark.parametrize("shapes", SHAPES, ids=str)

@@ -42,7 +42,12 @@ def test_softmax_cross_entropy(backend, smoothing, reduction, kind):
 def test_cross_entropy_targets_may_be_tensors(backend):
     x = randn(np.random.default_rng(1), 3, 4)
     t = engine.tensor(backend.from_host(np.array([0, 3, 1])))
-    check_op(backend, lambda a: ops.softmax_cross_entropy(a, t), lambda a: _np_ce(a, np.eye(4)[[0, 3, 1]]).mean(), [x])
+    check_op(
+        backend,
+        lambda a: ops.softmax_cross_entropy(a, t),
+        lambda a: _np_ce(a, np.eye(4)[[0, 3, 1]]).mean(),
+        [x],
+    )
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -61,13 +66,19 @@ def test_cross_entropy_is_finite_at_huge_logits(backend, dtype):
 
 def test_cross_entropy_bad_targets_name_op_and_shapes():
     x = engine.tensor(np.zeros((3, 4)))
-    with pytest.raises(ValueError, match=r"softmax_cross_entropy: class index out of range.*\[0, 4\].*\(3, 4\)"):
+    with pytest.raises(
+        ValueError, match=r"softmax_cross_entropy: class index out of range.*\[0, 4\].*\(3, 4\)"
+    ):
         ops.softmax_cross_entropy(x, np.array([0, 4, 1]))
     with pytest.raises(ValueError, match=r"out of range.*\[-1, 1\]"):
         ops.softmax_cross_entropy(x, np.array([0, -1, 1]))
-    with pytest.raises(ShapeError, match=r"softmax_cross_entropy: integer targets must have shape \(3,\).*\(2,\)"):
+    with pytest.raises(
+        ShapeError, match=r"softmax_cross_entropy: integer targets must have shape \(3,\).*\(2,\)"
+    ):
         ops.softmax_cross_entropy(x, np.array([0, 1]))
-    with pytest.raises(ShapeError, match=r"probability targets must have the logits' shape \(3, 4\), got \(3, 5\)"):
+    with pytest.raises(
+        ShapeError, match=r"probability targets must have the logits' shape \(3, 4\), got \(3, 5\)"
+    ):
         ops.softmax_cross_entropy(x, np.zeros((3, 5)))
     with pytest.raises(ShapeError, match=r"logits must have shape \(N, C\), got \(4,\)"):
         ops.softmax_cross_entropy(engine.tensor(np.zeros(4)), np.array([0]))
@@ -82,11 +93,18 @@ def test_cross_entropy_bad_targets_name_op_and_shapes():
 ELEMENTWISE = {
     "mse": (ops.mean_squared_error, lambda p, t: (p - t) ** 2),
     "l1": (ops.l1_loss, lambda p, t: np.abs(p - t)),
-    "huber": (ops.huber_loss, lambda p, t: np.where(np.abs(p - t) <= 1, 0.5 * (p - t) ** 2, np.abs(p - t) - 0.5)),
-    "huber_0.3": (lambda p, t, reduction="mean": ops.huber_loss(p, t, 0.3, reduction=reduction),
-                  lambda p, t: np.where(np.abs(p - t) <= 0.3, 0.5 * (p - t) ** 2, 0.3 * (np.abs(p - t) - 0.15))),
-    "bce_logits": (ops.binary_cross_entropy_with_logits,
-                   lambda x, t: -(t * np.log(1 / (1 + np.exp(-x))) + (1 - t) * np.log(1 - 1 / (1 + np.exp(-x))))),
+    "huber": (
+        ops.huber_loss,
+        lambda p, t: np.where(np.abs(p - t) <= 1, 0.5 * (p - t) ** 2, np.abs(p - t) - 0.5),
+    ),
+    "huber_0.3": (
+        lambda p, t, reduction="mean": ops.huber_loss(p, t, 0.3, reduction=reduction),
+        lambda p, t: np.where(np.abs(p - t) <= 0.3, 0.5 * (p - t) ** 2, 0.3 * (np.abs(p - t) - 0.15)),
+    ),
+    "bce_logits": (
+        ops.binary_cross_entropy_with_logits,
+        lambda x, t: -(t * np.log(1 / (1 + np.exp(-x))) + (1 - t) * np.log(1 - 1 / (1 + np.exp(-x)))),
+    ),
 }
 
 
@@ -103,8 +121,13 @@ def test_elementwise_loss(backend, name, reduction, shape):
         for k in (0.0, 0.3, 1.0):
             p = np.where(np.abs(np.abs(d) - k) < 0.05, p + 0.2, p)
             d = p - t
-    check_op(backend, lambda a, b: op(a, b, reduction=reduction), lambda a, b: _reduce(ref(a, b), reduction),
-             [p, t], double=True)
+    check_op(
+        backend,
+        lambda a, b: op(a, b, reduction=reduction),
+        lambda a, b: _reduce(ref(a, b), reduction),
+        [p, t],
+        double=True,
+    )
 
 
 def test_losses_accept_integer_or_float64_constant_targets(backend):
@@ -117,7 +140,9 @@ def test_losses_accept_integer_or_float64_constant_targets(backend):
 
 def test_bce_with_logits_is_stable(backend):
     x = engine.tensor(backend.from_host(np.array([1e4, -1e4, 30.0])), requires_grad=True)
-    loss = ops.binary_cross_entropy_with_logits(x, backend.from_host(np.array([0.0, 1.0, 1.0])), reduction="none")
+    loss = ops.binary_cross_entropy_with_logits(
+        x, backend.from_host(np.array([0.0, 1.0, 1.0])), reduction="none"
+    )
     loss.sum().backward()
     np.testing.assert_allclose(loss.numpy(), [1e4, 1e4, np.log1p(np.exp(-30.0))])
     np.testing.assert_allclose(x.grad.numpy(), [1.0, -1.0, -np.exp(-30.0)], atol=1e-15)
@@ -125,7 +150,9 @@ def test_bce_with_logits_is_stable(backend):
 
 def test_elementwise_loss_errors():
     a, b = engine.tensor(np.zeros((2, 3))), engine.tensor(np.zeros((3, 2)))
-    with pytest.raises(ShapeError, match=r"mean_squared_error: predictions of shape \(2, 3\) and targets of shape \(3, 2\)"):
+    with pytest.raises(
+        ShapeError, match=r"mean_squared_error: predictions of shape \(2, 3\) and targets of shape \(3, 2\)"
+    ):
         ops.mean_squared_error(a, b)
     with pytest.raises(ValueError, match="huber_loss.*delta"):
         ops.huber_loss(a, a, delta=0)

@@ -33,8 +33,12 @@ def test_binary(backend, name, shapes):
 def test_operators_match_functions(backend):
     rng = np.random.default_rng(1)
     a, b = randn(rng, 2, 3), randn(rng, 3, positive=True)
-    check_op(backend, lambda x, y: (x + y, x - y, x * y, x / y, -x, x**2.0, 2.0 * x - 1.0 / y, abs(x)),
-             lambda x, y: (x + y, x - y, x * y, x / y, -x, x**2, 2 * x - 1 / y, np.abs(x)), [a, b])
+    check_op(
+        backend,
+        lambda x, y: (x + y, x - y, x * y, x / y, -x, x**2.0, 2.0 * x - 1.0 / y, abs(x)),
+        lambda x, y: (x + y, x - y, x * y, x / y, -x, x**2, 2 * x - 1 / y, np.abs(x)),
+        [a, b],
+    )
 
 
 UNARY = {
@@ -78,7 +82,9 @@ def test_where(backend, shapes):
     rng = np.random.default_rng(4)
     cond = rng.random(shapes[0]) > 0.5
     a, b = randn(rng, *shapes[1]), randn(rng, *shapes[2])
-    check_op(backend, lambda x, y: ops.where(cond, x, y), lambda x, y: np.where(cond, x, y), [a, b], double=True)
+    check_op(
+        backend, lambda x, y: ops.where(cond, x, y), lambda x, y: np.where(cond, x, y), [a, b], double=True
+    )
 
 
 def test_sign_has_no_gradient(backend):
@@ -91,8 +97,16 @@ def test_sign_has_no_gradient(backend):
 def test_astype_between_floats(backend):
     rng = np.random.default_rng(5)
     x = randn(rng, 3, 2)
-    check_op(backend, lambda t: ops.astype(ops.astype(t, np.float32), np.float64) * t, lambda t: t * t, [x],
-             fwd_rtol=1e-6, f32=False, eps=1e-3, atol=1e-3)  # float32 rounding: a coarser check
+    check_op(
+        backend,
+        lambda t: ops.astype(ops.astype(t, np.float32), np.float64) * t,
+        lambda t: t * t,
+        [x],
+        fwd_rtol=1e-6,
+        f32=False,
+        eps=1e-3,
+        atol=1e-3,
+    )  # float32 rounding: a coarser check
     y = ops.astype(engine.tensor(backend.from_host(x)), np.float32)
     assert y.dtype == np.float32
 

@@ -18,7 +18,7 @@ def direct_pool(x, k, s, p, reduce, fill):
     y = np.empty(x.shape[:2] + (ho, wo))
     for i in range(ho):
         for j in range(wo):
-            y[:, :, i, j] = reduce(xp[:, :, i * sh:i * sh + kh, j * sw:j * sw + kw], axis=(2, 3))
+            y[:, :, i, j] = reduce(xp[:, :, i * sh : i * sh + kh, j * sw : j * sw + kw], axis=(2, 3))
     return y
 
 
@@ -29,23 +29,38 @@ CASES = [(2, None, 0), (3, 2, 1), (3, 1, 1), ((2, 3), (1, 2), 0), (2, 1, 0)]
 def test_max_pool2d(backend, case):
     k, s, p = case
     x = randn(np.random.default_rng(0), 2, 3, 7, 6)
-    check_op(backend, lambda t: ops.max_pool2d(t, k, s, p),
-             lambda a: direct_pool(a, k, k if s is None else s, p, np.max, -np.inf), [x], double=True)
+    check_op(
+        backend,
+        lambda t: ops.max_pool2d(t, k, s, p),
+        lambda a: direct_pool(a, k, k if s is None else s, p, np.max, -np.inf),
+        [x],
+        double=True,
+    )
 
 
 @pytest.mark.parametrize("case", CASES, ids=str)
 def test_avg_pool2d(backend, case):
     k, s, p = case
     x = randn(np.random.default_rng(1), 2, 3, 7, 6)
-    check_op(backend, lambda t: ops.avg_pool2d(t, k, s, p),
-             lambda a: direct_pool(a, k, k if s is None else s, p, np.mean, 0.0), [x], double=True)
+    check_op(
+        backend,
+        lambda t: ops.avg_pool2d(t, k, s, p),
+        lambda a: direct_pool(a, k, k if s is None else s, p, np.mean, 0.0),
+        [x],
+        double=True,
+    )
 
 
 @pytest.mark.parametrize("keepdims", [False, True])
 def test_global_avg_pool2d(backend, keepdims):
     x = randn(np.random.default_rng(2), 2, 3, 4, 5)
-    check_op(backend, lambda t: ops.global_avg_pool2d(t, keepdims=keepdims),
-             lambda a: a.mean(axis=(2, 3), keepdims=keepdims), [x], double=True)
+    check_op(
+        backend,
+        lambda t: ops.global_avg_pool2d(t, keepdims=keepdims),
+        lambda a: a.mean(axis=(2, 3), keepdims=keepdims),
+        [x],
+        double=True,
+    )
 
 
 def test_max_pool_routes_the_gradient_to_the_argmax_only():

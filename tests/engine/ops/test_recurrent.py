@@ -18,7 +18,12 @@ def np_lstm(x, h, c, w_ih, w_hh, b):
     hs = []
     for t in range(x.shape[1]):
         a = x[:, t] @ w_ih + h @ w_hh + b
-        i, f, g, o = _sig(a[:, :hid]), _sig(a[:, hid:2 * hid]), np.tanh(a[:, 2 * hid:3 * hid]), _sig(a[:, 3 * hid:])
+        i, f, g, o = (
+            _sig(a[:, :hid]),
+            _sig(a[:, hid : 2 * hid]),
+            np.tanh(a[:, 2 * hid : 3 * hid]),
+            _sig(a[:, 3 * hid :]),
+        )
         c = f * c + i * g
         h = o * np.tanh(c)
         hs.append(h)
@@ -31,21 +36,33 @@ def np_gru(x, h, w_ih, w_hh, b_ih, b_hh):
     for t in range(x.shape[1]):
         ax, ah = x[:, t] @ w_ih + b_ih, h @ w_hh + b_hh
         r = _sig(ax[:, :hid] + ah[:, :hid])
-        z = _sig(ax[:, hid:2 * hid] + ah[:, hid:2 * hid])
-        n = np.tanh(ax[:, 2 * hid:] + r * ah[:, 2 * hid:])
+        z = _sig(ax[:, hid : 2 * hid] + ah[:, hid : 2 * hid])
+        n = np.tanh(ax[:, 2 * hid :] + r * ah[:, 2 * hid :])
         h = (1 - z) * n + z * h
         hs.append(h)
     return np.stack(hs, axis=1), h
 
 
 def _lstm_inputs(rng, n=2, t=4, i=3, h=5):
-    return [randn(rng, n, t, i), randn(rng, n, h), randn(rng, n, h), randn(rng, i, 4 * h) * 0.5,
-            randn(rng, h, 4 * h) * 0.5, randn(rng, 4 * h)]
+    return [
+        randn(rng, n, t, i),
+        randn(rng, n, h),
+        randn(rng, n, h),
+        randn(rng, i, 4 * h) * 0.5,
+        randn(rng, h, 4 * h) * 0.5,
+        randn(rng, 4 * h),
+    ]
 
 
 def _gru_inputs(rng, n=2, t=4, i=3, h=5):
-    return [randn(rng, n, t, i), randn(rng, n, h), randn(rng, i, 3 * h) * 0.5, randn(rng, h, 3 * h) * 0.5,
-            randn(rng, 3 * h), randn(rng, 3 * h)]
+    return [
+        randn(rng, n, t, i),
+        randn(rng, n, h),
+        randn(rng, i, 3 * h) * 0.5,
+        randn(rng, h, 3 * h) * 0.5,
+        randn(rng, 3 * h),
+        randn(rng, 3 * h),
+    ]
 
 
 @pytest.mark.parametrize("output", [None, 0, 1, 2])
@@ -77,12 +94,21 @@ def test_double_backward_through_fused_sequences(backend):
 def test_cells_are_one_step_of_the_sequence(backend):
     rng = np.random.default_rng(3)
     x, h, c, w_ih, w_hh, b = _lstm_inputs(rng, t=1)
-    check_op(backend, lambda x, h, c, wi, wh, b: ops.lstm_cell(x, h, c, wi, wh, b),
-             lambda x, h, c, wi, wh, b: np_lstm(x[:, None], h, c, wi, wh, b)[1:], [x[:, 0], h, c, w_ih, w_hh, b],
-             double=True)
+    check_op(
+        backend,
+        lambda x, h, c, wi, wh, b: ops.lstm_cell(x, h, c, wi, wh, b),
+        lambda x, h, c, wi, wh, b: np_lstm(x[:, None], h, c, wi, wh, b)[1:],
+        [x[:, 0], h, c, w_ih, w_hh, b],
+        double=True,
+    )
     x, h, w_ih, w_hh, bi, bh = _gru_inputs(rng, t=1)
-    check_op(backend, ops.gru_cell, lambda x, h, wi, wh, bi, bh: np_gru(x[:, None], h, wi, wh, bi, bh)[1],
-             [x[:, 0], h, w_ih, w_hh, bi, bh], double=True)
+    check_op(
+        backend,
+        ops.gru_cell,
+        lambda x, h, wi, wh, bi, bh: np_gru(x[:, None], h, wi, wh, bi, bh)[1],
+        [x[:, 0], h, w_ih, w_hh, bi, bh],
+        double=True,
+    )
 
 
 def test_float32_long_sequence_matches_float64():
@@ -113,5 +139,17 @@ def test_recurrent_errors_name_the_shapes():
 def test_weight_gradients_when_inputs_and_states_are_constants(backend):
     """The training case: data and initial states need no gradient, so BPTT skips their work."""
     rng = np.random.default_rng(6)
-    check_op(backend, lambda *a: ops.lstm(*a)[1], None, _lstm_inputs(rng), no_grads=[True, True, True, False, False, False])
-    check_op(backend, lambda *a: ops.gru(*a)[1], None, _gru_inputs(rng), no_grads=[True, True, False, False, False, False])
+    check_op(
+        backend,
+        lambda *a: ops.lstm(*a)[1],
+        None,
+        _lstm_inputs(rng),
+        no_grads=[True, True, True, False, False, False],
+    )
+    check_op(
+        backend,
+        lambda *a: ops.gru(*a)[1],
+        None,
+        _gru_inputs(rng),
+        no_grads=[True, True, False, False, False, False],
+    )

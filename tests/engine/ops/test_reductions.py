@@ -1,4 +1,4 @@
-"""Reductions over axes with keepdims, their double backward, and the broadcasting pair sum_to/broadcast_to."""
+"""Reductions over axes with keepdims, their double backward, and the pair sum_to / broadcast_to."""
 
 import numpy as np
 import pytest
@@ -37,13 +37,20 @@ def test_reduction(backend, name, keepdims, case):
         shape = (5,)  # std of a single element is sqrt(0): no finite gradient there
     op, ref = REDUCTIONS[name]
     x = randn(np.random.default_rng(0), *shape)
-    check_op(backend, lambda t: op(t, axis=axis, keepdims=keepdims),
-             lambda a: ref(a, axis=axis, keepdims=keepdims), [x], double=True)
+    check_op(
+        backend,
+        lambda t: op(t, axis=axis, keepdims=keepdims),
+        lambda a: ref(a, axis=axis, keepdims=keepdims),
+        [x],
+        double=True,
+    )
 
 
 def test_var_ddof(backend):
     x = randn(np.random.default_rng(1), 4, 3)
-    check_op(backend, lambda t: ops.var(t, axis=0, ddof=1), lambda a: np.var(a, axis=0, ddof=1), [x], double=True)
+    check_op(
+        backend, lambda t: ops.var(t, axis=0, ddof=1), lambda a: np.var(a, axis=0, ddof=1), [x], double=True
+    )
 
 
 def test_max_ties_share_the_gradient():
@@ -70,7 +77,9 @@ def test_argmax_argmin_have_no_gradient(backend, axis):
         np.testing.assert_array_equal(r.numpy(), ref(x, axis=axis))
 
 
-@pytest.mark.parametrize("shapes", [((4, 3), (3,)), ((2, 3, 4), (3, 1)), ((3,), ()), ((5, 1), (1, 1))], ids=str)
+@pytest.mark.parametrize(
+    "shapes", [((4, 3), (3,)), ((2, 3, 4), (3, 1)), ((3,), ()), ((5, 1), (1, 1))], ids=str
+)
 def test_sum_to_and_broadcast_to(backend, shapes):
     big, small = shapes
     rng = np.random.default_rng(3)
@@ -78,7 +87,9 @@ def test_sum_to_and_broadcast_to(backend, shapes):
 
     def np_sum_to(a):
         lead = a.ndim - len(small)
-        axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(small) if s == 1 and a.shape[i + lead] != 1)
+        axes = tuple(range(lead)) + tuple(
+            i + lead for i, s in enumerate(small) if s == 1 and a.shape[i + lead] != 1
+        )
         return a.sum(axis=axes, keepdims=True).reshape(small)
 
     check_op(backend, lambda t: ops.sum_to(t, small), np_sum_to, [x], double=True)

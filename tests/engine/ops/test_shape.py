@@ -21,7 +21,10 @@ CASES = {
     "slice": (lambda t: t[:, 1:, ::2], lambda a: a[:, 1:, ::2]),
     "int_index": (lambda t: t[1, :, -1], lambda a: a[1, :, -1]),
     "int_array_repeats": (lambda t: ops.getitem(t, np.array([1, 1, 0])), lambda a: a[np.array([1, 1, 0])]),
-    "fancy_pair": (lambda t: t[np.array([0, 1, 1]), :, np.array([3, 0, 3])], lambda a: a[[0, 1, 1], :, [3, 0, 3]]),
+    "fancy_pair": (
+        lambda t: t[np.array([0, 1, 1]), :, np.array([3, 0, 3])],
+        lambda a: a[[0, 1, 1], :, [3, 0, 3]],
+    ),
     "bool_mask": (lambda t: t[X > 0], lambda a: a[X > 0]),
     "pad": (lambda t: ops.pad(t, ((0, 1), (2, 0), (1, 1))), lambda a: np.pad(a, ((0, 1), (2, 0), (1, 1)))),
     "pad_value": (lambda t: ops.pad(t, 1, value=2.5), lambda a: np.pad(a, 1, constant_values=2.5)),
@@ -30,7 +33,10 @@ CASES = {
     "expand_dims": (lambda t: ops.expand_dims(t, -1), lambda a: a[..., None]),
     "broadcast_to": (lambda t: ops.broadcast_to(t, (5, 2, 3, 4)), lambda a: np.broadcast_to(a, (5, 2, 3, 4))),
     "split_equal": (lambda t: tuple(ops.split(t, 2, axis=2)), lambda a: tuple(np.split(a, 2, axis=2))),
-    "split_indices": (lambda t: tuple(ops.split(t, [1, 2], axis=1)), lambda a: tuple(np.split(a, [1, 2], axis=1))),
+    "split_indices": (
+        lambda t: tuple(ops.split(t, [1, 2], axis=1)),
+        lambda a: tuple(np.split(a, [1, 2], axis=1)),
+    ),
     "split_one_used": (lambda t: ops.split(t, 3, axis=1)[1], lambda a: np.split(a, 3, axis=1)[1]),
 }
 
@@ -50,9 +56,17 @@ def test_concat_and_stack(backend, axis):
         for i, s in enumerate(shapes):
             s[axis] = i + 1
     xs = [randn(rng, *s) for s in shapes]
-    check_op(backend, lambda *ts: ops.concat(ts, axis=axis), lambda *a: np.concatenate(a, axis=axis), xs, double=True)
+    check_op(
+        backend,
+        lambda *ts: ops.concat(ts, axis=axis),
+        lambda *a: np.concatenate(a, axis=axis),
+        xs,
+        double=True,
+    )
     same = [randn(rng, 2, 3) for _ in range(3)]
-    check_op(backend, lambda *ts: ops.stack(ts, axis=axis), lambda *a: np.stack(a, axis=axis), same, double=True)
+    check_op(
+        backend, lambda *ts: ops.stack(ts, axis=axis), lambda *a: np.stack(a, axis=axis), same, double=True
+    )
 
 
 def test_zero_dim_getitem_and_reshape(backend):
