@@ -266,3 +266,28 @@ def test_through_the_main_window_the_builder_edits_the_project_network(qtbot, tm
     assert window.project.network["nodes"][0]["shape"] == [3]
     window.set_project(Project(name="empty"))
     assert panel.scene.nodes() == [] and not panel.scene.undo_stack.canUndo()
+
+
+def test_palette_drop_adds_a_layer_and_bad_field_text_is_refused_at_the_field(panel, qtbot):
+    from PySide6.QtCore import QMimeData, QPointF, Qt
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+    from PySide6.QtWidgets import QApplication
+
+    from studio.panels.network_builder.palette import LAYER_MIME
+
+    mime = QMimeData()
+    mime.setData(LAYER_MIME, b"dropout")
+    at = QPointF(panel.view.viewport().rect().center())
+    args = (Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    enter = QDragEnterEvent(at, *args)
+    QApplication.sendEvent(panel.view.viewport(), enter)
+    assert enter.isAccepted()
+    QApplication.sendEvent(panel.view.viewport(), QDropEvent(at, *args))
+    (node,) = panel.scene.nodes()
+    assert node.type == "dropout" and node.isSelected()
+    qtbot.waitUntil(lambda: panel.properties.node is node, timeout=2000)
+    panel.properties.set_field("rate", "a lot")
+    assert node.props["rate"] == 0.2 and "expected a number" in panel.properties.status.text()
+    assert "border" in panel.properties.fields["rate"].styleSheet()
+    panel.properties.set_field("rate", "0.5")
+    assert node.props["rate"] == 0.5
