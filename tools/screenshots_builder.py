@@ -121,8 +121,18 @@ def builder_shots(app, out: Path) -> None:
     drop = s.add_node("dropout", name="dropout", rate=0.3)
     out_ = s.add_node("dense", name="logits", units=10, activation=None)
     loss = s.add_node("softmax_cross_entropy", name="loss")
-    for a, b, port in [(x, c1, 0), (c1, c2, 0), (c1, add, 0), (c2, add, 1), (add, pool, 0), (pool, flat, 0),
-                       (flat, fc, 0), (fc, drop, 0), (drop, out_, 0), (out_, loss, 0)]:
+    for a, b, port in [
+        (x, c1, 0),
+        (c1, c2, 0),
+        (c1, add, 0),
+        (c2, add, 1),
+        (add, pool, 0),
+        (pool, flat, 0),
+        (flat, fc, 0),
+        (fc, drop, 0),
+        (drop, out_, 0),
+        (out_, loss, 0),
+    ]:
         s.connect(a, b, port)
     s.auto_layout()
     panel.validate_now()
