@@ -47,3 +47,29 @@ def test_reference_steps_lower_the_loss(name):
     for _ in range(30):
         last = ref.step(x, y)
     assert np.isfinite(last) and last < first
+
+
+def test_reference_optimisers_match_their_equations():
+    from bench.workloads.numpy_common import Adam, FlatParams, SGDMomentum
+
+    rng = np.random.default_rng(0)
+    grads = [rng.normal(size=5) for _ in range(2)]
+    store = FlatParams({"w": (5,)}, np.float64)
+    store.flat[:] = p = rng.normal(size=5)
+    opt = Adam(store, learning_rate=0.1)
+    m = v = np.zeros(5)
+    for t, g in enumerate(grads, start=1):
+        store.grad_flat[:] = g
+        opt.step()
+        m, v = 0.9 * m + 0.1 * g, 0.999 * v + 0.001 * g * g
+        p = p - 0.1 * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
+        np.testing.assert_allclose(store.flat, p, rtol=1e-12)
+    store.flat[:] = p = rng.normal(size=5)
+    opt = SGDMomentum(store, learning_rate=0.1, momentum=0.9)
+    vel = np.zeros(5)
+    for g in grads:
+        store.grad_flat[:] = g
+        opt.step()
+        vel = 0.9 * vel + g
+        p = p - 0.1 * vel
+        np.testing.assert_allclose(store.flat, p, rtol=1e-12)
