@@ -54,6 +54,10 @@ def _smoke(args) -> int:
     from studio.main_window import MainWindow, default_project  # noqa: PLC0415
 
     app = create_application()
+    # The smoke run decides itself when to stop; closing its window must not also quit an application
+    # that outlives it (a test's QApplication: a stray quit() makes later processEvents() return at once).
+    quit_on_close = app.quitOnLastWindowClosed()
+    app.setQuitOnLastWindowClosed(False)
     project = default_project()
     project.training["epochs"] = max(1, int(project.training.get("epochs", 1)))
     window = MainWindow(project=project, restore_layout=False)
@@ -88,6 +92,7 @@ def _smoke(args) -> int:
     report["frames"] = window.monitor.samples.prediction.frames
     report["seconds"] = round(time.perf_counter() - started, 2)
     window.close()
+    app.setQuitOnLastWindowClosed(quit_on_close)
     ok = (
         not report["errors"]
         and len(report["losses"]) >= min(args.iterations, 1)

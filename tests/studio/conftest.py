@@ -142,10 +142,10 @@ def cat_project():
     from engine.templates import cat_project as make
 
     project = make()
-    # The real project, lighter: a narrower painter and smaller batches keep each iteration in the
-    # tens of milliseconds on a loaded 2-core machine, so the GUI sees many iterations in a short test.
+    # The real project with a narrower painter: iterations of tens of milliseconds on a loaded 2-core
+    # machine, so the GUI sees many iterations (and a painting per epoch) within a short test.
     project.network = cat_painter(hidden=(64, 64))
-    project.training.update(batch_size=256, epochs=max(int(project.training.get("epochs", 1)), 50))
+    project.training["epochs"] = max(int(project.training.get("epochs", 1)), 50)
     project.training["optimiser"] = {"type": "adam", "learning_rate": 0.01}
     return project
 
