@@ -1,6 +1,7 @@
 ; Sigma Studio installer (NSIS 3, Unicode, 64-bit Windows).
 ;
-; Installs the PyInstaller bundle (dist\sigma-studio) into Program Files, adds a Start-menu entry,
+; Installs the PyInstaller bundle (dist\sigma-studio) into Program Files, adds Start-menu entries (the
+; studio, and a command prompt with the `sigma` command on PATH),
 ; associates project files (*.sigma) with the studio, and registers an uninstaller that removes exactly
 ; the installed files (lists written by installer\nsis_filelist.py), the shortcut and the registry keys.
 ;
@@ -90,7 +91,12 @@ Section "${APP_NAME}" SecMain
   !include "${LISTS_DIR}\files_install.nsh"
   WriteUninstaller "$INSTDIR\uninstall.exe"
 
-  CreateShortcut "$SMPROGRAMS\${APP_NAME}.lnk" "$INSTDIR\${APP_EXE}" "" "$INSTDIR\${APP_EXE}" 0
+  ; Start menu: the studio, and a command prompt where the headless `sigma` command is on PATH (the
+  ; installer leaves the system PATH alone).
+  CreateDirectory "$SMPROGRAMS\${APP_NAME}"
+  CreateShortcut "$SMPROGRAMS\${APP_NAME}\${APP_NAME}.lnk" "$INSTDIR\${APP_EXE}" "" "$INSTDIR\${APP_EXE}" 0
+  CreateShortcut "$SMPROGRAMS\${APP_NAME}\Sigma command prompt.lnk" "$SYSDIR\cmd.exe" \
+    '/k cd /d "%USERPROFILE%" && set "PATH=$INSTDIR;%PATH%" && sigma --help' "$INSTDIR\sigma.exe" 0
 
   ; Project files: .sigma -> SigmaStudio.Project, opened by the studio with the file as its argument.
   WriteRegStr HKLM "Software\Classes\${PROJECT_EXT}" "" "${PROG_ID}"
@@ -114,7 +120,9 @@ SectionEnd
 
 Section "Uninstall"
   SetShellVarContext all
-  Delete "$SMPROGRAMS\${APP_NAME}.lnk"
+  Delete "$SMPROGRAMS\${APP_NAME}\${APP_NAME}.lnk"
+  Delete "$SMPROGRAMS\${APP_NAME}\Sigma command prompt.lnk"
+  RMDir "$SMPROGRAMS\${APP_NAME}"
 
   ; Remove the association only while it is still ours (another program may have taken .sigma since).
   ReadRegStr $0 HKLM "Software\Classes\${PROJECT_EXT}" ""
