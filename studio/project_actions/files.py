@@ -71,7 +71,8 @@ class FileCommands:
         except OSError as exc:
             self.message(f"Could not save {path}: {exc}", "error")
             return False
-        self._saved_json = self._json(project)
+        self._saved_json = self._autosaved_json = self._json(project)
+        self._discard_autosave()  # nothing unsaved is left to recover
         self._remember_recent(path)
         self.message(f"Saved {path}", "info")
         return True

@@ -141,12 +141,17 @@ def test_damaged_project_file_offers_the_last_autosave(make_window, tmp_path):
     w = make_window()
     actions = w.project_actions
     path = tmp_path / "work.sigma.json"
+    w.project.name = "work"
+    assert actions.autosave()
     actions.save_project_as(path)
+    assert not actions.autosave_path.exists()  # saved: nothing left to recover
     w.project.name = "edited after saving"
     assert actions.autosave()
     path.write_text('{"format": "sigma.project/1", "name": ')  # torn write
-    actions.save_project_as(tmp_path / "other.sigma.json")  # so opening asks nothing about unsaved changes
+    assert actions.autosave_path.is_file()
     actions.open_project(path)
+    assert "Save the changes" in actions.question.text()
+    actions.answer("Discard changes")
     assert actions.messages[-1][0] == "error" and "not valid JSON" in actions.messages[-1][1]
     assert "work.sigma.json" in w.banner.text()
     assert (
