@@ -241,10 +241,16 @@ def test_train_resume_and_eval_end_to_end(tmp_path):
     )
     assert checkpoint.info(last)["epoch"] == 2
 
-    done = sigma("eval", project, "--checkpoint", last)
-    assert done.returncode == 0, done.stderr
-    assert "validation (360 samples): loss" in done.stdout or "validation (" in done.stdout
-    assert "accuracy" in done.stdout
+    by_project = sigma("eval", project, "--checkpoint", last)
+    by_checkpoint = sigma("eval", last, "--project", project)
+    for done in (by_project, by_checkpoint):
+        assert done.returncode == 0, done.stderr
+        assert (
+            "(epoch 2, iteration" in done.stdout
+            and "validation (" in done.stdout
+            and "accuracy" in done.stdout
+        )
+    assert by_project.stdout.splitlines()[-1] == by_checkpoint.stdout.splitlines()[-1]
 
 
 def test_train_reports_bad_projects_in_one_line(tmp_path):
