@@ -12,7 +12,8 @@ the builder through its scene API, and saves:
   corrupt file;
 - ``dataset_statistics.png``: class balance and feature ranges;
 - ``builder_graph.png``: the graph with shapes and parameter counts, a layer selected in the properties;
-- ``builder_error.png``: the same graph with a wrong edge, highlighted with the engine's message.
+- ``builder_error.png``: the same graph with a wrong edge, highlighted with the engine's message;
+- ``builder_stack.png``: the LeNet template in the linear-stack view.
 """
 
 from __future__ import annotations
@@ -145,10 +146,11 @@ def builder_shots(app, out: Path) -> None:
     s.select(add)
     _wait(app, lambda: panel.properties.node is add)
     window.grab().save(str(out / "builder_error.png"))
-    panel.tabs.setCurrentIndex(1)
-    s.undo_stack.undo()
-    panel.validate_now()
-    _wait(app, lambda: True)
+    panel.load_template("lenet")  # a linear network: the Stack view lists it layer by layer
+    panel.tabs.setCurrentWidget(panel.stack)
+    s.select("conv1") if any(n.name == "conv1" for n in s.nodes()) else s.select(s.nodes()[1])
+    _wait(app, lambda: panel.properties.node is not None)
+    window.grab().save(str(out / "builder_stack.png"))
     window.close()
 
 

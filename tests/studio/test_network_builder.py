@@ -75,6 +75,8 @@ def test_cnn_built_through_the_scene_shows_shapes_and_trains(panel, qtbot):
     qtbot.waitUntil(lambda: flat.output_shape == [32], timeout=5000)
     panel.properties.set_field("padding", "valid")  # a drop-down of the engine's choices
     qtbot.waitUntil(lambda: conv.output_shape == [2, 6, 6], timeout=5000)
+    panel.properties.set_field("padding", "1, 1")  # pixels typed into the editable drop-down
+    assert conv.props["padding"] == [1, 1]
     panel.properties.set_field("padding", "same")
     panel.properties.set_field("activation", None)
     assert conv.props["activation"] is None and conv.props["padding"] == "same"

@@ -161,8 +161,13 @@ class PropertiesEditor(QWidget):
             text = text.strip()
             if text in by_text:
                 self._commit(key, by_text[text])
-            else:
-                self._commit(key, int(text) if text.lstrip("-").isdigit() else text)
+                return
+            try:  # typed into an editable list: a number or numbers ("1" or "1, 1" pixels of padding)
+                parsed = parse_field(text, value)
+            except ValueError as exc:
+                self.status.setText(f"<span style='color:#c62828'>{key}: {exc}</span>")
+                return
+            self._commit(key, parsed)
 
         widget.textActivated.connect(commit)
         if editable:
