@@ -1,9 +1,9 @@
 """The live monitor: loss and metrics, learning rate, throughput, resources, sample predictions,
 confusion matrix, weight/gradient histograms, log, and earlier runs overlaid for comparison.
 
-Every chart's curves are created once and updated with ``setData`` when the bridge's flush timer
-delivers a batch (at most 30 times a second, see :mod:`studio.bridge`), so the drawing cost does not
-grow with the training speed.
+Every chart's curves are created once. Batches from the bridge (at most 30 a second, see
+:mod:`studio.bridge`) are only appended to the charts' buffers; a 10 Hz timer pushes them to the curves
+with ``setData`` while a run is live, so the drawing cost does not grow with the training speed.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ _KEEP_RUNS = 5  # runs kept for comparison; older ones are forgotten
 class QtMonitorPanel(QtWidgets.QWidget):
     """Live view of the bridge's current run (and up to four earlier runs, dotted)."""
 
-    def __init__(self, bridge: Bridge, parent: QtWidgets.QWidget | None = None):
+    def __init__(self, bridge: Bridge, redraw_ms: int = 100, parent: QtWidgets.QWidget | None = None):
         super().__init__(parent)
         self.bridge = bridge
         self.loss_chart = LiveChart("Loss per iteration", "iteration", "loss", log_toggle=True)
@@ -84,6 +84,12 @@ class QtMonitorPanel(QtWidgets.QWidget):
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(outer)
 
+        # Charts are redrawn by this timer while a run is live, not on every batch the bridge delivers:
+        # drawing (axes above all) is the GUI's main cost, and 10 redraws a second look just as live.
+        self._redraw = QtCore.QTimer(self)
+        self._redraw.setObjectName("monitor-redraw")
+        self._redraw.setInterval(redraw_ms)
+        self._redraw.timeout.connect(self.refresh)
         self._run_order: collections.deque = collections.deque()
         self._run_start_time: float | None = None
         self.iteration_points = 0  # metric points received (tests and the bench read these)
@@ -98,9 +104,21 @@ class QtMonitorPanel(QtWidgets.QWidget):
         bridge.sigHistograms.connect(self._on_histograms)
         bridge.sigLog.connect(lambda events: self.log.add_lines((e.level, e.message, e.time) for e in events))
         bridge.sigCheckpointSaved.connect(self._on_checkpoints)
+        bridge.sigRunFinished.connect(self._on_run_finished)
+        bridge.sigStateChanged.connect(lambda _state: self.refresh())  # e.g. paused: show the last points
+
+    def refresh(self) -> None:
+        """Draw what arrived since the last redraw (charts without new points cost nothing)."""
+        for chart in self.charts:
+            chart.refresh()
 
     # ------------------------------------------------------------------ slots
+    def _on_run_finished(self, _state: str) -> None:
+        self._redraw.stop()
+        self.refresh()
+
     def _on_run_started(self, info: RunInfo) -> None:
+        self._redraw.start()
         for chart in self.charts:
             chart.set_current_run(info.run_id)
         self.samples.start_run(info.run_id)
@@ -142,8 +160,6 @@ class QtMonitorPanel(QtWidgets.QWidget):
             elif name not in _SPECIAL:
                 self.loss_chart.append(name, xs, ys, run=run)
         self.iteration_points += len(events)
-        for chart in (self.loss_chart, self.lr_chart, self.speed_chart):
-            chart.refresh()
 
     def _on_epochs(self, events: list) -> None:
         run = self.bridge.run_id
@@ -151,7 +167,6 @@ class QtMonitorPanel(QtWidgets.QWidget):
             for name, value in e.metrics.items():
                 if value is not None and name not in _SPECIAL:
                     self.epoch_chart.append(name, [e.epoch], [value], run=run, symbol="o")
-        self.epoch_chart.refresh()
 
     def _on_samples(self, events: list) -> None:
         self.samples.show_events(events, run=self.bridge.run_id)
@@ -168,8 +183,6 @@ class QtMonitorPanel(QtWidgets.QWidget):
         gpu = [(ti, e.gpu_memory_bytes / 2**20) for ti, e in zip(t, events) if e.gpu_memory_bytes is not None]
         if gpu:
             self.memory_chart.append("gpu", [g[0] for g in gpu], [g[1] for g in gpu], run=run, label="GPU")
-        self.cpu_chart.refresh()
-        self.memory_chart.refresh()
 
     def _on_histograms(self, events: list) -> None:
         e = events[-1]

@@ -9,6 +9,7 @@ learning rate is also sent to a running trainer, which applies it at the next it
 from __future__ import annotations
 
 import os
+import time
 
 from PySide6 import QtCore, QtWidgets
 
@@ -100,6 +101,7 @@ class QtTrainingPanel(QtWidgets.QWidget):
         self.bridge = bridge
         self.project = None
         self._loading = False
+        self._last_progress = 0.0
         cores = os.cpu_count() or 1
 
         self.backend = QtWidgets.QComboBox()
@@ -377,6 +379,10 @@ class QtTrainingPanel(QtWidgets.QWidget):
             self.eta.setText("Paused")
 
     def _progress(self, events: list) -> None:
+        now = time.monotonic()
+        if now - self._last_progress < 0.2:  # a progress bar repaint costs ~1 ms: 5 a second is plenty
+            return
+        self._last_progress = now
         e = events[-1]
         epochs = int(self.project.training.get("epochs", 1)) if self.project else 1
         if e.total_iterations:

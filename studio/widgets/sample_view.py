@@ -56,8 +56,7 @@ class SampleView(QtWidgets.QWidget):
         errors = [(e.iteration, e.error) for e in events if e.error is not None]
         if errors:
             xs, ys = zip(*errors)
-            self.error_chart.append("error", xs, ys, run=run, label="error")
-            self.error_chart.refresh()
+            self.error_chart.append("error", xs, ys, run=run, label="error")  # drawn by the monitor's timer
             self.last_error = float(ys[-1])
         latest = events[-1]
         if latest.kind == "classification":

@@ -78,7 +78,7 @@ def test_runs_overlaid_for_comparison_and_log_scale(qtbot, window):
     for run in (1, 2):
         monitor._on_run_started(RunInfo(run, f"run {run}", "cat"))
         monitor.loss_chart.append("loss", [1, 2, 3], [1.0 / run, 0.5 / run, 0.25 / run], run=run)
-        monitor.loss_chart.refresh()
+        monitor._on_run_finished("stopped")  # stops the redraw timer and draws
     assert monitor.runs.count() == 2
     assert monitor.loss_chart.point_count("loss") == 6
     older = monitor.runs.item(1)  # newest first
