@@ -29,6 +29,7 @@ __all__ = [
     "tune_allocator",
     "peak_rss_bytes",
     "time_block",
+    "measure_block",
     "interleave",
     "median",
     "Worker",
@@ -108,15 +109,17 @@ def peak_rss_bytes() -> int:
     return int(peak if sys.platform == "darwin" else peak * 1024)  # Linux reports KiB
 
 
-def time_block(step: Callable[[], object], seconds: float, min_steps: int = 1) -> tuple[float, int]:
-    """Run ``step`` until ``seconds`` have passed (and at least ``min_steps`` times).
+def measure_block(step: Callable[[], object], seconds: float, min_steps: int = 1) -> dict:
+    """Run ``step`` until ``seconds`` of wall time have passed (and at least ``min_steps`` times).
 
     Returns
     -------
-    (ms_per_step, steps)
+    dict with ``ms`` (wall ms per step), ``cpu_ms`` (this process's CPU ms per step, all threads) and
+    ``steps``. On a machine where other processes compete for the cores, wall time includes waiting
+    for a CPU while CPU time does not; with one thread, ``cpu_ms`` is the steadier figure.
     """
-    clock = time.perf_counter
-    start = clock()
+    clock, cpu = time.perf_counter, time.process_time
+    start, cpu_start = clock(), cpu()
     deadline = start + seconds
     steps = 0
     while True:
@@ -124,25 +127,36 @@ def time_block(step: Callable[[], object], seconds: float, min_steps: int = 1) -
         steps += 1
         now = clock()
         if now >= deadline and steps >= min_steps:
-            return (now - start) * 1e3 / steps, steps
+            return {
+                "ms": (now - start) * 1e3 / steps,
+                "cpu_ms": (cpu() - cpu_start) * 1e3 / steps,
+                "steps": steps,
+            }
+
+
+def time_block(step: Callable[[], object], seconds: float, min_steps: int = 1) -> tuple[float, int]:
+    """:func:`measure_block` as ``(wall ms per step, steps)``."""
+    m = measure_block(step, seconds, min_steps)
+    return m["ms"], m["steps"]
 
 
 def interleave(
-    runners: dict[str, Callable[[float], float]], seconds: float, repeats: int, warmup: float = 0.5
-) -> dict[str, list[float]]:
+    runners: dict[str, Callable[[float], object]], seconds: float, repeats: int, warmup: float = 0.5
+) -> dict[str, list]:
     """Time implementations in ``repeats`` alternating blocks totalling ``seconds`` per implementation.
 
     Parameters
     ----------
-    runners : dict name -> callable(seconds) -> ms per step
-        Each runs its implementation for about that long (see :func:`time_block`, :class:`Worker`).
+    runners : dict name -> callable(seconds) -> sample
+        Each runs its implementation for about that long and returns its measurement (e.g. the dict
+        of :func:`measure_block`, or a worker's reply to ``block``).
     seconds, repeats, warmup : float, int, float
         The order rotates between repetitions, so none always runs first or right after another. Each
         implementation first runs for ``warmup`` seconds, untimed.
 
     Returns
     -------
-    dict name -> list of ms/step, one per block.
+    dict name -> list of samples, one per block.
     """
     names = list(runners)
     for name in names:

@@ -84,8 +84,7 @@ def _worker(spec: str, tiny: bool) -> None:
     for line in sys.stdin:
         command, *args = line.split()
         if command == "block":
-            ms, steps = harness.time_block(step, float(args[0]))
-            _reply({"ms": ms, "steps": steps})
+            _reply(harness.measure_block(step, float(args[0])))
         elif command == "memory":
             _reply({"peak_rss_mib": harness.peak_rss_bytes() / MIB, "rss_at_start_mib": start / MIB})
 
@@ -141,17 +140,20 @@ def _start_workers(name, implementations, tiny, rows, log, threads=None):
     return workers
 
 
+_FAILED = {"ms": float("nan"), "cpu_ms": float("nan")}
+
+
 def _runner(worker, row):
     """A block runner for :func:`harness.interleave` that records a crashing worker instead of raising."""
 
-    def run_block(seconds: float) -> float:
+    def run_block(seconds: float) -> dict:
         if "error" in row:
-            return float("nan")
+            return _FAILED
         try:
-            return worker.ask(f"block {seconds}")["ms"]
+            return worker.ask(f"block {seconds}")
         except RuntimeError as exc:
             row["error"] = _describe(exc)
-            return float("nan")
+            return _FAILED
 
     return run_block
 
@@ -167,17 +169,18 @@ def _in_process_runners(name, workers, tiny, rows) -> dict:
         if step is None:
             rows[impl]["error"] = reason
             continue
-        runners[impl] = (lambda f: lambda seconds: harness.time_block(f, seconds)[0])(step)
+        runners[impl] = (lambda f: lambda seconds: harness.measure_block(f, seconds))(step)
     return runners
 
 
 def _time_workload(
-    name, implementations, seconds, repeats, warmup, tiny, log, threads=None, same_process=False
+    name, implementations, seconds, repeats, warmup, tiny, log, threads=None, same_process=False, clock="wall"
 ) -> dict:
     """Rows (by implementation) for one workload, each implementation in its own worker process.
 
     With ``same_process`` the timing runs in this process instead (the workers then only train for a
-    moment at the end to give each implementation's peak RSS).
+    moment at the end to give each implementation's peak RSS). ``clock`` ("wall" or "cpu") picks the
+    figure behind ``ms_per_step`` and the ratios; both are recorded.
     """
     rows: dict[str, dict] = {}
     workers = _start_workers(name, implementations, tiny, rows, log, threads)
@@ -190,10 +193,14 @@ def _time_workload(
         samples = harness.interleave(runners, seconds, repeats, warmup)
         runners.clear()  # frees in-process models before the next workload
         log(f"{name}: timed {', '.join(samples) or 'nothing'} in {time.perf_counter() - t0:.1f} s")
-        for impl, values in samples.items():
-            values = [v for v in values if v == v]  # drop NaN from a worker that died
-            rows[impl]["ms_per_step"] = harness.median(values) if values else None
-            rows[impl]["samples_ms"] = values
+        for impl, blocks in samples.items():
+            blocks = [b for b in blocks if b["ms"] == b["ms"]]  # drop NaN from a worker that died
+            for key, label in (("ms", "wall"), ("cpu_ms", "cpu")):
+                values = [b[key] for b in blocks]
+                rows[impl][f"{label}_ms_per_step"] = harness.median(values) if values else None
+                rows[impl][f"{label}_samples_ms"] = values
+            rows[impl]["ms_per_step"] = rows[impl][f"{clock}_ms_per_step"]
+            rows[impl]["samples_ms"] = rows[impl][f"{clock}_samples_ms"]
         for impl, worker in workers.items():
             if "error" in rows[impl]:
                 log(f"{name}: {impl}: failed ({rows[impl]['error']})")
@@ -222,6 +229,7 @@ def run(
     log=print,
     threads=None,
     same_process=False,
+    clock="wall",
 ) -> dict:
     """Run the suite; returns the JSON-able report (see bench/README.md for its fields)."""
     allocator = harness.tune_allocator()
@@ -241,6 +249,7 @@ def run(
             "warmup": warmup,
             "tiny": tiny,
             "same_process": same_process,
+            "clock": clock,
             "load_average_at_start": load,
             "cpu_pressure_at_start": harness.cpu_pressure(),
             **_versions(),
@@ -255,7 +264,7 @@ def run(
     )
     for name in workloads:
         rows = _time_workload(
-            get(name).name, implementations, seconds, repeats, warmup, tiny, log, threads, same_process
+            get(name).name, implementations, seconds, repeats, warmup, tiny, log, threads, same_process, clock
         )
         report["results"].extend(rows.values())
     if hasattr(os, "getloadavg"):
@@ -303,7 +312,8 @@ def _fmt(value, spec):
 
 def format_table(report: dict) -> str:
     """The report as a plain-text table (one line per workload and implementation) plus targets."""
-    cols = ("ms/step", "min-max", "vs numpy", "vs torch", "peak MiB")
+    clock = report.get("meta", {}).get("clock", "wall")
+    cols = ("ms/step" if clock == "wall" else "cpu ms", "min-max", "vs numpy", "vs torch", "peak MiB")
     head = f"{'workload':<9} {'impl':<7} " + " ".join(f"{c:>{15 if c == 'min-max' else 9}}" for c in cols)
     lines = [head, "-" * len(head)]
     for r in report["results"]:
@@ -311,6 +321,9 @@ def format_table(report: dict) -> str:
             lines.append(f"{r['workload']:<9} {r['implementation']:<7} not available ({r['reason']})")
             continue
         s = r["samples_ms"]
+        if not s:
+            lines.append(f"{r['workload']:<9} {r['implementation']:<7} failed ({r.get('error')})")
+            continue
         spread = f"{min(s):.2f}-{max(s):.2f}"
         lines.append(
             f"{r['workload']:<9} {r['implementation']:<7} {r['ms_per_step']:>9.2f} {spread:>15} "
@@ -394,6 +407,13 @@ def _parse(argv):
         help="time every implementation in this one process (workers then only give peak RSS; "
         "--threads does not reach this process's already loaded BLAS)",
     )
+    p.add_argument(
+        "--clock",
+        choices=["wall", "cpu"],
+        default="wall",
+        help="figure behind ms/step and the ratios: wall time (default) or the process's CPU time, "
+        "steadier on a busy machine with --threads 1 (both are in the JSON)",
+    )
     p.add_argument("--json", type=Path, help="write the report as JSON to this file")
     p.add_argument("--tiny", action="store_true", help="tiny sizes (smoke test; figures meaningless)")
     p.add_argument(
@@ -443,6 +463,7 @@ def main(argv=None) -> int:
         log=lambda s: print(s, flush=True),
         threads=args.threads,
         same_process=args.same_process,
+        clock=args.clock,
     )
     print()
     print(format_table(report))
