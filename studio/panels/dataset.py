@@ -18,6 +18,8 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
+    QScrollArea,
+    QSplitter,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -74,8 +76,8 @@ class DatasetPanel(QWidget):
 
         self.banner = Banner()
         self.drop_hint = QLabel(
-            "<b>Drop image folders, CSV/TSV, IDX, NPZ, HDF5, text files or zip/tar archives "
-            "here</b> — or use Import."
+            "<b>Drop data here</b>: image folders, CSV/TSV, IDX, NPZ, HDF5, text files, zip/tar archives "
+            "— or use Import."
         )
         self.drop_hint.setWordWrap(True)
         self.drop_hint.setObjectName("dropHint")
@@ -131,25 +133,49 @@ class DatasetPanel(QWidget):
     def _build_layout(self) -> None:
         top = QHBoxLayout()
         top.addWidget(self.drop_hint, 1)
-        top.addWidget(self.import_files_button)
-        top.addWidget(self.import_folder_button)
+        buttons = QVBoxLayout()
+        buttons.addWidget(self.import_files_button)
+        buttons.addWidget(self.import_folder_button)
+        top.addLayout(buttons)
         busy = QHBoxLayout()
         busy.addWidget(self.progress, 1)
         busy.addWidget(self.progress_label, 2)
         busy.addWidget(self.cancel_button)
-        side = QVBoxLayout()
+        # The options scroll rather than widen the panel: in the main window it shares a dock column.
+        side_widget = QWidget()
+        side = QVBoxLayout(side_widget)
+        side.setContentsMargins(0, 0, 0, 0)
         side.addWidget(self.import_box)
         side.addWidget(self.split_box)
         side.addStretch(1)
-        body = QHBoxLayout()
-        body.addWidget(self.tabs, 3)
-        body.addLayout(side, 1)
+        scroll = QScrollArea()
+        scroll.setWidget(side_widget)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setMinimumSize(240, 120)
+        body = QSplitter(Qt.Orientation.Horizontal)
+        body.addWidget(self.tabs)
+        body.addWidget(scroll)
+        body.setStretchFactor(0, 3)
+        body.setStretchFactor(1, 1)
+        body.setChildrenCollapsible(False)
+        self.tabs.setMinimumWidth(200)
+        self.body = body
         layout = QVBoxLayout(self)
         layout.addWidget(self.banner)
         layout.addLayout(top)
         layout.addLayout(busy)
         layout.addWidget(self.summary)
-        layout.addLayout(body, 1)
+        layout.addWidget(body, 1)
+
+    def resizeEvent(self, event):
+        # Side by side when there is room; options under the preview in a narrow dock column.
+        wanted = Qt.Orientation.Horizontal if event.size().width() >= 760 else Qt.Orientation.Vertical
+        if self.body.orientation() != wanted:
+            self.body.setOrientation(wanted)
+            length = event.size().height() if wanted == Qt.Orientation.Vertical else event.size().width()
+            self.body.setSizes([int(length * 0.6), int(length * 0.4)])
+        super().resizeEvent(event)
 
     # ---------------------------------------------------------------- messages
     def show_message(self, text: str, level: str = "error") -> None:

@@ -9,21 +9,21 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
+    QGridLayout,
     QGroupBox,
-    QHBoxLayout,
     QLabel,
 )
 
 __all__ = ["ImportOptions", "SplitOptions"]
 
 _IMAGE_SIZES = {
-    "as found (most common size)": None,
+    "as found": None,
     "28 × 28": [28, 28],
     "32 × 32": [32, 32],
     "64 × 64": [64, 64],
     "128 × 128": [128, 128],
 }
-_NORMALISE = {"none": None, "min-max to [0, 1]": "minmax", "standardise (mean 0, std 1)": "standard"}
+_NORMALISE = {"none": None, "min-max to [0, 1]": "minmax", "mean 0, std 1": "standard"}
 _AUGMENT = ("flip", "rotate", "noise", "random_crop")
 
 
@@ -36,11 +36,14 @@ class ImportOptions(QGroupBox):
         self.image_size.addItems(list(_IMAGE_SIZES))
         self.color = QComboBox()
         self.color.addItems(["auto", "grayscale", "rgb"])
-        self.skip_bad = QCheckBox("Skip bad records (list them in the report)")
+        self.skip_bad = QCheckBox("Skip bad records (listed in the Report)")
         self.skip_bad.setChecked(True)
-        self.channels_first = QCheckBox("Feed images channels first (C, H, W), as convolutions expect")
+        self.channels_first = QCheckBox("Images channels first (C, H, W)")
+        self.channels_first.setToolTip("Convolution layers read images as (channels, height, width)")
         self.channels_first.setChecked(True)
+        self.image_size.setToolTip("Images are resized to this; 'as found' keeps the most common size")
         form = QFormLayout(self)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         form.addRow("Image size", self.image_size)
         form.addRow("Colour", self.color)
         form.addRow(self.skip_bad)
@@ -80,13 +83,17 @@ class SplitOptions(QGroupBox):
         self.augment = {name: QCheckBox(name.replace("_", " ")) for name in _AUGMENT}
         self.note = QLabel("")
         form = QFormLayout(self)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         form.addRow("Validation", self.validation_split)
         form.addRow("Test", self.test_split)
-        form.addRow("Normalise inputs", self.normalise)
-        boxes = QHBoxLayout()
-        for box in self.augment.values():
-            boxes.addWidget(box)
-        form.addRow("Augment (training only)", boxes)
+        form.addRow("Normalise", self.normalise)
+        boxes = QGridLayout()
+        for i, box in enumerate(self.augment.values()):
+            boxes.addWidget(box, i // 2, i % 2)
+        form.addRow("Augment", boxes)
+        self.augment_note = QLabel("(training records only)")
+        form.addRow("", self.augment_note)
+        self.note.setWordWrap(True)
         form.addRow(self.note)
         self._loading = False
         for spin in (self.validation_split, self.test_split):

@@ -77,6 +77,13 @@ class NetworkBuilderPanel(QWidget):
         self.banner = Banner()
         self.totals_label = QLabel("")
         self.totals_label.setObjectName("builderTotals")
+        self.totals_label.setWordWrap(True)  # never widen the dock column it may live in
+        self.hint = QLabel(
+            "Drag from a layer's bottom port to another's top port to connect · wheel: zoom · "
+            "middle button: pan"
+        )
+        self.hint.setWordWrap(True)
+        self.hint.setStyleSheet("color: #616161")
         self.batch = QSpinBox()
         self.batch.setRange(1, 1_000_000)
         self.batch.setPrefix("batch ")
@@ -95,19 +102,30 @@ class NetworkBuilderPanel(QWidget):
         self._refresh_timer.timeout.connect(self._refresh_properties)
 
         self.tabs = QTabWidget()
-        self.tabs.addTab(self.view, "Graph")
+        graph_page = QWidget()
+        graph_layout = QVBoxLayout(graph_page)
+        graph_layout.setContentsMargins(0, 0, 0, 0)
+        graph_layout.addWidget(self.view, 1)
+        graph_layout.addWidget(self.hint)
+        self.tabs.addTab(graph_page, "Graph")
         self.tabs.addTab(self.stack, "Stack")
         self.tabs.currentChanged.connect(
             lambda _i: (
                 self.stack.show_nodes(self.scene.nodes()) if self.tabs.currentWidget() is self.stack else None
             )
         )
+        # [palette | [canvas | properties]]; the inner pair stacks vertically in a narrow dock column.
+        self.centre = QSplitter(Qt.Orientation.Horizontal)
+        self.centre.addWidget(self.tabs)
+        self.centre.addWidget(self.properties)
+        self.centre.setStretchFactor(0, 1)
+        self.centre.setChildrenCollapsible(False)
+        self.centre.setSizes([700, 260])
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.palette)
-        splitter.addWidget(self.tabs)
-        splitter.addWidget(self.properties)
+        splitter.addWidget(self.centre)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([170, 600, 230])
+        splitter.setSizes([170, 830])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self._make_toolbar())
@@ -162,13 +180,6 @@ class NetworkBuilderPanel(QWidget):
         self._action("Cut", QKeySequence.StandardKey.Cut, self._cut, None)
         self._action("Paste", QKeySequence.StandardKey.Paste, self.scene.paste, None)
         self._action("Select all", QKeySequence.StandardKey.SelectAll, self._select_all, None)
-        bar.addSeparator()
-        hint = QLabel(
-            "  Drag from a layer's bottom port to another's top port to connect · wheel: zoom · "
-            "middle button: pan"
-        )
-        hint.setStyleSheet("color: #616161")
-        bar.addWidget(hint)
         for action in (self.undo_action, self.redo_action):
             action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             self.addAction(action)
@@ -317,6 +328,14 @@ class NetworkBuilderPanel(QWidget):
         if self._refresh_timer.isActive():
             self._refresh_timer.stop()
             self._refresh_properties()
+
+    def resizeEvent(self, event):
+        wanted = Qt.Orientation.Horizontal if event.size().width() >= 820 else Qt.Orientation.Vertical
+        if self.centre.orientation() != wanted:
+            self.centre.setOrientation(wanted)
+            whole = self.centre.height() if wanted == Qt.Orientation.Vertical else self.centre.width()
+            self.centre.setSizes([int(whole * 0.7), int(whole * 0.3)])
+        super().resizeEvent(event)
 
     def hideEvent(self, event):
         self.flush()
