@@ -161,6 +161,7 @@ class DatasetPanel(QWidget):
         body.setChildrenCollapsible(False)
         self.tabs.setMinimumWidth(200)
         self.body = body
+        self._body_orientation = None
         layout = QVBoxLayout(self)
         layout.addWidget(self.banner)
         layout.addLayout(top)
@@ -171,10 +172,12 @@ class DatasetPanel(QWidget):
     def resizeEvent(self, event):
         # Side by side when there is room; options under the preview in a narrow dock column.
         wanted = Qt.Orientation.Horizontal if event.size().width() >= 760 else Qt.Orientation.Vertical
-        if self.body.orientation() != wanted:
+        if self._body_orientation != wanted:  # first layout, or the dock column got narrow/wide
+            self._body_orientation = wanted
             self.body.setOrientation(wanted)
             length = event.size().height() if wanted == Qt.Orientation.Vertical else event.size().width()
-            self.body.setSizes([int(length * 0.6), int(length * 0.4)])
+            share = 0.6 if wanted == Qt.Orientation.Vertical else 0.68
+            self.body.setSizes([int(length * share), int(length * (1 - share))])
         super().resizeEvent(event)
 
     # ---------------------------------------------------------------- messages
