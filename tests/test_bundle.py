@@ -89,6 +89,41 @@ def test_icon_has_the_sizes_windows_asks_for():
         assert {(16, 16), (32, 32), (48, 48), (256, 256)} <= set(icon.info["sizes"])
 
 
+def test_cuda_libraries_are_the_ones_cupy_loads(monkeypatch):
+    spec = importlib.util.spec_from_file_location(
+        "pyinstaller_cuda", ROOT / "installer" / "pyinstaller_cuda.py"
+    )
+    cuda = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cuda)
+    monkeypatch.delenv("SIGMA_BUNDLE_CUDA_LIBS", raising=False)
+    wanted = [
+        "nvidia-cublas",
+        "nvidia-cuda-runtime",
+        "nvidia-cuda-nvrtc",
+        "nvidia-cufft",
+        "nvidia-curand",
+        "nvidia-cusolver",
+        "nvidia-cusparse",
+        "nvidia-nvjitlink",
+        "nvidia-cublas-cu12",
+        "nvidia_curand_cu12",
+    ]
+    unwanted = [
+        "nvidia-cudnn-cu13",
+        "nvidia-nccl-cu13",
+        "nvidia-cusparselt-cu13",
+        "nvidia-cufile",
+        "nvidia-nvshmem-cu13",
+        "nvidia-ml-py",
+        "cupy-cuda13x",
+        "numpy",
+    ]
+    assert all(cuda.wanted_distribution(n) for n in wanted)
+    assert not any(cuda.wanted_distribution(n) for n in unwanted)
+    monkeypatch.setenv("SIGMA_BUNDLE_CUDA_LIBS", "all")
+    assert cuda.wanted_distribution("nvidia-cudnn-cu13") and not cuda.wanted_distribution("numpy")
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(sys.platform != "linux", reason="the bundle script is for Linux")
 def test_linux_bundle_builds_and_passes_its_smoke_run(tmp_path):

@@ -31,9 +31,11 @@ def converter(*type_names):
 
 
 def host(array) -> np.ndarray:
-    """A numpy copy of a parameter or buffer (a Tensor or a numpy/cupy array)."""
-    data = getattr(array, "data", array)
-    if hasattr(data, "get"):  # cupy
+    """A numpy copy of a parameter or buffer (a Tensor, or a numpy or cupy array)."""
+    from engine.autodiff import Tensor
+
+    data = array.data if isinstance(array, Tensor) else array  # a cupy array's .data is a raw pointer
+    if hasattr(data, "get"):  # cupy: copy to the host
         data = data.get()
     return np.asarray(data)
 
