@@ -99,3 +99,17 @@ def test_rnn_activation_onnx_lacks_names_the_layer(tmp_path):
     net = Network(Input((3, 2), name="x") + SimpleRNN(4, activation="selu", name="odd_rnn"))
     with pytest.raises(ExportError, match="layer 'odd_rnn': ONNX's RNN has no 'selu' activation"):
         to_onnx(net, tmp_path / "m.onnx")
+
+
+@pytest.mark.gpu
+def test_export_of_a_network_living_on_cuda(tmp_path):
+    from engine.backend import cuda_status
+
+    available, why = cuda_status()
+    if not available:
+        pytest.skip(why)
+    case = next(c for c in CASES if c.id == "pool_norm")  # parameters and BatchNorm buffers on the GPU
+    net = case.build()
+    _randomise(net, seed=3)
+    net.to_backend("cuda")
+    assert verify(net, to_onnx(net, tmp_path / "cuda.onnx"), batch=3) <= TOLERANCE
