@@ -72,6 +72,7 @@ class DatasetPanel(QWidget):
         self.source = None
         self.messages: list[tuple[str, str]] = []
         self.job: ImportJob | None = None
+        self._auto_loaded = False
         self._dialog = None
 
         self.banner = Banner()
@@ -169,6 +170,13 @@ class DatasetPanel(QWidget):
         layout.addWidget(self.summary)
         layout.addWidget(body, 1)
 
+    def showEvent(self, event):
+        # The first time the panel is seen with a project dataset not yet loaded, preview it.
+        super().showEvent(event)
+        if self.dataset is None and self.job is None and self.source and not self._auto_loaded:
+            self._auto_loaded = True
+            self.reload()
+
     def resizeEvent(self, event):
         # Side by side when there is room; options under the preview in a narrow dock column.
         wanted = Qt.Orientation.Horizontal if event.size().width() >= 760 else Qt.Orientation.Vertical
@@ -257,11 +265,16 @@ class DatasetPanel(QWidget):
         return self._start(source, options if options is not None else self.import_options(), project)
 
     def _start(self, source, options, project=None) -> bool:
-        self.job = ImportJob(source, options, project)
-        self.job.signals.sigProgress.connect(self._on_progress)
-        self.job.signals.sigFinished.connect(self._on_finished)
-        self.job.signals.sigFailed.connect(self._on_failed)
-        self.job.signals.sigCancelled.connect(self._on_cancelled)
+        job = ImportJob(source, options, project)
+        self.job = job
+
+        def current(handler):  # results of a job dropped by a project change are ignored
+            return lambda *args: handler(*args) if job is self.job else None
+
+        job.signals.sigProgress.connect(current(self._on_progress))
+        job.signals.sigFinished.connect(current(self._on_finished))
+        job.signals.sigFailed.connect(current(self._on_failed))
+        job.signals.sigCancelled.connect(current(self._on_cancelled))
         self._set_busy(True, f"Importing {_describe(source)}…")
         self.job.start()
         return True
@@ -417,8 +430,13 @@ class DatasetPanel(QWidget):
     def load_project(self, project) -> None:
         """Show a project's dataset settings (the data itself is imported on demand, see :meth:`reload`)."""
         ref = copy.deepcopy(getattr(project, "dataset", None) or {})
+        if self.job is not None:  # an import for the previous project: stop it, forget its result
+            self.job.cancel()
+            self.job = None
+            self._set_busy(False)
         self.split_box.set_settings(ref)
         self.dataset, self.statistics, self.source = None, None, ref.get("source")
+        self._auto_loaded = False
         self.preview.clear()
         self.report_view.show_report([])
         self.tabs.setTabText(2, "Report")
@@ -428,6 +446,9 @@ class DatasetPanel(QWidget):
             )
         else:
             self.summary.setText("No dataset yet: drop files or folders here.")
+        if self.isVisible() and self.source:
+            self._auto_loaded = True
+            self.reload()
 
     def reload(self) -> bool:
         """Import the project's dataset reference again (preview, statistics, report)."""

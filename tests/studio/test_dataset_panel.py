@@ -237,3 +237,21 @@ def test_drop_of_a_zip_archive_imports_it(panel, qtbot, tmp_path):
         _drop(panel, [archive])
     assert len(panel.dataset) == 6 and panel.dataset.classes == ["cat", "dog"]
     assert panel._window.project.dataset["source"] == archive
+
+
+def test_shown_panel_previews_the_project_dataset_and_a_project_change_drops_a_running_import(
+    panel, qtbot, tmp_path
+):
+    window = panel._window
+    window.show()
+    qtbot.waitExposed(window)
+    with qtbot.waitSignal(panel.sigImported, timeout=20000):  # seen with a reference: previewed at once
+        window.set_project(Project(name="digits", dataset={"source": "sample:digits"}))
+    assert len(panel.dataset) == 1797 and "digits" in panel.summary.text()
+    panel.import_paths([_image_folder(tmp_path / "many", per_class=30)])
+    job = panel.job
+    window.set_project(Project(name="empty"))
+    assert panel.job is None and job.cancel_event.is_set()
+    qtbot.waitUntil(job.done.is_set, timeout=20000)
+    QApplication.processEvents()  # its signals were posted before `done`: deliver them (to be ignored)
+    assert panel.dataset is None and window.project.dataset == {}
