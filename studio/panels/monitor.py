@@ -14,7 +14,6 @@ from PySide6 import QtCore, QtWidgets
 
 from studio.bridge import Bridge, RunInfo
 from studio.widgets.chart import LiveChart
-from studio.widgets.confusion import ConfusionMatrixView
 from studio.widgets.histogram import HistogramView
 from studio.widgets.log_view import LogView
 from studio.widgets.sample_view import SampleView
@@ -31,14 +30,15 @@ class QtMonitorPanel(QtWidgets.QWidget):
     def __init__(self, bridge: Bridge, redraw_ms: int = 100, parent: QtWidgets.QWidget | None = None):
         super().__init__(parent)
         self.bridge = bridge
-        self.loss_chart = LiveChart("Loss per iteration", "iteration", "loss", log_toggle=True)
+        self.loss_chart = LiveChart("Loss and metrics per iteration", "iteration", log_toggle=True)
         self.epoch_chart = LiveChart("Per epoch (dashed: validation)", "epoch", log_toggle=True)
         self.lr_chart = LiveChart("Learning rate", "iteration", "learning rate")
         self.speed_chart = LiveChart("Throughput", "iteration", "samples / s")
         self.cpu_chart = LiveChart("CPU use", "seconds since start", "% of one core")
         self.memory_chart = LiveChart("Memory", "seconds since start", "MiB")
         self.samples = SampleView()
-        self.confusion = ConfusionMatrixView()
+        self.confusion = self.samples.confusion  # under the classified samples
+        self.metrics_chart = LiveChart("Every metric per epoch (dashed: validation)", "epoch")
         self.histograms = HistogramView()
         self.log = LogView()
         self.runs = QtWidgets.QListWidget()
@@ -72,7 +72,7 @@ class QtMonitorPanel(QtWidgets.QWidget):
         self.tabs.addTab(self.lr_chart, "Learning rate")
         self.tabs.addTab(self.speed_chart, "Throughput")
         self.tabs.addTab(resources, "CPU && memory")
-        self.tabs.addTab(self.confusion, "Confusion matrix")
+        self.tabs.addTab(self.metrics_chart, "All epoch metrics")
         self.tabs.addTab(self.histograms, "Weights && gradients")
         self.tabs.addTab(self.runs, "Runs")
         outer = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
@@ -91,6 +91,7 @@ class QtMonitorPanel(QtWidgets.QWidget):
         self._redraw.setInterval(redraw_ms)
         self._redraw.timeout.connect(self.refresh)
         self._run_order: collections.deque = collections.deque()
+        self._run_projects: list[str] = []
         self._run_start_time: float | None = None
         self.iteration_points = 0  # metric points received (tests and the bench read these)
         bridge.sigRunStarted.connect(self._on_run_started)
@@ -119,6 +120,9 @@ class QtMonitorPanel(QtWidgets.QWidget):
 
     def _on_run_started(self, info: RunInfo) -> None:
         self._redraw.start()
+        if self._run_projects and self._run_projects[-1] != info.project_name:
+            self._forget_runs()  # curves of another project (other metrics, other scales) only confuse
+        self._run_projects.append(info.project_name)
         for chart in self.charts:
             chart.set_current_run(info.run_id)
         self.samples.start_run(info.run_id)
@@ -135,6 +139,14 @@ class QtMonitorPanel(QtWidgets.QWidget):
         item.setCheckState(QtCore.Qt.CheckState.Checked)
         self.runs.insertItem(0, item)
         self.log.add_line("info", f"{info.label} started: {info.project_name}")
+
+    def _forget_runs(self) -> None:
+        for run in self._run_order:
+            for chart in self.charts:
+                chart.remove_run(run)
+        self._run_order.clear()
+        self._run_projects.clear()
+        self.runs.clear()
 
     def _run_toggled(self, item: QtWidgets.QListWidgetItem) -> None:
         run = item.data(QtCore.Qt.ItemDataRole.UserRole)
@@ -164,8 +176,12 @@ class QtMonitorPanel(QtWidgets.QWidget):
     def _on_epochs(self, events: list) -> None:
         run = self.bridge.run_id
         for e in events:
+            main = _main_epoch_metrics(e.metrics)
             for name, value in e.metrics.items():
-                if value is not None and name not in _SPECIAL:
+                if value is None or name in _SPECIAL:
+                    continue
+                self.metrics_chart.append(name, [e.epoch], [value], run=run, symbol="o")
+                if name in main:  # the headline chart stays readable: loss and one metric, train and val
                     self.epoch_chart.append(name, [e.epoch], [value], run=run, symbol="o")
 
     def _on_samples(self, events: list) -> None:
@@ -191,3 +207,10 @@ class QtMonitorPanel(QtWidgets.QWidget):
     def _on_checkpoints(self, events: list) -> None:
         for e in events:
             self.log.add_line("info", f"checkpoint saved ({e.reason or 'policy'}): {e.path}", e.time)
+
+
+def _main_epoch_metrics(metrics: dict) -> set[str]:
+    """Loss and the first other metric (accuracy, mae...), with their validation twins."""
+    names = [n for n in metrics if not n.startswith("val_") and n not in _SPECIAL]
+    main = {"loss"} | ({next(n for n in names if n != "loss")} if any(n != "loss" for n in names) else set())
+    return main | {f"val_{n}" for n in main}

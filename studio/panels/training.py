@@ -379,22 +379,22 @@ class QtTrainingPanel(QtWidgets.QWidget):
             self.eta.setText("Paused")
 
     def _progress(self, events: list) -> None:
+        e = events[-1]
+        epochs = int(self.project.training.get("epochs", 1)) if self.project else 1
+        text = f"Epoch {e.epoch + 1 if e.epoch < epochs else epochs} of {epochs}, iteration {e.iteration}"
+        if e.eta_seconds is not None:
+            text += f" — about {_duration(e.eta_seconds)} left"
+        self.eta.setText(text)
         now = time.monotonic()
         if now - self._last_progress < 0.2:  # a progress bar repaint costs ~1 ms: 5 a second is plenty
             return
         self._last_progress = now
-        e = events[-1]
-        epochs = int(self.project.training.get("epochs", 1)) if self.project else 1
         if e.total_iterations:
             self.progress.setRange(0, int(e.total_iterations))
             self.progress.setValue(min(int(e.iteration), int(e.total_iterations)))
         else:
             self.progress.setRange(0, epochs)
             self.progress.setValue(min(int(e.epoch), epochs))
-        text = f"Epoch {e.epoch + 1 if e.epoch < epochs else epochs} of {epochs}, iteration {e.iteration}"
-        if e.eta_seconds is not None:
-            text += f" — about {_duration(e.eta_seconds)} left"
-        self.eta.setText(text)
 
 
 def _duration(seconds: float) -> str:

@@ -78,9 +78,10 @@ class LiveChart(QtWidgets.QWidget):
         if y_label:
             self.plot_item.setLabel("left", y_label)
         self.plot_item.showGrid(x=True, y=True, alpha=0.25)
+        self.plot_item.getAxis("left").enableAutoSIPrefix(False)  # "0.05", not "50" under "(x0.001)"
         self.plot_item.setDownsampling(auto=True, mode="peak")
         self.plot_item.setClipToView(True)
-        self.legend = self.plot_item.addLegend(offset=(-10, 10))
+        self.legend = self.plot_item.addLegend(offset=(-10, 10), brush=pg.mkBrush(255, 255, 255, 210))
         self.plot_widget.setMinimumHeight(120)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -127,11 +128,11 @@ class LiveChart(QtWidgets.QWidget):
     def set_current_run(self, run) -> None:
         """Series of this run are drawn bold; earlier runs thin and dotted (for comparison)."""
         self._current_run = run
-        for (r, _name), curve in self._curves.items():
-            if r != run:
-                pen = curve.opts["pen"]
-                pen = pg.mkPen(pen.color(), width=1, style=QtCore.Qt.PenStyle.DotLine)
-                curve.setPen(pen)
+        for (r, name), curve in self._curves.items():
+            if r != run and curve.opts["pen"].style() != QtCore.Qt.PenStyle.DotLine:
+                curve.setPen(pg.mkPen(curve.opts["pen"].color(), width=1, style=QtCore.Qt.PenStyle.DotLine))
+                self.legend.removeItem(curve)
+                self.legend.addItem(curve, f"{curve.name() or name} (run {r})")
 
     def set_run_visible(self, run, visible: bool) -> None:
         """Show or hide every series of one run (the monitor's run list drives this)."""

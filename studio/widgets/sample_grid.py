@@ -40,6 +40,10 @@ class SampleGrid(QtWidgets.QWidget):
     ):
         super().__init__(parent)
         self.columns, self.rows, self.tile = columns, rows, tile
+        self.title = QtWidgets.QLabel(
+            "Sample predictions: predicted class (confidence); green right, red wrong"
+        )
+        self.title.setProperty("role", "headline")
         self.accuracy_label = QtWidgets.QLabel("")
         self.accuracy_label.setProperty("role", "caption")
         grid = QtWidgets.QGridLayout()
@@ -58,6 +62,7 @@ class SampleGrid(QtWidgets.QWidget):
             grid.addLayout(cell, i // columns, i % columns)
             self._tiles.append((image, caption))
         layout = QtWidgets.QVBoxLayout(self)
+        layout.addWidget(self.title)
         layout.addLayout(grid)
         layout.addWidget(self.accuracy_label)
         layout.addStretch(1)
@@ -96,5 +101,5 @@ class SampleGrid(QtWidgets.QWidget):
             caption.setToolTip("right" if ok else f"wrong: the answer is {truth[i]}")
         shown = min(len(probabilities), len(self._tiles))
         if truth is not None and shown:
-            self.accuracy_label.setText(f"{right} of {shown} shown samples right (green right, red wrong)")
+            self.accuracy_label.setText(f"{right} of {shown} shown samples right")
         self.updates += 1

@@ -1,12 +1,14 @@
-"""Sample predictions: the original image beside the network's painting (image tasks such as the cat),
-or a grid of classified samples (classifiers), plus the prediction error over time."""
+"""Sample predictions: the original image beside the network's painting and the painting error over
+time (image tasks such as the cat), or a grid of classified samples above the confusion matrix
+(classifiers)."""
 
 from __future__ import annotations
 
 import numpy as np
-from PySide6 import QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 from studio.widgets.chart import LiveChart
+from studio.widgets.confusion import ConfusionMatrixView
 from studio.widgets.image_view import ImageView
 from studio.widgets.sample_grid import SampleGrid
 
@@ -27,19 +29,23 @@ class SampleView(QtWidgets.QWidget):
         pair_layout.addWidget(self.prediction)
         self.error_chart = LiveChart("Painting error (mean squared, lower is better)", "iteration")
         self.error_chart.setMinimumHeight(130)
-        image_page = QtWidgets.QSplitter()
-        image_page.setOrientation(image_page.orientation().Vertical)
+        image_page = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         image_page.addWidget(pair)
         image_page.addWidget(self.error_chart)
         image_page.setStretchFactor(0, 3)
         image_page.setStretchFactor(1, 1)
         self.grid = SampleGrid()
+        self.confusion = ConfusionMatrixView()
+        classifier_page = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
+        classifier_page.addWidget(self.grid)
+        classifier_page.addWidget(self.confusion)
+        classifier_page.setStretchFactor(1, 1)
         self.placeholder = QtWidgets.QLabel("Sample predictions appear here once training starts.")
         self.placeholder.setWordWrap(True)
         self.stack = QtWidgets.QStackedWidget()
         self.stack.addWidget(self.placeholder)
         self.stack.addWidget(image_page)
-        self.stack.addWidget(self.grid)
+        self.stack.addWidget(classifier_page)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.stack)
@@ -60,7 +66,7 @@ class SampleView(QtWidgets.QWidget):
             self.last_error = float(ys[-1])
         latest = events[-1]
         if latest.kind == "classification":
-            self.stack.setCurrentWidget(self.grid)
+            self.stack.setCurrentIndex(2)
             self.grid.set_samples(latest.inputs, latest.predictions, latest.targets, latest.classes)
             return
         self.stack.setCurrentIndex(1)

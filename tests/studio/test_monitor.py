@@ -66,11 +66,27 @@ def test_classifier_views_confusion_histograms_and_log(qtbot, window):
         ),
         ev.LogMessage(level="warning", message="learning rate reduced to 0.001"),
     )
-    assert monitor.samples.stack.currentWidget() is monitor.samples.grid
+    assert monitor.samples.grid.isVisibleTo(window) and monitor.confusion.isVisibleTo(window)
     assert monitor.samples.grid.accuracy_label.text().startswith("9 of 12")
     np.testing.assert_array_equal(monitor.confusion.matrix, matrix)
     assert monitor.histograms.choice.currentText() == "fc1.weights"
     assert ("warning", "learning rate reduced to 0.001") in monitor.log.lines
+    # The headline epoch chart keeps to loss and one metric; every metric is in its own tab.
+    _feed(
+        window,
+        ev.EpochMetrics(
+            epoch=1,
+            metrics={
+                "loss": 0.5,
+                "accuracy": 0.8,
+                "val_loss": 0.6,
+                "val_accuracy": 0.7,
+                "val_top5_accuracy": 0.99,
+            },
+        ),
+    )
+    assert window.monitor.epoch_chart.series_names() == ["accuracy", "loss", "val_accuracy", "val_loss"]
+    assert "val_top5_accuracy" in window.monitor.metrics_chart.series_names()
 
 
 def test_runs_overlaid_for_comparison_and_log_scale(qtbot, window):

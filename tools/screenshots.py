@@ -1,0 +1,144 @@
+"""Screenshots of the studio's main window mid-training, for the README.
+
+    python tools/screenshots.py [--out docs/screenshots]
+
+Without a display it re-runs itself under Xvfb (``xvfb-run``), so the real X11 (xcb) platform draws
+the window, fonts and styles as a user sees them. Debian packages it needs: ``xvfb xauth`` plus the
+libraries Qt's xcb platform loads (see ``XCB_PACKAGES``).
+
+Saved:
+
+- ``main_window_cat.png``: "Paint the cat" mid-training: loss falling, the network's painting beside
+  the original, the painting error over time, progress and ETA;
+- ``main_window_digits.png``: the digits classifier mid-training: classified samples (green right,
+  red wrong), loss and accuracy per epoch with validation;
+- ``monitor_confusion.png``: the digits run's confusion matrix tab;
+- ``training_bad_input.png``: a negative learning rate refused at the field, with the reason.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+#: Debian packages for Qt's xcb platform under Xvfb (beyond libegl1 libgl1 libxkbcommon0 libfontconfig1
+#: libdbus-1-3 libglib2.0-0, which Qt needs even offscreen).
+XCB_PACKAGES = (
+    "xvfb xauth libx11-xcb1 libxcb1 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 "
+    "libxcb-randr0 libxcb-render0 libxcb-render-util0 libxcb-shape0 libxcb-shm0 libxcb-sync1 "
+    "libxcb-xfixes0 libxcb-xkb1 libxkbcommon-x11-0"
+).split()
+SIZE = (1440, 900)
+
+
+def _reexec_under_xvfb() -> int:
+    if shutil.which("xvfb-run") is None:
+        print("No display and no xvfb-run: apt-get install -y " + " ".join(XCB_PACKAGES), file=sys.stderr)
+        return 2
+    cmd = ["xvfb-run", "-a", "-s", f"-screen 0 {SIZE[0] + 160}x{SIZE[1] + 100}x24", sys.executable, *sys.argv]
+    env = dict(os.environ, SIGMA_SCREENSHOTS_UNDER_XVFB="1", QT_QPA_PLATFORM="xcb")
+    return subprocess.call(cmd, env=env)
+
+
+def _wait(app, condition, timeout: float, what: str) -> None:
+    """Process events until ``condition()`` (a tool, not a test: polling is fine here)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"waited {timeout:.0f} s for {what}")
+        app.processEvents()
+        time.sleep(0.02)
+    for _ in range(10):
+        app.processEvents()
+
+
+def _shoot(app, widget, path: Path) -> None:
+    widget.monitor.refresh()
+    for _ in range(10):
+        app.processEvents()
+    if not widget.grab().save(str(path)):
+        raise OSError(f"could not write {path}")
+    print(f"saved {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+
+
+def _cat(app, window, out: Path) -> None:
+    bridge, samples = window.bridge, window.monitor.samples
+    window.training.start()
+    _wait(app, lambda: samples.prediction.frames >= 15, 900, "fifteen paintings of the cat")
+    _shoot(app, window, out / "main_window_cat.png")
+    bridge.stop()
+    _wait(app, lambda: not bridge.busy, 60, "the cat run to stop")
+
+
+def _digits(app, window, out: Path) -> None:
+    bridge, monitor = window.bridge, window.monitor
+    window.open_example("Digits classifier")
+    window.training.start()
+    _wait(
+        app,
+        lambda: monitor.epoch_chart.point_count("val_loss") >= 4 and monitor.confusion.matrix is not None,
+        600,
+        "four digits epochs",
+    )
+    _shoot(app, window, out / "main_window_digits.png")
+    monitor.tabs.setCurrentWidget(monitor.confusion)
+    _shoot(app, window, out / "monitor_confusion.png")
+    monitor.tabs.setCurrentIndex(0)
+    bridge.stop()
+    _wait(app, lambda: not bridge.busy, 60, "the digits run to stop")
+
+
+def _bad_input(app, window, out: Path) -> None:
+    window.training.learning_rate.set_text("-0.1")
+    window.training.batch_size.set_text("0")
+    window.training.start()  # refused, with the message above the settings
+    _shoot(app, window, out / "training_bad_input.png")
+    window.training.set_project(window.project)  # put the good values back
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
+    args = parser.parse_args(argv)
+    if not os.environ.get("DISPLAY") and os.environ.get("QT_QPA_PLATFORM") != "offscreen":
+        if os.environ.get("SIGMA_SCREENSHOTS_UNDER_XVFB"):
+            print("xvfb-run gave no display", file=sys.stderr)
+            return 2
+        return _reexec_under_xvfb()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    from PySide6 import QtCore
+
+    from studio.app import create_application
+    from studio.main_window import MainWindow
+
+    QtCore.QSettings.setPath(
+        QtCore.QSettings.Format.IniFormat, QtCore.QSettings.Scope.UserScope, str(out / ".settings-unused")
+    )
+    QtCore.QSettings.setDefaultFormat(QtCore.QSettings.Format.IniFormat)
+    app = create_application()
+    app.setQuitOnLastWindowClosed(False)
+    window = MainWindow(restore_layout=False)  # the first-launch layout, with the cat project
+    window.resize(*SIZE)
+    window.show()
+    _wait(app, lambda: window.isVisible(), 10, "the window")
+    try:
+        _cat(app, window, out)
+        _digits(app, window, out)
+        _bad_input(app, window, out)
+    finally:
+        window.close()
+        shutil.rmtree(out / ".settings-unused", ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
