@@ -142,10 +142,12 @@ def softmax_cross_entropy(
     """
     batch = logits.shape[0]
     logits -= logits.max(axis=1, keepdims=True)
+    # the loss from the shifted logits (log-sum-exp), so a tiny probability cannot make it log(0)
+    picked = float(logits[rows, labels].sum())
     np.exp(logits, out=logits)
     total = logits.sum(axis=1, keepdims=True)
+    loss = (float(np.log(total).sum()) - picked) / batch
     logits /= total
-    loss = -float(np.log(logits[rows, labels]).mean())
     np.multiply(logits, 1.0 / batch, out=grad_out)
     grad_out[rows, labels] -= 1.0 / batch
     return loss
