@@ -29,7 +29,9 @@ def make_operator(trainer, workers: int = 1, kind: str = "auto"):
     """
     kind = str(kind).lower()
     if kind not in OPERATOR_KINDS:
-        raise ValueError(f"Invalid value for `operator`. Expected one of {OPERATOR_KINDS}. Received: {kind!r}")
+        raise ValueError(
+            f"Invalid value for `operator`. Expected one of {OPERATOR_KINDS}. Received: {kind!r}"
+        )
     workers = int(workers)
     if workers < 1:
         raise ValueError(f"Invalid value for `workers`. Expected an integer >= 1. Received: {workers!r}")
