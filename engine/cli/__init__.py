@@ -87,6 +87,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--workers", type=_positive_int, metavar="N", help="data-parallel workers (default: the project's)"
     )
+    p.add_argument(
+        "--operator",
+        choices=("auto", "threads", "mpi"),
+        default="auto",
+        help="how the workers run: threads in this process, or 'mpi' for one rank of "
+        "'mpirun -n K sigma train PROJECT --operator mpi' (rank 0 prints and writes checkpoints)",
+    )
     p.add_argument("--resume", metavar="CHECKPOINT", help="continue from a checkpoint of this project")
     p.add_argument(
         "--epochs",

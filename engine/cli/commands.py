@@ -100,6 +100,13 @@ def cmd_export(args) -> int:
     outs = ", ".join(f"{o.name}[{_dims(o)}]" for o in model.graph.output)
     say(f"wrote {args.onnx}: ONNX opset {OPSET}, {len(model.graph.node)} nodes; inputs {ins}; outputs {outs}")
     if args.check:
+        try:
+            import onnxruntime  # noqa: F401
+        except ImportError:
+            raise CliError(
+                f"--check needs the onnxruntime package, which is not installed here ({args.onnx} was "
+                "written; check it where onnxruntime is, or pip install onnxruntime)"
+            ) from None
         diff = verify(net, model, probabilities=args.softmax)
         say(f"onnxruntime check: max abs difference {diff:.3g} on a random batch")
         if not diff <= 1e-4:

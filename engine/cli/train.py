@@ -87,6 +87,11 @@ def cmd_train(args) -> int:
     project.training["checkpoint"] = settings
     run = build_run(project, backend=args.backend, workers=args.workers, checkpoint_dir=folder)
     trainer = run.trainer
+    kind = getattr(args, "operator", "auto")
+    if kind != "auto":
+        trainer.use_operator(kind, workers=args.workers or (1 if kind == "mpi" else None))
+    writer = getattr(trainer.operator, "is_writer", True)  # MPI: rank 0 alone prints and writes
+    args.quiet = args.quiet or not writer
     if args.resume:
         restore(trainer, args.resume)
     if trainer.epoch >= run.epochs:
@@ -112,7 +117,7 @@ def cmd_train(args) -> int:
     with progress or contextlib.nullcontext():
         finished = _fit_interruptibly(run, progress)
     last = None
-    if folder is not None:
+    if folder is not None and writer:
         from engine import checkpoint
 
         folder.mkdir(parents=True, exist_ok=True)
