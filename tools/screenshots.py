@@ -11,8 +11,8 @@ Saved:
 - ``main_window_cat.png``: "Paint the cat" mid-training: loss falling, the network's painting beside
   the original, the painting error over time, progress and ETA;
 - ``main_window_digits.png``: the digits classifier mid-training: classified samples (green right,
-  red wrong), loss and accuracy per epoch with validation;
-- ``monitor_confusion.png``: the digits run's confusion matrix tab;
+  red wrong) above the confusion matrix, loss and accuracy per epoch with validation;
+- ``monitor_histograms.png``: the digits run's weight and gradient histograms tab;
 - ``training_bad_input.png``: a negative learning rate refused at the field, with the reason.
 """
 
@@ -89,8 +89,10 @@ def _digits(app, window, out: Path) -> None:
         "four digits epochs",
     )
     _shoot(app, window, out / "main_window_digits.png")
-    monitor.tabs.setCurrentWidget(monitor.confusion)
-    _shoot(app, window, out / "monitor_confusion.png")
+    _wait(app, lambda: monitor.histograms.choice.count() > 0, 120, "weight histograms")
+    monitor.tabs.setCurrentWidget(monitor.histograms)
+    monitor.splitter.setSizes([420, 380])  # as a user would drag it, to give the histograms room
+    _shoot(app, window, out / "monitor_histograms.png")
     monitor.tabs.setCurrentIndex(0)
     bridge.stop()
     _wait(app, lambda: not bridge.busy, 60, "the digits run to stop")

@@ -78,8 +78,9 @@ class QtMonitorPanel(QtWidgets.QWidget):
         outer = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         outer.addWidget(top)
         outer.addWidget(self.tabs)
-        outer.setStretchFactor(0, 3)
+        outer.setStretchFactor(0, 2)
         outer.setStretchFactor(1, 1)
+        self.splitter = outer
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(outer)

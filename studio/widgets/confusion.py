@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 __all__ = ["ConfusionMatrixView"]
 
@@ -35,6 +35,16 @@ class ConfusionMatrixView(QtWidgets.QWidget):
         self._texts: list[pg.TextItem] = []
         self._n = 0
         self.matrix: np.ndarray | None = None
+        self.item.getViewBox().sigResized.connect(self._fit_labels)
+        self.item.getViewBox().sigRangeChanged.connect(self._fit_labels)
+
+    def _fit_labels(self, *_):
+        """Cell numbers only where a cell is big enough to hold them (colours still tell the story)."""
+        vb = self.item.getViewBox()
+        cell = vb.mapViewToDevice(QtCore.QPointF(1, 1)) - vb.mapViewToDevice(QtCore.QPointF(0, 0))
+        show = min(abs(cell.x()), abs(cell.y())) >= 20
+        for text in self._texts:
+            text.setVisible(show)
 
     def set_matrix(self, matrix, classes=None) -> None:
         """Show counts ``matrix[true, predicted]`` (int array (K, K))."""
@@ -71,3 +81,4 @@ class ConfusionMatrixView(QtWidgets.QWidget):
                     self.item.addItem(text)
                     self._texts.append(text)
         self.item.getViewBox().autoRange(padding=0.02)
+        self._fit_labels()

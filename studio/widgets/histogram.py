@@ -22,8 +22,7 @@ class HistogramView(QtWidgets.QWidget):
         self.caption = QtWidgets.QLabel("Shown when the run reports histograms.")
         self.caption.setProperty("role", "caption")
         self.plots = pg.GraphicsLayoutWidget()
-        self.weights_plot = self.plots.addPlot(title="weights")
-        self.plots.nextRow()
+        self.weights_plot = self.plots.addPlot(title="weights")  # side by side: the tab is wide, not tall
         self.gradients_plot = self.plots.addPlot(title="gradients")
         self.weights_curve = self.weights_plot.plot(
             stepMode="center", fillLevel=0, brush=theme.series_color("loss"), pen=None
@@ -34,10 +33,10 @@ class HistogramView(QtWidgets.QWidget):
         top = QtWidgets.QHBoxLayout()
         top.addWidget(QtWidgets.QLabel("Parameter:"))
         top.addWidget(self.choice, 1)
+        top.addWidget(self.caption)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(top)
-        layout.addWidget(self.caption)
         layout.addWidget(self.plots, 1)
         self._weights: dict = {}
         self._gradients: dict = {}
@@ -53,6 +52,8 @@ class HistogramView(QtWidgets.QWidget):
             self.choice.addItems(names)
             if current in names:
                 self.choice.setCurrentText(current)
+            elif names:  # start on the first layer's weights, the most telling distribution
+                self.choice.setCurrentText(next((n for n in names if n.endswith("weights")), names[0]))
             self.choice.blockSignals(False)
         self.caption.setText(caption)
         self._redraw()
