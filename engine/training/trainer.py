@@ -147,6 +147,15 @@ class Trainer:
         hook.on_attach(self)
         return hook
 
+    def use_operator(self, kind: str = "auto", workers: int | None = None):
+        """Replace the operator between runs (``kind`` as the constructor's ``operator``); returns it."""
+        if self.operator.control.active:
+            raise RuntimeError("the operator cannot change while a run is in progress")
+        operator = make_operator(self, self.workers if workers is None else int(workers), kind)
+        self.operator.close()
+        self.operator, self.workers = operator, int(getattr(operator, "count", 1))
+        return operator
+
     @property
     def parameters(self) -> dict:
         """The network's parameters by identifier (``"fc1.weights"``)."""
