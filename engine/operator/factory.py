@@ -17,7 +17,8 @@ def make_operator(trainer, workers: int = 1, kind: str = "auto"):
     workers : int
         Data-parallel workers in this process (thread pool). With ``kind="mpi"`` each rank runs one.
     kind : str
-        ``"auto"``: one worker for ``workers == 1``, a thread pool otherwise; ``"single"``;
+        ``"auto"``: one worker for ``workers == 1`` (:class:`~engine.operator.cuda.CUDAOperator` on a
+        CUDA backend), a thread pool otherwise; ``"single"``;
         ``"threads"``: a thread pool even of one worker; ``"mpi"``: one rank of an MPI job (see
         :mod:`engine.operator.mpi`; start it with ``mpirun -n K``).
 
@@ -47,6 +48,10 @@ def make_operator(trainer, workers: int = 1, kind: str = "auto"):
     if kind == "single" or (kind == "auto" and workers == 1):
         if workers != 1:
             raise ValueError(f"operator 'single' runs one worker, got workers={workers}")
+        if getattr(trainer.backend, "is_cuda", False):
+            from .cuda import CUDAOperator
+
+            return CUDAOperator(trainer)
         from .operator import Operator
 
         return Operator(trainer)
