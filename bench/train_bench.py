@@ -104,12 +104,13 @@ def _git_commit() -> str | None:
 
 
 def _versions() -> dict:
+    """Library versions, read from the installed metadata (importing torch here would cost seconds)."""
+    from importlib import metadata
+
     out = {"python": platform.python_version(), "numpy": np.__version__}
     try:
-        import torch
-
-        out["torch"] = torch.__version__
-    except Exception:
+        out["torch"] = metadata.version("torch")
+    except metadata.PackageNotFoundError:
         out["torch"] = None
     return out
 

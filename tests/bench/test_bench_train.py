@@ -1,6 +1,7 @@
 """Smoke test of ``python -m bench train``: every workload runs a few tiny steps and the report is sane."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -80,3 +81,23 @@ def test_compare_puts_two_reports_side_by_side():
     text = compare(report("aaa", 2.0), report("bbb", 3.0))
     assert "aaa" in text and "bbb" in text
     assert text.splitlines()[-1].split() == ["W1", "numpy", "2.00", "3.00", "1.50"]
+
+
+def test_an_implementation_that_cannot_load_is_reported_not_available(tmp_path):
+    # a `torch` module that fails to import, first on the path: the torch worker must say why and the
+    # rest of the suite must still run
+    (tmp_path / "torch.py").write_text("raise ImportError('no torch in this test')\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), str(ROOT)]))
+    args = ["--tiny", "--seconds", "0.05", "--repeats", "1", "--warmup", "0.01", "--workloads", "W1"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.train_bench", *args, "--implementations", "numpy,torch"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "W1        torch   not available (PyTorch is not installed (ImportError))" in proc.stdout
+    numpy_row = next(line for line in proc.stdout.splitlines() if line.startswith("W1        numpy"))
+    assert "1.00" in numpy_row
