@@ -17,10 +17,12 @@ import ctypes
 import ctypes.util
 import json
 import os
+import queue
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 
@@ -188,10 +190,14 @@ class Worker:
     Raises
     ------
     RuntimeError
-        When the child exits or answers nothing (with the tail of its stderr).
+        When the child exits, or gives no answer within ``timeout`` seconds (it is then killed), with
+        the tail of its stderr.
     """
 
-    def __init__(self, args: list[str], cwd: str | None = None, env: dict | None = None):
+    def __init__(
+        self, args: list[str], cwd: str | None = None, env: dict | None = None, timeout: float = 300.0
+    ):
+        self.timeout = timeout
         env = dict(os.environ, **ALLOCATOR_ENV, **(env or {}))
         self.args = args
         self.chatter: list[str] = []
@@ -207,23 +213,46 @@ class Worker:
             cwd=cwd,
             bufsize=1,
         )
+        # a thread reads the child's output, so a hung child cannot hang us (works with Windows pipes)
+        self.lines: queue.Queue = queue.Queue()
+        self.reader = threading.Thread(target=self._pump, name="bench-worker-reader", daemon=True)
+        self.reader.start()
 
-    def read(self) -> dict:
-        """The child's next protocol reply."""
+    def _pump(self) -> None:
         for line in self.proc.stdout:
+            self.lines.put(line)
+        self.lines.put(None)  # end of output
+
+    def _fail(self, what: str):
+        self.stderr.seek(0)
+        tail = " | ".join(self.stderr.read().strip().splitlines()[-3:])
+        return RuntimeError(f"worker {' '.join(self.args)} {what}: {tail}")
+
+    def read(self, timeout: float | None = None) -> dict:
+        """The child's next protocol reply (waiting at most ``timeout``, default ``self.timeout``)."""
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        while True:
+            try:
+                line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                self.proc.kill()
+                self.proc.wait()
+                raise self._fail(f"gave no answer in {self.timeout:.0f} s and was killed") from None
+            if line is None:
+                self.proc.wait()
+                raise self._fail(f"exited with {self.proc.returncode}")
             if line.startswith(PROTOCOL_PREFIX):
                 return json.loads(line[len(PROTOCOL_PREFIX) :])
             self.chatter.append(line.rstrip())
-        self.proc.wait()
-        self.stderr.seek(0)
-        tail = " | ".join(self.stderr.read().strip().splitlines()[-3:])
-        raise RuntimeError(f"worker {' '.join(self.args)} exited with {self.proc.returncode}: {tail}")
 
-    def ask(self, command: str) -> dict:
+    def ask(self, command: str, timeout: float | None = None) -> dict:
         """Send ``command`` and wait for the reply."""
-        self.proc.stdin.write(command + "\n")
-        self.proc.stdin.flush()
-        return self.read()
+        try:
+            self.proc.stdin.write(command + "\n")
+            self.proc.stdin.flush()
+        except OSError as exc:  # the child has gone
+            raise self._fail(f"cannot take commands ({exc})") from None
+        return self.read(timeout)
 
     def close(self) -> None:
         """End the child (closing its input ends its command loop)."""
@@ -234,5 +263,6 @@ class Worker:
             except (OSError, subprocess.TimeoutExpired):
                 self.proc.kill()
                 self.proc.wait()
+        self.reader.join(timeout=30)
         self.proc.stdout.close()
         self.stderr.close()

@@ -151,7 +151,7 @@ def _runner(worker, row):
         if "error" in row:
             return _FAILED
         try:
-            return worker.ask(f"block {seconds}")
+            return worker.ask(f"block {seconds}", timeout=300 + 2 * seconds)
         except RuntimeError as exc:
             row["error"] = _describe(exc)
             return _FAILED
