@@ -72,3 +72,25 @@ def test_mpi_operator_needs_one_worker_per_rank():
 
     with pytest.raises(ValueError, match="each MPI rank runs one worker"):
         make_operator(object(), 2, "mpi")
+
+
+def test_sigma_train_with_two_ranks_prints_and_writes_once(tmp_path):
+    ok, why = mpi_status()
+    if not ok:
+        pytest.skip(why)
+    mpirun = shutil.which("mpirun") or shutil.which("mpiexec")
+    if mpirun is None:
+        pytest.skip("mpirun is not installed")
+    from engine.templates import digits_project, mlp
+
+    project = digits_project()
+    project.network = mlp(inputs=64, hidden=(16,), classes=10)
+    project.training.update({"epochs": 1, "batch_size": 128})
+    path = project.save(tmp_path / "tiny.sigma")
+    folder = tmp_path / "checkpoints"
+    command = [mpirun, "-n", "2", "--oversubscribe", sys.executable, "-m", "engine.cli", "train", str(path)]
+    command += ["--operator", "mpi", "--checkpoint-dir", str(folder)]
+    done = subprocess.run(command, env=mpi_environment(), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.count("done: 1 epoch(s)") == 1  # rank 1 is quiet
+    assert (folder / "last.h5").is_file()

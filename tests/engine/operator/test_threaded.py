@@ -191,3 +191,22 @@ def test_operator_choice_and_errors():
         Trainer(mlp(), optimiser="sgd", operator="gpus")
     with pytest.raises(ValueError, match="`workers`"):
         Trainer(mlp(), optimiser="sgd", workers=0)
+
+
+def test_exact_resume_through_a_checkpoint_with_two_workers(tmp_path):
+    from engine import checkpoint
+
+    def trainer():
+        return Trainer(mlp(), optimiser=MOMENTUM, batch_size=16, seed=3, workers=2, metrics=["accuracy"])
+
+    whole = trainer()
+    whole.fit(mlp_data(), epochs=3)
+    half = trainer()
+    half.fit(mlp_data(), epochs=3, max_iterations=6)  # stops mid-epoch (4 batches per epoch)
+    checkpoint.save(half, tmp_path / "half.h5")
+    resumed = trainer()
+    checkpoint.restore(resumed, tmp_path / "half.h5")
+    resumed.fit(mlp_data(), epochs=3)
+    for key, p in whole.network.parameters().items():
+        np.testing.assert_array_equal(resumed.network.parameters()[key].data, p.data, err_msg=key)
+    assert resumed.history == whole.history
