@@ -195,8 +195,7 @@ class Softmax(Function):
         self.axis = axis
 
     def forward(self, xp, x):
-        e = x - x.max(axis=self.axis, keepdims=True)
-        xp.exp(e, out=e)
+        e = xp.exp(x - x.max(axis=self.axis, keepdims=True))
         e /= e.sum(axis=self.axis, keepdims=True)
         return e
 
