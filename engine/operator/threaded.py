@@ -1,7 +1,8 @@
 """Synchronous data parallelism on CPU threads: N workers, one optimiser step per batch.
 
 Each batch is split into N contiguous row shards (:func:`~engine.operator.sharding.shard_bounds`); each
-worker runs its own copy of the network on its shard in a thread of a pool that lives as long as the run.
+worker runs its own copy of the network on its shard: worker 0 on the training thread, the others on a
+pool of N - 1 threads that lives as long as the run.
 The copies *share the trainer's parameter arrays* (read-only during forward and backward; the optimiser
 writes them in place between iterations, when no worker runs) and keep their own gradient tensors, so
 nothing is copied per step but the gradients' sum. Worker ``k`` back-propagates its share ``n_k / N`` of
@@ -87,7 +88,9 @@ class ThreadPoolOperator(Operator):
         local = [h for h in t.hooks if h.placement == "local"]
         # Local hooks (the NaN guard) run once per iteration on the combined result, with this view.
         self.view = Worker(t.network, t.loss_function, t.backend, workers[0].registry, t.metrics, local)
-        self.pool = ThreadPoolExecutor(self.count, thread_name_prefix=f"{t.name}-worker")
+        # Worker 0 runs on the training thread itself: N workers need N - 1 pool threads.
+        if self.count > 1:
+            self.pool = ThreadPoolExecutor(self.count - 1, thread_name_prefix=f"{t.name}-worker")
         return workers
 
     def _copy_network(self, rank: int):
@@ -130,7 +133,7 @@ class ThreadPoolOperator(Operator):
         group = ThreadGroup(len(bounds))
         rng = getattr(t.network, "rng", None)
         rng_state = rng.bit_generator.state if rng is not None else None
-        futures = []
+        shards = []
         for k, (start, stop) in enumerate(bounds):
             worker = self.workers[k]
             self._prepare(worker, rng_state)
@@ -139,8 +142,13 @@ class ThreadPoolOperator(Operator):
                 key: take_rows(value, start, stop) if _has_rows(value, total) else value
                 for key, value in batch.items()
             }
-            futures.append(self.pool.submit(_run_shard, worker, shard, group))
+            shards.append((worker, shard))
+        futures = [self.pool.submit(_run_shard, w, shard, group) for w, shard in shards[1:]]
         results, errors = [], []
+        try:
+            results.append(_run_shard(*shards[0], group))
+        except BaseException as exc:
+            errors.append(exc)
         for future in futures:
             try:
                 results.append(future.result())
