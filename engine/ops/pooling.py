@@ -1,8 +1,9 @@
 """2-d pooling in NCHW layout: max, average and global average.
 
-Windows are strided views of the (padded) input (see :mod:`engine.ops.conv`). Max pooling remembers the
-argmax of each window: backward routes each gradient to that one position (the first one at a tie), and
-the backward is itself a linear Function of the gradient, so double backward works. Average pooling
+Pooling runs as kh*kw elementwise passes over strided views of the (padded) input, one per kernel
+offset (no copy of the windows). Max pooling remembers which offset won in each window: backward routes
+each gradient to that one position (the first one at a tie), and the backward is itself a linear
+Function of the gradient, so double backward works. Average pooling
 counts padded zeros in the mean (``count_include_pad=True`` as PyTorch's default).
 """
 
@@ -11,28 +12,68 @@ from __future__ import annotations
 from ..autodiff.errors import ShapeError
 from ..autodiff.function import Function
 from ..autodiff.tensor import as_tensor
-from .conv import _pair, col2im, make_geometry, windows
+from .conv import _padded, _pair, make_geometry
 from .reductions import mean as mean_
 
 __all__ = ["max_pool2d", "avg_pool2d", "global_avg_pool2d"]
 
 
-def _window_columns(xp, x, geom, fill):
-    """(N, C, H, W) -> contiguous (N, C, kh*kw, Ho, Wo) window contents."""
-    v = windows(xp, x, geom, fill)
-    n, c, kh, kw, ho, wo = v.shape
-    return xp.ascontiguousarray(v).reshape(n, c, kh * kw, ho, wo)
+def _offsets(geom):
+    """The kernel offsets (k, i, j) of a window, k = i * kw + j."""
+    return [(i * geom.kw + j, i, j) for i in range(geom.kh) for j in range(geom.kw)]
+
+
+def _offset_view(a, geom, i, j, ho, wo):
+    """The (N, C, Ho, Wo) strided view of padded ``a`` that kernel offset (i, j) reads in every window."""
+    r0, c0 = i * geom.dh, j * geom.dw
+    return a[:, :, r0:r0 + geom.sh * (ho - 1) + 1:geom.sh, c0:c0 + geom.sw * (wo - 1) + 1:geom.sw]
+
+
+def _scatter(xp, g, index, geom, x_shape):
+    """(N, C, H, W) zeros plus each window's ``g`` at the offset ``index`` names (None: at every offset)."""
+    n, c, h, w = x_shape
+    (pt, pb), (pl, pr) = geom.pads
+    ho, wo = g.shape[2:]
+    out = xp.zeros((n, c, h + pt + pb, w + pl + pr), dtype=g.dtype)
+    # Windows that do not overlap write each input position at most once: write, do not add.
+    disjoint = geom.sh >= geom.dh * (geom.kh - 1) + 1 and geom.sw >= geom.dw * (geom.kw - 1) + 1
+    for k, i, j in _offsets(geom):
+        view = _offset_view(out, geom, i, j, ho, wo)
+        if index is None:
+            view += g
+        elif disjoint:
+            xp.multiply(g, index == k, out=view)
+        else:
+            view += g * (index == k)
+    if pt or pb or pl or pr:
+        out = out[:, :, pt:pt + h, pl:pl + w]
+    return out
 
 
 class MaxPool2d(Function):
+    """Max over each window, found by kh*kw elementwise passes over strided views (no window copy)."""
+
     def __init__(self, geom):
         super().__init__()
         self.geom = geom
 
     def forward(self, xp, x):
-        cols = _window_columns(xp, x, self.geom, -xp.inf)
-        self.argmax = cols.argmax(axis=2)[:, :, None]
-        return xp.take_along_axis(cols, self.argmax, axis=2)[:, :, 0]
+        geom = self.geom
+        xpad = _padded(xp, x, geom, -xp.inf)
+        ho, wo = geom.output_hw(*x.shape[2:])
+        best = index = None
+        for k, i, j in _offsets(geom):
+            v = _offset_view(xpad, geom, i, j, ho, wo)
+            if best is None:
+                best = v.copy()
+                index = xp.zeros(best.shape, dtype=xp.int16)
+                continue
+            # Strictly greater: the first maximum of a window wins ties (one position gets the gradient).
+            better = v > best
+            index = xp.where(better, index.dtype.type(k), index)
+            xp.maximum(best, v, out=best)
+        self.argmax = index
+        return best
 
     def backward(self, g):
         return (MaxPool2dGrad(self.geom, self.argmax, self.inputs[0].shape)(g),)
@@ -46,12 +87,7 @@ class MaxPool2dGrad(Function):
         self.geom, self.argmax, self.x_shape = geom, argmax, tuple(x_shape)
 
     def forward(self, xp, g):
-        n, c, ho, wo = g.shape
-        k = self.geom.kh * self.geom.kw
-        # A one-hot mask times g (put_along_axis is missing on some cupy versions; masks are fast).
-        hit = xp.arange(k).reshape(1, 1, k, 1, 1) == self.argmax
-        cols = hit * g[:, :, None]
-        return col2im(xp, cols.reshape(n, c * k, ho * wo), self.geom, self.x_shape)
+        return _scatter(xp, g, self.argmax, self.geom, self.x_shape)
 
     def backward(self, h):
         return (MaxPool2dGather(self.geom, self.argmax)(h),)
@@ -65,8 +101,12 @@ class MaxPool2dGather(Function):
         self.geom, self.argmax = geom, argmax
 
     def forward(self, xp, h):
-        cols = _window_columns(xp, h, self.geom, 0.0)
-        return xp.take_along_axis(cols, self.argmax, axis=2)[:, :, 0]
+        hpad = _padded(xp, h, self.geom, 0.0)
+        ho, wo = self.argmax.shape[2:]
+        out = xp.zeros(self.argmax.shape, dtype=h.dtype)
+        for k, i, j in _offsets(self.geom):
+            out += _offset_view(hpad, self.geom, i, j, ho, wo) * (self.argmax == k)
+        return out
 
     def backward(self, g):
         return (MaxPool2dGrad(self.geom, self.argmax, self.inputs[0].shape)(g),)
@@ -78,8 +118,14 @@ class AvgPool2d(Function):
         self.geom = geom
 
     def forward(self, xp, x):
-        v = windows(xp, x, self.geom, 0.0)
-        return v.mean(axis=(2, 3), dtype=x.dtype)
+        geom = self.geom
+        xpad = _padded(xp, x, geom, 0.0)
+        ho, wo = geom.output_hw(*x.shape[2:])
+        total = xp.zeros((x.shape[0], x.shape[1], ho, wo), dtype=x.dtype)
+        for _, i, j in _offsets(geom):
+            total += _offset_view(xpad, geom, i, j, ho, wo)
+        total *= x.dtype.type(1.0 / (geom.kh * geom.kw))
+        return total
 
     def backward(self, g):
         return (AvgPool2dGrad(self.geom, self.inputs[0].shape)(g),)
@@ -93,11 +139,8 @@ class AvgPool2dGrad(Function):
         self.geom, self.x_shape = geom, tuple(x_shape)
 
     def forward(self, xp, g):
-        n, c, ho, wo = g.shape
-        kh, kw = self.geom.kh, self.geom.kw
-        share = g * g.dtype.type(1.0 / (kh * kw))
-        cols = xp.broadcast_to(share[:, :, None, None], (n, c, kh, kw, ho, wo))
-        return col2im(xp, cols, self.geom, self.x_shape)
+        share = g * g.dtype.type(1.0 / (self.geom.kh * self.geom.kw))
+        return _scatter(xp, share, None, self.geom, self.x_shape)
 
     def backward(self, h):
         return (AvgPool2d(self.geom)(h),)

@@ -76,3 +76,9 @@ def test_pool_errors():
         ops.avg_pool2d(engine.tensor(np.zeros((1, 1, 4, 4))), 2, padding=2)
     with pytest.raises(ShapeError, match="too small"):
         ops.max_pool2d(engine.tensor(np.zeros((1, 1, 2, 2))), 3)
+
+
+def test_max_pool_tie_goes_to_the_first_maximum(backend):
+    x = engine.tensor(backend.from_host(np.array([[[[3.0, 3.0], [1.0, 3.0]]]])), requires_grad=True)
+    ops.max_pool2d(x, 2).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[[[1, 0], [0, 0]]]])
