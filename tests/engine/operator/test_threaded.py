@@ -210,3 +210,35 @@ def test_exact_resume_through_a_checkpoint_with_two_workers(tmp_path):
     for key, p in whole.network.parameters().items():
         np.testing.assert_array_equal(resumed.network.parameters()[key].data, p.data, err_msg=key)
     assert resumed.history == whole.history
+
+
+def test_synchronised_batch_norm_equals_whole_batch_statistics_and_gradients():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from engine.autodiff.tensor import Tensor
+    from engine.operator.sharding import SyncBatchNorm, ThreadGroup
+    from engine.ops.normalization import batch_norm
+
+    rng = np.random.default_rng(4)
+    x, w = rng.normal(size=(2, 11, 3, 4, 4))
+    gamma, beta = rng.normal(size=(2, 3))
+    whole_x, whole_g, whole_b = (Tensor(a.copy(), requires_grad=True) for a in (x, gamma, beta))
+    rm, rv = np.zeros(3), np.ones(3)
+    (batch_norm(whole_x, whole_g, whole_b, rm, rv, True) * Tensor(w)).sum().backward()
+
+    group, bounds = ThreadGroup(3), shard_bounds(11, 3)
+
+    def shard(rank):
+        start, stop = bounds[rank]
+        xs, gs, bs = (Tensor(a.copy(), requires_grad=True) for a in (x[start:stop], gamma, beta))
+        fn = SyncBatchNorm((0, 2, 3), 1e-5, lambda a: group.allreduce(a, rank), 11 * 16)
+        (fn(xs, gs, bs) * Tensor(w[start:stop])).sum().backward()
+        return xs.grad.data, gs.grad.data, bs.grad.data
+
+    with ThreadPoolExecutor(3) as pool:
+        parts = list(pool.map(shard, range(3)))
+    np.testing.assert_allclose(
+        np.concatenate([p[0] for p in parts]), whole_x.grad.data, rtol=1e-10, atol=1e-12
+    )
+    np.testing.assert_allclose(sum(p[1] for p in parts), whole_g.grad.data, rtol=1e-10)
+    np.testing.assert_allclose(sum(p[2] for p in parts), whole_b.grad.data, rtol=1e-10)
