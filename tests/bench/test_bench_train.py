@@ -72,7 +72,7 @@ def test_unknown_workload_is_a_clear_error():
 
 
 def test_compare_puts_two_reports_side_by_side():
-    from bench.train_bench import compare
+    from bench.workloads.report import compare
 
     def report(commit, ms):
         rows = [{"workload": "W1", "implementation": "numpy", "ms_per_step": ms}]
