@@ -4,6 +4,8 @@ import threading
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.events import RunStateChanged
 from engine.hooks import FunctionHook, TimeStep
@@ -242,3 +244,32 @@ def test_synchronised_batch_norm_equals_whole_batch_statistics_and_gradients():
     )
     np.testing.assert_allclose(sum(p[1] for p in parts), whole_g.grad.data, rtol=1e-10)
     np.testing.assert_allclose(sum(p[2] for p in parts), whole_b.grad.data, rtol=1e-10)
+
+
+COMMANDS = ("pause", "resume", "step", "stop", "reset", "none")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(COMMANDS), max_size=12))
+def test_random_commands_on_a_thread_pool_run_never_deadlock_or_leak(commands):
+    trainer = Trainer(mlp(), optimiser=MOMENTUM, batch_size=8, seed=3, workers=2)
+    failures = []
+
+    def target():
+        try:
+            trainer.fit(mlp_data(), epochs=40)
+        except Exception as exc:  # noqa: BLE001 - handed to the test
+            failures.append(exc)
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    assert trainer.operator.wait("running", timeout=TIMEOUT)  # before that they would reach an idle trainer
+    for command in commands:
+        if command != "none":
+            getattr(trainer.operator, command)()
+    trainer.operator.stop()  # whatever happened, a stop must end the run
+    trainer.operator.resume()
+    thread.join(TIMEOUT)
+    assert not thread.is_alive(), f"deadlock after {commands}"
+    assert not failures and trainer.operator.state in ("stopped", "finished", "idle")
+    assert no_worker_threads()
