@@ -9,8 +9,10 @@ optimiser step. The result equals a single-process run on the whole batch to flo
 
 Rank 0 alone emits events and writes checkpoints: other ranks get a quiet event bus and drop their
 checkpoint-saving hooks. A stop asked for from outside the training thread on any rank (Ctrl-C, a GUI)
-travels with the next gradient exchange, so all ranks stop at the same iteration boundary. If a rank
-fails, its process exits and mpirun ends the others.
+travels with the next gradient exchange, so all ranks stop at the same iteration boundary. A pause is
+local to its rank: the others wait in the next exchange until it resumes. If a rank fails, its process
+exits and mpirun ends the others. Every batch needs at least as many rows as there are ranks (the last
+batch of an epoch included); a smaller one stops the run with an error saying so, on every rank alike.
 """
 
 from __future__ import annotations
