@@ -64,8 +64,13 @@ def build_engine(workload, config, x, y, seed=0, device="cuda"):
     params, batch = operator.parameters, {"inputs": x, "targets": y}
 
     def step():
+        # as Operator._iteration: counters advance, so local hooks (the NaN guard: every 20 iterations on
+        # a GPU) run when they would in training, not at every step
+        for worker in operator.workers:
+            worker.iteration = trainer.iteration
         result = operator.compute(batch)
         optimiser.step(params)
+        trainer.iteration += 1
         return result.loss
 
     return step, backend.synchronize

@@ -59,8 +59,11 @@ def _runner(workload, config, x, y, workers: int, blas_threads):
     params, optimiser, batch = operator.parameters, trainer.optimiser, {"inputs": x, "targets": y}
 
     def step():
+        for worker in operator.workers:  # as Operator._iteration: local hooks run when they would in training
+            worker.iteration = trainer.iteration
         operator.compute(batch)
         optimiser.step(params)
+        trainer.iteration += 1
 
     def run(seconds):
         limits = _limits(blas_threads)
