@@ -69,6 +69,10 @@ class _Normalize(Function):
             None if gbeta is None else Tensor(gbeta),
         )
 
+    def release(self):
+        super().release()
+        self.xhat = self.inv_std = None
+
     def _composite(self, x, gamma, beta):
         pshape = self.shape_params(x.shape)
         mu = mean(x, axis=self.axes, keepdims=True)
