@@ -203,6 +203,10 @@ class SyncBatchNorm(Function):
         gbeta = Tensor(gd.sum(axis=axes)) if beta.requires_grad else None
         return gx, ggamma, gbeta
 
+    def release(self) -> None:
+        super().release()
+        self.xhat = self.inv_std = None  # the graph is freed: let the saved arrays go with it
+
 
 def _sync_batch_norm_forward(layer, context: ShardContext, reduce):
     """A replacement for ``BatchNorm.forward`` on a worker's network copy."""
