@@ -90,6 +90,31 @@ def test_closing_the_window_while_training_stops_the_workers_within_two_seconds(
     assert window.bridge.state == "stopped"
 
 
+def test_closing_while_checkpoints_are_written_leaves_only_whole_checkpoints(
+    qtbot, cat_project, build_run, tmp_path
+):
+    from engine import checkpoint
+
+    folder = tmp_path / "checkpoints"
+    cat_project.training["checkpoint"] = {
+        "every_epochs": 1,
+        "best_only": False,
+        "keep": 3,
+        "directory": str(folder),
+    }
+    w = MainWindow(project=cat_project, build_run=build_run, restore_layout=False)
+    qtbot.addWidget(w)
+    w.show()
+    with qtbot.waitSignal(w.bridge.sigCheckpointSaved, timeout=30000):
+        w.training.start()
+    w.close()  # at once: the next checkpoint may be half-written now; closing must let it finish
+    assert w.bridge.pool.activeThreadCount() == 0
+    files = sorted(folder.iterdir())
+    assert files and all(f.suffix == ".h5" for f in files), [f.name for f in files]  # no temporaries
+    for f in files:
+        assert checkpoint.info(f)["iteration"] > 0
+
+
 def test_smoke_flag_trains_and_writes_a_log(qtbot, tmp_path):
     from studio.app import main
 
