@@ -38,8 +38,9 @@ class Function:
 
     # ------------------------------------------------------------------ apply
     def __call__(self, *inputs):
-        tensors = _as_tensors(inputs)
-        if self.check_dtypes:
+        # Fast paths below matter: this runs once per op, thousands of times per training step.
+        tensors = inputs if all(type(x) is Tensor for x in inputs) else _as_tensors(inputs)
+        if self.check_dtypes and len(tensors) > 1:
             self._check_dtypes(tensors)
         arrays = [t.data for t in tensors]
         xp = get_array_module(arrays[0]) if arrays else None
@@ -54,14 +55,24 @@ class Function:
         if single:
             outputs = (outputs,)
         results = tuple(Tensor(y) for y in outputs)
-        if is_grad_enabled() and any(t.requires_grad for t in tensors):
+        record = False
+        if is_grad_enabled():
+            for t in tensors:
+                if t.requires_grad:
+                    record = True
+                    break
+        if record:
             self.inputs = tensors
-            self.generation = max(t.generation for t in tensors)
+            generation = 0
+            for t in tensors:
+                if t.generation > generation:
+                    generation = t.generation
+            self.generation = generation
             for r in results:
                 if r.data.dtype.kind == "f":
                     r.requires_grad = True
                     r.creator = self
-                    r.generation = self.generation + 1
+                    r.generation = generation + 1
             self._outputs = tuple(weakref.ref(r) for r in results)
             if self.retain_outputs:
                 self._output_data = outputs
@@ -70,6 +81,9 @@ class Function:
         return results[0] if single else results
 
     def _check_dtypes(self, tensors):
+        first = tensors[0].data.dtype
+        if all(t.data.dtype == first for t in tensors):
+            return
         float_dtypes = {t.data.dtype for t in tensors if t.data.dtype.kind == "f"}
         if len(float_dtypes) > 1:
             shapes = ", ".join(f"{t.data.dtype}{tuple(t.shape)}" for t in tensors)
