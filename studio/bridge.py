@@ -284,15 +284,15 @@ class Bridge(QtCore.QObject):
         return self.set_value("optimiser.learning_rate", float(value))
 
     def editable_values(self) -> dict[str, object]:
-        """Registry values the GUI may change during a run (tagged ``editable``, plus the learning rate)."""
+        """Registry values the GUI may change during a run: the optimiser's hyperparameters (the operator
+        applies them at the next iteration) and any value tagged ``editable``."""
         trainer = self.trainer
         if trainer is None:
             return {}
         registry = trainer.registry
-        values = {k: v for k, v in registry.items() if "editable" in registry.tags(k)}
-        if "optimiser.learning_rate" in registry:
-            values["optimiser.learning_rate"] = registry.get("optimiser.learning_rate")
-        return values
+        return {
+            k: v for k, v in registry.items() if k.startswith("optimiser.") or "editable" in registry.tags(k)
+        }
 
     def shutdown(self, timeout_ms: int = 10000) -> bool:
         """Stop any run and wait (bounded) for its thread; True if it ended in time.

@@ -16,79 +16,11 @@ from PySide6 import QtCore, QtWidgets
 from engine.backend import cuda_status
 from studio.bridge import Bridge
 from studio.widgets.fields import FloatField, IntField, ValidatedField
+from studio.widgets.parameter_form import OPTIMISER_PARAMETERS, SCHEDULE_PARAMETERS, ParameterForm
 
 __all__ = ["QtTrainingPanel", "OPTIMISER_PARAMETERS", "SCHEDULE_PARAMETERS"]
 
-# (key, label, kind, default, minimum, maximum); kind "f" float, "f>" float above the minimum, "i" int.
-_DECAY = ("weight_decay", "Weight decay", "f", 0.0, 0.0, None)
-OPTIMISER_PARAMETERS = {
-    "sgd": [_DECAY],
-    "momentum": [("momentum", "Momentum", "f", 0.9, 0.0, 1.0), _DECAY],
-    "nesterov": [("momentum", "Momentum", "f", 0.9, 0.0, 1.0), _DECAY],
-    "adagrad": [_DECAY],
-    "adadelta": [("rho", "Rho", "f", 0.95, 0.0, 1.0), _DECAY],
-    "rmsprop": [("rho", "Rho", "f", 0.9, 0.0, 1.0), _DECAY],
-    "adam": [("beta1", "Beta 1", "f", 0.9, 0.0, 1.0), ("beta2", "Beta 2", "f", 0.999, 0.0, 1.0), _DECAY],
-    "adamw": [
-        ("beta1", "Beta 1", "f", 0.9, 0.0, 1.0),
-        ("beta2", "Beta 2", "f", 0.999, 0.0, 1.0),
-        ("weight_decay", "Weight decay", "f", 0.01, 0.0, None),
-    ],
-    "adamax": [("beta1", "Beta 1", "f", 0.9, 0.0, 1.0), ("beta2", "Beta 2", "f", 0.999, 0.0, 1.0), _DECAY],
-}
-SCHEDULE_PARAMETERS = {
-    "none": [],
-    "step": [
-        ("step_size", "Every (steps)", "i", 1000, 1, None),
-        ("gamma", "Multiply by", "f>", 0.1, 0.0, 1.0),
-    ],
-    "exponential": [("gamma", "Multiply each step by", "f>", 0.999, 0.0, 1.0)],
-    "cosine": [
-        ("total_steps", "Total steps", "i", 1000, 1, None),
-        ("warmup_steps", "Warm-up steps", "i", 0, 0, None),
-    ],
-    "one_cycle": [
-        ("total_steps", "Total steps", "i", 1000, 2, None),
-        ("pct_start", "Rising share", "f>", 0.3, 0.0, 1.0),
-    ],
-    "plateau": [
-        ("factor", "Multiply by", "f>", 0.1, 0.0, 1.0),
-        ("patience", "Patience (epochs)", "i", 5, 1, None),
-    ],
-}
 _RUN_BUTTONS = ("start", "pause", "resume", "step", "stop")
-
-
-def _make_field(label, kind, value, minimum, maximum):
-    if kind == "i":
-        return IntField(label, int(value), minimum, maximum)
-    return FloatField(label, float(value), minimum, maximum, minimum_open=kind == "f>")
-
-
-class _ParameterForm(QtWidgets.QWidget):
-    """A small form rebuilt for the chosen optimiser or schedule; emits the accepted values as a dict."""
-
-    sigChanged = QtCore.Signal(dict)
-
-    def __init__(self, table: dict, parent=None):
-        super().__init__(parent)
-        self.table = table
-        self.form = QtWidgets.QFormLayout(self)
-        self.form.setContentsMargins(0, 0, 0, 0)
-        self.fields: dict[str, ValidatedField] = {}
-
-    def rebuild(self, kind: str, values: dict) -> None:
-        while self.form.rowCount():
-            self.form.removeRow(0)
-        self.fields = {}
-        for key, label, ftype, default, lo, hi in self.table.get(kind, []):
-            field = _make_field(label, ftype, values.get(key, default), lo, hi)
-            field.sigValueChanged.connect(lambda *_: self.sigChanged.emit(self.values()))
-            self.form.addRow(label, field)
-            self.fields[key] = field
-
-    def values(self) -> dict:
-        return {key: field.value() for key, field in self.fields.items()}
 
 
 class QtTrainingPanel(QtWidgets.QWidget):
@@ -126,10 +58,10 @@ class QtTrainingPanel(QtWidgets.QWidget):
             minimum_open=True,
             tooltip="Can be changed while training: applied at the next iteration",
         )
-        self.optimiser_form = _ParameterForm(OPTIMISER_PARAMETERS)
+        self.optimiser_form = ParameterForm(OPTIMISER_PARAMETERS)
         self.schedule = QtWidgets.QComboBox()
         self.schedule.addItems(list(SCHEDULE_PARAMETERS))
-        self.schedule_form = _ParameterForm(SCHEDULE_PARAMETERS)
+        self.schedule_form = ParameterForm(SCHEDULE_PARAMETERS)
         self.early_stopping = QtWidgets.QGroupBox("Early stopping")
         self.early_stopping.setCheckable(True)
         self.es_metric = QtWidgets.QComboBox()
@@ -194,9 +126,13 @@ class QtTrainingPanel(QtWidgets.QWidget):
         self.message.setWordWrap(True)
         self.message.hide()
 
+        self.live_box = QtWidgets.QGroupBox("Live values (applied at the next iteration)")
+        self.live_form = QtWidgets.QFormLayout(self.live_box)
+        self.live_fields: dict[str, ValidatedField] = {}
+        self.live_box.hide()
         body = QtWidgets.QWidget()
         v = QtWidgets.QVBoxLayout(body)
-        for box in (setup, opt, self.early_stopping, ckpt):
+        for box in (self.live_box, setup, opt, self.early_stopping, ckpt):
             v.addWidget(box)
         v.addStretch(1)
         scroll = QtWidgets.QScrollArea()
@@ -219,7 +155,7 @@ class QtTrainingPanel(QtWidgets.QWidget):
         self.epochs.sigValueChanged.connect(lambda v: self._store("epochs", v))
         self.optimiser.currentTextChanged.connect(self._optimiser_changed)
         self.learning_rate.sigValueChanged.connect(self._learning_rate_changed)
-        self.optimiser_form.sigChanged.connect(lambda _: self._store_optimiser())
+        self.optimiser_form.sigChanged.connect(lambda _: self._optimiser_form_changed())
         self.schedule.currentTextChanged.connect(self._schedule_changed)
         self.schedule_form.sigChanged.connect(lambda _: self._store_schedule())
         self.early_stopping.toggled.connect(lambda _: self._store_early_stopping())
@@ -289,6 +225,31 @@ class QtTrainingPanel(QtWidgets.QWidget):
         self._store_optimiser()
         if self.bridge.busy:
             self.bridge.set_learning_rate(value)
+
+    def _optimiser_form_changed(self) -> None:
+        self._store_optimiser()
+        if self.bridge.busy:  # hyperparameters of the running optimiser change at the next iteration
+            live = self.bridge.editable_values()
+            for key, value in self.optimiser_form.values().items():
+                if f"optimiser.{key}" in live and live[f"optimiser.{key}"] != value:
+                    self.bridge.set_value(f"optimiser.{key}", float(value))
+
+    def _show_live_values(self) -> None:
+        """Registry values tagged ``editable`` by the engine or a hook, as fields, while a run is live."""
+        while self.live_form.rowCount():
+            self.live_form.removeRow(0)
+        self.live_fields = {}
+        values = {
+            k: v
+            for k, v in self.bridge.editable_values().items()
+            if not k.startswith("optimiser.") and isinstance(v, (int, float)) and not isinstance(v, bool)
+        }
+        for identifier, value in sorted(values.items()):
+            field = IntField(identifier, value) if isinstance(value, int) else FloatField(identifier, value)
+            field.sigValueChanged.connect(lambda v, i=identifier: self.bridge.set_value(i, v))
+            self.live_form.addRow(identifier, field)
+            self.live_fields[identifier] = field
+        self.live_box.setVisible(bool(values))
 
     def _schedule_changed(self, kind: str) -> None:
         if not self._loading:
@@ -369,7 +330,11 @@ class QtTrainingPanel(QtWidgets.QWidget):
         }
         for name, button in self.buttons.items():
             button.setEnabled(enabled[name])
+        if state == "running" and not self.live_fields:
+            self._show_live_values()
         if state in ("finished", "stopped", "error"):
+            self.live_box.hide()
+            self.live_fields = {}
             self.eta.setText(
                 {"finished": "Finished", "stopped": "Stopped", "error": "Stopped on an error"}[state]
             )

@@ -95,10 +95,12 @@ def test_run_controls_follow_the_run_and_learning_rate_goes_live(qtbot, panel, c
     assert panel.buttons["resume"].isEnabled() and panel.buttons["step"].isEnabled()
     # A learning rate typed into the field reaches the optimiser at the next iteration.
     assert panel.learning_rate.set_text("0.003")
+    assert panel.optimiser_form.fields["beta1"].set_text("0.8")  # any optimiser hyperparameter, too
     before = bridge.trainer.iteration
     panel.buttons["step"].click()
     qtbot.waitUntil(lambda: bridge.trainer.iteration == before + 1, timeout=10000)
     assert bridge.trainer.optimiser.learning_rate == pytest.approx(0.003)
+    assert bridge.trainer.optimiser.beta1 == pytest.approx(0.8)
     assert cat_project.training["optimiser"]["learning_rate"] == pytest.approx(0.003)
     panel.buttons["resume"].click()
     qtbot.waitUntil(lambda: panel.progress.value() > 0 or "iteration" in panel.eta.text(), timeout=10000)
@@ -106,3 +108,27 @@ def test_run_controls_follow_the_run_and_learning_rate_goes_live(qtbot, panel, c
     qtbot.waitUntil(lambda: not bridge.busy, timeout=10000)
     assert panel.eta.text() == "Stopped"
     assert panel.buttons["start"].isEnabled()
+
+
+def test_values_tagged_editable_appear_as_live_fields(qtbot, cat_project, build_run):
+    def build_with_a_live_value(project):
+        run = build_run(project)
+        run.trainer.registry.set("hooks.samples.every", 4, tags=["editable"])
+        return run
+
+    bridge = Bridge(build_run=build_with_a_live_value)
+    panel = QtTrainingPanel(bridge)
+    qtbot.addWidget(panel)
+    panel.set_project(cat_project)
+    panel.show()
+    panel.start()
+    qtbot.waitUntil(lambda: "hooks.samples.every" in panel.live_fields, timeout=20000)
+    assert panel.live_box.isVisible()
+    field = panel.live_fields["hooks.samples.every"]
+    assert not field.set_text("-1.5") and "whole number" in field.error()
+    assert field.set_text("7")
+    assert bridge.trainer.registry.get("hooks.samples.every") == 7
+    bridge.stop()
+    qtbot.waitUntil(lambda: not bridge.busy, timeout=10000)
+    assert not panel.live_box.isVisible()
+    bridge.shutdown()
