@@ -22,15 +22,39 @@ class MetricReporter(Hook):
     throughput (samples per second since the last report), the total iterations of the run and an ETA
     when the run's length is known. Reports are also appended to ``trainer.iteration_history`` (a list
     of ``(iteration, {name: value})``) when ``record=True``.
+
+    ``min_interval_s`` skips a due report when the last one is more recent than that (the next report
+    averages over the skipped iterations too): with ``TimeStep(1)`` it gives live charts at a bounded
+    rate without a device-to-host sync every step. The recorded history then depends on timing, so
+    ``record`` is off by default in that case.
     """
 
     default_timestep = TimeStep(10, "iteration")
 
-    def __init__(self, timestep: TimeStep | None = None, average: bool = True, record: bool = True, **kwargs):
+    def __init__(
+        self,
+        timestep: TimeStep | None = None,
+        average: bool = True,
+        record: bool | None = None,
+        min_interval_s: float | None = None,
+        **kwargs,
+    ):
         super().__init__(timestep, **kwargs)
-        self.average, self.record = bool(average), bool(record)
+        self.min_interval_s = None if min_interval_s is None else float(min_interval_s)
+        self.average = bool(average)
+        self.record = bool(record) if record is not None else self.min_interval_s is None
         self._since = None
         self._since_time = None
+
+    def maybe_run(self, event, trainer):
+        if (
+            self.min_interval_s is not None
+            and self._since_time is not None
+            and event == self.timestep.event
+            and time.perf_counter() - self._since_time < self.min_interval_s
+        ):
+            return False
+        return super().maybe_run(event, trainer)
 
     def on_attach(self, trainer):
         if not hasattr(trainer, "iteration_history"):

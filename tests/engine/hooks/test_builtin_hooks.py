@@ -239,3 +239,16 @@ def test_resource_and_runtime_reporters():
     logs = [e for e in events if isinstance(e, LogMessage)]
     assert len(usage) == 4 and usage[0].memory_bytes > 0 and usage[0].gpu_memory_bytes is None
     assert len(logs) == 2 and "samples/s" in logs[0].message
+
+
+def test_metric_reporter_rate_limit_keeps_averaging_over_skipped_iterations():
+    reports = []
+    trainer = small_trainer(hooks=[MetricReporter(every(1), min_interval_s=3600.0)], batch_size=16)
+    trainer.events.subscribe(reports.append, IterationMetrics)
+    trainer.fit((X, Y), epochs=2)
+    assert [r.iteration for r in reports] == [1]  # the first report, then nothing for an hour
+    assert trainer.iteration_history == []  # timing-dependent reports are not recorded by default
+    unlimited = MetricReporter(every(1), min_interval_s=0.0, record=True)
+    trainer = small_trainer(hooks=[unlimited], batch_size=16)
+    trainer.fit((X, Y), epochs=1)
+    assert len(trainer.iteration_history) == 4
