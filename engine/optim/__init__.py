@@ -4,7 +4,7 @@
 """
 
 from .base import Optimiser, global_norm
-from .optimisers import SGD, AdaDelta, AdaGrad, Adam, Adamax, AdamW, Momentum, Nesterov, RMSProp
+from .optimisers import SGD, AdaDelta, AdaGrad, Adam, Adamax, AdamW, Lion, Momentum, Nesterov, RMSProp
 from .schedules import (
     Constant,
     CosineDecay,
@@ -27,6 +27,7 @@ __all__ = [
     "Adam",
     "AdamW",
     "Adamax",
+    "Lion",
     "global_norm",
     "from_spec",
     "Schedule",
@@ -42,7 +43,7 @@ __all__ = [
 
 OPTIMISERS = {
     cls.__name__.lower(): cls
-    for cls in (SGD, Momentum, Nesterov, AdaGrad, AdaDelta, RMSProp, Adam, AdamW, Adamax)
+    for cls in (SGD, Momentum, Nesterov, AdaGrad, AdaDelta, RMSProp, Adam, AdamW, Adamax, Lion)
 }
 
 

@@ -1,4 +1,4 @@
-"""Optimisers: SGD, Momentum, Nesterov, AdaGrad, AdaDelta, RMSProp, Adam, AdamW, Adamax.
+"""Optimisers: SGD, Momentum, Nesterov, AdaGrad, AdaDelta, RMSProp, Adam, AdamW, Adamax, Lion.
 
 Each ``_update`` works on raw arrays in place (``out=`` into buffers made once per parameter), so the
 hot path allocates nothing. The equations are in each class docstring; ``g`` is the gradient after
@@ -12,7 +12,7 @@ import math
 from ..backend import get_array_module
 from .base import Optimiser, _check_positive
 
-__all__ = ["SGD", "Momentum", "Nesterov", "AdaGrad", "AdaDelta", "RMSProp", "Adam", "AdamW", "Adamax"]
+__all__ = ["SGD", "Momentum", "Nesterov", "AdaGrad", "AdaDelta", "RMSProp", "Adam", "AdamW", "Adamax", "Lion"]
 
 
 def _check_fraction(name, value):
@@ -231,3 +231,33 @@ class Adamax(Adam):
         xp.divide(m, tmp, out=tmp)
         tmp *= self.learning_rate / (1.0 - self.beta1**self.iterations)
         p -= tmp
+
+
+class Lion(Optimiser):
+    """Lion (Chen et al., 2023): ``u = sign(b1*m + (1-b1)*g)``; ``p -= lr * (u + weight_decay * p)``;
+    ``m = b2*m + (1-b2)*g``. Weight decay is decoupled, as in AdamW; use a 3-10x smaller rate than Adam."""
+
+    slots = ("m",)
+    hyperparameters = ("learning_rate", "weight_decay", "beta1", "beta2")
+    _coupled_decay = False
+
+    def __init__(self, learning_rate=1e-4, beta1=0.9, beta2=0.99, **kwargs):
+        super().__init__(learning_rate, **kwargs)
+        self.beta1 = _check_fraction("beta1", beta1)
+        self.beta2 = _check_fraction("beta2", beta2)
+
+    def _update(self, key, p, g, state):
+        xp = get_array_module(p)
+        m = state["m"]
+        tmp = self._buffer(key, p)
+        xp.subtract(g, m, out=tmp)  # b1*m + (1-b1)*g = m + (1-b1)(g - m)
+        tmp *= 1.0 - self.beta1
+        tmp += m
+        xp.sign(tmp, out=tmp)
+        if self.weight_decay:
+            p *= 1.0 - self.learning_rate * self.weight_decay
+        tmp *= self.learning_rate
+        p -= tmp
+        xp.subtract(g, m, out=tmp)
+        tmp *= 1.0 - self.beta2
+        m += tmp

@@ -13,6 +13,7 @@ from engine.optim import (
     Adam,
     Adamax,
     AdamW,
+    Lion,
     Momentum,
     Nesterov,
     RMSProp,
@@ -89,6 +90,13 @@ def adamax(p, g, t, s, lr=0.01, b1=0.9, b2=0.999, eps=1e-8):
     return p - lr / (1 - b1**t) * s["m"] / (s["u"] + eps)
 
 
+def lion(p, g, t, s, lr=0.01, b1=0.9, b2=0.99, wd=0.1):
+    update = np.sign(b1 * s.get("m", 0) + (1 - b1) * g)
+    p = p - lr * (update + wd * p)
+    s["m"] = b2 * s.get("m", 0) + (1 - b2) * g
+    return p
+
+
 CASES = [
     (lambda: SGD(0.1), sgd),
     (lambda: Momentum(0.1, momentum=0.9), momentum),
@@ -99,6 +107,7 @@ CASES = [
     (lambda: Adam(0.01), adam),
     (lambda: AdamW(0.01, weight_decay=0.1), lambda p, g, t, s: adam(p, g, t, s, wd=0.1)),
     (lambda: Adamax(0.01), adamax),
+    (lambda: Lion(0.01, weight_decay=0.1), lion),
 ]
 
 
@@ -160,6 +169,7 @@ def test_float32_updates_stay_float32_and_in_place():
         Adam(),
         AdamW(),
         Adamax(),
+        Lion(),
     ):
         opt.step({"w": p})
         opt.step({"w": p})
