@@ -273,3 +273,16 @@ def test_random_commands_on_a_thread_pool_run_never_deadlock_or_leak(commands):
     assert not thread.is_alive(), f"deadlock after {commands}"
     assert not failures and trainer.operator.state in ("stopped", "finished", "idle")
     assert no_worker_threads()
+
+
+def test_use_operator_switches_between_runs():
+    one = train(mlp, mlp_data(), 1, 16, epochs=1)
+    switched = train(mlp, mlp_data(), 1, 16, epochs=1)
+    old = switched.operator
+    assert isinstance(switched.use_operator("threads", workers=3), ThreadPoolOperator)
+    assert switched.workers == 3 and switched.operator is not old
+    for trainer in (one, switched):
+        trainer.fit(mlp_data(), epochs=2)
+    assert_same_training(one, switched)
+    switched.registry.set("optimiser.learning_rate", 0.5)  # the replaced operator no longer listens
+    assert not old._pending
