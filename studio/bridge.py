@@ -14,7 +14,8 @@ Events
 ------
 The engine calls our listener on its training/worker threads. The listener only appends the event to a
 ``collections.deque`` (thread-safe, never blocks training). A main-thread ``QTimer`` drains the deque at
-most ``max_rate_hz`` times a second and emits one signal per event type carrying *all* events of that type
+most ``max_rate_hz`` times a second (run-state changes and errors, a handful per run, ask for one
+extra flush at once) and emits one signal per event type carrying *all* events of that type
 since the last flush, in order: metric points are batched, never dropped; views that only need the newest
 frame (images) take the last item of the batch.
 
@@ -84,6 +85,12 @@ class _RunTask(QtCore.QRunnable):
 
         def listener(event):  # on the engine's threads: queue, and honour a stop that came too early
             post(event)
+            if isinstance(event, (ev.RunStateChanged, ev.ErrorEvent)):
+                # Rare and decisive: deliver now rather than at the next tick, so a "pause when it
+                # starts running" or an error banner never lags behind a short run.
+                QtCore.QMetaObject.invokeMethod(
+                    bridge, "_flush_now", QtCore.Qt.ConnectionType.QueuedConnection
+                )
             if isinstance(event, ev.RunStateChanged) and event.state == "running" and bridge._stop_requested:
                 run.trainer.operator.stop()
 
@@ -265,6 +272,10 @@ class Bridge(QtCore.QObject):
         self._queue.append(event)
         if not self._timer.isActive():
             QtCore.QMetaObject.invokeMethod(self, "_wake", QtCore.Qt.ConnectionType.QueuedConnection)
+
+    @QtCore.Slot()
+    def _flush_now(self) -> None:
+        self.flush()
 
     @QtCore.Slot()
     def _wake(self) -> None:

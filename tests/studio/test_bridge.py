@@ -38,7 +38,7 @@ def test_events_are_batched_at_a_bounded_rate_and_none_dropped(qtbot, bridge, ca
     )
     assert bridge.start(cat_project)
     assert not bridge.start(cat_project), "a second start while busy must be refused"
-    qtbot.waitUntil(lambda: len(delivered) >= 12, timeout=30000)
+    qtbot.waitUntil(lambda: len(delivered) >= 12 and flush_times[-1] - flush_times[0] > 1.0, timeout=30000)
     with qtbot.waitSignal(bridge.sigRunFinished, timeout=10000) as finished:
         bridge.stop()
     assert finished.args == ["stopped"]
