@@ -40,6 +40,7 @@ from collections.abc import Callable
 from PySide6 import QtCore
 
 from engine import events as ev
+from studio import blas_threads
 
 __all__ = ["Bridge", "RunInfo", "RunFinished"]
 
@@ -138,6 +139,8 @@ class Bridge(QtCore.QObject):
         ``operator``, ``registry``) and ``fit()``.
     max_rate_hz : float
         Most flushes (signal bursts) per second.
+    leave_core_for_gui : bool
+        While a run is live, numpy's BLAS uses all cores but one (:mod:`studio.blas_threads`).
 
     Signals carry lists of :mod:`engine.events` records, oldest first.
     """
@@ -163,9 +166,12 @@ class Bridge(QtCore.QObject):
         parent: QtCore.QObject | None = None,
         build_run: Callable | None = None,
         max_rate_hz: float = 30.0,
+        leave_core_for_gui: bool = True,
     ):
         super().__init__(parent)
         self._build_run = build_run or _default_build_run
+        self._leave_core_for_gui = leave_core_for_gui
+        self._blas_before: int | None = None
         self._queue: collections.deque = collections.deque()
         self._lock = threading.Lock()  # guards _run and _stop_requested (pool thread vs main thread)
         self._run = None
@@ -232,6 +238,8 @@ class Bridge(QtCore.QObject):
             self._stop_requested = False
         self.run_id = next(self._run_ids)
         self._busy = True
+        if self._leave_core_for_gui:  # see studio.blas_threads: the GUI gets a core of its own
+            self._blas_before = blas_threads.leave_one_core()
         self._set_state("starting")
         name = getattr(project, "name", "run")
         self.sigRunStarted.emit(RunInfo(self.run_id, label or f"run {self.run_id}", name))
@@ -352,9 +360,15 @@ class Bridge(QtCore.QObject):
         self.sigFlushed.emit(len(batch))
         if finished is not None and finished.run_id == self.run_id:
             self._busy = False
+            self._restore_blas()
             self._set_state(finished.state)
             self._timer.stop()
             self.sigRunFinished.emit(finished.state)
+
+    def _restore_blas(self) -> None:
+        if self._blas_before is not None:
+            blas_threads.set(self._blas_before)
+            self._blas_before = None
 
     def _set_state(self, state: str) -> None:
         if state != self.state:
