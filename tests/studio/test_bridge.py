@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
@@ -54,10 +55,15 @@ def test_events_are_batched_at_a_bounded_rate_and_none_dropped(qtbot, bridge, ca
 
 
 def test_pause_step_resume_stop(qtbot, bridge, cat_project):
+    from studio import blas_threads
+
     states = []
     bridge.sigStateChanged.connect(states.append)
+    blas_before = blas_threads.get()
     bridge.start(cat_project)
     _wait_state(qtbot, bridge, "running")
+    if blas_before is not None:  # the GUI keeps a core of its own while a run is live
+        assert blas_threads.get() == max(1, (os.cpu_count() or 1) - 1)
     assert bridge.pause()
     _wait_state(qtbot, bridge, "paused")
     paused_at = _iteration(bridge)
@@ -73,6 +79,7 @@ def test_pause_step_resume_stop(qtbot, bridge, cat_project):
     assert states[0] == "starting"
     assert "paused" in states and states[-1] == "stopped"
     assert not bridge.busy
+    assert blas_threads.get() == blas_before
 
 
 def test_learning_rate_edit_reaches_the_optimiser_at_the_next_iteration(qtbot, bridge, cat_project):
