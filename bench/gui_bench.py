@@ -20,6 +20,7 @@ import os
 import platform
 import statistics
 import sys
+import tempfile
 import threading
 import time
 
@@ -183,6 +184,7 @@ def main(argv=None) -> int:
             print(f"CNN workload unavailable ({exc}); using the cat painter instead")
             args.workload = "cat"
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    os.environ.setdefault("SIGMA_STUDIO_HOME", tempfile.mkdtemp(prefix="sigma-gui-bench-"))  # autosaves
     from studio.app import create_application
 
     app = create_application()

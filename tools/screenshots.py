@@ -23,6 +23,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -117,6 +118,8 @@ def main(argv=None) -> int:
         return _reexec_under_xvfb()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    scratch = tempfile.mkdtemp(prefix="sigma-screenshots-")
+    os.environ["SIGMA_STUDIO_HOME"] = scratch  # autosaves of the demo runs go here, not to the user's
     from PySide6 import QtCore
 
     from studio.app import create_application
@@ -139,6 +142,7 @@ def main(argv=None) -> int:
     finally:
         window.close()
         shutil.rmtree(out / ".settings-unused", ignore_errors=True)
+        shutil.rmtree(scratch, ignore_errors=True)
     return 0
 
 
