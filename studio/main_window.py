@@ -276,6 +276,11 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _state_changed(self, state: str) -> None:
         self.status_state.setText(f"State: {state}")
+        trainer = self.bridge.trainer
+        if state == "running" and trainer is not None:  # what the run really uses ("auto" resolved)
+            backend = trainer.backend
+            self.status_backend.setText(f"backend: {backend.name}, workers: {getattr(trainer, 'workers', 1)}")
+            self.status_backend.setToolTip(getattr(backend, "reason", ""))
         active = state in ("starting", "running", "paused", "stopping")
         enabled = {
             "start": not active,

@@ -37,7 +37,10 @@ class QtTrainingPanel(QtWidgets.QWidget):
         cores = os.cpu_count() or 1
 
         self.backend = QtWidgets.QComboBox()
-        self.backend.addItems(["cpu", "cuda"])
+        self.backend.addItems(["cpu", "cuda", "auto"])
+        self.backend.setItemData(
+            2, "CUDA when it works here, else the CPU", QtCore.Qt.ItemDataRole.ToolTipRole
+        )
         available, reason = cuda_status()
         self.cuda_reason = QtWidgets.QLabel("" if available else f"CUDA unavailable: {reason}")
         self.cuda_reason.setProperty("role", "caption")

@@ -71,8 +71,11 @@ def test_an_engine_error_is_a_message_and_the_project_is_intact(qtbot, window):
 
 def test_closing_the_window_while_training_stops_the_workers_within_two_seconds(qtbot, window):
     baseline = set(threading.enumerate())
+    window.training.backend.setCurrentText("auto")
+    assert window.project.training["backend"] == "auto"
     window.training.start()
     qtbot.waitUntil(lambda: window.bridge.state == "running", timeout=20000)
+    assert window.status_backend.text().startswith(f"backend: {window.bridge.trainer.backend.name}")
     t0 = time.perf_counter()
     window.close()
     qtbot.waitUntil(
