@@ -7,10 +7,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import threading
 
 import numpy as np
 import pytest
 
+from engine.hooks import FunctionHook
 from engine.network import Network
 from engine.project import Project
 from engine.training import Trainer
@@ -203,7 +205,17 @@ def test_checkpoint_from_the_menu_resumes_exactly_in_a_new_window(make_window, q
     expected = _params(reference.trainer)
     total = reference.trainer.iteration
 
-    w = make_window(make_project(), builder)
+    # A short run can end before the GUI even hears "running". The window's runs wait (on the engine
+    # thread, at the end of their first iteration) until the GUI has asked for the checkpoint, so the
+    # save is always taken mid-run.
+    asked_gate = threading.Event()
+
+    def gated_builder(project):
+        run = builder(project)
+        run.trainer.add_hook(FunctionHook(lambda trainer: asked_gate.wait(30), name="wait_for_gui"))
+        return run
+
+    w = make_window(make_project(), gated_builder)
     actions = w.project_actions
     path = tmp_path / "mid.h5"
     asked = []
@@ -211,20 +223,24 @@ def test_checkpoint_from_the_menu_resumes_exactly_in_a_new_window(make_window, q
     def save_once(state):  # the run goes back to "running" after the save: ask only the first time
         if state == "running" and not asked:
             asked.append(actions.save_checkpoint(path))
+            asked_gate.set()
 
     w.bridge.sigStateChanged.connect(save_once)
+    # Recorded from the start: a short run may end while the test still waits for the save signal.
+    ended = []
+    w.bridge.sigRunFinished.connect(ended.append)
     with qtbot.waitSignal(actions.sigCheckpointSaved, timeout=30000):
         w.bridge.start(w.project)
     assert w.project.last_checkpoint == os.fspath(path)
     assert "Checkpoint saved" in actions.messages[-1][1]
-    with qtbot.waitSignal(w.bridge.sigRunFinished, timeout=30000):
-        w.bridge.stop()  # the run resumed after the save; end it here
+    w.bridge.stop()  # the run resumed after the save; end it here (a no-op if it has ended already)
+    qtbot.waitUntil(lambda: bool(ended), timeout=30000)
 
     from engine import checkpoint
 
     saved_at = checkpoint.info(path)["iteration"]
     assert 0 < saved_at < total, "the checkpoint must be taken mid-run for this test to mean anything"
-    w2 = make_window(make_project(), builder)
+    w2 = make_window(make_project(), gated_builder)
     actions2 = w2.project_actions
     assert actions2.restore_checkpoint(path)
     assert f"iteration {saved_at}" in actions2.question.text()

@@ -12,6 +12,7 @@ mouse handling calls too, so tests drive the same paths a user does.
 
 from __future__ import annotations
 
+import atexit
 import copy
 import json
 
@@ -28,6 +29,22 @@ from .spec_io import _GENERATED, NodeData, nodes_from_spec, spec_from_nodes, uni
 __all__ = ["GraphScene", "CLIPBOARD_MIME"]
 
 CLIPBOARD_MIME = "application/x-sigma-layers"
+
+
+def _release_clipboard() -> None:
+    """Take our layers off the clipboard while Python still runs (registered with ``atexit``).
+
+    The clipboard owns the QMimeData we gave it and deletes it when QtGui unloads, after the
+    interpreter has gone; shiboken then calls into a finalised Python and the process dies with a
+    segmentation fault at exit. Copied layers only mean something to a running studio anyway.
+    """
+    app = QApplication.instance()
+    if app is None:
+        return
+    clipboard = app.clipboard()
+    mime = clipboard.mimeData()
+    if mime is not None and mime.hasFormat(CLIPBOARD_MIME):
+        clipboard.clear()
 
 
 class _Snapshot(QUndoCommand):
@@ -254,6 +271,8 @@ class GraphScene(SceneMouse, QGraphicsScene):
         mime.setData(CLIPBOARD_MIME, text.encode())
         mime.setText(text)
         QApplication.clipboard().setMimeData(mime)
+        atexit.unregister(_release_clipboard)  # once, however many copies
+        atexit.register(_release_clipboard)
         self._clipboard_fallback = text
         return text
 
