@@ -1,7 +1,7 @@
 """``python -m bench <name> [args]``: run ``bench.<name>_bench.main(argv)``.
 
 Names: ops (single ops against hand-written numpy), train (training steps), data (data pipeline),
-workers (multi-worker scaling), gui (studio responsiveness).
+workers (multi-worker scaling), gui (studio responsiveness), gpu (the engine on CUDA against PyTorch on the GPU).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ BENCHES = {
     "data": "data loading and minibatch iteration throughput",
     "workers": "multi-worker training scaling",
     "gui": "studio responsiveness under a live training run",
+    "gpu": "the engine on CUDA against PyTorch on the same GPU (needs CuPy and a GPU)",
 }
 
 

@@ -32,6 +32,7 @@ import copy
 import dataclasses
 import itertools
 import math
+import os
 import threading
 import traceback
 import weakref
@@ -224,11 +225,13 @@ class Bridge(QtCore.QObject):
         return None if run is None else run.trainer
 
     # ------------------------------------------------------------------ commands
-    def start(self, project, label: str | None = None) -> bool:
+    def start(self, project, label: str | None = None, resume_from=None) -> bool:
         """Build and train ``project`` in the background. Returns False if a run is still busy.
 
         The project is copied first: the user may keep editing it while it trains, and a failing run
-        can never leave it half-changed.
+        can never leave it half-changed. ``resume_from`` (a checkpoint path) is restored into the new
+        trainer on the run's thread before ``fit``, so training continues exactly where it stopped; a
+        checkpoint that does not fit ends the run with an error event, as any engine error does.
         """
         if self._busy:
             return False
@@ -244,8 +247,19 @@ class Bridge(QtCore.QObject):
         name = getattr(project, "name", "run")
         self.sigRunStarted.emit(RunInfo(self.run_id, label or f"run {self.run_id}", name))
         self._timer.start()
-        self.pool.start(_RunTask(self, self.run_id, lambda: self._build_run(snapshot)))
+        checkpoint_path = None if resume_from is None else os.fspath(resume_from)
+        self.pool.start(
+            _RunTask(self, self.run_id, lambda: self._build_and_restore(snapshot, checkpoint_path))
+        )
         return True
+
+    def _build_and_restore(self, project, checkpoint_path: str | None):  # pool thread
+        run = self._build_run(project)
+        if checkpoint_path is not None:
+            from engine import checkpoint
+
+            checkpoint.restore(run.trainer, checkpoint_path)
+        return run
 
     def _operator(self):
         trainer = self.trainer

@@ -20,7 +20,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMessageBox
 
-from .checkpoints import CheckpointCommands, ResumingBuild, describe_checkpoint, network_difference
+from .checkpoints import CheckpointCommands, describe_checkpoint, network_difference
 from .files import FileCommands
 from .recovery import AutosaveRecovery, recovery_dir
 
@@ -71,9 +71,7 @@ class ProjectActions(FileCommands, AutosaveRecovery, CheckpointCommands, QObject
         self._build_menus()
         window.sigProjectChanged.connect(self._on_project_changed)
         bridge = getattr(window, "bridge", None)
-        if bridge is not None and hasattr(bridge, "_build_run"):
-            # The bridge builds runs through this callable; wrapping it lets a restore happen before fit.
-            bridge._build_run = ResumingBuild(bridge._build_run)
+        if bridge is not None:
             bridge.sigStateChanged.connect(self._on_run_state)
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setObjectName("autosave")

@@ -8,7 +8,6 @@ happens on the run's thread, after the run is built and before ``fit``.
 
 from __future__ import annotations
 
-import copy
 import os
 import threading
 import time
@@ -19,7 +18,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from .recovery import recovery_dir
 
-__all__ = ["CheckpointCommands", "ResumingBuild", "describe_checkpoint", "network_difference"]
+__all__ = ["CheckpointCommands", "describe_checkpoint", "network_difference"]
 
 
 class _SaveJob(QRunnable):
@@ -47,22 +46,6 @@ class _SaveJob(QRunnable):
             self.signals.sigDone.emit(written, summary)
         finally:
             self.done.set()
-
-
-class ResumingBuild:
-    """Wraps the bridge's ``build_run``: a project copy marked with a checkpoint is restored before fit."""
-
-    def __init__(self, build_run):
-        self.build_run = build_run
-
-    def __call__(self, project):
-        run = self.build_run(project)
-        path = getattr(project, "_resume_checkpoint", None)
-        if path:
-            from engine import checkpoint
-
-            checkpoint.restore(run.trainer, path)
-        return run
 
 
 class CheckpointCommands:
@@ -181,14 +164,9 @@ class CheckpointCommands:
     def resume_from(self, path: str) -> bool:
         """Start training the project from ``path`` (restored on the run's thread before ``fit``)."""
         bridge = self.window.bridge
-        if not isinstance(getattr(bridge, "_build_run", None), ResumingBuild):
-            self.message("This window's run controller cannot resume from checkpoints.", "error")
-            return False
         project = self.window.project
         project.last_checkpoint = path
-        run_project = copy.deepcopy(project)
-        run_project._resume_checkpoint = path
-        if not bridge.start(run_project, label=f"resumed from {Path(path).name}"):
+        if not bridge.start(project, label=f"resumed from {Path(path).name}", resume_from=path):
             self.message("A run is still busy; stop it first.", "info")
             return False
         self.message(f"Resuming from {path}", "info")

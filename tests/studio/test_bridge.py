@@ -131,6 +131,30 @@ def test_a_run_that_cannot_be_built_is_an_error_not_a_crash(qtbot, cat_project):
     b.shutdown()
 
 
+def test_resume_from_a_checkpoint_continues_where_it_stopped(qtbot, bridge, cat_project, build_run, tmp_path):
+    from engine import checkpoint
+
+    cat_project.training["epochs"] = 3
+    first = build_run(cat_project)
+    first.fit(epochs=1)
+    path = checkpoint.save(first.trainer, tmp_path / "epoch1.h5")
+    with qtbot.waitSignal(bridge.sigRunFinished, timeout=60000) as finished:
+        assert bridge.start(cat_project, resume_from=path)
+    assert finished.args == ["finished"]
+    assert bridge.trainer.epoch == 3 and bridge.trainer.history[0] == first.trainer.history[0]
+
+
+def test_resume_from_a_damaged_checkpoint_is_an_error_naming_the_file(qtbot, bridge, cat_project, tmp_path):
+    bad = tmp_path / "damaged.h5"
+    bad.write_bytes(b"not an HDF5 file")
+    errors = []
+    bridge.sigError.connect(errors.append)
+    with qtbot.waitSignal(bridge.sigRunFinished, timeout=20000) as finished:
+        bridge.start(cat_project, resume_from=bad)
+    assert finished.args == ["error"]
+    assert len(errors) == 1 and "damaged.h5" in errors[0].message, [e.message for e in errors]
+
+
 def test_posted_events_are_delivered_without_a_run(qtbot):
     b = Bridge()
     with qtbot.waitSignal(b.sigLog, timeout=2000) as logged:
