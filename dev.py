@@ -27,7 +27,7 @@ def _python() -> Path:
 
 
 def _ensure(extras: str) -> Path:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - dev.py may be started by an older Python
         sys.exit(f"Sigma Studio needs Python 3.11 or newer; this is {sys.version.split()[0]}")
     py = _python()
     if not py.exists():
@@ -38,7 +38,9 @@ def _ensure(extras: str) -> Path:
     if not marker.exists() or marker.read_text() != digest:
         print(f"[dev] installing sigma-studio{'[' + extras + ']' if extras else ''} into {VENV}", flush=True)
         target = f"{ROOT}[{extras}]" if extras else str(ROOT)
-        subprocess.check_call([str(py), "-m", "pip", "install", "--disable-pip-version-check", "-q", "-e", target])
+        subprocess.check_call(
+            [str(py), "-m", "pip", "install", "--disable-pip-version-check", "-q", "-e", target]
+        )
         marker.write_text(digest)
     return py
 

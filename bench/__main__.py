@@ -1,7 +1,8 @@
 """``python -m bench <name> [args]``: run ``bench.<name>_bench.main(argv)``.
 
 Names: ops (single ops against hand-written numpy), train (training steps), data (data pipeline),
-workers (multi-worker scaling), gui (studio responsiveness), gpu (the engine on CUDA against PyTorch on the GPU).
+workers (multi-worker scaling), gui (studio responsiveness), gpu (the engine on CUDA against
+PyTorch on the same GPU).
 """
 
 from __future__ import annotations

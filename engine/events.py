@@ -16,8 +16,18 @@ from typing import Any
 import numpy as np
 
 __all__ = [
-    "Event", "RunStateChanged", "IterationMetrics", "EpochMetrics", "SamplePredictions", "ResourceUsage",
-    "ConfusionMatrix", "ParameterHistograms", "LogMessage", "ErrorEvent", "CheckpointSaved", "EventBus",
+    "Event",
+    "RunStateChanged",
+    "IterationMetrics",
+    "EpochMetrics",
+    "SamplePredictions",
+    "ResourceUsage",
+    "ConfusionMatrix",
+    "ParameterHistograms",
+    "LogMessage",
+    "ErrorEvent",
+    "CheckpointSaved",
+    "EventBus",
 ]
 
 
@@ -181,7 +191,9 @@ class EventBus:
                 listener(event)
             except Exception as exc:  # a broken monitor must not stop training
                 if not isinstance(event, LogMessage):
-                    self.emit(LogMessage(source="events", level="error", message=f"event listener failed: {exc!r}"))
+                    self.emit(
+                        LogMessage(source="events", level="error", message=f"event listener failed: {exc!r}")
+                    )
 
     def __len__(self) -> int:
         with self._lock:

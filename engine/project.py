@@ -149,7 +149,9 @@ class Project:
         try:
             doc = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ProjectError(f"not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", str(path)) from None
+            raise ProjectError(
+                f"not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", str(path)
+            ) from None
         return cls.from_dict(doc, path)
 
     def save(self, path: str | os.PathLike | None = None) -> Path:

@@ -76,14 +76,22 @@ def load_project_data(project: Project, progress=None, cancel=None):
         if name not in SAMPLE_SOURCES:
             raise ProjectError(
                 f"unknown sample dataset {name!r}; expected one of {', '.join(SAMPLE_SOURCES)}",
-                str(project.path or ""), "dataset.source",
+                str(project.path or ""),
+                "dataset.source",
             )
         samples = data_module.samples
-        dataset = {"digits": samples.digits, "cat": samples.cat_dataset, "xor": samples.xor, "text": samples.text}[name]()
+        dataset = {
+            "digits": samples.digits,
+            "cat": samples.cat_dataset,
+            "xor": samples.xor,
+            "text": samples.text,
+        }[name]()
     else:
         paths = source if isinstance(source, list) else [source]
         resolved = [str(project.resolve(p)) for p in paths]
-        dataset = data_module.load(resolved if len(resolved) > 1 else resolved[0], progress=progress, cancel=cancel, **options)
+        dataset = data_module.load(
+            resolved if len(resolved) > 1 else resolved[0], progress=progress, cancel=cancel, **options
+        )
     if layout == "image":
         dataset = _as_images(dataset)
     return dataset
@@ -97,7 +105,11 @@ def _as_images(dataset):
     if x.ndim == 2:
         side = int(round(np.sqrt(x.shape[1])))
         if side * side != x.shape[1]:
-            raise ProjectError(f"layout 'image' needs square records; got {x.shape[1]} features", None, "dataset.options.layout")
+            raise ProjectError(
+                f"layout 'image' needs square records; got {x.shape[1]} features",
+                None,
+                "dataset.options.layout",
+            )
         x = x.reshape(len(x), 1, side, side)
     elif x.ndim == 4 and x.shape[-1] in (1, 3, 4) and x.shape[1] not in (1, 3, 4):
         x = np.ascontiguousarray(x.transpose(0, 3, 1, 2))
@@ -138,10 +150,17 @@ def build_run(
         With what is wrong and where (field, layer, file).
     """
     from .hooks import (
-        CheckpointSaver, EarlyStopping, LearningRateScheduler, MetricReporter, ResourceReporter,
-        RuntimeReporter, SamplePredictionStreamer, TimeStep, ValidationMetrics,
+        CheckpointSaver,
+        EarlyStopping,
+        HistogramReporter,
+        LearningRateScheduler,
+        MetricReporter,
+        ResourceReporter,
+        RuntimeReporter,
+        SamplePredictionStreamer,
+        TimeStep,
+        ValidationMetrics,
     )
-    from .hooks.histograms import HistogramReporter
     from .network import Network
     from .training import Trainer
 
@@ -173,11 +192,18 @@ def build_run(
         meta = getattr(dataset, "meta", {}) or {}
         image_shape = tuple(meta.get("image_shape") or ())
         if not image_shape:
-            raise ProjectError("an image task needs a coordinate dataset with an image shape", str(project.path or ""), "task")
+            raise ProjectError(
+                "an image task needs a coordinate dataset with an image shape",
+                str(project.path or ""),
+                "task",
+            )
         sample_inputs = np.asarray(dataset["inputs"])
         hooks.append(
             SamplePredictionStreamer(
-                sample_inputs, np.asarray(dataset["targets"]), kind="image", image_shape=image_shape,
+                sample_inputs,
+                np.asarray(dataset["targets"]),
+                kind="image",
+                image_shape=image_shape,
                 timestep=TimeStep(1, "epoch"),
             )
         )
@@ -187,19 +213,26 @@ def build_run(
         sample_inputs = np.asarray(shown["inputs"][np.arange(n)])
         hooks.append(
             SamplePredictionStreamer(
-                sample_inputs, np.asarray(shown["targets"][np.arange(n)]), kind="classification", classes=classes
+                sample_inputs,
+                np.asarray(shown["targets"][np.arange(n)]),
+                kind="classification",
+                classes=classes,
             )
         )
         if validation is not None:
-            hooks.append(ValidationMetrics(validation, top_k=(1, min(5, len(classes or [0] * 5))), classes=classes))
+            hooks.append(
+                ValidationMetrics(validation, top_k=(1, min(5, len(classes or [0] * 5))), classes=classes)
+            )
     stopping = settings.get("early_stopping")
     if stopping:
         stopping = dict(stopping)
         hooks.append(
             EarlyStopping(
                 monitor=stopping.get("metric", "val_loss" if validation is not None else "loss"),
-                mode=stopping.get("mode", "min"), patience=int(stopping.get("patience", 5)),
-                min_delta=float(stopping.get("min_delta", 0.0)), restore_best=bool(stopping.get("restore_best", True)),
+                mode=stopping.get("mode", "min"),
+                patience=int(stopping.get("patience", 5)),
+                min_delta=float(stopping.get("min_delta", 0.0)),
+                restore_best=bool(stopping.get("restore_best", True)),
             )
         )
     if settings.get("schedule"):
@@ -211,8 +244,11 @@ def build_run(
         monitor = "val_loss" if validation is not None else "loss"
         hooks.append(
             CheckpointSaver(
-                folder, TimeStep(int(policy["every_epochs"]), "epoch"), best_only=bool(policy.get("best_only")),
-                monitor=monitor, keep_last=policy.get("keep"),
+                folder,
+                TimeStep(int(policy["every_epochs"]), "epoch"),
+                best_only=bool(policy.get("best_only")),
+                monitor=monitor,
+                keep_last=policy.get("keep"),
             )
         )
     hooks.extend(extra_hooks)
@@ -231,8 +267,14 @@ def build_run(
         events=events,
     )
     return Run(
-        project=project, trainer=trainer, train_data=train, validation_data=validation,
-        epochs=int(settings.get("epochs", 1)), image_shape=image_shape, classes=classes, sample_inputs=sample_inputs,
+        project=project,
+        trainer=trainer,
+        train_data=train,
+        validation_data=validation,
+        epochs=int(settings.get("epochs", 1)),
+        image_shape=image_shape,
+        classes=classes,
+        sample_inputs=sample_inputs,
     )
 
 
@@ -247,5 +289,6 @@ def _check_data_fits(network, dataset) -> None:
         raise ProjectError(
             f"the network's input '{name}' expects records of shape {tuple(expected)}, but the dataset's "
             f"records have shape {got}",
-            None, "network",
+            None,
+            "network",
         )

@@ -13,8 +13,16 @@ from .network.graph import FORMAT
 from .project import DEFAULT_TRAINING, Project
 
 __all__ = [
-    "mlp", "lenet", "lstm_classifier", "residual_block", "cat_painter", "NETWORK_TEMPLATES",
-    "cat_project", "digits_project", "digits_cnn_project", "PROJECT_TEMPLATES",
+    "mlp",
+    "lenet",
+    "lstm_classifier",
+    "residual_block",
+    "cat_painter",
+    "NETWORK_TEMPLATES",
+    "cat_project",
+    "digits_project",
+    "digits_cnn_project",
+    "PROJECT_TEMPLATES",
 ]
 
 
@@ -32,10 +40,14 @@ def mlp(inputs: int = 64, hidden=(128, 64), classes: int = 10, dropout: float = 
     """Multi-layer perceptron classifier: ``inputs -> hidden... (ReLU) -> classes`` with a softmax CE head."""
     nodes = [{"type": "input", "name": "input", "shape": [int(inputs)], "dtype": "float"}]
     for i, units in enumerate(hidden, start=1):
-        nodes.append({"type": "dense", "name": f"fc{i}", "units": int(units), "activation": "relu", "use_bias": True})
+        nodes.append(
+            {"type": "dense", "name": f"fc{i}", "units": int(units), "activation": "relu", "use_bias": True}
+        )
         if dropout:
             nodes.append({"type": "dropout", "name": f"dropout{i}", "rate": float(dropout)})
-    nodes.append({"type": "dense", "name": "logits", "units": int(classes), "activation": None, "use_bias": True})
+    nodes.append(
+        {"type": "dense", "name": "logits", "units": int(classes), "activation": None, "use_bias": True}
+    )
     return _chain(nodes, {"type": "softmax_cross_entropy", "name": "loss", "label_smoothing": 0.0})
 
 
@@ -46,13 +58,33 @@ def lenet(input_shape=(1, 28, 28), classes: int = 10, filters=(16, 32)) -> dict:
     """
     nodes = [{"type": "input", "name": "image", "shape": [int(s) for s in input_shape], "dtype": "float"}]
     for i, f in enumerate(filters, start=1):
-        nodes.append({
-            "type": "conv2d", "name": f"conv{i}", "filters": int(f), "kernel_size": [3, 3], "strides": [1, 1],
-            "padding": [1, 1], "dilation": [1, 1], "groups": 1, "activation": "relu", "use_bias": True,
-        })
-        nodes.append({"type": "max_pool2d", "name": f"pool{i}", "pool_size": [2, 2], "strides": None, "padding": [0, 0]})
+        nodes.append(
+            {
+                "type": "conv2d",
+                "name": f"conv{i}",
+                "filters": int(f),
+                "kernel_size": [3, 3],
+                "strides": [1, 1],
+                "padding": [1, 1],
+                "dilation": [1, 1],
+                "groups": 1,
+                "activation": "relu",
+                "use_bias": True,
+            }
+        )
+        nodes.append(
+            {
+                "type": "max_pool2d",
+                "name": f"pool{i}",
+                "pool_size": [2, 2],
+                "strides": None,
+                "padding": [0, 0],
+            }
+        )
     nodes.append({"type": "flatten", "name": "flatten"})
-    nodes.append({"type": "dense", "name": "logits", "units": int(classes), "activation": None, "use_bias": True})
+    nodes.append(
+        {"type": "dense", "name": "logits", "units": int(classes), "activation": None, "use_bias": True}
+    )
     return _chain(nodes, {"type": "softmax_cross_entropy", "name": "loss", "label_smoothing": 0.0})
 
 
@@ -67,17 +99,45 @@ def lstm_classifier(steps: int = 32, features: int = 32, units: int = 128, class
 
 
 def residual_block(features: int = 64, hidden: int = 64, classes: int = 10) -> dict:
-    """A dense residual block: two branches (identity and dense-ReLU-dense) merged by Add, then a classifier."""
+    """A dense residual block: identity and dense-ReLU-dense branches merged by Add, then a classifier."""
     return {
         "format": FORMAT,
         "nodes": [
             {"type": "input", "name": "input", "shape": [int(features)], "dtype": "float"},
-            {"type": "dense", "name": "stem", "inputs": ["input"], "units": int(hidden), "activation": "relu", "use_bias": True},
-            {"type": "dense", "name": "branch1", "inputs": ["stem"], "units": int(hidden), "activation": "relu", "use_bias": True},
-            {"type": "dense", "name": "branch2", "inputs": ["branch1"], "units": int(hidden), "activation": None, "use_bias": True},
+            {
+                "type": "dense",
+                "name": "stem",
+                "inputs": ["input"],
+                "units": int(hidden),
+                "activation": "relu",
+                "use_bias": True,
+            },
+            {
+                "type": "dense",
+                "name": "branch1",
+                "inputs": ["stem"],
+                "units": int(hidden),
+                "activation": "relu",
+                "use_bias": True,
+            },
+            {
+                "type": "dense",
+                "name": "branch2",
+                "inputs": ["branch1"],
+                "units": int(hidden),
+                "activation": None,
+                "use_bias": True,
+            },
             {"type": "add", "name": "residual", "inputs": ["stem", "branch2"]},
             {"type": "activation", "name": "relu", "inputs": ["residual"], "activation": "relu"},
-            {"type": "dense", "name": "logits", "inputs": ["relu"], "units": int(classes), "activation": None, "use_bias": True},
+            {
+                "type": "dense",
+                "name": "logits",
+                "inputs": ["relu"],
+                "units": int(classes),
+                "activation": None,
+                "use_bias": True,
+            },
             {"type": "softmax_cross_entropy", "name": "loss", "inputs": ["logits"], "label_smoothing": 0.0},
         ],
         "inputs": ["input"],
@@ -86,11 +146,15 @@ def residual_block(features: int = 64, hidden: int = 64, classes: int = 10) -> d
 
 
 def cat_painter(hidden=(256, 256, 256), channels: int = 3) -> dict:
-    """Coordinate network that paints a picture: ``(x, y) -> hidden (ReLU) -> RGB (sigmoid)``, squared error."""
+    """Coordinate network that paints a picture: ``(x, y) -> hidden (ReLU) -> RGB (sigmoid)``, MSE."""
     nodes = [{"type": "input", "name": "xy", "shape": [2], "dtype": "float"}]
     for i, units in enumerate(hidden, start=1):
-        nodes.append({"type": "dense", "name": f"fc{i}", "units": int(units), "activation": "relu", "use_bias": True})
-    nodes.append({"type": "dense", "name": "rgb", "units": int(channels), "activation": "sigmoid", "use_bias": True})
+        nodes.append(
+            {"type": "dense", "name": f"fc{i}", "units": int(units), "activation": "relu", "use_bias": True}
+        )
+    nodes.append(
+        {"type": "dense", "name": "rgb", "units": int(channels), "activation": "sigmoid", "use_bias": True}
+    )
     return _chain(nodes, {"type": "squared_error", "name": "loss"})
 
 
@@ -111,14 +175,17 @@ def _training(**overrides) -> dict:
 
 
 def cat_project() -> Project:
-    """"Paint the cat": a coordinate network learns the bundled cat image, pixel by pixel."""
+    """ "Paint the cat": a coordinate network learns the bundled cat image, pixel by pixel."""
     return Project(
         name="Paint the cat",
         task="image",
         dataset={"source": "sample:cat", "options": {}, "validation_split": 0.0},
         network=cat_painter(),
         training=_training(
-            batch_size=1024, epochs=200, loss="mean_squared_error", metrics=["mae"],
+            batch_size=1024,
+            epochs=200,
+            loss="mean_squared_error",
+            metrics=["mae"],
             optimiser={"type": "adam", "learning_rate": 0.002},
             checkpoint={"every_epochs": 0, "best_only": False, "keep": 3, "directory": None},
         ),
@@ -133,7 +200,10 @@ def digits_project() -> Project:
         dataset={"source": "sample:digits", "options": {}, "validation_split": 0.2},
         network=mlp(64, (128, 64), 10),
         training=_training(
-            batch_size=64, epochs=30, loss="softmax_cross_entropy", metrics=["accuracy"],
+            batch_size=64,
+            epochs=30,
+            loss="softmax_cross_entropy",
+            metrics=["accuracy"],
             optimiser={"type": "adam", "learning_rate": 0.002},
         ),
     )

@@ -5,12 +5,12 @@ Importing ``studio`` first applies :mod:`studio._pyside_fix` (a PySide6 6.12 ref
 otherwise aborts Python 3.11 after a few thousand signal emissions).
 """
 
-from pathlib import Path
-
+from engine.resources import resource_root
 from studio import _pyside_fix
 
 _pyside_fix.install()
 
 __all__ = ["RESOURCES"]
 
-RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+# Icons and themes: found the same way as the engine's sample data (checkout, pip install or bundle).
+RESOURCES = resource_root()

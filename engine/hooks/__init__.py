@@ -8,6 +8,7 @@ from .base import FunctionHook, Hook, HookList
 from .control import EarlyStopping, LearningRateScheduler
 from .criteria import Always, And, Criterion, NewExtremum, Not, Or, Repeated, Threshold, Toggle
 from .guards import NaNGuard, NonFiniteError, ValueModifier
+from .histograms import HistogramReporter
 from .reporters import MetricReporter, ResourceReporter, RuntimeReporter
 from .samples import SamplePredictionStreamer
 from .saver import CheckpointSaver
@@ -35,6 +36,7 @@ __all__ = [
     "MetricReporter",
     "RuntimeReporter",
     "ResourceReporter",
+    "HistogramReporter",
     "ValidationMetrics",
     "EarlyStopping",
     "LearningRateScheduler",

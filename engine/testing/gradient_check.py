@@ -175,16 +175,17 @@ def _report(f, xs, gys, analytic, no_grads, ana, num):
     lines = [f"gradient check failed: analytic directional derivative {ana:.8g} != numerical {num:.8g}"]
     small = all(x.size <= 64 for x in xs)
     if small:
-        numeric = numerical_grad(
-            lambda *a: f(*a), [x for x in xs], gys
-        ) if not any(no_grads) else None
+        numeric = numerical_grad(lambda *a: f(*a), [x for x in xs], gys) if not any(no_grads) else None
         if numeric is not None:
             for i, (a, n) in enumerate(zip(analytic, numeric)):
                 if a is None:
                     continue
                 err = np.abs(a - n)
                 j = np.unravel_index(np.argmax(err), err.shape) if err.size else ()
-                lines.append(f"  input {i} shape {xs[i].shape}: worst element {j} analytic {a[j]:.6g} numerical {n[j]:.6g}")
+                lines.append(
+                    f"  input {i} shape {xs[i].shape}: worst element {j} "
+                    f"analytic {a[j]:.6g} numerical {n[j]:.6g}"
+                )
     return "\n".join(lines)
 
 
@@ -206,6 +207,9 @@ def check_double_backward(f, inputs, grad_outputs=None, *, seed: int = 0, backen
         return tuple(gradients(list(ys), list(x_ts), list(gy_ts), create_graph=True))
 
     check_gradients(
-        first_order, [*xs, *[np.asarray(g, dtype=np.float64) for g in grad_outputs]], seed=seed, backend=backend,
+        first_order,
+        [*xs, *[np.asarray(g, dtype=np.float64) for g in grad_outputs]],
+        seed=seed,
+        backend=backend,
         **kwargs,
     )
