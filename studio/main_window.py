@@ -253,6 +253,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.status_progress = QtWidgets.QLabel("")
         self.status_speed = QtWidgets.QLabel("")
         self.status_backend = QtWidgets.QLabel("")
+        # Room for the widest throughput up front: a label that grows while text streams in gets cut off.
+        metrics = self.status_speed.fontMetrics()
+        self.status_speed.setMinimumWidth(metrics.horizontalAdvance("9,999,999 samples/s "))
         for label in (self.status_state, self.status_progress, self.status_speed):
             bar.addWidget(label)
         bar.addPermanentWidget(self.status_backend)
