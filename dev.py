@@ -45,6 +45,15 @@ def _ensure(extras: str) -> Path:
     return py
 
 
+def _run(args: list[str]) -> int:
+    """Run a child process; a child killed by a signal is said so, with the shell's exit code 128 + N."""
+    code = subprocess.call(args, cwd=ROOT)
+    if code < 0:
+        print(f"[dev] {' '.join(args[1:3])} was killed by signal {-code}", file=sys.stderr)
+        return 128 - code
+    return code
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in ("studio", "test"):
         print(__doc__)
@@ -52,9 +61,9 @@ def main(argv: list[str]) -> int:
     command, rest = argv[0], argv[1:]
     if command == "test":
         py = _ensure("test")
-        return subprocess.call([str(py), "-m", "pytest", *rest], cwd=ROOT)
+        return _run([str(py), "-m", "pytest", *rest])
     py = _ensure("")
-    return subprocess.call([str(py), "-m", "studio.app", *rest], cwd=ROOT)
+    return _run([str(py), "-m", "studio.app", *rest])
 
 
 if __name__ == "__main__":
