@@ -1,7 +1,8 @@
 """2-d pooling in NCHW layout: max, average and global average.
 
 Pooling runs as kh*kw elementwise passes over strided views of the (padded) input, one per kernel
-offset (no copy of the windows). Max pooling remembers which offset won in each window: backward routes
+offset (no copy of the windows); 2x2 max pooling with stride 2 (the usual one) takes the maximum of
+column pairs and then of row pairs instead, and remembers its winners as two boolean masks. Max pooling remembers which offset won in each window: backward routes
 each gradient to that one position (the first one at a tie), and the backward is itself a linear
 Function of the gradient, so double backward works. Average pooling
 counts padded zeros in the mean (``count_include_pad=True`` as PyTorch's default).
@@ -50,17 +51,76 @@ def _scatter(xp, g, index, geom, x_shape):
     return out
 
 
+def _is_pair_pool(geom):
+    """2x2 windows with stride 2, no padding, no dilation: the common case, pooled in two stages."""
+    return (geom.kh, geom.kw, geom.sh, geom.sw, geom.dh, geom.dw) == (2, 2, 2, 2, 1, 1) and geom.pads == (
+        (0, 0),
+        (0, 0),
+    )
+
+
+class _PairSelection:
+    """Which input holds each 2x2 window's maximum, as two boolean masks (no index array).
+
+    ``first_col`` (N, C, 2Ho, Wo): in each row of a window, the left column holds the row's maximum.
+    ``first_row`` (N, C, Ho, Wo): the top row holds the window's maximum. Both prefer the first position
+    at a tie, so the winner is the first maximum in row-major order, as in the general path.
+    """
+
+    def __init__(self, first_col, first_row):
+        self.first_col, self.first_row = first_col, first_row
+
+
+def _pair_forward(xp, x, ho, wo):
+    """(max over 2x2 windows (N, C, Ho, Wo), max over column pairs (N, C, 2Ho, Wo))."""
+    a = x[:, :, : 2 * ho, : 2 * wo]  # an odd last row/column belongs to no window
+    # Columns first: a[..., 0::2] has a stride that merges rows, so numpy runs it as one long loop.
+    colmax = xp.maximum(a[..., 0::2], a[..., 1::2])
+    return xp.maximum(colmax[:, :, 0::2], colmax[:, :, 1::2]), colmax
+
+
+def _pair_scatter(xp, g, sel, x_shape):
+    """Each window's ``g`` at its selected input: (N, C, Ho, Wo) -> (N, C, H, W)."""
+    n, c, h, w = x_shape
+    ho, wo = g.shape[2:]
+    exact = h == 2 * ho and w == 2 * wo
+    out = xp.empty(x_shape, dtype=g.dtype) if exact else xp.zeros(x_shape, dtype=g.dtype)
+    rows = xp.empty((n, c, 2 * ho, wo), dtype=g.dtype)
+    # Multiplying by a boolean mask is far cheaper than where/copyto; the other half of each pair
+    # gets the remainder g - g*mask (g where the mask is False, 0 where it is True).
+    xp.multiply(g, sel.first_row, out=rows[:, :, 0::2])
+    xp.subtract(g, rows[:, :, 0::2], out=rows[:, :, 1::2])
+    a = out[:, :, : 2 * ho, : 2 * wo]
+    xp.multiply(rows, sel.first_col, out=a[..., 0::2])
+    xp.subtract(rows, a[..., 0::2], out=a[..., 1::2])
+    return out
+
+
+def _pair_gather(xp, h, sel):
+    """Each window's ``h`` at its selected input (the adjoint of :func:`_pair_scatter`)."""
+    ho, wo = sel.first_row.shape[2:]
+    a = h[:, :, : 2 * ho, : 2 * wo]
+    rows = xp.where(sel.first_col, a[..., 0::2], a[..., 1::2])
+    return xp.where(sel.first_row, rows[:, :, 0::2], rows[:, :, 1::2])
+
+
 class MaxPool2d(Function):
-    """Max over each window, found by kh*kw elementwise passes over strided views (no window copy)."""
+    """Max over each window: 2x2/stride 2 in two pairwise stages, else kh*kw passes over strided views."""
+
+    retain_outputs = True
 
     def __init__(self, geom):
         super().__init__()
         self.geom = geom
+        self.argmax = self.colmax = None
 
     def forward(self, xp, x):
         geom = self.geom
-        xpad = _padded(xp, x, geom, -xp.inf)
         ho, wo = geom.output_hw(*x.shape[2:])
+        if _is_pair_pool(geom):
+            best, self.colmax = _pair_forward(xp, x, ho, wo)
+            return best
+        xpad = _padded(xp, x, geom, -xp.inf)
         best = index = None
         for k, i, j in _offsets(geom):
             v = _offset_view(xpad, geom, i, j, ho, wo)
@@ -75,8 +135,28 @@ class MaxPool2d(Function):
         self.argmax = index
         return best
 
+    def __call__(self, *inputs):
+        out = super().__call__(*inputs)
+        if self.inputs is None:
+            self.colmax = self._output_data = None  # no graph recorded: backward will never run
+        return out
+
     def backward(self, g):
-        return (MaxPool2dGrad(self.geom, self.argmax, self.inputs[0].shape)(g),)
+        x = self.inputs[0]
+        if self.colmax is not None:
+            # Masks are made here, not in forward, so inference never pays for them.
+            xp = x.xp
+            rows, wo = self.colmax.shape[2], self.colmax.shape[3]
+            a = x.data[:, :, :rows, : 2 * wo]
+            first_col = a[..., 0::2] == self.colmax
+            first_row = self.colmax[:, :, 0::2] == self.output().data
+            self.argmax = _PairSelection(first_col, first_row)
+            self.colmax = None
+        return (MaxPool2dGrad(self.geom, self.argmax, x.shape)(g),)
+
+    def release(self):
+        super().release()
+        self.argmax = self.colmax = None
 
 
 class MaxPool2dGrad(Function):
@@ -87,6 +167,8 @@ class MaxPool2dGrad(Function):
         self.geom, self.argmax, self.x_shape = geom, argmax, tuple(x_shape)
 
     def forward(self, xp, g):
+        if isinstance(self.argmax, _PairSelection):
+            return _pair_scatter(xp, g, self.argmax, self.x_shape)
         return _scatter(xp, g, self.argmax, self.geom, self.x_shape)
 
     def backward(self, h):
@@ -101,6 +183,8 @@ class MaxPool2dGather(Function):
         self.geom, self.argmax = geom, argmax
 
     def forward(self, xp, h):
+        if isinstance(self.argmax, _PairSelection):
+            return _pair_gather(xp, h, self.argmax)
         hpad = _padded(xp, h, self.geom, 0.0)
         ho, wo = self.argmax.shape[2:]
         out = xp.zeros(self.argmax.shape, dtype=h.dtype)

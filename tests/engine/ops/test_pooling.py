@@ -82,3 +82,42 @@ def test_max_pool_tie_goes_to_the_first_maximum(backend):
     x = engine.tensor(backend.from_host(np.array([[[[3.0, 3.0], [1.0, 3.0]]]])), requires_grad=True)
     ops.max_pool2d(x, 2).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [[[[1, 0], [0, 0]]]])
+
+
+def first_max_routing(x, g):
+    """Reference 2x2/stride-2 max-pool backward: each window's gradient to its first maximum (row-major)."""
+    n, c, h, w = x.shape
+    out = np.zeros_like(x)
+    for i in range(h // 2):
+        for j in range(w // 2):
+            win = x[:, :, 2 * i : 2 * i + 2, 2 * j : 2 * j + 2].reshape(n, c, 4)
+            k = win.argmax(axis=2)  # numpy's argmax returns the first maximum
+            for a in range(n):
+                for b in range(c):
+                    di, dj = divmod(int(k[a, b]), 2)
+                    out[a, b, 2 * i + di, 2 * j + dj] = g[a, b, i, j]
+    return out
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 6, 8), (1, 2, 5, 7)], ids=str)
+def test_pair_max_pool_with_many_ties_routes_to_the_first_maximum(backend, shape):
+    # small integers: most windows hold a tie, some several
+    rng = np.random.default_rng(3)
+    x = rng.integers(0, 3, size=shape).astype(np.float64)
+    t = engine.tensor(backend.from_host(x), requires_grad=True)
+    y = ops.max_pool2d(t, 2)
+    g = rng.standard_normal(y.shape)
+    y.backward(backend.from_host(g))
+    np.testing.assert_array_equal(y.numpy(), direct_pool(x, 2, 2, 0, np.max, -np.inf))
+    np.testing.assert_array_equal(t.grad.numpy(), first_max_routing(x, g))
+
+
+def test_pair_max_pool_gradients_and_double_backward(backend):
+    x = randn(np.random.default_rng(4), 2, 3, 6, 4)
+    check_op(
+        backend,
+        lambda t: ops.max_pool2d(t, 2),
+        lambda a: direct_pool(a, 2, 2, 0, np.max, -np.inf),
+        [x],
+        double=True,
+    )
