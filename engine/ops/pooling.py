@@ -1,11 +1,12 @@
 """2-d pooling in NCHW layout: max, average and global average.
 
 Pooling runs as kh*kw elementwise passes over strided views of the (padded) input, one per kernel
-offset (no copy of the windows); 2x2 max pooling with stride 2 (the usual one) takes the maximum of
-column pairs and then of row pairs instead, and remembers its winners as two boolean masks. Max pooling remembers which offset won in each window: backward routes
-each gradient to that one position (the first one at a tie), and the backward is itself a linear
-Function of the gradient, so double backward works. Average pooling
-counts padded zeros in the mean (``count_include_pad=True`` as PyTorch's default).
+offset (no copy of the windows). Max pooling remembers which offset won in each window: backward
+routes each gradient to that one position (the first one at a tie, in row-major order), and the
+backward is itself a linear Function of the gradient, so double backward works. 2x2 max pooling with
+stride 2 (the usual one) takes the maximum of column pairs and then of row pairs instead, and
+remembers its winners as two boolean masks rather than an index array. Average pooling counts
+padded zeros in the mean (``count_include_pad=True`` as PyTorch's default).
 """
 
 from __future__ import annotations
@@ -145,7 +146,6 @@ class MaxPool2d(Function):
         x = self.inputs[0]
         if self.colmax is not None:
             # Masks are made here, not in forward, so inference never pays for them.
-            xp = x.xp
             rows, wo = self.colmax.shape[2], self.colmax.shape[3]
             a = x.data[:, :, :rows, : 2 * wo]
             first_col = a[..., 0::2] == self.colmax
