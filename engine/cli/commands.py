@@ -4,14 +4,10 @@ are in :mod:`engine.cli.train`."""
 
 from __future__ import annotations
 
-import csv
 import json
 import math
-import os
 import sys
 from pathlib import Path
-
-import numpy as np
 
 from engine.cli.errors import EXIT_OK, EXIT_USAGE, BadInput, CliError
 from engine.cli.loading import network_from_checkpoint, say
@@ -30,64 +26,22 @@ __all__ = [
 
 # ---------------------------------------------------------------------------------------------- predict
 def cmd_predict(args) -> int:
-    from engine.autodiff import no_grad
-    from engine.cli.inputs import read_samples
+    from engine import predict as prediction
 
     net, meta = network_from_checkpoint(args.checkpoint)
-    if len(net.input_names) != 1:
-        raise BadInput(
-            f"{args.checkpoint}: the network takes {len(net.input_names)} inputs; predict handles "
-            "one-input networks"
-        )
-    name = net.input_names[0]
-    integer = getattr(net.layers[name], "dtype", "float") == "int"
-    inputs, origins = read_samples(args.files, net.input_shapes[name], integer=integer)
-    head = net.loss_head
-    outputs = []
-    with no_grad():
-        for start in range(0, len(inputs), args.batch_size):
-            out = net(inputs[start : start + args.batch_size], training=False)
-            if isinstance(out, dict):
-                out = out[head.name] if head is not None and head.name in out else next(iter(out.values()))
-            if head is not None:
-                out = head.predict(out)
-            outputs.append(np.asarray(net.backend.to_host(out.data)))
-    values = np.concatenate(outputs).reshape(len(inputs), -1) if outputs else np.zeros((0, 0), np.float32)
-    classifier = head is not None and head.type_name == "softmax_cross_entropy"
-    classes = meta.get("classes") if isinstance(meta.get("classes"), list) else None
-    _write_predictions(args.output, origins, values, classifier, classes)
-    if args.output:
-        print(f"wrote {len(values)} prediction(s) to {args.output}", file=sys.stderr)
-    return EXIT_OK
-
-
-def _write_predictions(path, origins, values, classifier: bool, classes) -> None:
-    width = values.shape[1] if values.ndim == 2 else 0
-    if classifier:
-        names = classes if classes and len(classes) == width else [str(i) for i in range(width)]
-        header = ["file", "sample", "class", "probability", *[f"p_{n}" for n in names]]
-    else:
-        header = ["file", "sample", *[f"output_{i}" for i in range(width)]]
-    # A file is written under a temporary name and renamed when complete: a failure never leaves a
-    # half-written CSV in place of the user's previous one.
-    tmp = Path(path).with_name(f".{Path(path).name}.tmp-{os.getpid()}") if path else None
-    out = open(tmp, "w", newline="", encoding="utf-8") if tmp else sys.stdout  # noqa: SIM115
     try:
-        writer = csv.writer(out)
-        writer.writerow(header)
-        for (file, row), v in zip(origins, values):
-            cells = [f"{x:.6g}" for x in v]
-            if classifier:
-                best = int(np.argmax(v))
-                cells = [names[best], f"{v[best]:.6g}", *cells]
-            writer.writerow([file, row, *cells])
-        if tmp:
-            out.close()
-            os.replace(tmp, path)
-    finally:
-        if tmp:
-            out.close()
-            tmp.unlink(missing_ok=True)
+        _name, shape, integer = prediction.network_input(net)
+        # The first bad file ends the command (exit 3) before anything is written.
+        inputs, origins = prediction.read_samples(args.files, shape, integer=integer)
+    except prediction.PredictInputError as exc:
+        message = str(exc) if exc.file else f"{args.checkpoint}: {exc}"
+        raise BadInput(message) from None
+    classes = meta.get("classes") if isinstance(meta.get("classes"), list) else None
+    table = prediction.predictions(net, inputs, origins, classes=classes, batch_size=args.batch_size)
+    prediction.write_csv(table, args.output)
+    if args.output:
+        print(f"wrote {len(table)} prediction(s) to {args.output}", file=sys.stderr)
+    return EXIT_OK
 
 
 # ---------------------------------------------------------------------------------------------- export

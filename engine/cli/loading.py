@@ -34,18 +34,12 @@ def network_from_checkpoint(path):
     (Network, dict)
         The network and the checkpoint's meta (counters, history, ...).
     """
-    from engine import checkpoint
-    from engine.network import Network
+    from engine.predict import PredictInputError, load_network
 
-    content = checkpoint.load(path)
     try:
-        net = Network.from_spec(content["spec"])
-        net.load_parameters(content["parameters"])
-        if content["buffers"]:
-            net.load_buffers(content["buffers"])
-    except ValueError as exc:  # NetworkError / LayerError: the stored network does not build
-        raise BadInput(f"{path}: the stored network cannot be rebuilt ({exc})") from None
-    return net, content["meta"]
+        return load_network(path)
+    except PredictInputError as exc:  # the stored network does not build
+        raise BadInput(str(exc)) from None
 
 
 def restore(trainer, path) -> None:
