@@ -8,7 +8,7 @@ import numpy as np
 
 from ..init import Constant, HeUniform, LeCunNormal, XavierUniform
 from ..ops import activations as act
-from ..ops.linalg import matmul
+from ..ops.linalg import linear
 from ..ops.shape import reshape
 from .base import Layer, check_choice, check_int, check_rate, check_shape
 
@@ -146,12 +146,13 @@ class Dense(Layer):
     def forward(self, x, training=False):
         lead = x.shape[:-1]
         flat = reshape(x, (-1, x.shape[-1])) if x.ndim != 2 else x
-        y = matmul(flat, self.parameters["weights"])  # one GEMM for every leading axis
-        if self.use_bias:
-            y = y + self.parameters["bias"]
+        # One fused node (GEMM for every leading axis, bias and ReLU in place); other activations after.
+        fused = "relu" if self.activation == "relu" else None
+        bias = self.parameters["bias"] if self.use_bias else None
+        y = linear(flat, self.parameters["weights"], bias, fused)
         if x.ndim != 2:
             y = reshape(y, (*lead, self.units))
-        return apply_activation(self.activation, y)
+        return y if fused else apply_activation(self.activation, y)
 
 
 class Flatten(Layer):

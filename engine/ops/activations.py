@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 from ..autodiff.function import Function
+from ..autodiff.mode import is_grad_enabled
 from ..autodiff.tensor import Tensor
 from .math import abs as abs_
 from .math import exp, minimum, square, where
@@ -40,7 +41,12 @@ class ReLU(Function):
     def backward(self, g):
         # The mask comes from y > 0, not from comparing x with max(x, 0): at x == 0 a tie-based rule
         # would pass the gradient through, but relu's subgradient convention (as tinygrad notes) is 0.
-        return (g * _const(self.output().data > 0, g),)
+        mask = self._output_data[0] > 0 if self._output_data is not None else self.output().data > 0
+        if not is_grad_enabled():
+            # No graph of this backward is wanted: multiply by the boolean mask directly (far cheaper
+            # than casting it to floats first, or than a masked copy).
+            return (Tensor(g.data * mask),)
+        return (g * _const(mask, g),)
 
 
 class LeakyReLU(Function):

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from ..autodiff.errors import ShapeError
 from ..autodiff.function import Function
+from ..autodiff.graph import composite_gradients
+from ..autodiff.mode import is_grad_enabled
+from ..autodiff.tensor import Tensor
+from .activations import relu
 from .reductions import sum_to
 from .shape import reshape, swapaxes
 
@@ -57,9 +61,82 @@ def matmul(a, b):
     return y
 
 
-def linear(x, weight, bias=None):
-    """Affine map ``x @ weight + bias``: x (N, in), weight (in, out), bias (out,) -> (N, out)."""
-    y = matmul(x, weight)
-    if bias is not None:
-        y = y + bias
-    return y
+class Linear(Function):
+    """``act(x @ W + b)`` as one node: x (N, in), W (in, out), b (out,) or absent, act None or "relu".
+
+    One node instead of three (matmul, add, relu) saves graph bookkeeping and two temporaries per layer:
+    the bias and the ReLU are applied in place on the GEMM's output. Backward works on raw arrays: the
+    ReLU gradient multiplies by a boolean mask and the bias gradient is ``ones @ g`` (both much cheaper
+    than masked copies and ``g.sum(axis=0)``, see shared/PERFORMANCE.md). When a graph of the backward
+    is wanted (double backward) the gradient goes through the same formula written with engine ops.
+    """
+
+    def __init__(self, activation=None):
+        super().__init__()
+        self.activation = activation
+        self.retain_outputs = activation == "relu"  # the ReLU mask comes from the output
+
+    def forward(self, xp, x, w, b=None):
+        if x.shape[-1] != w.shape[0]:
+            raise ShapeError(
+                f"linear: shapes {x.shape} and {w.shape} do not align ({x.shape[-1]} != {w.shape[0]})"
+            )
+        y = x @ w
+        if b is not None:
+            y += b
+        if self.activation == "relu":
+            xp.maximum(y, 0, out=y)
+        return y
+
+    def backward(self, g):
+        if is_grad_enabled():
+            return composite_gradients(self._composite, self.inputs, (g,))
+        x, w = self.inputs[0], self.inputs[1]
+        gz = g.data
+        if self.activation == "relu":
+            gz = gz * (self._output_data[0] > 0)
+        gx = Tensor(gz @ w.data.T) if x.requires_grad else None
+        gw = Tensor(x.data.T @ gz) if w.requires_grad else None
+        if len(self.inputs) == 2:
+            return gx, gw
+        gb = None
+        if self.inputs[2].requires_grad:
+            gb = Tensor(g.xp.ones(gz.shape[0], dtype=gz.dtype) @ gz)
+        return gx, gw, gb
+
+    def _composite(self, x, w, b=None):
+        y = matmul(x, w)
+        if b is not None:
+            y = y + b
+        if self.activation == "relu":
+            y = relu(y)
+        return y
+
+
+def linear(x, weight, bias=None, activation=None):
+    """Affine map ``x @ weight + bias``, optionally followed by ``activation``, as one graph node.
+
+    Parameters
+    ----------
+    x : Tensor, shape (N, in)
+    weight : Tensor, shape (in, out)
+    bias : Tensor, shape (out,), optional
+    activation : {None, "relu"}
+        Fused into the same node (other activations: apply them to the result).
+
+    Returns
+    -------
+    Tensor, shape (N, out)
+    """
+    from ..autodiff.function import _as_tensors
+
+    if activation not in (None, "relu"):
+        raise ValueError(
+            f"linear: invalid value for `activation`. Expected None or 'relu'. Received: {activation!r}"
+        )
+    args = (x, weight) if bias is None else (x, weight, bias)
+    args = _as_tensors(args)
+    if args[0].ndim != 2 or args[1].ndim != 2 or (bias is not None and args[2].shape != (args[1].shape[1],)):
+        shapes = ", ".join(str(t.shape) for t in args)
+        raise ShapeError(f"linear: expected x (N, in), weight (in, out) and bias (out,), got {shapes}")
+    return Linear(activation)(*args)
