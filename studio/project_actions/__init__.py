@@ -1,5 +1,6 @@
-"""Projects and checkpoints from the menus: File > New, Open…, Open recent, Save, Save As…, Import data…;
-Training > Save checkpoint now, Restore checkpoint…; autosave with crash recovery.
+"""Projects and checkpoints from the menus: File > New, Open…, Open recent, Save, Save As…, Import data…,
+Export network to ONNX…; Training > Save checkpoint now, Restore checkpoint…, Predict on files…; autosave
+with crash recovery.
 
 ``install(window)`` adds the actions to a :class:`~studio.main_window.MainWindow` (anything with
 ``project``, ``set_project``, ``sigProjectChanged``, ``bridge`` and ``menu(name)``) and returns the
@@ -8,8 +9,10 @@ Training > Save checkpoint now, Restore checkpoint…; autosave with crash recov
 Questions (discard changes? recover? restore this checkpoint?) are non-modal ``QMessageBox`` opened with
 ``open()``: the event loop never blocks, and tests find them as :attr:`ProjectActions.question`.
 
-The commands live in three mixins, one module each: :mod:`.files` (the File menu), :mod:`.recovery`
-(autosave, crash recovery) and :mod:`.checkpoints` (save, restore, exact resume).
+The commands live in mixins, one module each: :mod:`.files` (the File menu), :mod:`.recovery`
+(autosave, crash recovery), :mod:`.checkpoints` (save, restore, exact resume), :mod:`.exports` (ONNX)
+and :mod:`.predictions` (predict on files); the last two share :mod:`.trained` (which trained network,
+taken off the GUI thread).
 """
 
 from __future__ import annotations
@@ -21,8 +24,11 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMessageBox
 
 from .checkpoints import CheckpointCommands, describe_checkpoint, network_difference
+from .exports import ExportCommands
 from .files import FileCommands
+from .predictions import PredictionCommands
 from .recovery import AutosaveRecovery, recovery_dir
+from .trained import TrainedNetworkCommands
 
 __all__ = [
     "install",
@@ -43,7 +49,15 @@ def install(window) -> ProjectActions:
     return actions
 
 
-class ProjectActions(FileCommands, AutosaveRecovery, CheckpointCommands, QObject):
+class ProjectActions(
+    FileCommands,
+    AutosaveRecovery,
+    CheckpointCommands,
+    TrainedNetworkCommands,
+    ExportCommands,
+    PredictionCommands,
+    QObject,
+):
     """The project and checkpoint commands of one main window.
 
     Signals
@@ -52,10 +66,18 @@ class ProjectActions(FileCommands, AutosaveRecovery, CheckpointCommands, QObject
         Level and text of every message (also shown in the window's banner).
     sigCheckpointSaved(str)
         Path of a checkpoint written from the menu.
+    sigExported(str), sigExportFailed(str)
+        Path of an ONNX file written; or the message of an export that failed.
+    sigPredicted(object), sigPredictFailed(str)
+        A :class:`~.predictions.PredictionResult` shown in the prediction dialog; or why none could be.
     """
 
     sigMessage = Signal(str, str)
     sigCheckpointSaved = Signal(str)
+    sigExported = Signal(str)
+    sigExportFailed = Signal(str)
+    sigPredicted = Signal(object)
+    sigPredictFailed = Signal(str)
 
     def __init__(self, window):
         super().__init__(window)
@@ -67,6 +89,7 @@ class ProjectActions(FileCommands, AutosaveRecovery, CheckpointCommands, QObject
         self._save_job = None  # the checkpoint write in progress, if any
         self._resume_after_save = False
         self._pending_save_path: str | None = None
+        self._init_network_jobs()
         self.autosave_path = recovery_dir() / f"autosave-{os.getpid()}-{id(self):x}.json"
         self._build_menus()
         window.sigProjectChanged.connect(self._on_project_changed)
@@ -107,6 +130,9 @@ class ProjectActions(FileCommands, AutosaveRecovery, CheckpointCommands, QObject
             file_menu, "Save project &as…", std.SaveAs, self.save_project_as, first
         )
         self.import_action = self._action(file_menu, "&Import data…", "Ctrl+I", self.import_data, first)
+        self.export_action = self._action(
+            file_menu, "&Export network to ONNX…", "Ctrl+E", self.export_onnx, first
+        )
         if first is not None:
             file_menu.insertSeparator(first)
         training = self.window.menu("Training")
@@ -117,6 +143,8 @@ class ProjectActions(FileCommands, AutosaveRecovery, CheckpointCommands, QObject
         self.restore_action = self._action(
             training, "Restore c&heckpoint…", "Ctrl+Shift+K", self.restore_checkpoint
         )
+        training.addSeparator()
+        self.predict_action = self._action(training, "Pre&dict on files…", "Ctrl+P", self.predict_on_files)
         self._fill_recent()
 
     # ---------------------------------------------------------------- messages and questions

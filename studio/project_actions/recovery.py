@@ -176,4 +176,5 @@ class AutosaveRecovery:
             self._discard_autosave()
             if self._save_job is not None:
                 self._save_job.done.wait(30.0)
+            self._finish_network_jobs()
         return False

@@ -1,0 +1,126 @@
+"""Training > Predict on files… (a mixin of ProjectActions).
+
+The dialog (:class:`~studio.widgets.predict_dialog.PredictDialog`) collects files (picker or drop); each
+time its list changes, or on Predict again, every file is predicted on the pool with the trained network
+(:class:`~.trained.NetworkJob`), reading files as ``sigma predict`` does (:mod:`engine.predict`). Unlike
+the CLI, which stops at the first bad file, a bad file is skipped and named (with its row) while the
+others still predict: in a window the user can see which rows are there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .trained import NetworkJob
+
+__all__ = ["PredictionCommands", "PredictJob", "PredictionResult", "THUMBNAIL_SIZE"]
+
+THUMBNAIL_SIZE = 40
+
+
+@dataclass
+class PredictionResult:
+    """What a prediction job hands the dialog."""
+
+    table: object  # engine.predict.Predictions
+    problems: list  # engine.predict.PredictInputError, one per skipped file
+    source: str
+    thumbnails: dict = field(default_factory=dict)  # image path -> QImage (made on the pool)
+
+
+class PredictJob(NetworkJob):
+    """Reads the files (bad ones skipped) and predicts on the good ones."""
+
+    def __init__(self, source, files: list[str]):
+        super().__init__(source)
+        self.files = list(files)
+
+    def work(self, network, classes) -> PredictionResult:  # pool thread
+        from engine import predict
+
+        _name, shape, integer = predict.network_input(network)
+        inputs, origins, problems = predict.read_files(self.files, shape, integer=integer)
+        table = predict.predictions(network, inputs, origins, classes=classes)
+        return PredictionResult(table, problems, self.source.description, _thumbnails(table, problems))
+
+
+def _thumbnails(table, problems) -> dict:
+    """Small images of the image files that predicted (QImage may be made off the GUI thread)."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QImage
+
+    from engine.predict import IMAGE_SUFFIXES
+
+    thumbs = {}
+    for path, _sample in table.origins:
+        if path in thumbs or not path.lower().endswith(IMAGE_SUFFIXES):
+            continue
+        image = QImage(path)
+        if not image.isNull():
+            # Tiny images (8x8 digits) are magnified without smoothing, so their pixels stay visible.
+            mode = Qt.TransformationMode.FastTransformation
+            if max(image.width(), image.height()) > THUMBNAIL_SIZE:
+                mode = Qt.TransformationMode.SmoothTransformation
+            thumbs[path] = image.scaled(
+                THUMBNAIL_SIZE, THUMBNAIL_SIZE, Qt.AspectRatioMode.KeepAspectRatio, mode
+            )
+    return thumbs
+
+
+class PredictionCommands:
+    """Training > Predict on files…"""
+
+    def predict_on_files(self, files=None) -> bool:
+        """Open the prediction dialog; with ``files``, add them and predict at once.
+
+        Returns whether a prediction was started (results arrive in the dialog and as
+        ``sigPredicted(result)``).
+        """
+        dialog = self._prediction_dialog()
+        dialog.show()
+        dialog.raise_()
+        if files and dialog.add_files(files, predict=False):
+            return self._predict(list(dialog.files))
+        return False
+
+    def _prediction_dialog(self):
+        from studio.widgets.predict_dialog import PredictDialog
+
+        dialog = getattr(self, "predict_dialog", None)
+        if dialog is None:
+            dialog = PredictDialog(self.window)
+            dialog.sigPredict.connect(self._predict)
+            self.predict_dialog = dialog
+        return dialog
+
+    def _predict(self, files: list) -> bool:
+        dialog = self.predict_dialog
+        source = self.network_source()
+        if source is None:
+            dialog.show_problem(self.messages[-1][1] if self.messages else "No trained network.")
+            return False
+        job = PredictJob(source, files)
+        job.signals.sigDone.connect(self._on_predicted)
+        job.signals.sigFailed.connect(self._on_predict_failed)
+        dialog.show_busy(f"Predicting {len(files)} file(s) with {source.description}…")
+        self._run_network_job(job)
+        return True
+
+    def _on_predicted(self, job: PredictJob, result: PredictionResult) -> None:
+        dialog = getattr(self, "predict_dialog", None)
+        if dialog is not None:
+            dialog.show_result(result)
+        if result.problems:
+            skipped = "; ".join(str(p) for p in result.problems)
+            self.message(
+                f"Predicted {len(result.table)} sample(s); skipped {len(result.problems)} file(s): {skipped}",
+                "error",
+            )
+        self.sigPredicted.emit(result)
+
+    def _on_predict_failed(self, job: PredictJob, text: str) -> None:
+        dialog = getattr(self, "predict_dialog", None)
+        if dialog is not None:
+            dialog.show_problem(f"Could not predict: {text}")
+        self.message(f"Could not predict: {text}", "error")
+        self.sigPredictFailed.emit(text)
