@@ -13,7 +13,11 @@ Saved:
 - ``main_window_digits.png``: the digits classifier mid-training: classified samples (green right,
   red wrong) above the confusion matrix, loss and accuracy per epoch with validation;
 - ``monitor_histograms.png``: the digits run's weight and gradient histograms tab;
-- ``training_bad_input.png``: a negative learning rate refused at the field, with the reason.
+- ``training_bad_input.png``: a negative learning rate refused at the field, with the reason;
+- ``predict_files.png``: Training > Predict on files… after a short digits run: PNG digits and CSV
+  rows classified, with thumbnails, and a damaged PNG named and skipped.
+
+``--only predict`` (or any of ``cat digits bad_input predict``) takes just those.
 """
 
 from __future__ import annotations
@@ -107,9 +111,47 @@ def _bad_input(app, window, out: Path) -> None:
     window.training.set_project(window.project)  # put the good values back
 
 
+def _predict(app, window, out: Path) -> None:
+    import numpy as np
+    from PIL import Image
+
+    from engine.data import samples
+
+    bridge, actions = window.bridge, window.project_actions
+    window.open_example("Digits classifier")
+    window.project.training["epochs"] = 6
+    window.training.set_project(window.project)
+    window.training.start()
+    _wait(app, lambda: bridge.state == "running", 60, "the digits run to start")
+    _wait(app, lambda: not bridge.busy, 600, "six digits epochs")
+    folder = Path(tempfile.mkdtemp(prefix="sigma-predict-"))
+    x = np.asarray(samples.digits()["inputs"])
+    files = []
+    for i in (0, 5, 42, 7, 13, 64):
+        files.append(folder / f"digit{i}.png")
+        Image.fromarray(np.round(x[i].reshape(8, 8) * 255).astype(np.uint8)).save(files[-1])
+    np.savetxt(folder / "more_digits.csv", x[100:103], delimiter=",", fmt="%.4f")
+    (folder / "scan_damaged.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 40)
+    files += [folder / "more_digits.csv", folder / "scan_damaged.png"]
+    results = []
+    actions.sigPredicted.connect(results.append)
+    actions.predict_on_files(files)
+    _wait(app, lambda: bool(results), 60, "the predictions")
+    dialog = actions.predict_dialog
+    dialog.resize(760, 560)
+    for _ in range(10):
+        app.processEvents()
+    if not dialog.grab().save(str(out / "predict_files.png")):
+        raise OSError("could not write predict_files.png")
+    print(f"saved {out / 'predict_files.png'}")
+    dialog.close()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
+    parser.add_argument("--only", nargs="+", choices=SHOTS, default=SHOTS, help="which screenshots to take")
     args = parser.parse_args(argv)
     if not os.environ.get("DISPLAY") and os.environ.get("QT_QPA_PLATFORM") != "offscreen":
         if os.environ.get("SIGMA_SCREENSHOTS_UNDER_XVFB"):
@@ -136,15 +178,16 @@ def main(argv=None) -> int:
     window.show()
     _wait(app, lambda: window.isVisible(), 10, "the window")
     try:
-        _cat(app, window, out)
-        _digits(app, window, out)
-        _bad_input(app, window, out)
+        for name in args.only:
+            globals()[f"_{name}"](app, window, out)
     finally:
         window.close()
         shutil.rmtree(out / ".settings-unused", ignore_errors=True)
         shutil.rmtree(scratch, ignore_errors=True)
     return 0
 
+
+SHOTS = ["cat", "digits", "bad_input", "predict"]
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -136,7 +136,7 @@ class TrainedNetworkCommands:
             self.message("The run is still starting; try again in a moment.", "info")
             return None
         if trainer is not None and self._run_project is project:
-            state = bridge.state if bridge.busy else "over"
+            state = bridge.state  # running, paused, finished, stopped or error
             return NetworkSource(
                 f"the current run's network (epoch {trainer.epoch}, iteration {trainer.iteration}, {state})",
                 trainer=trainer,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 __all__ = ["PredictDialog"]
@@ -157,14 +158,22 @@ class PredictDialog(QtWidgets.QDialog):
             if table.classifier:
                 cls, p = table.best(i)
                 self.table.setItem(i, 3, QtWidgets.QTableWidgetItem(cls))
-                self.table.setItem(i, 4, _number(f"{p:.1%}", p))
+                probability = _number(f"{p:.1%}", p)
+                top = np.argsort(values)[::-1][:3]
+                probability.setToolTip(
+                    "Most likely: " + ", ".join(f"{table.class_names[k]} {values[k]:.1%}" for k in top)
+                )
+                self.table.setItem(i, 4, probability)
             else:
                 for j, v in enumerate(values):
                     self.table.setItem(i, 3 + j, _number(f"{v:.6g}", float(v)))
         if thumbs:
             self.table.verticalHeader().setDefaultSectionSize(44)
         self.table.resizeColumnsToContents()
-        self.table.horizontalHeader().setStretchLastSection(True)
+        # The file names take the spare width, so each class sits next to its probability.
+        header = self.table.horizontalHeader()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(1, QtWidgets.QHeaderView.ResizeMode.Stretch)
         files = len({p for p, _ in table.origins})
         self.status.setText(f"{len(table)} prediction(s) from {files} file(s), by {result.source}.")
         if result.problems:
