@@ -23,6 +23,7 @@ from ..autodiff.errors import ShapeError
 from ..autodiff.function import Function
 from ..autodiff.mode import is_grad_enabled
 from ..autodiff.tensor import Tensor, as_tensor
+from . import conv_lowered as lowered
 from .reductions import sum as sum_
 from .shape import reshape
 
@@ -149,6 +150,8 @@ def col2im(xp, cols, geom, x_shape):
 # ---------------------------------------------------------------------- array kernels
 def _conv_forward(xp, x, w, geom, cols=None):
     """y (N, O, Ho, Wo) = W @ im2col(x); returns (y, cols)."""
+    if lowered.applies(geom, x.shape[1]):
+        return lowered.forward(xp, x, w, geom, cols)
     n = x.shape[0]
     o = w.shape[0]
     g = geom.groups
@@ -162,8 +165,10 @@ def _conv_forward(xp, x, w, geom, cols=None):
     return y.reshape(n, o, ho, wo), cols
 
 
-def _conv_grad_weight(xp, x, gy, geom, w_shape, cols=None):
+def _conv_grad_weight(xp, x, gy, geom, w_shape, cols=None, gy_rows=None):
     """dL/dW (O, C/g, kh, kw) = sum over the batch of gy @ cols^T."""
+    if lowered.applies(geom, x.shape[1]):
+        return lowered.grad_weight(xp, x, gy, geom, w_shape, cols, gy_rows)
     n, o = gy.shape[:2]
     g = geom.groups
     if cols is None:
@@ -178,8 +183,10 @@ def _conv_grad_weight(xp, x, gy, geom, w_shape, cols=None):
     return gw.reshape(w_shape)
 
 
-def _conv_grad_input(xp, gy, w, geom, x_shape):
+def _conv_grad_input(xp, gy, w, geom, x_shape, gy_rows=None):
     """dL/dx (N, C, H, W) = col2im(W^T @ gy)."""
+    if lowered.applies(geom, x_shape[1]):
+        return lowered.grad_input(xp, gy, w, geom, x_shape, gy_rows)
     n, o = gy.shape[:2]
     g = geom.groups
     hw = gy.shape[2] * gy.shape[3]
@@ -250,10 +257,14 @@ class Conv2d(Function):
 
     def backward(self, gy):
         x, w = self.inputs[:2]
-        gx = Conv2dGradInput(self.geom, x.shape)(gy, w) if x.requires_grad else None
+        # Both gradients of a lowered convolution read gy with one row per output position: make it once.
+        gy_rows = None
+        if x.requires_grad and w.requires_grad and lowered.applies(self.geom, x.shape[1]):
+            gy_rows = lowered.rows_of(gy.xp, gy.data)
+        gx = Conv2dGradInput(self.geom, x.shape, gy_rows)(gy, w) if x.requires_grad else None
         gw = None
         if w.requires_grad:
-            gw = Conv2dGradWeight(self.geom, w.shape, self.cols)(x, gy)
+            gw = Conv2dGradWeight(self.geom, w.shape, self.cols, gy_rows)(x, gy)
         grads = [gx, gw]
         if len(self.inputs) == 3:
             grads.append(_bias_grad(gy) if self.inputs[2].requires_grad else None)
@@ -273,12 +284,14 @@ class Conv2d(Function):
 class Conv2dGradInput(Function):
     """dL/dx of a convolution: a transposed convolution of ``gy`` with ``W``."""
 
-    def __init__(self, geom, x_shape):
+    def __init__(self, geom, x_shape, gy_rows=None):
         super().__init__()
         self.geom, self.x_shape = geom, tuple(x_shape)
+        self._gy_rows = gy_rows
 
     def forward(self, xp, gy, w):
-        return _conv_grad_input(xp, gy, w, self.geom, self.x_shape)
+        gy_rows, self._gy_rows = self._gy_rows, None  # used once; never kept alive by the graph
+        return _conv_grad_input(xp, gy, w, self.geom, self.x_shape, gy_rows)
 
     def backward(self, h):
         gy, w = self.inputs
@@ -290,14 +303,15 @@ class Conv2dGradInput(Function):
 class Conv2dGradWeight(Function):
     """dL/dW of a convolution: the correlation of the input with ``gy``."""
 
-    def __init__(self, geom, w_shape, cols=None):
+    def __init__(self, geom, w_shape, cols=None, gy_rows=None):
         super().__init__()
         self.geom, self.w_shape = geom, tuple(w_shape)
-        self._cols = cols
+        self._cols, self._gy_rows = cols, gy_rows
 
     def forward(self, xp, x, gy):
-        cols, self._cols = self._cols, None  # used once; never kept alive by the graph
-        return _conv_grad_weight(xp, x, gy, self.geom, self.w_shape, cols)
+        cols, gy_rows = self._cols, self._gy_rows
+        self._cols = self._gy_rows = None  # used once; never kept alive by the graph
+        return _conv_grad_weight(xp, x, gy, self.geom, self.w_shape, cols, gy_rows)
 
     def backward(self, hw):
         x, gy = self.inputs

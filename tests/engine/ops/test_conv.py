@@ -47,6 +47,10 @@ CASES = [
     ((1, 4, 6, 6), (4, 1, 3, 3), 2, 1, 1, 4),  # depthwise
     ((2, 3, 4, 4), (5, 3, 1, 1), 1, 0, 1, 1),  # 1x1
     ((1, 2, 7, 8), (2, 2, 2, 3), 1, (1, 2), (2, 1), 1),  # stride 1, dilated: the wide grad-input path
+    # 8+ input channels at stride 1: the channels-last (lowered) kernels
+    ((2, 8, 5, 6), (3, 8, 3, 3), 1, 1, 1, 1),
+    ((1, 9, 6, 7), (2, 9, 2, 3), 1, (1, 2), (2, 1), 1),
+    ((2, 8, 4, 5), (4, 8, 1, 1), 1, 0, 1, 1),
 ]
 
 
@@ -157,3 +161,22 @@ def test_conv_frees_its_columns_after_backward():
     with engine.no_grad():
         z = ops.conv2d(x, engine.tensor(np.ones((1, 1, 3, 3))))
     assert z.creator is None
+
+
+def test_lowered_kernels_match_the_nchw_kernels(backend, monkeypatch):
+    from engine.ops import conv_lowered
+
+    rng = np.random.default_rng(5)
+    x, w, b = randn(rng, 2, 8, 6, 5), randn(rng, 4, 8, 3, 3), randn(rng, 4)
+    g = randn(rng, 2, 4, 6, 5)
+
+    def run():
+        ts = [engine.tensor(backend.from_host(a), requires_grad=True) for a in (x, w, b)]
+        y = ops.conv2d(*ts, padding=1)
+        y.backward(backend.from_host(g))
+        return [y.numpy()] + [t.grad.numpy() for t in ts]
+
+    fast = run()
+    monkeypatch.setattr(conv_lowered, "MIN_CHANNELS", 10**9)  # every convolution takes the NCHW kernels
+    for got, want in zip(fast, run()):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)

@@ -1,0 +1,93 @@
+"""Stride-1 convolution kernels lowered to single large GEMMs over channels-last columns.
+
+The engine's tensors are NCHW, but an NCHW im2col gives one small GEMM per sample and a col2im whose
+additions run over rows of only Wo values (numpy pays per row). For stride-1, ungrouped convolutions
+(the common case) with enough input channels, these kernels work channels-last inside the op instead:
+
+- columns are (N*Ho*Wo, kh*kw*C): one row per output position, copied from a strided window view of the
+  padded NHWC input in runs of kw*C values;
+- forward, weight gradient and input gradient are each ONE large GEMM (which also uses BLAS threads
+  far better than many small ones);
+- col2im adds one (N*Ho*Wo, C) block per kernel tap, in runs of Wo*C contiguous values.
+
+Inputs and outputs stay NCHW: the price is one transposing copy at each end, much less than it saves.
+The maths is the same as in :mod:`engine.ops.conv`; only the memory layout differs.
+"""
+
+from __future__ import annotations
+
+__all__ = ["applies", "columns", "forward", "grad_weight", "grad_input", "rows_of"]
+
+
+#: Fewest input channels for which the channels-last columns pay: with fewer, the column copy moves
+#: runs of only kw*C values (measured ~3x slower than the NCHW im2col for C = 1).
+MIN_CHANNELS = 8
+
+
+def applies(geom, channels) -> bool:
+    """Whether these kernels handle the convolution: stride 1, one group, enough input channels."""
+    return geom.groups == 1 and geom.sh == 1 and geom.sw == 1 and channels >= MIN_CHANNELS
+
+
+def columns(xp, x, geom):
+    """(N, C, H, W) -> columns (N*Ho*Wo, kh*kw*C), taps ordered (i, j, c)."""
+    n, c, h, w = x.shape
+    (pt, pb), (pl, pr) = geom.pads
+    ho, wo = geom.output_hw(h, w)
+    xpad = xp.zeros((n, h + pt + pb, w + pl + pr, c), dtype=x.dtype)
+    xpad[:, pt:pt + h, pl:pl + w, :] = x.transpose(0, 2, 3, 1)
+    s0, s1, s2, s3 = xpad.strides
+    windows = xp.lib.stride_tricks.as_strided(
+        xpad, (n, ho, wo, geom.kh, geom.kw, c), (s0, s1, s2, s1 * geom.dh, s2 * geom.dw, s3)
+    )
+    cols = xp.empty((n * ho * wo, geom.kh * geom.kw * c), dtype=x.dtype)
+    cols.reshape(n, ho, wo, geom.kh, geom.kw, c)[...] = windows
+    return cols
+
+
+def rows_of(xp, gy):
+    """(N, O, Ho, Wo) -> (N*Ho*Wo, O): the gradient with one row per output position."""
+    n, o, ho, wo = gy.shape
+    return xp.ascontiguousarray(gy.transpose(0, 2, 3, 1)).reshape(n * ho * wo, o)
+
+
+def forward(xp, x, w, geom, cols=None):
+    """y (N, O, Ho, Wo) = columns @ W; returns (y, cols)."""
+    n = x.shape[0]
+    o = w.shape[0]
+    ho, wo = geom.output_hw(*x.shape[2:])
+    if cols is None:
+        cols = columns(xp, x, geom)
+    wm = w.transpose(2, 3, 1, 0).reshape(-1, o)  # (kh*kw*C, O), taps ordered as the columns
+    y = (cols @ wm).reshape(n, ho, wo, o)
+    return xp.ascontiguousarray(y.transpose(0, 3, 1, 2)), cols
+
+
+def grad_weight(xp, x, gy, geom, w_shape, cols=None, gy_rows=None):
+    """dL/dW (O, C, kh, kw) = gy_rows^T @ columns."""
+    o, c, kh, kw = w_shape
+    if cols is None:
+        cols = columns(xp, x, geom)
+    if gy_rows is None:
+        gy_rows = rows_of(xp, gy)
+    # (O, K) = gy^T @ cols rather than cols^T @ gy: the faster GEMM shape in OpenBLAS here.
+    gw = gy_rows.T @ cols
+    return xp.ascontiguousarray(gw.reshape(o, kh, kw, c).transpose(0, 3, 1, 2))
+
+
+def grad_input(xp, gy, w, geom, x_shape, gy_rows=None):
+    """dL/dx (N, C, H, W): one GEMM per kernel tap, each added to the padded NHWC gradient."""
+    n, c, h, w_ = x_shape
+    o, _, kh, kw = w.shape
+    ho, wo = gy.shape[2:]
+    (pt, pb), (pl, pr) = geom.pads
+    if gy_rows is None:
+        gy_rows = rows_of(xp, gy)
+    taps = gy_rows @ w.transpose(2, 3, 0, 1).reshape(kh * kw, o, c)  # (kh*kw, N*Ho*Wo, C)
+    dxpad = xp.zeros((n, h + pt + pb, w_ + pl + pr, c), dtype=gy.dtype)
+    for i in range(kh):
+        r0 = i * geom.dh
+        for j in range(kw):
+            c0 = j * geom.dw
+            dxpad[:, r0:r0 + ho, c0:c0 + wo, :] += taps[i * kw + j].reshape(n, ho, wo, c)
+    return xp.ascontiguousarray(dxpad[:, pt:pt + h, pl:pl + w_, :].transpose(0, 3, 1, 2))
