@@ -45,12 +45,22 @@ def _add_grad(g, shape, xp, dtype):
 
 
 # ---------------------------------------------------------------------- LSTM
+def _swap_go(xp, a, hid):
+    """Gate columns (i, f, g, o) <-> (i, f, o, g) along the last axis (the swap is its own inverse).
+
+    The weights keep PyTorch's order (checkpoints and export rely on it); inside the fused op the gates
+    run as (i, f, o, g), so that one in-place sigmoid covers the three sigmoid gates at once.
+    """
+    return xp.concatenate([a[..., : 2 * hid], a[..., 3 * hid:], a[..., 2 * hid: 3 * hid]], axis=-1)
+
+
 class LSTM(Function):
     """Whole-sequence LSTM; inputs (x, h0, c0, w_ih, w_hh, b), outputs (hs, h_T, c_T)."""
 
     def forward(self, xp, x, h0, c0, w_ih, w_hh, b):
         n, t_steps, _ = x.shape
         hid = h0.shape[1]
+        w_ih, w_hh, b = _swap_go(xp, w_ih, hid), _swap_go(xp, w_hh, hid), _swap_go(xp, b, hid)
         xt = xp.ascontiguousarray(x.transpose(1, 0, 2))  # time-major: each step's rows are contiguous
         acts = (xt.reshape(t_steps * n, -1) @ w_ih).reshape(t_steps, n, 4 * hid)
         acts += b
@@ -59,27 +69,30 @@ class LSTM(Function):
         tcs = xp.empty((t_steps, n, hid), x.dtype)
         hs[0], cs[0] = h0, c0
         tmp = xp.empty((n, 4 * hid), x.dtype)
+        tmp_h = xp.empty((n, hid), x.dtype)
         for t in range(t_steps):
             a = acts[t]
             xp.matmul(hs[t], w_hh, out=tmp)
             a += tmp
-            _sigmoid_(xp, a[:, : 2 * hid])  # i, f
-            xp.tanh(a[:, 2 * hid: 3 * hid], out=a[:, 2 * hid: 3 * hid])  # g
-            _sigmoid_(xp, a[:, 3 * hid:])  # o
-            i, f, g, o = a[:, :hid], a[:, hid: 2 * hid], a[:, 2 * hid: 3 * hid], a[:, 3 * hid:]
+            _sigmoid_(xp, a[:, : 3 * hid])  # i, f, o
+            g = a[:, 3 * hid:]
+            xp.tanh(g, out=g)
+            i, f, o = a[:, :hid], a[:, hid: 2 * hid], a[:, 2 * hid: 3 * hid]
             c = cs[t + 1]
             xp.multiply(f, cs[t], out=c)
-            c += i * g
+            xp.multiply(i, g, out=tmp_h)
+            c += tmp_h
             xp.tanh(c, out=tcs[t])
             xp.multiply(o, tcs[t], out=hs[t + 1])
         self.xt, self.acts, self.hs, self.cs, self.tcs = xt, acts, hs, cs, tcs
+        self.w_ih_go, self.w_hh_go = w_ih, w_hh
         # Views, not copies: nothing writes to these buffers after the forward pass.
         return hs[1:].transpose(1, 0, 2), hs[t_steps], cs[t_steps]
 
     def backward(self, g_hs, g_h, g_c):
         if is_grad_enabled():
             return composite_gradients(_lstm_composite, self.inputs, (g_hs, g_h, g_c))
-        x, h0, c0, w_ih, w_hh, b = self.inputs
+        x, h0 = self.inputs[0], self.inputs[1]
         xp = x.xp
         n, t_steps, _ = x.shape
         hid = h0.shape[1]
@@ -88,55 +101,55 @@ class LSTM(Function):
         dh = _add_grad(g_h, (n, hid), xp, dt)
         dc = _add_grad(g_c, (n, hid), xp, dt)
         ghs = None if g_hs is None else g_hs.data
-        d_acts = xp.empty_like(acts)
-        w_hh_t = w_hh.data.T
+        d_acts = xp.empty_like(acts)  # pre-activation gradients, gates (i, f, o, g)
+        w_hh_t = self.w_hh_go.T
         tmp = xp.empty((n, hid), dt)
-        tmp2 = xp.empty((n, hid), dt)
+        tmp_3h = xp.empty((n, 3 * hid), dt)
         for t in range(t_steps - 1, -1, -1):
             if ghs is not None:
                 dh += ghs[:, t]
-            a = acts[t]
-            i, f, g, o = a[:, :hid], a[:, hid: 2 * hid], a[:, 2 * hid: 3 * hid], a[:, 3 * hid:]
-            tc = tcs[t]
-            da = d_acts[t]
-            # do (pre-activation) = dh * tanh(c) * o (1 - o)
-            do = da[:, 3 * hid:]
-            xp.multiply(dh, tc, out=do)
-            xp.multiply(o, 1 - o, out=tmp)
-            do *= tmp
-            # dc += dh * o * (1 - tanh(c)^2)
+            a, da, tc = acts[t], d_acts[t], tcs[t]
+            i, f, o, g = a[:, :hid], a[:, hid: 2 * hid], a[:, 2 * hid: 3 * hid], a[:, 3 * hid:]
+            # gradients w.r.t. the gate values first, then times each activation's slope
+            xp.multiply(dh, tc, out=da[:, 2 * hid: 3 * hid])  # d o
             xp.multiply(tc, tc, out=tmp)
             xp.subtract(1, tmp, out=tmp)
             tmp *= o
             tmp *= dh
-            dc += tmp
-            di, df, dg = da[:, :hid], da[:, hid: 2 * hid], da[:, 2 * hid: 3 * hid]
-            _times_sigmoid_slope(xp, dc, g, i, di, tmp2)
-            _times_sigmoid_slope(xp, dc, cs[t], f, df, tmp2)
-            xp.multiply(dc, i, out=dg)
-            xp.multiply(g, g, out=tmp2)
-            xp.subtract(1, tmp2, out=tmp2)
-            dg *= tmp2
+            dc += tmp  # dc += dh * o * (1 - tanh(c)^2)
+            xp.multiply(dc, g, out=da[:, :hid])  # d i
+            xp.multiply(dc, cs[t], out=da[:, hid: 2 * hid])  # d f
+            xp.multiply(dc, i, out=da[:, 3 * hid:])  # d g
             dc *= f
+            s = a[:, : 3 * hid]  # one slope s (1 - s) for the three sigmoid gates
+            xp.subtract(1, s, out=tmp_3h)
+            tmp_3h *= s
+            da[:, : 3 * hid] *= tmp_3h
+            xp.multiply(g, g, out=tmp)
+            xp.subtract(1, tmp, out=tmp)
+            da[:, 3 * hid:] *= tmp
             if t or h0.requires_grad:
                 xp.matmul(da, w_hh_t, out=dh)
         flat = d_acts.reshape(t_steps * n, 4 * hid)
         want = [inp.requires_grad for inp in self.inputs]
         grads = [None] * 6
         if want[0]:
-            grads[0] = xp.ascontiguousarray((flat @ w_ih.data.T).reshape(t_steps, n, -1).transpose(1, 0, 2))
+            grads[0] = xp.ascontiguousarray(
+                (flat @ self.w_ih_go.T).reshape(t_steps, n, -1).transpose(1, 0, 2)
+            )
         grads[1], grads[2] = dh, dc
+        # weight gradients come out in the internal gate order: swap back to the parameters' order
         if want[3]:
-            grads[3] = self.xt.reshape(t_steps * n, -1).T @ flat
+            grads[3] = _swap_go(xp, self.xt.reshape(t_steps * n, -1).T @ flat, hid)
         if want[4]:
-            grads[4] = hs[:-1].reshape(t_steps * n, hid).T @ flat
+            grads[4] = _swap_go(xp, hs[:-1].reshape(t_steps * n, hid).T @ flat, hid)
         if want[5]:
-            grads[5] = xp.ones(t_steps * n, dt) @ flat
+            grads[5] = _swap_go(xp, xp.ones(t_steps * n, dt) @ flat, hid)
         return tuple(Tensor(v) if w else None for v, w in zip(grads, want))
 
     def release(self):
         super().release()
-        self.xt = self.acts = self.hs = self.cs = self.tcs = None
+        self.xt = self.acts = self.hs = self.cs = self.tcs = self.w_ih_go = self.w_hh_go = None
 
 
 def lstm_cell(x_t, h, c, w_ih, w_hh, b):
