@@ -49,10 +49,13 @@ class SoftmaxCrossEntropy(Function):
     engine ops and differentiated instead, so higher derivatives are exact too.
     """
 
-    def __init__(self, targets, smoothing):
+    def __init__(self, targets, smoothing, mean=False):
         super().__init__()
         self.targets = targets  # int array (N,) or float array (N, C), on the logits' device
         self.smoothing = smoothing
+        # The mean over samples inside the op: three fewer graph nodes per training step than a
+        # separate mean, with the same arithmetic (sum, then times 1/N in the logits' dtype).
+        self.mean = mean
 
     def forward(self, xp, x):
         n, c = x.shape
@@ -72,18 +75,24 @@ class SoftmaxCrossEntropy(Function):
         mass = _target_mass(self.targets, self.smoothing)
         loss = xp.log(s) * mass + picked
         self.e, self.s = e, s
-        return loss.astype(x.dtype, copy=False)
+        loss = loss.astype(x.dtype, copy=False)
+        if self.mean:
+            return xp.asarray(loss.sum() * x.dtype.type(1.0 / n))
+        return loss
 
     def backward(self, g):
         x = self.inputs[0]
         if is_grad_enabled():  # a graph of this backward is wanted: differentiate the composite form
             def composite(t):
-                return _cross_entropy_composite(t, self.targets, self.smoothing)
+                per_sample = _cross_entropy_composite(t, self.targets, self.smoothing)
+                return mean_(per_sample) if self.mean else per_sample
 
             return composite_gradients(composite, (x,), (g,))
         xp = x.xp
         n, c = x.shape
         gd = g.data
+        if self.mean:
+            gd = xp.broadcast_to(gd * x.dtype.type(1.0 / n), (n,))
         sm = self.smoothing
         mass = _target_mass(self.targets, self.smoothing)
         # d loss_i / d x = (softmax(x) * sum(q) - q) * g_i
@@ -172,6 +181,8 @@ def softmax_cross_entropy(logits, targets, label_smoothing=0.0, reduction="mean"
         t = t.astype(logits.dtype, copy=False)
     else:
         raise DTypeError(f"{op}: targets of dtype {t.dtype} are neither class indices nor probabilities")
+    if reduction == "mean" and n:
+        return SoftmaxCrossEntropy(t, float(label_smoothing), mean=True)(logits)
     per_sample = SoftmaxCrossEntropy(t, float(label_smoothing))(logits)
     return _reduce(per_sample, reduction)
 
