@@ -32,14 +32,6 @@ def _sigmoid_(xp, a):
     a += 0.5
 
 
-def _times_sigmoid_slope(xp, dc, other, s, out, tmp):
-    """out = dc * other * s * (1 - s), with s a sigmoid output (in place, one temporary)."""
-    xp.multiply(dc, other, out=out)
-    xp.subtract(1, s, out=tmp)
-    tmp *= s
-    out *= tmp
-
-
 def _add_grad(g, shape, xp, dtype):
     return xp.zeros(shape, dtype) if g is None else g.data.astype(dtype, copy=True)
 
@@ -249,6 +241,7 @@ class GRU(Function):
         dh_pre = xp.empty_like(acts)  # gradients of the h-side pre-activations (h @ w_hh + b_hh)
         w_hh_t = w_hh.data.T
         tmp = xp.empty((n, hid), dt)
+        tmp_2h = xp.empty((n, 2 * hid), dt)
         for t in range(t_steps - 1, -1, -1):
             if ghs is not None:
                 dh += ghs[:, t]
@@ -257,18 +250,21 @@ class GRU(Function):
             dxa, dha = dx_pre[t], dh_pre[t]
             dr, dz, dn = dxa[:, :hid], dxa[:, hid: 2 * hid], dxa[:, 2 * hid:]
             # dn (pre-activation) = dh (1 - z) (1 - n^2)
-            xp.multiply(nn, nn, out=dn)
-            xp.subtract(1, dn, out=dn)
             xp.subtract(1, z, out=tmp)
-            tmp *= dh
+            xp.multiply(dh, tmp, out=dn)
+            xp.multiply(nn, nn, out=tmp)
+            xp.subtract(1, tmp, out=tmp)
             dn *= tmp
-            # dz (pre-activation) = dh (h - n) z (1 - z)
-            xp.subtract(hs[t], nn, out=dz)
-            _times_sigmoid_slope(xp, dh, dz, z, dz, tmp)
-            # dr (pre-activation) = dn * (h @ W_hn + b_hn) * r (1 - r)
-            _times_sigmoid_slope(xp, dn, hh[t][:, 2 * hid:], r, dr, tmp)
-            dha[:, : 2 * hid] = dxa[:, : 2 * hid]
             xp.multiply(dn, r, out=dha[:, 2 * hid:])
+            # dz = dh (h - n) and dr = dn (h @ W_hn + b_hn), then one sigmoid slope for both gates
+            xp.subtract(hs[t], nn, out=tmp)
+            xp.multiply(dh, tmp, out=dz)
+            xp.multiply(dn, hh[t][:, 2 * hid:], out=dr)
+            rz = a[:, : 2 * hid]
+            xp.subtract(1, rz, out=tmp_2h)
+            tmp_2h *= rz
+            dxa[:, : 2 * hid] *= tmp_2h
+            dha[:, : 2 * hid] = dxa[:, : 2 * hid]
             if t or h0.requires_grad:
                 dh *= z
                 xp.matmul(dha, w_hh_t, out=tmp)
