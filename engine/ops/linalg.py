@@ -19,7 +19,9 @@ class MatMul(Function):
 
     def forward(self, xp, a, b):
         if a.shape[-1] != b.shape[-2]:
-            raise ShapeError(f"matmul: shapes {a.shape} and {b.shape} do not align ({a.shape[-1]} != {b.shape[-2]})")
+            raise ShapeError(
+                f"matmul: shapes {a.shape} and {b.shape} do not align ({a.shape[-1]} != {b.shape[-2]})"
+            )
         return a @ b
 
     def backward(self, g):
@@ -43,7 +45,9 @@ def matmul(a, b):
 
     a, b = _as_tensors((a, b))
     if a.ndim == 0 or b.ndim == 0:
-        raise ShapeError(f"matmul: operands must have at least one dimension, got shapes {a.shape} and {b.shape}")
+        raise ShapeError(
+            f"matmul: operands must have at least one dimension, got shapes {a.shape} and {b.shape}"
+        )
     squeeze_a = a.ndim == 1
     squeeze_b = b.ndim == 1
     if squeeze_a:

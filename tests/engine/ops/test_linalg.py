@@ -74,7 +74,8 @@ def test_linear_relu_gradient_matches_the_unfused_ops(backend):
 
 
 def test_linear_checks_its_arguments():
-    with pytest.raises(ShapeError, match=r"linear: expected x \(N, in\), weight \(in, out\) and bias \(out,\)"):
+    expected = r"linear: expected x \(N, in\), weight \(in, out\) and bias \(out,\)"
+    with pytest.raises(ShapeError, match=expected):
         ops.linear(engine.tensor(np.ones((2, 3))), engine.tensor(np.ones((3, 4))), engine.tensor(np.ones(3)))
     with pytest.raises(ShapeError, match=r"linear: shapes \(2, 3\) and \(4, 5\) do not align"):
         ops.linear(engine.tensor(np.ones((2, 3))), engine.tensor(np.ones((4, 5))))
