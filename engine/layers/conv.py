@@ -145,11 +145,15 @@ class _Conv(Layer):
         return positions * self.filters * per + activation_flops(self.activation, math.prod(out))
 
     def forward(self, x, training=False):
+        return apply_activation(self.activation, self.forward_pre_activation(x, training))
+
+    def forward_pre_activation(self, x, training=False):
+        """The convolution without the activation (a network folds a ReLU into the next max pooling)."""
         op = conv2d if self.rank == 2 else conv1d
         stride = self.strides if self.rank == 2 else self.strides[0]
         dilation = self.dilation if self.rank == 2 else self.dilation[0]
         padding = self.padding if isinstance(self.padding, str) or self.rank == 2 else self.padding[0]
-        y = op(
+        return op(
             x,
             self.parameters["weights"],
             self.parameters.get("bias"),
@@ -158,7 +162,6 @@ class _Conv(Layer):
             dilation=dilation,
             groups=self.groups,
         )
-        return apply_activation(self.activation, y)
 
 
 class Conv1D(_Conv):

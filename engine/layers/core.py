@@ -220,6 +220,10 @@ class Activation(Layer):
     def forward(self, x, training=False):
         return apply_activation(self.activation, x)
 
+    def forward_pre_activation(self, x, training=False):
+        """The input unchanged (a network folds a ReLU into the next max pooling)."""
+        return x
+
 
 class Dropout(Layer):
     """Inverted dropout: in training, zero each element with probability ``rate`` and scale the rest by

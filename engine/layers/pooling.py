@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from ..ops.conv import make_geometry
-from ..ops.pooling import avg_pool2d, global_avg_pool2d, max_pool2d
+from ..ops.pooling import avg_pool2d, global_avg_pool2d, max_pool2d, relu_max_pool2d
 from .base import Layer, LayerError, _label, check_shape
 
 __all__ = ["MaxPool2D", "AvgPool2D", "GlobalAvgPool"]
@@ -73,6 +73,10 @@ class MaxPool2D(_Pool2D):
 
     def forward(self, x, training=False):
         return max_pool2d(x, self.pool_size, self.strides, self.padding)
+
+    def forward_after_relu(self, x, training=False):
+        """``forward(relu(x))`` with the ReLU applied after pooling (same values and gradients)."""
+        return relu_max_pool2d(x, self.pool_size, self.strides, self.padding)
 
 
 class AvgPool2D(_Pool2D):

@@ -12,6 +12,7 @@ from ..autodiff.tensor import Tensor
 from ..backend import get_backend
 from ..init import initialise, rules_to_spec
 from ..layers.base import Layer
+from .fusion import relu_pool_pairs
 from .graph import FORMAT, NetworkError, analyse
 from .stack import Node, Stack, assign_names, graph_nodes, is_symbolic
 
@@ -69,6 +70,7 @@ class Network:
         self.layers: dict[str, Layer] = {n: analysis.nodes[n].layer for n in analysis.order}
         self.input_names = list(analysis.inputs)
         self.output_names = list(analysis.outputs)
+        self._relu_producers, self._relu_pools = relu_pool_pairs(analysis)
         self.rng = np.random.default_rng()
         self.seed(seed)
         init_rng = np.random.default_rng(np.random.SeedSequence(self._seed).spawn(2)[0])
@@ -255,11 +257,17 @@ class Network:
         Tensor, or a dict of Tensors by output name when there are several outputs.
         """
         values = self._read_inputs(inputs)
+        producers, pools = self._relu_producers, self._relu_pools
         for name, layer in self.layers.items():
             if name in values:
                 continue
             srcs = [values[s] for s in self._analysis.nodes[name].inputs]
-            values[name] = layer.forward(srcs if layer.multi_input else srcs[0], training)
+            if name in producers:  # a ReLU layer feeding one max pooling only: the pool applies the ReLU
+                values[name] = layer.forward_pre_activation(srcs[0], training)
+            elif name in pools:
+                values[name] = layer.forward_after_relu(srcs[0], training)
+            else:
+                values[name] = layer.forward(srcs if layer.multi_input else srcs[0], training)
         if len(self.output_names) == 1:
             return values[self.output_names[0]]
         return {n: values[n] for n in self.output_names}

@@ -46,7 +46,7 @@ from .math import (
     where,
 )
 from .normalization import batch_norm, layer_norm
-from .pooling import avg_pool2d, global_avg_pool2d, max_pool2d
+from .pooling import avg_pool2d, global_avg_pool2d, max_pool2d, relu_max_pool2d
 from .recurrent import gru, gru_cell, lstm, lstm_cell
 from .reductions import argmax, argmin, broadcast_to, logsumexp, max, mean, min, std, sum, sum_to, var
 from .shape import (
@@ -70,7 +70,7 @@ __all__ = [
     "expand_dims", "flatten", "gelu", "getitem", "global_avg_pool2d", "gru", "gru_cell", "huber_loss",
     "l1_loss", "layer_norm", "leaky_relu", "linear", "log", "log_softmax", "logsumexp", "lstm", "lstm_cell",
     "matmul", "max", "max_pool2d", "maximum", "mean", "mean_squared_error", "min", "minimum", "mul", "neg",
-    "pad", "pow", "reciprocal", "relu", "reshape", "selu", "sigmoid", "sign", "softmax",
+    "pad", "pow", "reciprocal", "relu", "relu_max_pool2d", "reshape", "selu", "sigmoid", "sign", "softmax",
     "softmax_cross_entropy", "softplus", "softsign", "split", "sqrt", "square", "squeeze", "stack", "std",
     "sub", "sum", "sum_to", "swapaxes", "tanh", "transpose", "var", "where",
 ]

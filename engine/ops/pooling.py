@@ -7,17 +7,22 @@ backward is itself a linear Function of the gradient, so double backward works. 
 stride 2 (the usual one) takes the maximum of column pairs and then of row pairs instead, and
 remembers its winners as two boolean masks rather than an index array. Average pooling counts
 padded zeros in the mean (``count_include_pad=True`` as PyTorch's default).
+
+``relu_max_pool2d(x)`` is ``max_pool2d(relu(x))`` computed as ``relu(max_pool2d(x))`` (they are equal:
+max and ReLU are both monotone), so the ReLU and its backward touch a quarter of the values; networks use
+it for a ReLU convolution followed by max pooling (:mod:`engine.network.fusion`).
 """
 
 from __future__ import annotations
 
 from ..autodiff.errors import ShapeError
 from ..autodiff.function import Function
-from ..autodiff.tensor import as_tensor
+from ..autodiff.mode import is_grad_enabled
+from ..autodiff.tensor import Tensor, as_tensor
 from .conv import _padded, _pair, make_geometry
 from .reductions import mean as mean_
 
-__all__ = ["max_pool2d", "avg_pool2d", "global_avg_pool2d"]
+__all__ = ["max_pool2d", "relu_max_pool2d", "avg_pool2d", "global_avg_pool2d"]
 
 
 def _offsets(geom):
@@ -78,6 +83,14 @@ def _pair_forward(xp, x, ho, wo):
     # Columns first: a[..., 0::2] has a stride that merges rows, so numpy runs it as one long loop.
     colmax = xp.maximum(a[..., 0::2], a[..., 1::2])
     return xp.maximum(colmax[:, :, 0::2], colmax[:, :, 1::2]), colmax
+
+
+def _pair_selection(x, colmax):
+    """The winners of :func:`_pair_forward` as masks. ``a >= b`` is ``a == max(a, b)``, so no pooled
+    output is needed (the fused ReLU op no longer holds the pre-activation maximum)."""
+    rows, wo = colmax.shape[2], colmax.shape[3]
+    a = x[:, :, :rows, : 2 * wo]
+    return _PairSelection(a[..., 0::2] >= a[..., 1::2], colmax[:, :, 0::2] >= colmax[:, :, 1::2])
 
 
 def _pair_scatter(xp, g, sel, x_shape):
@@ -142,21 +155,42 @@ class MaxPool2d(Function):
             self.colmax = self._output_data = None  # no graph recorded: backward will never run
         return out
 
-    def backward(self, g):
-        x = self.inputs[0]
+    def _selection(self):
         if self.colmax is not None:
             # Masks are made here, not in forward, so inference never pays for them.
-            rows, wo = self.colmax.shape[2], self.colmax.shape[3]
-            a = x.data[:, :, :rows, : 2 * wo]
-            first_col = a[..., 0::2] == self.colmax
-            first_row = self.colmax[:, :, 0::2] == self.output().data
-            self.argmax = _PairSelection(first_col, first_row)
+            self.argmax = _pair_selection(self.inputs[0].data, self.colmax)
             self.colmax = None
-        return (MaxPool2dGrad(self.geom, self.argmax, x.shape)(g),)
+        return self.argmax
+
+    def backward(self, g):
+        return (MaxPool2dGrad(self.geom, self._selection(), self.inputs[0].shape)(g),)
 
     def release(self):
         super().release()
         self.argmax = self.colmax = None
+
+
+class ReluMaxPool2d(MaxPool2d):
+    """``max_pool2d(relu(x))`` as ``relu(max_pool2d(x))``: the same values and the same gradient.
+
+    Where a window's maximum is positive, its first maximum in x is its first maximum in relu(x), so
+    the gradient goes to the same position; where it is not, relu's slope of 0 (at 0 too) zeroes the
+    gradient either way. Backward is the pooling scatter of ``g * (y > 0)``, built from differentiable
+    ops, so double backward works as for max pooling.
+    """
+
+    def forward(self, xp, x):
+        best = super().forward(xp, x)  # a fresh array: ReLU in place
+        return xp.maximum(best, 0, out=best)
+
+    def backward(self, g):
+        y = self._output_data[0] if self._output_data is not None else self.output().data
+        mask = y > 0
+        if is_grad_enabled():
+            g = g * Tensor(mask.astype(g.dtype, copy=False))
+        else:
+            g = Tensor(g.data * mask)  # no graph wanted: multiply by the boolean mask directly
+        return (MaxPool2dGrad(self.geom, self._selection(), self.inputs[0].shape)(g),)
 
 
 class MaxPool2dGrad(Function):
@@ -259,6 +293,13 @@ def max_pool2d(x, kernel_size, stride=None, padding=0):
     """
     x = as_tensor(x)
     return MaxPool2d(_geometry("max_pool2d", x, kernel_size, stride, padding))(x)
+
+
+def relu_max_pool2d(x, kernel_size, stride=None, padding=0):
+    """``max_pool2d(relu(x))`` with the ReLU applied after pooling (a quarter of the work for 2x2
+    windows); values and gradients equal the unfused pair's. Shapes as :func:`max_pool2d`."""
+    x = as_tensor(x)
+    return ReluMaxPool2d(_geometry("relu_max_pool2d", x, kernel_size, stride, padding))(x)
 
 
 def avg_pool2d(x, kernel_size, stride=None, padding=0):
