@@ -6,6 +6,8 @@ cross-entropy, one per element for the elementwise losses).
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..autodiff.errors import DTypeError, ShapeError
 from ..autodiff.function import Function
 from ..autodiff.graph import composite_gradients
@@ -129,6 +131,30 @@ def _cross_entropy_composite(x, targets, smoothing):
     return -sum_(logp * Tensor(q), axis=1)
 
 
+def _check_class_indices(op, t, n, c, logits_shape):
+    """Integer targets have shape (n,) and lie in [0, c): a clear error instead of a wrong gradient.
+
+    Host (numpy) labels, the CPU backend's and any batch not yet uploaded, are checked with min/max
+    (microseconds, no device involved). Device labels are checked with one fused comparison, so one
+    device-to-host sync per call rather than two; min and max are read only to word the error.
+    """
+    if t.shape != (n,):
+        raise ShapeError(
+            f"{op}: integer targets must have shape ({n},) for logits of shape {logits_shape}, got {t.shape}"
+        )
+    if not n:
+        return
+    if isinstance(t, np.ndarray):
+        bad = int(t.min()) < 0 or int(t.max()) >= c
+    else:
+        bad = bool(((t < 0) | (t >= c)).any())
+    if bad:
+        raise ValueError(
+            f"{op}: class index out of range: targets span [{int(t.min())}, {int(t.max())}] "
+            f"but logits of shape {logits_shape} have {c} classes"
+        )
+
+
 def softmax_cross_entropy(logits, targets, label_smoothing=0.0, reduction="mean"):
     """Cross-entropy between ``softmax(logits)`` and the targets, fused and numerically stable.
 
@@ -159,18 +185,12 @@ def softmax_cross_entropy(logits, targets, label_smoothing=0.0, reduction="mean"
     n, c = logits.shape
     t = targets.data if isinstance(targets, Tensor) else targets
     xp = logits.xp
+    if not hasattr(t, "dtype"):
+        t = np.asarray(t)  # lists and scalars: checked on the host like any host batch
+    if t.dtype.kind in "iub":
+        _check_class_indices(op, t, n, c, logits.shape)
     t = xp.asarray(t)
     if t.dtype.kind in "iub":
-        if t.shape != (n,):
-            raise ShapeError(
-                f"{op}: integer targets must have shape ({n},) for logits of shape {logits.shape}, got "
-                f"{t.shape}"
-            )
-        if n and (int(t.min()) < 0 or int(t.max()) >= c):
-            raise ValueError(
-                f"{op}: class index out of range: targets span [{int(t.min())}, {int(t.max())}] "
-                f"but logits of shape {logits.shape} have {c} classes"
-            )
         t = t.astype(xp.int64, copy=False)
     elif t.dtype.kind == "f":
         if t.shape != (n, c):

@@ -158,3 +158,12 @@ def test_elementwise_loss_errors():
         ops.huber_loss(a, a, delta=0)
     with pytest.raises(ValueError, match="l1_loss.*reduction"):
         ops.l1_loss(a, a, reduction="max")
+
+
+def test_cross_entropy_checks_labels_wherever_they_live(backend):
+    # host labels (numpy or a list) are checked before upload; device labels with one fused comparison
+    x = engine.tensor(backend.from_host(np.zeros((3, 4))))
+    for labels in ([0, 5, 1], np.array([0, 5, 1]), backend.from_host(np.array([0, 5, 1]))):
+        with pytest.raises(ValueError, match=r"class index out of range.*\[0, 5\]"):
+            ops.softmax_cross_entropy(x, labels)
+    assert np.isfinite(ops.softmax_cross_entropy(x, backend.from_host(np.array([0, 3, 1]))).item())
