@@ -227,10 +227,12 @@ def _grad_input_stride1(xp, gy, w, geom, x_shape):
     return out[:, :, : hp * wp].reshape(n, c, hp, wp)[:, :, pt:pt + h, pl:pl + w_]
 
 
-def _bias_grad(gy):
+def _bias_grad(gy, gy_rows=None):
     """Sum of ``gy`` over batch and space, (N, O, H, W) -> (O,)."""
     if is_grad_enabled():  # a graph of this backward is wanted: the differentiable reduction
         return sum_(gy, axis=(0, 2, 3))
+    if gy_rows is not None:  # the lowered kernels' (N*H*W, O) rows: one product with ones
+        return Tensor(gy.xp.ones(gy_rows.shape[0], dtype=gy_rows.dtype) @ gy_rows)
     # Two GEMV-like products with ones: much faster than sum(axis=(0, 2, 3)) over short rows.
     g = gy.data
     xp = gy.xp
@@ -267,7 +269,7 @@ class Conv2d(Function):
             gw = Conv2dGradWeight(self.geom, w.shape, self.cols, gy_rows)(x, gy)
         grads = [gx, gw]
         if len(self.inputs) == 3:
-            grads.append(_bias_grad(gy) if self.inputs[2].requires_grad else None)
+            grads.append(_bias_grad(gy, gy_rows) if self.inputs[2].requires_grad else None)
         return tuple(grads)
 
     def release(self):

@@ -10,8 +10,11 @@ additions run over rows of only Wo values (numpy pays per row). For stride-1, un
   far better than many small ones);
 - col2im adds one (N*Ho*Wo, C) block per kernel tap, in runs of Wo*C contiguous values.
 
-Inputs and outputs stay NCHW: the price is one transposing copy at each end, much less than it saves.
-The maths is the same as in :mod:`engine.ops.conv`; only the memory layout differs.
+Inputs and outputs have NCHW shape, but the output (and the input gradient) is returned as a transposed
+view of the channels-last result: no copy at the op's edges. Elementwise ops and pooling run on such a
+view at full speed, and the next lowered convolution (or this one's backward, fed a gradient in the same
+layout) reads it channels-last without a transposing copy. The maths is the same as in
+:mod:`engine.ops.conv`; only the memory layout differs.
 """
 
 from __future__ import annotations
@@ -60,7 +63,7 @@ def forward(xp, x, w, geom, cols=None):
         cols = columns(xp, x, geom)
     wm = w.transpose(2, 3, 1, 0).reshape(-1, o)  # (kh*kw*C, O), taps ordered as the columns
     y = (cols @ wm).reshape(n, ho, wo, o)
-    return xp.ascontiguousarray(y.transpose(0, 3, 1, 2)), cols
+    return y.transpose(0, 3, 1, 2), cols  # NCHW shape, channels-last memory
 
 
 def grad_weight(xp, x, gy, geom, w_shape, cols=None, gy_rows=None):
@@ -90,4 +93,4 @@ def grad_input(xp, gy, w, geom, x_shape, gy_rows=None):
         for j in range(kw):
             c0 = j * geom.dw
             dxpad[:, r0:r0 + ho, c0:c0 + wo, :] += taps[i * kw + j].reshape(n, ho, wo, c)
-    return xp.ascontiguousarray(dxpad[:, pt:pt + h, pl:pl + w_, :].transpose(0, 3, 1, 2))
+    return dxpad[:, pt:pt + h, pl:pl + w_, :].transpose(0, 3, 1, 2)  # NCHW shape, channels-last memory

@@ -93,18 +93,24 @@ def _pair_selection(x, colmax):
     return _PairSelection(a[..., 0::2] >= a[..., 1::2], colmax[:, :, 0::2] >= colmax[:, :, 1::2])
 
 
-def _pair_scatter(xp, g, sel, x_shape):
-    """Each window's ``g`` at its selected input: (N, C, Ho, Wo) -> (N, C, H, W)."""
+def _pair_scatter(xp, g, sel, x_shape, like=None):
+    """Each window's ``g`` at its selected input: (N, C, Ho, Wo) -> (N, C, H, W), in the memory layout
+    of ``like`` (the pooled input) when given: a channels-last convolution output gets a channels-last
+    gradient, which its backward then reads without a transposing copy."""
     n, c, h, w = x_shape
     ho, wo = g.shape[2:]
     exact = h == 2 * ho and w == 2 * wo
-    out = xp.empty(x_shape, dtype=g.dtype) if exact else xp.zeros(x_shape, dtype=g.dtype)
-    rows = xp.empty((n, c, 2 * ho, wo), dtype=g.dtype)
+    if like is not None and like.dtype == g.dtype:
+        out = xp.empty_like(like) if exact else xp.zeros_like(like)
+    else:
+        out = xp.empty(x_shape, dtype=g.dtype) if exact else xp.zeros(x_shape, dtype=g.dtype)
+    a = out[:, :, : 2 * ho, : 2 * wo]
+    # rows in out's layout, so the second stage below copies between like-ordered arrays
+    rows = xp.empty_like(a[..., 0::2])
     # Multiplying by a boolean mask is far cheaper than where/copyto; the other half of each pair
     # gets the remainder g - g*mask (g where the mask is False, 0 where it is True).
     xp.multiply(g, sel.first_row, out=rows[:, :, 0::2])
     xp.subtract(g, rows[:, :, 0::2], out=rows[:, :, 1::2])
-    a = out[:, :, : 2 * ho, : 2 * wo]
     xp.multiply(rows, sel.first_col, out=a[..., 0::2])
     xp.subtract(rows, a[..., 0::2], out=a[..., 1::2])
     return out
@@ -163,7 +169,8 @@ class MaxPool2d(Function):
         return self.argmax
 
     def backward(self, g):
-        return (MaxPool2dGrad(self.geom, self._selection(), self.inputs[0].shape)(g),)
+        x = self.inputs[0]
+        return (MaxPool2dGrad(self.geom, self._selection(), x.shape, like=x.data)(g),)
 
     def release(self):
         super().release()
@@ -190,19 +197,22 @@ class ReluMaxPool2d(MaxPool2d):
             g = g * Tensor(mask.astype(g.dtype, copy=False))
         else:
             g = Tensor(g.data * mask)  # no graph wanted: multiply by the boolean mask directly
-        return (MaxPool2dGrad(self.geom, self._selection(), self.inputs[0].shape)(g),)
+        x = self.inputs[0]
+        return (MaxPool2dGrad(self.geom, self._selection(), x.shape, like=x.data)(g),)
 
 
 class MaxPool2dGrad(Function):
     """Scatter each window's gradient to its argmax: (N, C, Ho, Wo) -> (N, C, H, W). Linear in g."""
 
-    def __init__(self, geom, argmax, x_shape):
+    def __init__(self, geom, argmax, x_shape, like=None):
         super().__init__()
         self.geom, self.argmax, self.x_shape = geom, argmax, tuple(x_shape)
+        self._like = like  # the pooled input, for its memory layout only
 
     def forward(self, xp, g):
+        like, self._like = self._like, None  # used once; never kept alive by the graph
         if isinstance(self.argmax, _PairSelection):
-            return _pair_scatter(xp, g, self.argmax, self.x_shape)
+            return _pair_scatter(xp, g, self.argmax, self.x_shape, like)
         return _scatter(xp, g, self.argmax, self.geom, self.x_shape)
 
     def backward(self, h):
