@@ -42,7 +42,10 @@ def value_and_grad(f, argnums=0):
         args, nums, nested = _prepare(args, argnums)
         value = f(*args, **kwargs)
         if not isinstance(value, Tensor):
-            raise GraphError(f"value_and_grad: {getattr(f, '__name__', 'f')} must return a Tensor, got {type(value).__name__}")
+            raise GraphError(
+                f"value_and_grad: {getattr(f, '__name__', 'f')} must return a Tensor, "
+                f"got {type(value).__name__}"
+            )
         if value.data.size != 1:
             raise GraphError(
                 f"value_and_grad: {getattr(f, '__name__', 'f')} must return a scalar, got shape {value.shape}"

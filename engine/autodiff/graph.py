@@ -74,13 +74,16 @@ def _walk(roots, root_grads, *, retain_graph: bool, create_graph: bool, targets=
             if not isinstance(gxs, tuple | list):
                 gxs = (gxs,)
             if len(gxs) != len(fn.inputs):
-                raise GraphError(f"{fn.name}.backward returned {len(gxs)} gradients for {len(fn.inputs)} inputs")
+                raise GraphError(
+                    f"{fn.name}.backward returned {len(gxs)} gradients for {len(fn.inputs)} inputs"
+                )
             for x, gx in zip(fn.inputs, gxs):
                 if gx is None or not x.requires_grad:
                     continue
                 if gx.shape != x.shape:
                     raise GraphError(
-                        f"{fn.name}.backward produced a gradient of shape {gx.shape} for an input of shape {x.shape}"
+                        f"{fn.name}.backward produced a gradient of shape {gx.shape} "
+                        f"for an input of shape {x.shape}"
                     )
                 if x.creator is None or (target_ids is not None and id(x) in target_ids):
                     if target_ids is not None:
@@ -108,7 +111,9 @@ def _functions_leading_to(roots, target_ids) -> set[int]:
         if id(fn) in found:
             continue
         found[id(fn)] = fn
-        stack.extend(x.creator for x in (fn.inputs or ()) if x.creator is not None and id(x.creator) not in found)
+        stack.extend(
+            x.creator for x in (fn.inputs or ()) if x.creator is not None and id(x.creator) not in found
+        )
     relevant: set[int] = set()
     # Inputs always have a lower generation than the function that consumed them: visit upstream first.
     for fn in sorted(found.values(), key=lambda f: f.generation):
@@ -124,7 +129,9 @@ def backward(roots, root_grads, retain_graph: bool = False, create_graph: bool =
     _walk(roots, root_grads, retain_graph=retain_graph, create_graph=create_graph)
 
 
-def gradients(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, create_graph: bool = False):
+def gradients(
+    outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, create_graph: bool = False
+):
     """Gradients of ``outputs`` with respect to ``inputs``, returned rather than stored in ``.grad``.
 
     Parameters
@@ -155,10 +162,17 @@ def gradients(outputs, inputs, grad_outputs=None, retain_graph: bool | None = No
     live = [(o, g) for o, g in zip(outputs, grad_outputs) if o.requires_grad]
     if retain_graph is None:
         retain_graph = create_graph
-    found = _walk(
-        [o for o, _ in live], [g for _, g in live], retain_graph=retain_graph, create_graph=create_graph,
-        targets=inputs,
-    ) if live else [None] * len(inputs)
+    found = (
+        _walk(
+            [o for o, _ in live],
+            [g for _, g in live],
+            retain_graph=retain_graph,
+            create_graph=create_graph,
+            targets=inputs,
+        )
+        if live
+        else [None] * len(inputs)
+    )
     return [g if g is not None else Tensor(x.xp.zeros_like(x.data)) for g, x in zip(found, inputs)]
 
 

@@ -40,7 +40,8 @@ class Tensor:
             data = np.asarray(data)  # numpy returns scalars from 0-d arithmetic
         if requires_grad and data.dtype.kind != "f":
             raise DTypeError(
-                f"Tensor{' ' + repr(name) if name else ''} of dtype {data.dtype} with shape {tuple(data.shape)} "
+                f"Tensor{' ' + repr(name) if name else ''} of dtype {data.dtype} "
+                f"with shape {tuple(data.shape)} "
                 "cannot require gradients: only floating-point tensors can"
             )
         self.data = data
@@ -150,7 +151,9 @@ class Tensor:
         else:
             grad = as_tensor(grad, like=self)
             if grad.shape != self.shape:
-                raise GraphError(f"backward(): gradient shape {grad.shape} does not match tensor shape {self.shape}")
+                raise GraphError(
+                    f"backward(): gradient shape {grad.shape} does not match tensor shape {self.shape}"
+                )
         backward([self], [grad], retain_graph=retain_graph or create_graph, create_graph=create_graph)
 
     # ------------------------------------------------------------------ operators (engine ops)

@@ -10,7 +10,19 @@ from ..autodiff.errors import ShapeError
 from ..autodiff.function import Function
 from ..autodiff.tensor import Tensor
 
-__all__ = ["sum", "mean", "max", "min", "var", "std", "logsumexp", "argmax", "argmin", "sum_to", "broadcast_to"]
+__all__ = [
+    "sum",
+    "mean",
+    "max",
+    "min",
+    "var",
+    "std",
+    "logsumexp",
+    "argmax",
+    "argmin",
+    "sum_to",
+    "broadcast_to",
+]
 
 
 def _normalize_axes(axis, ndim, op):
@@ -176,7 +188,9 @@ def var(x, axis=None, keepdims=False, ddof=0):
     axes = _normalize_axes(axis, x.ndim, "var")
     n = int(np.prod([x.shape[a] for a in axes])) if axes else 1
     if n - ddof <= 0:
-        raise ShapeError(f"var: {n} element(s) over axis {axis} with ddof={ddof} of a tensor with shape {x.shape}")
+        raise ShapeError(
+            f"var: {n} element(s) over axis {axis} with ddof={ddof} of a tensor with shape {x.shape}"
+        )
     centred = x - mean(x, axis=axes, keepdims=True)
     return Sum(axes, keepdims)(centred * centred) * (1.0 / (n - ddof))
 

@@ -10,8 +10,18 @@ from ..autodiff.tensor import Tensor
 from .reductions import broadcast_to  # noqa: F401 - re-exported as a shape op
 
 __all__ = [
-    "reshape", "flatten", "transpose", "swapaxes", "getitem", "concat", "stack", "split", "pad",
-    "broadcast_to", "squeeze", "expand_dims",
+    "reshape",
+    "flatten",
+    "transpose",
+    "swapaxes",
+    "getitem",
+    "concat",
+    "stack",
+    "split",
+    "pad",
+    "broadcast_to",
+    "squeeze",
+    "expand_dims",
 ]
 
 
@@ -56,7 +66,9 @@ class GetItem(Function):
         try:
             return x[self.index]
         except IndexError as exc:
-            raise ShapeError(f"getitem: index {self.index!r} does not fit a tensor of shape {x.shape}: {exc}") from None
+            raise ShapeError(
+                f"getitem: index {self.index!r} does not fit a tensor of shape {x.shape}: {exc}"
+            ) from None
 
     def backward(self, g):
         return (GetItemGrad(self.index, self.inputs[0].shape)(g),)
@@ -96,7 +108,7 @@ class Concat(Function):
 
     def forward(self, xp, *xs):
         ref = xs[0]
-        for i, x in enumerate(xs):
+        for x in xs:
             if x.ndim != ref.ndim or any(
                 a != b for d, (a, b) in enumerate(zip(x.shape, ref.shape)) if d != self.axis % ref.ndim
             ):
@@ -162,7 +174,9 @@ def transpose(x, axes=None):
     if axes is not None:
         axes = tuple(int(a) for a in axes)
         if sorted(a % x.ndim for a in axes) != list(range(x.ndim)):
-            raise ShapeError(f"transpose: axes {axes} are not a permutation of the {x.ndim} axes of shape {x.shape}")
+            raise ShapeError(
+                f"transpose: axes {axes} are not a permutation of the {x.ndim} axes of shape {x.shape}"
+            )
         axes = tuple(a % x.ndim for a in axes)
     return Transpose(axes)(x)
 
@@ -182,7 +196,9 @@ def getitem(x, index):
         index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
     if isinstance(index, list):
         index = np.asarray(index)
-    if isinstance(x, Tensor) and not isinstance(x.data, np.ndarray):  # index arrays must live on the tensor's device
+    if isinstance(x, Tensor) and not isinstance(
+        x.data, np.ndarray
+    ):  # index arrays must live on the tensor's device
         xp = x.xp
         if hasattr(index, "shape"):
             index = xp.asarray(index)
@@ -215,7 +231,9 @@ def split(x, indices_or_sections, axis=0):
     n = x.shape[axis]
     if isinstance(indices_or_sections, int):
         if indices_or_sections <= 0 or n % indices_or_sections:
-            raise ShapeError(f"split: axis {axis} of length {n} does not divide into {indices_or_sections} parts")
+            raise ShapeError(
+                f"split: axis {axis} of length {n} does not divide into {indices_or_sections} parts"
+            )
         step = n // indices_or_sections
         indices = [step * i for i in range(1, indices_or_sections)]
     else:

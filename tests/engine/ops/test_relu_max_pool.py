@@ -34,7 +34,7 @@ def test_relu_max_pool2d_equals_the_unfused_pair_bit_for_bit(backend, case, shap
     k, s, p = case
     rng = np.random.default_rng(6)
     x = rng.integers(-2, 3, size=shape).astype(np.float32)
-    results = []
+    results, g = [], None
     for fused in (True, False):
         t = engine.tensor(backend.from_host(x), requires_grad=True)
         y = ops.relu_max_pool2d(t, k, s, p) if fused else ops.max_pool2d(ops.relu(t), k, s, p)
