@@ -5,6 +5,12 @@ pyqtgraph's rules for fast live plots are followed: one curve per series created
 in growing numpy buffers (amortised doubling), never in Python lists re-converted on every frame.
 Several runs can be overlaid: a series is keyed by ``(run, name)``; older runs are drawn thinner and
 dashed in the same colour.
+
+Ranges follow the data in steps rather than pyqtgraph's autorange on every redraw: the x axis grows by
+half its span when the data reaches its end, the y axis changes only when the data leaves it or fills
+less than half of it. Axes are drawn from a cached pixmap while their range holds, so a redraw mostly
+paints the curves; axis text was most of the GUI's painting cost during training (python -m bench gui).
+Zooming or panning by hand stops the following; the plot's "A" button (auto range) starts it again.
 """
 
 from __future__ import annotations
@@ -81,6 +87,13 @@ class LiveChart(QtWidgets.QWidget):
         self.plot_item.getAxis("left").enableAutoSIPrefix(False)  # "0.05", not "50" under "(x0.001)"
         self.plot_item.setDownsampling(auto=True, mode="peak")
         self.plot_item.setClipToView(True)
+        for side in ("left", "bottom"):
+            self.plot_item.getAxis(side).setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.view_box = self.plot_item.getViewBox()
+        self.view_box.disableAutoRange()
+        self.following = True  # ranges follow the data (in steps) until the user zooms or pans
+        self.view_box.sigRangeChangedManually.connect(self._stop_following)
+        self.plot_item.autoBtn.clicked.connect(self.follow)
         self.legend = self.plot_item.addLegend(offset=(-10, 10), brush=pg.mkBrush(255, 255, 255, 210))
         self.plot_widget.setMinimumHeight(120)
         layout = QtWidgets.QVBoxLayout(self)
@@ -143,6 +156,7 @@ class LiveChart(QtWidgets.QWidget):
         for (r, _), curve in self._curves.items():
             if r == run:
                 curve.setVisible(visible)
+        self._fit(force=True)
 
     def remove_run(self, run) -> None:
         """Forget every series of one run."""
@@ -159,13 +173,61 @@ class LiveChart(QtWidgets.QWidget):
             if self.plot_item.ctrl.logYCheck.isChecked():
                 y = np.where(y > 0, y, np.nan)  # log of 0 or a negative loss has no place on a log axis
             self._curves[key].setData(buf.x.copy(), y.copy())
+        if self._dirty:
+            self._fit()
         self._dirty.clear()
+
+    # ----------------------------------------------------------------- ranges
+    def follow(self, *_) -> None:
+        """Let the ranges follow the data again (after a manual zoom) and fit them now."""
+        self.view_box.disableAutoRange()  # the "A" button turned pyqtgraph's own on: ours does it
+        self.following = True
+        self._fit(force=True)
+
+    def _stop_following(self, *_):
+        self.following = False
+
+    def _bounds(self):
+        """(x0, x1, y0, y1) over the shown series, in view coordinates (log10 on a log axis), or None."""
+        log_y = self.plot_item.ctrl.logYCheck.isChecked()
+        xs, ys = [], []
+        for key, buf in self._buffers.items():
+            if buf.size == 0 or key[0] in self._hidden_runs:
+                continue
+            y = buf.y
+            if log_y:
+                y = np.log10(y[y > 0])
+            y = y[np.isfinite(y)]
+            if y.size:
+                xs += [buf.x[0], buf.x[-1]]
+                ys += [float(y.min()), float(y.max())]
+        if not xs:
+            return None
+        return min(xs), max(xs), min(ys), max(ys)
+
+    def _fit(self, force: bool = False) -> None:
+        """Move the ranges in steps so most redraws keep them (and the cached axes) unchanged."""
+        if not self.following:
+            return
+        bounds = self._bounds()
+        if bounds is None:
+            return
+        x0, x1, y0, y1 = bounds
+        (vx0, vx1), (vy0, vy1) = self.view_box.viewRange()
+        if force or x0 < vx0 or x1 > vx1 or x0 > vx0 + 0.25 * (vx1 - vx0):
+            span = max(x1 - x0, 1.0)
+            self.view_box.setXRange(x0, x0 + 1.5 * span if x1 > x0 else x0 + 1.0, padding=0.02)
+        y_span = y1 - y0
+        if force or y0 < vy0 or y1 > vy1 or y_span < 0.5 * (vy1 - vy0):
+            pad = 0.08 * y_span if y_span > 0 else max(abs(y1) * 0.1, 0.5)
+            self.view_box.setYRange(y0 - pad, y1 + pad, padding=0)
 
     def set_log_y(self, on: bool) -> None:
         """Logarithmic y axis (losses spanning decades)."""
         self.plot_item.setLogMode(y=on)
         self._dirty.update(self._buffers)
         self.refresh()
+        self._fit(force=True)  # the y range is in log10 units now (or back in plain ones)
         if self.log_box is not None and self.log_box.isChecked() != on:
             self.log_box.setChecked(on)
         self.sigLogScaleChanged.emit(on)

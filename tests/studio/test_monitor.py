@@ -113,3 +113,37 @@ def test_charts_keep_long_runs_cheap(qtbot, window):
     curve = next(iter(chart._curves.values()))
     assert curve.opts["autoDownsample"] and curve.opts["clipToView"]
     assert chart.point_count("loss") == 200_000
+
+
+def test_chart_ranges_follow_the_data_in_steps_until_the_user_zooms(qtbot):
+    from studio.widgets.chart import LiveChart
+
+    chart = LiveChart("loss", log_toggle=True)
+    qtbot.addWidget(chart)
+    chart.append("loss", np.arange(10), np.linspace(2.0, 1.0, 10))
+    chart.refresh()
+    (x0, x1), (y0, y1) = chart.view_box.viewRange()
+    assert x0 <= 0 and x1 >= 9 and y0 <= 1.0 and y1 >= 2.0  # everything shown
+    # A few more points inside the range: the ranges (and the cached axes) stay as they were.
+    chart.append("loss", np.arange(10, 13), [1.0, 0.99, 0.98])
+    chart.refresh()
+    assert chart.view_box.viewRange() == [[x0, x1], [y0, y1]]
+    # Data past the right edge or below the bottom moves the range, in one step with room ahead.
+    chart.append("loss", np.arange(13, 40), np.linspace(0.9, 0.2, 27))
+    chart.refresh()
+    (nx0, nx1), (ny0, ny1) = chart.view_box.viewRange()
+    assert nx1 >= 39 + 0.3 * 39 and ny0 <= 0.2 and ny1 >= 2.0
+    # A zoom by hand holds until the auto-range button.
+    chart.view_box.scaleBy((0.5, 0.5))
+    chart.view_box.sigRangeChangedManually.emit(chart.view_box.state["mouseEnabled"])
+    zoomed = chart.view_box.viewRange()
+    chart.append("loss", np.arange(40, 200), np.linspace(0.2, 0.01, 160))
+    chart.refresh()
+    assert chart.view_box.viewRange() == zoomed and not chart.following
+    chart.plot_item.autoBtn.clicked.emit(chart.plot_item.autoBtn)  # the plot's "A" button
+    (fx0, fx1), (fy0, fy1) = chart.view_box.viewRange()
+    assert chart.following and fx1 >= 199 and fy0 <= 0.01
+    # On a log axis the range is in decades.
+    chart.set_log_y(True)
+    (_, _), (ly0, ly1) = chart.view_box.viewRange()
+    assert ly0 <= np.log10(0.01) and ly1 >= np.log10(2.0) and ly1 < 1.0
