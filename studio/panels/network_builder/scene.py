@@ -12,39 +12,21 @@ mouse handling calls too, so tests drive the same paths a user does.
 
 from __future__ import annotations
 
-import atexit
 import copy
 import json
 
-from PySide6.QtCore import QMimeData, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
-from PySide6.QtWidgets import QApplication, QGraphicsScene
+from PySide6.QtWidgets import QGraphicsScene
 
 from .catalog import default_props, known_type, layer_kinds, takes_many_inputs
+from .clipboard import CLIPBOARD_MIME, layers_text, put_layers
 from .interaction import SceneMouse
 from .items import NODE_H, EdgeItem, NodeItem
 from .layout import layered_positions
 from .spec_io import _GENERATED, NodeData, nodes_from_spec, spec_from_nodes, unique_name
 
 __all__ = ["GraphScene", "CLIPBOARD_MIME"]
-
-CLIPBOARD_MIME = "application/x-sigma-layers"
-
-
-def _release_clipboard() -> None:
-    """Take our layers off the clipboard while Python still runs (registered with ``atexit``).
-
-    The clipboard owns the QMimeData we gave it and deletes it when QtGui unloads, after the
-    interpreter has gone; shiboken then calls into a finalised Python and the process dies with a
-    segmentation fault at exit. Copied layers only mean something to a running studio anyway.
-    """
-    app = QApplication.instance()
-    if app is None:
-        return
-    clipboard = app.clipboard()
-    mime = clipboard.mimeData()
-    if mime is not None and mime.hasFormat(CLIPBOARD_MIME):
-        clipboard.clear()
 
 
 class _Snapshot(QUndoCommand):
@@ -267,23 +249,13 @@ class GraphScene(SceneMouse, QGraphicsScene):
             for n in sorted(chosen, key=lambda n: n.node_id)
         ]
         text = json.dumps(payload)
-        mime = QMimeData()
-        mime.setData(CLIPBOARD_MIME, text.encode())
-        mime.setText(text)
-        QApplication.clipboard().setMimeData(mime)
-        atexit.unregister(_release_clipboard)  # once, however many copies
-        atexit.register(_release_clipboard)
+        put_layers(text)
         self._clipboard_fallback = text
         return text
 
     def paste(self) -> list[NodeItem]:
         """Add copies of the clipboard's layers under new names, offset, and select them."""
-        mime = QApplication.clipboard().mimeData()
-        text = (
-            bytes(mime.data(CLIPBOARD_MIME)).decode()
-            if mime is not None and mime.hasFormat(CLIPBOARD_MIME)
-            else ""
-        )
+        text = layers_text()
         try:
             payload = json.loads(text or self._clipboard_fallback or "[]")
         except json.JSONDecodeError:
