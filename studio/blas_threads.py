@@ -1,10 +1,13 @@
-"""How many threads numpy's BLAS may use: the studio leaves one core to the GUI while it trains.
+"""How many threads numpy's BLAS may use, and the studio's option to leave one core to the GUI.
 
-On a 2-core machine, OpenBLAS's second thread and the Qt main thread fight for the same core; BLAS
-threads wait for each other at every matrix multiply, and the GUI-attached run lost ~20 % of its
-throughput in ``python -m bench gui``. With BLAS on ``cores - 1`` threads during a run, the GUI has a
-core of its own. OpenBLAS (what numpy's wheels bundle) is found among the loaded libraries and asked
-through its C API; with any other BLAS this module does nothing.
+``Bridge(leave_core_for_gui=True)`` puts BLAS on ``cores - 1`` threads while a run is live. It was the
+default while the GUI thread used ~25 % of a core and repainted the window 60 times a second: then on 2
+cores OpenBLAS's second thread and the Qt main thread fought for one core. Since the views are paced
+(``studio.pacing``) the GUI uses ~14 % of a core, and one run of ``python -m bench gui`` gave the
+GUI-attached CNN 1.02 of headless throughput with all cores against 0.88 with one left free: a free
+core now costs more than the GUI takes. So the option is off by default and kept for machines where
+the GUI is the bottleneck. OpenBLAS (what numpy's wheels bundle) is found among the loaded libraries and
+asked through its C API; with any other BLAS this module does nothing.
 """
 
 from __future__ import annotations

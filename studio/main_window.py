@@ -13,6 +13,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from studio import theme
 from studio.bridge import Bridge
+from studio.pacing import Paced
 from studio.panels.monitor import QtMonitorPanel
 from studio.panels.training import QtTrainingPanel
 from studio.widgets.banner import Banner
@@ -106,7 +107,8 @@ class MainWindow(QtWidgets.QMainWindow):
 
         self.bridge.sigError.connect(self._show_error)
         self.bridge.sigStateChanged.connect(self._state_changed)
-        self.bridge.sigIterationMetrics.connect(self._iteration_status)
+        self.bridge.sigIterationMetrics.connect(lambda events: self._status_pacer.push(events[-1]))
+        self.bridge.sigFlushed.connect(lambda _n: self._status_pacer.poll())
         self.bridge.sigRunStarted.connect(
             lambda _: self.banner.dismiss() if self.banner.level == "error" else None
         )
@@ -248,6 +250,7 @@ class MainWindow(QtWidgets.QMainWindow):
         help_menu.addAction("&About Sigma Studio").triggered.connect(self._about)
 
     def _build_status_bar(self) -> None:
+        self._status_pacer = Paced(self._show_iteration_status)  # a counter is read ~5 times a second
         bar = self.statusBar()
         self.status_state = QtWidgets.QLabel("Idle")
         self.status_progress = QtWidgets.QLabel("")
@@ -278,6 +281,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.status_backend.setText(f"backend: {t.get('backend', 'cpu')}, workers: {t.get('workers', 1)}")
 
     def _state_changed(self, state: str) -> None:
+        self._status_pacer.flush()
         self.status_state.setText(f"State: {state}")
         trainer = self.bridge.trainer
         if state == "running" and trainer is not None:  # what the run really uses ("auto" resolved)
@@ -297,8 +301,7 @@ class MainWindow(QtWidgets.QMainWindow):
         for action in getattr(self, "example_actions", {}).values():
             action.setEnabled(not active)
 
-    def _iteration_status(self, events: list) -> None:
-        e = events[-1]
+    def _show_iteration_status(self, e) -> None:
         self.status_progress.setText(f"epoch {e.epoch + 1}, iteration {e.iteration}")
         speed = e.metrics.get("samples_per_second")
         if speed:

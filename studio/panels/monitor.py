@@ -13,6 +13,7 @@ import collections
 from PySide6 import QtCore, QtWidgets
 
 from studio.bridge import Bridge, RunInfo
+from studio.pacing import Paced
 from studio.widgets.chart import LiveChart
 from studio.widgets.histogram import HistogramView
 from studio.widgets.log_view import LogView
@@ -85,13 +86,12 @@ class QtMonitorPanel(QtWidgets.QWidget):
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(outer)
 
-        # Charts are redrawn by this timer while a run is live, not on every batch the bridge delivers:
-        # drawing (axes above all) is the GUI's main cost: at 10 Hz the GUI-attached run trained at 79 % of
-        # headless speed, at 4-5 Hz at 90 % (python -m bench gui), and 5 redraws a second still look live.
-        self._redraw = QtCore.QTimer(self)
-        self._redraw.setObjectName("monitor-redraw")
-        self._redraw.setInterval(redraw_ms)
-        self._redraw.timeout.connect(self.refresh)
+        # Charts are redrawn at most 5 times a second while a run is live, not on every batch the bridge
+        # delivers: drawing is the GUI's main cost, and on 2 cores it comes out of training's time (python
+        # -m bench gui). The redraw rides on a bridge flush, like the paced status and ETA lines, so all
+        # of them are painted in one pass of the event loop rather than in several.
+        self._paced_redraw = Paced(lambda _: self.refresh(), rate_hz=1000.0 / redraw_ms)
+        bridge.sigFlushed.connect(self._tick)
         self._run_order: collections.deque = collections.deque()
         self._run_projects: list[str] = []
         self._run_start_time: float | None = None
@@ -108,7 +108,7 @@ class QtMonitorPanel(QtWidgets.QWidget):
         bridge.sigLog.connect(lambda events: self.log.add_lines((e.level, e.message, e.time) for e in events))
         bridge.sigCheckpointSaved.connect(self._on_checkpoints)
         bridge.sigRunFinished.connect(self._on_run_finished)
-        bridge.sigStateChanged.connect(lambda _state: self.refresh())  # e.g. paused: show the last points
+        bridge.sigStateChanged.connect(self._state_changed)
 
     def refresh(self) -> None:
         """Draw what arrived since the last redraw (charts without new points cost nothing)."""
@@ -116,12 +116,20 @@ class QtMonitorPanel(QtWidgets.QWidget):
             chart.refresh()
 
     # ------------------------------------------------------------------ slots
-    def _on_run_finished(self, _state: str) -> None:
-        self._redraw.stop()
+    def _tick(self, _events: int) -> None:
+        self.samples.poll()
+        self._paced_redraw.push(None)  # charts with nothing new cost nothing
+
+    def _state_changed(self, _state: str) -> None:
+        """E.g. paused: show the last points and the last predictions now, not at the next redraw."""
+        self.samples.flush()
+        self._paced_redraw.drop()
         self.refresh()
 
+    def _on_run_finished(self, _state: str) -> None:
+        self._state_changed(_state)
+
     def _on_run_started(self, info: RunInfo) -> None:
-        self._redraw.start()
         if self._run_projects and self._run_projects[-1] != info.project_name:
             self._forget_runs()  # curves of another project (other metrics, other scales) only confuse
         self._run_projects.append(info.project_name)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6 import QtCore, QtWidgets
 
+from studio.pacing import Paced
 from studio.widgets.chart import LiveChart
 from studio.widgets.confusion import ConfusionMatrixView
 from studio.widgets.image_view import ImageView
@@ -51,20 +52,33 @@ class SampleView(QtWidgets.QWidget):
         layout.addWidget(self.stack)
         self.last_error: float | None = None
         self._original_shown = False
+        self._paced = Paced(self._draw, rate_hz=3.0)  # the newest predictions, 3 times a second at most
 
     def start_run(self, run) -> None:
         """A new run: keep old error curves for comparison, show the new original again."""
         self.error_chart.set_current_run(run)
         self._original_shown = False
+        self._paced.drop()
 
     def show_events(self, events: list, run=None) -> None:
-        """Draw the newest event of the batch; every error value in the batch goes to the chart."""
+        """Every error value in the batch goes to the chart; the newest predictions are drawn at most
+        3 times a second (see studio.pacing; :meth:`flush` draws one held back)."""
         errors = [(e.iteration, e.error) for e in events if e.error is not None]
         if errors:
             xs, ys = zip(*errors)
             self.error_chart.append("error", xs, ys, run=run, label="error")  # drawn by the monitor's timer
             self.last_error = float(ys[-1])
-        latest = events[-1]
+        self._paced.push(events[-1])
+
+    def flush(self) -> None:
+        """Draw the newest predictions now if they were held back (the run paused, stopped or ended)."""
+        self._paced.flush()
+
+    def poll(self) -> None:
+        """Draw held-back predictions if their time has come (called on every bridge tick)."""
+        self._paced.poll()
+
+    def _draw(self, latest) -> None:
         if latest.kind == "classification":
             self.stack.setCurrentIndex(2)
             self.grid.set_samples(latest.inputs, latest.predictions, latest.targets, latest.classes)

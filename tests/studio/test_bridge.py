@@ -54,16 +54,19 @@ def test_events_are_batched_at_a_bounded_rate_and_none_dropped(qtbot, bridge, ca
     assert bridge.events_delivered > bridge.flushes  # events were coalesced, not one signal each
 
 
-def test_pause_step_resume_stop(qtbot, bridge, cat_project):
+@pytest.mark.parametrize("leave_core", [False, True], ids=["all-cores", "core-left-for-gui"])
+def test_pause_step_resume_stop(qtbot, build_run, cat_project, leave_core):
     from studio import blas_threads
 
+    bridge = Bridge(build_run=build_run, leave_core_for_gui=leave_core)
     states = []
     bridge.sigStateChanged.connect(states.append)
     blas_before = blas_threads.get()
     bridge.start(cat_project)
     _wait_state(qtbot, bridge, "running")
-    if blas_before is not None:  # the GUI keeps a core of its own while a run is live
-        assert blas_threads.get() == max(1, (os.cpu_count() or 1) - 1)
+    if blas_before is not None:  # with the option, the GUI keeps a core of its own while a run is live
+        expected = max(1, (os.cpu_count() or 1) - 1) if leave_core else blas_before
+        assert blas_threads.get() == expected
     assert bridge.pause()
     _wait_state(qtbot, bridge, "paused")
     paused_at = _iteration(bridge)
@@ -80,6 +83,7 @@ def test_pause_step_resume_stop(qtbot, bridge, cat_project):
     assert "paused" in states and states[-1] == "stopped"
     assert not bridge.busy
     assert blas_threads.get() == blas_before
+    bridge.shutdown(5000)
 
 
 def test_learning_rate_edit_reaches_the_optimiser_at_the_next_iteration(qtbot, bridge, cat_project):

@@ -121,7 +121,11 @@ def test_chart_ranges_follow_the_data_in_steps_until_the_user_zooms(qtbot):
     chart = LiveChart("loss", log_toggle=True)
     qtbot.addWidget(chart)
     chart.append("loss", np.arange(10), np.linspace(2.0, 1.0, 10))
-    chart.refresh()
+    chart.refresh()  # out of sight: nothing drawn yet, the points wait
+    assert chart._dirty and chart._curves[(None, "loss")].xData is None
+    chart.show()  # shown: what arrived meanwhile is drawn
+    qtbot.waitExposed(chart)
+    assert not chart._dirty and len(chart._curves[(None, "loss")].xData) == 10
     (x0, x1), (y0, y1) = chart.view_box.viewRange()
     assert x0 <= 0 and x1 >= 9 and y0 <= 1.0 and y1 >= 2.0  # everything shown
     # A few more points inside the range: the ranges (and the cached axes) stay as they were.
@@ -147,3 +151,22 @@ def test_chart_ranges_follow_the_data_in_steps_until_the_user_zooms(qtbot):
     chart.set_log_y(True)
     (_, _), (ly0, ly1) = chart.view_box.viewRange()
     assert ly0 <= np.log10(0.01) and ly1 >= np.log10(2.0) and ly1 < 1.0
+    chart.hide()
+
+
+def test_a_constant_series_does_not_move_the_range_at_every_redraw(qtbot):
+    from studio.widgets.chart import LiveChart
+
+    chart = LiveChart("learning rate")
+    qtbot.addWidget(chart)
+    chart.show()
+    qtbot.waitExposed(chart)
+    moves = []
+    chart.view_box.sigYRangeChanged.connect(lambda *_: moves.append(1))
+    for i in range(20):  # a learning rate that stays at 0.01: the range is set once, then holds
+        chart.append("learning_rate", [i], [0.01])
+        chart.refresh()
+    assert len(moves) == 1, f"{len(moves)} y range changes for a constant series"
+    (_, _), (y0, y1) = chart.view_box.viewRange()
+    assert y0 < 0.01 < y1
+    chart.hide()
