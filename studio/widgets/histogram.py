@@ -40,6 +40,7 @@ class HistogramView(QtWidgets.QWidget):
         layout.addWidget(self.plots, 1)
         self._weights: dict = {}
         self._gradients: dict = {}
+        self._stale = False  # histograms arrived while the view was out of sight (another tab)
 
     def set_histograms(self, weights: dict, gradients: dict, caption: str = "") -> None:
         """``{"fc1.weights": (counts (B,), edges (B+1,))}`` for weights and gradients."""
@@ -58,7 +59,16 @@ class HistogramView(QtWidgets.QWidget):
         self.caption.setText(caption)
         self._redraw()
 
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        if self._stale:
+            self._redraw()
+
     def _redraw(self, *_):
+        if not self.isVisible():  # drawing a tab nobody looks at would only take the training's time
+            self._stale = True
+            return
+        self._stale = False
         name = self.choice.currentText()
         for data, curve in ((self._weights, self.weights_curve), (self._gradients, self.gradients_curve)):
             if name in data:

@@ -170,3 +170,20 @@ def test_a_constant_series_does_not_move_the_range_at_every_redraw(qtbot):
     (_, _), (y0, y1) = chart.view_box.viewRange()
     assert y0 < 0.01 < y1
     chart.hide()
+
+
+def test_histograms_out_of_sight_are_drawn_when_their_tab_is_shown(qtbot, window):
+    monitor = window.monitor
+    counts, edges = np.histogram(np.random.default_rng(2).normal(size=300), bins=12)
+    _feed(
+        window,
+        ev.ParameterHistograms(
+            weights={"fc1.weights": (counts, edges)}, gradients={"fc1.weights": (counts, edges)}
+        ),
+    )
+    view = monitor.histograms
+    assert not view.isVisible() and view.weights_curve.yData is None  # another tab is current: not drawn
+    assert view.choice.currentText() == "fc1.weights"  # but the choice is there already
+    monitor.tabs.setCurrentWidget(view)
+    qtbot.waitUntil(lambda: view.weights_curve.yData is not None, timeout=5000)
+    np.testing.assert_array_equal(view.weights_curve.yData, counts)
