@@ -31,15 +31,19 @@ class QtMonitorPanel(QtWidgets.QWidget):
     def __init__(self, bridge: Bridge, redraw_ms: int = 200, parent: QtWidgets.QWidget | None = None):
         super().__init__(parent)
         self.bridge = bridge
-        self.loss_chart = LiveChart("Loss and metrics per iteration", "iteration", log_toggle=True)
-        self.epoch_chart = LiveChart("Per epoch (dashed: validation)", "epoch", log_toggle=True)
-        self.lr_chart = LiveChart("Learning rate", "iteration", "learning rate")
-        self.speed_chart = LiveChart("Throughput", "iteration", "samples / s")
-        self.cpu_chart = LiveChart("CPU use", "seconds since start", "% of one core")
-        self.memory_chart = LiveChart("Memory", "seconds since start", "MiB")
+        self.loss_chart = LiveChart(
+            "Loss and metrics per iteration", "iteration", log_toggle=True, min_x_span=100
+        )
+        self.epoch_chart = LiveChart(
+            "Per epoch (dashed: validation)", "epoch", log_toggle=True, min_x_span=10
+        )
+        self.lr_chart = LiveChart("Learning rate", "iteration", "learning rate", min_x_span=100)
+        self.speed_chart = LiveChart("Throughput", "iteration", "samples / s", min_x_span=100)
+        self.cpu_chart = LiveChart("CPU use", "seconds since start", "% of one core", min_x_span=60)
+        self.memory_chart = LiveChart("Memory", "seconds since start", "MiB", min_x_span=60)
         self.samples = SampleView()
         self.confusion = self.samples.confusion  # under the classified samples
-        self.metrics_chart = LiveChart("Every metric per epoch (dashed: validation)", "epoch")
+        self.metrics_chart = LiveChart("Every metric per epoch (dashed: validation)", "epoch", min_x_span=10)
         self.histograms = HistogramView()
         self.log = LogView()
         self.runs = QtWidgets.QListWidget()

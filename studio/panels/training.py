@@ -358,12 +358,18 @@ class QtTrainingPanel(QtWidgets.QWidget):
         if e.eta_seconds is not None:
             text += f" — about {_duration(e.eta_seconds)} left"
         self.eta.setText(text)
+        # QProgressBar.setValue repaints at once, inside this Python call and so holding the GIL the
+        # training thread wants; with updates off it only records the value, and update() lets the
+        # event loop paint it in C++ with the GIL free, in the same pass as the other views.
+        self.progress.setUpdatesEnabled(False)
         if e.total_iterations:
             self.progress.setRange(0, int(e.total_iterations))
             self.progress.setValue(min(int(e.iteration), int(e.total_iterations)))
         else:
             self.progress.setRange(0, epochs)
             self.progress.setValue(min(int(e.epoch), epochs))
+        self.progress.setUpdatesEnabled(True)
+        self.progress.update()
 
 
 def _duration(seconds: float) -> str:

@@ -65,6 +65,9 @@ class LiveChart(QtWidgets.QWidget):
         Axis labels (say the unit: "iteration", "samples / s").
     log_toggle : bool
         Show a "log scale" check box (for losses).
+    min_x_span : float
+        The x axis starts this wide (in x units: 100 iterations, 10 epochs) so the first points do not
+        move it at every redraw; it doubles from there as the data reaches its end.
     """
 
     sigLogScaleChanged = QtCore.Signal(bool)
@@ -76,8 +79,10 @@ class LiveChart(QtWidgets.QWidget):
         y_label: str = "",
         log_toggle: bool = False,
         parent: QtWidgets.QWidget | None = None,
+        min_x_span: float = 1.0,
     ):
         super().__init__(parent)
+        self.min_x_span = float(min_x_span)
         self.plot_widget = pg.PlotWidget()
         self.plot_item = self.plot_widget.getPlotItem()
         self.plot_item.setTitle(title)
@@ -230,8 +235,8 @@ class LiveChart(QtWidgets.QWidget):
         x0, x1, y0, y1 = bounds
         (vx0, vx1), (vy0, vy1) = self.view_box.viewRange()
         if force or x0 < vx0 or x1 > vx1 or x0 > vx0 + 0.25 * (vx1 - vx0):
-            span = max(x1 - x0, 1.0)  # doubled: a run of n iterations moves the x axis ~log2(n) times
-            self.view_box.setXRange(x0, x0 + 2.0 * span if x1 > x0 else x0 + 1.0, padding=0.02)
+            span = max(2.0 * (x1 - x0), self.min_x_span, 1.0)  # a run of n points moves it ~log2(n) times
+            self.view_box.setXRange(x0, x0 + span, padding=0.02)
         y_span = y1 - y0
         view_span = vy1 - vy0
         if force or y0 < vy0 or y1 > vy1 or y_span < view_span / 3:

@@ -28,7 +28,9 @@ class SampleView(QtWidgets.QWidget):
         pair_layout.setContentsMargins(0, 0, 0, 0)
         pair_layout.addWidget(self.original)
         pair_layout.addWidget(self.prediction)
-        self.error_chart = LiveChart("Painting error (mean squared, lower is better)", "iteration")
+        self.error_chart = LiveChart(
+            "Painting error (mean squared, lower is better)", "iteration", min_x_span=100
+        )
         self.error_chart.setMinimumHeight(130)
         image_page = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         image_page.addWidget(pair)

@@ -157,16 +157,19 @@ def test_chart_ranges_follow_the_data_in_steps_until_the_user_zooms(qtbot):
 def test_a_constant_series_does_not_move_the_range_at_every_redraw(qtbot):
     from studio.widgets.chart import LiveChart
 
-    chart = LiveChart("learning rate")
+    chart = LiveChart("learning rate", min_x_span=100)
     qtbot.addWidget(chart)
     chart.show()
     qtbot.waitExposed(chart)
-    moves = []
+    moves, x_moves = [], []
     chart.view_box.sigYRangeChanged.connect(lambda *_: moves.append(1))
+    chart.view_box.sigXRangeChanged.connect(lambda *_: x_moves.append(1))
     for i in range(20):  # a learning rate that stays at 0.01: the range is set once, then holds
         chart.append("learning_rate", [i], [0.01])
         chart.refresh()
     assert len(moves) == 1, f"{len(moves)} y range changes for a constant series"
+    assert len(x_moves) == 1, "the x axis starts 100 iterations wide: 20 points do not move it"
+    assert chart.view_box.viewRange()[0][1] >= 100
     (_, _), (y0, y1) = chart.view_box.viewRange()
     assert y0 < 0.01 < y1
     chart.hide()
