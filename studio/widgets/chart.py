@@ -8,9 +8,10 @@ dashed in the same colour.
 
 Ranges follow the data in steps rather than pyqtgraph's autorange on every redraw: the x axis doubles
 its span when the data reaches its end, the y axis changes only when the data leaves it (then with
-room to travel on) or fills less than a third of it. Axes are drawn from a cached pixmap while their
-range holds, so a redraw mostly paints the curves; re-rendering an axis was most of the GUI's painting
-cost during training (python -m bench gui). A chart out of sight (another tab) does no work at all.
+room to travel on) or fills less than a third of it; non-negative data within half its maximum of
+zero (a falling loss) is shown from zero, which then holds. Axes are drawn from a cached pixmap while
+their range holds, so a redraw mostly paints the curves; re-rendering an axis was most of the GUI's
+painting cost during training (python -m bench gui). A chart out of sight (another tab) does no work.
 Zooming or panning by hand stops the following; the plot's "A" button (auto range) starts it again.
 """
 
@@ -237,13 +238,19 @@ class LiveChart(QtWidgets.QWidget):
         if force or x0 < vx0 or x1 > vx1 or x0 > vx0 + 0.25 * (vx1 - vx0):
             span = max(2.0 * (x1 - x0), self.min_x_span, 1.0)  # a run of n points moves it ~log2(n) times
             self.view_box.setXRange(x0, x0 + span, padding=0.02)
-        y_span = y1 - y0
+        # Non-negative data that has come within half its maximum of zero (a falling loss, an accuracy)
+        # is shown from zero: the axis then holds for the rest of the run instead of moving each time
+        # the loss reaches a new low.
+        log_y = self.plot_item.ctrl.logYCheck.isChecked()
+        from_zero = not log_y and 0.0 <= y0 <= 0.5 * y1
+        y_low = 0.0 if from_zero else y0
+        y_span = y1 - y_low
         view_span = vy1 - vy0
         if force or y0 < vy0 or y1 > vy1 or y_span < view_span / 3:
             pad = 0.08 * y_span if y_span > 0 else max(abs(y1) * 0.1, 0.5)
-            low, high = y0 - pad, y1 + pad
+            low, high = y_low - (0.25 * pad if from_zero else pad), y1 + pad
             if not force:  # room to travel on the side the data left by
-                if y0 < vy0:
+                if y0 < vy0 and not from_zero:
                     low -= 0.25 * y_span
                 if y1 > vy1:
                     high += 0.25 * y_span

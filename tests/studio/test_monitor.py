@@ -190,3 +190,24 @@ def test_histograms_out_of_sight_are_drawn_when_their_tab_is_shown(qtbot, window
     monitor.tabs.setCurrentWidget(view)
     qtbot.waitUntil(lambda: view.weights_curve.yData is not None, timeout=5000)
     np.testing.assert_array_equal(view.weights_curve.yData, counts)
+
+
+def test_a_falling_loss_is_shown_from_zero_once_it_has_halved_and_the_axis_then_holds(qtbot):
+    from studio.widgets.chart import LiveChart
+
+    chart = LiveChart("loss", min_x_span=1000)
+    qtbot.addWidget(chart)
+    chart.show()
+    qtbot.waitExposed(chart)
+    chart.append("loss", np.arange(50), np.linspace(2.0, 0.9, 50))  # below half its maximum
+    chart.refresh()
+    (_, _), (y0, y1) = chart.view_box.viewRange()
+    assert -0.1 < y0 <= 0.0 and y1 >= 2.0  # from zero, the zero line just visible
+    moves = []
+    chart.view_box.sigYRangeChanged.connect(lambda *_: moves.append(1))
+    for start in range(50, 500, 10):  # the loss keeps falling towards zero: the axis does not move
+        xs = np.arange(start, start + 10)
+        chart.append("loss", xs, 0.9 * np.exp(-(xs - 50) / 150.0))
+        chart.refresh()
+    assert moves == []
+    chart.hide()
