@@ -256,10 +256,17 @@ class MainWindow(QtWidgets.QMainWindow):
         self.status_progress = QtWidgets.QLabel("")
         self.status_speed = QtWidgets.QLabel("")
         self.status_backend = QtWidgets.QLabel("")
-        # Room for the widest throughput up front: a label that grows while text streams in gets cut off.
+        # Labels whose text changes while a run streams in get a fixed size, room for their widest text
+        # up front: a label whose size hint changes makes Qt lay out the status bar and then the whole
+        # main window again, with a geometry animation per dock, several times a second.
         metrics = self.status_speed.fontMetrics()
-        self.status_speed.setMinimumWidth(metrics.horizontalAdvance("9,999,999 samples/s "))
-        for label in (self.status_state, self.status_progress, self.status_speed):
+        widest = {
+            self.status_state: "State: stopping ",
+            self.status_progress: "epoch 99,999, iteration 99,999,999 ",
+            self.status_speed: "9,999,999 samples/s ",
+        }
+        for label, text in widest.items():
+            label.setFixedSize(metrics.horizontalAdvance(text), label.sizeHint().height())
             bar.addWidget(label)
         bar.addPermanentWidget(self.status_backend)
         self.sigProjectChanged.connect(self._backend_status)

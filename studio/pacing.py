@@ -49,6 +49,17 @@ class Paced:
         self.shown = 0  # how many times show() ran (tests and the bench read it)
 
     @property
+    def interval(self) -> float:
+        """Seconds between shown values at the least (``1 / rate_hz``); may be changed at any time."""
+        return self._interval
+
+    @interval.setter
+    def interval(self, seconds: float) -> None:
+        if not seconds > 0:
+            raise ValueError(f"Paced: interval must be > 0 s, got {seconds}")
+        self._interval = float(seconds)
+
+    @property
     def holding(self) -> bool:
         """True while a pushed value waits to be shown."""
         return self._held is not _NOTHING

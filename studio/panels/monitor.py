@@ -28,7 +28,13 @@ _KEEP_RUNS = 5  # runs kept for comparison; older ones are forgotten
 class QtMonitorPanel(QtWidgets.QWidget):
     """Live view of the bridge's current run (and up to four earlier runs, dotted)."""
 
-    def __init__(self, bridge: Bridge, redraw_ms: int = 200, parent: QtWidgets.QWidget | None = None):
+    def __init__(
+        self,
+        bridge: Bridge,
+        redraw_ms: int = 200,
+        parent: QtWidgets.QWidget | None = None,
+        chart_budget: float = 0.025,
+    ):
         super().__init__(parent)
         self.bridge = bridge
         self.loss_chart = LiveChart(
@@ -91,10 +97,15 @@ class QtMonitorPanel(QtWidgets.QWidget):
         layout.addWidget(outer)
 
         # Charts are redrawn at most 5 times a second while a run is live, not on every batch the bridge
-        # delivers: drawing is the GUI's main cost, and on 2 cores it comes out of training's time (python
-        # -m bench gui). The redraw rides on a bridge flush, like the paced status and ETA lines, so all
-        # of them are painted in one pass of the event loop rather than in several.
+        # delivers, and less often when drawing them costs more than ``chart_budget`` of a core: on 2
+        # cores the GUI thread's time comes out of training's (python -m bench gui), and charts are most
+        # of it. The redraw rides on a bridge tick, like the paced status and ETA lines, so all of them
+        # are painted in one pass of the event loop rather than in several.
+        self.chart_budget = chart_budget
+        self._fastest_redraw = redraw_ms / 1000.0
         self._paced_redraw = Paced(lambda _: self.refresh(), rate_hz=1000.0 / redraw_ms)
+        self._chart_work_seen = 0.0
+        self._redraw_cost: float | None = None
         bridge.sigFlushed.connect(self._tick)
         self._run_order: collections.deque = collections.deque()
         self._run_projects: list[str] = []
@@ -118,6 +129,23 @@ class QtMonitorPanel(QtWidgets.QWidget):
         """Draw what arrived since the last redraw (charts without new points cost nothing)."""
         for chart in self.charts:
             chart.refresh()
+        self._budget_redraws()
+
+    @property
+    def redraw_interval(self) -> float:
+        """Seconds between chart redraws during a run: 0.2 s, or longer while redraws cost more than
+        ``chart_budget`` of a core (1 s at most)."""
+        return self._paced_redraw.interval
+
+    def _budget_redraws(self) -> None:
+        """Set the redraw interval from the charts' CPU time per redraw (refresh, and the paint that
+        follows it, which is counted at the next redraw), smoothed over the last few redraws."""
+        work = sum(chart.work_seconds for chart in self.charts)
+        spent, self._chart_work_seen = work - self._chart_work_seen, work
+        cost = self._redraw_cost
+        self._redraw_cost = spent if cost is None else 0.7 * cost + 0.3 * spent
+        wanted = self._redraw_cost / self.chart_budget
+        self._paced_redraw.interval = min(max(wanted, self._fastest_redraw), 1.0)
 
     # ------------------------------------------------------------------ slots
     def _tick(self, _events: int) -> None:
@@ -134,6 +162,10 @@ class QtMonitorPanel(QtWidgets.QWidget):
         self._state_changed(_state)
 
     def _on_run_started(self, info: RunInfo) -> None:
+        # The redraw budget counts from here: what drawing cost before the run does not slow it.
+        self._chart_work_seen = sum(chart.work_seconds for chart in self.charts)
+        self._redraw_cost = None
+        self._paced_redraw.interval = self._fastest_redraw
         if self._run_projects and self._run_projects[-1] != info.project_name:
             self._forget_runs()  # curves of another project (other metrics, other scales) only confuse
         self._run_projects.append(info.project_name)

@@ -16,6 +16,7 @@ from engine.backend import cuda_status
 from studio.bridge import Bridge
 from studio.pacing import Paced
 from studio.widgets.fields import FloatField, IntField, ValidatedField
+from studio.widgets.live_text import live_text
 from studio.widgets.parameter_form import OPTIMISER_PARAMETERS, SCHEDULE_PARAMETERS, ParameterForm
 
 __all__ = ["QtTrainingPanel", "OPTIMISER_PARAMETERS", "SCHEDULE_PARAMETERS"]
@@ -123,7 +124,7 @@ class QtTrainingPanel(QtWidgets.QWidget):
         self.buttons["stop"].clicked.connect(bridge.stop)
         self.progress = QtWidgets.QProgressBar()
         self.progress.setFormat("%p%")
-        self.eta = QtWidgets.QLabel("Not started")
+        self.eta = live_text("Not started")  # changes 5 times a second: see studio.widgets.live_text
         self.message = QtWidgets.QLabel()
         self.message.setProperty("role", "field-error")
         self.message.setWordWrap(True)

@@ -17,6 +17,8 @@ Zooming or panning by hand stops the following; the plot's "A" button (auto rang
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
@@ -55,6 +57,19 @@ class SeriesBuffer:
         return self._y[: self.size]
 
 
+class _PlotWidget(pg.PlotWidget):
+    """A PlotWidget that adds up the CPU time its paints take (the monitor budgets its redraws)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.paint_seconds = 0.0
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        start = time.thread_time()
+        super().paintEvent(event)
+        self.paint_seconds += time.thread_time() - start
+
+
 class LiveChart(QtWidgets.QWidget):
     """A titled plot of named series, with an optional log-scale toggle.
 
@@ -84,7 +99,7 @@ class LiveChart(QtWidgets.QWidget):
     ):
         super().__init__(parent)
         self.min_x_span = float(min_x_span)
-        self.plot_widget = pg.PlotWidget()
+        self.plot_widget = _PlotWidget()
         self.plot_item = self.plot_widget.getPlotItem()
         self.plot_item.setTitle(title)
         self.plot_item.setLabel("bottom", x_label)
@@ -117,6 +132,7 @@ class LiveChart(QtWidgets.QWidget):
         self._dirty: set[tuple] = set()
         self._current_run = None
         self._hidden_runs: set = set()
+        self._refresh_seconds = 0.0
 
     # ----------------------------------------------------------------- data
     def append(
@@ -179,6 +195,7 @@ class LiveChart(QtWidgets.QWidget):
         """
         if not self._dirty or not self.isVisible():
             return
+        start = time.thread_time()
         for key in self._dirty:
             buf = self._buffers[key]
             y = buf.y
@@ -188,6 +205,12 @@ class LiveChart(QtWidgets.QWidget):
         if self._dirty:
             self._fit()
         self._dirty.clear()
+        self._refresh_seconds += time.thread_time() - start
+
+    @property
+    def work_seconds(self) -> float:
+        """CPU seconds this chart's GUI thread work has taken so far: refreshes and paints."""
+        return self._refresh_seconds + self.plot_widget.paint_seconds
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)

@@ -11,6 +11,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
+from studio.widgets.live_text import live_text
+
 __all__ = ["ImageView", "as_display_image"]
 
 
@@ -58,9 +60,7 @@ class ImageView(QtWidgets.QWidget):
         self.view = self.graphics.addViewBox(lockAspect=True, invertY=True, enableMouse=False)
         self.item = pg.ImageItem()
         self.view.addItem(self.item)
-        self.caption = QtWidgets.QLabel("")
-        self.caption.setProperty("role", "caption")
-        self.caption.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        self.caption = live_text(role="caption", alignment=QtCore.Qt.AlignmentFlag.AlignHCenter)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.title)

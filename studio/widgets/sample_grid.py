@@ -13,6 +13,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from studio import theme
 from studio.widgets.image_view import as_display_image
+from studio.widgets.live_text import live_text
 
 __all__ = ["SampleGrid"]
 
@@ -96,8 +97,7 @@ class SampleGrid(QtWidgets.QWidget):
             "Sample predictions: predicted class (confidence); green right, red wrong"
         )
         self.title.setProperty("role", "headline")
-        self.accuracy_label = QtWidgets.QLabel("")
-        self.accuracy_label.setProperty("role", "caption")
+        self.accuracy_label = live_text(role="caption")  # see studio.widgets.live_text
         self.tiles = _Tiles(columns, rows, tile)
         layout = QtWidgets.QVBoxLayout(self)
         layout.addWidget(self.title)
