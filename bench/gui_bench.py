@@ -5,7 +5,7 @@ One process, interleaved: the same training run (the CNN workload W2, or the cat
 studio attached (main window shown, live monitor drawing every event through the bridge). While the
 GUI run trains, a 10 ms ``QTimer`` probe measures the Qt event loop's latency: how late each tick
 fires. Reported: latency p50/p99/max (target p99 < 50 ms) and GUI-attached throughput as a share of
-headless (target >= 90 %), the median over ``--repeats`` interleaved pairs of the GUI run's throughput
+headless (target >= 90 %), the median over ``--repeats`` (12) interleaved pairs of the GUI run's throughput
 over the headless run's just before it.
 
 Throughput is measured on the training thread itself (a hook stamps every iteration), after
@@ -42,7 +42,7 @@ def _parse(argv):
     p.add_argument("--workload", choices=("cnn", "cat"), default="cnn")
     p.add_argument("--iterations", type=int, default=200, help="training iterations per run (default 200)")
     p.add_argument("--warmup", type=int, default=10, help="iterations not timed at the start of a run")
-    p.add_argument("--repeats", type=int, default=8, help="interleaved headless/GUI pairs (default 8)")
+    p.add_argument("--repeats", type=int, default=12, help="interleaved headless/GUI pairs (default 12)")
     p.add_argument("--output", help="also write the results as JSON to this file")
     return p.parse_args(argv)
 
