@@ -205,6 +205,9 @@ def main(argv=None) -> int:
         except Exception as exc:  # the CNN pieces may be missing in a partial checkout
             print(f"CNN workload unavailable ({exc}); using the cat painter instead")
             args.workload = "cat"
+    from engine import allocator
+
+    print(allocator.tune())  # as sigma-studio does at start-up: the same process the user gets
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ.setdefault("SIGMA_STUDIO_HOME", tempfile.mkdtemp(prefix="sigma-gui-bench-"))  # autosaves
     from studio.app import create_application

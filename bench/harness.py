@@ -13,8 +13,6 @@
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import json
 import os
 import queue
@@ -25,6 +23,8 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+
+from engine.allocator import ALLOCATOR_ENV, MMAP_THRESHOLD, TRIM_THRESHOLD, tune  # noqa: F401 - re-exported
 
 __all__ = [
     "ALLOCATOR_ENV",
@@ -39,12 +39,6 @@ __all__ = [
     "thread_env",
 ]
 
-#: Thresholds given to glibc: allocations below 32 MiB (the largest mmap threshold glibc accepts) come
-#: from the heap, and freed heap memory is returned to the system only above 256 MiB of free space.
-MMAP_THRESHOLD = 32 * 1024 * 1024
-TRIM_THRESHOLD = 256 * 1024 * 1024
-ALLOCATOR_ENV = {"MALLOC_MMAP_THRESHOLD_": str(MMAP_THRESHOLD), "MALLOC_TRIM_THRESHOLD_": str(TRIM_THRESHOLD)}
-
 
 def thread_env(threads: int | None) -> dict:
     """Environment pinning numpy's BLAS and OpenMP (PyTorch) to ``threads`` threads (empty for None)."""
@@ -53,26 +47,14 @@ def thread_env(threads: int | None) -> dict:
     return {k: str(threads) for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
 
 
-_M_TRIM_THRESHOLD = -1  # from glibc's malloc.h
-_M_MMAP_THRESHOLD = -3
-
-
 def tune_allocator() -> str:
-    """Apply the allocator thresholds to this process; returns a sentence saying what was done."""
+    """Apply the allocator thresholds to this process (``engine.allocator.tune``, as ``sigma`` and the
+    studio do); returns a sentence saying what was done, here and for child processes."""
+    said = tune()
+    if said.startswith("allocator left"):
+        return said
     env = ", ".join(f"{k}={v}" for k, v in ALLOCATOR_ENV.items())
-    if not sys.platform.startswith("linux"):
-        return f"allocator left at its defaults ({sys.platform} is not glibc)"
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        ok = libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD) and libc.mallopt(
-            _M_TRIM_THRESHOLD, TRIM_THRESHOLD
-        )
-    except (OSError, AttributeError) as exc:
-        return f"allocator left at its defaults (mallopt unavailable: {exc})"
-    if not ok:
-        return "allocator left at its defaults (mallopt refused the thresholds)"
     return f"glibc mallopt in this process and {env} in child processes (all implementations alike)"
-
 
 def cpu_pressure() -> float | None:
     """Linux PSI: the share (%) of the last 10 s in which some task waited for a CPU (None if unknown).

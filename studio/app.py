@@ -15,6 +15,8 @@ import sys
 import time
 from pathlib import Path
 
+from engine import allocator
+
 __all__ = ["main", "create_application"]
 
 
@@ -110,6 +112,7 @@ def _smoke(args) -> int:
 def main(argv=None) -> int:
     """Entry point of ``sigma-studio``."""
     args = _parse(sys.argv[1:] if argv is None else argv)
+    allocator.tune()  # this process trains: keep each step's temporaries off fresh pages
     if args.smoke:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
         return _smoke(args)

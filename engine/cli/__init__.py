@@ -12,6 +12,7 @@ import sys
 import traceback
 import warnings
 
+from engine import allocator
 from engine.cli.errors import (
     EXIT_CODES_HELP,
     EXIT_INTERRUPTED,
@@ -173,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     from engine.cli import commands
 
+    allocator.tune()  # this process trains: keep each step's temporaries off fresh pages
     if not getattr(args, "debug", False):
         # numpy's overflow warnings before a NaN guard stops training would break the one-line rule;
         # the guard's error says what went wrong, and --debug shows everything.
