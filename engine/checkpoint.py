@@ -116,6 +116,7 @@ def _collect(trainer) -> dict:
         "values": values,
         "versions": _versions(),
         "created": time.time(),
+        "classes": list(trainer.class_names) if getattr(trainer, "class_names", None) else None,
     }
     return {
         "spec": net.to_spec(),
@@ -283,6 +284,7 @@ def info(path) -> dict:
         "parameters": int(sum(int(np.prod(a.shape)) for a in params.values())),
         "last_metrics": history[-1] if history else {},
         "dataset_fingerprint": meta.get("dataset_fingerprint"),
+        "classes": meta.get("classes"),
         "versions": meta.get("versions"),
         "network_spec": content["spec"],
     }

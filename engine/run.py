@@ -265,6 +265,7 @@ def build_run(
         metrics=list(settings.get("metrics") or []),
         name=project.name,
         events=events,
+        class_names=classes,
     )
     return Run(
         project=project,

@@ -121,6 +121,12 @@ def cmd_info(args) -> int:
         extras = {k: v for k, v in node.items() if k not in ("type", "name", "inputs", "init")}
         args_text = ", ".join(f"{k}={v}" for k, v in extras.items())
         say(f"  {node.get('name'):<16} {node.get('type'):<22} {args_text}")
+    classes = data.get("classes") or []
+    if classes:
+        shown = ", ".join(str(c) for c in classes[:12]) + (
+            f", ... ({len(classes)} in all)" if len(classes) > 12 else ""
+        )
+        say(f"classes     {shown}")
     last = {k: v for k, v in (data.get("last_metrics") or {}).items() if k not in ("epoch", "iteration")}
     if last:
         from engine.cli.progress import format_metrics

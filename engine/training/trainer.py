@@ -54,6 +54,9 @@ class Trainer:
         Source name on events.
     events : EventBus, optional
         Share a bus (the environment's); a new one otherwise.
+    class_names : sequence of str, optional
+        The classes the outputs stand for, in output order; checkpoints keep them, so ``sigma predict``
+        and the studio name a checkpoint's columns ``cat``, ``dog`` rather than ``p_0``, ``p_1``.
 
     Attributes
     ----------
@@ -85,6 +88,7 @@ class Trainer:
         nan_guard: bool = True,
         name: str = "trainer",
         events: EventBus | None = None,
+        class_names=None,
     ):
         from ..hooks.guards import NaNGuard
 
@@ -96,6 +100,7 @@ class Trainer:
             raise ValueError(f"Invalid value for `workers`. Expected an integer >= 1. Received: {workers!r}")
         self.workers = int(workers)
         self.name = name
+        self.class_names = None if class_names is None else tuple(str(c) for c in class_names)
         self.network = network
         self.backend = get_backend(backend)
         if self.backend.is_cuda:

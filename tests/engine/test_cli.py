@@ -176,6 +176,20 @@ def test_predict_reads_npy_csv_and_images_into_one_csv(tmp_path, trained):
     assert [r["class"] for r in rows] == [str(k) for k in expected.argmax(axis=1)]
 
 
+def test_predict_names_columns_after_the_classes_the_checkpoint_keeps(tmp_path, trained):
+    names = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+    trainer = Trainer(trained["network"], batch_size=50, class_names=names)
+    checkpoint.save(trainer, tmp_path / "named.h5")
+    assert checkpoint.info(tmp_path / "named.h5")["classes"] == list(names)
+    np.save(tmp_path / "two.npy", trained["inputs"][:2])
+    done = sigma("predict", tmp_path / "named.h5", "two.npy", "-o", tmp_path / "out.csv", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.DictReader((tmp_path / "out.csv").open()))
+    assert list(rows[0])[4:] == [f"p_{n}" for n in names]
+    expected = _probabilities(trained["network"], trained["inputs"][:2]).argmax(axis=1)
+    assert [r["class"] for r in rows] == [names[k] for k in expected]
+
+
 def test_predict_bad_file_names_file_and_row_and_keeps_old_output(tmp_path, trained):
     (tmp_path / "bad.csv").write_text("1," * 63 + "1\n" + "1," * 62 + "oops,1\n")
     out = tmp_path / "out.csv"
@@ -240,6 +254,7 @@ def test_train_resume_and_eval_end_to_end(tmp_path):
         "resuming at epoch 2" in done.stdout and "epoch 2/2" in done.stdout and "epoch 1/" not in done.stdout
     )
     assert checkpoint.info(last)["epoch"] == 2
+    assert checkpoint.info(last)["classes"] == [str(k) for k in range(10)]  # the dataset's, kept
 
     by_project = sigma("eval", project, "--checkpoint", last)
     by_checkpoint = sigma("eval", last, "--project", project)
