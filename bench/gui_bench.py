@@ -40,7 +40,7 @@ _PROBE_MS = 10
 def _parse(argv):
     p = argparse.ArgumentParser(prog="python -m bench gui", description=__doc__.split("\n\n")[0])
     p.add_argument("--workload", choices=("cnn", "cat"), default="cnn")
-    p.add_argument("--iterations", type=int, default=200, help="training iterations per run (default 200)")
+    p.add_argument("--iterations", type=int, default=400, help="training iterations per run (default 400)")
     p.add_argument("--warmup", type=int, default=10, help="iterations not timed at the start of a run")
     p.add_argument("--repeats", type=int, default=12, help="interleaved headless/GUI pairs (default 12)")
     p.add_argument("--output", help="also write the results as JSON to this file")
