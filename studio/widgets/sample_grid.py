@@ -48,7 +48,6 @@ class _Tiles(QtWidgets.QWidget):
         self._colors = {True: QtGui.QColor(theme.OK_COLOR), False: QtGui.QColor(theme.ERROR_COLOR)}
         width = columns * (tile + _GAP * 3) + _GAP
         self.setFixedSize(width, rows * (tile + self._caption_height + _GAP) + _GAP)
-        self.setAttribute(QtCore.Qt.WidgetAttribute.WA_OpaquePaintEvent, False)
 
     def _cell(self, i: int) -> QtCore.QRect:
         w = self.tile + _GAP * 3
