@@ -107,8 +107,9 @@ class MainWindow(QtWidgets.QMainWindow):
 
         self.bridge.sigError.connect(self._show_error)
         self.bridge.sigStateChanged.connect(self._state_changed)
-        self.bridge.sigIterationMetrics.connect(lambda events: self._status_pacer.push(events[-1]))
-        self.bridge.sigFlushed.connect(lambda _n: self._status_pacer.poll())
+        # Bound methods, not lambdas: Qt disconnects them when the window goes, a lambda would outlive it.
+        self.bridge.sigIterationMetrics.connect(self._iteration_status)
+        self.bridge.sigFlushed.connect(self._poll_status)
         self.bridge.sigRunStarted.connect(
             lambda _: self.banner.dismiss() if self.banner.level == "error" else None
         )
@@ -307,6 +308,12 @@ class MainWindow(QtWidgets.QMainWindow):
             action.setEnabled(enabled[name])
         for action in getattr(self, "example_actions", {}).values():
             action.setEnabled(not active)
+
+    def _iteration_status(self, events: list) -> None:
+        self._status_pacer.push(events[-1])
+
+    def _poll_status(self, _events: int) -> None:
+        self._status_pacer.poll()
 
     def _show_iteration_status(self, e) -> None:
         self.status_progress.setText(f"epoch {e.epoch + 1}, iteration {e.iteration}")

@@ -171,7 +171,7 @@ class QtTrainingPanel(QtWidgets.QWidget):
         self.ckpt_best.toggled.connect(lambda _: self._store_checkpoint())
         bridge.sigStateChanged.connect(self._state_changed)
         bridge.sigIterationMetrics.connect(self._progress)
-        bridge.sigFlushed.connect(lambda _n: self._paced_progress.poll())
+        bridge.sigFlushed.connect(self._poll_progress)  # a bound method: disconnected with the panel
         self._state_changed(bridge.state)
         self.setEnabled(False)
 
@@ -351,6 +351,9 @@ class QtTrainingPanel(QtWidgets.QWidget):
 
     def _progress(self, events: list) -> None:
         self._paced_progress.push(events[-1])
+
+    def _poll_progress(self, _events: int) -> None:
+        self._paced_progress.poll()
 
     def _show_progress(self, e) -> None:
         """The ETA line and the bar for one IterationMetrics event (5 a second: see studio.pacing)."""

@@ -71,10 +71,13 @@ class _Tiles(QtWidgets.QWidget):
             painter.drawText(text, QtCore.Qt.AlignmentFlag.AlignCenter, caption)
         painter.end()
 
+    def tooltip_at(self, pos: QtCore.QPoint) -> str:
+        """What the tile under ``pos`` (widget coordinates) says when hovered: right, or the answer."""
+        return next((e[3] for i, e in enumerate(self.entries) if self._cell(i).contains(pos)), "")
+
     def event(self, event: QtCore.QEvent) -> bool:
         if event.type() == QtCore.QEvent.Type.ToolTip:
-            pos = event.pos()
-            tip = next((e[3] for i, e in enumerate(self.entries) if self._cell(i).contains(pos)), "")
+            tip = self.tooltip_at(event.pos())
             if tip:
                 QtWidgets.QToolTip.showText(event.globalPos(), tip, self)
             else:
