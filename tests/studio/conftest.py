@@ -79,7 +79,7 @@ def _busy_pools():
 def _no_leaks(qapp):
     """Fail the test if it leaves threads, pool work, running timers or visible windows behind."""
     baseline = set(threading.enumerate())
-    widgets_before = set(QtWidgets.QApplication.topLevelWidgets())
+    widgets_before = _top_level_addresses()
     yield
     # qtbot (set up after this autouse fixture) has already closed the widgets registered with it.
     # Give finishing work a bounded moment, processing events so queued signals can land.
@@ -103,12 +103,21 @@ def _no_leaks(qapp):
         problems.append(f"{_pending_single_shots[0]} single-shot timer(s) pending")
         _pending_single_shots[0] = 0
     windows = [
-        w for w in QtWidgets.QApplication.topLevelWidgets() if w not in widgets_before and w.isVisible()
+        type(w).__name__
+        for w in QtWidgets.QApplication.topLevelWidgets()
+        if shiboken6.getCppPointer(w)[0] not in widgets_before and w.isVisible()
     ]
     if windows:
-        problems.append(f"top-level widgets left open: {[type(w).__name__ for w in windows]}")
+        problems.append(f"top-level widgets left open: {windows}")
     if problems:
         pytest.fail("; ".join(problems))
+
+
+def _top_level_addresses() -> set[int]:
+    """The top-level widgets as C++ addresses, not Python wrappers: Qt creates and deletes some of them
+    on its own (tooltips, combo-box popups), and a wrapper kept across a test would outlive its widget;
+    a later widget at the same address would then be handed that stale wrapper (a segfault)."""
+    return {shiboken6.getCppPointer(w)[0] for w in QtWidgets.QApplication.topLevelWidgets()}
 
 
 def _safe_active(timer) -> bool:
