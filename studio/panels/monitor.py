@@ -137,10 +137,14 @@ class QtMonitorPanel(QtWidgets.QWidget):
         ``chart_budget`` of a core (1 s at most)."""
         return self._paced_redraw.interval
 
+    def _chart_work(self) -> float:
+        """CPU seconds all charts have spent refreshing and painting so far."""
+        return sum(chart.work_seconds for chart in self.charts)
+
     def _budget_redraws(self) -> None:
         """Set the redraw interval from the charts' CPU time per redraw (refresh, and the paint that
         follows it, which is counted at the next redraw), smoothed over the last few redraws."""
-        work = sum(chart.work_seconds for chart in self.charts)
+        work = self._chart_work()
         spent, self._chart_work_seen = work - self._chart_work_seen, work
         cost = self._redraw_cost
         self._redraw_cost = spent if cost is None else 0.7 * cost + 0.3 * spent
@@ -163,7 +167,7 @@ class QtMonitorPanel(QtWidgets.QWidget):
 
     def _on_run_started(self, info: RunInfo) -> None:
         # The redraw budget counts from here: what drawing cost before the run does not slow it.
-        self._chart_work_seen = sum(chart.work_seconds for chart in self.charts)
+        self._chart_work_seen = self._chart_work()
         self._redraw_cost = None
         self._paced_redraw.interval = self._fastest_redraw
         if self._run_projects and self._run_projects[-1] != info.project_name:

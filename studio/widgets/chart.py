@@ -202,8 +202,7 @@ class LiveChart(QtWidgets.QWidget):
             if self.plot_item.ctrl.logYCheck.isChecked():
                 y = np.where(y > 0, y, np.nan)  # log of 0 or a negative loss has no place on a log axis
             self._curves[key].setData(buf.x.copy(), y.copy())
-        if self._dirty:
-            self._fit()
+        self._fit()
         self._dirty.clear()
         self._refresh_seconds += time.thread_time() - start
 
