@@ -16,7 +16,9 @@ run's state changes (paused, stopped, finished), so the last value always shows 
 
 from __future__ import annotations
 
+import inspect
 import time
+import weakref
 from collections.abc import Callable
 
 __all__ = ["Paced"]
@@ -30,7 +32,10 @@ class Paced:
     Parameters
     ----------
     show : callable(value)
-        Draws a value (sets a label's text, a widget's image...).
+        Draws a value (sets a label's text, a widget's image...). A bound method is held weakly: the
+        view owns its pacer, and a pacer holding the view back would make a reference cycle, so a
+        closed window would be freed only when Python's cycle collector happens to run, possibly in
+        the middle of a Qt call that lists the very widget being freed.
     rate_hz : float
         The most calls of ``show`` per second; a push within ``1 / rate_hz`` s of the last shown value is
         held (replacing any value held before) until the next push after the interval or :meth:`flush`.
@@ -41,7 +46,7 @@ class Paced:
     def __init__(self, show: Callable[[object], None], rate_hz: float = 5.0, clock=time.monotonic):
         if rate_hz <= 0:
             raise ValueError(f"Paced: rate_hz must be > 0, got {rate_hz}")
-        self._show = show
+        self._show = weakref.WeakMethod(show) if inspect.ismethod(show) else (lambda: show)
         self._interval = 1.0 / rate_hz
         self._clock = clock
         self._last = float("-inf")
@@ -70,8 +75,7 @@ class Paced:
         if now - self._last >= self._interval:
             self._held = _NOTHING
             self._last = now
-            self.shown += 1
-            self._show(value)
+            self._call(value)
         else:
             self._held = value
 
@@ -86,8 +90,14 @@ class Paced:
             return
         value, self._held = self._held, _NOTHING
         self._last = self._clock()
+        self._call(value)
+
+    def _call(self, value) -> None:
+        show = self._show()
+        if show is None:  # the view is gone
+            return
         self.shown += 1
-        self._show(value)
+        show(value)
 
     def drop(self) -> None:
         """Forget the held value (a new run starts: what the old one last said no longer matters)."""

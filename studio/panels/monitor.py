@@ -103,7 +103,7 @@ class QtMonitorPanel(QtWidgets.QWidget):
         # are painted in one pass of the event loop rather than in several.
         self.chart_budget = chart_budget
         self._fastest_redraw = redraw_ms / 1000.0
-        self._paced_redraw = Paced(lambda _: self.refresh(), rate_hz=1000.0 / redraw_ms)
+        self._paced_redraw = Paced(self._redraw, rate_hz=1000.0 / redraw_ms)
         self._chart_work_seen = 0.0
         self._redraw_cost: float | None = None
         bridge.sigFlushed.connect(self._tick)
@@ -130,6 +130,9 @@ class QtMonitorPanel(QtWidgets.QWidget):
         for chart in self.charts:
             chart.refresh()
         self._budget_redraws()
+
+    def _redraw(self, _value) -> None:
+        self.refresh()
 
     @property
     def redraw_interval(self) -> float:

@@ -9,6 +9,7 @@ pool itself is checked instead.
 
 from __future__ import annotations
 
+import gc
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before anything imports Qt
@@ -102,6 +103,7 @@ def _no_leaks(qapp):
     if _pending_single_shots[0] > 0:
         problems.append(f"{_pending_single_shots[0]} single-shot timer(s) pending")
         _pending_single_shots[0] = 0
+    gc.collect()  # see _top_level_addresses
     windows = [
         type(w).__name__
         for w in QtWidgets.QApplication.topLevelWidgets()
@@ -117,6 +119,7 @@ def _top_level_addresses() -> set[int]:
     """The top-level widgets as C++ addresses, not Python wrappers: Qt creates and deletes some of them
     on its own (tooltips, combo-box popups), and a wrapper kept across a test would outlive its widget;
     a later widget at the same address would then be handed that stale wrapper (a segfault)."""
+    gc.collect()  # a widget freed by the cycle collector mid-listing would be a dangling pointer
     return {shiboken6.getCppPointer(w)[0] for w in QtWidgets.QApplication.topLevelWidgets()}
 
 

@@ -114,3 +114,31 @@ def test_sample_grid_paints_every_tile_with_a_coloured_caption_and_a_tooltip(qtb
     assert grid.tiles.tooltip_at(grid.tiles._cell(2).center()) == f"wrong: the answer is {names[targets[2]]}"
     assert grid.tiles.tooltip_at(grid.tiles._cell(0).center()) == "right"
     assert grid.tiles.tooltip_at(QtCore.QPoint(-5, -5)) == ""
+
+
+def test_a_pacer_does_not_keep_its_view_alive():
+    import gc
+    import weakref
+
+    class View:
+        def __init__(self):
+            self.seen = []
+            self.pacer = Paced(self.show)
+
+        def show(self, value):
+            self.seen.append(value)
+
+    view = View()
+    view.pacer.push(1)
+    assert view.seen == [1]
+    gone = weakref.ref(view)
+    pacer = view.pacer
+    gc.disable()  # freed by reference counting alone, not by the cycle collector
+    try:
+        del view
+        assert gone() is None
+    finally:
+        gc.enable()
+    pacer.push(2)  # the view is gone: nothing to show, no error
+    pacer.flush()
+    assert pacer.shown == 1
