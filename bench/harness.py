@@ -56,6 +56,7 @@ def tune_allocator() -> str:
     env = ", ".join(f"{k}={v}" for k, v in ALLOCATOR_ENV.items())
     return f"glibc mallopt in this process and {env} in child processes (all implementations alike)"
 
+
 def cpu_pressure() -> float | None:
     """Linux PSI: the share (%) of the last 10 s in which some task waited for a CPU (None if unknown).
 

@@ -18,8 +18,18 @@ from .reductions import _normalize_axes
 from .reductions import sum as sum_
 
 __all__ = [
-    "relu", "leaky_relu", "elu", "selu", "gelu", "erf", "sigmoid", "tanh", "softplus", "softsign",
-    "softmax", "log_softmax",
+    "relu",
+    "leaky_relu",
+    "elu",
+    "selu",
+    "gelu",
+    "erf",
+    "sigmoid",
+    "tanh",
+    "softplus",
+    "softsign",
+    "softmax",
+    "log_softmax",
 ]
 
 # SELU constants from Klambauer et al. (2017), to the precision PyTorch uses.

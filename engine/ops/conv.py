@@ -66,8 +66,7 @@ def make_geometry(op, x_hw, kernel_hw, stride=1, padding=0, dilation=1, groups=1
     dh, dw = _pair(dilation, "dilation", op)
     if min(sh, sw, dh, dw, kh, kw) < 1:
         raise ValueError(
-            f"{op}: kernel {kernel_hw}, stride {(sh, sw)} and dilation {(dh, dw)} must be "
-            "positive"
+            f"{op}: kernel {kernel_hw}, stride {(sh, sw)} and dilation {(dh, dw)} must be positive"
         )
     if isinstance(padding, str):
         if padding == "valid":
@@ -93,8 +92,10 @@ def make_geometry(op, x_hw, kernel_hw, stride=1, padding=0, dilation=1, groups=1
     geom = ConvGeometry(kh, kw, sh, sw, pads, dh, dw, groups)
     ho, wo = geom.output_hw(*x_hw)
     if ho < 1 or wo < 1:
-        raise ShapeError(f"{op}: input of spatial size {tuple(x_hw)} is too small for kernel {kernel_hw} "
-                         f"with dilation {(dh, dw)} and padding {pads}")
+        raise ShapeError(
+            f"{op}: input of spatial size {tuple(x_hw)} is too small for kernel {kernel_hw} "
+            f"with dilation {(dh, dw)} and padding {pads}"
+        )
     return geom
 
 
@@ -104,7 +105,7 @@ def _padded(xp, x, geom, fill=0.0):
         return x
     n, c, h, w = x.shape
     out = xp.full((n, c, h + pt + pb, w + pl + pr), fill, dtype=x.dtype)
-    out[:, :, pt:pt + h, pl:pl + w] = x
+    out[:, :, pt : pt + h, pl : pl + w] = x
     return out
 
 
@@ -141,9 +142,9 @@ def col2im(xp, cols, geom, x_shape):
         rows = slice(r0, r0 + geom.sh * (ho - 1) + 1, geom.sh)
         for j in range(geom.kw):
             c0 = j * geom.dw
-            out[:, :, rows, c0:c0 + geom.sw * (wo - 1) + 1:geom.sw] += cols[:, :, i, j]
+            out[:, :, rows, c0 : c0 + geom.sw * (wo - 1) + 1 : geom.sw] += cols[:, :, i, j]
     if pt or pb or pl or pr:
-        out = out[:, :, pt:pt + h, pl:pl + w]
+        out = out[:, :, pt : pt + h, pl : pl + w]
     return out
 
 
@@ -223,8 +224,8 @@ def _grad_input_stride1(xp, gy, w, geom, x_shape):
     for i in range(geom.kh):
         for j in range(geom.kw):
             start = i * geom.dh * wp + j * geom.dw
-            out[:, :, start:start + length] += dcols[:, :, i, j]
-    return out[:, :, : hp * wp].reshape(n, c, hp, wp)[:, :, pt:pt + h, pl:pl + w_]
+            out[:, :, start : start + length] += dcols[:, :, i, j]
+    return out[:, :, : hp * wp].reshape(n, c, hp, wp)[:, :, pt : pt + h, pl : pl + w_]
 
 
 def _bias_grad(gy, gy_rows=None):
@@ -343,8 +344,10 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """
     x, weight = as_tensor(x), as_tensor(weight)
     if x.ndim != 4 or weight.ndim != 4:
-        raise ShapeError(f"conv2d: expected x (N, C, H, W) and weight (O, C/groups, kh, kw), "
-                         f"got x {x.shape} and weight {weight.shape}")
+        raise ShapeError(
+            f"conv2d: expected x (N, C, H, W) and weight (O, C/groups, kh, kw), "
+            f"got x {x.shape} and weight {weight.shape}"
+        )
     n, c, h, w = x.shape
     o, cg, kh, kw = weight.shape
     if groups < 1 or c % groups or o % groups or cg * groups != c:
@@ -356,8 +359,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         bias = as_tensor(bias, like=x)
         if bias.shape != (o,):
             raise ShapeError(
-                f"conv2d: bias must have shape ({o},) for weight {weight.shape}, got "
-                f"{bias.shape}"
+                f"conv2d: bias must have shape ({o},) for weight {weight.shape}, got {bias.shape}"
             )
     geom = make_geometry("conv2d", (h, w), (kh, kw), stride, padding, dilation, groups)
     fn = Conv2d(geom)
@@ -382,7 +384,11 @@ def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     y = conv2d(
         reshape(x, (x.shape[0], x.shape[1], 1, x.shape[2])),
         reshape(weight, (weight.shape[0], weight.shape[1], 1, weight.shape[2])),
-        bias, stride=(1, int(stride)), padding=pad2, dilation=(1, int(dilation)), groups=groups,
+        bias,
+        stride=(1, int(stride)),
+        padding=pad2,
+        dilation=(1, int(dilation)),
+        groups=groups,
     )
     return reshape(y, (y.shape[0], y.shape[1], y.shape[3]))
 
@@ -391,5 +397,3 @@ def conv2d_output_shape(x_shape, weight_shape, stride=1, padding=0, dilation=1, 
     """The output shape (N, O, Ho, Wo) a conv2d would produce, without computing it (for shape inference)."""
     geom = make_geometry("conv2d", x_shape[2:], weight_shape[2:], stride, padding, dilation, groups)
     return (x_shape[0], weight_shape[0], *geom.output_hw(*x_shape[2:]))
-
-

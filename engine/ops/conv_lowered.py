@@ -38,7 +38,7 @@ def columns(xp, x, geom):
     (pt, pb), (pl, pr) = geom.pads
     ho, wo = geom.output_hw(h, w)
     xpad = xp.zeros((n, h + pt + pb, w + pl + pr, c), dtype=x.dtype)
-    xpad[:, pt:pt + h, pl:pl + w, :] = x.transpose(0, 2, 3, 1)
+    xpad[:, pt : pt + h, pl : pl + w, :] = x.transpose(0, 2, 3, 1)
     s0, s1, s2, s3 = xpad.strides
     windows = xp.lib.stride_tricks.as_strided(
         xpad, (n, ho, wo, geom.kh, geom.kw, c), (s0, s1, s2, s1 * geom.dh, s2 * geom.dw, s3)
@@ -92,5 +92,5 @@ def grad_input(xp, gy, w, geom, x_shape, gy_rows=None):
         r0 = i * geom.dh
         for j in range(kw):
             c0 = j * geom.dw
-            dxpad[:, r0:r0 + ho, c0:c0 + wo, :] += taps[i * kw + j].reshape(n, ho, wo, c)
-    return dxpad[:, pt:pt + h, pl:pl + w_, :].transpose(0, 3, 1, 2)  # NCHW shape, channels-last memory
+            dxpad[:, r0 : r0 + ho, c0 : c0 + wo, :] += taps[i * kw + j].reshape(n, ho, wo, c)
+    return dxpad[:, pt : pt + h, pl : pl + w_, :].transpose(0, 3, 1, 2)  # NCHW shape, channels-last memory

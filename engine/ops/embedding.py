@@ -55,8 +55,7 @@ def embedding(indices, weights):
     idx = weights.xp.asarray(idx)
     if idx.dtype.kind not in "iu":
         raise DTypeError(
-            f"embedding: indices must be integers, got dtype {idx.dtype} with shape "
-            f"{tuple(idx.shape)}"
+            f"embedding: indices must be integers, got dtype {idx.dtype} with shape {tuple(idx.shape)}"
         )
     if weights.ndim < 2:
         raise ShapeError(f"embedding: weights must have shape (V, D), got {weights.shape}")

@@ -20,7 +20,10 @@ from .reductions import mean as mean_
 from .reductions import sum as sum_
 
 __all__ = [
-    "softmax_cross_entropy", "mean_squared_error", "binary_cross_entropy_with_logits", "l1_loss",
+    "softmax_cross_entropy",
+    "mean_squared_error",
+    "binary_cross_entropy_with_logits",
+    "l1_loss",
     "huber_loss",
 ]
 
@@ -30,8 +33,7 @@ _REDUCTIONS = ("mean", "sum", "none")
 def _check_reduction(op, reduction):
     if reduction not in _REDUCTIONS:
         raise ValueError(
-            f"{op}: invalid value for `reduction`. Expected one of {_REDUCTIONS}. Received: "
-            f"{reduction!r}"
+            f"{op}: invalid value for `reduction`. Expected one of {_REDUCTIONS}. Received: {reduction!r}"
         )
 
 
@@ -85,6 +87,7 @@ class SoftmaxCrossEntropy(Function):
     def backward(self, g):
         x = self.inputs[0]
         if is_grad_enabled():  # a graph of this backward is wanted: differentiate the composite form
+
             def composite(t):
                 per_sample = _cross_entropy_composite(t, self.targets, self.smoothing)
                 return mean_(per_sample) if self.mean else per_sample
@@ -179,8 +182,7 @@ def softmax_cross_entropy(logits, targets, label_smoothing=0.0, reduction="mean"
         raise ShapeError(f"{op}: logits must have shape (N, C), got {logits.shape}")
     if not 0.0 <= label_smoothing < 1.0:
         raise ValueError(
-            f"{op}: invalid value for `label_smoothing`. Expected 0 <= s < 1. Received: "
-            f"{label_smoothing}"
+            f"{op}: invalid value for `label_smoothing`. Expected 0 <= s < 1. Received: {label_smoothing}"
         )
     n, c = logits.shape
     t = targets.data if isinstance(targets, Tensor) else targets
@@ -195,8 +197,7 @@ def softmax_cross_entropy(logits, targets, label_smoothing=0.0, reduction="mean"
     elif t.dtype.kind == "f":
         if t.shape != (n, c):
             raise ShapeError(
-                f"{op}: probability targets must have the logits' shape {logits.shape}, got "
-                f"{t.shape}"
+                f"{op}: probability targets must have the logits' shape {logits.shape}, got {t.shape}"
             )
         t = t.astype(logits.dtype, copy=False)
     else:
@@ -212,14 +213,12 @@ def _pair(op, pred, target):
     target = as_tensor(target, like=pred)
     if pred.shape != target.shape:
         raise ShapeError(
-            f"{op}: predictions of shape {pred.shape} and targets of shape {target.shape} "
-            "differ"
+            f"{op}: predictions of shape {pred.shape} and targets of shape {target.shape} differ"
         )
     if target.dtype != pred.dtype:
         if target.requires_grad:
             raise DTypeError(
-                f"{op}: predictions are {pred.dtype} but targets that require gradients are "
-                f"{target.dtype}"
+                f"{op}: predictions are {pred.dtype} but targets that require gradients are {target.dtype}"
             )
         target = Tensor(target.data.astype(pred.dtype))  # constant labels: cast them (ints, float64 data)
     return pred, target
@@ -275,4 +274,3 @@ def huber_loss(pred, target, delta=1.0, reduction="mean"):
     m = minimum(a, float(delta))
     per = 0.5 * square(m) + delta * (a - m)
     return _reduce(per, reduction)
-

@@ -14,8 +14,24 @@ from ..autodiff.tensor import Tensor
 from .reductions import sum_to
 
 __all__ = [
-    "add", "sub", "mul", "div", "neg", "pow", "square", "exp", "log", "sqrt", "abs", "sign", "clip",
-    "maximum", "minimum", "where", "astype", "reciprocal",
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "neg",
+    "pow",
+    "square",
+    "exp",
+    "log",
+    "sqrt",
+    "abs",
+    "sign",
+    "clip",
+    "maximum",
+    "minimum",
+    "where",
+    "astype",
+    "reciprocal",
 ]
 
 

@@ -119,8 +119,7 @@ def batch_norm(x, gamma, beta, running_mean, running_var, training, momentum=0.1
     for name, t in (("gamma", gamma), ("beta", beta), ("running_mean", rm), ("running_var", rv)):
         if tuple(t.shape) != (c,):
             raise ShapeError(
-                f"batch_norm: {name} must have shape ({c},) for input {x.shape}, got "
-                f"{tuple(t.shape)}"
+                f"batch_norm: {name} must have shape ({c},) for input {x.shape}, got {tuple(t.shape)}"
             )
     axes = (0,) if x.ndim == 2 else (0, 2, 3)
     pshape = _param_shape(x.shape, axes)
@@ -128,8 +127,7 @@ def batch_norm(x, gamma, beta, running_mean, running_var, training, momentum=0.1
         n = x.size // c
         if n < 2:
             raise ShapeError(
-                "batch_norm: training needs more than one value per channel, got input "
-                f"{x.shape}"
+                f"batch_norm: training needs more than one value per channel, got input {x.shape}"
             )
         fn = BatchNormTrain(axes, eps)
         y = fn(x, gamma, beta)
@@ -170,4 +168,3 @@ def layer_norm(x, gamma, beta, axes=-1, eps=1e-5):
             f"got {gamma.shape} and {beta.shape}"
         )
     return LayerNormFn(axes, eps)(x, gamma, beta)
-

@@ -33,7 +33,7 @@ def _offsets(geom):
 def _offset_view(a, geom, i, j, ho, wo):
     """The (N, C, Ho, Wo) strided view of padded ``a`` that kernel offset (i, j) reads in every window."""
     r0, c0 = i * geom.dh, j * geom.dw
-    return a[:, :, r0:r0 + geom.sh * (ho - 1) + 1:geom.sh, c0:c0 + geom.sw * (wo - 1) + 1:geom.sw]
+    return a[:, :, r0 : r0 + geom.sh * (ho - 1) + 1 : geom.sh, c0 : c0 + geom.sw * (wo - 1) + 1 : geom.sw]
 
 
 def _scatter(xp, g, index, geom, x_shape):
@@ -53,7 +53,7 @@ def _scatter(xp, g, index, geom, x_shape):
         else:
             view += g * (index == k)
     if pt or pb or pl or pr:
-        out = out[:, :, pt:pt + h, pl:pl + w]
+        out = out[:, :, pt : pt + h, pl : pl + w]
     return out
 
 

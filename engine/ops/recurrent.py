@@ -43,7 +43,7 @@ def _swap_go(xp, a, hid):
     The weights keep PyTorch's order (checkpoints and export rely on it); inside the fused op the gates
     run as (i, f, o, g), so that one in-place sigmoid covers the three sigmoid gates at once.
     """
-    return xp.concatenate([a[..., : 2 * hid], a[..., 3 * hid:], a[..., 2 * hid: 3 * hid]], axis=-1)
+    return xp.concatenate([a[..., : 2 * hid], a[..., 3 * hid :], a[..., 2 * hid : 3 * hid]], axis=-1)
 
 
 class LSTM(Function):
@@ -67,9 +67,9 @@ class LSTM(Function):
             xp.matmul(hs[t], w_hh, out=tmp)
             a += tmp
             _sigmoid_(xp, a[:, : 3 * hid])  # i, f, o
-            g = a[:, 3 * hid:]
+            g = a[:, 3 * hid :]
             xp.tanh(g, out=g)
-            i, f, o = a[:, :hid], a[:, hid: 2 * hid], a[:, 2 * hid: 3 * hid]
+            i, f, o = a[:, :hid], a[:, hid : 2 * hid], a[:, 2 * hid : 3 * hid]
             c = cs[t + 1]
             xp.multiply(f, cs[t], out=c)
             xp.multiply(i, g, out=tmp_h)
@@ -101,17 +101,17 @@ class LSTM(Function):
             if ghs is not None:
                 dh += ghs[:, t]
             a, da, tc = acts[t], d_acts[t], tcs[t]
-            i, f, o, g = a[:, :hid], a[:, hid: 2 * hid], a[:, 2 * hid: 3 * hid], a[:, 3 * hid:]
+            i, f, o, g = a[:, :hid], a[:, hid : 2 * hid], a[:, 2 * hid : 3 * hid], a[:, 3 * hid :]
             # gradients w.r.t. the gate values first, then times each activation's slope
-            xp.multiply(dh, tc, out=da[:, 2 * hid: 3 * hid])  # d o
+            xp.multiply(dh, tc, out=da[:, 2 * hid : 3 * hid])  # d o
             xp.multiply(tc, tc, out=tmp)
             xp.subtract(1, tmp, out=tmp)
             tmp *= o
             tmp *= dh
             dc += tmp  # dc += dh * o * (1 - tanh(c)^2)
             xp.multiply(dc, g, out=da[:, :hid])  # d i
-            xp.multiply(dc, cs[t], out=da[:, hid: 2 * hid])  # d f
-            xp.multiply(dc, i, out=da[:, 3 * hid:])  # d g
+            xp.multiply(dc, cs[t], out=da[:, hid : 2 * hid])  # d f
+            xp.multiply(dc, i, out=da[:, 3 * hid :])  # d g
             dc *= f
             s = a[:, : 3 * hid]  # one slope s (1 - s) for the three sigmoid gates
             xp.subtract(1, s, out=tmp_3h)
@@ -119,7 +119,7 @@ class LSTM(Function):
             da[:, : 3 * hid] *= tmp_3h
             xp.multiply(g, g, out=tmp)
             xp.subtract(1, tmp, out=tmp)
-            da[:, 3 * hid:] *= tmp
+            da[:, 3 * hid :] *= tmp
             if t or h0.requires_grad:
                 xp.matmul(da, w_hh_t, out=dh)
         flat = d_acts.reshape(t_steps * n, 4 * hid)
@@ -214,8 +214,8 @@ class GRU(Function):
             rz = a[:, : 2 * hid]
             rz += p[:, : 2 * hid]
             _sigmoid_(xp, rz)
-            r, z, nn = a[:, :hid], a[:, hid: 2 * hid], a[:, 2 * hid:]
-            xp.multiply(r, p[:, 2 * hid:], out=tmp)
+            r, z, nn = a[:, :hid], a[:, hid : 2 * hid], a[:, 2 * hid :]
+            xp.multiply(r, p[:, 2 * hid :], out=tmp)
             nn += tmp
             xp.tanh(nn, out=nn)
             # h' = (1 - z) n + z h = n + z (h - n)
@@ -246,20 +246,20 @@ class GRU(Function):
             if ghs is not None:
                 dh += ghs[:, t]
             a = acts[t]
-            r, z, nn = a[:, :hid], a[:, hid: 2 * hid], a[:, 2 * hid:]
+            r, z, nn = a[:, :hid], a[:, hid : 2 * hid], a[:, 2 * hid :]
             dxa, dha = dx_pre[t], dh_pre[t]
-            dr, dz, dn = dxa[:, :hid], dxa[:, hid: 2 * hid], dxa[:, 2 * hid:]
+            dr, dz, dn = dxa[:, :hid], dxa[:, hid : 2 * hid], dxa[:, 2 * hid :]
             # dn (pre-activation) = dh (1 - z) (1 - n^2)
             xp.subtract(1, z, out=tmp)
             xp.multiply(dh, tmp, out=dn)
             xp.multiply(nn, nn, out=tmp)
             xp.subtract(1, tmp, out=tmp)
             dn *= tmp
-            xp.multiply(dn, r, out=dha[:, 2 * hid:])
+            xp.multiply(dn, r, out=dha[:, 2 * hid :])
             # dz = dh (h - n) and dr = dn (h @ W_hn + b_hn), then one sigmoid slope for both gates
             xp.subtract(hs[t], nn, out=tmp)
             xp.multiply(dh, tmp, out=dz)
-            xp.multiply(dn, hh[t][:, 2 * hid:], out=dr)
+            xp.multiply(dn, hh[t][:, 2 * hid :], out=dr)
             rz = a[:, : 2 * hid]
             xp.subtract(1, rz, out=tmp_2h)
             tmp_2h *= rz
@@ -367,6 +367,7 @@ def _check(op, k, x, h0, *rest):
     want = [(inp, k * hid), (hid, k * hid)] + [(k * hid,)] * (len(names) - 2)
     for name, p, shape in zip(names, params, want):
         if p.shape != shape:
-            raise ShapeError(f"{op}: {name} must have shape {shape} for x {x.shape} and hidden size {hid}, "
-                             f"got {p.shape}")
+            raise ShapeError(
+                f"{op}: {name} must have shape {shape} for x {x.shape} and hidden size {hid}, got {p.shape}"
+            )
     return tensors
