@@ -8,6 +8,10 @@ cheaply.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
 
 from .network.graph import FORMAT
 from .project import DEFAULT_TRAINING, Project
@@ -23,6 +27,9 @@ __all__ = [
     "digits_project",
     "digits_cnn_project",
     "PROJECT_TEMPLATES",
+    "Example",
+    "EXAMPLES",
+    "example",
 ]
 
 
@@ -223,3 +230,87 @@ PROJECT_TEMPLATES = {
     "Digits classifier": digits_project,
     "Digits CNN": digits_cnn_project,
 }
+
+
+# ---------------------------------------------------------------------------------------------- examples
+def _cat_thumbnail() -> np.ndarray:
+    from .data import samples  # noqa: PLC0415 - reads a bundled file; only when a thumbnail is shown
+
+    return np.asarray(samples.cat() * 255.0 + 0.5, dtype=np.uint8)
+
+
+def _digits_thumbnail() -> np.ndarray:
+    from .data import samples  # noqa: PLC0415
+
+    digits = samples.digits(flat=True)
+    tiles = np.asarray(digits["inputs"][:16], dtype=np.float32).reshape(16, 8, 8)
+    sheet = tiles.reshape(4, 4, 8, 8).transpose(0, 2, 1, 3).reshape(32, 32)
+    grey = np.asarray(255.0 - sheet / max(float(sheet.max()), 1e-6) * 255.0, dtype=np.uint8)
+    return np.repeat(grey[..., None], 3, axis=2)
+
+
+@dataclass(frozen=True)
+class Example:
+    """One bundled example project, as the start page, the toolbar and ``sigma new --template`` list it.
+
+    Attributes
+    ----------
+    key : str
+        Short name for ``sigma new --template KEY`` (lower case, ``-`` between words).
+    title : str
+        Display name ("Paint the cat").
+    description : str
+        One or two sentences: what it shows, what kind of data, and the quality it reaches in how long.
+    kind : str
+        The kind of data: ``"image"``, ``"table"``, ``"text"`` or ``"toy"``.
+    make : callable () -> Project
+        A fresh project each call.
+    thumbnail : callable () -> ndarray
+        ``uint8`` array ``(H, W, 3)`` (RGB) to show beside the title; drawn from the bundled data.
+    """
+
+    key: str
+    title: str
+    description: str
+    kind: str
+    make: Callable[[], Project]
+    thumbnail: Callable[[], np.ndarray]
+
+
+#: The bundled examples, in the order the start page shows them.
+EXAMPLES: tuple[Example, ...] = (
+    Example(
+        "cat",
+        "Paint the cat",
+        "A coordinate network learns the bundled 128x128 cat picture pixel by pixel; watch the painting "
+        "appear in the monitor.",
+        "image",
+        cat_project,
+        _cat_thumbnail,
+    ),
+    Example(
+        "digits",
+        "Digits classifier",
+        "An MLP learns to read 1,797 handwritten 8x8 digits (a table of 64 pixels); about 97% validation "
+        "accuracy within seconds.",
+        "image",
+        digits_project,
+        _digits_thumbnail,
+    ),
+    Example(
+        "digits-cnn",
+        "Digits CNN",
+        "The same digits as 1x8x8 images through a small convolutional network.",
+        "image",
+        digits_cnn_project,
+        _digits_thumbnail,
+    ),
+)
+
+
+def example(key: str) -> Example:
+    """The example called ``key`` (its ``key`` or its ``title``); ``KeyError`` names the known ones."""
+    for item in EXAMPLES:
+        if key in (item.key, item.title):
+            return item
+    raise KeyError(f"unknown example {key!r}; known: {', '.join(e.key for e in EXAMPLES)}")

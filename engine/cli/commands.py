@@ -75,14 +75,10 @@ def _dims(value_info) -> str:
 
 # ---------------------------------------------------------------------------------------------- new
 def _templates() -> dict:
-    """``{"digits": digits_project, "digits-cnn": ..., "cat": ...}`` from engine.templates."""
+    """The bundled examples by key (``engine.templates.EXAMPLES``): ``{"cat": cat_project, ...}``."""
     from engine import templates
 
-    return {
-        name[: -len("_project")].replace("_", "-"): getattr(templates, name)
-        for name in sorted(dir(templates))
-        if name.endswith("_project") and callable(getattr(templates, name))
-    }
+    return {example.key: example.make for example in templates.EXAMPLES}
 
 
 def cmd_new(args) -> int:
