@@ -20,8 +20,8 @@ class MetricReporter(Hook):
     With ``average=True`` (default) values are per-sample averages over the iterations since the last
     report; otherwise the last iteration's loss. Each report also carries the learning rate, the
     throughput (samples per second since the last report), the total iterations of the run and an ETA
-    when the run's length is known. Reports are also appended to ``trainer.iteration_history`` (a list
-    of ``(iteration, {name: value})``) when ``record=True``.
+    when the run's length is known. Reports are also appended to ``trainer.iteration_history`` (a bounded list
+    of ``(iteration, {name: value})``, evenly downsampled on long runs) when ``record=True``.
 
     ``min_interval_s`` skips a due report when the last one is more recent than that (the next report
     averages over the skipped iterations too): with ``TimeStep(1)`` it gives live charts at a bounded
@@ -55,10 +55,6 @@ class MetricReporter(Hook):
         ):
             return False
         return super().maybe_run(event, trainer)
-
-    def on_attach(self, trainer):
-        if not hasattr(trainer, "iteration_history"):
-            trainer.iteration_history = []
 
     def run(self, trainer):
         now = time.perf_counter()

@@ -14,6 +14,7 @@ from ..operator.factory import make_operator
 from ..optim import from_spec as optimiser_from_spec
 from ..registry import Registry
 from .data import as_dataset, as_iterator, fingerprint_of, ordered_batches
+from .history import EPOCH_CAPACITY, ITERATION_CAPACITY, BoundedHistory
 from .losses import resolve_loss
 from .metrics import get_metric
 
@@ -62,8 +63,12 @@ class Trainer:
     ----------
     iteration, epoch : int
         Optimiser steps and epochs done, in total.
-    history : list of dict
-        One record per epoch: ``{"epoch", "iteration", "loss", <metrics>, "val_loss", ...}``.
+    history : BoundedHistory of dict
+        One record per epoch: ``{"epoch", "iteration", "loss", <metrics>, "val_loss", ...}``; a list
+        that keeps at most 2048 records, evenly downsampled over the run (memory stays flat).
+    iteration_history : BoundedHistory of (int, dict)
+        ``(iteration, {name: value})`` reports of a recording :class:`~engine.hooks.MetricReporter`,
+        at most 4096, evenly downsampled over the run.
     registry : Registry
         Live values (``optimiser.learning_rate``...); changes reach the optimiser and workers at the
         next iteration boundary.
@@ -129,7 +134,8 @@ class Trainer:
         self.registry.set("trainer.seed", self.seed)
         self.iteration = 0
         self.epoch = 0
-        self.history: list[dict] = []
+        self.history = BoundedHistory(capacity=EPOCH_CAPACITY)
+        self.iteration_history = BoundedHistory(capacity=ITERATION_CAPACITY)
         self.tally = Tally(self.backend.xp, ["loss", *(m.name for m in self.metrics)])
         self._values: dict = {}
         self.iterator = None
@@ -321,9 +327,8 @@ class Trainer:
         self.hooks.load_state_dict(initial["hooks"])
         self.rng = np.random.default_rng([self.seed, 2])
         self.iteration = self.epoch = 0
-        self.history = []
-        if hasattr(self, "iteration_history"):
-            self.iteration_history = []
+        self.history.clear()
+        self.iteration_history.clear()
         self.tally = Tally(self.backend.xp, self.tally.names)
         self._values = {}
         self.iterator = None
