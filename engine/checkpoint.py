@@ -4,41 +4,54 @@ Layout (all plain dtypes; structured values are JSON strings of numbers, strings
 
 - root attributes: ``format``, ``format_version``, ``network_spec`` (JSON), ``meta`` (JSON: counters,
   every random generator state as plain ints, data iterator position, metric history, dataset
-  fingerprint, library versions, ...), ``digest`` (SHA-256 over every array, checked on restore)
+  fingerprint, library versions, ...), ``digest`` (SHA-256 over every array and every other attribute,
+  checked on restore; format version 1 files covered the arrays only)
 - ``/parameters/<layer.param>``, ``/buffers/<layer.buffer>``: arrays
 - ``/optimiser``, ``/hooks/<hook name>``: state trees (dicts become groups, arrays datasets, the other
   values a JSON attribute ``values``)
 
 Files are written to a temporary file in the same folder, flushed and fsynced, then renamed over the
 target, so a crash leaves either the old complete file or the new complete one.
+
+This module only maps the trainer's state (``trainer.state_dict()``, built from its parts) to and from
+the file; reading untrusted files safely is :mod:`engine.checkpoint_reader`, and reading them in a
+child process with a time and memory limit (the CLI, the studio) is :mod:`engine.checkpoint_guard`.
+Restore hands the file's state to ``trainer.load_state_dict``, which checks it all before applying it
+all at once.
 """
 
 from __future__ import annotations
 
 import glob
-import hashlib
 import json
+import math
 import os
 import platform
-import threading
 import time
 
 import h5py
 import numpy as np
 
-__all__ = ["save", "restore", "info", "CheckpointError", "FORMAT", "FORMAT_VERSION"]
+from .checkpoint_reader import FORMAT, FORMAT_VERSION, CheckpointError, digest_of, read
 
-FORMAT = "sigma-checkpoint"
-FORMAT_VERSION = 1
-_PLAIN_KINDS = "biuf"
+__all__ = ["save", "restore", "load", "info", "CheckpointError", "FORMAT", "FORMAT_VERSION"]
 
-
-class CheckpointError(ValueError):
-    """A checkpoint that cannot be read or does not fit the trainer; ``path`` names the file."""
-
-    def __init__(self, message: str, path: str = ""):
-        super().__init__(f"{message} (checkpoint {path})" if path else message)
-        self.path = path
+# state_dict keys stored in the ``meta`` attribute (the rest are the groups and the network spec)
+_META_KEYS = (
+    "iteration",
+    "epoch",
+    "seed",
+    "batch_size",
+    "loss",
+    "dataset_fingerprint",
+    "rng",
+    "iterator",
+    "history",
+    "iteration_history",
+    "tally",
+    "values",
+    "classes",
+)
 
 
 # ---------------------------------------------------------------------------------------------- writing
@@ -46,31 +59,42 @@ def _host(a):
     return a.get() if hasattr(a, "get") else np.asarray(a)
 
 
+def _json_dataset(group, name: str, value) -> None:
+    # JSON as UTF-8 bytes in a plain dataset: a variable-length string would live in HDF5's global
+    # heap, whose damaged object sizes make HDF5 loop forever (the hang of issue 14).
+    group.create_dataset(name, data=np.frombuffer(json.dumps(value).encode("utf-8"), np.uint8))
+
+
 def _write_tree(group, tree: dict) -> None:
     values = {}
     for key, value in tree.items():
         key = str(key)
-        if "/" in key or key in (".", ""):
-            raise CheckpointError(f"cannot store state key {key!r}: keys may not contain '/'")
+        if "/" in key or key in (".", "") or key.startswith("."):
+            raise CheckpointError(
+                f"cannot store state key {key!r}: keys may not contain '/' or start with '.'"
+            )
         if isinstance(value, dict):
             _write_tree(group.create_group(key), value)
         elif hasattr(value, "shape") and hasattr(value, "dtype") and not isinstance(value, np.generic):
             group.create_dataset(key, data=_host(value))
         else:
             values[key] = value.item() if isinstance(value, np.generic) else value
-    group.attrs["values"] = json.dumps(values)
+    _json_dataset(group, ".values", values)
 
 
 def _digest(h5file) -> str:
-    """SHA-256 over every dataset's path, dtype, shape and bytes, in sorted order."""
-    h = hashlib.sha256()
-    names = []
-    h5file.visititems(lambda name, obj: names.append(name) if isinstance(obj, h5py.Dataset) else None)
-    for name in sorted(names):
-        data = np.ascontiguousarray(h5file[name][()])
-        h.update(f"{name}|{data.dtype.str}|{data.shape}".encode())
-        h.update(data.tobytes())
-    return h.hexdigest()
+    """The digest of a file just written (ours, so visiting it is safe): every dataset and attribute."""
+    datasets, groups, attributes = {}, [], {("/", k): v for k, v in h5file.attrs.items()}
+
+    def visit(name, obj):
+        if isinstance(obj, h5py.Dataset):
+            datasets[name] = obj[()]
+        else:
+            groups.append(name)
+        attributes.update({("/" + name, k): v for k, v in obj.attrs.items()})
+
+    h5file.visititems(visit)
+    return digest_of(datasets, attributes, groups=groups)
 
 
 def _versions() -> dict:
@@ -84,77 +108,52 @@ def _versions() -> dict:
     }
 
 
-def _collect(trainer) -> dict:
-    """Everything to store, as plain values and host arrays (reads the trainer, changes nothing)."""
-    trainer.operator.sync()  # queued registry values (a scheduled learning rate) belong to this state
-    net = trainer.network
-    iterator_state = trainer._pending_iterator_state
-    if iterator_state is None and trainer.iterator is not None:
-        iterator_state = trainer.iterator.state_dict()
-    values = {}
-    for k, v in trainer._values.items():
-        try:
-            values[k] = float(v)
-        except (TypeError, ValueError):
-            continue
-    meta = {
-        "iteration": trainer.iteration,
-        "epoch": trainer.epoch,
-        "seed": trainer.seed,
-        "batch_size": trainer.batch_size,
-        "loss": trainer.loss_name,
-        "optimiser": type(trainer.optimiser).__name__,
-        "dataset_fingerprint": trainer.data_fingerprint or getattr(trainer, "_expected_fingerprint", ""),
-        "rng": {
-            "trainer": trainer.rng.bit_generator.state,
-            "network": net.rng.bit_generator.state if hasattr(net, "rng") else None,
-        },
-        "iterator": iterator_state,
-        "history": trainer.history,
-        "iteration_history": [list(x) for x in getattr(trainer, "iteration_history", [])],
-        "tally": trainer.tally.state_dict(),
-        "values": values,
-        "versions": _versions(),
-        "created": time.time(),
-        "classes": list(trainer.class_names) if getattr(trainer, "class_names", None) else None,
-    }
+def _to_file(state: dict, spec: dict) -> dict:
+    """The trainer's state as the file's parts: network spec, meta, and the four state trees."""
+    meta = {k: state.get(k) for k in _META_KEYS}
+    meta.update(optimiser=state["optimiser_type"], versions=_versions(), created=time.time())
     return {
-        "spec": net.to_spec(),
+        "spec": spec,
         "meta": meta,
-        "parameters": {k: _host(p.data) for k, p in net.parameters().items()},
-        "buffers": {k: _host(b) for k, b in getattr(net, "buffers", dict)().items()},
-        "optimiser": trainer.optimiser.state_dict(),
-        "hooks": trainer.hooks.state_dict(),
+        **{name: state[name] for name in ("parameters", "buffers", "optimiser", "hooks")},
     }
+
+
+def _from_file(content: dict) -> dict:
+    """The file's parts as a trainer state for ``trainer.load_state_dict`` (checked there)."""
+    meta = content["meta"]
+    state = {k: meta.get(k) for k in _META_KEYS}
+    state.update({name: content[name] for name in ("parameters", "buffers", "optimiser", "hooks")})
+    state["optimiser_type"] = meta.get("optimiser")
+    for key, default in (("history", []), ("iteration_history", []), ("values", {})):
+        if state[key] is None:
+            state[key] = default
+    return state
 
 
 def save(trainer, path) -> str:
     """Write ``trainer``'s complete state to ``path`` (atomically). Returns the path.
 
-    Call it between iterations: from a hook, or while no run is active or the run is paused.
+    From any thread, at any time: during a run the state is taken on the training thread at the next
+    iteration boundary (a copy, so training goes on while the file is written here).
     """
     path = os.path.abspath(os.fspath(path))
-    operator = trainer.operator
-    if operator.state in ("running", "stopping") and threading.current_thread() is not operator.thread:
-        raise CheckpointError(
-            "cannot save while an iteration may be running: save from a hook, or pause first "
-            "and save once the state is 'paused'",
-            path,
-        )
     folder = os.path.dirname(path)
     os.makedirs(folder, exist_ok=True)
     _remove_stale_temporaries(path)
-    content = _collect(trainer)
+    content = _to_file(
+        *trainer.operator.at_boundary(lambda: (trainer.state_dict(), trainer.network.to_spec()))
+    )
     tmp = f"{path}.tmp-{os.getpid()}-{time.monotonic_ns()}"
     try:
         with h5py.File(tmp, "w") as f:
-            f.attrs["format"] = FORMAT
-            f.attrs["format_version"] = FORMAT_VERSION
-            f.attrs["network_spec"] = json.dumps(content["spec"])
-            f.attrs["meta"] = json.dumps(content["meta"])
+            f.attrs["format"] = np.bytes_(FORMAT)  # fixed-length: kept in the object header
+            f.attrs["format_version"] = np.int64(FORMAT_VERSION)
+            _json_dataset(f, ".network_spec", content["spec"])
+            _json_dataset(f, ".meta", content["meta"])
             for name in ("parameters", "buffers", "optimiser", "hooks"):
                 _write_tree(f.create_group(name), content[name])
-            f.attrs["digest"] = _digest(f)
+            f.attrs["digest"] = np.bytes_(_digest(f))
             f.flush()
         fd = os.open(tmp, os.O_RDONLY)
         try:
@@ -192,85 +191,24 @@ def _remove_stale_temporaries(path: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- reading
-def _json_attr(f, name, path, kind=(dict,)):
-    raw = f.attrs.get(name)
-    if isinstance(raw, bytes):
-        raw = raw.decode("utf-8", "replace")
-    if not isinstance(raw, str):
-        raise CheckpointError(f"attribute {name!r} is missing or not a string", path)
-    try:
-        value = json.loads(raw)
-    except (ValueError, RecursionError) as exc:
-        raise CheckpointError(f"attribute {name!r} is not valid JSON ({exc})", path) from None
-    if not isinstance(value, kind):
-        raise CheckpointError(f"attribute {name!r} has the wrong structure ({type(value).__name__})", path)
-    return value
-
-
-def _read_tree(group, path) -> dict:
-    out = _json_attr(group, "values", path) if "values" in group.attrs else {}
-    for key, obj in group.items():
-        if isinstance(obj, h5py.Group):
-            out[key] = _read_tree(obj, path)
-        elif isinstance(obj, h5py.Dataset):
-            if (
-                obj.dtype.kind not in _PLAIN_KINDS
-                or obj.dtype.names is not None
-                or obj.dtype.subdtype is not None
-            ):
-                raise CheckpointError(f"dataset {obj.name!r} has a non-numeric dtype {obj.dtype}", path)
-            out[key] = np.asarray(obj[()])
-        else:
-            raise CheckpointError(f"unexpected object {key!r} in {group.name!r}", path)
-    return out
-
-
-def _open(path):
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise CheckpointError("no such file", path)
-    if not h5py.is_hdf5(path):
-        raise CheckpointError("not an HDF5 file (is it a checkpoint, or truncated?)", path)
-    try:
-        f = h5py.File(path, "r")
-    except OSError as exc:
-        raise CheckpointError(
-            f"cannot open the HDF5 file ({exc}); it may be truncated or damaged", path
-        ) from None
-    kind = f.attrs.get("format")
-    if kind != FORMAT:
-        f.close()
-        raise CheckpointError(f"not a Sigma checkpoint (format attribute {kind!r})", path)
-    version = f.attrs.get("format_version")
-    if not isinstance(version, int | np.integer) or not 1 <= int(version) <= FORMAT_VERSION:
-        f.close()
-        raise CheckpointError(f"unsupported checkpoint format version {version!r}", path)
-    return f
-
-
 def load(path, verify: bool = True) -> dict:
-    """Read and check a checkpoint file into plain values and host arrays (applies nothing)."""
-    with _open(path) as f:
-        try:
-            content = {"spec": _json_attr(f, "network_spec", path), "meta": _json_attr(f, "meta", path)}
-            for name in ("parameters", "buffers", "optimiser", "hooks"):
-                if not isinstance(f.get(name), h5py.Group):
-                    raise CheckpointError(f"group {name!r} is missing", path)
-                content[name] = _read_tree(f[name], path)
-            if verify and f.attrs.get("digest") != _digest(f):
-                raise CheckpointError("contents do not match the stored digest: the file is damaged", path)
-        except CheckpointError:
-            raise
-        except (OSError, KeyError, ValueError, TypeError) as exc:  # h5py reports damage in several ways
-            raise CheckpointError(f"damaged file ({type(exc).__name__}: {exc})", path) from None
-    return content
+    """Read and check a checkpoint file into plain values and host arrays (applies nothing).
+
+    See :func:`engine.checkpoint_reader.read`; in-process, so for files that may be damaged prefer
+    :func:`engine.checkpoint_guard.checked` first (a child process with a time limit).
+    """
+    return read(path, arrays=True, verify=verify)
 
 
 def info(path) -> dict:
-    """A summary for the GUI and CLI: counters, network size, optimiser, last metrics, versions."""
-    content = load(path, verify=False)
+    """A summary for the GUI and CLI: counters, network size, optimiser, last metrics, versions.
+
+    Reads no parameter data (only shapes), so a file declaring huge arrays allocates nothing.
+    """
+    content = read(path, arrays=False, verify=False)
     meta, params = content["meta"], content["parameters"]
-    history = meta.get("history") or []
+    history = meta.get("history") if isinstance(meta.get("history"), list) else []
+    learning_rate = content["optimiser"].get("learning_rate")
     return {
         "path": os.path.abspath(os.fspath(path)),
         "size_bytes": os.path.getsize(path),
@@ -278,15 +216,16 @@ def info(path) -> dict:
         "iteration": meta.get("iteration"),
         "created": meta.get("created"),
         "optimiser": meta.get("optimiser"),
-        "learning_rate": content["optimiser"].get("learning_rate"),
+        "learning_rate": learning_rate if isinstance(learning_rate, int | float) else None,
         "loss": meta.get("loss"),
-        "layers": len(content["spec"].get("nodes", [])),
-        "parameters": int(sum(int(np.prod(a.shape)) for a in params.values())),
-        "last_metrics": history[-1] if history else {},
+        "layers": len(content["spec"].get("nodes", []) or []),
+        "parameters": int(sum(math.prod(a.shape) for a in params.values() if hasattr(a, "shape"))),
+        "last_metrics": history[-1] if history and isinstance(history[-1], dict) else {},
         "dataset_fingerprint": meta.get("dataset_fingerprint"),
         "classes": meta.get("classes"),
         "versions": meta.get("versions"),
         "network_spec": content["spec"],
+        "format_version": content["format_version"],
     }
 
 
@@ -314,32 +253,14 @@ def _check(trainer, content, data, path) -> None:
         problems.append(
             f"optimiser: file {meta.get('optimiser')}, trainer {type(trainer.optimiser).__name__}"
         )
-    for k, slots in content["optimiser"].get("state", {}).items():
-        for slot, a in slots.items() if isinstance(slots, dict) else ():
-            if k in params and tuple(a.shape) != tuple(params[k].shape):
-                problems.append(f"optimiser state {k}.{slot} has shape {tuple(a.shape)}")
     if data is not None:
         from .training.data import fingerprint_of
 
         have, want = fingerprint_of(data), meta.get("dataset_fingerprint", "")
         if have and want and have != want:
             problems.append(f"dataset differs (fingerprint {want[:12]} in the file, {have[:12]} given)")
-    for key, kind in (("iteration", int), ("epoch", int), ("history", list), ("rng", dict), ("tally", dict)):
-        if not isinstance(meta.get(key), kind):
-            problems.append(f"meta field {key!r} is missing or malformed")
-    rng = meta.get("rng") if isinstance(meta.get("rng"), dict) else {}
-    for name, gen in (("trainer", trainer.rng), ("network", getattr(trainer.network, "rng", None))):
-        if gen is not None and not _valid_rng_state(rng.get(name), gen):
-            problems.append(f"random generator state {name!r} is malformed")
     if problems:
         raise CheckpointError("the checkpoint does not fit this trainer: " + "; ".join(problems), path)
-
-
-def _valid_rng_state(state, gen) -> bool:
-    if not isinstance(state, dict) or state.get("bit_generator") != type(gen.bit_generator).__name__:
-        return False
-    inner = state.get("state")
-    return isinstance(inner, dict) and all(isinstance(v, int) for v in inner.values())
 
 
 def _spec_difference(stored: dict, current: dict) -> str:
@@ -356,52 +277,35 @@ def _spec_difference(stored: dict, current: dict) -> str:
 def restore(trainer, path, data=None) -> dict:
     """Load a checkpoint into ``trainer`` for an exact resume; ``fit`` then continues where it was.
 
-    Everything is read and checked first (architecture, parameter shapes, optimiser, random generator
-    states, and the dataset fingerprint when ``data`` is given or at the next ``fit``); on any problem
-    the trainer is left untouched and one :class:`CheckpointError` lists what differs. Returns the meta.
+    Everything is read and checked first (the file's structure and digest, architecture, parameter
+    shapes and values, optimiser, counters, random generator states, iterator position, and the
+    dataset fingerprint when ``data`` is given or at the next ``fit``), then applied all at once by
+    ``trainer.load_state_dict``; on any problem the trainer is bitwise unchanged and one
+    :class:`CheckpointError` says what. Returns the meta.
     """
+    from .training.state import TrainerStateError
+
+    path = os.fspath(path)
     if trainer.operator.control.active:
-        raise CheckpointError("cannot restore while training is running; stop it first", os.fspath(path))
+        raise CheckpointError("cannot restore while training is running; stop it first", path)
     content = load(path)
-    _check(trainer, content, data, os.fspath(path))
-    before = _collect(trainer)
     try:
-        _apply(trainer, content)
-    except Exception as exc:
-        _apply(trainer, before)  # put the trainer back as it was
+        _check(trainer, content, data, path)
+    except (TypeError, AttributeError, KeyError) as exc:  # a crafted spec or meta of the wrong shape
         raise CheckpointError(
-            f"cannot apply the state ({type(exc).__name__}: {exc})", os.fspath(path)
+            f"the stored network or state is malformed ({type(exc).__name__}: {exc})", path
         ) from None
+    try:
+        trainer.load_state_dict(_from_file(content))
+    except TrainerStateError as exc:
+        raise CheckpointError(f"the stored state cannot be used: {exc}", path) from None
     stored, present = set(content["hooks"]), {h.name for h in trainer.hooks}
     if stored != present:  # not an error (hooks may be added or left out on resume), but say so
         from .events import LogMessage
 
         message = (
-            f"restored {os.fspath(path)}: hooks without stored state (they start fresh): "
+            f"restored {path}: hooks without stored state (they start fresh): "
             f"{sorted(present - stored)}; stored hook states ignored: {sorted(stored - present)}"
         )
         trainer.events.emit(LogMessage(source=trainer.name, level="warning", message=message))
     return content["meta"]
-
-
-def _apply(trainer, content) -> None:
-    meta, net, be = content["meta"], trainer.network, trainer.backend
-    for k, p in net.parameters().items():
-        p.data[...] = be.from_host(content["parameters"][k].astype(p.data.dtype, copy=False))
-        p.grad = None
-    if content["buffers"] and hasattr(net, "load_buffers"):
-        net.load_buffers({k: be.from_host(v) for k, v in content["buffers"].items()})
-    trainer.optimiser.load_state_dict(content["optimiser"], like=net.parameters())
-    trainer.hooks.load_state_dict(content["hooks"])
-    trainer.rng.bit_generator.state = meta["rng"]["trainer"]
-    if hasattr(net, "rng") and meta["rng"].get("network") is not None:
-        net.rng.bit_generator.state = meta["rng"]["network"]
-    trainer.iteration, trainer.epoch = int(meta["iteration"]), int(meta["epoch"])
-    trainer.history = [dict(r) for r in meta["history"]]
-    trainer.iteration_history = [(int(i), dict(m)) for i, m in meta.get("iteration_history", [])]
-    trainer.tally.load_state_dict(meta["tally"])
-    trainer._values = {k: float(v) for k, v in meta.get("values", {}).items()}
-    trainer._pending_iterator_state = meta.get("iterator")
-    trainer._expected_fingerprint = meta.get("dataset_fingerprint", "")
-    for hp in trainer.optimiser.hyperparameters:
-        trainer.registry.set(f"optimiser.{hp}", float(getattr(trainer.optimiser, hp)))

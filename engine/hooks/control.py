@@ -69,7 +69,7 @@ class EarlyStopping(Hook):
         if value is None:
             raise ValueError(
                 f"EarlyStopping monitors {self.monitor!r}, which training does not produce "
-                f"(known now: {sorted(k for k in trainer._values)}); pass validation= to fit()"
+                f"(known now: {trainer.known_values()}); pass validation= to fit()"
             )
         if _improved(value, self.best, self.mode, self.min_delta):
             self.best, self.best_epoch, self.wait = value, trainer.epoch, 0

@@ -88,7 +88,9 @@ class ValidationMetrics(Hook):
             record[f"val_top{k}_accuracy"] = top_k_accuracy(scores, self.targets, k)
         for name in ("precision", "recall", "f1"):
             record[f"val_macro_{name}"] = float(self.per_class[name].mean())
-        trainer._values.update({k: v for k, v in record.items() if k.startswith("val_")})
+        for k, v in record.items():
+            if k.startswith("val_"):
+                trainer.record_value(k, v)
         trainer.events.emit(
             ConfusionMatrix(
                 source=trainer.name, epoch=trainer.epoch, matrix=self.matrix.copy(), classes=self.classes

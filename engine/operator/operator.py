@@ -73,8 +73,27 @@ class Operator:
         """Back to the trainer's initial state and ``idle`` (after stopping a run in progress)."""
         done = self.control.reset()
         if done:
-            self.trainer._reset_state()
+            self.trainer.reset_state()
         return done
+
+    def at_boundary(self, function, timeout: float | None = None):
+        """Call ``function()`` between iterations and return its result (any thread but the GUI's).
+
+        During a run it runs on the training thread at the next iteration boundary (at once when the
+        run is paused, before the run ends when it is ending), so it sees a consistent trainer; from
+        a hook, or with no run active, it runs here and now. Raises what ``function`` raised, or
+        ``TimeoutError`` after ``timeout`` seconds (the call is then withdrawn if it has not started).
+        """
+        if threading.current_thread() is self.thread:
+            return function()
+        future = self.control.submit(function)
+        if future is None:
+            return function()
+        try:
+            return future.result(timeout)
+        except TimeoutError:
+            future.cancel()
+            raise
 
     def wait(self, *states: str, timeout: float | None = None) -> bool:
         """Block until the run state is one of ``states`` (scripts and tests; never the GUI thread)."""
@@ -153,7 +172,7 @@ class Operator:
             self._report_error(error)
         reset = self.control.finish(final)
         if reset:
-            t._reset_state()
+            t.reset_state()
             self.control._transition(IDLE)
         if interrupt is not None:
             raise interrupt
@@ -195,7 +214,7 @@ class Operator:
         for name, total in result.metrics.items():
             t.tally.add_sum(name, total)
         t.tally.add_samples(result.size)
-        t._values["loss"] = result.loss
+        t.record_value("loss", result.loss)
         self._fire("iteration")
 
     def _end_epoch(self, validation) -> None:
@@ -207,7 +226,9 @@ class Operator:
             record.update({f"val_{k}": v for k, v in t.evaluate(validation).items()})
         t.tally.mark_epoch()
         t.history.append(record)  # before the hooks, so a checkpoint saved by one includes this epoch
-        t._values.update({k: v for k, v in record.items() if k not in ("epoch", "iteration")})
+        for k, v in record.items():
+            if k not in ("epoch", "iteration"):
+                t.record_value(k, v)
         self._fire("epoch")  # hooks may add values to `record` (validation metrics)
         metrics = {k: v for k, v in record.items() if k not in ("epoch", "iteration")}
         t.events.emit(EpochMetrics(source=t.name, epoch=t.epoch, iteration=t.iteration, metrics=metrics))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import collections
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future
 
 __all__ = ["IDLE", "RUNNING", "PAUSED", "STOPPING", "STOPPED", "FINISHED", "ERROR", "STATES", "RunControl"]
 
@@ -57,6 +58,7 @@ class RunControl:
         self.on_change = on_change
         self.on_pause: Callable[[], None] | None = None
         self.on_resume: Callable[[], None] | None = None
+        self._calls: collections.deque = collections.deque()  # (function, Future) for the next boundary
 
     # ------------------------------------------------------------------ queries
     @property
@@ -138,6 +140,31 @@ class RunControl:
             return False
         return True
 
+    def submit(self, function: Callable[[], object]) -> Future | None:
+        """Run ``function`` on the training thread at the next iteration boundary (at once if the run
+        is paused, before it ends if it is ending). Returns its Future, or None when no run is active
+        (the caller may then call ``function`` itself: nothing else touches the trainer)."""
+        with self._cond:
+            if self._state not in _ACTIVE:
+                return None
+            future: Future = Future()
+            self._calls.append((function, future))
+            self._cond.notify_all()
+            return future
+
+    def _run_calls(self) -> None:
+        """Run the submitted calls (training thread, outside the lock)."""
+        while True:
+            with self._cond:
+                if not self._calls:
+                    return
+                function, future = self._calls.popleft()
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(function())
+                except BaseException as exc:  # the caller gets the error; training goes on
+                    future.set_exception(exc)
+
     # ------------------------------------------------------------------ training thread
     def begin(self) -> None:
         """Start a run (from any state but an active one)."""
@@ -151,7 +178,10 @@ class RunControl:
         self._flush()
 
     def boundary(self) -> bool:
-        """Called before each iteration. Pauses here if asked; returns False when the run must stop."""
+        """Called before each iteration. Runs submitted calls, pauses here if asked; returns False when
+        the run must stop."""
+        if self._calls:  # unlocked peek: a call submitted just now runs at the next boundary
+            self._run_calls()
         with self._cond:
             if self._stop_requested:
                 return False
@@ -164,10 +194,20 @@ class RunControl:
         self._flush()
         if self.on_pause is not None:
             self.on_pause()
+        while True:
+            self._run_calls()  # a save requested while paused runs here, on the training thread
+            with self._cond:
+                self._cond.wait_for(
+                    lambda: (
+                        bool(self._calls)
+                        or self._stop_requested
+                        or not self._pause_requested
+                        or self._steps_allowed > 0
+                    )
+                )
+                if not self._calls:
+                    break
         with self._cond:
-            self._cond.wait_for(
-                lambda: self._stop_requested or not self._pause_requested or self._steps_allowed > 0
-            )
             stop = self._stop_requested
             stepping = self._pause_requested and self._steps_allowed > 0
             if stepping:
@@ -183,14 +223,20 @@ class RunControl:
 
     def finish(self, state: str) -> bool:
         """End the run in ``state`` (``finished``, ``stopped`` or ``error``). Returns whether a reset
-        was requested during the run (the caller resets and goes idle)."""
-        with self._cond:
-            reset = self._reset_requested
-            self._reset_requested = self._pause_requested = False
-            self._steps_allowed = 0
-            if state != ERROR and self._stop_requested:
-                state = STOPPED
-            self._set(state)
+        was requested during the run (the caller resets and goes idle). Calls submitted before the
+        state changes run first; later ones are refused (``submit`` returns None)."""
+        while True:
+            self._run_calls()
+            with self._cond:  # the state changes under the lock `submit` checks it with
+                if self._calls:
+                    continue
+                reset = self._reset_requested
+                self._reset_requested = self._pause_requested = False
+                self._steps_allowed = 0
+                if state != ERROR and self._stop_requested:
+                    state = STOPPED
+                self._set(state)
+                break
         self._flush()
         return reset
 

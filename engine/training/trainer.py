@@ -299,7 +299,45 @@ class Trainer:
         """The current epoch's history record (hooks on ``epoch`` may add values to it)."""
         return self.history[-1] if self.history else {}
 
+    def record_value(self, name: str, value) -> None:
+        """Make ``value`` the current value of ``name`` for :meth:`value` (the operator's loss, a
+        validation hook's ``val_`` metrics); a device scalar is converted only when read."""
+        self._values[name] = value
+
+    def known_values(self) -> list[str]:
+        """The names :meth:`value` can answer now (besides registry identifiers)."""
+        return sorted(self._values)
+
     # ------------------------------------------------------------------ state
+    def state_dict(self) -> dict:
+        """The complete training state, built from the parts' own states, as copies (host arrays).
+
+        See :func:`engine.training.state.state_dict` for the keys. Call it between iterations: from a
+        hook, while no run is active, or through ``operator.at_boundary(trainer.state_dict)``.
+        """
+        from .state import state_dict
+
+        return state_dict(self)
+
+    def load_state_dict(self, state: dict) -> None:
+        """Check ``state`` completely, then apply it all at once (an exact resume point).
+
+        Raises
+        ------
+        engine.training.state.TrainerStateError
+            Naming the stage (parameters, buffers, optimiser, counters, rng, iterator, hooks, history,
+            commit) and the entry; the trainer is then bitwise what it was.
+        """
+        from .state import load_state_dict
+
+        if self.operator.control.active:
+            raise RuntimeError("cannot load a state while a run is in progress; stop it first")
+        load_state_dict(self, state)
+
+    def reset_state(self) -> None:
+        """Back to the state at construction (parameters, optimiser, counters, history, hooks)."""
+        self._reset_state()
+
     def _snapshot(self) -> dict:
         net = self.network
         return {
