@@ -257,8 +257,9 @@ class Bridge(QtCore.QObject):
     def _build_and_restore(self, project, checkpoint_path: str | None):  # pool thread
         run = self._build_run(project)
         if checkpoint_path is not None:
-            from engine import checkpoint
+            from engine import checkpoint, checkpoint_guard
 
+            checkpoint_guard.checked(checkpoint_path)  # a damaged file is refused in a child process
             checkpoint.restore(run.trainer, checkpoint_path)
         return run
 

@@ -96,9 +96,9 @@ def cmd_new(args) -> int:
 
 # ---------------------------------------------------------------------------------------------- info
 def cmd_info(args) -> int:
-    from engine import checkpoint
+    from engine import checkpoint_guard
 
-    data = checkpoint.info(args.checkpoint)
+    data = checkpoint_guard.info(args.checkpoint)  # read in a child with a time and memory limit
     if args.json:
         say(json.dumps(data, indent=2, default=str))
         return EXIT_OK

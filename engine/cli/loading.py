@@ -45,9 +45,10 @@ def network_from_checkpoint(path):
 def restore(trainer, path) -> None:
     """Restore a checkpoint; a misfit is reported by its first differences (the full list can run to
     pages for another network)."""
-    from engine import checkpoint
+    from engine import checkpoint, checkpoint_guard
 
     try:
+        checkpoint_guard.checked(path)  # a damaged file is refused in a child, never hangs this one
         checkpoint.restore(trainer, path)
     except checkpoint.CheckpointError as exc:
         text = str(exc)

@@ -77,10 +77,18 @@ def load_network(path):
     PredictInputError
         The stored network cannot be rebuilt.
     """
-    from engine import checkpoint
+    import numpy as np
+
+    from engine import checkpoint, checkpoint_guard
     from engine.network import Network
 
+    checkpoint_guard.checked(path)  # a damaged file is refused in a child, never hangs this process
     content = checkpoint.load(path)
+    for key, array in (*content["parameters"].items(), *content["buffers"].items()):
+        if not isinstance(array, np.ndarray) or (array.dtype.kind == "f" and not np.isfinite(array).all()):
+            raise checkpoint.CheckpointError(
+                f"{key} holds non-finite values (NaN or infinity)", os.fspath(path)
+            )
     try:
         net = Network.from_spec(content["spec"])
         net.load_parameters(content["parameters"])

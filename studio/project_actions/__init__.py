@@ -74,6 +74,7 @@ class ProjectActions(
 
     sigMessage = Signal(str, str)
     sigCheckpointSaved = Signal(str)
+    sigCheckpointRead = Signal(str, bool)  # path, whether it can be restored (a question is shown)
     sigExported = Signal(str)
     sigExportFailed = Signal(str)
     sigPredicted = Signal(object)
@@ -87,15 +88,11 @@ class ProjectActions(
         self._saved_json = self._json(window.project)
         self._autosaved_json = self._saved_json
         self._save_job = None  # the checkpoint write in progress, if any
-        self._resume_after_save = False
-        self._pending_save_path: str | None = None
+        self._read_job = None  # the checkpoint being read for a restore, if any
         self._init_network_jobs()
         self.autosave_path = recovery_dir() / f"autosave-{os.getpid()}-{id(self):x}.json"
         self._build_menus()
         window.sigProjectChanged.connect(self._on_project_changed)
-        bridge = getattr(window, "bridge", None)
-        if bridge is not None:
-            bridge.sigStateChanged.connect(self._on_run_state)
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setObjectName("autosave")
         self.autosave_timer.setInterval(AUTOSAVE_INTERVAL_MS)

@@ -1,9 +1,12 @@
 """Training > Save checkpoint now and Restore checkpoint… (a mixin of ProjectActions).
 
-Saving pauses a running run, writes on the thread pool (the GUI never waits on the engine) and resumes.
-Restoring shows what the checkpoint holds, refuses one whose network differs from the project's (saying
-what differs), and resumes training from it exactly: the bridge's run builder is wrapped so the restore
-happens on the run's thread, after the run is built and before ``fit``.
+Saving runs on the thread pool (the GUI never waits on the engine): ``checkpoint.save`` takes the
+trainer's state at the next iteration boundary (training goes on; a paused run stays paused) and writes
+it there. Restoring first reads the file on the pool, in a child process with a time and memory limit
+(a damaged file can make HDF5 loop), then shows what the checkpoint holds, refuses one whose network
+differs from the project's (saying what differs), and resumes training from it exactly: the restore
+happens on the run's thread, after the run is built and before ``fit``. The GUI thread never reads a
+checkpoint.
 """
 
 from __future__ import annotations
@@ -48,6 +51,29 @@ class _SaveJob(QRunnable):
             self.done.set()
 
 
+class _ReadJob(QRunnable):
+    """Reads a checkpoint's summary on the pool, in a guarded child process."""
+
+    class Signals(QObject):
+        sigRead = Signal(str, object)
+        sigFailed = Signal(str, str)
+
+    def __init__(self, path: str):
+        super().__init__()
+        self.path = path
+        self.signals = _ReadJob.Signals()
+
+    def run(self) -> None:
+        from engine import checkpoint_guard
+
+        try:
+            summary = checkpoint_guard.info(self.path)
+        except Exception as exc:  # CheckpointError, or an OSError reading the folder
+            self.signals.sigFailed.emit(self.path, f"Cannot read the checkpoint {self.path}: {exc}")
+        else:
+            self.signals.sigRead.emit(self.path, summary)
+
+
 class CheckpointCommands:
     """Save checkpoint now, Restore checkpoint…, resume from a checkpoint."""
 
@@ -63,9 +89,10 @@ class CheckpointCommands:
         return str(folder / f"{stem}-epoch{trainer.epoch}-iter{trainer.iteration}.h5")
 
     def save_checkpoint(self, path=None) -> bool:
-        """Training > Save checkpoint now: pause a running run, write in the background, resume.
+        """Training > Save checkpoint now: write the trainer's state in the background.
 
-        Returns False (with a message) when there is nothing to save or a save is already under way.
+        During a run the state is taken at the next iteration boundary, so a save never fails for
+        timing. Returns False (with a message) when there is nothing to save or a save is under way.
         """
         bridge = getattr(self.window, "bridge", None)
         trainer = getattr(bridge, "trainer", None)
@@ -74,27 +101,12 @@ class CheckpointCommands:
                 "No training to save: start a run first (a checkpoint holds a trainer's state).", "info"
             )
             return False
-        if self._save_job is not None or self._pending_save_path is not None:
+        if self._save_job is not None:
             self.message("A checkpoint is already being written.", "info")
             return False
         target = os.fspath(path) if path is not None else self._default_checkpoint_path(trainer)
-        if bridge.busy and bridge.state in ("starting", "running"):
-            # Only a paused (or finished) trainer is between iterations; pause, then save on "paused".
-            self._pending_save_path = target
-            self._resume_after_save = True
-            bridge.pause()
-            return True
         self._start_save(trainer, target)
         return True
-
-    def _on_run_state(self, state: str) -> None:
-        if state == "paused" and self._pending_save_path is not None:
-            target, self._pending_save_path = self._pending_save_path, None
-            self._start_save(self.window.bridge.trainer, target)
-        elif state in ("stopped", "finished", "error") and self._pending_save_path is not None:
-            target, self._pending_save_path = self._pending_save_path, None
-            self._resume_after_save = False
-            self._start_save(self.window.bridge.trainer, target)
 
     def _start_save(self, trainer, target: str) -> None:
         job = _SaveJob(trainer, target)
@@ -106,9 +118,6 @@ class CheckpointCommands:
 
     def _after_save(self) -> None:
         self._save_job = None
-        if self._resume_after_save:
-            self._resume_after_save = False
-            self.window.bridge.resume()
 
     def _on_saved(self, path: str, summary: dict) -> None:
         project = self.window.project
@@ -126,8 +135,11 @@ class CheckpointCommands:
         self._after_save()
 
     def restore_checkpoint(self, path=None) -> bool:
-        """Training > Restore checkpoint…: show what it holds, refuse one that does not fit the project,
-        and on confirmation resume training from it exactly."""
+        """Training > Restore checkpoint…: read it in the background (``sigCheckpointRead(path, ok)``
+        follows), show what it holds, refuse one that does not fit the project or cannot be read (one
+        message; nothing changes), and on confirmation resume training from it exactly.
+
+        Returns whether the read started."""
         if self._busy():
             return False
         if path is None:
@@ -136,20 +148,32 @@ class CheckpointCommands:
             )
             dialog.setNameFilter("Checkpoints (*.h5 *.hdf5);;All files (*)")
             return False
-        from engine import checkpoint
-
         path = os.fspath(path)
-        try:
-            summary = checkpoint.info(path)
-        except Exception as exc:  # CheckpointError, OSError, a non-HDF5 file
-            self.message(f"Cannot read the checkpoint {path}: {exc}", "error")
+        if self._read_job is not None:
+            self.message("A checkpoint is already being read.", "info")
             return False
+        job = _ReadJob(path)
+        job.setAutoDelete(False)  # kept (with its signals) until its answer arrives
+        job.signals.sigRead.connect(self._on_checkpoint_read)
+        job.signals.sigFailed.connect(self._on_checkpoint_unreadable)
+        self._read_job = job
+        QThreadPool.globalInstance().start(job)
+        return True
+
+    def _on_checkpoint_unreadable(self, path: str, text: str) -> None:
+        self._read_job = None
+        self.message(text, "error")
+        self.sigCheckpointRead.emit(path, False)
+
+    def _on_checkpoint_read(self, path: str, summary: dict) -> None:
+        self._read_job = None
         difference = network_difference(summary["network_spec"], self.window.project.network)
         if difference:
             self.message(
                 f"This checkpoint does not fit the project, so nothing was changed: {difference}.", "error"
             )
-            return False
+            self.sigCheckpointRead.emit(path, False)
+            return
         self._ask(
             "Restore checkpoint",
             describe_checkpoint(summary) + "\n\nResume training from this checkpoint?",
@@ -159,7 +183,7 @@ class CheckpointCommands:
             },
             lambda label: self.resume_from(path) if label == "Resume training" else None,
         )
-        return True
+        self.sigCheckpointRead.emit(path, True)
 
     def resume_from(self, path: str) -> bool:
         """Start training the project from ``path`` (restored on the run's thread before ``fit``)."""

@@ -182,7 +182,7 @@ class TrainedNetworkCommands:
         if not self._paused_for_jobs or self._holding_jobs or self._waiting_jobs:
             return
         self._paused_for_jobs = False
-        saving = self._save_job is not None or self._pending_save_path is not None
+        saving = self._save_job is not None
         if self.window.bridge.state == "paused" and not saving:
             self.window.bridge.resume()
 

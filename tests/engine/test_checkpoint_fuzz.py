@@ -16,6 +16,8 @@ import os
 import resource
 import shutil
 import signal
+import subprocess
+import sys
 import time
 
 import h5py
@@ -24,10 +26,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine import checkpoint
+from engine import checkpoint, checkpoint_guard
 from engine.checkpoint import CheckpointError
 from engine.checkpoint_reader import digest_of
 from engine.hooks import EarlyStopping, MetricReporter, every
+from tests.engine.checkpoint_files import as_version_1, hang_in_global_heap
 from tests.engine.training.nets import blobs, small_trainer
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="cases run in forked children")
@@ -300,17 +303,46 @@ def test_edits_many(original, tmp_path, target):
     _run(_edit, 600, original, tmp_path, target)
 
 
-def test_the_bit_flip_that_hung_reading_now_fails_fast(original, tmp_path, target):
-    """The issue's hang: a flipped bit in a global-heap object size made HDF5 loop for ever while
-    reading a variable-length string attribute. Version 2 files keep no variable-length data, and
-    such an attribute in a file claiming version 2 is refused without being read."""
-    path = os.path.join(tmp_path, "vlen.h5")
+def test_the_bit_flip_that_hung_reading_is_refused_in_time(original, tmp_path, target):
+    """The issue's hang: a flipped bit in the size of a global-heap object makes HDF5 loop for ever
+    while reading a variable-length string attribute (version 1 files keep their JSON there).
+
+    Version 2 files keep no variable-length data, and one in a file claiming version 2 is refused
+    without being read; a version 1 file is read through the guard, which gives up in time."""
+    path = os.path.join(tmp_path, "v2-vlen.h5")
     shutil.copy(original[0], path)
     with h5py.File(path, "r+") as f:
         f.attrs["format"] = "sigma-checkpoint"  # a variable-length string, in the global heap
-    data = bytearray(open(path, "rb").read())
-    heap = data.find(b"GCOL")
-    assert heap > 0
-    data[heap + 16 + 8 + 1] ^= 0x08  # the size field of the heap's first object
-    path = _mutated(original, tmp_path, "vlen-flipped.h5", bytes(data))
+    hang_in_global_heap(path)
     assert run_case(path, target) == "CheckpointError"
+
+    legacy = os.path.join(tmp_path, "v1.h5")
+    small = small_trainer(batch_size=24)  # the layout of the issue's small checkpoint
+    small.fit((X, Y), epochs=1)
+    checkpoint.save(small, legacy)
+    as_version_1(legacy)
+    assert checkpoint.load(legacy)["meta"]["iteration"] == 3
+    hang_in_global_heap(legacy)
+    assert run_case(legacy, target).startswith("no answer")  # in-process, HDF5 never returns
+    started = time.monotonic()
+    with pytest.raises(CheckpointError, match="did not finish within 2 s"):
+        checkpoint_guard.checked(legacy, timeout=2)
+    assert time.monotonic() - started < 10
+
+
+def test_info_on_an_8_gb_unallocated_dataset_allocates_nothing(original, tmp_path):
+    path = os.path.join(tmp_path, "huge.h5")
+    shutil.copy(original[0], path)
+    with h5py.File(path, "r+") as f:
+        del f["parameters/fc1.weights"]
+        f["parameters"].create_dataset("fc1.weights", shape=(2**31, 1), dtype="f4", chunks=(2**20, 1))
+    assert os.path.getsize(path) < 100_000
+    code = (
+        "import resource, sys\n"
+        "from engine import checkpoint\n"
+        "try:\n    checkpoint.info(sys.argv[1])\nexcept checkpoint.CheckpointError as e:\n    print(e)\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code, path], capture_output=True, text=True, timeout=120)
+    message, peak_kib = done.stdout.strip().splitlines()
+    assert "chunked" in message and int(peak_kib) < 400_000, (message, peak_kib)
