@@ -94,12 +94,20 @@ def info(path, timeout: float | None = None) -> dict:
 
 
 def _main(argv) -> int:
+    import numpy as np
+
     from . import checkpoint
 
     try:
         if len(argv) != 1:
             raise CheckpointError("usage: python -m engine.checkpoint_guard FILE")
-        checkpoint.load(argv[0])  # everything, with the digest
+        content = checkpoint.load(argv[0])  # everything, with the digest
+        for group in ("parameters", "buffers"):
+            for key, array in content[group].items():
+                if getattr(array, "dtype", None) is None or (
+                    array.dtype.kind == "f" and not np.isfinite(array).all()
+                ):
+                    raise CheckpointError(f"{group[:-1]} {key} holds non-finite values or is not an array")
         summary = checkpoint.info(argv[0])
         print(json.dumps({"info": summary}, default=str))
     except CheckpointError as exc:

@@ -163,19 +163,23 @@ def test_damaged_project_file_offers_the_last_autosave(make_window, tmp_path):
     assert w.project.name == "edited after saving"
 
 
-def test_unreadable_or_incompatible_checkpoint_is_refused(make_window, tmp_path):
+def test_unreadable_or_incompatible_checkpoint_is_refused(make_window, qtbot, tmp_path):
     w = make_window()
     actions = w.project_actions
     bad = tmp_path / "bad.h5"
     bad.write_bytes(b"not hdf5")
-    assert not actions.restore_checkpoint(bad)
+    with qtbot.waitSignal(actions.sigCheckpointRead, timeout=60000) as read:
+        assert actions.restore_checkpoint(bad)
+    assert read.args == [os.fspath(bad), False]
     assert "Cannot read the checkpoint" in actions.messages[-1][1]
     from engine import checkpoint
 
     run = build_run(_project())
     path = checkpoint.save(run.trainer, tmp_path / "c.h5")
     w.project.network["nodes"][1]["units"] = 10
-    assert not actions.restore_checkpoint(path)
+    with qtbot.waitSignal(actions.sigCheckpointRead, timeout=60000) as read:
+        assert actions.restore_checkpoint(path)
+    assert read.args == [os.fspath(path), False]
     text = actions.messages[-1][1]
     assert "does not fit" in text and "'hidden' units: 12 in the checkpoint, 10 in the project" in text
     assert actions.question is None and not w.bridge.busy
@@ -242,7 +246,8 @@ def test_checkpoint_from_the_menu_resumes_exactly_in_a_new_window(make_window, q
     assert 0 < saved_at < total, "the checkpoint must be taken mid-run for this test to mean anything"
     w2 = make_window(make_project(), gated_builder)
     actions2 = w2.project_actions
-    assert actions2.restore_checkpoint(path)
+    with qtbot.waitSignal(actions2.sigCheckpointRead, timeout=60000):
+        assert actions2.restore_checkpoint(path)
     assert f"iteration {saved_at}" in actions2.question.text()
     with qtbot.waitSignal(w2.bridge.sigRunFinished, timeout=60000) as finished:
         actions2.answer("Resume training")
@@ -252,3 +257,69 @@ def test_checkpoint_from_the_menu_resumes_exactly_in_a_new_window(make_window, q
     got = _params(trainer)
     for k in expected:
         np.testing.assert_array_equal(got[k], expected[k], err_msg=k)
+
+
+def _damaged_checkpoints(folder):
+    """A checkpoint that hangs HDF5 (the issue's flipped bit), a truncated one, one with NaN weights
+    (and a valid digest), and a text file: each must end in one clear message."""
+    import h5py
+
+    from engine import checkpoint
+    from tests.engine.checkpoint_files import as_version_1, hang_in_global_heap
+    from tests.engine.test_checkpoint_fuzz import _resign
+    from tests.engine.training.nets import blobs, small_trainer
+
+    small = small_trainer(batch_size=24)
+    small.fit(blobs(n=64), epochs=1)
+    hang = checkpoint.save(small, folder / "hang.h5")
+    as_version_1(hang)
+    hang_in_global_heap(hang)
+    good = checkpoint.save(build_run(_project()).trainer, folder / "good.h5")
+    data = open(good, "rb").read()
+    (folder / "truncated.h5").write_bytes(data[: len(data) // 2])
+    nan = folder / "nan.h5"
+    nan.write_bytes(data)
+    with h5py.File(nan, "r+") as f:
+        f["parameters/hidden.weights"][0, 0] = np.nan
+        _resign(f)
+    (folder / "notes.h5").write_text("not a checkpoint")
+    return {
+        "hang.h5": "did not finish within",
+        "truncated.h5": "truncated|damaged|not an HDF5",
+        "nan.h5": "non-finite",
+        "notes.h5": "not an HDF5 file",
+    }
+
+
+def test_restoring_a_damaged_checkpoint_shows_one_message_and_never_stalls(
+    make_window, qtbot, tmp_path, monkeypatch
+):
+    import re
+
+    from PySide6.QtCore import QElapsedTimer, QTimer
+
+    from engine import checkpoint_guard
+
+    monkeypatch.setattr(checkpoint_guard, "TIME_LIMIT_S", 4.0)  # the hanging file gives up sooner
+    cases = _damaged_checkpoints(tmp_path)
+    w = make_window()
+    actions = w.project_actions
+    before = actions._json(w.project)
+    clock, stalls = QElapsedTimer(), []
+    ticker = QTimer()
+    ticker.setInterval(5)
+    ticker.timeout.connect(lambda: stalls.append(clock.restart()))
+    for name, expected in cases.items():
+        path = os.fspath(tmp_path / name)
+        count = len(actions.messages)
+        clock.start()
+        ticker.start()
+        with qtbot.waitSignal(actions.sigCheckpointRead, timeout=90000) as read:
+            assert actions.restore_checkpoint(path)  # returns at once: the read is on the pool
+        ticker.stop()
+        assert read.args == [path, False]
+        new = actions.messages[count:]
+        assert len(new) == 1 and new[0][0] == "error" and re.search(expected, new[0][1]), new
+        assert actions.question is None and not w.bridge.busy
+        assert actions._json(w.project) == before  # the project is unchanged
+    assert max(stalls[1:]) < 200, f"the event loop stalled for {max(stalls[1:])} ms"
