@@ -7,7 +7,7 @@ Built-ins report through the events of :mod:`engine.events`.
 from .base import FunctionHook, Hook, HookList
 from .control import EarlyStopping, LearningRateScheduler
 from .criteria import Always, And, Criterion, NewExtremum, Not, Or, Repeated, Threshold, Toggle
-from .guards import NaNGuard, NonFiniteError, ValueModifier
+from .guards import DivergedError, NaNGuard, NonFiniteError, ValueModifier
 from .histograms import HistogramReporter
 from .reporters import MetricReporter, ResourceReporter, RuntimeReporter
 from .samples import SamplePredictionStreamer
@@ -44,6 +44,7 @@ __all__ = [
     "SamplePredictionStreamer",
     "NaNGuard",
     "NonFiniteError",
+    "DivergedError",
     "ValueModifier",
     "confusion_matrix",
     "per_class_metrics",

@@ -70,6 +70,7 @@ class Worker:
         self.iteration = 0
         self.epoch = 0
         self.last: WorkerResult | None = None
+        self.batch: dict | None = None
         self._params = None
 
     @property
@@ -86,6 +87,7 @@ class Worker:
 
     def compute(self, batch: dict) -> WorkerResult:
         """Loss and gradients for ``batch`` (``{"inputs": (B, ...), "targets": (B, ...)}``, host arrays)."""
+        self.batch = batch  # local hooks may look at it (the NaN guard, for non-finite inputs)
         inputs = self.backend.from_host(batch["inputs"])
         targets = self.backend.from_host(batch["targets"])
         params = self.parameters
