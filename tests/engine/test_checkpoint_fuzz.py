@@ -11,6 +11,7 @@ has 220 cases; ``-m slow`` runs 2,200.
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import resource
@@ -243,12 +244,12 @@ def _flips(original, tmp_path, target, data, count):
     for _ in range(data.draw(st.integers(1, count), label="flips")):
         position = data.draw(st.integers(0, len(source) - 1), label="byte")
         source[position] ^= 1 << data.draw(st.integers(0, 7), label="bit")
-    _check(_mutated(original, tmp_path, "flipped.h5", bytes(source)), target)
+    return _check(_mutated(original, tmp_path, "flipped.h5", bytes(source)), target)
 
 
 def _truncate(original, tmp_path, target, data):
     cut = data.draw(st.integers(0, len(original[1]) - 1), label="cut")
-    _check(_mutated(original, tmp_path, "cut.h5", original[1][:cut]), target)
+    return _check(_mutated(original, tmp_path, "cut.h5", original[1][:cut]), target)
 
 
 def _edit(original, tmp_path, target, data):
@@ -262,18 +263,24 @@ def _edit(original, tmp_path, target, data):
     outcome = _check(path, target)
     if name not in ("meta value", "deep groups"):  # every other edit makes the file unusable
         assert outcome == "CheckpointError", f"{name}: accepted"
+    return outcome
 
 
 FAST = settings(max_examples=1, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 
 
 def _run(body, examples, original, tmp_path, target, *args):
+    outcomes = collections.Counter()
+
     @settings(FAST, max_examples=examples)
     @given(data=st.data())
     def case(data):
-        body(original, str(tmp_path), target, data, *args)
+        outcomes[body(original, str(tmp_path), target, data, *args)] += 1
 
     case()
+    # The counts for the closing note (shown with -s), and proof that every case ran.
+    print(f"\n{body.__name__.strip('_')}: {sum(outcomes.values())} cases: {dict(outcomes)}")
+    assert sum(outcomes.values()) >= examples
 
 
 def test_bit_flips(original, tmp_path, target):
