@@ -32,6 +32,7 @@ import time
 import h5py
 import numpy as np
 
+from .backend import to_host
 from .checkpoint_reader import FORMAT, FORMAT_VERSION, CheckpointError, digest_of, read
 
 __all__ = ["save", "restore", "load", "info", "CheckpointError", "FORMAT", "FORMAT_VERSION"]
@@ -55,10 +56,6 @@ _META_KEYS = (
 
 
 # ---------------------------------------------------------------------------------------------- writing
-def _host(a):
-    return a.get() if hasattr(a, "get") else np.asarray(a)
-
-
 def _json_dataset(group, name: str, value) -> None:
     # JSON as UTF-8 bytes in a plain dataset: a variable-length string would live in HDF5's global
     # heap, whose damaged object sizes make HDF5 loop forever (the hang of issue 14).
@@ -76,7 +73,7 @@ def _write_tree(group, tree: dict) -> None:
         if isinstance(value, dict):
             _write_tree(group.create_group(key), value)
         elif hasattr(value, "shape") and hasattr(value, "dtype") and not isinstance(value, np.generic):
-            group.create_dataset(key, data=_host(value))
+            group.create_dataset(key, data=to_host(value))
         else:
             values[key] = value.item() if isinstance(value, np.generic) else value
     _json_dataset(group, ".values", values)

@@ -86,9 +86,10 @@ class NaNGuard(Hook):
         for key, p in view.parameters.items():
             if not bool(xp.isfinite(p.data).all()):
                 raise NonFiniteError(
-                    f"{where}; first non-finite: parameter {key} (shape {tuple(p.shape)}), written by the "
-                    f"optimiser step after iteration {view.iteration - 1}{self._history()}. The steps are "
-                    "too large: lower the learning rate or clip gradients.",
+                    f"{where}; first non-finite: parameter {key} (shape {tuple(p.shape)}), written after "
+                    f"iteration {view.iteration - 1} by the optimiser step (or a hook that changes "
+                    f"parameters){self._history()}. If the steps were too large: lower the learning rate "
+                    "or clip gradients.",
                     "parameter",
                 )
         raise NonFiniteError(

@@ -20,6 +20,7 @@ import numbers
 
 import numpy as np
 
+from ..backend import to_host
 from .history import EPOCH_CAPACITY, ITERATION_CAPACITY, BoundedHistory
 
 __all__ = ["TrainerStateError", "STAGES", "state_dict", "load_state_dict"]
@@ -41,10 +42,8 @@ def _copy_tree(value):
         return {k: _copy_tree(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_copy_tree(v) for v in value]
-    if hasattr(value, "get") and hasattr(value, "shape") and not isinstance(value, np.ndarray):
-        return value.get()  # a device array: the transfer is a copy
-    if isinstance(value, np.ndarray):
-        return value.copy()
+    if hasattr(value, "shape") and hasattr(value, "dtype") and not isinstance(value, np.generic):
+        return to_host(value, copy=True)  # host or device array: an independent host copy
     if isinstance(value, np.generic):
         return value.item()
     return copy.deepcopy(value)
