@@ -130,6 +130,31 @@ def test_damaged_checkpoint_is_bad_input(tmp_path, trained):
     assert done.returncode == 3 and "missing.h5" in done.stderr
 
 
+def test_info_refuses_crafted_checkpoints_in_one_line(tmp_path, trained):
+    """An 8 GB unallocated dataset and parameters stored in another file (issue 14): refused, read in
+    the guarded child, without allocating the declared size."""
+    import shutil
+
+    import h5py
+
+    cases = {"huge.h5": "chunked", "external.h5": "external file"}
+    for name in cases:
+        shutil.copy(trained["checkpoint"], tmp_path / name)
+    with h5py.File(tmp_path / "huge.h5", "r+") as f:
+        del f["parameters/fc1.weights"]
+        f["parameters"].create_dataset("fc1.weights", shape=(2**31, 1), dtype="f4", chunks=(2**20, 1))
+    (tmp_path / "other.bin").write_bytes(b"\0" * 4096)
+    with h5py.File(tmp_path / "external.h5", "r+") as f:
+        shape = f["parameters/fc1.bias"].shape
+        del f["parameters/fc1.bias"]
+        f["parameters"].create_dataset(
+            "fc1.bias", shape=shape, dtype="f4", external=[(str(tmp_path / "other.bin"), 0, 4096)]
+        )
+    for name, expected in cases.items():
+        done = sigma("info", tmp_path / name)
+        assert done.returncode == 3 and expected in done.stderr and name in done.stderr, done.stderr
+
+
 # ---------------------------------------------------------------------------------------------- predict
 def test_predict_reads_npy_csv_and_images_into_one_csv(tmp_path, trained):
     from PIL import Image
