@@ -7,8 +7,8 @@ array, the digest) in a child process: if it does not answer within the time lim
 of its memory limit, the file is refused with a :class:`~engine.checkpoint.CheckpointError`. A file
 the child read completely is then read in this process by the same code, which follows the same path.
 
-``python -m engine.checkpoint_guard FILE`` is the child: it prints one JSON line, the summary of
-:func:`engine.checkpoint.info` or the error.
+``python -m engine.checkpoint_guard FILE [MEMORY_BYTES]`` is the child (it limits its own memory):
+it prints one JSON line, the summary of :func:`engine.checkpoint.info` or the error.
 """
 
 from __future__ import annotations
@@ -24,15 +24,6 @@ __all__ = ["checked", "info", "TIME_LIMIT_S", "MEMORY_LIMIT_BYTES"]
 
 TIME_LIMIT_S = 60.0  # plus a second per 100 MB of file
 MEMORY_LIMIT_BYTES = 2 << 30  # plus twice the file's size (its arrays, and one copy of them)
-
-
-def _limit_memory(limit: int):
-    def apply():  # in the child, before it runs anything
-        import resource
-
-        resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
-
-    return apply
 
 
 def checked(path, timeout: float | None = None) -> dict:
@@ -58,7 +49,9 @@ def checked(path, timeout: float | None = None) -> dict:
         raise CheckpointError("no such file", path) from None
     limit = timeout if timeout is not None else TIME_LIMIT_S + size / 100e6
     memory = MEMORY_LIMIT_BYTES + 2 * size
-    command = [sys.executable, "-m", "engine.checkpoint_guard", path]
+    # The child limits its own memory: no preexec_fn, so the parent can vfork (a fork of a large
+    # process such as the studio holds the GIL for as long as copying its page tables takes).
+    command = [sys.executable, "-m", "engine.checkpoint_guard", path, str(memory)]
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (root, os.environ.get("PYTHONPATH"))))}
     env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")  # it reads, it does not compute
@@ -69,7 +62,6 @@ def checked(path, timeout: float | None = None) -> dict:
             text=True,
             timeout=limit,
             env=env,
-            preexec_fn=_limit_memory(memory) if os.name == "posix" else None,
         )
     except subprocess.TimeoutExpired:
         raise CheckpointError(
@@ -99,8 +91,13 @@ def _main(argv) -> int:
     from . import checkpoint
 
     try:
-        if len(argv) != 1:
-            raise CheckpointError("usage: python -m engine.checkpoint_guard FILE")
+        if len(argv) not in (1, 2):
+            raise CheckpointError("usage: python -m engine.checkpoint_guard FILE [MEMORY_BYTES]")
+        if len(argv) == 2 and os.name == "posix":
+            import resource
+
+            limit = int(argv[1])
+            resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
         content = checkpoint.load(argv[0])  # everything, with the digest
         for group in ("parameters", "buffers"):
             for key, array in content[group].items():
