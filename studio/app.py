@@ -2,8 +2,9 @@
 
 ``sigma-studio [PROJECT]`` opens a project file (or, with none, the "Paint the cat" example).
 ``sigma-studio --smoke`` opens the main window offscreen, trains the cat project for a few iterations,
-writes what happened to a log file and exits 0 (1 if training did not work): a check that the installed
-studio runs end to end, for CI and for the installer's test.
+writes what happened to a log file (``--log``, else ``smoke.log`` in the user's log folder,
+:func:`studio.locations.log_dir`) and exits 0 (1 if training did not work): a check that the installed
+studio runs end to end, for CI and for the installer's test. It writes nothing in the current folder.
 """
 
 from __future__ import annotations
@@ -31,7 +32,9 @@ def _parse(argv):
         help="open offscreen, train the cat project a few iterations, write a log, exit",
     )
     parser.add_argument("--iterations", type=int, default=20, help="iterations for --smoke (default 20)")
-    parser.add_argument("--log", default="sigma-studio-smoke.log", help="log file for --smoke")
+    parser.add_argument(
+        "--log", default=None, help="log file for --smoke (default: smoke.log in the user's log folder)"
+    )
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds --smoke may take")
     return parser.parse_args(argv)
 
@@ -53,6 +56,7 @@ def _smoke(args) -> int:
     """Train a few iterations of the cat project in a real (offscreen) main window."""
     from PySide6 import QtCore  # noqa: PLC0415
 
+    from studio import locations  # noqa: PLC0415
     from studio.main_window import MainWindow, default_project  # noqa: PLC0415
 
     app = create_application()
@@ -63,6 +67,7 @@ def _smoke(args) -> int:
     project = default_project()
     project.training["epochs"] = max(1, int(project.training.get("epochs", 1)))
     window = MainWindow(project=project, restore_layout=False)
+    window.remember_layout = False  # an offscreen check must not replace the user's window layout
     window.show()
     report = {
         "project": project.name,
@@ -101,10 +106,12 @@ def _smoke(args) -> int:
         and report["state"] in ("stopped", "finished")
     )
     report["ok"] = ok
-    Path(args.log).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    log = Path(args.log) if args.log else locations.log_dir() / "smoke.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print(
         f"sigma-studio --smoke: {'ok' if ok else 'FAILED'}; {len(report['losses'])} iterations, "
-        f"state {report['state']}, log in {args.log}"
+        f"state {report['state']}, log in {log}"
     )
     return 0 if ok else 1
 
