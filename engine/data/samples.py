@@ -20,7 +20,7 @@ from engine.data.errors import ImportContext
 from engine.data.readers.text import read_text, text_dataset
 from engine.data.storage import default_memory_budget
 
-__all__ = ["resource_path", "digits", "cat", "cat_dataset", "coordinate_dataset", "xor", "text"]
+__all__ = ["resource_path", "digits", "write_digit_images", "cat", "cat_dataset", "coordinate_dataset", "xor", "text"]
 
 
 def _candidates(name: str) -> list[Path]:
@@ -80,6 +80,36 @@ def digits(flat: bool = True) -> Dataset:
         [str(i) for i in range(10)],
         meta={"kind": "sample", "source": str(path), "image_sizes": {"8x8": len(targets)}},
     )
+
+
+def write_digit_images(indices, folder=".") -> list[Path]:
+    """Write digits samples as 8x8 grayscale PNG files ``digit<i>.png``, inputs to try ``sigma predict`` on.
+
+    Parameters
+    ----------
+    indices : iterable of int
+        Sample numbers in :func:`digits` (0..1796).
+    folder : str or Path
+        Where to write (created if missing); an existing file of the same name is replaced.
+
+    Returns
+    -------
+    list of Path
+        The files written, in the order of ``indices``.
+    """
+    data = digits()
+    inputs = np.asarray(data["inputs"])
+    written = []
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in indices:
+        if not 0 <= int(i) < len(inputs):
+            raise IndexError(f"digits sample {i} does not exist: there are {len(inputs)} (0..{len(inputs) - 1})")
+        pixels = np.round(inputs[int(i)].reshape(8, 8) * 255).astype(np.uint8)
+        path = folder / f"digit{int(i)}.png"
+        Image.fromarray(pixels).save(path)  # 2-D uint8: an 8-bit grayscale PNG
+        written.append(path)
+    return written
 
 
 def cat() -> np.ndarray:
