@@ -33,6 +33,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -115,7 +116,11 @@ def run_session(block: str, folder: Path, env: dict) -> None:
 
 
 def start_studio(command: str, clone: Path, env: dict) -> None:
-    """Run the README's studio command; it must install, start, and stay up."""
+    """Run the README's studio command; it must install, start, and stay up saying nothing.
+
+    Only what the studio prints counts: pip's notes during the install (before the install marker
+    appears) are the package index's business.
+    """
     proc = subprocess.Popen(
         ["bash", "-c", command],
         cwd=clone,
@@ -125,6 +130,9 @@ def start_studio(command: str, clone: Path, env: dict) -> None:
         text=True,
         start_new_session=True,
     )
+    lines: list[tuple[float, str]] = []
+    reader = threading.Thread(target=lambda: lines.extend((time.monotonic(), ln) for ln in proc.stdout))
+    reader.start()
     marker = clone / ".venv" / ".sigma-installed-base"
     deadline = time.monotonic() + 900
     up_since = None
@@ -136,15 +144,17 @@ def start_studio(command: str, clone: Path, env: dict) -> None:
         time.sleep(1)
     code = proc.poll()
     os.killpg(proc.pid, signal.SIGTERM)
-    output = proc.communicate(timeout=60)[0]
+    proc.wait(timeout=60)
+    reader.join(timeout=60)
+    output = "".join(line for _, line in lines)
     if code is not None:
         raise Mismatch(f"{command} exited {code} instead of showing the studio:\n{output}")
     if up_since is None:
         raise Mismatch(f"{command} did not finish installing within 15 minutes:\n{output}")
     problems = [
-        line
-        for line in output.splitlines()
-        if line.strip() and not line.startswith("[dev]") and "propagateSizeHints" not in line
+        line.rstrip()
+        for when, line in lines
+        if when >= up_since and line.strip() and "propagateSizeHints" not in line
     ]
     if problems:
         raise Mismatch(f"{command} printed:\n" + "\n".join(problems))
