@@ -34,6 +34,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine.paths import native_path, portable_path
+
 __all__ = ["Project", "ProjectError", "FORMAT", "DEFAULT_TRAINING"]
 
 FORMAT = "sigma.project/1"
@@ -162,16 +164,41 @@ class Project:
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
         with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(self.to_json())
+            fh.write(json.dumps(self._portable_dict(target.parent), indent=2, sort_keys=False))
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, target)
         self.path = target
         return target
 
+    def _portable_dict(self, folder: Path) -> dict:
+        """:meth:`to_dict` with the paths it holds as :func:`engine.paths.portable_path` stores them.
+
+        Relative to ``folder`` when inside it, forward slashes: the file opens on Windows and POSIX, and
+        still works when its folder is moved. Sample sources (``"sample:digits"``) stay as they are.
+        """
+        doc = self.to_dict()
+
+        def portable(value):
+            if isinstance(value, str) and value and not value.startswith("sample:"):
+                return portable_path(self.resolve(value), folder)
+            return value
+
+        source = doc["dataset"].get("source")
+        if isinstance(source, list):
+            doc["dataset"]["source"] = [portable(s) for s in source]
+        elif source is not None:
+            doc["dataset"]["source"] = portable(source)
+        doc["last_checkpoint"] = portable(doc["last_checkpoint"])
+        return doc
+
     def resolve(self, relative: str) -> Path:
-        """A path from the project resolved against the project file's folder."""
-        p = Path(relative)
+        """A path from the project resolved against the project file's folder.
+
+        Accepts paths written on either OS (:func:`engine.paths.native_path`): backslashes in a
+        relative path are separators everywhere.
+        """
+        p = native_path(relative)
         if p.is_absolute() or self.path is None:
             return p
         return (self.path.parent / p).resolve()
