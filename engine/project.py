@@ -157,17 +157,23 @@ class Project:
         return cls.from_dict(doc, path)
 
     def save(self, path: str | os.PathLike | None = None) -> Path:
-        """Write the project atomically (temporary file in the same folder, then rename)."""
+        """Write the project atomically (temporary file in the same folder, then rename).
+
+        Paths it holds are written portable (:meth:`_portable_dict`), and kept so in memory.
+        """
         target = Path(path) if path is not None else self.path
         if target is None:
             raise ProjectError("no path given and the project was never saved")
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+        doc = self._portable_dict(target.parent)
         with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(json.dumps(self._portable_dict(target.parent), indent=2, sort_keys=False))
+            fh.write(json.dumps(doc, indent=2, sort_keys=False))
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, target)
+        # The document in memory is now the file's: its relative paths are relative to the new folder.
+        self.dataset, self.last_checkpoint = doc["dataset"], doc["last_checkpoint"]
         self.path = target
         return target
 
