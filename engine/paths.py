@@ -27,7 +27,7 @@ _UNC = re.compile(r"^[\\/]{2}[^\\/]")
 
 
 def is_windows_absolute(text: str) -> bool:
-    """Whether ``text`` is an absolute Windows path (``C:\\...``, ``C:/...`` or a UNC ``\\\\server\\share``)."""
+    """Whether ``text`` is an absolute Windows path: ``C:\\...``, ``C:/...`` or UNC ``\\\\server\\share``."""
     return bool(_DRIVE.match(text) or _UNC.match(text))
 
 

@@ -9,7 +9,8 @@ the line before its fence, so sections can move without breaking the check):
 1. ``git clone`` this checkout (its committed HEAD) into a work folder;
 2. ``quick-start``: the Linux commands, literally, in the clone. ``python3 dev.py studio`` starts the
    studio (offscreen here); it passes when the window is still up 20 s after the install finished and
-   it printed nothing after the install but the offscreen plugin's notes ("This plugin does not support"). ``python3 dev.py test`` runs the suite and
+   it printed nothing after the install but the offscreen plugin's notes ("This plugin does not
+   support ..."). ``python3 dev.py test`` runs the suite and
    must exit 0 (``--skip-tests`` does its set-up only, for a quick local check of the rest);
 3. ``activate``: the clone's ``.venv`` is put first on PATH as ``source .venv/bin/activate`` would;
 4. ``cli-session``: every ``$ command`` runs with bash in a new empty folder, in order; its output

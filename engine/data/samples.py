@@ -19,7 +19,16 @@ from engine.data.errors import ImportContext
 from engine.data.readers.text import read_text, text_dataset
 from engine.data.storage import default_memory_budget
 
-__all__ = ["resource_path", "digits", "write_digit_images", "cat", "cat_dataset", "coordinate_dataset", "xor", "text"]
+__all__ = [
+    "resource_path",
+    "digits",
+    "write_digit_images",
+    "cat",
+    "cat_dataset",
+    "coordinate_dataset",
+    "xor",
+    "text",
+]
 
 
 def _candidates(name: str) -> list[Path]:
@@ -103,7 +112,9 @@ def write_digit_images(indices, folder=".") -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     for i in indices:
         if not 0 <= int(i) < len(inputs):
-            raise IndexError(f"digits sample {i} does not exist: there are {len(inputs)} (0..{len(inputs) - 1})")
+            raise IndexError(
+                f"digits sample {i} does not exist: there are {len(inputs)} (0..{len(inputs) - 1})"
+            )
         pixels = np.round(inputs[int(i)].reshape(8, 8) * 255).astype(np.uint8)
         path = folder / f"digit{int(i)}.png"
         Image.fromarray(pixels).save(path)  # 2-D uint8: an 8-bit grayscale PNG

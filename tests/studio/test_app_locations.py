@@ -47,3 +47,40 @@ def test_locations_follow_qstandardpaths_and_the_override(qapp, monkeypatch, tmp
     assert locations.log_dir() == Path(expected) / "logs"
     monkeypatch.setenv("SIGMA_STUDIO_HOME", str(tmp_path))
     assert locations.log_dir() == tmp_path / "logs"
+
+
+def test_a_new_application_passes_fractional_scaling_through_and_has_our_icon(tmp_path):
+    code = (
+        "from studio.app import create_application\n"
+        "from PySide6 import QtGui\n"
+        "app = create_application()\n"
+        "print(QtGui.QGuiApplication.highDpiScaleFactorRoundingPolicy().name)\n"
+        "print(app.windowIcon().isNull(), app.organizationName(), app.applicationName())\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "QT_SCALE_FACTOR_ROUNDING_POLICY"}
+    env.update(QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT))
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[:2] == ["PassThrough", "False Sigma Sigma Studio"]
+
+
+def test_the_taskbar_identity_is_set_on_windows_only(monkeypatch):
+    import ctypes
+
+    from studio import app
+
+    assert app.set_windows_identity() is False  # not Windows: nothing to do
+    calls = []
+
+    class Shell32:  # stands in for Windows' shell32.dll, which this machine does not have
+        def SetCurrentProcessExplicitAppUserModelID(self, app_id):  # noqa: N802 - the Win32 name
+            calls.append(app_id)
+            return 0
+
+    monkeypatch.setattr(sys, "platform", "win32")
+    monkeypatch.setattr(ctypes, "windll", type("WinDLL", (), {"shell32": Shell32()})(), raising=False)
+    assert app.set_windows_identity() is True
+    assert calls == [app.APP_USER_MODEL_ID]
+    assert " " not in app.APP_USER_MODEL_ID and len(app.APP_USER_MODEL_ID) <= 128
