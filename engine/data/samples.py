@@ -98,7 +98,8 @@ def write_digit_images(indices, folder=".") -> list[Path]:
     indices : iterable of int
         Sample numbers in :func:`digits` (0..1796).
     folder : str or Path
-        Where to write (created if missing); an existing file of the same name is replaced.
+        Where to write (created if missing). A file of the same name already there is never
+        replaced: :class:`FileExistsError` names it, and nothing is written.
 
     Returns
     -------
@@ -107,16 +108,20 @@ def write_digit_images(indices, folder=".") -> list[Path]:
     """
     data = digits()
     inputs = np.asarray(data["inputs"])
-    written = []
+    indices = [int(i) for i in indices]
+    for i in indices:  # all checked before any file is written
+        if not 0 <= i < len(inputs):
+            last = len(inputs) - 1
+            raise IndexError(f"digits sample {i} does not exist: there are {len(inputs)} (0..{last})")
     folder = Path(folder)
+    for i in indices:
+        if (folder / f"digit{i}.png").exists():
+            raise FileExistsError(f"{folder / f'digit{i}.png'} already exists; nothing was written")
+    written = []
     folder.mkdir(parents=True, exist_ok=True)
     for i in indices:
-        if not 0 <= int(i) < len(inputs):
-            raise IndexError(
-                f"digits sample {i} does not exist: there are {len(inputs)} (0..{len(inputs) - 1})"
-            )
-        pixels = np.round(inputs[int(i)].reshape(8, 8) * 255).astype(np.uint8)
-        path = folder / f"digit{int(i)}.png"
+        pixels = np.round(inputs[i].reshape(8, 8) * 255).astype(np.uint8)
+        path = folder / f"digit{i}.png"
         Image.fromarray(pixels).save(path)  # 2-D uint8: an 8-bit grayscale PNG
         written.append(path)
     return written
