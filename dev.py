@@ -35,15 +35,23 @@ def _ensure(extras: str) -> Path:
     if not py.exists():
         print(f"[dev] creating virtual environment in {VENV}", flush=True)
         venv.EnvBuilder(with_pip=True, upgrade_deps=False).create(VENV)
-    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
+
+    def digest(of: str) -> str:
+        return hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + of.encode()).hexdigest()
+
+    def current(of: str) -> bool:
+        marker = VENV / f".sigma-installed-{of or 'base'}"
+        return marker.exists() and marker.read_text() == digest(of)
+
     marker = VENV / f".sigma-installed-{extras or 'base'}"
-    if not marker.exists() or marker.read_text() != digest:
+    # The test install holds everything the plain one does: `dev.py sigma` after `dev.py test` is ready.
+    if not current(extras) and not (extras == "" and current("test")):
         print(f"[dev] installing sigma-studio{'[' + extras + ']' if extras else ''} into {VENV}", flush=True)
         target = f"{ROOT}[{extras}]" if extras else str(ROOT)
         subprocess.check_call(
             [str(py), "-m", "pip", "install", "--disable-pip-version-check", "-q", "-e", target]
         )
-        marker.write_text(digest)
+        marker.write_text(digest(extras))
     return py
 
 
