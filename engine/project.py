@@ -34,7 +34,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.paths import native_path, portable_path
+from engine.paths import is_windows_absolute, native_path, portable_path
 
 __all__ = ["Project", "ProjectError", "FORMAT", "DEFAULT_TRAINING"]
 
@@ -205,6 +205,8 @@ class Project:
         relative path are separators everywhere.
         """
         p = native_path(relative)
-        if p.is_absolute() or self.path is None:
+        # A Windows absolute path read on POSIX stays as written (it cannot exist here): the error
+        # that follows names it as the user knows it, not glued to the project's folder.
+        if p.is_absolute() or is_windows_absolute(str(relative)) or self.path is None:
             return p
         return (self.path.parent / p).resolve()

@@ -7,12 +7,14 @@ system); the round trips run on real files.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import numpy as np
 import pytest
 
+import engine.data
 from engine.paths import is_windows_absolute, native_path, portable_path
 from engine.project import Project
 from engine.run import load_project_data
@@ -112,3 +114,15 @@ def test_after_save_as_the_project_in_memory_still_finds_its_data(tmp_path):
     project.save(tmp_path / "b" / "p.sigma")
     assert project.resolve(project.dataset["source"]) == tmp_path / "a" / "data" / "t.csv"
     assert len(load_project_data(project)) == 10
+
+
+def test_a_windows_absolute_path_on_posix_is_named_as_written(tmp_path):
+    from engine.project import ProjectError
+
+    doc = {"format": "sigma.project/1", "name": "w", "dataset": {"source": r"C:\data\train.csv"}}
+    (tmp_path / "p.sigma").write_text(json.dumps(doc), encoding="utf-8")
+    project = Project.load(tmp_path / "p.sigma")
+    if os.name != "nt":
+        assert str(project.resolve(project.dataset["source"])) == r"C:\data\train.csv"
+    with pytest.raises((ProjectError, engine.data.DataImportError), match=r"C:\\data\\train\.csv"):
+        load_project_data(project)
