@@ -41,8 +41,14 @@ def as_iterator(data, batch_size: int, seed: int, shuffle: bool = True):
     """The training iterator for ``data`` (an iterator is used as it is)."""
     if _is_iterator(data):
         return data
+    # The operator is done with a batch before it asks for the next: gather into reused buffers.
     return MinibatchIterator(
-        as_dataset(data), batch_size, shuffle=shuffle, seed=seed, sections=["inputs", "targets"]
+        as_dataset(data),
+        batch_size,
+        shuffle=shuffle,
+        seed=seed,
+        sections=["inputs", "targets"],
+        reuse_buffers=True,
     )
 
 
