@@ -94,8 +94,9 @@ class MinibatchIterator:
     reuse_buffers : bool
         Gather batches into a ring of ``prefetch + 2`` preallocated arrays instead of new ones, for a
         consumer that is done with each batch before asking for the next (the trainer): it saves an
-        allocation and its page faults per batch. Sections that are not plain arrays, and augmented batches, are gathered as usual.
-        A reused batch is valid until the consumer asks for another one (or starts another epoch).
+        allocation and its page faults per batch. Sections that are not plain arrays, and augmented
+        batches, are gathered as usual. A reused batch is valid until the consumer asks for another
+        one (or starts another epoch).
 
     Attributes
     ----------
