@@ -5,12 +5,17 @@ the calling thread alone. numpy releases the GIL inside those loops, so splittin
 batch parts run on a small thread pool gives the second core to the memory-bound half of a training
 step (pooling, im2col/col2im copies, ReLU, optimiser updates).
 
-The split follows the BLAS thread budget: it uses as many parts as OpenBLAS has threads right now
-(read each time through threadpoolctl, so ``threadpool_limits``, the data-parallel operator's one
-BLAS thread per worker, and the studio's ``leave a core for the GUI`` all shrink it too), or fewer
-when the work is small. One split runs at a time; a second caller meanwhile runs its work whole on its
-own thread. Results are bit-identical to the whole op: every part does the same elementwise maths on
-its own rows.
+With ``auto`` the split follows the BLAS thread budget: as many parts as OpenBLAS has threads right
+now (read each time through threadpoolctl, so ``threadpool_limits``, the data-parallel operator's one
+BLAS thread per worker, and the studio's "leave a core for the GUI" all shrink it too), or fewer when
+the work is small. One split runs at a time; a second caller meanwhile runs its work whole on its own
+thread. Results are bit-identical to the whole op: every part does the same elementwise maths on its
+own rows.
+
+Splitting is OFF unless asked for (environment ``SIGMA_SPLIT_THREADS=auto`` or a count, or
+:func:`set_threads`): its gain has not been measured on a quiet machine yet (issue 22), and on a busy
+one a helper that waits for a core, or OpenBLAS's threads still spinning after a GEMM, make it slower
+than one thread.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import threading
 
 import numpy as np
 
-__all__ = ["threads", "split", "set_threads", "MIN_ELEMENTS"]
+__all__ = ["threads", "split", "set_threads", "MIN_ELEMENTS", "ENV"]
 
 #: Fewest array elements a split is worth: below this the hand-off (tens of us) costs more than it saves.
 MIN_ELEMENTS = 1 << 17
@@ -29,7 +34,21 @@ MIN_ELEMENTS = 1 << 17
 #: A helper thread with nothing to do for this long ends (so none outlives a run by much).
 IDLE_S = 0.25
 
-_explicit: int | None = None
+#: Environment variable with the default: ``auto`` (follow BLAS) or a number of parts (1: off).
+ENV = "SIGMA_SPLIT_THREADS"
+
+
+def _from_env() -> int | None:
+    value = os.environ.get(ENV, "1").strip().lower()
+    if value == "auto":
+        return None
+    try:
+        return max(1, int(value))
+    except ValueError:
+        return 1  # a setting we cannot read leaves splitting off rather than failing an import
+
+
+_explicit: int | None = _from_env()
 _busy = threading.Lock()  # one split at a time
 _lock = threading.Lock()  # guards the helpers' alive flags against a helper deciding to end
 _blas = None  # threadpoolctl's controller of numpy's BLAS, found on first use (False: none)
@@ -82,7 +101,8 @@ _helpers: list[_Helper] = []
 
 
 def set_threads(count: int | None) -> None:
-    """Use at most ``count`` parts per split (1 turns splitting off); ``None`` follows BLAS again."""
+    """Use at most ``count`` parts per split (1 turns splitting off); ``None`` follows numpy's BLAS
+    thread count (the ``auto`` of ``SIGMA_SPLIT_THREADS``)."""
     global _explicit
     _explicit = None if count is None else max(1, int(count))
 
@@ -104,7 +124,8 @@ def _blas_threads() -> int:
 
 
 def threads() -> int:
-    """How many parts a large split uses now: :func:`set_threads`, else numpy's BLAS thread count."""
+    """How many parts a large split uses now: :func:`set_threads` / ``SIGMA_SPLIT_THREADS``, or with
+    ``auto`` numpy's BLAS thread count."""
     return _explicit if _explicit is not None else max(1, _blas_threads())
 
 

@@ -26,6 +26,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import numpy as np
+
 from . import Unavailable, make_data
 
 __all__ = ["build", "build_fit", "build_studio", "make_trainer", "EPOCH_BATCHES", "FIT_CALL_ITERATIONS"]
@@ -108,8 +110,17 @@ def make_trainer(workload, config: dict, seed: int = 0, **kwargs):
 
 
 def _fit_data(workload, config: dict, seed: int):
-    """``EPOCH_BATCHES`` batches of synthetic records (the first batch is the bare step's batch)."""
-    return make_data(workload, dict(config, batch=config["batch"] * EPOCH_BATCHES), seed)
+    """``EPOCH_BATCHES`` batches of synthetic records, batch ``k`` from seed ``seed + k`` (so batch 0 is
+    the bare step's batch); made batch by batch, so the float64 draws never take the RSS past the
+    float32 data itself."""
+    x0, y0 = make_data(workload, config, seed)
+    b = config["batch"]
+    inputs = np.empty((b * EPOCH_BATCHES, *x0.shape[1:]), x0.dtype)
+    targets = np.empty((b * EPOCH_BATCHES, *y0.shape[1:]), y0.dtype)
+    inputs[:b], targets[:b] = x0, y0
+    for k in range(1, EPOCH_BATCHES):
+        inputs[k * b : (k + 1) * b], targets[k * b : (k + 1) * b] = make_data(workload, config, seed + k)
+    return inputs, targets
 
 
 def _fit_step(trainer, data, validation=None):
@@ -147,7 +158,6 @@ def build_studio(workload, config: dict, x, y, seed: int = 0):
         from engine.run import build_run
     except ImportError as exc:
         raise Unavailable(f"engine part missing: {exc}") from exc
-    import numpy as np
 
     arch, loss = _architecture(layers, workload.kind, config)
     classify = loss == "softmax_cross_entropy"

@@ -12,9 +12,18 @@ from engine import ops, parallel
 
 @pytest.fixture
 def parts():
-    """Run a test body with splitting forced to a given number of parts, then follow BLAS again."""
+    """Run a test body with splitting forced to a given number of parts, then restore the setting."""
+    before = parallel._explicit
     yield parallel.set_threads
-    parallel.set_threads(None)
+    parallel.set_threads(before)
+
+
+def test_splitting_is_off_unless_asked_for(monkeypatch, parts):
+    for value, expected in (("", 1), ("1", 1), ("3", 3), ("auto", None), ("nonsense", 1)):
+        monkeypatch.setenv(parallel.ENV, value) if value else monkeypatch.delenv(parallel.ENV, raising=False)
+        assert parallel._from_env() == expected
+    parts(None)  # auto: numpy's BLAS thread count
+    assert parallel.threads() >= 1
 
 
 def test_split_covers_every_row_once_and_waits_for_all_parts(parts):
