@@ -325,7 +325,7 @@ def _parse(argv):
     p.add_argument(
         "--implementations",
         default=",".join(IMPLEMENTATIONS),
-        help="comma-separated, from engine, numpy, torch (default: all)",
+        help=f"comma-separated, from {', '.join(IMPLEMENTATIONS)} (default: all)",
     )
     p.add_argument(
         "--seconds", type=float, default=3.0, help="measured seconds per implementation (default 3)"
