@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import re
 
 import numpy as np
 
+from engine.data.budget import check_regular_file
 from engine.data.errors import DataImportError
 
 __all__ = ["natural_key", "check_readable", "class_index", "read_head", "open_failure_reason"]
@@ -28,14 +28,16 @@ def open_failure_reason(exc: OSError) -> str:
     return f"cannot read file ({exc.strerror or exc})"
 
 
-def check_readable(path) -> None:
-    """Raise :class:`DataImportError` if ``path`` is missing, empty or unreadable."""
+def check_readable(path) -> int:
+    """Return the size of ``path``; raise :class:`DataImportError` if it is missing, empty, unreadable,
+    or not a regular file (a folder, device or FIFO is refused by ``stat`` alone, without opening it)."""
     try:
-        size = os.stat(path).st_size
+        size = check_regular_file(path)
     except OSError as exc:
         raise DataImportError(open_failure_reason(exc), path) from exc
     if size == 0:
         raise DataImportError("file is empty (0 bytes)", path)
+    return size
 
 
 def read_head(path, n: int = 16) -> bytes:
