@@ -106,12 +106,14 @@ def collect(path, x, y, ctx, classes, memory_budget, cache_dir, kind: str, disk_
         if int(y.shape[0]) != n:
             raise DataImportError(f"inputs have {n} records but targets have {y.shape[0]}", path)
         check_declared(
-            y.shape, max(8, np.dtype(y.dtype).itemsize), path, "the targets array", memory_budget, 0
+            y.shape, max(8, np.dtype(y.dtype).itemsize), path, "the targets array", memory_budget, disk_budget
         )
     class_names, ids = None, None
     if y is not None and targets_kind(y) == "class":
         # A Python string per label while the classes are found: bound that too.
-        check_declared((n,), 64 + np.dtype(y.dtype).itemsize * 4, path, "the labels", memory_budget, 0)
+        # Labels never spill to disk; bound them by the budget, or 256 MiB for a small one.
+        budget = max(memory_budget, 256 << 20)
+        check_declared((n,), 64 + np.dtype(y.dtype).itemsize * 4, path, "the labels", budget, 0)
         labels = np.asarray(y[:])
         labels = labels.astype(str) if labels.dtype.kind in "SO" else labels
         text = [v.decode() if isinstance(v, bytes) else str(v) for v in labels.tolist()]

@@ -54,7 +54,8 @@ def _open(path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             img = Image.open(path)
     except Image.DecompressionBombError as exc:
-        raise DataImportError(f"image is too large to decode safely ({exc})", path) from exc
+        reason = f"image is larger than the per-image budget of {max_pixels / 1e6:.0f} megapixels ({exc})"
+        raise DataImportError(reason, path) from exc
     except OSError as exc:
         if isinstance(exc, (FileNotFoundError, PermissionError)):
             raise DataImportError(open_failure_reason(exc), path) from exc
