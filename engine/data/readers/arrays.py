@@ -176,8 +176,8 @@ def _read_header(stream, path, what: str):
             return np.lib.format.read_array_header_1_0(stream)
         if version == (2, 0):
             return np.lib.format.read_array_header_2_0(stream)
-        # Version 3 (utf-8 field names) has no public reader; the 2.0 layout with a utf-8 header.
-        return np.lib.format._read_array_header(stream, version)
+        # Version 3.0 only adds utf-8 field names, for structured dtypes, which are refused anyway.
+        raise ValueError(f"unsupported .npy format version {version[0]}.{version[1]}")
     except _HEADER_ERRORS as exc:
         raise DataImportError(
             f"{what} has a damaged .npy header ({type(exc).__name__}: {exc})", path
