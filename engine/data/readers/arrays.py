@@ -24,7 +24,16 @@ from engine.data.errors import DataImportError
 from engine.data.readers.common import check_readable, class_index, natural_key, open_failure_reason
 from engine.data.storage import SectionBuilder
 
-__all__ = ["read_npy", "read_npz", "targets_kind", "collect", "check_array_kind", "pick", "INPUT_NAMES"]
+__all__ = [
+    "load_npy",
+    "read_npy",
+    "read_npz",
+    "targets_kind",
+    "collect",
+    "check_array_kind",
+    "pick",
+    "INPUT_NAMES",
+]
 
 INPUT_NAMES = ("inputs", "x", "X", "data", "images", "features", "x_train")
 TARGET_NAMES = ("targets", "y", "Y", "labels", "label", "target", "y_train")
@@ -163,8 +172,8 @@ def read_npy(
     Dataset
         ``inputs`` float32 of the stored shape; ``targets`` int64 classes or float32 values.
     """
-    x = _load_npy(path)
-    y = _load_npy(targets_path) if targets_path is not None else None
+    x = load_npy(path)
+    y = load_npy(targets_path) if targets_path is not None else None
     return collect(path, x, y, ctx, classes, memory_budget, cache_dir, "npy", disk_budget)
 
 
@@ -184,7 +193,8 @@ def _read_header(stream, path, what: str):
         ) from exc
 
 
-def _load_npy(path):
+def load_npy(path) -> np.memmap:
+    """Memory-map a ``.npy`` file after checking its header: version, dtype (numbers), shape, length."""
     size = check_readable(path)
     try:
         with open(path, "rb") as f:

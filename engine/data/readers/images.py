@@ -153,6 +153,18 @@ def decode_image(
         raise DataImportError(f"corrupt or truncated image ({type(exc).__name__}: {exc})", path) from exc
 
 
+def _none_read(ctx) -> str:
+    """The message when no image could be read, with the first file's reason (the user's next step)."""
+    skipped = [r for r in ctx.report if r.action == "skipped"]
+    if not skipped:
+        return "none of the image files could be read"
+    first = skipped[0]
+    more = f" (and {len(skipped) - 1} more; see the report)" if len(skipped) > 1 else ""
+    return (
+        f"none of the image files could be read: {os.path.basename(first.file or '')}: {first.reason}{more}"
+    )
+
+
 def _headers(files: list, ctx, max_pixels: int) -> dict:
     """Header pass: ``{path: ((h, w), mode)}`` for files Pillow can identify; failures go to ``ctx``."""
     out = {}
@@ -235,7 +247,7 @@ def read_image_files(
     if image_size is None or color == "auto":
         headers = _headers(files, ctx, max_pixels)
         if not headers:
-            raise DataImportError("none of the image files could be read", root or files[0])
+            raise DataImportError(_none_read(ctx), root or files[0])
         if class_ids is not None:
             class_ids = np.array([c for f, c in zip(files, class_ids) if f in headers], dtype=np.int64)
         files = [f for f in files if f in headers]
@@ -303,7 +315,7 @@ def read_image_files(
         builder.abort()
         raise
     if builder.count == 0:
-        raise DataImportError("none of the image files could be read", root or files[0])
+        raise DataImportError(_none_read(ctx), root or files[0])
     base = os.fspath(root) if root is not None else None
     meta = {
         "kind": "images",
