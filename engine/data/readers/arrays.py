@@ -76,6 +76,8 @@ def check_array_kind(shape, dtype, path, what: str, targets: bool = False) -> No
         raise DataImportError(f"{what} is empty (it has no shape)", path)
     if len(shape) == 0:
         raise DataImportError(f"{what} is a scalar; expected records along the first axis", path)
+    if any(not isinstance(s, int) or s < 0 for s in shape):
+        raise DataImportError(f"{what} declares an invalid shape {tuple(shape)}", path)
     dtype = np.dtype(dtype)
     allowed = "biuf" + ("USO" if targets else "")
     if dtype.names is not None or dtype.subdtype is not None or dtype.kind not in allowed:
@@ -213,7 +215,7 @@ def load_npy(path) -> np.memmap:
         return np.memmap(
             path, dtype=dtype, mode="r", offset=offset, shape=tuple(shape), order="F" if fortran else "C"
         )
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, OverflowError) as exc:
         raise DataImportError(f"not a readable .npy file ({exc})", path) from exc
 
 

@@ -14,7 +14,8 @@ __all__ = ["natural_key", "check_readable", "class_index", "read_head", "open_fa
 
 def natural_key(text: str):
     """Sort key that orders ``"img2"`` before ``"img10"`` and ``"2"`` before ``"10"``."""
-    return [(0, int(t), "") if t.isdigit() else (1, 0, t.lower()) for t in re.split(r"(\d+)", str(text))]
+    # isdecimal, not isdigit: "₅" is a digit to isdigit but not to int() or to the split pattern.
+    return [(0, int(t), "") if t.isdecimal() else (1, 0, t.lower()) for t in re.split(r"(\d+)", str(text))]
 
 
 def open_failure_reason(exc: OSError) -> str:
