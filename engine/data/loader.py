@@ -385,7 +385,18 @@ def _load_many(paths: list[str], ctx, opt) -> Dataset:
         )
     if all(f == "image" for f in formats):
         return _images(os.path.commonpath([os.path.abspath(p) for p in paths]), paths, None, ctx, opt)
-    return concatenate([_load_path(p, ctx, opt) for p in paths], opt["memory_budget"], opt["cache_dir"])
+    parts = []
+    for p in paths:
+        try:
+            parts.append(_load_path(p, ctx, opt))
+        except DataImportError as exc:
+            # Under on_error="skip" a source that cannot be read is one bad file: named, left out.
+            if ctx.on_error == "raise":
+                raise
+            ctx.fail(exc.reason, exc.file, exc.row)
+    if not parts:
+        raise DataImportError("none of the sources could be read (see the report)", paths[0])
+    return concatenate(parts, opt["memory_budget"], opt["cache_dir"])
 
 
 def concatenate(datasets: list, memory_budget: int | None = None, cache_dir=None) -> Dataset:

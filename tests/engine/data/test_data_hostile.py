@@ -273,3 +273,13 @@ def test_devices_fifos_and_folders_are_not_read(tmp_path):
     os.mkfifo(tmp_path / "imgs" / "b.png")
     with _Bounded():
         assert len(load(tmp_path / "imgs")) == 1
+
+
+def test_skip_mode_leaves_out_a_bad_file_among_sources(tmp_path):
+    good = tmp_path / "good.csv"
+    good.write_text("a,label\n1,x\n2,y\n")
+    bomb = npz_of_zeros(tmp_path / "zeros.npz", (9 << 20,))
+    with pytest.raises(DataImportError, match="expansion"):
+        load([good, bomb])
+    ds = load([good, bomb], on_error="skip")
+    assert len(ds) == 2 and [r.file for r in ds.report if r.action == "skipped"] == [str(bomb)]
