@@ -44,11 +44,13 @@ class Tally:
         self.family, self.allowed = family, allowed
         self.counts: dict[str, int] = {}
         self.slowest = 0.0
+        self.slowest_case = ""
 
     def check(self, outcome: Outcome, what: str = "") -> None:
         key = outcome.status if outcome.status != "raised" else outcome.type.rsplit(".", 1)[-1]
         self.counts[key] = self.counts.get(key, 0) + 1
-        self.slowest = max(self.slowest, outcome.seconds)
+        if outcome.seconds > self.slowest:
+            self.slowest, self.slowest_case = outcome.seconds, what
         ok = outcome.status == "ok" or (outcome.status == "raised" and outcome.type in self.allowed)
         assert ok, f"{self.family} case {what} ended outside the contract: {outcome}"
 
@@ -58,7 +60,10 @@ class Tally:
 
     def summary(self) -> str:
         parts = ", ".join(f"{v} {k}" for k, v in sorted(self.counts.items()))
-        return f"fuzz {self.family}: {self.total} cases ({parts}); slowest {self.slowest:.2f} s"
+        slow = f"; slowest {self.slowest:.2f} s" + (
+            f" ({self.slowest_case[:300]})" if self.slowest > 1 else ""
+        )
+        return f"fuzz {self.family}: {self.total} cases ({parts}){slow}"
 
 
 def fuzz_settings(cases: int):

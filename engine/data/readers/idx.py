@@ -186,13 +186,19 @@ def read_idx_files(
     )
     builder = SectionBuilder(dtypes, memory_budget, cache_dir, expected_records=total)
     done = 0
+    warned = False
     try:
         for p in data:
             dtype, shape = headers[p]
             scale = dtype.kind == "u" and dtype.itemsize == 1 and len(shape) >= 3
             start = 0
             for block in _iter_blocks(p, dtype, shape):
-                x = block.astype(np.float32)
+                # float64 values beyond float32 become inf: reported once, not a numpy warning.
+                with np.errstate(over="ignore", invalid="ignore"):
+                    x = block.astype(np.float32)
+                if not warned and not np.all(np.isfinite(x)):
+                    ctx.warn("values are NaN, Inf or beyond float32's range", p)
+                    warned = True
                 if scale:
                     x *= np.float32(1 / 255)
                 if len(shape) == 3:

@@ -230,7 +230,12 @@ def _family(box, cases: int, name: str, files, options=on_error):
         suffix, data = made
         path = folder / f"case{suffix}"
         path.write_bytes(data)
-        tally.check(sandbox.run(str(path), str(cache), opts), f"{suffix} {opts} {data[:120]!r}")
+        outcome = sandbox.run(str(path), str(cache), opts)
+        if outcome.seconds > 2:  # kept for a look: slow but within the limit
+            kept = folder / f"slow-{name}-{tally.total}{suffix}"
+            kept.write_bytes(data)
+            print(f"slow case ({outcome.seconds:.1f} s) kept as {kept}")
+        tally.check(outcome, f"{suffix} {opts} {data[:120]!r}")
         assert folder_bytes(cache) <= DISK_BUDGET
 
     case()
