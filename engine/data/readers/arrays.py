@@ -78,6 +78,9 @@ def check_array_kind(shape, dtype, path, what: str, targets: bool = False) -> No
         raise DataImportError(f"{what} is a scalar; expected records along the first axis", path)
     if any(not isinstance(s, int) or s < 0 for s in shape):
         raise DataImportError(f"{what} declares an invalid shape {tuple(shape)}", path)
+    if any(s == 0 for s in shape[1:]):
+        # Records of no values: nothing to learn from, and billions of them cost time, not memory.
+        raise DataImportError(f"{what} has empty records (shape {tuple(shape)})", path)
     dtype = np.dtype(dtype)
     allowed = "biuf" + ("USO" if targets else "")
     if dtype.names is not None or dtype.subdtype is not None or dtype.kind not in allowed:
