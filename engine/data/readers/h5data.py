@@ -57,6 +57,14 @@ def _check_dataset(dset: h5py.Dataset, path, role: str) -> None:
             raise DataImportError(f"{what} holds references or variable-length data, not numbers", path)
         if role != "targets":
             raise DataImportError(f"{what} holds text; only labels may be text", path)
+        # Variable-length strings live in HDF5's global heap, and one flipped bit in a heap object's
+        # size makes the HDF5 library loop forever while reading them (no Python-level timeout can
+        # stop it). Fixed-length strings and integer labels are stored inline and read safely.
+        raise DataImportError(
+            f"{what} holds variable-length strings, which a damaged file can make the HDF5 library hang "
+            "on; store the labels as integers or fixed-length strings (h5py: np.array(labels, dtype='S'))",
+            path,
+        )
     check_array_kind(dset.shape, dtype, path, what, targets=role == "targets")
     if dset.external:
         raise DataImportError(f"{what} stores its data in external files; refusing to read them", path)

@@ -125,8 +125,13 @@ def hdf5_files(draw) -> bytes:
             group["x"] = np.array([b"ab"] * n)
         else:
             group.create_dataset("x", shape=(draw(st.integers(16, 2**40)), 4), dtype="f4", chunks=(16, 4))
-        if draw(st.booleans()):
-            group["y"] = np.arange(n) % 3 if draw(st.booleans()) else np.array([b"cat", b"dog"] * n)[:n]
+        labels = draw(st.sampled_from(["none", "ints", "fixed", "vlen"]))
+        if labels == "ints":
+            group["y"] = np.arange(n) % 3
+        elif labels == "fixed":
+            group["y"] = np.array([b"cat", b"dog"] * n)[:n]
+        elif labels == "vlen":
+            group["y"] = (["cat", "dog"] * n)[:n]  # variable-length: in the global heap
         if draw(st.booleans()):
             f["loop"] = h5py.SoftLink("/loop")
             f["ext"] = h5py.ExternalLink("elsewhere.h5", "/x")

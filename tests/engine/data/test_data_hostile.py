@@ -283,3 +283,16 @@ def test_skip_mode_leaves_out_a_bad_file_among_sources(tmp_path):
         load([good, bomb])
     ds = load([good, bomb], on_error="skip")
     assert len(ds) == 2 and [r.file for r in ds.report if r.action == "skipped"] == [str(bomb)]
+
+
+def test_hdf5_variable_length_labels_are_refused_with_the_fix(tmp_path):
+    # One flipped bit (byte 2089 of this layout) in the global heap made reading them hang forever.
+    path = tmp_path / "vlen.h5"
+    with h5py.File(path, "w") as f:
+        f["x"] = np.arange(40, dtype="f4").reshape(10, 4)
+        f["y"] = ["cat", "dog"] * 5
+    _refused(path, "fixed-length strings")
+    with h5py.File(path, "w") as f:
+        f["x"] = np.arange(40, dtype="f4").reshape(10, 4)
+        f["y"] = np.array(["cat", "dog"] * 5, dtype="S")
+    assert load(path).classes == ["cat", "dog"]
