@@ -154,9 +154,8 @@ def collect(path, x, y, ctx, classes, memory_budget, cache_dir, kind: str, disk_
                 elif y is not None:
                     block["targets"] = np.asarray(y[start : start + step], dtype=np.float32)
             if not warned and not np.all(np.isfinite(block["inputs"])):
-                bad = start + int(
-                    np.flatnonzero(~np.isfinite(block["inputs"].reshape(len(block["inputs"]), -1)).any(1))[0]
-                )
+                rows = (~np.isfinite(block["inputs"].reshape(len(block["inputs"]), -1))).any(axis=1)
+                bad = start + int(np.flatnonzero(rows)[0])
                 ctx.warn(f"inputs contain NaN or Inf, or values beyond float32 (first at record {bad})", path)
                 warned = True
             builder.append(block)

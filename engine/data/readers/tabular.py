@@ -329,7 +329,11 @@ def _convert(row, line, input_cols, target_cols, kind, columns, cat_lookup, fill
                 return None
             values.append(number)
         else:
-            values.append(float(cat_lookup[j][text]))
+            index = cat_lookup[j].get(text)
+            if index is None:  # only a fill value of a column with no values at all
+                ctx.fail(f"column {names[j]!r} has no value to fill in", path, line)
+                return None
+            values.append(float(index))
     n_in = len(input_cols)
     y = values[n_in] if kind == "class" else values[n_in:]
     return values[:n_in], y
