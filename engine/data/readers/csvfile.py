@@ -44,24 +44,38 @@ def _open_text(path, encoding: str):
     return open(path, newline="", encoding=encoding)
 
 
-def detect_encoding(path) -> str:
-    """The first of UTF-8, Windows-1252 and Latin-1 that decodes the *whole* file.
+def _decodes(path, encoding: str) -> bool:
+    """Whether the whole file decodes in ``encoding`` (read a megabyte at a time, never held whole)."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    try:
+        with open(path, "rb") as f:
+            while chunk := f.read(_CHUNK):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    except OSError as exc:
+        raise DataImportError(open_failure_reason(exc), path) from exc
+    return True
 
-    Decoded incrementally, a megabyte at a time, so a file whose first non-ASCII byte comes after the
-    first 64 KiB is still detected correctly and the file is never held whole.
-    """
+
+def detect_encoding(path) -> str:
+    """The encoding of the *whole* file: UTF-16 when it starts with a UTF-16 byte-order mark (Excel's
+    "Unicode text", Notepad's "UTF-16"; latin-1 would read it as one garbled column without failing),
+    else the first of UTF-8, Windows-1252 and Latin-1 that decodes every byte. Checking the whole file
+    finds a first non-ASCII byte after the first 64 KiB too."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(2)
+    except OSError as exc:
+        raise DataImportError(open_failure_reason(exc), path) from exc
+    if head in (b"\xff\xfe", b"\xfe\xff"):
+        if _decodes(path, "utf-16"):
+            return "utf-16"
+        raise DataImportError("starts with a UTF-16 byte-order mark but is not valid UTF-16 text", path)
     for encoding in _ENCODINGS[:-1]:
-        decoder = codecs.getincrementaldecoder(encoding)()
-        try:
-            with open(path, "rb") as f:
-                while chunk := f.read(_CHUNK):
-                    decoder.decode(chunk)
-                decoder.decode(b"", final=True)
+        if _decodes(path, encoding):
             return encoding
-        except UnicodeDecodeError:
-            continue
-        except OSError as exc:
-            raise DataImportError(open_failure_reason(exc), path) from exc
     return _ENCODINGS[-1]
 
 
