@@ -162,8 +162,12 @@ def build_run(
         ValidationMetrics,
     )
     from .network import Network
+    from .project_checks import check_runnable, validate_document
     from .training import Trainer
 
+    # A project edited in memory (the studio) is checked like a loaded one, then against this machine.
+    validate_document(project.to_dict(), str(project.path) if project.path else None)
+    check_runnable(project, workers)
     settings = project.training
     seed = int(settings.get("seed", 0))
     dataset = load_project_data(project, progress=progress, cancel=cancel)
