@@ -2,6 +2,7 @@
 
 from .base import Layer, LayerError, LayerShapeError, layer_class, layer_types
 from .conv import Conv1D, Conv2D
+from .coordinates import FourierFeatures, Siren
 from .core import ACTIVATIONS, Activation, Dense, Dropout, Flatten, Input, Reshape
 from .embedding import Embedding
 from .losses import BinaryCrossEntropy, LossHead, SoftmaxCrossEntropy, SquaredError
@@ -23,6 +24,8 @@ __all__ = [
     "Reshape",
     "Activation",
     "Dropout",
+    "FourierFeatures",
+    "Siren",
     "Conv1D",
     "Conv2D",
     "MaxPool2D",
