@@ -1,0 +1,73 @@
+"""Draw the "shapes" image set (``shapes.zip``): 32x32 RGB pictures of circles, squares and triangles.
+
+Run from the repository root: ``python resources/samples/make_shapes.py``. The archive holds one folder
+per class (``circle/``, ``square/``, ``triangle/``) with 80 PNG files each, as a user's own image
+folder would: the "Shapes from a folder" example imports it through the ordinary folder importer.
+Shapes vary in size, place, rotation and colour, on a random plain background, so the class is the
+outline and nothing else. Seeded: the same archive every time (up to Pillow's anti-aliasing).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+SIZE = 32
+SCALE = 4
+PER_CLASS = 80
+CLASSES = ("circle", "square", "triangle")
+
+
+def _colour(rng, avoid=None):
+    while True:
+        c = tuple(int(v) for v in rng.integers(0, 256, 3))
+        if avoid is None or sum(abs(a - b) for a, b in zip(c, avoid)) > 180:
+            return c
+
+
+def draw_shape(kind: str, rng: np.random.Generator) -> Image.Image:
+    """One ``SIZE`` x ``SIZE`` RGB picture of ``kind``, drawn at 4x and downsampled (smooth edges)."""
+    big = SIZE * SCALE
+    background = _colour(rng)
+    img = Image.new("RGB", (big, big), background)
+    draw = ImageDraw.Draw(img)
+    r = rng.uniform(0.22, 0.4) * big
+    cx, cy = rng.uniform(r + 4, big - r - 4, 2)
+    fill = _colour(rng, background)
+    if kind == "circle":
+        draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=fill)
+    else:
+        corners = 4 if kind == "square" else 3
+        turn = rng.uniform(0, 2 * math.pi)
+        points = [
+            (
+                cx + r * math.cos(turn + 2 * math.pi * k / corners),
+                cy + r * math.sin(turn + 2 * math.pi * k / corners),
+            )
+            for k in range(corners)
+        ]
+        draw.polygon(points, fill=fill)
+    return img.resize((SIZE, SIZE), Image.LANCZOS)
+
+
+def make_archive(path: Path, seed: int = 18) -> None:
+    rng = np.random.default_rng(seed)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for kind in CLASSES:
+            for i in range(PER_CLASS):
+                buf = io.BytesIO()
+                draw_shape(kind, rng).save(buf, "PNG", optimize=True)
+                info = zipfile.ZipInfo(f"shapes/{kind}/{kind}_{i:03d}.png", date_time=(2026, 12, 2, 0, 0, 0))
+                archive.writestr(info, buf.getvalue(), zipfile.ZIP_DEFLATED)
+
+
+if __name__ == "__main__":
+    out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).with_name("shapes.zip")
+    make_archive(out)
+    print(f"wrote {out}")
