@@ -31,6 +31,11 @@ class SamplePredictionStreamer(Hook):
     image_shape : tuple, optional
         For ``"image"``, e.g. ``(H, W, 3)``; predictions are clipped to [0, 1].
     classes : sequence of str, optional
+
+    Notes
+    -----
+    For ``kind="image"`` the event carries the picture's PSNR (:func:`psnr_db`); on an epoch time step
+    it is also added to the epoch's record as ``psnr`` (dB).
     """
 
     default_timestep = TimeStep(1, "epoch")
@@ -75,6 +80,11 @@ class SamplePredictionStreamer(Hook):
                 )
                 if self.kind == "image":
                     psnr = psnr_db(error)
+                    if self.timestep.event == "epoch":
+                        # The picture's quality joins the epoch's record: the epoch line of `sigma
+                        # train`, the run's history and hooks (early stopping, best checkpoint) read it.
+                        trainer.epoch_record["psnr"] = psnr
+                        trainer._values["psnr"] = psnr
         trainer.events.emit(
             SamplePredictions(
                 source=trainer.name,

@@ -1,7 +1,7 @@
-"""Draw the "shapes" image set (``shapes.zip``): 32x32 RGB pictures of circles, squares and triangles.
+"""Draw the "shapes" image set (``shapes.zip``): 24x24 RGB pictures of circles, squares and triangles.
 
 Run from the repository root: ``python resources/samples/make_shapes.py``. The archive holds one folder
-per class (``circle/``, ``square/``, ``triangle/``) with 80 PNG files each, as a user's own image
+per class (``circle/``, ``square/``, ``triangle/``) with 150 PNG files each, as a user's own image
 folder would: the "Shapes from a folder" example imports it through the ordinary folder importer.
 Shapes vary in size, place, rotation and colour, on a random plain background, so the class is the
 outline and nothing else. Seeded: the same archive every time (up to Pillow's anti-aliasing).
@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-SIZE = 32
+SIZE = 24
 SCALE = 4
-PER_CLASS = 80
+PER_CLASS = 150
 CLASSES = ("circle", "square", "triangle")
 
 
