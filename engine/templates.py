@@ -339,12 +339,12 @@ def text_project() -> Project:
 
 
 def shapes_project() -> Project:
-    """Circles, squares and triangles from a folder of 32x32 pictures (one subfolder per class), a CNN."""
+    """Circles, squares and triangles from a folder of 24x24 pictures (one subfolder per class), a CNN."""
     return Project(
         name="Shapes from a folder (images)",
         task="classification",
         dataset={"source": "sample:shapes", "options": {"layout": "image"}, "validation_split": 0.2},
-        network=lenet((3, 32, 32), 3, (16, 32)),
+        network=lenet((3, 24, 24), 3, (16, 32)),
         training=_training(
             batch_size=32,
             epochs=30,

@@ -3,8 +3,8 @@
 Run from the repository root: ``python resources/samples/make_shapes.py``. The archive holds one folder
 per class (``circle/``, ``square/``, ``triangle/``) with 150 PNG files each, as a user's own image
 folder would: the "Shapes from a folder" example imports it through the ordinary folder importer.
-Shapes vary in size, place, rotation and colour, on a random plain background, so the class is the
-outline and nothing else. Seeded: the same archive every time (up to Pillow's anti-aliasing).
+Shapes vary in size, place, rotation and colour (dark ink on light paper of any tint), so the class is
+the outline and nothing else. Seeded: the same archive every time (up to Pillow's anti-aliasing).
 """
 
 from __future__ import annotations
@@ -24,22 +24,15 @@ PER_CLASS = 150
 CLASSES = ("circle", "square", "triangle")
 
 
-def _colour(rng, avoid=None):
-    while True:
-        c = tuple(int(v) for v in rng.integers(0, 256, 3))
-        if avoid is None or sum(abs(a - b) for a, b in zip(c, avoid)) > 180:
-            return c
-
-
 def draw_shape(kind: str, rng: np.random.Generator) -> Image.Image:
     """One ``SIZE`` x ``SIZE`` RGB picture of ``kind``, drawn at 4x and downsampled (smooth edges)."""
     big = SIZE * SCALE
-    background = _colour(rng)
+    background = tuple(int(v) for v in rng.integers(225, 256, 3))  # a light paper colour
     img = Image.new("RGB", (big, big), background)
     draw = ImageDraw.Draw(img)
-    r = rng.uniform(0.22, 0.4) * big
+    r = rng.uniform(0.28, 0.42) * big
     cx, cy = rng.uniform(r + 4, big - r - 4, 2)
-    fill = _colour(rng, background)
+    fill = tuple(int(v) for v in rng.integers(0, 170, 3))  # a darker ink of any hue
     if kind == "circle":
         draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=fill)
     else:
