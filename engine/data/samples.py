@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import io
 from pathlib import Path
 
 import numpy as np
@@ -263,10 +262,3 @@ def _text_file(name: str, sequence_length: int, stride: int) -> Dataset:
     )
     ds.meta.update({"source": str(path), "text": corpus})
     return ds
-
-
-def _png_bytes(image: np.ndarray) -> bytes:
-    """PNG encoding of a float image in [0, 1] (for previews and tests)."""
-    buf = io.BytesIO()
-    Image.fromarray((np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8)).save(buf, "PNG")
-    return buf.getvalue()
