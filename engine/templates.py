@@ -459,8 +459,8 @@ EXAMPLES: tuple[Example, ...] = (
         "photo",
         "Paint a photograph",
         "Chelsea the cat, a 225x150 photograph, painted by the same kind of network: fur and whiskers "
-        "appear as it trains (about 25 dB PSNR within a minute). Drop any picture on the window to paint "
-        "that one instead.",
+        "appear as it trains, past 25 dB PSNR in 7 epochs (119 steps, about half a minute of CPU). Drop "
+        "any picture on the window to paint that one instead.",
         "image",
         chelsea_project,
         thumbnails.chelsea,
@@ -505,7 +505,8 @@ EXAMPLES: tuple[Example, ...] = (
         "text",
         "Write like the poets (text)",
         "A GRU reads public-domain verse one character at a time and writes its own after every epoch: "
-        "words and line breaks within a minute (about 55% next-character accuracy).",
+        "gibberish first, then words, line breaks and phrases of the poems; over 80% next-character "
+        "accuracy in 6 epochs (about 6 s of CPU).",
         "text",
         text_project,
         thumbnails.text,
