@@ -347,7 +347,7 @@ def shapes_project() -> Project:
         network=lenet((3, 24, 24), 3, (16, 32)),
         training=_training(
             batch_size=32,
-            epochs=30,
+            epochs=40,
             loss="softmax_cross_entropy",
             metrics=["accuracy"],
             optimiser={"type": "adam", "learning_rate": 0.002},
@@ -486,8 +486,9 @@ EXAMPLES: tuple[Example, ...] = (
     Example(
         "shapes",
         "Shapes from a folder (images)",
-        "Circles, squares and triangles: 240 pictures in one folder per class, imported like your own "
-        "image folders, and a CNN that tells them apart (over 90% validation accuracy in under a minute).",
+        "Circles, squares and triangles: 450 pictures of 24x24 in one folder per class, imported like your "
+        "own image folders, and a CNN that tells them apart: about 80% validation accuracy in 40 epochs "
+        "(about 5 s of CPU).",
         "image",
         shapes_project,
         thumbnails.shapes,

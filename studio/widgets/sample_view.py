@@ -80,11 +80,13 @@ class SampleView(QtWidgets.QWidget):
             self.error_chart.plot_item.setTitle(_PSNR_TITLE)
             self.error_chart.append("psnr", xs, ys, run=run, label="PSNR (dB)")
             self.last_psnr = float(ys[-1])
-        errors = [(e.iteration, e.error) for e in events if e.error is not None and e.psnr is None]
+        errors = [(e.iteration, e.error, e.psnr) for e in events if e.error is not None]
+        if errors:
+            self.last_error = float(errors[-1][1])
+        errors = [(x, y) for x, y, psnr in errors if psnr is None]  # images chart their PSNR instead
         if errors:
             xs, ys = zip(*errors)
             self.error_chart.append("error", xs, ys, run=run, label="error")  # drawn by the monitor's timer
-            self.last_error = float(ys[-1])
         self._paced.push(events[-1])
 
     def flush(self) -> None:
