@@ -84,7 +84,7 @@ class SamplePredictionStreamer(Hook):
                         # The picture's quality joins the epoch's record: the epoch line of `sigma
                         # train`, the run's history and hooks (early stopping, best checkpoint) read it.
                         trainer.epoch_record["psnr"] = psnr
-                        trainer._values["psnr"] = psnr
+                        trainer.record_value("psnr", psnr)
         trainer.events.emit(
             SamplePredictions(
                 source=trainer.name,
