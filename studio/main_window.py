@@ -13,10 +13,12 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from studio import theme
 from studio.bridge import Bridge
+from studio.drop_anywhere import DropAnywhere
 from studio.pacing import Paced
 from studio.panels.monitor import QtMonitorPanel
 from studio.panels.training import QtTrainingPanel
 from studio.widgets.banner import Banner
+from studio.widgets.start_page import StartPage
 
 __all__ = ["MainWindow", "default_project", "example_projects"]
 
@@ -30,18 +32,27 @@ _LAYOUT_VERSION = 1  # bump when panels change, so an old saved layout is not ap
 
 
 def example_projects() -> dict:
-    """The bundled examples by menu label (each a function returning a fresh Project)."""
+    """The bundled examples by title (each a function returning a fresh Project), from
+    :data:`engine.templates.EXAMPLES`."""
     from engine import templates  # noqa: PLC0415 - the lead's module; imported when needed
 
-    return {"Paint the cat": templates.cat_project, "Digits classifier": templates.digits_project}
+    return {e.title: e.make for e in templates.EXAMPLES}
+
+
+def _examples() -> tuple:
+    try:
+        from engine import templates  # noqa: PLC0415
+    except ImportError:  # a partial checkout: no examples to offer
+        return ()
+    return tuple(templates.EXAMPLES)
 
 
 def default_project():
-    """What a first launch opens: the "Paint the cat" example (an empty project if the engine has no
-    templates, which only happens in a partial checkout)."""
+    """The "Paint the cat" example (an empty project if the engine has no templates, which only
+    happens in a partial checkout): what ``sigma-studio --smoke`` trains."""
     try:
         return example_projects()["Paint the cat"]()
-    except ImportError:
+    except (ImportError, KeyError):
         from engine.project import Project  # noqa: PLC0415
 
         return Project(name="Untitled")
@@ -53,7 +64,7 @@ class MainWindow(QtWidgets.QMainWindow):
     Parameters
     ----------
     project : engine.project.Project, optional
-        Opened at once; None opens :func:`default_project`.
+        Opened at once; None shows the start page (examples, new, open, import, recent projects).
     build_run : callable(project) -> run, optional
         Passed to the :class:`~studio.bridge.Bridge` (defaults to ``engine.run.build_run``).
     restore_layout : bool
@@ -61,6 +72,9 @@ class MainWindow(QtWidgets.QMainWindow):
     """
 
     sigProjectChanged = QtCore.Signal(object)
+    #: Ask Save / Discard / Cancel before closing with unsaved changes. A close that is not asked (this
+    #: False, for scripted use) keeps the autosave, which the next start offers back.
+    confirm_close = True
 
     def __init__(
         self,
@@ -101,6 +115,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self._install_other_panels()
         self.add_panel("training", "Training", self.training, "left")
         self.add_panel("monitor", "Live monitor", self.monitor, "right")
+        self.start_page = StartPage(_examples())
+        self.setCentralWidget(self.start_page)
+        self.start_page.hide()  # a hidden central widget takes no room: the docks share the window
+        self._docks_before_start_page: list[str] = []
+        self.drop_anywhere = DropAnywhere(self, skip=(lambda: getattr(self, "dataset_panel", None),))
         self._arrange_default_layout()
         self._build_status_bar()
         self._build_actions()
@@ -121,7 +140,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self._layout_restored = False
         if restore_layout:
             self._restore_layout()
-        self.set_project(project if project is not None else default_project())
+        self._connect_start_page()
+        self.set_project(project)
 
     # ------------------------------------------------------------------ the contract
     def menu(self, name: str) -> QtWidgets.QMenu:
@@ -151,9 +171,11 @@ class MainWindow(QtWidgets.QMainWindow):
         return self._docks.get(name)
 
     def set_project(self, project) -> None:
-        """Open ``project`` (the current run, if any, keeps going on its own copy)."""
+        """Open ``project`` (the current run, if any, keeps going on its own copy); None shows the start
+        page. The title names the project and marks unsaved changes (``[*]``, see ``setWindowModified``)."""
         self.project = project
-        self.setWindowTitle(f"{project.name} — Sigma Studio" if project is not None else "Sigma Studio")
+        self.setWindowTitle(f"{project.name}[*] — Sigma Studio" if project is not None else "Sigma Studio")
+        self._show_start_page(project is None)
         self.sigProjectChanged.emit(project)
 
     # ------------------------------------------------------------------ building
@@ -208,13 +230,22 @@ class MainWindow(QtWidgets.QMainWindow):
         file_menu = self.menu("File")
         examples = file_menu.addMenu("Open e&xample")
         self.example_actions = {}
-        for label in ("Paint the cat", "Digits classifier"):
-            action = examples.addAction(label)
-            action.triggered.connect(lambda _=False, name=label: self.open_example(name))
-            self.example_actions[label] = action
+        for example in _examples():
+            action = examples.addAction(example.title)
+            action.setToolTip(f"Open the example “{example.title}”: {example.description}")
+            action.setStatusTip(example.description)
+            action.triggered.connect(lambda _=False, key=example.key: self.open_example(key))
+            self.example_actions[example.title] = action
+        examples.setToolTipsVisible(True)
         if self._install_project_actions is not None:
             self._install_project_actions(self)
         file_menu.addSeparator()
+        self.close_project_action = file_menu.addAction("&Close project")
+        self.close_project_action.setShortcut(QtGui.QKeySequence.StandardKey.Close)
+        self.close_project_action.setToolTip(
+            "Close the project (asks about unsaved changes) and show the start page."
+        )
+        self.close_project_action.triggered.connect(self.close_project)
         quit_action = file_menu.addAction("&Quit", QtGui.QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
 
@@ -273,13 +304,102 @@ class MainWindow(QtWidgets.QMainWindow):
         self.sigProjectChanged.connect(self._backend_status)
 
     # ------------------------------------------------------------------ slots
-    def open_example(self, label: str) -> bool:
-        """Open a bundled example (refused while a run is busy: stop it first)."""
+    def open_example(self, key: str) -> bool:
+        """Open a bundled example by key or title, after asking about unsaved changes (refused while a
+        run is busy: stop it first). Returns False when refused at once."""
         if self.bridge.busy:
             self.banner.show_message("Stop the current run before opening another project.", "info")
             return False
-        self.set_project(example_projects()[label]())
+        from engine import templates  # noqa: PLC0415
+
+        example = templates.example(key)
+        actions = getattr(self, "project_actions", None)
+        if actions is None:
+            self.set_project(example.make())
+        else:
+            actions.replace_project(example.make)
         return True
+
+    def close_project(self) -> None:
+        """File > Close project: back to the start page (after asking about unsaved changes)."""
+        actions = getattr(self, "project_actions", None)
+        if actions is None:
+            self.set_project(None)
+        else:
+            actions.replace_project(lambda: None)
+
+    def open_dropped(self, paths: list[str]) -> None:
+        """Open what was dropped on the window: a project, a checkpoint, or data to import."""
+        from studio.drop_anywhere import drop_action  # noqa: PLC0415
+
+        kind, text = drop_action(paths, probe=True)
+        actions = getattr(self, "project_actions", None)
+        if kind == "none":
+            self.banner.show_message(text, "warning")
+        elif kind == "project" and actions is not None:
+            actions.open_project(paths[0])
+        elif kind == "checkpoint" and actions is not None:
+            actions.restore_checkpoint(paths[0])
+        else:
+            self.import_data(paths)
+
+    def import_data(self, paths=None) -> None:
+        """Show the dataset panel and import ``paths`` (the file dialog when None); with no project
+        open, a new one is started for the data."""
+        panel = getattr(self, "dataset_panel", None)
+        if panel is None:
+            self.banner.show_message("The dataset panel is not available in this installation.", "error")
+            return
+        if self.project is None:
+            from engine.project import Project  # noqa: PLC0415
+
+            self.set_project(Project(name="Untitled"))
+        dock = self.panel("dataset")
+        dock.show()
+        dock.raise_()
+        if paths is None:
+            panel.open_import_dialog()
+        else:
+            panel.import_paths(paths)
+
+    # ------------------------------------------------------------------ start page
+    def _connect_start_page(self) -> None:
+        page = self.start_page
+        page.sigOpenExample.connect(self.open_example)
+        page.sigNewProject.connect(self._new_from_start_page)
+        page.sigImportData.connect(self.import_data)
+        actions = getattr(self, "project_actions", None)
+        if actions is not None:
+            page.sigOpenProject.connect(lambda: actions.open_project())
+            page.sigOpenRecent.connect(actions.open_project)
+        else:
+            page.open_button.setEnabled(False)
+
+    def _new_from_start_page(self) -> None:
+        actions = getattr(self, "project_actions", None)
+        if actions is not None:
+            actions.new_project()
+        else:
+            from engine.project import Project  # noqa: PLC0415
+
+            self.set_project(Project(name="Untitled"))
+
+    def _show_start_page(self, show: bool) -> None:
+        """The start page in place of the panels (their visibility is remembered and given back)."""
+        if show == self.start_page.isVisibleTo(self):
+            return
+        if show:
+            self._docks_before_start_page = [n for n, d in self._docks.items() if d.isVisibleTo(self)]
+            for dock in self._docks.values():
+                dock.hide()
+            actions = getattr(self, "project_actions", None)
+            self.start_page.set_recent(actions.recent_projects() if actions is not None else [])
+            self.start_page.show()
+        else:
+            self.start_page.hide()
+            for name in self._docks_before_start_page or ("training", "monitor"):
+                self._docks[name].show()
+            self._docks["training"].raise_()
 
     def _backend_status(self, project) -> None:
         if project is None:

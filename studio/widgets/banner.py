@@ -32,7 +32,8 @@ class Banner(QtWidgets.QFrame):
         self.hide()
 
     def show_message(self, text: str, level: str = "error") -> None:
-        """Show ``text`` (``level`` is ``error`` or ``info``; it picks the colours)."""
+        """Show ``text`` (``level`` is ``error``, ``warning``, ``info`` or ``success``; it picks the
+        colours)."""
         self.level = level
         self.setProperty("level", level)
         self.style().unpolish(self)

@@ -77,6 +77,16 @@ def _busy_pools():
 
 
 @pytest.fixture(autouse=True)
+def _close_without_asking(monkeypatch):
+    """Windows close without the unsaved-changes question (whose own tests turn it back on): qtbot
+    closes every window after a test, and most tests edit their project. Unsaved work is then kept in
+    the autosave, as for any close nobody was asked about."""
+    from studio.main_window import MainWindow
+
+    monkeypatch.setattr(MainWindow, "confirm_close", False)
+
+
+@pytest.fixture(autouse=True)
 def _no_leaks(qapp):
     """Fail the test if it leaves threads, pool work, running timers or visible windows behind."""
     baseline = set(threading.enumerate())
