@@ -134,6 +134,7 @@ class MainWindow(QtWidgets.QMainWindow):
         )
         self.sigProjectChanged.connect(self.training.set_project)
         app = QtWidgets.QApplication.instance()
+        self._quit_hooked = app is not None
         if app is not None:  # the last line of defence: a quit by any route waits for the run to end
             app.aboutToQuit.connect(self._shutdown)
         self.resize(1440, 900)
@@ -488,7 +489,8 @@ class MainWindow(QtWidgets.QMainWindow):
             if dock.isFloating():
                 dock.hide()
         app = QtWidgets.QApplication.instance()
-        if app is not None:
+        if app is not None and self._quit_hooked:  # a second close must not disconnect again
+            self._quit_hooked = False
             try:
                 app.aboutToQuit.disconnect(self._shutdown)
             except (RuntimeError, TypeError):

@@ -8,6 +8,8 @@ libraries Qt's xcb platform loads (see ``XCB_PACKAGES``).
 
 Saved:
 
+- ``start_page.png``: the first launch: the start page with the bundled examples, new / open / import
+  and the recent projects;
 - ``main_window_cat.png``: "Paint the cat" mid-training: loss falling, the network's painting beside
   the original, the painting error over time, progress and ETA;
 - ``main_window_digits.png``: the digits classifier mid-training: classified samples (green right,
@@ -17,7 +19,7 @@ Saved:
 - ``predict_files.png``: Training > Predict on files… after a short digits run: PNG digits and CSV
   rows classified, with thumbnails, and a damaged PNG named and skipped.
 
-``--only predict`` (or any of ``cat digits bad_input predict``) takes just those.
+``--only predict`` (or any of ``start cat digits bad_input predict``) takes just those.
 """
 
 from __future__ import annotations
@@ -72,6 +74,11 @@ def _shoot(app, widget, path: Path) -> None:
     if not widget.grab().save(str(path)):
         raise OSError(f"could not write {path}")
     print(f"saved {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+
+
+def _start(app, window, out: Path) -> None:
+    if window.project is None:
+        _shoot(app, window, out / "start_page.png")
 
 
 def _cat(app, window, out: Path) -> None:
@@ -167,18 +174,19 @@ def main(argv=None) -> int:
     from studio.app import create_application
     from studio.main_window import MainWindow
 
-    QtCore.QSettings.setPath(
-        QtCore.QSettings.Format.IniFormat, QtCore.QSettings.Scope.UserScope, str(out / ".settings-unused")
-    )
+    for fmt in (QtCore.QSettings.Format.IniFormat, QtCore.QSettings.Format.NativeFormat):
+        QtCore.QSettings.setPath(fmt, QtCore.QSettings.Scope.UserScope, str(out / ".settings-unused"))
     QtCore.QSettings.setDefaultFormat(QtCore.QSettings.Format.IniFormat)
     app = create_application()
     app.setQuitOnLastWindowClosed(False)
-    window = MainWindow(restore_layout=False)  # the first-launch layout, with the cat project
+    window = MainWindow(restore_layout=False)  # the first launch: the start page
     window.resize(*SIZE)
     window.show()
     _wait(app, lambda: window.isVisible(), 10, "the window")
     try:
         for name in args.only:
+            if name != "start" and window.project is None:
+                window.open_example("cat")  # the first-launch layout, with the cat project
             globals()[f"_{name}"](app, window, out)
     finally:
         window.close()
@@ -187,7 +195,7 @@ def main(argv=None) -> int:
     return 0
 
 
-SHOTS = ["cat", "digits", "bad_input", "predict"]
+SHOTS = ["start", "cat", "digits", "bad_input", "predict"]
 
 if __name__ == "__main__":
     sys.exit(main())

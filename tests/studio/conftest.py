@@ -55,9 +55,9 @@ QtCore.QTimer = _TrackedTimer  # our code and pyqtgraph look QTimer up on QtCore
 def _isolated_settings(tmp_path, monkeypatch):
     """QSettings in a fresh folder per test, so window layouts never leak between tests or into $HOME."""
     QtCore.QSettings.setDefaultFormat(QtCore.QSettings.Format.IniFormat)
-    QtCore.QSettings.setPath(
-        QtCore.QSettings.Format.IniFormat, QtCore.QSettings.Scope.UserScope, str(tmp_path / "settings")
-    )
+    # QSettings("Sigma", "Sigma Studio") uses the native format whatever the default: redirect both.
+    for fmt in (QtCore.QSettings.Format.IniFormat, QtCore.QSettings.Format.NativeFormat):
+        QtCore.QSettings.setPath(fmt, QtCore.QSettings.Scope.UserScope, str(tmp_path / "settings"))
     monkeypatch.setenv("SIGMA_STUDIO_HOME", str(tmp_path / "home"))
 
 
