@@ -13,6 +13,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from studio import theme
 from studio.bridge import Bridge
+from studio.data_fit import DataFit, FitNotice
 from studio.drop_anywhere import DropAnywhere
 from studio.pacing import Paced
 from studio.panels.monitor import QtMonitorPanel
@@ -142,6 +143,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if restore_layout:
             self._restore_layout()
         self._connect_start_page()
+        self._install_data_fit()
         self.set_project(project)
 
     # ------------------------------------------------------------------ the contract
@@ -362,6 +364,15 @@ class MainWindow(QtWidgets.QMainWindow):
             panel.open_import_dialog()
         else:
             panel.import_paths(paths)
+
+    def _install_data_fit(self) -> None:
+        """The network-fits-the-data check, shown in the builder and the training panel."""
+        self.data_fit = DataFit(self)
+        self.training.add_notice(FitNotice(self.data_fit))
+        self.training.start_checks.append(self.data_fit.refusal)
+        if hasattr(self, "network_panel"):
+            self.network_panel.add_notice(FitNotice(self.data_fit))
+        self.data_fit.sigFixed.connect(lambda text: self.banner.show_message(text, "success"))
 
     # ------------------------------------------------------------------ start page
     def _connect_start_page(self) -> None:

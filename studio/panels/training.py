@@ -148,6 +148,10 @@ class QtTrainingPanel(QtWidgets.QWidget):
         controls.addWidget(self.progress)
         controls.addWidget(self.eta)
         controls.addWidget(self.message)
+        self._notices = QtWidgets.QVBoxLayout()  # notices from outside the panel (network vs data)
+        controls.addLayout(self._notices)
+        #: Callables returning why Start is refused ("" to allow it), asked in order before each start.
+        self.start_checks: list = []
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(controls)
@@ -314,11 +318,20 @@ class QtTrainingPanel(QtWidgets.QWidget):
             return False
         if self.project is None:
             return False
+        for check in self.start_checks:
+            refusal = check()
+            if refusal:
+                self._say(refusal)
+                return False
         self._say("")
         self.progress.setValue(0)
         self.eta.setText("Starting…")
         self.sigStartRequested.emit()
         return self.bridge.start(self.project)
+
+    def add_notice(self, widget: QtWidgets.QWidget) -> None:
+        """Show ``widget`` under the run controls (it decides its own visibility)."""
+        self._notices.addWidget(widget)
 
     def _say(self, text: str) -> None:
         self.message.setText(text)

@@ -130,6 +130,8 @@ class NetworkBuilderPanel(QWidget):
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self._make_toolbar())
         layout.addWidget(self.banner)
+        self._notices = QVBoxLayout()  # notices from outside the panel (network vs data)
+        layout.addLayout(self._notices)
         layout.addWidget(splitter, 1)
         bottom = QHBoxLayout()
         bottom.addWidget(self.totals_label, 1)
@@ -185,6 +187,10 @@ class NetworkBuilderPanel(QWidget):
             self.addAction(action)
         return bar
 
+    def add_notice(self, widget: QWidget) -> None:
+        """Show ``widget`` above the canvas (it decides its own visibility)."""
+        self._notices.addWidget(widget)
+
     def _action(self, text, shortcut, slot, bar) -> QAction:
         action = QAction(text, self)
         action.setShortcut(QKeySequence(shortcut))
@@ -236,6 +242,7 @@ class NetworkBuilderPanel(QWidget):
             return False
         if hasattr(spec, "to_spec"):
             spec = spec.to_spec()
+        spec = self._fitted_to_data(spec)
         self.scene.undo_stack.beginMacro(f"Template {name}")
         try:
             self.scene.remove(self.scene.nodes())
@@ -350,6 +357,19 @@ class NetworkBuilderPanel(QWidget):
         # Deferred: the edit that triggered it may still be inside a field's signal.
         selected = self.scene.selected_nodes()
         self.properties.set_node(selected[0] if selected else None)
+
+    def _fitted_to_data(self, spec: dict) -> dict:
+        """A template adapted to the imported data (input shape, one output per class) when it can be."""
+        from engine.network import NetworkError, fit_to_data
+
+        dataset_panel = getattr(self._window, "dataset_panel", None)
+        dataset = getattr(dataset_panel, "dataset", None)
+        if dataset is None:
+            return spec
+        try:
+            return fit_to_data(spec, dataset_panel.network_input_shape(), dataset.classes)
+        except NetworkError:  # no automatic fit (the notice above the canvas says what differs)
+            return spec
 
     def use_dataset_shape(self) -> bool:
         """Give the selected input layer the record shape the network will see from the dataset panel's
