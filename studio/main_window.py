@@ -59,6 +59,15 @@ def default_project():
         return Project(name="Untitled")
 
 
+def _default_size() -> QtCore.QSize:
+    """1440x900, or the screen's available area when that is smaller (a window is never larger)."""
+    screen = QtGui.QGuiApplication.primaryScreen()
+    wanted = QtCore.QSize(1440, 900)
+    if screen is None:
+        return wanted
+    return wanted.boundedTo(screen.availableGeometry().size())
+
+
 class MainWindow(QtWidgets.QMainWindow):
     """Sigma Studio's window.
 
@@ -138,7 +147,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._quit_hooked = app is not None
         if app is not None:  # the last line of defence: a quit by any route waits for the run to end
             app.aboutToQuit.connect(self._shutdown)
-        self.resize(1440, 900)
+        self.resize(_default_size())
         self._layout_restored = False
         if restore_layout:
             self._restore_layout()
@@ -159,7 +168,14 @@ class MainWindow(QtWidgets.QMainWindow):
         """Dock ``widget`` as a panel; ``area`` is left/right/top/bottom (or a Qt.DockWidgetArea)."""
         dock = QtWidgets.QDockWidget(title, self)
         dock.setObjectName(name)
-        dock.setWidget(widget)
+        # In a scroll area, a panel's minimum size never sets the window's: the window fits a small
+        # screen (1366x768, or 1024x700 at 150% scaling) and a panel scrolls rather than being clipped.
+        scroll = QtWidgets.QScrollArea()
+        scroll.setObjectName(f"{name}-scroll")
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        scroll.setWidget(widget)
+        dock.setWidget(scroll)
         dock.setFeatures(
             QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable
             | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetFloatable
@@ -221,9 +237,11 @@ class MainWindow(QtWidgets.QMainWindow):
             QtCore.QTimer.singleShot(0, self._size_docks)
 
     def _size_docks(self) -> None:
+        """The settings column gets about a quarter of the width (300-420 px); the monitor the rest."""
+        left = max(300, min(420, int(self.width() * 0.26)))
         self.resizeDocks(
             [self._docks["training"], self._docks["monitor"]],
-            [380, max(600, self.width() - 380)],
+            [left, max(400, self.width() - left)],
             QtCore.Qt.Orientation.Horizontal,
         )
 

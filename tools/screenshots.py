@@ -19,6 +19,9 @@ Saved:
 - ``predict_files.png``: Training > Predict on files… after a short digits run: PNG digits and CSV
   rows classified, with thumbnails, and a damaged PNG named and skipped.
 
+- ``layout_<W>x<H>.png`` (and ``layout_1600x1000_scale1.5.png``): the digits run at each screen size
+  the layout test checks, as a first launch lays the window out there.
+
 ``--only predict`` (or any of ``start cat digits bad_input predict``) takes just those.
 """
 
@@ -43,7 +46,7 @@ XCB_PACKAGES = (
     "libxcb-randr0 libxcb-render0 libxcb-render-util0 libxcb-shape0 libxcb-shm0 libxcb-sync1 "
     "libxcb-xfixes0 libxcb-xkb1 libxkbcommon-x11-0"
 ).split()
-SIZE = (1440, 900)
+SIZE = (1920, 1200)  # the screen under Xvfb; the main window itself is 1440x900
 
 
 def _reexec_under_xvfb() -> int:
@@ -155,6 +158,29 @@ def _predict(app, window, out: Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
 
+LAYOUT_SIZES = [(1024, 700), (1366, 768), (1600, 1000), (1920, 1200)]
+
+
+def _layouts(app, window, out: Path) -> None:
+    """The first-launch layout at each size, mid-run (a scaled screen: ``--scale 1.5`` in its own run)."""
+    from studio.layout_check import measure, open_sized
+
+    ratio = app.primaryScreen().devicePixelRatio()
+    sizes = [(1600, 1000)] if ratio != 1.0 else LAYOUT_SIZES
+    for width, height in sizes:
+        w = open_sized(round(width / ratio), round(height / ratio))
+        w.project.training["epochs"] = 50
+        w.training.set_project(w.project)
+        w.training.start()
+        _wait(app, lambda w=w: w.monitor.epoch_chart.point_count("val_loss") >= 3, 600, "three epochs")
+        suffix = "" if ratio == 1.0 else f"_scale{ratio:g}"
+        _shoot(app, w, out / f"layout_{width}x{height}{suffix}.png")
+        print(f"  {measure(w)}")
+        w.bridge.stop()
+        _wait(app, lambda w=w: not w.bridge.busy, 60, "the run to stop")
+        w.close()
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
@@ -180,12 +206,12 @@ def main(argv=None) -> int:
     app = create_application()
     app.setQuitOnLastWindowClosed(False)
     window = MainWindow(restore_layout=False)  # the first launch: the start page
-    window.resize(*SIZE)
+    window.resize(1440, 900)
     window.show()
     _wait(app, lambda: window.isVisible(), 10, "the window")
     try:
         for name in args.only:
-            if name != "start" and window.project is None:
+            if name not in ("start", "layouts") and window.project is None:
                 window.open_example("cat")  # the first-launch layout, with the cat project
             globals()[f"_{name}"](app, window, out)
     finally:
@@ -195,7 +221,7 @@ def main(argv=None) -> int:
     return 0
 
 
-SHOTS = ["start", "cat", "digits", "bad_input", "predict"]
+SHOTS = ["start", "cat", "digits", "bad_input", "predict", "layouts"]
 
 if __name__ == "__main__":
     sys.exit(main())

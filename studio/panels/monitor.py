@@ -71,8 +71,12 @@ class QtMonitorPanel(QtWidgets.QWidget):
         top = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
         top.addWidget(charts)
         top.addWidget(self.samples)
-        top.setStretchFactor(0, 1)
+        # The charts are what a run is watched for: two thirds of the width, samples the last third.
+        top.setStretchFactor(0, 2)
         top.setStretchFactor(1, 1)
+        self.top_splitter = top
+        self._user_split = False  # until the user drags the divider, resizes keep the 2:1 share
+        top.splitterMoved.connect(lambda *_: setattr(self, "_user_split", True))
         resources = QtWidgets.QWidget()
         resources_layout = QtWidgets.QHBoxLayout(resources)
         resources_layout.setContentsMargins(0, 0, 0, 0)
@@ -124,6 +128,12 @@ class QtMonitorPanel(QtWidgets.QWidget):
         bridge.sigCheckpointSaved.connect(self._on_checkpoints)
         bridge.sigRunFinished.connect(self._on_run_finished)
         bridge.sigStateChanged.connect(self._state_changed)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if not self._user_split:
+            whole = sum(self.top_splitter.sizes()) or self.top_splitter.width()
+            self.top_splitter.setSizes([whole * 2 // 3, whole - whole * 2 // 3])
 
     def refresh(self) -> None:
         """Draw what arrived since the last redraw (charts without new points cost nothing)."""

@@ -73,7 +73,10 @@ class QtTrainingPanel(QtWidgets.QWidget):
         self.es_patience = IntField("Patience", 5, 1, 100_000)
         self.es_min_delta = FloatField("Minimum improvement", 0.0, 0.0)
         self.ckpt_every = IntField("Checkpoint every (epochs)", 1, 0, 100_000)
-        self.ckpt_best = QtWidgets.QCheckBox("keep only the best (by validation loss)")
+        self.ckpt_best = QtWidgets.QCheckBox("Keep only the best")
+        self.ckpt_best.setToolTip(
+            "Write a checkpoint only when the validation loss is the lowest so far (the best model)."
+        )
         self.ckpt_keep = IntField("Keep last", 3, 1, 1000)
 
         setup = QtWidgets.QGroupBox("Run on")
@@ -101,7 +104,7 @@ class QtTrainingPanel(QtWidgets.QWidget):
         f.addRow("Keep last", self.ckpt_keep)
 
         self.buttons = {}
-        row = QtWidgets.QHBoxLayout()
+        row = QtWidgets.QGridLayout()  # two rows (Start, Stop / Pause, Resume, Step): a narrow column
         style = self.style()
         icons = {
             "start": "SP_MediaPlay",
@@ -114,7 +117,9 @@ class QtTrainingPanel(QtWidgets.QWidget):
             button = QtWidgets.QPushButton(name.capitalize())
             button.setIcon(style.standardIcon(getattr(QtWidgets.QStyle.StandardPixmap, icons[name])))
             button.setObjectName(f"run-{name}")
-            row.addWidget(button)
+            place = {"start": (0, 0, 1, 3), "stop": (0, 3, 1, 3), "pause": (1, 0, 1, 2)}
+            place.update(resume=(1, 2, 1, 2), step=(1, 4, 1, 2))
+            row.addWidget(button, *place[name])
             self.buttons[name] = button
         self.buttons["step"].setToolTip("Run one iteration of a paused run")
         self.buttons["start"].clicked.connect(self.start)
@@ -130,7 +135,8 @@ class QtTrainingPanel(QtWidgets.QWidget):
         self.message.setWordWrap(True)
         self.message.hide()
 
-        self.live_box = QtWidgets.QGroupBox("Live values (applied at the next iteration)")
+        self.live_box = QtWidgets.QGroupBox("Live values")
+        self.live_box.setToolTip("Values that can be changed while training; applied at the next iteration.")
         self.live_form = QtWidgets.QFormLayout(self.live_box)
         self.live_fields: dict[str, ValidatedField] = {}
         self.live_box.hide()

@@ -46,8 +46,19 @@ class _Tiles(QtWidgets.QWidget):
         self.setFont(font)
         self._caption_height = self.fontMetrics().height() + 2
         self._colors = {True: QtGui.QColor(theme.OK_COLOR), False: QtGui.QColor(theme.ERROR_COLOR)}
-        width = columns * (tile + _GAP * 3) + _GAP
-        self.setFixedSize(width, rows * (tile + self._caption_height + _GAP) + _GAP)
+        self.max_columns = columns
+        self.setMinimumWidth(min(3, columns) * (tile + _GAP * 3) + _GAP)  # never less than 3 columns
+        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Fixed)
+        self.setFixedHeight(rows * (tile + self._caption_height + _GAP) + _GAP)
+
+    def sizeHint(self) -> QtCore.QSize:  # noqa: N802 - Qt's name
+        return QtCore.QSize(self.max_columns * (self.tile + _GAP * 3) + _GAP, self.height())
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        # As many columns as the width holds (3 up to the configured number), the rows stay: a narrow
+        # column shows fewer samples rather than setting the monitor's width or height.
+        self.columns = max(3, min(self.max_columns, (event.size().width() - _GAP) // (self.tile + _GAP * 3)))
+        super().resizeEvent(event)
 
     def _cell(self, i: int) -> QtCore.QRect:
         w = self.tile + _GAP * 3
@@ -99,6 +110,7 @@ class SampleGrid(QtWidgets.QWidget):
             "Sample predictions: predicted class (confidence); green right, red wrong"
         )
         self.title.setProperty("role", "headline")
+        self.title.setWordWrap(True)  # a narrow column wraps the title rather than widening the window
         self.accuracy_label = live_text(role="caption")  # see studio.widgets.live_text
         self.tiles = _Tiles(columns, rows, tile)
         layout = QtWidgets.QVBoxLayout(self)
@@ -130,7 +142,7 @@ class SampleGrid(QtWidgets.QWidget):
         if targets is not None:
             t = np.asarray(targets)
             truth = t.argmax(axis=1) if t.ndim == 2 else t.astype(int).ravel()
-        shown = min(len(probabilities), self.columns * self.rows)
+        shown = min(len(probabilities), self.tiles.columns * self.rows)  # what the width shows
         entries = []
         for i in range(shown):
             name = str(classes[predicted[i]]) if classes is not None else str(predicted[i])
