@@ -18,6 +18,7 @@ from studio.drop_anywhere import DropAnywhere
 from studio.pacing import Paced
 from studio.panels.monitor import QtMonitorPanel
 from studio.panels.training import QtTrainingPanel
+from studio.progress_estimate import format_duration
 from studio.widgets.banner import Banner
 from studio.widgets.start_page import StartPage
 
@@ -143,6 +144,7 @@ class MainWindow(QtWidgets.QMainWindow):
             lambda _: self.banner.dismiss() if self.banner.level == "error" else None
         )
         self.sigProjectChanged.connect(self.training.set_project)
+        self.sigProjectChanged.connect(self.monitor.show_project)
         app = QtWidgets.QApplication.instance()
         self._quit_hooked = app is not None
         if app is not None:  # the last line of defence: a quit by any route waits for the run to end
@@ -316,7 +318,7 @@ class MainWindow(QtWidgets.QMainWindow):
         widest = {
             self.status_state: "State: stopping ",
             self.status_progress: "epoch 99,999, iteration 99,999,999 ",
-            self.status_speed: "9,999,999 samples/s ",
+            self.status_speed: "9,999,999 samples/s, 99 h 59 min left ",
         }
         for label, text in widest.items():
             label.setFixedSize(metrics.horizontalAdvance(text), label.sizeHint().height())
@@ -467,9 +469,10 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _show_iteration_status(self, e) -> None:
         self.status_progress.setText(f"epoch {e.epoch + 1}, iteration {e.iteration}")
-        speed = e.metrics.get("samples_per_second")
-        if speed:
-            self.status_speed.setText(f"{speed:,.0f} samples/s")
+        estimate = self.bridge.progress  # the same figures as the progress line and the log
+        if estimate.samples_per_second:
+            left = "" if estimate.eta_seconds is None else f", {format_duration(estimate.eta_seconds)} left"
+            self.status_speed.setText(f"{estimate.samples_per_second:,.0f} samples/s{left}")
 
     def _show_error(self, event) -> None:
         self.banner.show_message(

@@ -15,6 +15,7 @@ from PySide6 import QtCore, QtWidgets
 from engine.backend import cuda_status
 from studio.bridge import Bridge
 from studio.pacing import Paced
+from studio.progress_estimate import format_duration
 from studio.widgets.fields import FloatField, IntField, ValidatedField
 from studio.widgets.live_text import live_text
 from studio.widgets.parameter_form import OPTIMISER_PARAMETERS, SCHEDULE_PARAMETERS, ParameterForm
@@ -378,8 +379,9 @@ class QtTrainingPanel(QtWidgets.QWidget):
         """The ETA line and the bar for one IterationMetrics event (5 a second: see studio.pacing)."""
         epochs = int(self.project.training.get("epochs", 1)) if self.project else 1
         text = f"Epoch {e.epoch + 1 if e.epoch < epochs else epochs} of {epochs}, iteration {e.iteration}"
-        if e.eta_seconds is not None:
-            text += f" — about {_duration(e.eta_seconds)} left"
+        estimate = self.bridge.progress  # the one estimate the status bar and the log agree with
+        if estimate.eta_seconds is not None:
+            text += f" — about {format_duration(estimate.eta_seconds)} left"
         self.eta.setText(text)
         # QProgressBar.setValue repaints at once, inside this Python call and so holding the GIL the
         # training thread wants; with updates off it only records the value, and update() lets the
@@ -393,14 +395,3 @@ class QtTrainingPanel(QtWidgets.QWidget):
             self.progress.setValue(min(int(e.epoch), epochs))
         self.progress.setUpdatesEnabled(True)
         self.progress.update()
-
-
-def _duration(seconds: float) -> str:
-    seconds = max(0, int(round(seconds)))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min {seconds:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
