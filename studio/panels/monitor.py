@@ -38,10 +38,10 @@ class QtMonitorPanel(QtWidgets.QWidget):
         super().__init__(parent)
         self.bridge = bridge
         self.loss_chart = LiveChart(
-            "Loss and metrics per iteration", "iteration", log_toggle=True, min_x_span=100
+            "Loss and metrics per iteration", "iteration", log_toggle=True, min_x_span=100, smoothing=True
         )
         self.epoch_chart = LiveChart(
-            "Per epoch (dashed: validation)", "epoch", log_toggle=True, min_x_span=10
+            "Per epoch (dashed: validation)", "epoch", log_toggle=True, min_x_span=10, smoothing=True
         )
         self.lr_chart = LiveChart("Learning rate", "iteration", "learning rate", min_x_span=100)
         self.speed_chart = LiveChart("Throughput", "iteration", "samples / s", min_x_span=100)
