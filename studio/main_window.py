@@ -105,18 +105,11 @@ class MainWindow(QtWidgets.QMainWindow):
         for name in ("File", "Training", "View", "Help"):
             self.menu(name)
 
-        self.banner = Banner()
-        banner_bar = QtWidgets.QToolBar("Messages")
-        banner_bar.setObjectName("messages")
-        banner_bar.setMovable(False)
-        banner_action = banner_bar.addWidget(self.banner)  # in a toolbar, the action owns visibility
-        self.addToolBar(QtCore.Qt.ToolBarArea.TopToolBarArea, banner_bar)
-        banner_bar.hide()  # an empty strip would only puzzle; it appears with a message
-        banner_bar.toggleViewAction().setVisible(False)
-        self.banner.sigShown.connect(lambda: (banner_action.setVisible(True), banner_bar.show()))
-        self.banner.sigDismissed.connect(lambda: (banner_action.setVisible(False), banner_bar.hide()))
-        self._banner_bar = banner_bar
-        self.addToolBarBreak()
+        # Messages float over the top of the window: showing or dismissing one never moves the panels.
+        self.banner = Banner(self)
+        self.banner.setObjectName("banner")
+        self.banner.sigShown.connect(self._place_banner)
+        self.banner.sigDetailsToggled.connect(self._place_banner)
         self.run_toolbar = self.addToolBar("Examples")
         self.run_toolbar.setObjectName("examples-toolbar")
         self.run_toolbar.setToolButtonStyle(QtCore.Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
@@ -231,6 +224,21 @@ class MainWindow(QtWidgets.QMainWindow):
         self._default_state = self.saveState(_LAYOUT_VERSION)
         self._sized = False
 
+    def _place_banner(self) -> None:
+        """Over the top of the panels, centred, at most 760 px wide; above everything else."""
+        banner = self.banner
+        top = self.menuBar().height() + (self.run_toolbar.height() if self.run_toolbar.isVisible() else 0)
+        width = min(760, max(200, self.width() - 40))
+        banner.setFixedWidth(width)
+        banner.adjustSize()
+        banner.move((self.width() - width) // 2, top + 4)
+        banner.raise_()
+
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self.banner.shown:
+            self._place_banner()
+
     def showEvent(self, event: QtGui.QShowEvent) -> None:
         super().showEvent(event)
         if not self._sized and not self._layout_restored:
@@ -301,8 +309,10 @@ class MainWindow(QtWidgets.QMainWindow):
         log_scale.setCheckable(True)
         log_scale.toggled.connect(self.monitor.loss_chart.set_log_y)
         self.monitor.loss_chart.sigLogScaleChanged.connect(log_scale.setChecked)
-        help_menu = self.menu("Help")
-        help_menu.addAction("&About Sigma Studio").triggered.connect(self._about)
+        from studio import help_menu  # noqa: PLC0415
+
+        self.help_actions = help_menu.install(self)
+        self.menu("Help").addAction("&About Sigma Studio").triggered.connect(self._about)
 
     def _build_status_bar(self) -> None:
         self._status_pacer = Paced(self._show_iteration_status)  # a counter is read ~5 times a second
@@ -501,8 +511,6 @@ class MainWindow(QtWidgets.QMainWindow):
             self.restoreGeometry(geometry)
         if state is not None:
             self._layout_restored = bool(self.restoreState(state, _LAYOUT_VERSION))
-            if self.banner.text() == "":
-                self._banner_bar.hide()  # a message showing at the last close is not shown again
 
     def save_layout(self) -> None:
         settings = self._settings()

@@ -122,7 +122,15 @@ class QtTrainingPanel(QtWidgets.QWidget):
             place.update(resume=(1, 2, 1, 2), step=(1, 4, 1, 2))
             row.addWidget(button, *place[name])
             self.buttons[name] = button
-        self.buttons["step"].setToolTip("Run one iteration of a paused run")
+        tips = {
+            "start": "Train the project from the start with these settings (F5).",
+            "pause": "Pause after the current iteration; the charts keep what they show (F6).",
+            "resume": "Carry on training from where it paused (F7).",
+            "step": "Run one iteration of a paused run, then pause again (F8).",
+            "stop": "Stop after the current iteration; a checkpoint being written completes (Shift+F5).",
+        }
+        for name, tip in tips.items():
+            self.buttons[name].setToolTip(tip)
         self.buttons["start"].clicked.connect(self.start)
         self.buttons["pause"].clicked.connect(bridge.pause)
         self.buttons["resume"].clicked.connect(bridge.resume)
@@ -131,6 +139,12 @@ class QtTrainingPanel(QtWidgets.QWidget):
         self.progress = QtWidgets.QProgressBar()
         self.progress.setFormat("%p%")
         self.eta = live_text("Not started")  # changes 5 times a second: see studio.widgets.live_text
+        self.eta.setToolTip(
+            "Epoch, iteration and the time left, from the run's speed so far (the status bar and the log "
+            "use the same estimate)."
+        )
+        self.progress.setToolTip("Share of the planned iterations done.")
+        self._tooltips()
         self.message = QtWidgets.QLabel()
         self.message.setProperty("role", "field-error")
         self.message.setWordWrap(True)
@@ -335,6 +349,34 @@ class QtTrainingPanel(QtWidgets.QWidget):
         self.eta.setText("Starting…")
         self.sigStartRequested.emit()
         return self.bridge.start(self.project)
+
+    def _tooltips(self) -> None:
+        """A sentence for every control: what it does, its unit, its range (fields add their range)."""
+        self.backend.setToolTip(
+            "Where training runs: cpu, cuda (an NVIDIA GPU through CuPy) or auto (CUDA when it works "
+            "here, else the CPU)."
+        )
+        tips = {
+            self.workers: "Threads that each compute a share of every batch; the result is the same as one.",
+            self.batch_size: "Samples per training step.",
+            self.epochs: "Passes over the training data.",
+            self.es_patience: "Epochs without improvement before training stops.",
+            self.es_min_delta: "The smallest change of the watched metric that counts as an improvement.",
+            self.ckpt_every: "Write a checkpoint every this many epochs; 0 writes none.",
+            self.ckpt_keep: "How many of the newest checkpoints stay on disk.",
+        }
+        for field, tip in tips.items():
+            field.edit.setToolTip(f"{tip} {field.describe_range()}")
+        self.optimiser.setToolTip(
+            "The update rule: sgd takes plain steps, momentum and adam adapt them; its settings follow."
+        )
+        self.schedule.setToolTip("How the learning rate changes during training; none keeps it constant.")
+        self.early_stopping.setToolTip(
+            "Stop training when the watched metric has not improved for Patience epochs."
+        )
+        self.es_metric.setToolTip(
+            "The metric early stopping watches (val_: measured on the validation data)."
+        )
 
     def add_notice(self, widget: QtWidgets.QWidget) -> None:
         """Show ``widget`` under the run controls (it decides its own visibility)."""

@@ -161,6 +161,9 @@ class NetworkBuilderPanel(QWidget):
         bar = QToolBar()
         templates = QToolButton()
         templates.setText("Templates")
+        templates.setToolTip(
+            "Replace the network by a ready-made one, fitted to the imported data (undoable)."
+        )
         templates.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         menu = QMenu(templates)
         for title, func in TEMPLATES.items():
@@ -176,8 +179,15 @@ class NetworkBuilderPanel(QWidget):
         bar.addAction(self.redo_action)
         bar.addSeparator()
         self.layout_action = self._action("Auto layout", "Ctrl+L", self._auto_layout, bar)
-        self._action("Fit", "Ctrl+0", self.view.fit, bar)
-        self._action("Delete", QKeySequence.StandardKey.Delete, self.scene.delete_selection, bar)
+        self.layout_action.setToolTip("Arrange the layers top to bottom in reading order (Ctrl+L).")
+        self._action("Fit", "Ctrl+0", self.view.fit, bar).setToolTip(
+            "Zoom to show the whole network (Ctrl+0)."
+        )
+        self._action("Delete", QKeySequence.StandardKey.Delete, self.scene.delete_selection, bar).setToolTip(
+            "Remove the selected layers and their connections (Delete; undoable)."
+        )
+        self.undo_action.setToolTip("Undo the last change to the network (Ctrl+Z).")
+        self.redo_action.setToolTip("Redo the change just undone (Ctrl+Shift+Z).")
         self._action("Copy", QKeySequence.StandardKey.Copy, self.scene.copy_selection, None)
         self._action("Cut", QKeySequence.StandardKey.Cut, self._cut, None)
         self._action("Paste", QKeySequence.StandardKey.Paste, self.scene.paste, None)
