@@ -38,14 +38,14 @@ def _parse(argv):
 
 def create_application(argv=None):
     """The QApplication with our names (QSettings location), style and icon."""
-    from PySide6 import QtWidgets  # noqa: PLC0415
+    from PySide6 import QtCore, QtWidgets  # noqa: PLC0415
 
     from studio import theme  # noqa: PLC0415
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(list(argv or sys.argv[:1]))
     app.setOrganizationName("Sigma")
     app.setApplicationName("Sigma Studio")
-    theme.apply(app)
+    theme.apply(app, str(QtCore.QSettings("Sigma", "Sigma Studio").value("view/theme", "system")))
     return app
 
 

@@ -13,7 +13,6 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from studio import theme
 from studio.bridge import Bridge
-from studio.data_fit import DataFit, FitNotice
 from studio.drop_anywhere import DropAnywhere
 from studio.pacing import Paced
 from studio.panels.monitor import QtMonitorPanel
@@ -21,6 +20,7 @@ from studio.panels.training import QtTrainingPanel
 from studio.progress_estimate import format_duration
 from studio.widgets.banner import Banner
 from studio.widgets.start_page import StartPage
+from studio.window_commands import WindowCommands
 
 __all__ = ["MainWindow", "default_project", "example_projects"]
 
@@ -69,7 +69,7 @@ def _default_size() -> QtCore.QSize:
     return wanted.boundedTo(screen.availableGeometry().size())
 
 
-class MainWindow(QtWidgets.QMainWindow):
+class MainWindow(WindowCommands, QtWidgets.QMainWindow):
     """Sigma Studio's window.
 
     Parameters
@@ -148,6 +148,8 @@ class MainWindow(QtWidgets.QMainWindow):
             self._restore_layout()
         self._connect_start_page()
         self._install_data_fit()
+        for view in self.findChildren(QtWidgets.QAbstractItemView):
+            view.setTabKeyNavigation(False)  # Tab moves between controls; arrows move within a table
         self.set_project(project)
 
     # ------------------------------------------------------------------ the contract
@@ -305,6 +307,20 @@ class MainWindow(QtWidgets.QMainWindow):
         view.addAction("Reset layout").triggered.connect(
             lambda: self.restoreState(self._default_state, _LAYOUT_VERSION)
         )
+        themes = view.addMenu("&Theme")
+        self.theme_actions = {}
+        group = QtGui.QActionGroup(self)
+        current = str(self._settings().value("view/theme", "system"))
+        for choice in theme.THEMES:
+            action = themes.addAction(
+                {"system": "Follow the system", "light": "Light", "dark": "Dark"}[choice]
+            )
+            action.setCheckable(True)
+            action.setChecked(choice == current)
+            action.setToolTip("Colours of the whole window and the charts.")
+            action.triggered.connect(lambda _=False, c=choice: self.set_theme(c))
+            group.addAction(action)
+            self.theme_actions[choice] = action
         log_scale = view.addAction("Loss on a log scale")
         log_scale.setCheckable(True)
         log_scale.toggled.connect(self.monitor.loss_chart.set_log_y)
@@ -336,113 +352,7 @@ class MainWindow(QtWidgets.QMainWindow):
         bar.addPermanentWidget(self.status_backend)
         self.sigProjectChanged.connect(self._backend_status)
 
-    # ------------------------------------------------------------------ slots
-    def open_example(self, key: str) -> bool:
-        """Open a bundled example by key or title, after asking about unsaved changes (refused while a
-        run is busy: stop it first). Returns False when refused at once."""
-        if self.bridge.busy:
-            self.banner.show_message("Stop the current run before opening another project.", "info")
-            return False
-        from engine import templates  # noqa: PLC0415
-
-        example = templates.example(key)
-        actions = getattr(self, "project_actions", None)
-        if actions is None:
-            self.set_project(example.make())
-        else:
-            actions.replace_project(example.make)
-        return True
-
-    def close_project(self) -> None:
-        """File > Close project: back to the start page (after asking about unsaved changes)."""
-        actions = getattr(self, "project_actions", None)
-        if actions is None:
-            self.set_project(None)
-        else:
-            actions.replace_project(lambda: None)
-
-    def open_dropped(self, paths: list[str]) -> None:
-        """Open what was dropped on the window: a project, a checkpoint, or data to import."""
-        from studio.drop_anywhere import drop_action  # noqa: PLC0415
-
-        kind, text = drop_action(paths, probe=True)
-        actions = getattr(self, "project_actions", None)
-        if kind == "none":
-            self.banner.show_message(text, "warning")
-        elif kind == "project" and actions is not None:
-            actions.open_project(paths[0])
-        elif kind == "checkpoint" and actions is not None:
-            actions.restore_checkpoint(paths[0])
-        else:
-            self.import_data(paths)
-
-    def import_data(self, paths=None) -> None:
-        """Show the dataset panel and import ``paths`` (the file dialog when None); with no project
-        open, a new one is started for the data."""
-        panel = getattr(self, "dataset_panel", None)
-        if panel is None:
-            self.banner.show_message("The dataset panel is not available in this installation.", "error")
-            return
-        if self.project is None:
-            from engine.project import Project  # noqa: PLC0415
-
-            self.set_project(Project(name="Untitled"))
-        dock = self.panel("dataset")
-        dock.show()
-        dock.raise_()
-        if paths is None:
-            panel.open_import_dialog()
-        else:
-            panel.import_paths(paths)
-
-    def _install_data_fit(self) -> None:
-        """The network-fits-the-data check, shown in the builder and the training panel."""
-        self.data_fit = DataFit(self)
-        self.training.add_notice(FitNotice(self.data_fit))
-        self.training.start_checks.append(self.data_fit.refusal)
-        if hasattr(self, "network_panel"):
-            self.network_panel.add_notice(FitNotice(self.data_fit))
-        self.data_fit.sigFixed.connect(lambda text: self.banner.show_message(text, "success"))
-
-    # ------------------------------------------------------------------ start page
-    def _connect_start_page(self) -> None:
-        page = self.start_page
-        page.sigOpenExample.connect(self.open_example)
-        page.sigNewProject.connect(self._new_from_start_page)
-        page.sigImportData.connect(self.import_data)
-        actions = getattr(self, "project_actions", None)
-        if actions is not None:
-            page.sigOpenProject.connect(lambda: actions.open_project())
-            page.sigOpenRecent.connect(actions.open_project)
-        else:
-            page.open_button.setEnabled(False)
-
-    def _new_from_start_page(self) -> None:
-        actions = getattr(self, "project_actions", None)
-        if actions is not None:
-            actions.new_project()
-        else:
-            from engine.project import Project  # noqa: PLC0415
-
-            self.set_project(Project(name="Untitled"))
-
-    def _show_start_page(self, show: bool) -> None:
-        """The start page in place of the panels (their visibility is remembered and given back)."""
-        if show == self.start_page.isVisibleTo(self):
-            return
-        if show:
-            self._docks_before_start_page = [n for n, d in self._docks.items() if d.isVisibleTo(self)]
-            for dock in self._docks.values():
-                dock.hide()
-            actions = getattr(self, "project_actions", None)
-            self.start_page.set_recent(actions.recent_projects() if actions is not None else [])
-            self.start_page.show()
-        else:
-            self.start_page.hide()
-            for name in self._docks_before_start_page or ("training", "monitor"):
-                self._docks[name].show()
-            self._docks["training"].raise_()
-
+    # ------------------------------------------------------------------ slots (commands: window_commands)
     def _backend_status(self, project) -> None:
         if project is None:
             self.status_backend.setText("")

@@ -19,10 +19,12 @@ Saved:
 - ``predict_files.png``: Training > Predict on files… after a short digits run: PNG digits and CSV
   rows classified, with thumbnails, and a damaged PNG named and skipped.
 
+- ``fit_mismatch.png``: three classes of RGB pictures imported into the digits project: the builder and
+  the training panel say what does not fit, with the one-click fix;
 - ``layout_<W>x<H>.png`` (and ``layout_1600x1000_scale1.5.png``): the digits run at each screen size
   the layout test checks, as a first launch lays the window out there.
 
-``--only predict`` (or any of ``start cat digits bad_input predict``) takes just those.
+``--only predict`` (or any of ``start cat digits bad_input predict fit layouts``) takes just those.
 """
 
 from __future__ import annotations
@@ -158,6 +160,27 @@ def _predict(app, window, out: Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
 
+def _fit(app, window, out: Path) -> None:
+    import numpy as np
+    from PIL import Image
+
+    folder = Path(tempfile.mkdtemp(prefix="sigma-shapes-"))
+    rng = np.random.default_rng(0)
+    for c in ("circle", "square", "triangle"):
+        (folder / c).mkdir()
+        for i in range(8):
+            Image.fromarray((rng.random((8, 8, 3)) * 255).astype(np.uint8)).save(folder / c / f"{c}{i}.png")
+    window.project_actions.replace_project(lambda: __import__("engine.templates").templates.digits_project())
+    panel = window.dataset_panel
+    _wait(app, lambda: panel.job is None, 60, "the digits to load")
+    panel.import_paths([str(folder)])
+    _wait(app, lambda: panel.job is None and not window.data_fit.report.fits, 60, "the import")
+    window.panel("network_builder").raise_()
+    window.network_panel.view.fit()
+    _shoot(app, window, out / "fit_mismatch.png")
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 LAYOUT_SIZES = [(1024, 700), (1366, 768), (1600, 1000), (1920, 1200)]
 
 
@@ -221,7 +244,7 @@ def main(argv=None) -> int:
     return 0
 
 
-SHOTS = ["start", "cat", "digits", "bad_input", "predict", "layouts"]
+SHOTS = ["start", "cat", "digits", "bad_input", "predict", "fit", "layouts"]
 
 if __name__ == "__main__":
     sys.exit(main())

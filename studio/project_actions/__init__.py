@@ -93,12 +93,14 @@ class ProjectActions(
         self._close_after_save = False  # "Save" answered to a close: close once the save is written
         self._close_answered = False  # the user answered the close question: close without asking
         self._init_network_jobs()
+        self._run_project = None  # the project the current (or last) run trains
         self.autosave_path = recovery_dir() / f"autosave-{os.getpid()}-{id(self):x}.json"
         self._build_menus()
         window.sigProjectChanged.connect(self._on_project_changed)
         bridge = getattr(window, "bridge", None)
         if bridge is not None:
             bridge.sigStateChanged.connect(self._on_run_state)
+            bridge.sigRunStarted.connect(self._on_run_started)
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setObjectName("autosave")
         self.autosave_timer.setInterval(AUTOSAVE_INTERVAL_MS)
@@ -156,6 +158,24 @@ class ProjectActions(
         training.addSeparator()
         self.predict_action = self._action(training, "Pre&dict on files…", "Ctrl+P", self.predict_on_files)
         self._fill_recent()
+        self._update_checkpoint_action()
+
+    def _on_run_started(self, _info) -> None:
+        self._run_project = self.window.project
+        self._update_checkpoint_action()
+
+    def _update_checkpoint_action(self) -> None:
+        """Save checkpoint now only when a run of the project on screen exists."""
+        bridge = getattr(self.window, "bridge", None)
+        ours = self._run_project is not None and self._run_project is self.window.project
+        self.checkpoint_action.setEnabled(
+            ours and bridge is not None and (bridge.busy or bridge.trainer is not None)
+        )
+        self.checkpoint_action.setToolTip(
+            "Write the run's state to a checkpoint file now."
+            if self.checkpoint_action.isEnabled()
+            else "Start a run of this project first: a checkpoint holds a run's state."
+        )
 
     # ---------------------------------------------------------------- messages and questions
     def message(self, text: str, level: str = "info") -> None:
@@ -210,6 +230,7 @@ class ProjectActions(
         # A project just opened (from a file, an example or a recovery) has nothing unsaved yet.
         self._saved_json = self._autosaved_json = self._json(project)
         self.refresh_modified()
+        self._update_checkpoint_action()
 
     def refresh_modified(self) -> None:
         """Mark the window title (``[*]``) when the project has unsaved changes."""

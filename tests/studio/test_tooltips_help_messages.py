@@ -76,3 +76,38 @@ def test_messages_float_over_the_panels_and_keep_detail_behind_a_button(qtbot, w
     assert banner.property("level") == "success" and not banner.details_button.isVisible()
     banner.dismiss()
     assert not banner.isVisible() and monitor.geometry() == before
+
+
+def test_save_checkpoint_is_offered_only_for_a_run_of_the_project_on_screen(qtbot, window):
+    action = window.project_actions.checkpoint_action
+    assert not action.isEnabled() and "Start a run" in action.toolTip()
+    with qtbot.waitSignal(
+        window.bridge.sigStateChanged, check_params_cb=lambda s: s == "running", timeout=30000
+    ):
+        assert window.training.start()
+    assert action.isEnabled()
+    with qtbot.waitSignal(window.bridge.sigRunFinished, timeout=30000):
+        window.bridge.stop()
+    assert action.isEnabled()  # the stopped run's state can still be saved
+    window.open_example("digits")
+    assert not action.isEnabled()
+
+
+def test_the_dark_theme_recolours_the_window_and_the_charts_and_is_remembered(qtbot, window):
+    from PySide6 import QtCore, QtGui
+
+    from studio import theme
+
+    app = QtWidgets.QApplication.instance()
+    try:
+        window.theme_actions["dark"].trigger()
+        assert app.palette().color(QtGui.QPalette.ColorRole.Window).lightness() < 80
+        chart = window.monitor.loss_chart.plot_widget
+        assert chart.backgroundBrush().color().lightness() < 80
+        assert QtCore.QSettings("Sigma", "Sigma Studio").value("view/theme") == "dark"
+        assert window.theme_actions["dark"].isChecked()
+        window.set_theme("light")
+        assert app.palette().color(QtGui.QPalette.ColorRole.Window).lightness() > 180
+        assert chart.backgroundBrush().color().lightness() > 240
+    finally:
+        theme.apply(app, "light")  # the next tests expect the default look

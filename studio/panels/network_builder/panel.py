@@ -354,6 +354,10 @@ class NetworkBuilderPanel(QWidget):
             self.centre.setSizes([int(whole * 0.7), int(whole * 0.3)])
         super().resizeEvent(event)
 
+    def showEvent(self, event):
+        super().showEvent(event)
+        self.view.fit()  # shown again (a tab, a dock): the whole network in view, not where it was left
+
     def hideEvent(self, event):
         self.flush()
         super().hideEvent(event)
