@@ -71,9 +71,9 @@ class WindowCommands:
             self.banner.show_message("The dataset panel is not available in this installation.", "error")
             return
         if self.project is None:
-            from engine.project import Project  # noqa: PLC0415
+            from studio.project_actions.files import blank_project  # noqa: PLC0415
 
-            self.set_project(Project(name="Untitled"))
+            self.set_project(blank_project())
         dock = self.panel("dataset")
         dock.show()
         dock.raise_()
@@ -109,9 +109,9 @@ class WindowCommands:
         if actions is not None:
             actions.new_project()
         else:
-            from engine.project import Project  # noqa: PLC0415
+            from studio.project_actions.files import blank_project  # noqa: PLC0415
 
-            self.set_project(Project(name="Untitled"))
+            self.set_project(blank_project())
 
     def _show_start_page(self, show: bool) -> None:
         """The start page in place of the panels (their visibility is remembered and given back)."""

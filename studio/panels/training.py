@@ -425,6 +425,7 @@ class QtTrainingPanel(QtWidgets.QWidget):
         if estimate.eta_seconds is not None:
             text += f" — about {format_duration(estimate.eta_seconds)} left"
         self.eta.setText(text)
+        self.eta.setCursorPosition(0)  # a narrow column shows the start of the line, not its end
         # QProgressBar.setValue repaints at once, inside this Python call and so holding the GIL the
         # training thread wants; with updates off it only records the value, and update() lets the
         # event loop paint it in C++ with the GIL free, in the same pass as the other views.

@@ -9,10 +9,18 @@ from PySide6.QtWidgets import QFileDialog
 
 from engine.project import Project, ProjectError
 
-__all__ = ["FileCommands"]
+__all__ = ["FileCommands", "blank_project"]
 
 _MAX_RECENT = 8
 _FILTER = "Sigma projects (*.sigma.json *.json);;All files (*)"
+
+
+def blank_project() -> Project:
+    """What File > New opens: "Untitled", with a small valid network (an MLP) that an import of data
+    then fits in one click (see :mod:`studio.data_fit`), so the builder never starts with an error."""
+    from engine import templates  # noqa: PLC0415
+
+    return Project(name="Untitled", network=templates.mlp())
 
 
 class FileCommands:
@@ -22,7 +30,7 @@ class FileCommands:
     def new_project(self) -> None:
         """Replace the project by an empty one (after asking about unsaved changes)."""
         if not self._busy():
-            self._then_if_discarded(lambda: self._adopt(Project(name="Untitled")))
+            self._then_if_discarded(lambda: self._adopt(blank_project()))
 
     def open_project(self, path=None) -> None:
         """Open a project file (a non-modal file dialog when ``path`` is None)."""

@@ -112,4 +112,6 @@ def test_new_project_from_the_start_page_has_a_valid_network(qtbot):
     w.show()
     qtbot.mouseClick(w.start_page.new_button, QtCore.Qt.MouseButton.LeftButton)
     assert w.project is not None and w.project.name == "Untitled"
-    assert w.banner.text() == ""
+    assert w.banner.text() == "" and w.network_panel.banner.text() == ""
+    w.network_panel.flush()
+    assert w.network_panel.valid and w.network_panel.scene.node("logits") is not None
