@@ -378,7 +378,7 @@ class Bridge(QtCore.QObject):
                 grouped[type(event)].append(event)
         iterations = grouped.get(ev.IterationMetrics)
         if iterations:  # before the views hear of them: they all read the one estimate
-            self.progress.update(iterations[-1], getattr(self.trainer, "batch_size", None))
+            self.progress.update(iterations, getattr(self.trainer, "batch_size", None))
         for kind, signal in self._dispatch:
             items = [e for k, v in grouped.items() if issubclass(k, kind) for e in v]
             if items:

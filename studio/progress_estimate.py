@@ -46,14 +46,16 @@ class ProgressEstimate:
         if self._t0 is None:
             self._t0 = when
 
-    def update(self, event, batch_size: int | None) -> None:
-        """Take the newest :class:`engine.events.IterationMetrics` of a delivery."""
+    def update(self, events: list, batch_size: int | None) -> None:
+        """Take one delivery of :class:`engine.events.IterationMetrics` (oldest first): the first of the
+        run sets where it started counting, the newest is where it is now."""
+        if self._t0 is None:
+            self._t0 = events[0].time
+        if self._iteration0 is None:  # the iterations before this run (a resumed checkpoint)
+            self._iteration0 = int(events[0].iteration) - 1
+        event = events[-1]
         self.iteration, self.epoch = int(event.iteration), int(event.epoch)
         self.total_iterations = event.total_iterations
-        if self._t0 is None:
-            self._t0 = event.time
-        if self._iteration0 is None:  # the iterations before this run (a resumed checkpoint)
-            self._iteration0 = self.iteration - 1
         elapsed = event.time - self._t0
         done = self.iteration - self._iteration0
         if elapsed <= 0 or done <= 0:
