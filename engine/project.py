@@ -34,6 +34,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine.paths import is_windows_absolute, native_path, portable_path
+
+from .project_checks import ProjectError, parse_project_json, read_project_text, validate_document
+
 __all__ = ["Project", "ProjectError", "FORMAT", "DEFAULT_TRAINING"]
 
 FORMAT = "sigma.project/1"
@@ -53,16 +57,6 @@ DEFAULT_TRAINING = {
 }
 
 _TASKS = ("image", "classification", "regression", "sequence")
-
-
-class ProjectError(ValueError):
-    """A project file that cannot be read or is not valid; the message names the file and the field."""
-
-    def __init__(self, message: str, path: str | None = None, field_name: str | None = None):
-        self.path = path
-        self.field = field_name
-        where = f"{path}: " if path else ""
-        super().__init__(f"{where}{message}")
 
 
 @dataclass
@@ -121,10 +115,11 @@ class Project:
         for key in ("dataset", "network", "training"):
             if not isinstance(doc.get(key, {}), dict):
                 raise ProjectError(f"field '{key}' must be an object", where, key)
+        validate_document(doc, where)
         training = copy.deepcopy(DEFAULT_TRAINING)
         training.update(copy.deepcopy(doc.get("training", {})))
         return cls(
-            name=str(doc.get("name", "Untitled")),
+            name=doc.get("name") or "Untitled",
             task=task,
             dataset=copy.deepcopy(doc.get("dataset", {})),
             network=copy.deepcopy(doc.get("network", {})),
@@ -138,40 +133,67 @@ class Project:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Project:
-        """Read a project file. Raises :class:`ProjectError` naming the file (and line for bad JSON)."""
+        """Read a project file. Raises :class:`ProjectError` naming the file (and line for bad JSON).
+
+        The file must be a regular file of at most 16 MiB (a device or FIFO is refused without being
+        opened); its JSON is parsed with bounded nesting and number sizes, and every field is checked
+        (see :mod:`engine.project_checks`).
+        """
         path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ProjectError("file not found", str(path)) from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ProjectError(f"cannot read the file ({exc})", str(path)) from None
-        try:
-            doc = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ProjectError(
-                f"not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", str(path)
-            ) from None
-        return cls.from_dict(doc, path)
+        text = read_project_text(path)
+        return cls.from_dict(parse_project_json(text, str(path)), path)
 
     def save(self, path: str | os.PathLike | None = None) -> Path:
-        """Write the project atomically (temporary file in the same folder, then rename)."""
+        """Write the project atomically (temporary file in the same folder, then rename).
+
+        Paths it holds are written portable (:meth:`_portable_dict`), and kept so in memory.
+        """
         target = Path(path) if path is not None else self.path
         if target is None:
             raise ProjectError("no path given and the project was never saved")
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+        doc = self._portable_dict(target.parent)
         with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(self.to_json())
+            fh.write(json.dumps(doc, indent=2, sort_keys=False))
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, target)
+        # The document in memory is now the file's: its relative paths are relative to the new folder.
+        self.dataset, self.last_checkpoint = doc["dataset"], doc["last_checkpoint"]
         self.path = target
         return target
 
+    def _portable_dict(self, folder: Path) -> dict:
+        """:meth:`to_dict` with the paths it holds as :func:`engine.paths.portable_path` stores them.
+
+        Relative to ``folder`` when inside it, forward slashes: the file opens on Windows and POSIX, and
+        still works when its folder is moved. Sample sources (``"sample:digits"``) stay as they are.
+        """
+        doc = self.to_dict()
+
+        def portable(value):
+            if isinstance(value, str) and value and not value.startswith("sample:"):
+                return portable_path(self.resolve(value), folder)
+            return value
+
+        source = doc["dataset"].get("source")
+        if isinstance(source, list):
+            doc["dataset"]["source"] = [portable(s) for s in source]
+        elif source is not None:
+            doc["dataset"]["source"] = portable(source)
+        doc["last_checkpoint"] = portable(doc["last_checkpoint"])
+        return doc
+
     def resolve(self, relative: str) -> Path:
-        """A path from the project resolved against the project file's folder."""
-        p = Path(relative)
-        if p.is_absolute() or self.path is None:
+        """A path from the project resolved against the project file's folder.
+
+        Accepts paths written on either OS (:func:`engine.paths.native_path`): backslashes in a
+        relative path are separators everywhere.
+        """
+        p = native_path(relative)
+        # A Windows absolute path read on POSIX stays as written (it cannot exist here): the error
+        # that follows names it as the user knows it, not glued to the project's folder.
+        if p.is_absolute() or is_windows_absolute(str(relative)) or self.path is None:
             return p
         return (self.path.parent / p).resolve()

@@ -12,6 +12,8 @@ Saved:
   and the recent projects;
 - ``main_window_cat.png``: "Paint the cat" mid-training: loss falling, the network's painting beside
   the original, the painting error over time, progress and ETA;
+- ``main_window_cat_sharp.png``: the same example once the painting passed 30 dB PSNR (Fourier features);
+- ``main_window_text.png``: "Write like the poets": the text the GRU writes after each epoch, live;
 - ``main_window_digits.png``: the digits classifier mid-training: classified samples (green right,
   red wrong) above the confusion matrix, loss and accuracy per epoch with validation;
 - ``monitor_histograms.png``: the digits run's weight and gradient histograms tab;
@@ -24,7 +26,7 @@ Saved:
 - ``layout_<W>x<H>.png`` (and ``layout_1600x1000_scale1.5.png``): the digits run at each screen size
   the layout test checks, as a first launch lays the window out there.
 
-``--only predict`` (or any of ``start cat digits bad_input predict fit layouts``) takes just those.
+``--only predict`` (or any of ``start cat cat_sharp text digits bad_input predict fit layouts``) takes just those.
 """
 
 from __future__ import annotations
@@ -93,6 +95,26 @@ def _cat(app, window, out: Path) -> None:
     _shoot(app, window, out / "main_window_cat.png")
     bridge.stop()
     _wait(app, lambda: not bridge.busy, 60, "the cat run to stop")
+
+
+def _cat_sharp(app, window, out: Path) -> None:
+    bridge, samples = window.bridge, window.monitor.samples
+    window.open_example("Paint the cat")
+    window.training.start()
+    _wait(app, lambda: (samples.last_psnr or 0.0) >= 30.0, 1800, "the cat painted at 30 dB PSNR")
+    _shoot(app, window, out / "main_window_cat_sharp.png")
+    bridge.stop()
+    _wait(app, lambda: not bridge.busy, 60, "the cat run to stop")
+
+
+def _text(app, window, out: Path) -> None:
+    bridge, text = window.bridge, window.monitor.samples.text
+    window.open_example("Write like the poets (text)")
+    window.training.start()
+    _wait(app, lambda: len(text.samples) >= 3, 1800, "three texts written by the model")
+    _shoot(app, window, out / "main_window_text.png")
+    bridge.stop()
+    _wait(app, lambda: not bridge.busy, 60, "the text run to stop")
 
 
 def _digits(app, window, out: Path) -> None:
@@ -244,7 +266,7 @@ def main(argv=None) -> int:
     return 0
 
 
-SHOTS = ["start", "cat", "digits", "bad_input", "predict", "fit", "layouts"]
+SHOTS = ["start", "cat", "cat_sharp", "text", "digits", "bad_input", "predict", "fit", "layouts"]
 
 if __name__ == "__main__":
     sys.exit(main())
