@@ -26,7 +26,8 @@ Saved:
 - ``layout_<W>x<H>.png`` (and ``layout_1600x1000_scale1.5.png``): the digits run at each screen size
   the layout test checks, as a first launch lays the window out there.
 
-``--only predict`` (or any of ``start cat cat_sharp text digits bad_input predict fit layouts``) takes just those.
+``--only predict`` (or any of ``start cat cat_sharp text digits bad_input predict fit layouts``) takes
+just those.
 """
 
 from __future__ import annotations
