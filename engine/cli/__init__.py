@@ -78,8 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
         "train",
         "train a project (a .sigma project file)",
         "Train the network of a project on its dataset, printing progress and one line of metrics "
-        "per epoch. Checkpoints go to --checkpoint-dir (default: the project's setting, else "
-        "'<project name>-checkpoints' next to the project file); the last one is 'last.h5'.",
+        "per epoch. The run is recorded in '<project>.runs/run-NNNN/' next to the project file (settings, "
+        "metric history, checkpoints; see 'sigma runs'). Checkpoints go to --checkpoint-dir (default: "
+        "the project's setting, else the run folder's 'checkpoints'); the last one is 'last.h5'.",
     )
     p.add_argument("project", metavar="PROJECT", help="project file (JSON, format sigma.project/1)")
     p.add_argument(
@@ -105,6 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint-dir", metavar="DIR", help="where checkpoints are written")
     p.add_argument("--no-checkpoints", action="store_true", help="write no checkpoints at all")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no epoch lines")
+    p.add_argument(
+        "--no-record",
+        action="store_true",
+        help="do not record the run in the project's run folder ('<project>.runs/run-NNNN')",
+    )
 
     p = command(
         "eval",
@@ -158,6 +164,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("project", metavar="PROJECT", help="the project file to write (e.g. digits.sigma)")
     p.add_argument("--template", default="digits", help="digits (default), digits-cnn or cat")
+
+    p = command(
+        "runs",
+        "list a project's runs as a table",
+        "Print one row per recorded run of a project: its state, lineage, every setting that differs "
+        "between the runs, and the final and best loss and metric (training and validation). The "
+        "studio's run table shows the same.",
+    )
+    p.add_argument("project", metavar="PROJECT", help="project file (its runs are in PROJECT.runs/)")
+    p.add_argument(
+        "--csv",
+        nargs="?",
+        const="-",
+        metavar="OUT.csv",
+        help="write the table as CSV (to OUT.csv, or to stdout without a file name)",
+    )
 
     p = command("info", "describe a checkpoint", "Print what a checkpoint holds: network, counters, metrics.")
     p.add_argument("checkpoint", metavar="CHECKPOINT")

@@ -71,9 +71,9 @@ class RunTable:
     Attributes
     ----------
     columns : list of str
-        Column keys in order: ``run``, ``label``, ``star``, ``state``, ``parent``, ``epochs``, then
-        each differing setting (``optimiser.learning_rate``), then ``final <metric>`` and
-        ``best <metric>`` for the loss, the first other metric and their validation twins.
+        Column keys in order: ``run``, ``label``, ``star``, ``state``, ``parent``, ``started``,
+        ``progress`` (epochs done of planned), then each differing setting
+        (``optimiser.learning_rate``), then ``final <metric>`` and ``best <metric>`` for the loss, the first other metric and their validation twins.
     rows : list of dict
         One per run: column key -> raw value (None when the run has none).
     records : list of RunRecord
@@ -157,7 +157,7 @@ def run_table(records: list[RunRecord]) -> RunTable:
             if metric not in metrics and metric not in SKIPPED_METRICS:
                 metrics.append(metric)
     metrics = _main_metrics(metrics)
-    columns = ["run", "label", "star", "state", "parent", "started", "epochs"]
+    columns = ["run", "label", "star", "state", "parent", "started", "progress"]
     columns += [_short(k) for k in differing]
     columns += [f"final {m}" for m in metrics] + [f"best {m}" for m in metrics]
     rows = []
@@ -173,7 +173,7 @@ def run_table(records: list[RunRecord]) -> RunTable:
             "state": status.get("state", "?"),
             "parent": f"{parent.get('kind', '')} of {parent.get('run')}" if parent else None,
             "started": _started(record),
-            "epochs": epochs,
+            "progress": epochs,
         }
         for key in differing:
             value = flat.get(key)
