@@ -73,7 +73,8 @@ class RunTable:
     columns : list of str
         Column keys in order: ``run``, ``label``, ``star``, ``state``, ``parent``, ``started``,
         ``progress`` (epochs done of planned), then each differing setting
-        (``optimiser.learning_rate``), then ``final <metric>`` and ``best <metric>`` for the loss, the first other metric and their validation twins.
+        (``optimiser.learning_rate``), then ``final <metric>`` and ``best <metric>``
+        for the loss, the first other metric and their validation twins.
     rows : list of dict
         One per run: column key -> raw value (None when the run has none).
     records : list of RunRecord
