@@ -56,16 +56,19 @@ def read_json(path: Path, default=None):
         return default
 
 
-def _peak(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float, float]:
-    """The block's smallest and largest value as two points, in the order they occurred (NaN-safe)."""
+def _peaks(blocks: np.ndarray) -> np.ndarray:
+    """Per block of (k, n, 2) points: its smallest and largest value as two points in the order they
+    occurred, (k, 4) = (xa, ya, xb, yb). NaN and infinities are passed over unless a block has nothing
+    else (then its first and last point stand for it)."""
+    y = blocks[:, :, 1]
     finite = np.isfinite(y)
-    if not finite.any():
-        return float(x[0]), float(y[0]), float(x[-1]), float(y[-1])
-    masked_low = np.where(finite, y, np.inf)
-    masked_high = np.where(finite, y, -np.inf)
-    lo, hi = int(np.argmin(masked_low)), int(np.argmax(masked_high))
-    a, b = (lo, hi) if lo <= hi else (hi, lo)
-    return float(x[a]), float(y[a]), float(x[b]), float(y[b])
+    lo = np.argmin(np.where(finite, y, np.inf), axis=1)
+    hi = np.argmax(np.where(finite, y, -np.inf), axis=1)
+    none = ~finite.any(axis=1)
+    lo[none], hi[none] = 0, y.shape[1] - 1
+    first, second = np.minimum(lo, hi), np.maximum(lo, hi)
+    rows = np.arange(len(blocks))
+    return np.concatenate([blocks[rows, first], blocks[rows, second]], axis=1)
 
 
 class _Series:
@@ -76,9 +79,10 @@ class _Series:
         self.count = 0
         self.level_counts = [0] * LEVELS
         self.summary: dict = {}
-        self.pending: list[tuple[float, float]] = []
-        # Points of the unfinished block at each level: raw points for level 1, level-1 peaks for 2.
-        self.partial: list[list[tuple[float, float]]] = [[] for _ in range(LEVELS)]
+        self.pending: list[np.ndarray] = []
+        # Points of the unfinished block at each level, (n, 2): raw points for level 1, the peak points
+        # of level-1 records for level 2.
+        self.partial = [np.empty((0, 2)) for _ in range(LEVELS)]
 
     def entry(self) -> dict:
         return {"file": self.stem, "count": self.count, "levels": self.level_counts, "summary": self.summary}
@@ -109,11 +113,16 @@ class SeriesWriter:
             y = float(y)
         except (TypeError, ValueError):
             return
+        self.extend(name, np.array([[float(x), y]]))
+
+    def extend(self, name: str, points) -> None:
+        """Queue many points of one series: an (n, 2) array of (x, y)."""
+        points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
         with self._lock:
             series = self._series.get(name)
             if series is None:
                 series = self._series[name] = _Series(f"s{len(self._series)}")
-            series.pending.append((float(x), y))
+            series.pending.append(points)
             self._dirty = True
 
     def commit(self) -> None:
@@ -124,7 +133,8 @@ class SeriesWriter:
             self._dirty = False
             for series in self._series.values():
                 if series.pending:
-                    points, series.pending = series.pending, []
+                    points = np.concatenate(series.pending)
+                    series.pending = []
                     self._write(series, points)
             index = {
                 "format": FORMAT,
@@ -133,11 +143,10 @@ class SeriesWriter:
             }
             write_json_atomic(self.folder / _INDEX, index)
 
-    def _write(self, series: _Series, points: list) -> None:
-        array = np.asarray(points, dtype=np.float64)
+    def _write(self, series: _Series, array: np.ndarray) -> None:
         with open(self.folder / f"{series.stem}.f64", "ab") as fh:
             fh.write(array.tobytes())
-        series.count += len(points)
+        series.count += len(array)
         ys = array[:, 1]
         finite = ys[np.isfinite(ys)]
         summary = series.summary
@@ -147,24 +156,21 @@ class SeriesWriter:
             low, high = float(finite.min()), float(finite.max())
             summary["min"] = min(summary.get("min", low), low)
             summary["max"] = max(summary.get("max", high), high)
-        incoming = points
+        incoming = array
         for level in range(LEVELS):
             # A level-1 block is BLOCK raw points; a higher one is BLOCK records of the level below,
             # i.e. 2 * BLOCK peak points.
             size = BLOCK if level == 0 else 2 * BLOCK
-            partial = series.partial[level]
-            partial.extend(incoming)
-            finished = []
-            while len(partial) >= size:
-                block = np.asarray(partial[:size])
-                del partial[:size]
-                finished.append(_peak(block[:, 0], block[:, 1]))
-            if not finished:
+            partial = np.concatenate([series.partial[level], incoming])
+            full = len(partial) // size
+            series.partial[level] = partial[full * size :]
+            if not full:
                 break
+            records = _peaks(partial[: full * size].reshape(full, size, 2))
             with open(self.folder / f"{series.stem}.L{level + 1}.f64", "ab") as fh:
-                fh.write(np.asarray(finished, dtype=np.float64).tobytes())
-            series.level_counts[level] += len(finished)
-            incoming = [p for r in finished for p in ((r[0], r[1]), (r[2], r[3]))]
+                fh.write(records.tobytes())
+            series.level_counts[level] += full
+            incoming = records.reshape(-1, 2)
 
 
 class SeriesReader:

@@ -74,7 +74,7 @@ class RunTable:
         Column keys in order: ``run``, ``label``, ``star``, ``state``, ``parent``, ``started``,
         ``progress`` (epochs done of planned), then each differing setting
         (``optimiser.learning_rate``), then ``final <metric>`` and ``best <metric>``
-        for the loss, the first other metric and their validation twins.
+        for the loss, the first other metric and their validation twins; ``note`` last.
     rows : list of dict
         One per run: column key -> raw value (None when the run has none).
     records : list of RunRecord
@@ -160,7 +160,7 @@ def run_table(records: list[RunRecord]) -> RunTable:
     metrics = _main_metrics(metrics)
     columns = ["run", "label", "star", "state", "parent", "started", "progress"]
     columns += [_short(k) for k in differing]
-    columns += [f"final {m}" for m in metrics] + [f"best {m}" for m in metrics]
+    columns += [f"final {m}" for m in metrics] + [f"best {m}" for m in metrics] + ["note"]
     rows = []
     for record, flat, reader in zip(records, flats, readers):
         parent = record.parent
@@ -184,5 +184,6 @@ def run_table(records: list[RunRecord]) -> RunTable:
             summary = reader.summary(f"epoch/{metric}")
             row[f"final {metric}"] = final.get(metric, summary.get("last"))
             row[f"best {metric}"] = summary.get("min" if lower_is_better(metric) else "max")
+        row["note"] = record.note or None
         rows.append(row)
     return RunTable(columns, rows, list(records), [_short(k) for k in differing])
