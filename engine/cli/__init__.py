@@ -181,6 +181,39 @@ def build_parser() -> argparse.ArgumentParser:
         help="write the table as CSV (to OUT.csv, or to stdout without a file name)",
     )
 
+    p = command(
+        "sweep",
+        "train a project over a grid of settings",
+        "Train one recorded run per combination of the --grid values (or --random N of them), each in "
+        "its own process. Keys: a training setting (optimiser.learning_rate, batch_size, seed, "
+        "optimiser.type, epochs) or a layer argument by layer-name pattern (network.fc*.units). An "
+        "interrupted sweep continues with --resume. The runs show in 'sigma runs' and the studio.",
+    )
+    p.add_argument("project", metavar="PROJECT", help="project file (JSON, format sigma.project/1)")
+    p.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        metavar="KEY=V1,V2",
+        help="an axis of the sweep, e.g. optimiser.learning_rate=1e-3,3e-3 (repeat for more axes)",
+    )
+    p.add_argument("--random", type=_positive_int, metavar="N", help="run N combinations picked at random")
+    p.add_argument("--seed", type=int, default=0, help="seed of the --random pick (default 0)")
+    p.add_argument(
+        "--parallel",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="trials at once (default 1); each gets cores/N BLAS threads",
+    )
+    p.add_argument(
+        "--resume",
+        nargs="?",
+        const="last",
+        metavar="SWEEP",
+        help="continue an unfinished sweep (the last one, or e.g. sweep-0002): its unfinished trials run",
+    )
+
     p = command("info", "describe a checkpoint", "Print what a checkpoint holds: network, counters, metrics.")
     p.add_argument("checkpoint", metavar="CHECKPOINT")
     p.add_argument("--json", action="store_true", help="print the information as JSON")

@@ -159,6 +159,8 @@ def run_table(records: list[RunRecord]) -> RunTable:
                 metrics.append(metric)
     metrics = _main_metrics(metrics)
     columns = ["run", "label", "star", "state", "parent", "started", "progress"]
+    if any(isinstance(r.meta.get("sweep"), dict) for r in records):
+        columns.append("sweep")
     columns += [_short(k) for k in differing]
     columns += [f"final {m}" for m in metrics] + [f"best {m}" for m in metrics] + ["note"]
     rows = []
@@ -176,6 +178,9 @@ def run_table(records: list[RunRecord]) -> RunTable:
             "started": _started(record),
             "progress": epochs,
         }
+        sweep = record.meta.get("sweep")
+        if isinstance(sweep, dict):
+            row["sweep"] = f"{sweep.get('id')} #{int(sweep.get('trial', -1)) + 1}"
         for key in differing:
             value = flat.get(key)
             row[_short(key)] = value
