@@ -2,7 +2,7 @@
 
 Names: ops (single ops against hand-written numpy), train (training steps), data (data pipeline),
 workers (multi-worker scaling), gui (studio responsiveness), gpu (the engine on CUDA against
-PyTorch on the same GPU).
+PyTorch on the same GPU), memory (the memory estimate against measured peak RSS).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ BENCHES = {
     "workers": "multi-worker training scaling",
     "gui": "studio responsiveness under a live training run",
     "gpu": "the engine on CUDA against PyTorch on the same GPU (needs CuPy and a GPU)",
+    "memory": "the memory estimate before training against the measured peak RSS increase",
 }
 
 
