@@ -30,7 +30,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["LayerCost", "CostEstimate", "estimate_cost", "machine_flops", "largest_batch", "measure_peak"]
+__all__ = [
+    "LayerCost",
+    "CostEstimate",
+    "estimate_cost",
+    "machine_flops",
+    "largest_batch",
+    "measure_peak",
+    "memory_budget",
+]
 
 #: State arrays per parameter, by optimiser type (unknown types count 2, like Adam).
 OPTIMISER_SLOTS = {
@@ -280,6 +288,18 @@ def measure_peak(run, batch_size: int, steps: int = 1) -> int:
     batch = {name: np.asarray(data[name][index]) for name in data.section_names}
     batch = {"inputs": batch["inputs"], "targets": batch["targets"]}
     operator = trainer.operator
+    xp = trainer.backend.xp
+    if xp is not np:  # a device: its memory pool keeps what the step needed at its peak
+        pool = xp.get_default_memory_pool()
+        pool.free_all_blocks()
+        before = pool.total_bytes()
+        operator.workers = operator.make_workers()
+        operator.parameters = dict(trainer.network.parameters())
+        batch = {k: trainer.backend.from_host(v) for k, v in batch.items()}
+        for _ in range(steps):
+            operator.compute(batch)
+            trainer.optimiser.step(operator.parameters)
+        return int(pool.total_bytes() - before)
     was_tracing = tracemalloc.is_tracing()
     if not was_tracing:
         tracemalloc.start()
@@ -331,20 +351,40 @@ def largest_batch(
         start = max(1, (budget - per.total_bytes) // slope + 1)
     fits, fails = 0, limit + 1
     batch = max(1, min(int(start), limit))
-    probes_made = []
+    probes_made: list[tuple[int, int]] = []
     for _ in range(probes):
         peak = measure_peak(make_run(batch), batch)
         probes_made.append((batch, peak))
         if peak <= budget:
             fits = max(fits, batch)
-            if batch >= limit or fails - fits <= max(1, fits // 20):
-                break
-            grown = int(batch * min(2.0, 0.97 * budget / peak))
-            batch = min(limit, fails - 1, max(batch + 1, grown))
+            if peak >= 0.95 * budget or batch >= limit:
+                break  # close enough: the next size up would gain little
         else:
             fails = min(fails, batch)
-            if fails - fits <= max(1, fits // 20) or batch == 1:
-                break
-            shrunk = int(batch * 0.95 * budget / peak)
-            batch = max(fits + 1, min(batch - 1, shrunk))
+        if fails - fits <= max(1, fits // 50):
+            break
+        # Memory grows linearly with the batch: aim at 97 % of the budget along the line through the
+        # last two probes (through zero and the probe when there is one).
+        if len(probes_made) >= 2 and probes_made[-2][0] != batch:
+            b0, p0 = probes_made[-2]
+            slope = max(1.0, (peak - p0) / (batch - b0))
+            guess = batch + (0.97 * budget - peak) / slope
+        else:
+            guess = batch * 0.97 * budget / peak
+        guess = max(fits + 1, min(fails - 1, int(guess)))
+        if guess == batch:
+            break
+        batch = guess
     return fits, probes_made
+
+
+def memory_budget(backend=None, fraction: float = 0.8) -> int:
+    """Bytes a run may use: ``fraction`` of the available RAM on the CPU, of the free device memory on
+    CUDA."""
+    xp = getattr(backend, "xp", np)
+    if xp is not np:
+        free, _total = xp.cuda.Device().mem_info
+        return int(fraction * free)
+    import psutil
+
+    return int(fraction * psutil.virtual_memory().available)
