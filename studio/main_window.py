@@ -368,6 +368,7 @@ class MainWindow(QtWidgets.QMainWindow):
         settings.sync()
 
     def _shutdown(self) -> None:
+        self.runs.shutdown()
         self.bridge.shutdown()
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:

@@ -12,12 +12,36 @@ from __future__ import annotations
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from engine.runs import delete_run, list_runs, runs_dir
+from engine.runs import delete_run, list_runs, lower_is_better, runs_dir
 from engine.runs.table import SKIPPED_METRICS
 from studio.panels.runs_model import SORT_ROLE, RunTableModel
+from studio.panels.sweep_dialog import SweepDialog
+from studio.sweep_runner import SweepRunner
+from studio.widgets.parallel_coordinates import ParallelCoordinates
 
 __all__ = ["QtRunsPanel"]
 
+# Buttons, in two rows: (key, text, tooltip, method).
+_ACTIONS = (
+    (
+        ("star", "Star", "Star or unstar the selected runs", "toggle_star"),
+        ("rename", "Rename…", "Give the selected run a name", "rename_selected"),
+        ("note", "Note…", "Write a note on the selected run", "note_selected"),
+        ("delete", "Delete…", "Delete the selected runs and their folders", "delete_selected"),
+        ("train", "Train from here", "Start a run from the selected run's last checkpoint", "train_from"),
+    ),
+    (
+        ("sweep", "Sweep…", "Train the project over a grid of settings, one run per trial", "new_sweep"),
+        (
+            "resume_sweep",
+            "Resume sweep",
+            "Run the trials of the last sweep that did not finish",
+            "resume_sweep",
+        ),
+        ("stop_sweep", "Stop sweep", "Stop the sweep; it can be resumed later", "stop_sweep"),
+        ("refresh", "Refresh", "Read the run folders again", "reload"),
+    ),
+)
 _MAX_POINTS = 10_000  # per curve; levels keep every spike of longer series
 _REFRESH_MS = 2000  # while a run is live, its row is re-read at most this often
 
@@ -70,27 +94,18 @@ class QtRunsPanel(QtWidgets.QWidget):
         self.plot.setMinimumHeight(160)
         self.curves: dict[str, pg.PlotDataItem] = {}  # run name -> curve of the chosen metric
 
-        buttons = QtWidgets.QHBoxLayout()
-        self.actions = {}
-        for key, text, tip, slot in (
-            ("star", "Star", "Star or unstar the selected runs", self.toggle_star),
-            ("rename", "Rename…", "Give the selected run a name", self.rename_selected),
-            ("note", "Note…", "Write a note on the selected run", self.note_selected),
-            ("delete", "Delete…", "Delete the selected runs and their folders", self.delete_selected),
-            (
-                "train",
-                "Train from here",
-                "Start a run from the selected run's last checkpoint",
-                self.train_from,
-            ),
-            ("refresh", "Refresh", "Read the run folders again", self.reload),
-        ):
-            button = QtWidgets.QPushButton(text)
-            button.setToolTip(tip)
-            button.clicked.connect(lambda _=False, s=slot: s())
-            buttons.addWidget(button)
-            self.actions[key] = button
-        buttons.addStretch(1)
+        self.actions: dict[str, QtWidgets.QPushButton] = {}
+        button_rows = []
+        for group in _ACTIONS:
+            buttons = QtWidgets.QHBoxLayout()
+            for key, text, tip, method in group:
+                button = QtWidgets.QPushButton(text)
+                button.setToolTip(tip)
+                button.clicked.connect(lambda _=False, m=method: getattr(self, m)())
+                buttons.addWidget(button)
+                self.actions[key] = button
+            buttons.addStretch(1)
+            button_rows.append(buttons)
         self.where = QtWidgets.QLabel("")
         self.where.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
 
@@ -99,7 +114,8 @@ class QtRunsPanel(QtWidgets.QWidget):
         table_layout.setContentsMargins(0, 0, 0, 0)
         table_layout.addWidget(self.filter)
         table_layout.addWidget(self.view)
-        table_layout.addLayout(buttons)
+        for buttons in button_rows:
+            table_layout.addLayout(buttons)
         table_layout.addWidget(self.where)
         chart_box = QtWidgets.QWidget()
         chart_layout = QtWidgets.QVBoxLayout(chart_box)
@@ -109,14 +125,35 @@ class QtRunsPanel(QtWidgets.QWidget):
         row.addWidget(self.metric, 1)
         chart_layout.addLayout(row)
         chart_layout.addWidget(self.plot)
+        self.parallel = ParallelCoordinates()
+        self.parallel_metric = QtWidgets.QComboBox()
+        self.parallel_metric.setToolTip("The metric on the last axis (and the lines' colour: yellow is best)")
+        self.parallel_metric.currentTextChanged.connect(lambda _: self.draw_parallel())
+        parallel_box = QtWidgets.QWidget()
+        parallel_layout = QtWidgets.QVBoxLayout(parallel_box)
+        parallel_layout.setContentsMargins(0, 0, 0, 0)
+        row = QtWidgets.QHBoxLayout()
+        row.addWidget(QtWidgets.QLabel("Settings that differ against:"))
+        row.addWidget(self.parallel_metric, 1)
+        parallel_layout.addLayout(row)
+        parallel_layout.addWidget(self.parallel)
+        self.views = QtWidgets.QTabWidget()
+        self.views.addTab(chart_box, "Curves")
+        self.views.addTab(parallel_box, "Parallel coordinates")
         split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         split.addWidget(table_box)
-        split.addWidget(chart_box)
+        split.addWidget(self.views)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(split)
 
         self.model.sigCheckedChanged.connect(self.redraw)
+        self.proxy.layoutChanged.connect(self.draw_parallel)
+        self.proxy.rowsInserted.connect(lambda *_: self.draw_parallel())
+        self.proxy.rowsRemoved.connect(lambda *_: self.draw_parallel())
+        self.sweeps = SweepRunner(self)
+        self.sweeps.sigTrial.connect(self._trial)
+        self.sweeps.sigFinished.connect(self._sweep_finished)
         self._reload_timer = QtCore.QTimer(self)
         self._reload_timer.setSingleShot(True)
         self._reload_timer.setInterval(_REFRESH_MS)
@@ -150,6 +187,8 @@ class QtRunsPanel(QtWidgets.QWidget):
             self.where.setText(f"{len(records)} run(s) in {runs_dir(path)}")
         self._fill_metrics()
         self.redraw()
+        self.draw_parallel()
+        self._show_sweep_state()
 
     # ------------------------------------------------------------------ chart
     def _fill_metrics(self) -> None:
@@ -160,13 +199,10 @@ class QtRunsPanel(QtWidgets.QWidget):
                 if metric not in SKIPPED_METRICS and series not in names:
                     names.append(series)
         names.sort(key=lambda n: (not n.startswith("epoch/"), n.split("/", 1)[1].startswith("val_"), n))
-        current = self.metric.currentText()
-        self.metric.blockSignals(True)
-        self.metric.clear()
-        self.metric.addItems(names)
-        if current in names:
-            self.metric.setCurrentText(current)
-        self.metric.blockSignals(False)
+        _refill(self.metric, names)
+        results = [c for c in self.model.table.columns if c.startswith(("best ", "final "))]
+        results.sort(key=lambda c: (not c.startswith("best "), not c.endswith(" val_loss"), c))
+        _refill(self.parallel_metric, results)
 
     def redraw(self) -> None:
         """Draw the chosen metric of every checked run (one colour per run)."""
@@ -192,6 +228,92 @@ class QtRunsPanel(QtWidgets.QWidget):
                 x, y, pen=pen, name=record.label, symbol=symbol, symbolSize=5, symbolBrush=pen.color()
             )
         self.plot_item.enableAutoRange()
+
+    def draw_parallel(self) -> None:
+        """Settings that differ between the shown (filtered) runs, against the chosen metric."""
+        metric = self.parallel_metric.currentText()
+        table = self.model.table
+        axes = list(table.setting_columns)
+        rows = {}
+        for r in range(self.proxy.rowCount()):
+            row = self.proxy.mapToSource(self.proxy.index(r, 0)).row()
+            values = table.rows[row]
+            rows[table.records[row].name] = [values.get(a) for a in axes] + [values.get(metric)]
+        name = metric.split(" ", 1)[-1]
+        self.parallel.set_data(axes + [metric], rows, metric, not lower_is_better(name))
+
+    # ------------------------------------------------------------------ sweeps
+    def new_sweep(self, dialog: SweepDialog | None = None) -> bool:
+        """Ask for a sweep's parameters and start it (the project must be saved)."""
+        if self.project_path() is None:
+            self.sigMessage.emit("Save the project first: its sweeps and runs are kept next to it.")
+            return False
+        if self.sweeps.busy:
+            self.sigMessage.emit("A sweep is running; stop it first.")
+            return False
+        dialog = dialog or SweepDialog(self.project, self)
+        if dialog.sweep_path is None and dialog.exec() != QtWidgets.QDialog.DialogCode.Accepted:
+            return False
+        started = self.sweeps.start(dialog.sweep_path, dialog.trials_at_once)
+        self._show_sweep_state()
+        return started
+
+    def unfinished_sweep(self):
+        """``(sweep file, trials left)`` of the newest sweep with trials left, or None."""
+        from engine.runs.sweep import SweepError, list_sweeps, remaining_trials
+
+        path = self.project_path()
+        for sweep in reversed(list_sweeps(path) if path is not None else []):
+            try:
+                left = remaining_trials(sweep)
+            except SweepError:
+                continue
+            if left:
+                return sweep, len(left)
+        return None
+
+    def resume_sweep(self, parallel: int = 1) -> bool:
+        found = self.unfinished_sweep()
+        if found is None or self.sweeps.busy:
+            return False
+        started = self.sweeps.start(found[0], parallel)
+        self._show_sweep_state()
+        return started
+
+    def stop_sweep(self) -> None:
+        self.sweeps.stop()
+        self.reload()
+
+    def shutdown(self) -> None:
+        """Stop a running sweep (the window is closing); it resumes when the project is opened again."""
+        if self.sweeps.busy:
+            self.sweeps.stop()
+
+    def _show_sweep_state(self) -> None:
+        found = None if self.sweeps.busy else self.unfinished_sweep()
+        self.actions["resume_sweep"].setVisible(found is not None)
+        if found is not None:
+            self.actions["resume_sweep"].setText(f"Resume {found[0].stem} ({found[1]} left)")
+        self.actions["stop_sweep"].setVisible(self.sweeps.busy)
+        self.actions["sweep"].setEnabled(not self.sweeps.busy)
+
+    def _trial(self, index: int, state: str) -> None:
+        self.where.setText(f"sweep {getattr(self.sweeps.path, 'stem', '')}: trial {index + 1} {state}")
+        if state == "running":
+            self._reload_timer.start()  # its run folder appears once its data is loaded
+        else:
+            self.reload()
+
+    def _sweep_finished(self, results) -> None:
+        self.reload()
+        if isinstance(results, str):
+            self.sigMessage.emit(f"The sweep stopped: {results}")
+            return
+        failed = [index + 1 for index, code in results if code != 0]
+        if failed:
+            self.sigMessage.emit(
+                f"Sweep trial(s) {', '.join(map(str, failed))} failed; see the sweep's logs."
+            )
 
     # ------------------------------------------------------------------ live updates
     def _state_changed(self, state: str) -> None:
@@ -295,7 +417,18 @@ class QtRunsPanel(QtWidgets.QWidget):
 
     def _context_menu(self, position) -> None:
         menu = QtWidgets.QMenu(self)
-        for key, button in self.actions.items():
-            if key != "refresh":
-                menu.addAction(button.text()).triggered.connect(button.click)
+        for key in ("star", "rename", "note", "delete", "train"):
+            button = self.actions[key]
+            menu.addAction(button.text()).triggered.connect(button.click)
         menu.exec(self.view.viewport().mapToGlobal(position))
+
+
+def _refill(combo: QtWidgets.QComboBox, items: list[str]) -> None:
+    """Replace a combo box's items, keeping its choice when it is still there (no signal on the way)."""
+    current = combo.currentText()
+    combo.blockSignals(True)
+    combo.clear()
+    combo.addItems(items)
+    if current in items:
+        combo.setCurrentText(current)
+    combo.blockSignals(False)

@@ -39,7 +39,8 @@ def bridge(qtbot):
 def panel(qtbot, bridge):
     widget = QtRunsPanel(bridge)
     qtbot.addWidget(widget)
-    return widget
+    yield widget
+    widget.shutdown()
 
 
 def _cells(panel) -> list[list[str]]:
@@ -175,3 +176,76 @@ def test_a_million_iteration_run_opens_in_under_a_second(qtbot, tmp_path, panel)
     assert elapsed < 1.0, f"opening took {elapsed:.2f} s"
     xs, _ = panel.curves["run-0001"].getData()
     assert len(xs) <= 10_000 and xs[-1] == n
+
+
+def _sweep_project(folder):
+    project = _project(folder)
+    project.training["checkpoint"]["every_epochs"] = 0
+    project.save()
+    return project
+
+
+def test_a_sweep_from_the_dialog_fills_the_table_and_the_parallel_view(qtbot, tmp_path, panel):
+    from studio.panels.sweep_dialog import SweepDialog
+
+    project = _sweep_project(tmp_path)
+    panel.set_project(project)
+    dialog = SweepDialog(project, panel)
+    assert "network.fc1.units" in dialog.keys  # numeric layer arguments are offered
+    dialog.axes.item(0, 1).setText("1e-3, 1e-2")
+    dialog.add_axis("batch_size", "32, 64")
+    dialog.random.setChecked(True)
+    dialog.count.setValue(3)
+    assert dialog.trials.text() == "3 trial(s)"
+    dialog.parallel.setValue(2)
+    dialog.accept()
+    assert panel.new_sweep(dialog)
+    assert panel.actions["stop_sweep"].isVisibleTo(panel)
+    qtbot.waitUntil(lambda: not panel.sweeps.busy, timeout=120000)
+    assert panel.model.rowCount() == 3
+    assert {"optimiser.learning_rate", "batch_size"} <= set(panel.model.table.setting_columns)
+    assert all(record.status["state"] == "finished" for record in panel.model.table.records)
+    assert panel.model.table.text(0, "sweep").startswith("sweep-0001 #")
+    assert set(panel.parallel.lines) == {r.name for r in panel.model.table.records}
+    assert panel.parallel.axes[-1] == panel.parallel_metric.currentText() == "best val_loss"
+    panel.filter.setText("sweep-0001 #1")
+    assert len(panel.parallel.lines) == 1  # the view follows the filter
+
+
+@pytest.mark.slow
+def test_a_killed_sweep_is_offered_again_and_resumes(qtbot, tmp_path, panel):
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    project = _sweep_project(tmp_path)
+    root = Path(__file__).resolve().parents[2]
+    command = [sys.executable, "-m", "engine.cli", "sweep", str(project.path), "--grid", "seed=1,2,3"]
+    coordinator = subprocess.Popen(
+        command,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:  # the studio that ran the sweep is killed once a trial has finished
+        qtbot.waitUntil(
+            lambda: any(r.status.get("state") == "finished" for r in list_runs(project.path)), timeout=90000
+        )
+        coordinator.send_signal(signal.SIGKILL)
+        coordinator.wait(10)
+    finally:
+        if coordinator.poll() is None:
+            coordinator.kill()
+    time.sleep(1.5)  # the orphaned trial notices and ends
+    panel.set_project(Project.load(project.path))  # the project opened again
+    sweep, left = panel.unfinished_sweep()
+    assert sweep.stem == "sweep-0001" and 1 <= left <= 2
+    assert panel.actions["resume_sweep"].isVisibleTo(panel) and "left" in panel.actions["resume_sweep"].text()
+    panel.actions["resume_sweep"].click()
+    qtbot.waitUntil(lambda: not panel.sweeps.busy, timeout=120000)
+    assert panel.unfinished_sweep() is None
+    finished = [r for r in panel.model.table.records if r.status["state"] == "finished"]
+    assert sorted(r.meta["sweep"]["trial"] for r in finished) == [0, 1, 2]
+    assert not panel.actions["resume_sweep"].isVisibleTo(panel)
