@@ -71,10 +71,10 @@ class RunTable:
     Attributes
     ----------
     columns : list of str
-        Column keys in order: ``run``, ``label``, ``star``, ``state``, ``parent``, ``started``,
-        ``progress`` (epochs done of planned), then each differing setting
-        (``optimiser.learning_rate``), then ``final <metric>`` and ``best <metric>``
-        for the loss, the first other metric and their validation twins; ``note`` last.
+        Column keys in order: ``run``, ``label``, ``star``, ``state``, each differing setting
+        (``optimiser.learning_rate``), ``final <metric>`` and ``best <metric>`` for the loss, the
+        first other metric and their validation twins, then ``progress`` (epochs done of planned),
+        ``parent``, ``sweep`` (when a run came from one), ``started`` and ``note``.
     rows : list of dict
         One per run: column key -> raw value (None when the run has none).
     records : list of RunRecord
@@ -158,11 +158,13 @@ def run_table(records: list[RunRecord]) -> RunTable:
             if metric not in metrics and metric not in SKIPPED_METRICS:
                 metrics.append(metric)
     metrics = _main_metrics(metrics)
-    columns = ["run", "label", "star", "state", "parent", "started", "progress"]
+    # What differed and how it did come first; where a run came from after.
+    columns = ["run", "label", "star", "state"] + [_short(k) for k in differing]
+    columns += [f"final {m}" for m in metrics] + [f"best {m}" for m in metrics]
+    columns += ["progress", "parent"]
     if any(isinstance(r.meta.get("sweep"), dict) for r in records):
         columns.append("sweep")
-    columns += [_short(k) for k in differing]
-    columns += [f"final {m}" for m in metrics] + [f"best {m}" for m in metrics] + ["note"]
+    columns += ["started", "note"]
     rows = []
     for record, flat, reader in zip(records, flats, readers):
         parent = record.parent

@@ -88,6 +88,7 @@ class QtRunsPanel(QtWidgets.QWidget):
         self.plot = pg.PlotWidget()
         self.plot_item = self.plot.getPlotItem()
         self.plot_item.showGrid(x=True, y=True, alpha=0.25)
+        self.plot_item.getAxis("left").enableAutoSIPrefix(False)  # "0.95", not "950 (x0.001)"
         self.plot_item.setDownsampling(auto=True, mode="peak")
         self.plot_item.setClipToView(True)
         self.plot_item.addLegend(offset=(-10, 10))
@@ -143,6 +144,9 @@ class QtRunsPanel(QtWidgets.QWidget):
         split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         split.addWidget(table_box)
         split.addWidget(self.views)
+        split.setStretchFactor(0, 1)
+        split.setStretchFactor(1, 1)
+        self.view.verticalHeader().setDefaultSectionSize(self.view.fontMetrics().height() + 8)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(split)

@@ -135,7 +135,8 @@ def test_the_table_shows_what_differs_and_the_final_and_best_metrics(tmp_path):
     for i, record in enumerate(table.records):
         assert table.rows[i]["final val_accuracy"] == record.status["final"]["val_accuracy"]
         assert table.rows[i]["best val_loss"] == min(record.series().read("epoch/val_loss")[1])
-    assert table.columns[:7] == ["run", "label", "star", "state", "parent", "started", "progress"]
+    assert table.columns[:5] == ["run", "label", "star", "state", "batch_size"]
+    assert table.columns[-4:] == ["progress", "parent", "started", "note"]
     text = io.StringIO()
     table.write_csv(text)
     lines = text.getvalue().splitlines()
