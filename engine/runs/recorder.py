@@ -21,6 +21,12 @@ from .series import SeriesWriter, write_json_atomic
 __all__ = ["RunRecorder"]
 
 _FINAL_STATES = ("finished", "stopped", "error")
+_ITERATION: dict[str, str] = {}  # metric name -> "iteration/<name>" (made once, not every iteration)
+
+
+def _series_name(name: str) -> str:
+    _ITERATION[name] = f"iteration/{name}"
+    return _ITERATION[name]
 
 
 class RunRecorder(Hook):
@@ -74,10 +80,11 @@ class RunRecorder(Hook):
     # ------------------------------------------------------------------ events (any thread)
     def _on_event(self, event) -> None:
         if isinstance(event, IterationMetrics):
+            append, x = self.writer.append, event.iteration
             for name, value in event.metrics.items():
-                self.writer.append(f"iteration/{name}", event.iteration, value)
-            with self._lock:
-                self._status["epoch"], self._status["iteration"] = event.epoch, event.iteration
+                append(_ITERATION.get(name) or _series_name(name), x, value)
+            # Plain assignments (atomic under the GIL): the counters are read at commit time.
+            self._status["epoch"], self._status["iteration"] = event.epoch, event.iteration
         elif isinstance(event, EpochMetrics):
             for name, value in event.metrics.items():
                 self.writer.append(f"epoch/{name}", event.epoch, value)

@@ -79,7 +79,8 @@ class _Series:
         self.count = 0
         self.level_counts = [0] * LEVELS
         self.summary: dict = {}
-        self.pending: list[np.ndarray] = []
+        self.pending: list[np.ndarray] = []  # arrays queued by extend()
+        self.points: list[tuple[float, float]] = []  # points queued by append(): cheaper per point
         # Points of the unfinished block at each level, (n, 2): raw points for level 1, the peak points
         # of level-1 records for level 2.
         self.partial = [np.empty((0, 2)) for _ in range(LEVELS)]
@@ -107,21 +108,33 @@ class SeriesWriter:
         self._series: dict[str, _Series] = {}
         self._dirty = False
 
+    def _get(self, name: str) -> _Series:
+        series = self._series.get(name)
+        if series is None:
+            series = self._series[name] = _Series(f"s{len(self._series)}")
+        return series
+
     def append(self, name: str, x: float, y) -> None:
-        """Queue one point of series ``name`` (e.g. ``"iteration/loss"``); non-numbers are skipped."""
+        """Queue one point of series ``name`` (e.g. ``"iteration/loss"``); non-numbers are skipped.
+
+        A few microseconds: the point waits as a tuple until :meth:`commit`.
+        """
         try:
-            y = float(y)
+            point = (float(x), float(y))
         except (TypeError, ValueError):
             return
-        self.extend(name, np.array([[float(x), y]]))
+        with self._lock:
+            self._get(name).points.append(point)
+            self._dirty = True
 
     def extend(self, name: str, points) -> None:
         """Queue many points of one series: an (n, 2) array of (x, y)."""
         points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
         with self._lock:
-            series = self._series.get(name)
-            if series is None:
-                series = self._series[name] = _Series(f"s{len(self._series)}")
+            series = self._get(name)
+            if series.points:  # keep the order of what came first
+                series.pending.append(np.asarray(series.points, dtype=np.float64))
+                series.points = []
             series.pending.append(points)
             self._dirty = True
 
@@ -132,6 +145,9 @@ class SeriesWriter:
                 return
             self._dirty = False
             for series in self._series.values():
+                if series.points:
+                    series.pending.append(np.asarray(series.points, dtype=np.float64))
+                    series.points = []
                 if series.pending:
                     points = np.concatenate(series.pending)
                     series.pending = []
