@@ -390,12 +390,14 @@ class QtRunsPanel(QtWidgets.QWidget):
             return 0
         if confirm:
             names = ", ".join(r.label for r in records[:5]) + (" …" if len(records) > 5 else "")
-            answer = QtWidgets.QMessageBox.question(
-                self,
-                "Delete runs",
+            text = (
                 f"Delete {len(records)} run(s) ({names}) with their checkpoints and metric history?\n"
-                "This removes their folders and cannot be undone.",
+                "This removes their folders and cannot be undone."
             )
+            last = getattr(self.project, "last_checkpoint", None)
+            if last and any(_inside(self.project.resolve(last), r.path) for r in records):
+                text += "\nThe project's last checkpoint is in one of them: it goes too."
+            answer = QtWidgets.QMessageBox.question(self, "Delete runs", text)
             if answer != QtWidgets.QMessageBox.StandardButton.Yes:
                 return 0
         for record in records:
@@ -436,3 +438,10 @@ def _refill(combo: QtWidgets.QComboBox, items: list[str]) -> None:
     if current in items:
         combo.setCurrentText(current)
     combo.blockSignals(False)
+
+
+def _inside(path, folder) -> bool:
+    try:
+        return path.resolve().is_relative_to(folder.resolve())
+    except OSError:
+        return False

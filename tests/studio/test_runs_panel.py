@@ -214,7 +214,6 @@ def test_a_sweep_from_the_dialog_fills_the_table_and_the_parallel_view(qtbot, tm
 
 @pytest.mark.slow
 def test_a_killed_sweep_is_offered_again_and_resumes(qtbot, tmp_path, panel):
-    import os
     import signal
     import subprocess
     import sys
@@ -222,22 +221,39 @@ def test_a_killed_sweep_is_offered_again_and_resumes(qtbot, tmp_path, panel):
 
     project = _sweep_project(tmp_path)
     root = Path(__file__).resolve().parents[2]
-    command = [sys.executable, "-m", "engine.cli", "sweep", str(project.path), "--grid", "seed=1,2,3"]
-    coordinator = subprocess.Popen(
-        command,
-        env={**os.environ, "PYTHONPATH": str(root)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    studio = f"""
+import os, sys
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+sys.path.insert(0, {str(root)!r})
+from PySide6 import QtWidgets
+from engine.project import Project
+from studio.bridge import Bridge
+from studio.panels.runs import QtRunsPanel
+from studio.panels.sweep_dialog import SweepDialog
+app = QtWidgets.QApplication([])
+project = Project.load({str(project.path)!r})
+panel = QtRunsPanel(Bridge())
+panel.set_project(project)
+dialog = SweepDialog(project)
+dialog.axes.cellWidget(0, 0).setCurrentText("seed")
+dialog.axes.item(0, 1).setText("1, 2, 3")
+dialog.accept()
+assert panel.new_sweep(dialog)
+app.exec()
+"""
+    # A studio running a sweep from its Runs panel, killed once a trial has finished.
+    process = subprocess.Popen(
+        [sys.executable, "-c", studio], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    try:  # the studio that ran the sweep is killed once a trial has finished
+    try:
         qtbot.waitUntil(
             lambda: any(r.status.get("state") == "finished" for r in list_runs(project.path)), timeout=90000
         )
-        coordinator.send_signal(signal.SIGKILL)
-        coordinator.wait(10)
+        process.send_signal(signal.SIGKILL)  # no clean-up at all
+        process.wait(10)
     finally:
-        if coordinator.poll() is None:
-            coordinator.kill()
+        if process.poll() is None:
+            process.kill()
     time.sleep(1.5)  # the orphaned trial notices and ends
     panel.set_project(Project.load(project.path))  # the project opened again
     sweep, left = panel.unfinished_sweep()
