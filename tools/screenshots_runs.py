@@ -43,7 +43,8 @@ def _sweep(folder: Path):
     run_sweep(create_sweep(project, axes), parallel=2)
     table = run_table(list_runs(project.path))
     best = max(range(len(table.rows)), key=lambda i: table.rows[i].get("best val_accuracy") or 0)
-    annotate(table.records[best].path, label="best of sweep 1", starred=True, note="highest validation accuracy")
+    note = "highest validation accuracy"
+    annotate(table.records[best].path, label="best of sweep 1", starred=True, note=note)
     return project
 
 

@@ -22,7 +22,10 @@ from engine.cli.errors import (
     one_line,
 )
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "TRIAL_COMMAND"]
+
+#: ``sigma _sweep-trial SWEEP_FILE INDEX`` runs one trial of a sweep (see :mod:`engine.runs.sweep`).
+TRIAL_COMMAND = "_sweep-trial"
 
 _DESCRIPTION = "Sigma Studio's headless command: train, evaluate, predict with and export networks."
 
@@ -222,8 +225,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the ``sigma`` command; returns the exit code (see ``sigma --help``)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == [TRIAL_COMMAND]:  # a sweep's trial process (not for users: not in --help)
+        from engine.runs import trial
+
+        return trial.main(argv[1:])
     parser = build_parser()
-    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(argv)
     if not args.command:
         parser.print_help(sys.stderr)
         return EXIT_USAGE

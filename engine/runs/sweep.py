@@ -1,11 +1,12 @@
 """Sweeps: a grid (or a random sample of it) of settings, each trial a recorded run of the project.
 
-A sweep is a file ``<project>.runs/sweeps/sweep-NNNN.json`` listing its axes and trials; each trial
-runs as a child process (``python -m engine.runs.trial SWEEP INDEX``) that trains the project with the
-trial's values applied and records its run like any other (``run.json`` names the sweep, the trial and
-its values). Children get their own BLAS thread count so parallel trials share the cores instead of
-oversubscribing them. A trial is done when a run of it has finished, so a sweep whose coordinator was
-killed (a closed studio, a Ctrl-C) resumes with exactly the trials that did not finish.
+A sweep is a file ``<project>.runs/sweeps/sweep-NNNN.json`` listing its axes and trials. Each trial
+runs as a child process (``sigma _sweep-trial SWEEP INDEX``, see :mod:`engine.runs.trial`) that
+trains the project with the trial's values applied and records its run like any other (``run.json``
+names the sweep, the trial and its values). Children get their own BLAS thread count so parallel
+trials share the cores instead of oversubscribing them. A trial is done when a run of it has
+finished, so a sweep whose coordinator was killed (a closed studio, a Ctrl-C) resumes with exactly
+the trials that did not finish.
 
 Axis keys
 ---------
@@ -277,7 +278,7 @@ def run_sweep(
                 break
             while queue and len(running) < parallel:
                 trial = queue.pop(0)
-                command = [sys.executable, "-m", "engine.runs.trial", str(sweep_path), str(trial["index"])]
+                command = [*_trial_command(), str(sweep_path), str(trial["index"])]
                 logs = sweep_path.with_suffix("")  # sweep-0001/: one log per trial, for failures
                 logs.mkdir(exist_ok=True)
                 with open(logs / f"trial-{trial['index']:03d}.log", "wb") as log:
@@ -304,6 +305,16 @@ def run_sweep(
             except subprocess.TimeoutExpired:
                 process.kill()
     return results
+
+
+def _trial_command() -> list[str]:
+    """How to start a trial process: through ``sigma``'s hidden trial command. In a frozen bundle
+    (PyInstaller) ``python -m`` does not exist; the ``sigma`` executable beside this one serves."""
+    if getattr(sys, "frozen", False):
+        folder = Path(sys.executable).parent
+        name = "sigma.exe" if os.name == "nt" else "sigma"
+        return [str(folder / name), "_sweep-trial"]
+    return [sys.executable, "-m", "engine.cli", "_sweep-trial"]
 
 
 def sweep_of_run(record) -> dict | None:

@@ -1,4 +1,5 @@
-"""One trial of a sweep, in its own process: ``python -m engine.runs.trial SWEEP_FILE INDEX``.
+"""One trial of a sweep, in its own process: ``sigma _sweep-trial SWEEP_FILE INDEX`` (or
+``python -m engine.runs.trial SWEEP_FILE INDEX``).
 
 Loads the sweep's project, applies the trial's values, and trains it as a recorded run whose
 ``run.json`` names the sweep, the trial and its values. Exit 0 when the run finished (or stopped early),
@@ -36,7 +37,7 @@ def main(argv: list[str]) -> int:
     from engine.runs.sweep import _project_of, apply_values, load_sweep
 
     if len(argv) != 2 or not argv[1].isdigit():
-        print("usage: python -m engine.runs.trial SWEEP_FILE INDEX", file=sys.stderr)
+        print("usage: sigma _sweep-trial SWEEP_FILE INDEX", file=sys.stderr)
         return 2
     sweep_path, index = Path(argv[0]).resolve(), int(argv[1])
     allocator.tune()

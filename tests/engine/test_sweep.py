@@ -108,3 +108,21 @@ def test_a_killed_sweep_resumes_its_remaining_trials(tmp_path):
     assert sorted(finished) == [0, 1, 2] and all(len(runs) == 1 for runs in finished.values())
     states = {r.status["state"] for runs in trial_runs(sweep).values() for r in runs}
     assert states <= {"finished", "lost"}
+
+
+def test_cli_errors_are_one_line(tmp_path, capsys):
+    from engine.cli import main
+
+    project = _project(tmp_path)
+    assert main(["sweep", str(project.path), "--grid", "network.conv*.filters=8,16"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["sigma sweep: error: network.conv*.filters: no layer matches 'conv*'"]
+    assert main(["sweep", str(project.path)]) == 2
+    assert "give at least one --grid" in capsys.readouterr().err
+    assert main(["sweep", str(project.path), "--resume"]) == 3
+    assert "no sweep to resume" in capsys.readouterr().err
+    assert main(["runs", str(tmp_path / "missing.sigma")]) == 3
+    assert "missing.sigma: file not found" in capsys.readouterr().err
+    assert main(["runs", str(project.path)]) == 0
+    assert "no runs recorded yet" in capsys.readouterr().out
+    assert list_runs(project.path) == [] and not (tmp_path / "tiny.sigma.runs" / "sweeps").exists()
