@@ -9,6 +9,8 @@ opens at once.
 
 from __future__ import annotations
 
+import time
+
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
@@ -43,7 +45,7 @@ _ACTIONS = (
     ),
 )
 _MAX_POINTS = 10_000  # per curve; levels keep every spike of longer series
-_REFRESH_MS = 2000  # while a run is live, its row is re-read at most this often
+_REFRESH_S = 2.0  # while a run is live, its row is re-read at most this often
 
 
 class QtRunsPanel(SweepActions, QtWidgets.QWidget):
@@ -158,10 +160,7 @@ class QtRunsPanel(SweepActions, QtWidgets.QWidget):
         self.sweeps = SweepRunner(self)
         self.sweeps.sigTrial.connect(self._trial)
         self.sweeps.sigFinished.connect(self._sweep_finished)
-        self._reload_timer = QtCore.QTimer(self)
-        self._reload_timer.setSingleShot(True)
-        self._reload_timer.setInterval(_REFRESH_MS)
-        self._reload_timer.timeout.connect(self.reload)
+        self._reloaded_at = 0.0  # time.monotonic() of the last reload
         bridge.sigStateChanged.connect(self._state_changed)
         bridge.sigEpochMetrics.connect(self._live_epoch)
 
@@ -181,7 +180,7 @@ class QtRunsPanel(SweepActions, QtWidgets.QWidget):
 
     def reload(self) -> None:
         """Read the run folders again (the table keeps its sort, filter and checks)."""
-        self._reload_timer.stop()
+        self._reloaded_at = time.monotonic()
         path = self.project_path()
         records = list_runs(path) if path is not None else []
         self.model.set_records(records)
@@ -253,8 +252,9 @@ class QtRunsPanel(SweepActions, QtWidgets.QWidget):
             self.reload()
 
     def _live_epoch(self, _events) -> None:
-        if not self._reload_timer.isActive():
-            self._reload_timer.start()
+        # At most every _REFRESH_S, and no timer: the run's end reloads anyway (a state change).
+        if time.monotonic() - self._reloaded_at >= _REFRESH_S:
+            self.reload()
 
     # ------------------------------------------------------------------ actions
     def selected_rows(self) -> list[int]:

@@ -2,7 +2,7 @@
 
 A mixin of :class:`studio.panels.runs.QtRunsPanel` (kept apart so each file stays readable); it uses
 the panel's ``project``, ``sweeps`` (a :class:`studio.sweep_runner.SweepRunner`), ``actions``,
-``where``, ``reload``, ``_reload_timer`` and ``sigMessage``.
+``where``, ``reload`` and ``sigMessage``.
 """
 
 from __future__ import annotations
@@ -72,11 +72,9 @@ class SweepActions:
         self.actions["sweep"].setEnabled(not self.sweeps.busy)
 
     def _trial(self, index: int, state: str) -> None:
+        # A starting trial's folder may not be made yet: then its row appears when the trial ends.
+        self.reload()
         self.where.setText(f"sweep {getattr(self.sweeps.path, 'stem', '')}: trial {index + 1} {state}")
-        if state == "running":
-            self._reload_timer.start()  # its run folder appears once its data is loaded
-        else:
-            self.reload()
 
     def _sweep_finished(self, results) -> None:
         self.reload()
