@@ -262,12 +262,19 @@ def build_run(
     if record and project.path is not None:
         from .runs import RunRecorder, create_run, parent_of
 
-        run_folder = create_run(
-            project,
-            parent=parent_of(project, parent_checkpoint),
-            origin=origin,
-            extra={"backend": backend or settings.get("backend", "cpu"), **(run_info or {})},
-        )
+        try:
+            run_folder = create_run(
+                project,
+                parent=parent_of(project, parent_checkpoint),
+                origin=origin,
+                extra={"backend": backend or settings.get("backend", "cpu"), **(run_info or {})},
+            )
+        except OSError as exc:  # a read-only or full disk: say where, and how to train anyway
+            raise ProjectError(
+                f"cannot make a run folder next to the project ({exc.strerror or exc}); train without "
+                "recording (sigma train --no-record) or move the project somewhere writable",
+                str(project.path),
+            ) from None
         recorder = RunRecorder(run_folder, planned_epochs=int(settings.get("epochs", 1)))
     policy = dict(settings.get("checkpoint") or {})
     folder = checkpoint_dir or policy.get("directory")

@@ -170,3 +170,13 @@ def test_damaged_run_files_are_skipped_or_named(tmp_path):
     (run.folder / "run.json").write_text(json.dumps({"format": "other"}))
     with pytest.raises(RunError, match="run-0001: not a run folder"):
         open_run(run.folder)
+
+
+def test_a_run_folder_that_cannot_be_made_is_a_clear_error(tmp_path):
+    from engine.project import ProjectError
+
+    project = _project(tmp_path)
+    runs_dir(project.path).write_text("a file where the runs folder goes")  # as a read-only disk would
+    with pytest.raises(ProjectError, match="cannot make a run folder next to the project"):
+        build_run(project)
+    assert build_run(project, record=False).folder is None
