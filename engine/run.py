@@ -17,7 +17,10 @@ from .project import Project, ProjectError
 __all__ = ["Run", "build_run", "load_project_data", "SAMPLE_SOURCES"]
 
 #: ``"sample:<name>"`` dataset sources and the function that makes each.
-SAMPLE_SOURCES = ("digits", "cat", "xor", "text")
+SAMPLE_SOURCES = ("digits", "cat", "chelsea", "xor", "text", "verse", "iris", "shapes")
+
+#: The text sampler's prompt length (characters of the corpus's start) and generated length.
+_PROMPT_CHARS, _GENERATED_CHARS = 24, 160
 
 #: The sample-prediction streamer shows at most this many records for classifiers.
 _SAMPLES_SHOWN = 16
@@ -70,6 +73,7 @@ def load_project_data(project: Project, progress=None, cancel=None):
     ``source`` is ``"sample:<name>"`` or a path (or list of paths) relative to the project file.
     """
     from . import data as data_module
+    from .data.readers.images import is_image_file
 
     spec = project.dataset or {}
     source = spec.get("source")
@@ -86,12 +90,23 @@ def load_project_data(project: Project, progress=None, cancel=None):
                 "dataset.source",
             )
         samples = data_module.samples
-        dataset = {
-            "digits": samples.digits,
-            "cat": samples.cat_dataset,
-            "xor": samples.xor,
-            "text": samples.text,
-        }[name]()
+        if name in samples.FILES:  # shipped files go through the ordinary importer, options and all
+            dataset = data_module.load(
+                str(samples.resource_path(samples.FILES[name])), progress=progress, cancel=cancel, **options
+            )
+        else:
+            dataset = {
+                "digits": samples.digits,
+                "cat": samples.cat_dataset,
+                "chelsea": samples.chelsea_dataset,
+                "xor": samples.xor,
+                "text": samples.text,
+                "verse": samples.verse,
+            }[name]()
+    elif project.task == "image" and isinstance(source, str) and is_image_file(source):
+        # An image task paints a picture: its pixels are the records (coordinates in, colours out).
+        max_side = int(options.get("max_side", data_module.samples.MAX_PAINT_SIDE))
+        dataset = data_module.samples.picture_dataset(project.resolve(source), max_side)
     else:
         paths = source if isinstance(source, list) else [source]
         resolved = [str(project.resolve(p)) for p in paths]
@@ -179,12 +194,17 @@ def build_run(
         ResourceReporter,
         RuntimeReporter,
         SamplePredictionStreamer,
+        TextSampler,
         TimeStep,
         ValidationMetrics,
     )
     from .network import Network
+    from .project_checks import check_runnable, validate_document
     from .training import Trainer
 
+    # A project edited in memory (the studio) is checked like a loaded one, then against this machine.
+    validate_document(project.to_dict(), str(project.path) if project.path else None)
+    check_runnable(project, workers)
     settings = project.training
     seed = int(settings.get("seed", 0))
     dataset = load_project_data(project, progress=progress, cancel=cancel)
@@ -244,6 +264,20 @@ def build_run(
             hooks.append(
                 ValidationMetrics(validation, top_k=(1, min(5, len(classes or [0] * 5))), classes=classes)
             )
+    elif project.task == "sequence" and (getattr(dataset, "meta", None) or {}).get("text"):
+        # A next-character model: its sample predictions are text it writes from the corpus's start.
+        corpus = dataset.meta["text"]
+        window = int(np.asarray(dataset["inputs"]).shape[1])
+        hooks.append(
+            TextSampler(
+                dataset.vocabulary,
+                corpus[:_PROMPT_CHARS],
+                window=window,
+                length=_GENERATED_CHARS,
+                seed=seed,
+                timestep=TimeStep(1, "epoch"),
+            )
+        )
     stopping = settings.get("early_stopping")
     if stopping:
         stopping = dict(stopping)

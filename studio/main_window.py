@@ -34,7 +34,7 @@ def example_projects() -> dict:
     """The bundled examples by menu label (each a function returning a fresh Project)."""
     from engine import templates  # noqa: PLC0415 - the lead's module; imported when needed
 
-    return {"Paint the cat": templates.cat_project, "Digits classifier": templates.digits_project}
+    return {example.title: example.make for example in templates.EXAMPLES}
 
 
 def default_project():

@@ -162,11 +162,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = command(
         "new",
         "write a new project file from a template",
-        "Write a project file from one of the studio's templates (digits, digits-cnn, cat), ready for "
-        "'sigma train'. An existing file is never overwritten.",
+        "Write a project file from one of the bundled examples (engine.templates.EXAMPLES: cat, photo, "
+        "digits, digits-cnn, shapes, iris, text, xor), ready for 'sigma train'. An existing file is never "
+        "overwritten.",
     )
     p.add_argument("project", metavar="PROJECT", help="the project file to write (e.g. digits.sigma)")
-    p.add_argument("--template", default="digits", help="digits (default), digits-cnn or cat")
+    p.add_argument(
+        "--template",
+        default="digits",
+        help="an example's key: digits (default), digits-cnn, cat, photo, shapes, iris, text or xor",
+    )
 
     p = command(
         "runs",

@@ -37,7 +37,9 @@ TEMPLATES = {
     "LeNet-style CNN": "lenet",
     "LSTM classifier": "lstm_classifier",
     "Residual block": "residual_block",
-    "Cat painter": "cat_painter",
+    "Cat painter (Fourier features)": "cat_painter",
+    "SIREN painter": "siren_painter",
+    "Next-character model (GRU)": "char_model",
 }
 
 
