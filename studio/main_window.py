@@ -16,6 +16,7 @@ from studio.bridge import Bridge
 from studio.drop_anywhere import DropAnywhere
 from studio.pacing import Paced
 from studio.panels.monitor import QtMonitorPanel
+from studio.panels.runs import QtRunsPanel
 from studio.panels.training import QtTrainingPanel
 from studio.progress_estimate import format_duration
 from studio.widgets.banner import Banner
@@ -119,6 +120,8 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
         self._install_other_panels()
         self.add_panel("training", "Training", self.training, "left")
         self.add_panel("monitor", "Live monitor", self.monitor, "right")
+        self.runs = QtRunsPanel(self.bridge)
+        self.add_panel("runs", "Runs", self.runs, "right")
         self.start_page = StartPage(_examples())
         self.setCentralWidget(self.start_page)
         self.start_page.hide()  # a hidden central widget takes no room: the docks share the window
@@ -137,6 +140,8 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
             lambda _: self.banner.dismiss() if self.banner.level == "error" else None
         )
         self.sigProjectChanged.connect(self.training.set_project)
+        self.sigProjectChanged.connect(self.runs.set_project)
+        self.runs.sigMessage.connect(self._info_message)
         self.sigProjectChanged.connect(self.monitor.show_project)
         app = QtWidgets.QApplication.instance()
         self._quit_hooked = app is not None
@@ -224,6 +229,8 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
             if name in self._docks:
                 self.tabifyDockWidget(training, self._docks[name])
         training.raise_()
+        self.tabifyDockWidget(self._docks["monitor"], self._docks["runs"])
+        self._docks["monitor"].raise_()
         self._default_state = self.saveState(_LAYOUT_VERSION)
         self._sized = False
 
@@ -395,6 +402,9 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
             left = "" if estimate.eta_seconds is None else f", {format_duration(estimate.eta_seconds)} left"
             self.status_speed.setText(f"{estimate.samples_per_second:,.0f} samples/s{left}")
 
+    def _info_message(self, text: str) -> None:
+        self.banner.show_message(text, "info")
+
     def _show_error(self, event) -> None:
         self.banner.show_message(
             f"Training stopped on an error: {event.message}\n"
@@ -430,6 +440,7 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
         settings.sync()
 
     def _shutdown(self) -> None:
+        self.runs.shutdown()
         self.bridge.shutdown()
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:

@@ -129,3 +129,4 @@ class WindowCommands:
             for name in self._docks_before_start_page or ("training", "monitor"):
                 self._docks[name].show()
             self._docks["training"].raise_()
+            self._docks["monitor"].raise_()  # the live charts in front of the Runs table beside them
