@@ -2,8 +2,8 @@
 
 Names: ops (single ops against hand-written numpy), train (training steps), data (data pipeline),
 workers (multi-worker scaling), gui (studio responsiveness), gpu (the engine on CUDA against
-PyTorch on the same GPU), paint (time to paint the cat sharp, old network against new), soak
-(memory over a long run).
+PyTorch on the same GPU), memory (the memory estimate against measured peak RSS), paint (time to paint
+the cat sharp, old network against new), soak (memory over a long run).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ BENCHES = {
     "workers": "multi-worker training scaling",
     "gui": "studio responsiveness under a live training run",
     "gpu": "the engine on CUDA against PyTorch on the same GPU (needs CuPy and a GPU)",
+    "memory": "the memory estimate before training against the measured peak RSS increase",
     "paint": "time to paint the cat to 25/28/30 dB PSNR, old ReLU network vs Fourier features",
     "soak": "RSS slope of an hour-long training run with per-iteration hooks on (goal < 0.1 MB/min)",
 }

@@ -39,6 +39,10 @@ class Run:
         Total epochs planned (a resumed trainer continues up to it).
     image_shape : tuple or None
         For image tasks (the cat painter): the shape predictions are reshaped to.
+    folder : Path or None
+        The run folder recording this run (``<project>.runs/run-NNNN``), None when not recorded.
+    checkpoint_dir : Path or None
+        Where the run's checkpoints go (the run folder's ``checkpoints`` unless told otherwise).
     """
 
     project: Project
@@ -49,6 +53,8 @@ class Run:
     image_shape: tuple | None = None
     classes: tuple | None = None
     sample_inputs: np.ndarray | None = field(default=None, repr=False)
+    folder: Path | None = None
+    checkpoint_dir: Path | None = None
 
     def fit(self, epochs: int | None = None, max_iterations: int | None = None, raise_errors: bool = True):
         """Train (blocking) up to ``epochs`` in total (the project's setting by default)."""
@@ -142,6 +148,10 @@ def build_run(
     extra_hooks=(),
     progress=None,
     cancel=None,
+    record: bool = True,
+    parent_checkpoint: str | os.PathLike | None = None,
+    origin: str = "",
+    run_info: dict | None = None,
 ) -> Run:
     """Build the trainer, data and monitoring hooks a project describes.
 
@@ -158,6 +168,17 @@ def build_run(
         Share an event bus (the studio's or the environment's).
     extra_hooks : sequence of Hook
         Added after the project's own hooks.
+    record : bool
+        Record the run in a new run folder next to the project (``<project>.runs/run-NNNN``, see
+        :mod:`engine.runs`) when the project has been saved. Checkpoints then go into that folder
+        unless ``checkpoint_dir`` or the project's ``checkpoint.directory`` says otherwise.
+    parent_checkpoint : path, optional
+        The checkpoint this run will be restored from: when it belongs to a run, that run is written
+        down as the parent (a "resume" with the same settings, else a "branch").
+    origin : str
+        What starts the run (``"studio"``, ``"sigma train"``, ``"sigma sweep"``), for ``run.json``.
+    run_info : dict, optional
+        More entries for ``run.json`` (a sweep's trial and values).
 
     Raises
     ------
@@ -188,7 +209,7 @@ def build_run(
     seed = int(settings.get("seed", 0))
     dataset = load_project_data(project, progress=progress, cancel=cancel)
     network = Network.from_spec(project.network)
-    _check_data_fits(network, dataset)
+    _check_data_fits(network, dataset, project.network)
 
     fraction = float((project.dataset or {}).get("validation_split") or 0.0)
     validation = None
@@ -271,10 +292,31 @@ def build_run(
         )
     if settings.get("schedule"):
         hooks.append(LearningRateScheduler(settings["schedule"]))
+    run_folder = recorder = None
+    if record and project.path is not None:
+        from .runs import RunRecorder, create_run, parent_of
+
+        try:
+            run_folder = create_run(
+                project,
+                parent=parent_of(project, parent_checkpoint),
+                origin=origin,
+                extra={"backend": backend or settings.get("backend", "cpu"), **(run_info or {})},
+            )
+        except OSError as exc:  # a read-only or full disk: say where, and how to train anyway
+            raise ProjectError(
+                f"cannot make a run folder next to the project ({exc.strerror or exc}); train without "
+                "recording (sigma train --no-record) or move the project somewhere writable",
+                str(project.path),
+            ) from None
+        recorder = RunRecorder(run_folder, planned_epochs=int(settings.get("epochs", 1)))
     policy = dict(settings.get("checkpoint") or {})
     folder = checkpoint_dir or policy.get("directory")
-    if folder and int(policy.get("every_epochs") or 0) > 0:
+    if not folder and run_folder is not None:
+        folder = run_folder / "checkpoints"
+    if folder:
         folder = project.resolve(str(folder)) if project.path else Path(folder)
+    if folder and int(policy.get("every_epochs") or 0) > 0:
         monitor = "val_loss" if validation is not None else "loss"
         hooks.append(
             CheckpointSaver(
@@ -286,6 +328,8 @@ def build_run(
             )
         )
     hooks.extend(extra_hooks)
+    if recorder is not None:
+        hooks.append(recorder)
 
     trainer = Trainer(
         network,
@@ -310,12 +354,21 @@ def build_run(
         image_shape=image_shape,
         classes=classes,
         sample_inputs=sample_inputs,
+        folder=run_folder,
+        checkpoint_dir=Path(folder) if folder else None,
     )
 
 
-def _check_data_fits(network, dataset) -> None:
-    """Say clearly when the data's record shape does not match the network's input."""
+def _check_data_fits(network, dataset, spec=None) -> None:
+    """Refuse a network that does not fit the data (its input shape, its class count), in the words
+    the studio shows beside its one-click fix (:func:`engine.network.check_fit`)."""
+    from .network import check_fit
+
     shapes = getattr(network, "input_shapes", None)
+    if spec is not None:
+        report = check_fit(spec, tuple(dataset.shape_of("inputs")), dataset.classes)
+        if not report.fits:
+            raise ProjectError(report.message, None, "network")
     if not shapes or len(shapes) != 1:
         return
     name, expected = next(iter(shapes.items()))
