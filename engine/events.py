@@ -24,6 +24,8 @@ __all__ = [
     "ResourceUsage",
     "ConfusionMatrix",
     "ParameterHistograms",
+    "HealthFinding",
+    "LayerHealthReport",
     "LogMessage",
     "ErrorEvent",
     "CheckpointSaved",
@@ -120,6 +122,43 @@ class ParameterHistograms(Event):
     iteration: int = 0
     weights: dict = dataclasses.field(default_factory=dict)
     gradients: dict = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class HealthFinding:
+    """One named finding about a layer (see :mod:`engine.hooks.health_rules` for kinds and limits).
+
+    ``kind`` (``"dead_units"``, ``"saturation"``, ``"tiny_update"``, ``"large_update"``,
+    ``"exploding_gradient"``, ``"vanishing_gradient"``, ``"nonfinite"``), ``severity`` (``"warning"`` or
+    ``"problem"``), ``message`` ("dense2: 71% dead units") and the figure's ``value``.
+    """
+
+    layer: str
+    kind: str
+    severity: str
+    message: str
+    value: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True)
+class LayerHealthReport(Event):
+    """Per-layer health figures measured by :class:`~engine.hooks.LayerHealth` after an iteration.
+
+    ``layers`` maps layer names (in network order) to ``{figure: float}`` (``grad_norm``,
+    ``update_ratio``, ``weight_norm``, ``act_mean``, ``act_std``, ``dead_fraction``, ``saturation``,
+    ``nonfinite``; a figure that does not apply to a layer is absent); ``findings`` is a tuple of
+    :class:`HealthFinding`, worst first.
+    """
+
+    epoch: int = 0
+    iteration: int = 0
+    layers: dict = dataclasses.field(default_factory=dict)
+    findings: tuple = ()
+
+    def severity_of(self, layer: str) -> str:
+        """``"ok"``, ``"warning"`` or ``"problem"``: the worst finding about ``layer``."""
+        order = ("ok", "warning", "problem")
+        return max((f.severity for f in self.findings if f.layer == layer), key=order.index, default="ok")
 
 
 @dataclasses.dataclass(frozen=True)
