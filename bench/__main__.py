@@ -17,6 +17,7 @@ BENCHES = {
     "workers": "multi-worker training scaling",
     "gui": "studio responsiveness under a live training run",
     "gpu": "the engine on CUDA against PyTorch on the same GPU (needs CuPy and a GPU)",
+    "health": "what the LayerHealth hook costs per training step on W1 and W2",
 }
 
 

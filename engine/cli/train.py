@@ -9,6 +9,7 @@ from pathlib import Path
 
 from engine.cli.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, BadInput, CliError
 from engine.cli.loading import is_checkpoint, load_project, restore, say
+from engine.events import LogMessage
 
 __all__ = ["cmd_train", "cmd_eval"]
 
@@ -70,6 +71,11 @@ def _fit_interruptibly(run, progress) -> bool:
     return not interrupted
 
 
+def _print_health_warning(event) -> None:
+    if event.level == "warning" and event.message.startswith("health"):
+        print(f"warning: {event.message}", file=sys.stderr, flush=True)
+
+
 def cmd_train(args) -> int:
     from engine.cli.progress import ConsoleProgress, format_metrics
     from engine.run import build_run
@@ -85,7 +91,19 @@ def cmd_train(args) -> int:
     else:
         settings["directory"] = str(folder)
     project.training["checkpoint"] = settings
-    run = build_run(project, backend=args.backend, workers=args.workers, checkpoint_dir=folder)
+    health = None
+    if getattr(args, "health", False) or getattr(args, "health_every", None):
+        from engine.hooks import LayerHealth, TimeStep
+
+        every = getattr(args, "health_every", None)
+        health = LayerHealth(TimeStep(every) if every else None)
+    run = build_run(
+        project,
+        backend=args.backend,
+        workers=args.workers,
+        checkpoint_dir=folder,
+        extra_hooks=() if health is None else (health,),
+    )
     trainer = run.trainer
     kind = getattr(args, "operator", "auto")
     if kind != "auto":
@@ -114,6 +132,8 @@ def cmd_train(args) -> int:
             every = int(settings.get("every_epochs") or 0)
             say(f"checkpoints: {f'every {every} epoch(s) and ' if every else ''}at the end, in {folder}")
     progress = None if args.quiet else ConsoleProgress(trainer.events, epochs=run.epochs)
+    if health is not None and progress is None and writer:
+        trainer.events.subscribe(_print_health_warning, LogMessage)  # --quiet keeps health warnings
     with progress or contextlib.nullcontext():
         finished = _fit_interruptibly(run, progress)
     last = None
@@ -133,6 +153,12 @@ def cmd_train(args) -> int:
         metrics = {k: v for k, v in final.items() if k not in ("epoch", "iteration")}
         say(f"done: {trainer.epoch} epoch(s), {trainer.iteration} iterations")
         say(f"final: {format_metrics(metrics)}")
+        if health is not None and health.last is not None:
+            findings = health.last.findings
+            say(
+                f"health at iteration {health.last.iteration}: "
+                + ("; ".join(f.message for f in findings) if findings else "no findings")
+            )
         if last:
             say(f"checkpoint: {last}")
     return EXIT_OK

@@ -165,6 +165,8 @@ class LayerHealth(Hook):
                     np.sqrt(sum(_sum_squares(xp, self._before[f"{name}.{k}"]) for k in params))
                 )
                 f["update_ratio"] = float(np.sqrt(d2)) / before_norm if before_norm > 0 else 0.0
+            elif self.last is not None and "update_ratio" in self.last.layers.get(name, {}):
+                f["update_ratio"] = self.last.layers[name]["update_ratio"]  # the last step measured
             if not finite_w:
                 bad_weights.append(name)
             elif not finite_g:
