@@ -6,7 +6,7 @@ import heapq
 
 from .errors import GraphError
 from .mode import set_grad_enabled
-from .tensor import Tensor
+from .tensor import Tensor, as_tensor
 
 __all__ = ["backward", "gradients", "composite_gradients"]
 
@@ -192,3 +192,40 @@ def composite_gradients(composite, inputs, grad_outputs):
         return tuple(None for _ in inputs)
     found = iter(gradients([o for o, _ in pairs], wanted, [g for _, g in pairs], create_graph=True))
     return tuple(next(found) if isinstance(x, Tensor) and x.requires_grad else None for x in inputs)
+
+
+# Tensor.backward is attached here, where the walk lives, so tensor.py never imports this module.
+def _tensor_backward(self, grad=None, retain_graph: bool = False, create_graph: bool = False) -> None:
+    """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires gradients.
+
+    Parameters
+    ----------
+    grad : array-like or Tensor, optional
+        The gradient flowing into this tensor; needed unless this tensor has one element.
+    retain_graph : bool
+        Keep the graph so ``backward`` can run through it again.
+    create_graph : bool
+        Record the backward computation itself, so gradients of gradients can be taken.
+    """
+    if not self.requires_grad:
+        raise GraphError(
+            f"backward() on a tensor of shape {self.shape} that does not require gradients "
+            "(no input of its graph has requires_grad=True, or it was made under no_grad())"
+        )
+    if grad is None:
+        if self.data.size != 1:
+            raise GraphError(
+                f"backward() on a non-scalar tensor of shape {self.shape} needs an explicit gradient "
+                "of the same shape (or reduce it to a scalar first, e.g. with .sum())"
+            )
+        grad = Tensor(self.xp.ones_like(self.data))
+    else:
+        grad = as_tensor(grad, like=self)
+        if grad.shape != self.shape:
+            raise GraphError(
+                f"backward(): gradient shape {grad.shape} does not match tensor shape {self.shape}"
+            )
+    backward([self], [grad], retain_graph=retain_graph or create_graph, create_graph=create_graph)
+
+
+Tensor.backward = _tensor_backward

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..backend import get_array_module
-from .errors import DTypeError, GraphError
+from .errors import DTypeError
 
 __all__ = ["Tensor", "tensor", "as_tensor", "as_array"]
 
@@ -106,12 +106,6 @@ class Tensor:
         """A new leaf tensor sharing this tensor's data, cut from the graph."""
         return Tensor(self.data, requires_grad=False, name=self.name)
 
-    def astype(self, dtype) -> Tensor:
-        """A copy cast to ``dtype`` (differentiable between floating dtypes)."""
-        from ..ops.math import astype
-
-        return astype(self, dtype)
-
     def retain_grad(self) -> Tensor:
         """Keep the gradient of this non-leaf tensor in ``.grad`` after ``backward``."""
         self._retain = True
@@ -121,116 +115,9 @@ class Tensor:
         """Forget the accumulated gradient."""
         self.grad = None
 
-    # ------------------------------------------------------------------ graph
-    def backward(self, grad=None, retain_graph: bool = False, create_graph: bool = False) -> None:
-        """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires gradients.
-
-        Parameters
-        ----------
-        grad : array-like or Tensor, optional
-            The gradient flowing into this tensor; needed unless this tensor has one element.
-        retain_graph : bool
-            Keep the graph so ``backward`` can run through it again.
-        create_graph : bool
-            Record the backward computation itself, so gradients of gradients can be taken.
-        """
-        from .graph import backward
-
-        if not self.requires_grad:
-            raise GraphError(
-                f"backward() on a tensor of shape {self.shape} that does not require gradients "
-                "(no input of its graph has requires_grad=True, or it was made under no_grad())"
-            )
-        if grad is None:
-            if self.data.size != 1:
-                raise GraphError(
-                    f"backward() on a non-scalar tensor of shape {self.shape} needs an explicit gradient "
-                    "of the same shape (or reduce it to a scalar first, e.g. with .sum())"
-                )
-            grad = Tensor(self.xp.ones_like(self.data))
-        else:
-            grad = as_tensor(grad, like=self)
-            if grad.shape != self.shape:
-                raise GraphError(
-                    f"backward(): gradient shape {grad.shape} does not match tensor shape {self.shape}"
-                )
-        backward([self], [grad], retain_graph=retain_graph or create_graph, create_graph=create_graph)
-
-    # ------------------------------------------------------------------ operators (engine ops)
-    def __add__(self, other):
-        from ..ops.math import add
-
-        return add(self, other)
-
-    def __radd__(self, other):
-        from ..ops.math import add
-
-        return add(other, self)
-
-    def __sub__(self, other):
-        from ..ops.math import sub
-
-        return sub(self, other)
-
-    def __rsub__(self, other):
-        from ..ops.math import sub
-
-        return sub(other, self)
-
-    def __mul__(self, other):
-        from ..ops.math import mul
-
-        return mul(self, other)
-
-    def __rmul__(self, other):
-        from ..ops.math import mul
-
-        return mul(other, self)
-
-    def __truediv__(self, other):
-        from ..ops.math import div
-
-        return div(self, other)
-
-    def __rtruediv__(self, other):
-        from ..ops.math import div
-
-        return div(other, self)
-
-    def __pow__(self, other):
-        from ..ops.math import pow as pow_
-
-        return pow_(self, other)
-
-    def __rpow__(self, other):
-        from ..ops.math import pow as pow_
-
-        return pow_(other, self)
-
-    def __neg__(self):
-        from ..ops.math import neg
-
-        return neg(self)
-
-    def __abs__(self):
-        from ..ops.math import abs as abs_
-
-        return abs_(self)
-
-    def __matmul__(self, other):
-        from ..ops.linalg import matmul
-
-        return matmul(self, other)
-
-    def __rmatmul__(self, other):
-        from ..ops.linalg import matmul
-
-        return matmul(other, self)
-
-    def __getitem__(self, index):
-        from ..ops.shape import getitem
-
-        return getitem(self, index)
+    # Operators (``+``, ``@``, ``[]``...), ``backward`` and the method forms of common ops (``sum``,
+    # ``reshape``...) are attached from outside, by :mod:`engine.autodiff.graph` and
+    # :mod:`engine.ops.tensor_methods`, as Chainer does: the core class never imports the ops built on it.
 
     # Comparisons give plain boolean tensors (no gradient), as numpy would.
     def _compare(self, other, fn):
@@ -250,57 +137,6 @@ class Tensor:
         return self._compare(other, lambda a, b: a >= b)
 
     __hash__ = object.__hash__
-
-    # ------------------------------------------------------------------ method forms of common ops
-    def sum(self, axis=None, keepdims=False):
-        from ..ops.reductions import sum as sum_
-
-        return sum_(self, axis=axis, keepdims=keepdims)
-
-    def mean(self, axis=None, keepdims=False):
-        from ..ops.reductions import mean
-
-        return mean(self, axis=axis, keepdims=keepdims)
-
-    def max(self, axis=None, keepdims=False):
-        from ..ops.reductions import max as max_
-
-        return max_(self, axis=axis, keepdims=keepdims)
-
-    def min(self, axis=None, keepdims=False):
-        from ..ops.reductions import min as min_
-
-        return min_(self, axis=axis, keepdims=keepdims)
-
-    def reshape(self, *shape):
-        from ..ops.shape import reshape
-
-        if len(shape) == 1 and isinstance(shape[0], tuple | list):
-            shape = tuple(shape[0])
-        return reshape(self, shape)
-
-    def transpose(self, *axes):
-        from ..ops.shape import transpose
-
-        if len(axes) == 1 and isinstance(axes[0], tuple | list):
-            axes = tuple(axes[0])
-        return transpose(self, axes or None)
-
-    @property
-    def T(self):
-        from ..ops.shape import transpose
-
-        return transpose(self)
-
-    def exp(self):
-        from ..ops.math import exp
-
-        return exp(self)
-
-    def log(self):
-        from ..ops.math import log
-
-        return log(self)
 
 
 def tensor(data, requires_grad: bool = False, dtype=None, backend=None, name: str | None = None) -> Tensor:

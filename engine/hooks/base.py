@@ -92,6 +92,26 @@ class Hook:
         self.run(trainer)
         return True
 
+    def maybe_run_each(self, event: str, views) -> bool:
+        """Run a local hook once per worker view (in worker order) if due; it counts as one run.
+
+        ``views`` are the workers that computed the iteration; they share one iteration and epoch, so the
+        hook is due on all of them or none. The criterion is asked per view. Returns whether it ran.
+        """
+        first = views[0]
+        if self.retired or not self.timestep.due(event, first.iteration, first.epoch):
+            return False
+        if not self._checked_reads:
+            self._checked_reads = True
+            self._warn_missing_reads(first)
+        chosen = [v for v in views if self.criterion is None or self.criterion(v)]
+        if not chosen:
+            return False
+        self.runs += 1
+        for view in chosen:
+            self.run(view)
+        return True
+
     def _warn_missing_reads(self, trainer) -> None:
         """Say once when a value the hook declares it reads is not available when it is first due."""
         missing = [name for name in self.all_reads() if trainer.value(name) is None]
@@ -186,6 +206,12 @@ class HookList:
         for hook in tuple(self._hooks):  # a hook may add hooks (or the GUI thread may): iterate a snapshot
             if hook.placement == placement:
                 hook.maybe_run(event, trainer)
+
+    def fire_each(self, event: str, views) -> None:
+        """Run every local hook due on ``event`` on each worker view (see :meth:`Hook.maybe_run_each`)."""
+        for hook in tuple(self._hooks):
+            if hook.placement == "local":
+                hook.maybe_run_each(event, views)
 
     def state_dict(self) -> dict:
         return {h.name: h.state_dict() for h in self._hooks}

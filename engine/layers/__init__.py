@@ -1,6 +1,7 @@
 """Layers, one family per module; every type registers for ``Layer.from_spec({"type": ...})``."""
 
 from .base import Layer, LayerError, LayerShapeError, layer_class, layer_types
+from .composition import Node, Stack  # noqa: F401 - attaches Layer + and *; engine.network re-exports them
 from .conv import Conv1D, Conv2D
 from .core import ACTIVATIONS, Activation, Dense, Dropout, Flatten, Input, Reshape
 from .embedding import Embedding

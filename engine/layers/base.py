@@ -258,10 +258,8 @@ class Layer:
         With :class:`~engine.network.Node` arguments (or ``Input`` layers) it returns a new node for the
         functional graph API instead of computing anything.
         """
-        from ..network.stack import Node, is_symbolic
-
-        if is_symbolic(x):
-            return Node.connect(self, x)
+        if self._is_symbolic(x):  # attached by engine.layers.composition, as are + and *
+            return self._connect(x)
         xs = list(x) if isinstance(x, list | tuple) else [x]
         xs = [t if isinstance(t, Tensor) else Tensor(np.asarray(t)) for t in xs]
         shapes = [t.shape[1:] for t in xs]
@@ -324,19 +322,6 @@ class Layer:
         spec = self.spec()
         spec["name"] = name
         return Layer.from_spec(spec)
-
-    # ------------------------------------------------------------------ stacks
-    def __add__(self, other):
-        from ..network.stack import Stack
-
-        return Stack([self]) + other
-
-    def __mul__(self, n):
-        from ..network.stack import Stack
-
-        return Stack([self]) * n
-
-    __rmul__ = __mul__
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())

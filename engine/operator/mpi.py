@@ -95,7 +95,6 @@ class MPIOperator(Operator):
         self.group = MPIGroup(self.comm)
         if not self.is_writer:
             trainer.events = QuietEventBus()
-        self.view: Worker | None = None
         self._copy = None
         self._grads: dict[str, Tensor] = {}
         self._flat: np.ndarray | None = None
@@ -127,12 +126,8 @@ class MPIOperator(Operator):
             shard_network(net, context)
             self._copy, self._grads, self._flat = (net, context, src), {}, None
         net, context, _ = self._copy
-        worker = Worker(
-            net, ScaledLoss(t.loss_function, context), t.backend, t.registry.copy(), t.metrics, ()
-        )
+        worker = Worker(net, ScaledLoss(t.loss_function, context), t.backend, t.registry.copy(), t.metrics)
         worker.context = context
-        local = [h for h in t.hooks if h.placement == "local"]
-        self.view = Worker(t.network, t.loss_function, t.backend, worker.registry, t.metrics, local)
         return [worker]
 
     # ------------------------------------------------------------------ one batch
@@ -161,12 +156,7 @@ class MPIOperator(Operator):
             rng.bit_generator.state = worker.network.rng.bit_generator.state
         for key, array in worker.network.buffers().items():
             t.network.layers[key.rsplit(".", 1)[0]].buffers[key.rsplit(".", 1)[1]][...] = array
-        result = self._exchange(part, total)
-        view = self.view
-        view.iteration, view.epoch, view.last = t.iteration, t.epoch, result
-        for hook in view.hooks:
-            hook.maybe_run("iteration", view)
-        return result
+        return self._exchange(part, total)
 
     def _exchange(self, part: WorkerResult, total: int) -> WorkerResult:
         """One Allreduce of [gradients..., loss, metric sums..., stop flag]; unpack on every rank."""

@@ -104,12 +104,15 @@ class Operator:
     def make_workers(self) -> list[Worker]:
         """One CPU (or single-device) worker on the trainer's own network."""
         t = self.trainer
-        local = [h for h in t.hooks if h.placement == "local"]
-        return [Worker(t.network, t.loss_function, t.backend, t.registry.copy(), t.metrics, local)]
+        return [Worker(t.network, t.loss_function, t.backend, t.registry.copy(), t.metrics)]
 
     def compute(self, batch: dict):
         """Loss and gradients of ``batch`` into the trainer's parameters; returns the WorkerResult."""
         return self.workers[0].compute(batch)
+
+    def local_views(self) -> list[Worker]:
+        """The workers that computed the last batch: the views local hooks run on, in worker order."""
+        return self.workers
 
     # ------------------------------------------------------------------ the loop
     def run(self, iterator, epochs: int, max_iterations: int | None = None, validation=None) -> str:
@@ -189,6 +192,7 @@ class Operator:
         for w in self.workers:  # the iteration being computed, counted as global hooks count them after it
             w.iteration, w.epoch = t.iteration + 1, t.epoch
         result = self.compute(batch)
+        t.hooks.fire_each("iteration", self.local_views())  # local hooks: before the step can spread a NaN
         t.optimiser.step(self.parameters)
         t.iteration += 1
         t.tally.add_mean("loss", result.loss, result.size)

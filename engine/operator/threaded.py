@@ -66,7 +66,7 @@ class ThreadPoolOperator(Operator):
         self.count = int(workers)
         self.blas_threads = blas_threads
         self.pool: ThreadPoolExecutor | None = None
-        self.view: Worker | None = None
+        self._computed = 0  # workers that had a shard of the last batch (a small batch may leave some idle)
         self._copies: list = []
         self._copies_of = None
         self._grads: dict[str, Tensor] = {}
@@ -82,12 +82,9 @@ class ThreadPoolOperator(Operator):
         workers = []
         for k, (net, context) in enumerate(self._copies):
             loss = ScaledLoss(t.loss_function, context)
-            worker = Worker(net, loss, t.backend, t.registry.copy(), t.metrics, (), index=k)
+            worker = Worker(net, loss, t.backend, t.registry.copy(), t.metrics, index=k)
             worker.context = context
             workers.append(worker)
-        local = [h for h in t.hooks if h.placement == "local"]
-        # Local hooks (the NaN guard) run once per iteration on the combined result, with this view.
-        self.view = Worker(t.network, t.loss_function, t.backend, workers[0].registry, t.metrics, local)
         # Worker 0 runs on the training thread itself: N workers need N - 1 pool threads.
         if self.count > 1:
             self.pool = ThreadPoolExecutor(self.count - 1, thread_name_prefix=f"{t.name}-worker")
@@ -160,12 +157,12 @@ class ThreadPoolOperator(Operator):
         if rng is not None:
             rng.bit_generator.state = first.network.rng.bit_generator.state
         _copy_buffers(first.network.buffers(), t.network.buffers())
-        result = self._combine(results, total)
-        view = self.view
-        view.iteration, view.epoch, view.last = t.iteration, t.epoch, result
-        for hook in view.hooks:
-            hook.maybe_run("iteration", view)
-        return result
+        self._computed = len(bounds)
+        return self._combine(results, total)
+
+    def local_views(self) -> list[Worker]:
+        """The workers that had a shard of the last batch, each with its own shard's loss and gradients."""
+        return self.workers[: self._computed]
 
     def _prepare(self, worker: Worker, rng_state) -> None:
         """Point the copy at the trainer's current parameter arrays, buffers and dropout generator."""

@@ -2,7 +2,8 @@
 
 The operator owns run state and the optimiser step; a worker only does forward and backward. Each
 worker has a local copy of the trainer's registry (``worker.registry``) that the operator updates at
-iteration boundaries, and runs the hooks placed ``"local"`` with itself as their view. Data-parallel
+iteration boundaries, and is the view the hooks placed ``"local"`` see: the operator runs them on each
+worker that computed a shard, after every shard is done and before the optimiser step. Data-parallel
 operators create one worker per thread or device, each with its own copy of the network; the single
 CPU worker uses the trainer's network itself, so its gradients are already where the optimiser looks.
 """
@@ -53,19 +54,16 @@ class Worker:
         This worker's local copy of the trainer's registry.
     metrics : sequence of Metric
         Each has ``name`` and ``batch_sum(xp, outputs, targets) -> 0-d array``.
-    hooks : sequence of Hook
-        Hooks placed ``"local"``; they run after each backward pass with this worker as their view.
     index : int
         Worker number (0 for the single worker).
     """
 
-    def __init__(self, network, loss, backend, registry, metrics=(), hooks=(), index: int = 0):
+    def __init__(self, network, loss, backend, registry, metrics=(), index: int = 0):
         self.network = network
         self.loss = loss
         self.backend = backend
         self.registry = registry
         self.metrics = list(metrics)
-        self.hooks = list(hooks)
         self.index = index
         self.iteration = 0
         self.epoch = 0
@@ -104,17 +102,16 @@ class Worker:
         metrics = {m.name: m.batch_sum(xp, out_data, targets) for m in self.metrics}
         grads = {k: p.grad.data for k, p in params.items() if p.grad is not None}
         self.last = WorkerResult(loss.data, int(batch["inputs"].shape[0]), metrics, grads)
-        for hook in self.hooks:
-            hook.maybe_run("iteration", self)
         return self.last
 
     # ------------------------------------------------------------------ the view local hooks see
     def value(self, name: str):
-        """``loss`` of the last shard, a metric's shard mean, or a value from the local registry."""
+        """The last shard's mean ``loss``, a metric's shard mean, or a value from the local registry."""
         last = self.last
         if last is not None:
-            if name == "loss":
-                return float(last.loss)
+            if name == "loss":  # a data-parallel worker's loss is its share n_k / N of the batch mean
+                weight = getattr(getattr(self, "context", None), "weight", 1.0)
+                return float(last.loss) / weight if weight else float(last.loss)
             if name in last.metrics:
                 return float(last.metrics[name]) / max(1, last.size)
         value = self.registry.get(name, None) if "." in name else None

@@ -1,5 +1,9 @@
-"""Differentiable operations, grouped by family. Every op has a float64 finite-difference test."""
+"""Differentiable operations, grouped by family. Every op has a float64 finite-difference test.
 
+Importing this package also attaches Tensor's operators and op methods (:mod:`.tensor_methods`).
+"""
+
+from . import tensor_methods  # noqa: F401 - attaches Tensor.__add__ and friends
 from .activations import (
     elu,
     erf,

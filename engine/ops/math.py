@@ -11,7 +11,7 @@ import numpy as np
 
 from ..autodiff.function import Function
 from ..autodiff.tensor import Tensor
-from .reductions import sum_to
+from .broadcast import sum_to
 
 __all__ = [
     "add",

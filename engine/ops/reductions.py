@@ -9,6 +9,9 @@ import numpy as np
 from ..autodiff.errors import ShapeError
 from ..autodiff.function import Function
 from ..autodiff.tensor import Tensor
+from .broadcast import broadcast_to, sum_to
+from .math import exp, sqrt
+from .shape import reshape
 
 __all__ = [
     "sum",
@@ -60,43 +63,6 @@ class Sum(Function):
         return (broadcast_to(g, x.shape),)
 
 
-class SumTo(Function):
-    """Sum a broadcast array back down to ``shape`` (the gradient of broadcasting)."""
-
-    def __init__(self, shape):
-        super().__init__()
-        self.shape = tuple(shape)
-
-    def forward(self, xp, x):
-        lead = x.ndim - len(self.shape)
-        axes = tuple(range(lead)) + tuple(
-            i + lead for i, s in enumerate(self.shape) if s == 1 and x.shape[i + lead] != 1
-        )
-        if x.ndim == 2 and axes == (0,) and x.shape[0] > 256:
-            y = xp.ones(x.shape[0], dtype=x.dtype) @ x
-        else:
-            y = x.sum(axis=axes, keepdims=True) if axes else x
-        return y.reshape(self.shape)
-
-    def backward(self, g):
-        return (broadcast_to(g, self.inputs[0].shape),)
-
-
-class BroadcastTo(Function):
-    def __init__(self, shape):
-        super().__init__()
-        self.shape = tuple(shape)
-
-    def forward(self, xp, x):
-        try:
-            return xp.broadcast_to(x, self.shape)
-        except ValueError:
-            raise ShapeError(f"broadcast_to: cannot broadcast shape {x.shape} to {self.shape}") from None
-
-    def backward(self, g):
-        return (sum_to(g, self.inputs[0].shape),)
-
-
 class _Select(Function):
     """max/min: the gradient goes to the selected elements, split evenly between ties."""
 
@@ -142,8 +108,6 @@ class LogSumExp(Function):
         return y if self.keepdims else y.reshape([s for i, s in enumerate(x.shape) if i not in self.axes])
 
     def backward(self, g):
-        from .math import exp
-
         x = self.inputs[0]
         kshape = _keepdims_shape(x.shape, self.axes)
         y = reshape_(self.output(), kshape)
@@ -153,8 +117,6 @@ class LogSumExp(Function):
 
 
 def reshape_(x, shape):
-    from .shape import reshape
-
     return reshape(x, shape)
 
 
@@ -197,8 +159,6 @@ def var(x, axis=None, keepdims=False, ddof=0):
 
 def std(x, axis=None, keepdims=False, ddof=0):
     """Standard deviation over ``axis``."""
-    from .math import sqrt
-
     return sqrt(var(x, axis, keepdims, ddof))
 
 
@@ -217,19 +177,3 @@ def argmin(x, axis=None):
     """Indices of the minima (int64, no gradient)."""
     data = x.data if isinstance(x, Tensor) else x
     return Tensor(data.argmin(axis=axis))
-
-
-def sum_to(x, shape):
-    """Sum ``x`` down to ``shape`` (the inverse of broadcasting)."""
-    shape = tuple(shape)
-    if x.shape == shape:
-        return x
-    return SumTo(shape)(x)
-
-
-def broadcast_to(x, shape):
-    """Broadcast ``x`` to ``shape`` (a read-only view; gradients are summed back)."""
-    shape = tuple(shape)
-    if x.shape == shape:
-        return x
-    return BroadcastTo(shape)(x)

@@ -143,7 +143,8 @@ def test_local_hooks_run_on_the_worker_with_its_view():
     trainer = run(local, epochs=1)
     assert len(views) == 4 and all(cls is Worker for cls, _ in views)
     assert all(isinstance(loss, float) for _, loss in views)
-    assert trainer.operator.workers[0].hooks[-1] is local
+    assert local in trainer.hooks.placed("local")
+    assert trainer.operator.local_views() == trainer.operator.workers
 
 
 def test_criteria_state_survives_state_dict():
