@@ -179,8 +179,9 @@ class DatasetEdits:
                         f"edit {k} ({edit.describe()}): the dataset has no classes to relabel with"
                     )
                 if edit.label not in dataset.classes:
+                    known = ", ".join(dataset.classes)
                     raise EditError(
-                        f"edit {k} ({edit.describe()}): no class {edit.label!r}; classes are {dataset.classes}"
+                        f"edit {k} ({edit.describe()}): no class {edit.label!r}; classes are {known}"
                     )
 
     def apply(self, part: Dataset, records, whole: Dataset | None = None) -> tuple[Dataset, np.ndarray]:
