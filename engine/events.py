@@ -23,6 +23,7 @@ __all__ = [
     "SamplePredictions",
     "ResourceUsage",
     "ConfusionMatrix",
+    "ValidationPredictions",
     "ParameterHistograms",
     "HealthFinding",
     "LayerHealthReport",
@@ -111,6 +112,23 @@ class ConfusionMatrix(Event):
 
     epoch: int = 0
     matrix: Any = None
+    classes: tuple | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class ValidationPredictions(Event):
+    """Every validation sample's class probabilities, after a validation pass (host arrays).
+
+    ``probabilities`` (N, C) float32 (softmax of the outputs unless they already were probabilities),
+    ``targets`` (N,) int64 true classes, ``records`` (N,) int64 each sample's position in the whole
+    dataset as loaded (the number sample edits use) or None when unknown, ``classes`` the names.
+    """
+
+    epoch: int = 0
+    iteration: int = 0
+    probabilities: Any = None
+    targets: Any = None
+    records: Any = None
     classes: tuple | None = None
 
 

@@ -254,7 +254,12 @@ def build_run(
         )
         if validation is not None:
             hooks.append(
-                ValidationMetrics(validation, top_k=(1, min(5, len(classes or [0] * 5))), classes=classes)
+                ValidationMetrics(
+                    validation,
+                    top_k=(1, min(5, len(classes or [0] * 5))),
+                    classes=classes,
+                    records=validation_records,
+                )
             )
     stopping = settings.get("early_stopping")
     if stopping:

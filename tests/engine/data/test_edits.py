@@ -120,3 +120,19 @@ def test_project_edits_change_the_next_runs_data_and_leave_the_file_alone(tmp_pa
         ProjectError, match=r"p.sigma: edit 0 \(record 999: exclude\): the dataset has 60 records"
     ):
         build_run(project)
+
+
+def test_mistakes_from_predictions():
+    from engine.hooks.validation import as_probabilities, confusion_matrix
+    from engine.training.mistakes import cell_samples, class_samples, confused_pairs, worst_samples
+
+    p = np.array([[0.9, 0.1, 0.0], [0.2, 0.7, 0.1], [0.6, 0.3, 0.1], [0.1, 0.1, 0.8], [0.55, 0.45, 0.0]])
+    t = np.array([1, 1, 1, 0, 0])
+    assert list(cell_samples(p, t, 1, 0)) == [0, 2]  # most confident first
+    assert list(class_samples(p, t, 1)) == [0, 2, 1]
+    assert list(worst_samples(p, t, 2)) == [0, 3]
+    m = confusion_matrix(t, p.argmax(axis=1), 3)
+    assert confused_pairs(m) == [(1, 0, 2), (0, 2, 1)]
+    logits = np.log(p[:2] + 1e-9) + 3.0
+    assert np.allclose(as_probabilities(logits), p[:2], atol=1e-6)
+    assert as_probabilities(p).dtype == np.float32
