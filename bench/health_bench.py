@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import time
 
@@ -38,23 +39,32 @@ def _hook_class():
         """LayerHealth that adds up its own time (and skips the once-per-run measurement at the end)."""
 
         seconds = 0.0
+        clock = time.perf_counter
 
         def maybe_run(self, event, trainer):
             if event == "stop":
                 return False
-            start = time.perf_counter()
+            start = self.clock()
             try:
                 return super().maybe_run(event, trainer)
             finally:
-                self.seconds += time.perf_counter() - start
+                self.seconds += self.clock() - start
 
     return TimedHealth
 
 
 def measure(
-    name: str, iterations: int, repeats: int, interval: int | None = None, tiny: bool = False
+    name: str,
+    iterations: int,
+    repeats: int,
+    interval: int | None = None,
+    tiny: bool = False,
+    clock: str = "wall",
 ) -> dict:
-    """Time ``fit`` with and without the hook on workload ``name``; returns the figures (see module doc)."""
+    """Time ``fit`` with and without the hook on workload ``name``; returns the figures (see module doc).
+    ``clock`` is ``"wall"`` or ``"cpu"`` (this process's CPU time: steadier on a busy machine with one
+    thread)."""
+    tick = time.process_time if clock == "cpu" else time.perf_counter
     from engine.hooks import DEFAULT_HEALTH_INTERVAL, TimeStep
 
     interval = int(interval or DEFAULT_HEALTH_INTERVAL)
@@ -65,6 +75,7 @@ def measure(
     plain = make_trainer(workload, config)
     health = make_trainer(workload, config)
     hook = health.add_hook(_hook_class()(TimeStep(interval)))
+    hook.clock = tick
     for trainer in (plain, health):  # warm up: first allocations, BLAS threads, the probe batch
         trainer.fit(data, epochs=10**9, max_iterations=interval + 1)
     ratios, shares, ms = [], [], {"plain": [], "health": []}
@@ -75,15 +86,16 @@ def measure(
         block = {}
         for label, trainer in order:
             hook.seconds = 0.0
-            start = time.perf_counter()
+            start = tick()
             trainer.fit(data, epochs=10**9, max_iterations=trainer.iteration + iterations)
-            block[label] = (time.perf_counter() - start) / iterations
+            block[label] = (tick() - start) / iterations
             ms[label].append(block[label] * 1e3)
         ratios.append(block["health"] / block["plain"])
         shares.append(hook.seconds / (block["plain"] * iterations))
     return {
         "workload": name,
         "interval": interval,
+        "clock": clock,
         "iterations_per_block": iterations,
         "repeats": repeats,
         "ms_plain": ms["plain"],
@@ -109,15 +121,26 @@ def main(argv=None) -> int:
         "--interval", type=int, default=None, help="the hook's interval (default: its default)"
     )
     parser.add_argument("--tiny", action="store_true", help="tiny sizes (a smoke test)")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall", help="wall or CPU time")
+    parser.add_argument("--threads", type=int, default=None, help="BLAS threads (set before numpy loads)")
     parser.add_argument("--json", default=None, help="also write the figures to this file")
     args = parser.parse_args(argv)
+    if args.threads:
+        for key in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ[key] = str(args.threads)
+        try:  # numpy may already be loaded (python -m bench imports it): tell its BLAS directly
+            from threadpoolctl import threadpool_limits
+
+            threadpool_limits(args.threads)
+        except ImportError:
+            pass
     print(harness.tune_allocator())
     results = []
     for name in args.workloads.split(","):
-        result = measure(name.strip(), args.iterations, args.repeats, args.interval, args.tiny)
+        result = measure(name.strip(), args.iterations, args.repeats, args.interval, args.tiny, args.clock)
         results.append(result)
         print(
-            f"{result['workload']}: interval {result['interval']}, "
+            f"{result['workload']}: interval {result['interval']}, {args.clock} clock, "
             f"step {statistics.median(result['ms_plain']):.2f} ms without the hook, "
             f"hook share {_spread(result['hook_share'], percent=True)}, "
             f"fit ratio {_spread(result['fit_ratio'])}",
