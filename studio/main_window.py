@@ -114,6 +114,7 @@ class MainWindow(QtWidgets.QMainWindow):
             lambda _: self.banner.dismiss() if self.banner.level == "error" else None
         )
         self.sigProjectChanged.connect(self.training.set_project)
+        self.sigProjectChanged.connect(self.monitor.set_project)  # sample edits go into the open project
         app = QtWidgets.QApplication.instance()
         if app is not None:  # the last line of defence: a quit by any route waits for the run to end
             app.aboutToQuit.connect(self._shutdown)
