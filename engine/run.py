@@ -192,6 +192,7 @@ def build_run(
         CheckpointSaver,
         EarlyStopping,
         HistogramReporter,
+        LayerHealth,
         LearningRateScheduler,
         MetricReporter,
         ResourceReporter,
@@ -289,6 +290,10 @@ def build_run(
                 keep_last=policy.get("keep"),
             )
         )
+    if settings.get("health", True) and not any(isinstance(h, LayerHealth) for h in extra_hooks):
+        # Layer health for the studio's overlay, at about 1% of a step (see bench/health_bench.py);
+        # reports only: `sigma train --health` adds its own hook that also prints the findings.
+        hooks.append(LayerHealth(log=False))
     hooks.extend(extra_hooks)
 
     trainer = Trainer(

@@ -175,8 +175,13 @@ class MainWindow(QtWidgets.QMainWindow):
             self.dataset_panel = DatasetPanel(self)
             self.add_panel("dataset", "Dataset", self.dataset_panel, "left")
         if NetworkBuilderPanel is not None:
+            from studio.health_model import LayerHealthModel  # noqa: PLC0415
+            from studio.panels.network_builder.health_overlay import HealthOverlay  # noqa: PLC0415
+
             self.network_panel = NetworkBuilderPanel(self)
             self.add_panel("network_builder", "Network builder", self.network_panel, "left")
+            self.health = LayerHealthModel(self.bridge, self)
+            self.health_overlay = HealthOverlay(self.network_panel, self.health)
         self._install_project_actions = install_project_actions
 
     def _arrange_default_layout(self) -> None:

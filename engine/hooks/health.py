@@ -57,6 +57,9 @@ class LayerHealth(Hook):
         Rows of the default probe batch.
     thresholds : Thresholds, optional
         The limits for findings (:class:`~engine.hooks.health_rules.Thresholds`).
+    log : bool
+        Also say each new finding once as a warning :class:`~engine.events.LogMessage` (what
+        ``sigma train --health`` prints); the report event is emitted either way.
 
     Attributes
     ----------
@@ -68,7 +71,9 @@ class LayerHealth(Hook):
     # Besides its time step, the hook measures once when the run ends (see ``maybe_run``).
     priority = -10  # after the reporters: its figures are about the step they just reported
 
-    def __init__(self, timestep=None, probe=None, probe_size: int = 64, thresholds=None, **kwargs):
+    def __init__(
+        self, timestep=None, probe=None, probe_size: int = 64, thresholds=None, log: bool = True, **kwargs
+    ):
         super().__init__(timestep, **kwargs)
         if int(probe_size) < 1:
             raise ValueError(
@@ -80,6 +85,7 @@ class LayerHealth(Hook):
         if not isinstance(self.thresholds, Thresholds):
             raise TypeError(f"Invalid value for `thresholds`. Expected Thresholds. Received: {thresholds!r}")
         self.last: LayerHealthReport | None = None
+        self.log = bool(log)
         self._before: dict = {}  # parameter id -> copy of its data one step before a measurement
         self._logged: set = set()  # (layer, kind, severity) already said, so a warning is said once
         self._before_iteration: int | None = None
@@ -119,6 +125,8 @@ class LayerHealth(Hook):
             for figure, value in figures.items():
                 trainer.registry.set(f"health.{name}.{figure}", float(value))
         trainer.events.emit(report)
+        if not self.log:
+            return
         for finding in report.findings:
             key = (finding.layer, finding.kind, finding.severity)
             if key in self._logged:
