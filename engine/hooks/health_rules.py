@@ -175,7 +175,9 @@ def judge(
                 (
                     "tiny_update",
                     sev,
-                    f"{layer}: updates {ratio:.0e} of weights, layer is barely learning",
+                    f"{layer}: weights did not change, layer is not learning"
+                    if ratio == 0
+                    else f"{layer}: updates {ratio:.0e} of weights, layer is barely learning",
                     ratio,
                 )
             )
