@@ -123,6 +123,8 @@ class QtMonitorPanel(QtWidgets.QWidget):
             lambda events: self.confusion.set_matrix(events[-1].matrix, events[-1].classes)
         )
         bridge.sigValidationPredictions.connect(self._on_validation_predictions)
+        bridge.sigLayerHealth.connect(self._on_health)
+        self._health_said: set = set()  # (layer, kind, severity) logged in this run
         self.confusion.sigCellClicked.connect(self.open_cell)
         self.mistakes.sigCellClicked.connect(self.open_cell)
         self.mistakes.sigClassClicked.connect(self.open_class)
@@ -190,6 +192,7 @@ class QtMonitorPanel(QtWidgets.QWidget):
         for chart in self.charts:
             chart.set_current_run(info.run_id)
         self.samples.start_run(info.run_id)
+        self._health_said.clear()
         self._run_start_time = None
         self._run_order.append(info.run_id)
         while len(self._run_order) > _KEEP_RUNS:
@@ -276,6 +279,17 @@ class QtMonitorPanel(QtWidgets.QWidget):
             self.mistakes.set_predictions(
                 run.validation_data["inputs"], e.probabilities, e.targets, e.classes
             )
+
+    def _on_health(self, reports: list) -> None:
+        """Each new layer-health finding of the run, once, in the log (the builder shows them all)."""
+        for report in reports:
+            for f in report.findings:
+                key = (f.layer, f.kind, f.severity)
+                if key not in self._health_said:
+                    self._health_said.add(key)
+                    self.log.add_line(
+                        "warning", f"health at iteration {report.iteration}: {f.message}", report.time
+                    )
 
     def _browser(self):
         """A samples browser on the newest validation predictions, or None (with a log line) when none."""

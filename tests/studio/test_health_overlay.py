@@ -53,6 +53,8 @@ def test_nodes_change_colour_when_a_layer_is_broken(qtbot, window):
     # no gradient reaches fc1 through the dead layer: it stops learning too, and says so
     assert {f.kind for f in model.findings("fc1")} <= {"tiny_update", "vanishing_gradient"}
     assert len(fc1.health["sparkline"]) >= 1
+    said = [m for _level, m in window.monitor.log.lines if "fc2: 100% dead units" in m]
+    assert len(said) == 1  # in the log once, however many reports say it
     # the stack view shows the same
     panel.tabs.setCurrentWidget(panel.stack)
     row = panel.stack.order.index("fc2")
