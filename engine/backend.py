@@ -10,7 +10,7 @@ import threading
 
 import numpy as np
 
-__all__ = ["Backend", "get_backend", "cuda_status", "backend_of", "available_backends"]
+__all__ = ["Backend", "get_backend", "cuda_status", "backend_of", "available_backends", "to_host"]
 
 _cupy = None
 _cupy_reason: str | None = None
@@ -84,9 +84,7 @@ class Backend:
 
     def to_host(self, array) -> np.ndarray:
         """Return a numpy copy-or-view of ``array`` on the host (always a copy for device arrays)."""
-        if self.is_cuda and not isinstance(array, np.ndarray):
-            return array.get()
-        return np.asarray(array)
+        return to_host(array)
 
     def from_host(self, array, dtype=None):
         """Move a host array onto this backend's device, optionally casting to ``dtype``."""
@@ -199,3 +197,14 @@ def get_array_module(array):
     if _cupy is not None and isinstance(array, _cupy.ndarray):
         return _cupy
     return np
+
+
+def to_host(array, copy: bool = False) -> np.ndarray:
+    """``array`` (numpy, cupy or array-like) as a numpy array on the host: the one device-to-host path.
+
+    A device array is always copied (``cupy.ndarray.get``); a host array is returned as it is, or copied
+    when ``copy`` is true (for values that must not change with the live buffer, as in events).
+    """
+    if not isinstance(array, np.ndarray) and hasattr(array, "get") and hasattr(array, "device"):
+        return array.get()
+    return np.array(array, copy=True) if copy else np.asarray(array)

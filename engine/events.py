@@ -13,8 +13,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
 __all__ = [
     "Event",
     "RunStateChanged",
@@ -255,10 +253,3 @@ class EventBus:
     def __len__(self) -> int:
         with self._lock:
             return len(self._listeners)
-
-
-def host_copy(array) -> np.ndarray:
-    """A host (numpy) copy of an array from any backend, for putting into an event."""
-    if hasattr(array, "get"):
-        return array.get()
-    return np.array(array, copy=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backend import get_array_module
+from ..backend import get_array_module, to_host
 from .errors import DTypeError
 
 __all__ = ["Tensor", "tensor", "as_tensor", "as_array"]
@@ -92,9 +92,7 @@ class Tensor:
     # ------------------------------------------------------------------ conversion
     def numpy(self) -> np.ndarray:
         """The values as a numpy array on the host (a copy for device data, the array itself on the CPU)."""
-        if isinstance(self.data, np.ndarray):
-            return self.data
-        return self.data.get()
+        return to_host(self.data)
 
     def item(self) -> float:
         """The single value of a one-element tensor as a Python number."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import io
 from pathlib import Path
 
 import numpy as np
@@ -180,10 +179,3 @@ def text(sequence_length: int = 32, stride: int = 4) -> Dataset:
     )
     ds.meta.update({"source": str(path), "text": corpus})
     return ds
-
-
-def _png_bytes(image: np.ndarray) -> bytes:
-    """PNG encoding of a float image in [0, 1] (for previews and tests)."""
-    buf = io.BytesIO()
-    Image.fromarray((np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8)).save(buf, "PNG")
-    return buf.getvalue()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.backend import to_host
 from engine.export.activations import activation
 from engine.export.errors import ExportError
 
@@ -35,9 +36,7 @@ def host(array) -> np.ndarray:
     from engine.autodiff import Tensor
 
     data = array.data if isinstance(array, Tensor) else array  # a cupy array's .data is a raw pointer
-    if hasattr(data, "get"):  # cupy: copy to the host
-        data = data.get()
-    return np.asarray(data)
+    return to_host(data)
 
 
 @converter("dense")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autodiff.tensor import Tensor
-from ..backend import get_backend
+from ..backend import get_backend, to_host
 from ..init import initialise, rules_to_spec
 from ..layers.base import Layer
 from .fusion import relu_pool_pairs
@@ -388,8 +388,8 @@ def _like(arr, target):
     from ..backend import get_array_module
 
     xp = get_array_module(target)
-    if xp is np and not isinstance(arr, np.ndarray) and hasattr(arr, "get"):
-        arr = arr.get()  # a device array loaded into a host network
+    if xp is np:
+        arr = to_host(arr)  # a device array loaded into a host network
     return xp.asarray(arr, dtype=target.dtype)
 
 

@@ -22,6 +22,7 @@ import threading
 import numpy as np
 
 from ..autodiff.tensor import Tensor
+from ..backend import to_host
 from ..events import EventBus
 from .operator import Operator
 from .sharding import ScaledLoss, ShardContext, batch_rows, shard_bounds, shard_network, take_rows
@@ -213,8 +214,4 @@ def _module_of(array):
 
 
 def _to_host(array) -> np.ndarray:
-    return (
-        array
-        if isinstance(array, np.ndarray)
-        else (array.get() if hasattr(array, "get") else np.asarray(array))
-    )
+    return to_host(array)

@@ -9,9 +9,7 @@ from __future__ import annotations
 import fnmatch
 import math
 
-import numpy as np
-
-from ..backend import get_array_module
+from ..backend import get_array_module, to_host
 
 __all__ = ["Optimiser", "global_norm"]
 
@@ -184,8 +182,24 @@ class Optimiser:
         raise NotImplementedError
 
 
+def descend(p, update, scale) -> None:
+    """The tail every update ends with: ``p -= scale * update`` in place (``update``, a scratch buffer,
+    is overwritten)."""
+    update *= scale
+    p -= update
+
+
+def adaptive_descend(xp, p, numerator, second_moment, epsilon, scale, tmp) -> None:
+    """The tail of the adaptive methods (AdaGrad, RMSProp, Adam):
+    ``p -= scale * numerator / (sqrt(second_moment) + epsilon)``, through the scratch buffer ``tmp``."""
+    xp.sqrt(second_moment, out=tmp)
+    tmp += epsilon
+    xp.divide(numerator, tmp, out=tmp)
+    descend(p, tmp, scale)
+
+
 def _host(array):
-    return array.get() if hasattr(array, "get") else np.array(array, copy=True)
+    return to_host(array, copy=True)
 
 
 def _check_positive(name, value, allow_zero=False):

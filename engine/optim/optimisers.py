@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from ..backend import get_array_module
-from .base import Optimiser, _check_positive
+from .base import Optimiser, _check_positive, adaptive_descend, descend
 
 __all__ = ["SGD", "Momentum", "Nesterov", "AdaGrad", "AdaDelta", "RMSProp", "Adam", "AdamW", "Adamax", "Lion"]
 
@@ -62,8 +62,7 @@ class Nesterov(Momentum):
         tmp = self._buffer(key, p)
         xp.multiply(v, self.momentum, out=tmp)
         tmp += g
-        tmp *= self.learning_rate
-        p -= tmp
+        descend(p, tmp, self.learning_rate)
 
 
 class AdaGrad(Optimiser):
@@ -82,11 +81,7 @@ class AdaGrad(Optimiser):
         tmp = self._buffer(key, p)
         xp.multiply(g, g, out=tmp)
         s += tmp
-        xp.sqrt(s, out=tmp)
-        tmp += self.epsilon
-        xp.divide(g, tmp, out=tmp)
-        tmp *= self.learning_rate
-        p -= tmp
+        adaptive_descend(xp, p, g, s, self.epsilon, self.learning_rate, tmp)
 
 
 class RMSProp(Optimiser):
@@ -108,11 +103,7 @@ class RMSProp(Optimiser):
         tmp *= 1.0 - self.rho
         s *= self.rho
         s += tmp
-        xp.sqrt(s, out=tmp)
-        tmp += self.epsilon
-        xp.divide(g, tmp, out=tmp)
-        tmp *= self.learning_rate
-        p -= tmp
+        adaptive_descend(xp, p, g, s, self.epsilon, self.learning_rate, tmp)
 
 
 class AdaDelta(Optimiser):
@@ -145,8 +136,7 @@ class AdaDelta(Optimiser):
         tmp *= 1.0 - self.rho
         u *= self.rho
         u += tmp
-        d *= self.learning_rate
-        p -= d
+        descend(p, d, self.learning_rate)
 
 
 class Adam(Optimiser):
@@ -184,11 +174,7 @@ class Adam(Optimiser):
         t = self.iterations
         correction2 = math.sqrt(1.0 - self.beta2**t)
         step = self.learning_rate * correction2 / (1.0 - self.beta1**t)
-        xp.sqrt(v, out=tmp)
-        tmp += self.epsilon * correction2
-        xp.divide(m, tmp, out=tmp)
-        tmp *= step
-        p -= tmp
+        adaptive_descend(xp, p, m, v, self.epsilon * correction2, step, tmp)
 
 
 class AdamW(Adam):
@@ -229,8 +215,7 @@ class Adamax(Adam):
         xp.maximum(u, tmp, out=u)
         xp.add(u, self.epsilon, out=tmp)
         xp.divide(m, tmp, out=tmp)
-        tmp *= self.learning_rate / (1.0 - self.beta1**self.iterations)
-        p -= tmp
+        descend(p, tmp, self.learning_rate / (1.0 - self.beta1**self.iterations))
 
 
 class Lion(Optimiser):
@@ -256,8 +241,7 @@ class Lion(Optimiser):
         xp.sign(tmp, out=tmp)
         if self.weight_decay:
             p *= 1.0 - self.learning_rate * self.weight_decay
-        tmp *= self.learning_rate
-        p -= tmp
+        descend(p, tmp, self.learning_rate)
         xp.subtract(g, m, out=tmp)
         tmp *= 1.0 - self.beta2
         m += tmp
