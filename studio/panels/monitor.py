@@ -193,6 +193,7 @@ class QtMonitorPanel(QtWidgets.QWidget):
             chart.set_current_run(info.run_id)
         self.samples.start_run(info.run_id)
         self._health_said.clear()
+        self.validation_predictions = None  # the last run's would not match the new run's data
         self._run_start_time = None
         self._run_order.append(info.run_id)
         while len(self._run_order) > _KEEP_RUNS:

@@ -169,3 +169,22 @@ def test_invalid_arguments_are_named():
         LayerHealth(probe_size=0)
     with pytest.raises(TypeError, match="thresholds"):
         LayerHealth(thresholds={"dead_warning": 0.1})
+
+
+def test_two_thread_workers_give_the_same_figures(digits):
+    figures = []
+    for workers in (1, 2):
+        hook = LayerHealth(TimeStep(4))
+        trainer = Trainer(
+            mlp(),
+            optimiser=SGD(0.05),
+            loss="softmax_cross_entropy",
+            batch_size=32,
+            hooks=[hook],
+            workers=workers,
+        )
+        trainer.fit(digits, epochs=10, max_iterations=4)
+        figures.append(hook.last.layers)
+    for layer, values in figures[0].items():
+        for name, value in values.items():
+            assert figures[1][layer][name] == pytest.approx(value, rel=1e-4, abs=1e-7), (layer, name)
