@@ -157,6 +157,15 @@ class MainWindow(QtWidgets.QMainWindow):
         self.setWindowTitle(f"{project.name} — Sigma Studio" if project is not None else "Sigma Studio")
         self.sigProjectChanged.emit(project)
 
+    def show_sample_edits(self):
+        """Training > Sample edits…: the project's relabel / exclude / check-later edits, undoable."""
+        from studio.widgets.edits_dialog import EditsDialog  # noqa: PLC0415
+
+        dialog = EditsDialog(self.project, self)
+        dialog.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
+
     # ------------------------------------------------------------------ building
     def _install_other_panels(self) -> None:
         try:
@@ -239,6 +248,8 @@ class MainWindow(QtWidgets.QMainWindow):
             action.triggered.connect(lambda _=False, s=slot: s())
             training.addAction(action)
             self.run_actions[name] = action
+        training.addSeparator()
+        training.addAction("Sample &edits…").triggered.connect(self.show_sample_edits)
         self.run_toolbar.addWidget(QtWidgets.QLabel(" Open an example: "))
         for action in self.example_actions.values():
             self.run_toolbar.addAction(action)

@@ -128,6 +128,13 @@ def cmd_train(args) -> int:
             f"{project.name}: {net.param_count():,} parameters, {sizes}, backend {trainer.backend.name}, "
             f"epochs {trainer.epoch + 1}-{run.epochs}{start}"
         )
+        edits = (project.dataset or {}).get("edits") or []
+        if edits:
+            counts = {a: sum(e.get("action") == a for e in edits) for a in ("relabel", "exclude", "check")}
+            say(
+                f"sample edits: {counts['relabel']} relabelled, {counts['exclude']} excluded "
+                f"({counts['check']} marked to check later); the data files are unchanged"
+            )
         if folder is not None:
             every = int(settings.get("every_epochs") or 0)
             say(f"checkpoints: {f'every {every} epoch(s) and ' if every else ''}at the end, in {folder}")

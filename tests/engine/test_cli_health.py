@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -45,8 +46,18 @@ def test_health_prints_findings_as_warnings(tmp_path):
     assert quiet.returncode == 0 and "warning: health at iteration 5: fc1: updates" in quiet.stderr
 
 
-def test_healthy_project_says_no_findings(tmp_path):
-    done = sigma("train", _project(tmp_path, 0.05), "--no-checkpoints", "--health")
+def test_healthy_project_says_no_findings_and_applies_its_edits(tmp_path):
+    project = _project(tmp_path, 0.05)
+    doc = json.loads(project.read_text())
+    doc["dataset"]["edits"] = [
+        {"record": 3, "action": "relabel", "label": "7"},
+        {"record": 4, "action": "exclude"},
+        {"record": 5, "action": "check"},
+    ]
+    project.write_text(json.dumps(doc))
+    done = sigma("train", project, "--no-checkpoints", "--health")
     assert done.returncode == 0, done.stderr
+    assert "1437 training samples, 359 validation" in done.stdout
+    assert "sample edits: 1 relabelled, 1 excluded (1 marked to check later)" in done.stdout
     assert "health at iteration 23: no findings" in done.stdout
     assert "health at iteration" not in done.stderr

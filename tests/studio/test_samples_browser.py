@@ -113,6 +113,20 @@ def test_cell_lists_exactly_its_samples_and_edits_change_the_next_run(qtbot, dig
     assert hashlib.sha256(source.read_bytes()).hexdigest() == before  # the data file is untouched
     browser.close()
 
+    # Training > Sample edits… lists them without a run, and undoes them
+    dialog = window.show_sample_edits()
+    assert [dialog.list.item(k).text().split(": ")[-1] for k in range(3)] == [
+        f"relabel as {predicted[relabel[0]]}",
+        f"relabel as {predicted[relabel[1]]}",
+        "exclude",
+    ]
+    dialog.list.item(2).setSelected(True)
+    qtbot.mouseClick(dialog.undo_button, QtCore.Qt.MouseButton.LeftButton)
+    assert [e["action"] for e in window.project.dataset["edits"]] == ["relabel", "relabel"]
+    qtbot.mouseClick(dialog.clear_button, QtCore.Qt.MouseButton.LeftButton)
+    assert "edits" not in window.project.dataset and dialog.list.count() == 0
+    dialog.close()
+
 
 def test_mistakes_tab_lists_pairs_classes_and_worst_samples(qtbot, digits_window):
     window, monitor = digits_window, digits_window.monitor
