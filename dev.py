@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """One-command set-up and run, the same on Linux and Windows (only Python 3.11+ needed).
 
-    python dev.py studio      # create .venv if needed, install Sigma Studio, launch the studio
-    python dev.py test        # create .venv if needed, install with test extras, run the whole suite
+    python3 dev.py studio      # create .venv if needed, install Sigma Studio, launch the studio
+    python3 dev.py test        # create .venv if needed, install with test extras, run the whole suite
+    python3 dev.py sigma ...   # the `sigma` command from .venv, without activating it
 
-Extra arguments after ``test`` go to pytest (``python dev.py test -k conv``); after ``studio`` to the app.
+(``py dev.py ...`` on Windows.) Extra arguments after ``test`` go to pytest (``python3 dev.py test -k
+conv``); after ``studio`` to the app; after ``sigma`` to the command, run in the current folder.
 The virtual environment is reinstalled only when pyproject.toml changes.
 """
 
@@ -33,21 +35,29 @@ def _ensure(extras: str) -> Path:
     if not py.exists():
         print(f"[dev] creating virtual environment in {VENV}", flush=True)
         venv.EnvBuilder(with_pip=True, upgrade_deps=False).create(VENV)
-    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
+
+    def digest(of: str) -> str:
+        return hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + of.encode()).hexdigest()
+
+    def current(of: str) -> bool:
+        marker = VENV / f".sigma-installed-{of or 'base'}"
+        return marker.exists() and marker.read_text() == digest(of)
+
     marker = VENV / f".sigma-installed-{extras or 'base'}"
-    if not marker.exists() or marker.read_text() != digest:
+    # The test install holds everything the plain one does: `dev.py sigma` after `dev.py test` is ready.
+    if not current(extras) and not (extras == "" and current("test")):
         print(f"[dev] installing sigma-studio{'[' + extras + ']' if extras else ''} into {VENV}", flush=True)
         target = f"{ROOT}[{extras}]" if extras else str(ROOT)
         subprocess.check_call(
             [str(py), "-m", "pip", "install", "--disable-pip-version-check", "-q", "-e", target]
         )
-        marker.write_text(digest)
+        marker.write_text(digest(extras))
     return py
 
 
-def _run(args: list[str]) -> int:
+def _run(args: list[str], cwd: Path = ROOT) -> int:
     """Run a child process; a child killed by a signal is said so, with the shell's exit code 128 + N."""
-    code = subprocess.call(args, cwd=ROOT)
+    code = subprocess.call(args, cwd=cwd)
     if code < 0:
         print(f"[dev] {' '.join(args[1:3])} was killed by signal {-code}", file=sys.stderr)
         return 128 - code
@@ -55,7 +65,7 @@ def _run(args: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in ("studio", "test"):
+    if not argv or argv[0] not in ("studio", "test", "sigma"):
         print(__doc__)
         return 2
     command, rest = argv[0], argv[1:]
@@ -63,6 +73,8 @@ def main(argv: list[str]) -> int:
         py = _ensure("test")
         return _run([str(py), "-m", "pytest", *rest])
     py = _ensure("")
+    if command == "sigma":  # relative paths in its arguments are the user's: run where they are
+        return _run([str(py), "-m", "engine.cli", *rest], cwd=Path.cwd())
     return _run([str(py), "-m", "studio.app", *rest])
 
 

@@ -10,22 +10,34 @@ import threading
 
 import numpy as np
 
-__all__ = ["Backend", "get_backend", "cuda_status", "backend_of", "available_backends", "to_host"]
+from engine.optional import MissingDependency
+
+__all__ = [
+    "Backend",
+    "get_backend",
+    "cuda_status",
+    "backend_of",
+    "available_backends",
+    "to_host",
+    "CuPyMissing",
+]
 
 _cupy = None
 _cupy_reason: str | None = None
+_cupy_missing = False  # CuPy is not installed at all (rather than installed and failing)
 _cupy_lock = threading.Lock()
 
 
 def _try_cupy():
     """Import cupy once and run a tiny kernel; remember why it failed if it did."""
-    global _cupy, _cupy_reason
+    global _cupy, _cupy_reason, _cupy_missing
     with _cupy_lock:
         if _cupy is not None or _cupy_reason is not None:
             return _cupy
         try:
             import cupy  # noqa: PLC0415 - the one place cupy is imported
         except Exception as exc:  # ImportError, or a broken CUDA install raising at import
+            _cupy_missing = isinstance(exc, ModuleNotFoundError) and exc.name == "cupy"
             _cupy_reason = f"CuPy is not installed ({type(exc).__name__}: {exc})"
             return None
         try:
@@ -134,6 +146,10 @@ class _NullContext:
 _CPU = Backend("cpu", np, reason="CPU selected")
 
 
+class CuPyMissing(MissingDependency, ValueError):
+    """``"cuda"`` asked for where CuPy is not installed (a ValueError, as any unusable backend)."""
+
+
 def get_backend(name: str | Backend = "auto", dtype=np.float32) -> Backend:
     """Return a backend by name: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``.
 
@@ -143,7 +159,9 @@ def get_backend(name: str | Backend = "auto", dtype=np.float32) -> Backend:
     Raises
     ------
     ValueError
-        For an unknown name, or ``"cuda"`` asked for explicitly when CUDA cannot be used.
+        For an unknown name, or ``"cuda"`` asked for explicitly when CUDA cannot be used
+        (:class:`CuPyMissing`, also an :class:`engine.optional.MissingDependency`, when CuPy is not
+        installed at all).
     """
     if isinstance(name, Backend):
         return name
@@ -164,6 +182,8 @@ def get_backend(name: str | Backend = "auto", dtype=np.float32) -> Backend:
             except ValueError:
                 raise ValueError(f"Invalid backend {name!r}: expected 'cuda:N' with an integer N") from None
         ok, why = cuda_status()
+        if not ok and _cupy_missing:
+            raise CuPyMissing(f"backend {name!r}", "cupy-cuda12x", "cuda", detail=why)
         if not ok:
             raise ValueError(f"Backend {name!r} is not usable: {why}")
         count = _cupy.cuda.runtime.getDeviceCount()

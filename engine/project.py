@@ -34,6 +34,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine.paths import is_windows_absolute, native_path, portable_path
+
 __all__ = ["Project", "ProjectError", "FORMAT", "DEFAULT_TRAINING"]
 
 FORMAT = "sigma.project/1"
@@ -155,23 +157,56 @@ class Project:
         return cls.from_dict(doc, path)
 
     def save(self, path: str | os.PathLike | None = None) -> Path:
-        """Write the project atomically (temporary file in the same folder, then rename)."""
+        """Write the project atomically (temporary file in the same folder, then rename).
+
+        Paths it holds are written portable (:meth:`_portable_dict`), and kept so in memory.
+        """
         target = Path(path) if path is not None else self.path
         if target is None:
             raise ProjectError("no path given and the project was never saved")
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+        doc = self._portable_dict(target.parent)
         with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(self.to_json())
+            fh.write(json.dumps(doc, indent=2, sort_keys=False))
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, target)
+        # The document in memory is now the file's: its relative paths are relative to the new folder.
+        self.dataset, self.last_checkpoint = doc["dataset"], doc["last_checkpoint"]
         self.path = target
         return target
 
+    def _portable_dict(self, folder: Path) -> dict:
+        """:meth:`to_dict` with the paths it holds as :func:`engine.paths.portable_path` stores them.
+
+        Relative to ``folder`` when inside it, forward slashes: the file opens on Windows and POSIX, and
+        still works when its folder is moved. Sample sources (``"sample:digits"``) stay as they are.
+        """
+        doc = self.to_dict()
+
+        def portable(value):
+            if isinstance(value, str) and value and not value.startswith("sample:"):
+                return portable_path(self.resolve(value), folder)
+            return value
+
+        source = doc["dataset"].get("source")
+        if isinstance(source, list):
+            doc["dataset"]["source"] = [portable(s) for s in source]
+        elif source is not None:
+            doc["dataset"]["source"] = portable(source)
+        doc["last_checkpoint"] = portable(doc["last_checkpoint"])
+        return doc
+
     def resolve(self, relative: str) -> Path:
-        """A path from the project resolved against the project file's folder."""
-        p = Path(relative)
-        if p.is_absolute() or self.path is None:
+        """A path from the project resolved against the project file's folder.
+
+        Accepts paths written on either OS (:func:`engine.paths.native_path`): backslashes in a
+        relative path are separators everywhere.
+        """
+        p = native_path(relative)
+        # A Windows absolute path read on POSIX stays as written (it cannot exist here): the error
+        # that follows names it as the user knows it, not glued to the project's folder.
+        if p.is_absolute() or is_windows_absolute(str(relative)) or self.path is None:
             return p
         return (self.path.parent / p).resolve()

@@ -2,8 +2,9 @@
 
 ``sigma-studio [PROJECT]`` opens a project file (or, with none, the "Paint the cat" example).
 ``sigma-studio --smoke`` opens the main window offscreen, trains the cat project for a few iterations,
-writes what happened to a log file and exits 0 (1 if training did not work): a check that the installed
-studio runs end to end, for CI and for the installer's test.
+writes what happened to a log file (``--log``, else ``smoke.log`` in the user's log folder,
+:func:`studio.locations.log_dir`) and exits 0 (1 if training did not work): a check that the installed
+studio runs end to end, for CI and for the installer's test. It writes nothing in the current folder.
 """
 
 from __future__ import annotations
@@ -17,7 +18,11 @@ from pathlib import Path
 
 from engine import allocator
 
-__all__ = ["main", "create_application"]
+__all__ = ["main", "create_application", "set_windows_identity", "APP_USER_MODEL_ID"]
+
+# Windows groups taskbar buttons, pins and jump lists by this ID ("Company.Product", no spaces, at most
+# 128 characters). Without it the studio shares python.exe's button and icon when run from a venv.
+APP_USER_MODEL_ID = "Sigma.SigmaStudio"
 
 
 def _parse(argv):
@@ -31,17 +36,48 @@ def _parse(argv):
         help="open offscreen, train the cat project a few iterations, write a log, exit",
     )
     parser.add_argument("--iterations", type=int, default=20, help="iterations for --smoke (default 20)")
-    parser.add_argument("--log", default="sigma-studio-smoke.log", help="log file for --smoke")
+    parser.add_argument(
+        "--log", default=None, help="log file for --smoke (default: smoke.log in the user's log folder)"
+    )
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds --smoke may take")
     return parser.parse_args(argv)
 
 
+def set_windows_identity() -> bool:
+    """On Windows, give this process our taskbar identity (:data:`APP_USER_MODEL_ID`).
+
+    Must run before the first window is shown. Returns whether it was set (False on other systems, or
+    when the call is not available).
+    """
+    if sys.platform != "win32":
+        return False
+    import ctypes  # noqa: PLC0415
+
+    try:
+        result = ctypes.windll.shell32.SetCurrentProcessExplicitAppUserModelID(APP_USER_MODEL_ID)
+    except (AttributeError, OSError):  # Windows before 7, or a shell32 without the call
+        return False
+    return result == 0  # S_OK
+
+
 def create_application(argv=None):
-    """The QApplication with our names (QSettings location), style and icon."""
-    from PySide6 import QtWidgets  # noqa: PLC0415
+    """The QApplication with our names (QSettings location), style and icon.
+
+    Before the first QApplication: the Windows taskbar identity, and the high-DPI rounding policy.
+    Fractional scale factors pass through (PassThrough: 150 % stays 1.5, not rounded to 2): our
+    layouts and charts are vector drawn and scale smoothly, and rounding up makes the window too
+    large for a 1080p laptop screen at 150 %. ``QT_SCALE_FACTOR_ROUNDING_POLICY`` overrides it.
+    """
+    from PySide6 import QtCore, QtGui, QtWidgets  # noqa: PLC0415
 
     from studio import theme  # noqa: PLC0415
 
+    if QtWidgets.QApplication.instance() is None:
+        set_windows_identity()
+        if "QT_SCALE_FACTOR_ROUNDING_POLICY" not in os.environ:
+            QtGui.QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
+                QtCore.Qt.HighDpiScaleFactorRoundingPolicy.PassThrough
+            )
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(list(argv or sys.argv[:1]))
     app.setOrganizationName("Sigma")
     app.setApplicationName("Sigma Studio")
@@ -53,6 +89,7 @@ def _smoke(args) -> int:
     """Train a few iterations of the cat project in a real (offscreen) main window."""
     from PySide6 import QtCore  # noqa: PLC0415
 
+    from studio import locations  # noqa: PLC0415
     from studio.main_window import MainWindow, default_project  # noqa: PLC0415
 
     app = create_application()
@@ -63,6 +100,7 @@ def _smoke(args) -> int:
     project = default_project()
     project.training["epochs"] = max(1, int(project.training.get("epochs", 1)))
     window = MainWindow(project=project, restore_layout=False)
+    window.remember_layout = False  # an offscreen check must not replace the user's window layout
     window.show()
     report = {
         "project": project.name,
@@ -101,10 +139,12 @@ def _smoke(args) -> int:
         and report["state"] in ("stopped", "finished")
     )
     report["ok"] = ok
-    Path(args.log).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    log = Path(args.log) if args.log else locations.log_dir() / "smoke.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print(
         f"sigma-studio --smoke: {'ok' if ok else 'FAILED'}; {len(report['losses'])} iterations, "
-        f"state {report['state']}, log in {args.log}"
+        f"state {report['state']}, log in {log}"
     )
     return 0 if ok else 1
 

@@ -120,6 +120,7 @@ class MainWindow(QtWidgets.QMainWindow):
             app.aboutToQuit.connect(self._shutdown)
         self.resize(1440, 900)
         self._layout_restored = False
+        self.remember_layout = True
         if restore_layout:
             self._restore_layout()
         self.set_project(project if project is not None else default_project())
@@ -379,7 +380,8 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
         """Stop training (a checkpoint being written completes), remember the layout, then close."""
-        self.save_layout()
+        if self.remember_layout:  # False for a window that is not the user's (sigma-studio --smoke)
+            self.save_layout()
         self._shutdown()
         for dock in self._docks.values():  # floating panels are windows of their own: they go too
             if dock.isFloating():

@@ -54,13 +54,10 @@ def cmd_export(args) -> int:
     outs = ", ".join(f"{o.name}[{_dims(o)}]" for o in model.graph.output)
     say(f"wrote {args.onnx}: ONNX opset {OPSET}, {len(model.graph.node)} nodes; inputs {ins}; outputs {outs}")
     if args.check:
-        try:
-            import onnxruntime  # noqa: F401
-        except ImportError:
-            raise CliError(
-                f"--check needs the onnxruntime package, which is not installed here ({args.onnx} was "
-                "written; check it where onnxruntime is, or pip install onnxruntime)"
-            ) from None
+        from engine.optional import require
+
+        # --check without onnxruntime: the file is written (exit 5 says only the check could not run)
+        require("onnxruntime", feature=f"sigma export --check ({args.onnx} was written)", extra="export")
         diff = verify(net, model, probabilities=args.softmax)
         say(f"onnxruntime check: max abs difference {diff:.3g} on a random batch")
         if not diff <= 1e-4:

@@ -12,6 +12,7 @@ __all__ = [
     "EXIT_USAGE",
     "EXIT_BAD_INPUT",
     "EXIT_CANNOT_EXPORT",
+    "EXIT_MISSING_DEPENDENCY",
     "EXIT_INTERRUPTED",
     "EXIT_CODES_HELP",
     "CliError",
@@ -25,6 +26,7 @@ EXIT_FAILURE = 1  # training or another run-time step failed (NaN loss, out of m
 EXIT_USAGE = 2  # wrong command line (unknown option, missing argument, bad value)
 EXIT_BAD_INPUT = 3  # a file given cannot be used: project, checkpoint, data or prediction input
 EXIT_CANNOT_EXPORT = 4  # the network holds a layer ONNX has no operator for
+EXIT_MISSING_DEPENDENCY = 5  # an optional package (extra cuda, mpi or export) the command needs is missing
 EXIT_INTERRUPTED = 130  # stopped by Ctrl-C (SIGINT), the shell convention 128 + 2
 
 EXIT_CODES_HELP = """exit codes:
@@ -33,6 +35,7 @@ EXIT_CODES_HELP = """exit codes:
   2    usage error (unknown option, missing or bad argument)
   3    bad input: a project, checkpoint, data or prediction file is missing, damaged or does not fit
   4    the network cannot be exported to ONNX (the message names the layer)
+  5    an optional package the command needs is not installed (the message gives the pip install line)
   130  interrupted (Ctrl-C); training stops cleanly and saves a final checkpoint when checkpoints are on"""
 
 
@@ -89,6 +92,10 @@ def exit_code_for(exc: BaseException) -> int:
         return EXIT_INTERRUPTED
     if isinstance(exc, CliError):
         return exc.code
+    from engine.optional import MissingDependency
+
+    if isinstance(exc, MissingDependency):  # before the export and bad-input checks it may also match
+        return EXIT_MISSING_DEPENDENCY
     try:
         from engine.export import ExportError
     except Exception:  # onnx missing: no export errors can happen either
@@ -115,6 +122,7 @@ def one_line(exc: BaseException) -> str:
         type(exc).__module__.startswith("engine.")
         or _raised_by_engine(exc)
         or isinstance(exc, (CliError, *_bad_input_types()))
+        or type(exc).__module__ == "engine.optional"
     )
     if not text:
         return type(exc).__name__

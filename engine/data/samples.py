@@ -19,7 +19,16 @@ from engine.data.errors import ImportContext
 from engine.data.readers.text import read_text, text_dataset
 from engine.data.storage import default_memory_budget
 
-__all__ = ["resource_path", "digits", "cat", "cat_dataset", "coordinate_dataset", "xor", "text"]
+__all__ = [
+    "resource_path",
+    "digits",
+    "write_digit_images",
+    "cat",
+    "cat_dataset",
+    "coordinate_dataset",
+    "xor",
+    "text",
+]
 
 
 def _candidates(name: str) -> list[Path]:
@@ -79,6 +88,43 @@ def digits(flat: bool = True) -> Dataset:
         [str(i) for i in range(10)],
         meta={"kind": "sample", "source": str(path), "image_sizes": {"8x8": len(targets)}},
     )
+
+
+def write_digit_images(indices, folder=".") -> list[Path]:
+    """Write digits samples as 8x8 grayscale PNG files ``digit<i>.png``, inputs to try ``sigma predict`` on.
+
+    Parameters
+    ----------
+    indices : iterable of int
+        Sample numbers in :func:`digits` (0..1796).
+    folder : str or Path
+        Where to write (created if missing). A file of the same name already there is never
+        replaced: :class:`FileExistsError` names it, and nothing is written.
+
+    Returns
+    -------
+    list of Path
+        The files written, in the order of ``indices``.
+    """
+    data = digits()
+    inputs = np.asarray(data["inputs"])
+    indices = [int(i) for i in indices]
+    for i in indices:  # all checked before any file is written
+        if not 0 <= i < len(inputs):
+            last = len(inputs) - 1
+            raise IndexError(f"digits sample {i} does not exist: there are {len(inputs)} (0..{last})")
+    folder = Path(folder)
+    for i in indices:
+        if (folder / f"digit{i}.png").exists():
+            raise FileExistsError(f"{folder / f'digit{i}.png'} already exists; nothing was written")
+    written = []
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in indices:
+        pixels = np.round(inputs[i].reshape(8, 8) * 255).astype(np.uint8)
+        path = folder / f"digit{i}.png"
+        Image.fromarray(pixels).save(path)  # 2-D uint8: an 8-bit grayscale PNG
+        written.append(path)
+    return written
 
 
 def cat() -> np.ndarray:

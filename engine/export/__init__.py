@@ -24,12 +24,9 @@ OPSET = 17
 
 
 def _require_onnx():
-    try:
-        import onnx  # noqa: F401
-    except ImportError:
-        raise ExportError(
-            "ONNX export needs the 'onnx' package: pip install onnx (or sigma-studio[export])"
-        ) from None
+    from engine.optional import require
+
+    require("onnx", feature="ONNX export", extra="export")
 
 
 def exportable_types() -> list[str]:
@@ -104,7 +101,9 @@ def to_onnx(network, path, *, probabilities: bool = False):
     Raises
     ------
     ExportError
-        When a layer has no ONNX equivalent (the message names it), or ``onnx`` is not installed.
+        When a layer has no ONNX equivalent (the message names it).
+    engine.optional.MissingDependency
+        When ``onnx`` is not installed.
     """
     _require_onnx()
     import onnx

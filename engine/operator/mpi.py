@@ -81,6 +81,9 @@ class MPIOperator(Operator):
     """
 
     def __init__(self, trainer, comm=None):
+        from engine.optional import require  # noqa: PLC0415
+
+        require("mpi4py", feature="operator 'mpi'", extra="mpi")  # not installed: MissingDependency
         ok, why = mpi_status()
         if not ok:
             raise RuntimeError(f"operator 'mpi' cannot start: {why}")

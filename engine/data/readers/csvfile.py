@@ -42,6 +42,17 @@ def _open_text(path, encoding: str):
     return open(path, newline="", encoding=encoding)
 
 
+def _encodings(path) -> tuple[str, ...]:
+    """Encodings to try, in order. A UTF-16 byte-order mark (Excel's "Unicode text", Notepad's
+    "UTF-16") decides alone: latin-1 would read such a file as one garbled column without failing."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(2)
+    except OSError:
+        return _ENCODINGS  # the open below reports it
+    return ("utf-16",) if head in (b"\xff\xfe", b"\xfe\xff") else _ENCODINGS
+
+
 def sniff_table(path, delimiter: str | None = None, header="auto") -> TableLayout:
     """Detect encoding, delimiter, header and column names of a CSV/TSV file.
 
@@ -58,7 +69,7 @@ def sniff_table(path, delimiter: str | None = None, header="auto") -> TableLayou
     TableLayout
     """
     check_readable(path)
-    for encoding in _ENCODINGS:
+    for encoding in _encodings(path):
         try:
             with _open_text(path, encoding) as f:
                 sample = f.read(1 << 16)
@@ -67,6 +78,8 @@ def sniff_table(path, delimiter: str | None = None, header="auto") -> TableLayou
             continue
         except OSError as exc:
             raise DataImportError(open_failure_reason(exc), path) from exc
+    else:  # only a file with a UTF-16 byte-order mark can get here: latin-1 decodes any bytes
+        raise DataImportError("starts with a UTF-16 byte-order mark but is not valid UTF-16 text", path)
     if not sample.strip():
         raise DataImportError("file has no rows", path)
     if delimiter is None:
