@@ -97,6 +97,9 @@ def peak_rss_bytes() -> int:
 def measure_block(step: Callable[[], object], seconds: float, min_steps: int = 1) -> dict:
     """Run ``step`` until ``seconds`` of wall time have passed (and at least ``min_steps`` times).
 
+    A ``step`` with an ``iterations`` attribute trains that many steps per call (a ``Trainer.fit``
+    call); the figures are per training step then.
+
     Returns
     -------
     dict with ``ms`` (wall ms per step), ``cpu_ms`` (this process's CPU ms per step, all threads) and
@@ -104,12 +107,13 @@ def measure_block(step: Callable[[], object], seconds: float, min_steps: int = 1
     for a CPU while CPU time does not; with one thread, ``cpu_ms`` is the steadier figure.
     """
     clock, cpu = time.perf_counter, time.process_time
+    per_call = int(getattr(step, "iterations", 1))  # a call that trains several iterations (a fit)
     start, cpu_start = clock(), cpu()
     deadline = start + seconds
     steps = 0
     while True:
         step()
-        steps += 1
+        steps += per_call
         now = clock()
         if now >= deadline and steps >= min_steps:
             return {

@@ -166,6 +166,31 @@ def _in_process_runners(name, workers, tiny, rows) -> dict:
     return runners
 
 
+#: Interleaved pairs reported as per-round ratios: (numerator, denominator).
+PAIRS = (("studio", "torch"), ("fit", "torch"), ("engine", "torch"), ("fit", "engine"), ("studio", "engine"))
+
+
+def _pair_ratios(rows, samples, clock) -> None:
+    """Per-round time ratios of each pair in :data:`PAIRS` (blocks of one round ran back to back), as
+    ``rows[a]["pairs"][b] = {"median", "min", "max", "n"}``: steadier than a ratio of medians when the
+    machine's speed drifts between rounds."""
+    key = "ms" if clock == "wall" else "cpu_ms"
+    for a, b in PAIRS:
+        if a not in samples or b not in samples:
+            continue
+        ratios = [
+            x[key] / y[key] for x, y in zip(samples[a], samples[b], strict=False) if x[key] > 0 < y[key]
+        ]
+        ratios = [r for r in ratios if r == r]  # a round where a worker died
+        if ratios:
+            rows[a].setdefault("pairs", {})[b] = {
+                "median": harness.median(ratios),
+                "min": min(ratios),
+                "max": max(ratios),
+                "n": len(ratios),
+            }
+
+
 def _time_workload(
     name, implementations, seconds, repeats, warmup, tiny, log, threads=None, same_process=False, clock="wall"
 ) -> dict:
@@ -186,6 +211,7 @@ def _time_workload(
         samples = harness.interleave(runners, seconds, repeats, warmup)
         runners.clear()  # frees in-process models before the next workload
         log(f"{name}: timed {', '.join(samples) or 'nothing'} in {time.perf_counter() - t0:.1f} s")
+        _pair_ratios(rows, samples, clock)
         for impl, blocks in samples.items():
             blocks = [b for b in blocks if b["ms"] == b["ms"]]  # drop NaN from a worker that died
             for key, label in (("ms", "wall"), ("cpu_ms", "cpu")):
@@ -299,7 +325,7 @@ def _parse(argv):
     p.add_argument(
         "--implementations",
         default=",".join(IMPLEMENTATIONS),
-        help="comma-separated, from engine, numpy, torch (default: all)",
+        help=f"comma-separated, from {', '.join(IMPLEMENTATIONS)} (default: all)",
     )
     p.add_argument(
         "--seconds", type=float, default=3.0, help="measured seconds per implementation (default 3)"

@@ -6,7 +6,9 @@ batch ``(x, y)``:
 
 - ``numpy``: the hand-written reference in ``bench/workloads/numpy_*.py`` (the floor),
 - ``torch``: PyTorch CPU (only when ``import torch`` works),
-- ``engine``: our engine through its public API (``bench/workloads/engine_steps.py``).
+- ``engine``: our engine through its public API (``bench/workloads/engine_steps.py``): the bare step,
+- ``fit`` and ``studio``: the engine through ``Trainer.fit``, without hooks and with the hooks
+  ``engine.run.build_run`` installs (a step is then several iterations: ``step.iterations``).
 
 Every builder raises :class:`Unavailable` with a reason when it cannot run (no torch, an engine part
 that has not landed yet), which the suite reports instead of failing.
@@ -20,7 +22,7 @@ import numpy as np
 
 __all__ = ["Unavailable", "Workload", "WORKLOADS", "IMPLEMENTATIONS", "get", "make_data", "build_step"]
 
-IMPLEMENTATIONS = ("engine", "numpy", "torch")
+IMPLEMENTATIONS = ("engine", "fit", "studio", "numpy", "torch")
 
 
 class Unavailable(RuntimeError):
@@ -132,6 +134,10 @@ def build_step(implementation: str, workload: Workload, config: dict, x, y, seed
         from .torch_steps import build
     elif implementation == "engine":
         from .engine_steps import build
+    elif implementation == "fit":
+        from .engine_steps import build_fit as build
+    elif implementation == "studio":
+        from .engine_steps import build_studio as build
     else:
         raise KeyError(f"Unknown implementation {implementation!r}. Known: {', '.join(IMPLEMENTATIONS)}")
     return build(workload, config, x, y, seed)

@@ -1,17 +1,41 @@
 """Our engine's training steps, built through its public API only (the studio's code path).
 
 The network is written the Sigma way (``Input(...) + Dense(...) + ...``), handed to
-``engine.training.Trainer`` with an ``engine.optim`` optimiser and a loss name, and one step is what the
-trainer's operator does per iteration: ``operator.compute(batch)`` (the worker's forward, loss and
-backward) followed by ``optimiser.step(parameters)``. Data loading, hooks and metric tallies are left
-out, as they are for the numpy and PyTorch steps.
+``engine.training.Trainer`` with an ``engine.optim`` optimiser and a loss name. Three ways to time it:
+
+- ``engine`` (:func:`build`): the bare step, what the trainer's operator does per iteration:
+  ``operator.compute(batch)`` (the worker's forward, loss and backward) followed by
+  ``optimiser.step(parameters)`` on one fixed batch; no data loading, hooks or tallies, like the numpy
+  and PyTorch steps.
+- ``fit`` (:func:`build_fit`): ``Trainer.fit`` with no hooks at all (not even the NaN guard) on a
+  dataset of :data:`EPOCH_BATCHES` batches: the loop, batch gathering with prefetch, the tallies.
+- ``studio`` (:func:`build_studio`): ``Trainer.fit`` of the run that :func:`engine.run.build_run` makes
+  from a project (the hooks the studio and ``sigma train`` install: per-iteration metric reports, NaN
+  guard, resource use, per-epoch histograms, sample predictions, runtime log), on the same data read
+  back from an ``.npz`` file as a user's would be. This is the figure a user sees.
+
+A ``fit``/``studio`` step is :data:`FIT_CALL_ITERATIONS` iterations of one ``fit`` call (the callable's
+``iterations`` attribute; the harness divides by it), so epoch boundaries and their hooks fall inside
+the timed blocks at their real rate (every :data:`EPOCH_BATCHES` iterations).
 """
 
 from __future__ import annotations
 
-from . import Unavailable
+import atexit
+import shutil
+import tempfile
+from pathlib import Path
 
-__all__ = ["build", "make_trainer"]
+import numpy as np
+
+from . import Unavailable, make_data
+
+__all__ = ["build", "build_fit", "build_studio", "make_trainer", "EPOCH_BATCHES", "FIT_CALL_ITERATIONS"]
+
+#: Batches per epoch of the ``fit`` and ``studio`` datasets (records = batch size x this).
+EPOCH_BATCHES = 64
+#: Iterations per timed ``fit`` call.
+FIT_CALL_ITERATIONS = 16
 
 
 def _engine():
@@ -69,16 +93,95 @@ def _architecture(layers, kind: str, config: dict):
     raise ValueError(f"unknown workload kind {kind!r}")
 
 
-def make_trainer(workload, config: dict, seed: int = 0):
-    """A Trainer for the workload (network, optimiser, loss), as a user or the studio would build it."""
+def _optimiser_spec(workload, config: dict) -> dict:
+    if workload.kind == "mlp_ce":
+        return {"type": "momentum", "learning_rate": config["lr"], "momentum": 0.9}
+    return {"type": "adam", "learning_rate": config["lr"]}
+
+
+def make_trainer(workload, config: dict, seed: int = 0, **kwargs):
+    """A Trainer for the workload (network, optimiser, loss), as a user or the studio would build it;
+    ``kwargs`` go to the Trainer (``hooks``, ``nan_guard``...)."""
     layers, optim, Network, Trainer = _engine()
     arch, loss = _architecture(layers, workload.kind, config)
     network = Network(arch, seed=seed)
-    if workload.kind == "mlp_ce":
-        optimiser = optim.Momentum(learning_rate=config["lr"], momentum=0.9)
-    else:
-        optimiser = optim.Adam(learning_rate=config["lr"])
-    return Trainer(network, optimiser=optimiser, loss=loss, batch_size=config["batch"], seed=seed)
+    optimiser = optim.from_spec(_optimiser_spec(workload, config))
+    return Trainer(network, optimiser=optimiser, loss=loss, batch_size=config["batch"], seed=seed, **kwargs)
+
+
+def _fit_data(workload, config: dict, seed: int):
+    """``EPOCH_BATCHES`` batches of synthetic records, batch ``k`` from seed ``seed + k`` (so batch 0 is
+    the bare step's batch); made batch by batch, so the float64 draws never take the RSS past the
+    float32 data itself."""
+    x0, y0 = make_data(workload, config, seed)
+    b = config["batch"]
+    inputs = np.empty((b * EPOCH_BATCHES, *x0.shape[1:]), x0.dtype)
+    targets = np.empty((b * EPOCH_BATCHES, *y0.shape[1:]), y0.dtype)
+    inputs[:b], targets[:b] = x0, y0
+    for k in range(1, EPOCH_BATCHES):
+        inputs[k * b : (k + 1) * b], targets[k * b : (k + 1) * b] = make_data(workload, config, seed + k)
+    return inputs, targets
+
+
+def _fit_step(trainer, data, validation=None):
+    """One timed call: ``FIT_CALL_ITERATIONS`` iterations of ``trainer.fit`` (epochs never run out)."""
+
+    def step():
+        trainer.fit(data, epochs=1 << 30, validation=validation, max_iterations=trainer.iteration + n)
+        return trainer.value("loss")
+
+    n = FIT_CALL_ITERATIONS
+    step.iterations = n
+    step.trainer = trainer
+    return step
+
+
+def build_fit(workload, config: dict, x, y, seed: int = 0):
+    """``Trainer.fit`` without hooks (no NaN guard either) on an in-memory dataset: returns ``step()``
+    running :data:`FIT_CALL_ITERATIONS` iterations (``step.iterations``). ``x, y`` are not used: the
+    dataset has :data:`EPOCH_BATCHES` batches."""
+    from engine.data import Dataset
+
+    trainer = make_trainer(workload, config, seed, nan_guard=False)
+    inputs, targets = _fit_data(workload, config, seed)
+    # a Dataset made once, as a user calling fit repeatedly would (a tuple is fingerprinted per call)
+    return _fit_step(trainer, Dataset({"inputs": inputs, "targets": targets}))
+
+
+def build_studio(workload, config: dict, x, y, seed: int = 0):
+    """``Trainer.fit`` of :func:`engine.run.build_run` for a project on an ``.npz`` file of the fit
+    dataset (the studio's hooks, its default metrics, no validation split): returns ``step()`` as
+    :func:`build_fit` does."""
+    layers, optim, Network, _ = _engine()
+    try:
+        from engine.project import Project
+        from engine.run import build_run
+    except ImportError as exc:
+        raise Unavailable(f"engine part missing: {exc}") from exc
+
+    arch, loss = _architecture(layers, workload.kind, config)
+    classify = loss == "softmax_cross_entropy"
+    inputs, targets = _fit_data(workload, config, seed)
+    folder = Path(tempfile.mkdtemp(prefix="sigma-bench-"))
+    atexit.register(shutil.rmtree, folder, True)
+    np.savez(folder / "data.npz", inputs=inputs, targets=targets)
+    del inputs, targets
+    project = Project(
+        name=f"bench {workload.name}",
+        task="classification" if classify else "regression",
+        dataset={"source": "data.npz", "validation_split": 0.0},
+        network=Network(arch, seed=seed).to_spec(),
+        path=folder / "bench.sigma.json",
+    )
+    project.training.update(
+        batch_size=config["batch"],
+        seed=seed,
+        loss=loss,
+        metrics=["accuracy"] if classify else [],
+        optimiser=_optimiser_spec(workload, config),
+    )
+    run = build_run(project)
+    return _fit_step(run.trainer, run.train_data, run.validation_data)
 
 
 def build(workload, config: dict, x, y, seed: int = 0):

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-__all__ = ["TARGETS", "RSS_TARGET_MIB", "check_targets", "format_table", "compare"]
+__all__ = [
+    "TARGETS",
+    "RSS_TARGET_MIB",
+    "SPEED_TARGETS",
+    "OVERHEAD_TARGET",
+    "check_targets",
+    "format_table",
+    "compare",
+]
 
 #: Engine targets from issue 10: max ratio to numpy, max ratio to torch (None: no target).
 TARGETS = {
@@ -14,12 +22,21 @@ TARGETS = {
 }
 RSS_TARGET_MIB = 150.0
 
+#: Issue 22 targets, on the user's path: engine speed / PyTorch speed through ``Trainer.fit`` with the
+#: studio's hooks (the ``studio`` rows) at least this, as the median of interleaved per-round ratios.
+SPEED_TARGETS = {"W1": 1.0, "W2": 1.0, "W3-LSTM": 0.9, "W3-GRU": 1.0, "W4": 1.1}
+#: Issue 22: ``fit`` (and ``studio``) time over the bare step at most this on these workloads.
+OVERHEAD_TARGET = 1.05
+OVERHEAD_WORKLOADS = ("W1", "W2")
+
 
 def check_targets(results) -> list[dict]:
     """Each engine result against its targets: ``{"workload", "what", "value", "limit", "met"}`` dicts."""
     by = {(r["workload"], r["implementation"]): r for r in results}
     checks = []
     for (name, impl), row in by.items():
+        if impl in ("fit", "studio") and row["available"]:
+            checks.extend(_fit_checks(name, impl, row))
         if impl != "engine" or not row["available"]:
             continue
         for ref, limit in TARGETS.get(name, {}).items():
@@ -46,6 +63,33 @@ def check_targets(results) -> list[dict]:
                 }
             )
     return checks
+
+
+def _fit_checks(name: str, impl: str, row: dict) -> list[dict]:
+    """Issue 22's checks of a ``fit``/``studio`` row: speed against PyTorch, overhead, peak RSS."""
+    checks = []
+    pairs = row.get("pairs", {})
+    torch = pairs.get("torch")
+    if impl == "studio" and torch and name in SPEED_TARGETS:
+        speed = 1.0 / torch["median"]
+        spread = f"{1 / torch['max']:.2f}-{1 / torch['min']:.2f}"
+        checks.append(
+            _check(name, "studio/torch speed", speed, SPEED_TARGETS[name], speed >= SPEED_TARGETS[name])
+        )
+        checks[-1].update(at_least=True, spread=spread, n=torch["n"])
+    bare = pairs.get("engine")
+    if bare and name in OVERHEAD_WORKLOADS:
+        over = bare["median"]
+        checks.append(_check(name, f"{impl}/bare step time", over, OVERHEAD_TARGET, over <= OVERHEAD_TARGET))
+        checks[-1].update(spread=f"{bare['min']:.2f}-{bare['max']:.2f}", n=bare["n"])
+    rss = row.get("peak_rss_mib")
+    if rss is not None:
+        checks.append(_check(name, f"{impl} peak RSS MiB", rss, RSS_TARGET_MIB, rss <= RSS_TARGET_MIB))
+    return checks
+
+
+def _check(workload, what, value, limit, met) -> dict:
+    return {"workload": workload, "what": what, "value": value, "limit": limit, "met": bool(met)}
 
 
 def _fmt(value, spec):
@@ -76,8 +120,11 @@ def format_table(report: dict) -> str:
         lines += ["", "engine targets:"]
         for t in report["targets"]:
             mark = "met" if t["met"] else "MISSED"
+            bound = "at least" if t.get("at_least") else "limit"
+            spread = f" [{t['spread']} over {t['n']} pairs]" if "spread" in t else ""
             lines.append(
-                f"  {t['workload']:<9} {t['what']:<22} {t['value']:8.2f} (limit {t['limit']:.2f}) {mark}"
+                f"  {t['workload']:<9} {t['what']:<22} {t['value']:8.2f} ({bound} {t['limit']:.2f}) "
+                f"{mark}{spread}"
             )
     return "\n".join(lines)
 

@@ -19,6 +19,8 @@ layout) reads it channels-last without a transposing copy. The maths is the same
 
 from __future__ import annotations
 
+from ..parallel import split
+
 __all__ = ["applies", "columns", "forward", "grad_weight", "grad_input", "rows_of"]
 
 
@@ -38,13 +40,18 @@ def columns(xp, x, geom):
     (pt, pb), (pl, pr) = geom.pads
     ho, wo = geom.output_hw(h, w)
     xpad = xp.zeros((n, h + pt + pb, w + pl + pr, c), dtype=x.dtype)
-    xpad[:, pt : pt + h, pl : pl + w, :] = x.transpose(0, 2, 3, 1)
     s0, s1, s2, s3 = xpad.strides
     windows = xp.lib.stride_tricks.as_strided(
         xpad, (n, ho, wo, geom.kh, geom.kw, c), (s0, s1, s2, s1 * geom.dh, s2 * geom.dw, s3)
     )
     cols = xp.empty((n * ho * wo, geom.kh * geom.kw * c), dtype=x.dtype)
-    cols.reshape(n, ho, wo, geom.kh, geom.kw, c)[...] = windows
+    blocks = cols.reshape(n, ho, wo, geom.kh, geom.kw, c)
+
+    def part(s):  # both copies for a part of the batch (the parts run on the cores at once)
+        xpad[s, pt : pt + h, pl : pl + w, :] = x[s].transpose(0, 2, 3, 1)
+        blocks[s] = windows[s]
+
+    split(part, n, cols.size, xp)
     return cols
 
 
@@ -88,9 +95,14 @@ def grad_input(xp, gy, w, geom, x_shape, gy_rows=None):
         gy_rows = rows_of(xp, gy)
     taps = gy_rows @ w.transpose(2, 3, 0, 1).reshape(kh * kw, o, c)  # (kh*kw, N*Ho*Wo, C)
     dxpad = xp.zeros((n, h + pt + pb, w_ + pl + pr, c), dtype=gy.dtype)
-    for i in range(kh):
-        r0 = i * geom.dh
-        for j in range(kw):
-            c0 = j * geom.dw
-            dxpad[:, r0 : r0 + ho, c0 : c0 + wo, :] += taps[i * kw + j].reshape(n, ho, wo, c)
+    taps = taps.reshape(kh * kw, n, ho, wo, c)
+
+    def part(s):  # the taps of a part of the batch, in the same order as for the whole
+        for i in range(kh):
+            r0 = i * geom.dh
+            for j in range(kw):
+                c0 = j * geom.dw
+                dxpad[s, r0 : r0 + ho, c0 : c0 + wo, :] += taps[i * kw + j, s]
+
+    split(part, n, taps.size, xp)
     return dxpad[:, pt : pt + h, pl : pl + w_, :].transpose(0, 3, 1, 2)  # NCHW shape, channels-last memory

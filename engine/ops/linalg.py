@@ -7,6 +7,7 @@ from ..autodiff.function import Function
 from ..autodiff.graph import composite_gradients
 from ..autodiff.mode import is_grad_enabled
 from ..autodiff.tensor import Tensor
+from ..parallel import split
 from .activations import relu
 from .reductions import sum_to
 from .shape import reshape, swapaxes
@@ -86,10 +87,17 @@ class Linear(Function):
                 f"linear: shapes {x.shape} and {w.shape} do not align ({x.shape[-1]} != {w.shape[0]})"
             )
         y = x @ w
-        if b is not None:
-            y += b
-        if self.activation == "relu":
-            xp.maximum(y, 0, out=y)
+        relu_ = self.activation == "relu"
+        if b is not None or relu_:
+
+            def finish(s):  # bias and ReLU in place, one batch part per core
+                part = y[s]
+                if b is not None:
+                    part += b
+                if relu_:
+                    xp.maximum(part, 0, out=part)
+
+            split(finish, y.shape[0], y.size, xp)
         return y
 
     def backward(self, g):
@@ -98,7 +106,10 @@ class Linear(Function):
         x, w = self.inputs[0], self.inputs[1]
         gz = g.data
         if self.activation == "relu":
-            gz = gz * (self._output_data[0] > 0)
+            out, xp = self._output_data[0], g.xp
+            gz, masked = xp.broadcast_to(gz, out.shape), xp.empty(out.shape, gz.dtype)
+            split(lambda s: xp.multiply(gz[s], out[s] > 0, out=masked[s]), len(out), out.size, xp)
+            gz = masked
         gx = Tensor(gz @ w.data.T) if x.requires_grad else None
         gw = Tensor(x.data.T @ gz) if w.requires_grad else None
         if len(self.inputs) == 2:

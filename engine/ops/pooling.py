@@ -19,6 +19,8 @@ from ..autodiff.errors import ShapeError
 from ..autodiff.function import Function
 from ..autodiff.mode import is_grad_enabled
 from ..autodiff.tensor import Tensor, as_tensor
+from ..backend import get_array_module
+from ..parallel import split
 from .conv import _padded, _pair, make_geometry
 from .reductions import mean as mean_
 
@@ -81,8 +83,17 @@ def _pair_forward(xp, x, ho, wo):
     """(max over 2x2 windows (N, C, Ho, Wo), max over column pairs (N, C, 2Ho, Wo))."""
     a = x[:, :, : 2 * ho, : 2 * wo]  # an odd last row/column belongs to no window
     # Columns first: a[..., 0::2] has a stride that merges rows, so numpy runs it as one long loop.
-    colmax = xp.maximum(a[..., 0::2], a[..., 1::2])
-    return xp.maximum(colmax[:, :, 0::2], colmax[:, :, 1::2]), colmax
+    # empty_like keeps the input's memory order (channels-last stays channels-last), as a ufunc's
+    # own output would; the batch is split between the cores.
+    colmax = xp.empty_like(a[..., 0::2])
+    best = xp.empty_like(colmax[:, :, 0::2])
+
+    def part(s):
+        xp.maximum(a[s, ..., 0::2], a[s, ..., 1::2], out=colmax[s])
+        xp.maximum(colmax[s, :, 0::2], colmax[s, :, 1::2], out=best[s])
+
+    split(part, x.shape[0], a.size, xp)
+    return best, colmax
 
 
 def _pair_selection(x, colmax):
@@ -90,7 +101,16 @@ def _pair_selection(x, colmax):
     output is needed (the fused ReLU op no longer holds the pre-activation maximum)."""
     rows, wo = colmax.shape[2], colmax.shape[3]
     a = x[:, :, :rows, : 2 * wo]
-    return _PairSelection(a[..., 0::2] >= a[..., 1::2], colmax[:, :, 0::2] >= colmax[:, :, 1::2])
+    xp = get_array_module(x)
+    first_col = xp.empty_like(colmax, dtype=bool)
+    first_row = xp.empty_like(colmax[:, :, 0::2], dtype=bool)
+
+    def part(s):
+        xp.greater_equal(a[s, ..., 0::2], a[s, ..., 1::2], out=first_col[s])
+        xp.greater_equal(colmax[s, :, 0::2], colmax[s, :, 1::2], out=first_row[s])
+
+    split(part, x.shape[0], a.size, xp)
+    return _PairSelection(first_col, first_row)
 
 
 def _pair_scatter(xp, g, sel, x_shape, like=None):
@@ -107,12 +127,17 @@ def _pair_scatter(xp, g, sel, x_shape, like=None):
     a = out[:, :, : 2 * ho, : 2 * wo]
     # rows in out's layout, so the second stage below copies between like-ordered arrays
     rows = xp.empty_like(a[..., 0::2])
+    first_row, first_col = sel.first_row, sel.first_col
+
     # Multiplying by a boolean mask is far cheaper than where/copyto; the other half of each pair
     # gets the remainder g - g*mask (g where the mask is False, 0 where it is True).
-    xp.multiply(g, sel.first_row, out=rows[:, :, 0::2])
-    xp.subtract(g, rows[:, :, 0::2], out=rows[:, :, 1::2])
-    xp.multiply(rows, sel.first_col, out=a[..., 0::2])
-    xp.subtract(rows, a[..., 0::2], out=a[..., 1::2])
+    def part(s):
+        xp.multiply(g[s], first_row[s], out=rows[s, :, 0::2])
+        xp.subtract(g[s], rows[s, :, 0::2], out=rows[s, :, 1::2])
+        xp.multiply(rows[s], first_col[s], out=a[s, ..., 0::2])
+        xp.subtract(rows[s], a[s, ..., 0::2], out=a[s, ..., 1::2])
+
+    split(part, n, a.size, xp)
     return out
 
 

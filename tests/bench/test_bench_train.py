@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from bench.workloads import WORKLOADS, Unavailable, build_step, make_data
+from bench.workloads.engine_steps import EPOCH_BATCHES
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -18,7 +19,8 @@ def test_tiny_suite_runs_and_writes_json(tmp_path):
     out = tmp_path / "report.json"
     names = ["W1", "W3-GRU"]  # two workloads keep this quick; every workload runs in-process below
     args = ["--tiny", "--seconds", "0.1", "--repeats", "2", "--warmup", "0.02", "--threads", "1"]
-    args += ["--implementations", "engine,numpy", "--workloads", ",".join(names), "--json", str(out)]
+    args += ["--implementations", "engine,fit,studio,numpy", "--workloads", ",".join(names)]
+    args += ["--json", str(out)]
     proc = subprocess.run(
         [sys.executable, "-m", "bench.train_bench", *args],
         cwd=ROOT,
@@ -30,7 +32,7 @@ def test_tiny_suite_runs_and_writes_json(tmp_path):
     assert "allocator:" in proc.stdout and "ms/step" in proc.stdout
     report = json.loads(out.read_text())
     rows = {(r["workload"], r["implementation"]): r for r in report["results"]}
-    assert set(rows) == {(w, i) for w in names for i in ("engine", "numpy")}
+    assert set(rows) == {(w, i) for w in names for i in ("engine", "fit", "studio", "numpy")}
     assert report["meta"]["allocator"] and report["meta"]["seconds"] == 0.1
     for name in names:
         ref = rows[(name, "numpy")]
@@ -43,10 +45,12 @@ def test_tiny_suite_runs_and_writes_json(tmp_path):
         assert engine["available"] or engine["reason"]
         if not engine["available"]:
             assert f"{name:<9} engine  not available" in proc.stdout
+        for impl in ("fit", "studio"):  # several iterations per call, reported per iteration
+            assert rows[(name, impl)]["available"] and rows[(name, impl)]["ms_per_step"] > 0
 
 
 @pytest.mark.parametrize("name", list(WORKLOADS))
-@pytest.mark.parametrize("implementation", ["numpy", "engine"])
+@pytest.mark.parametrize("implementation", ["numpy", "engine", "fit", "studio"])
 def test_each_workload_trains_a_few_steps_or_says_why_not(name, implementation):
     workload = WORKLOADS[name]
     config = workload.config(tiny=True)
@@ -54,10 +58,19 @@ def test_each_workload_trains_a_few_steps_or_says_why_not(name, implementation):
     try:
         step = build_step(implementation, workload, config, x, y)
     except Unavailable as exc:
-        assert implementation == "engine" and str(exc)
+        assert implementation != "numpy" and str(exc)
         return
     losses = [float(np.asarray(getattr(loss, "data", loss))) for loss in (step() for _ in range(3))]
     assert all(np.isfinite(losses))
+    if implementation in ("fit", "studio"):  # a call is several iterations of Trainer.fit
+        trainer = step.trainer
+        assert step.iterations > 1 and trainer.iteration == 3 * step.iterations
+        assert trainer.epoch == 3 * step.iterations // EPOCH_BATCHES
+        hooks = {h.name for h in trainer.hooks}
+        if implementation == "fit":
+            assert hooks == set()
+        else:  # the hooks engine.run.build_run installs
+            assert {"NaNGuard", "MetricReporter", "ResourceReporter", "HistogramReporter"} <= hooks
 
 
 def test_unknown_workload_is_a_clear_error():

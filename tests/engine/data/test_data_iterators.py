@@ -146,3 +146,38 @@ def test_whole_iterator_batches_are_read_only_views():
     with pytest.raises(ValueError):
         batch["inputs"][0, 0] = 1.0
     assert ds["inputs"].flags.writeable
+
+
+@pytest.mark.parametrize("prefetch", [0, 1, 2])
+def test_reused_buffers_give_the_same_batches_without_new_arrays(prefetch, no_leaked_threads):
+    # the trainer's iterator gathers into a ring of prefetch + 2 buffers; what each batch holds when
+    # it is handed out must be exactly what a fresh gather gives, over epochs and a short last batch
+    plain = MinibatchIterator(_ds(), 10, seed=5, prefetch=prefetch)
+    reused = MinibatchIterator(_ds(), 10, seed=5, prefetch=prefetch, reuse_buffers=True)
+    seen = set()
+    for _ in range(3):
+        for a, b in zip(plain, reused, strict=True):
+            np.testing.assert_array_equal(a["inputs"], b["inputs"])
+            np.testing.assert_array_equal(a["targets"], b["targets"])
+            assert b["inputs"].dtype == np.float32
+            seen.add(b["inputs"].base.__array_interface__["data"][0] if b["inputs"].base is not None else 0)
+    assert len(seen) <= prefetch + 2  # the same few buffers, every epoch
+
+
+def test_reused_buffers_are_only_used_for_plain_float32_arrays():
+    class Column:  # a section that is not an ndarray (as a lazily read one is not)
+        def __init__(self, a):
+            self.a, self.shape, self.dtype = a, a.shape, a.dtype
+
+        def __len__(self):
+            return len(self.a)
+
+        def __getitem__(self, idx):
+            return self.a[idx]
+
+    x = np.arange(40, dtype=np.float32).reshape(20, 2)
+    ds = Dataset({"inputs": x, "targets": np.arange(20)}, None)
+    it = MinibatchIterator(ds, 8, shuffle=False, prefetch=0, reuse_buffers=True)
+    it.dataset = {"inputs": Column(x), "targets": np.arange(20)}
+    batches = list(it)  # kept: the lazily read inputs are new arrays, the targets share buffers
+    np.testing.assert_array_equal(np.concatenate([b["inputs"] for b in batches]), x)

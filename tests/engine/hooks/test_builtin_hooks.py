@@ -252,3 +252,29 @@ def test_metric_reporter_rate_limit_keeps_averaging_over_skipped_iterations():
     trainer = small_trainer(hooks=[unlimited], batch_size=16)
     trainer.fit((X, Y), epochs=1)
     assert len(trainer.iteration_history) == 4
+
+
+def test_histograms_count_exactly_and_leave_out_non_finite_values():
+    from engine.hooks import HistogramReporter
+
+    hook = HistogramReporter(bins=30)
+    rng = np.random.default_rng(3)
+    # float32 values, some on the bin edges, binned in their own dtype (no float64 copy): the counts are
+    # exact for the edges handed out, which are the float64 edges to float32 precision
+    values = [
+        rng.standard_normal(5000).astype(np.float32),
+        (rng.integers(0, 31, 999) / 30).astype(np.float32),
+    ]
+    for v in values:
+        counts, edges = hook._histogram(v.reshape(-1, 1))
+        assert counts.dtype == np.int64 and edges.dtype == np.float64
+        np.testing.assert_array_equal(counts, np.histogram(v.astype(np.float64), edges)[0])
+        span = (float(v.min()), float(v.max()))
+        np.testing.assert_allclose(edges, np.histogram_bin_edges(v.astype(np.float64), 30, span), rtol=1e-6)
+    with_bad = np.array([1.0, np.nan, 2.0, np.inf, 3.0, -np.inf], np.float32)
+    counts, edges = hook._histogram(with_bad)
+    assert counts.sum() == 3 and edges[0] == 1.0 and edges[-1] == 3.0
+    counts, edges = hook._histogram(np.full(4, np.nan, np.float32))  # nothing finite: one bin of zero
+    assert counts.sum() == 1 and edges[0] == -0.5
+    counts, _ = hook._histogram(np.arange(5, dtype=np.int64))  # integers too
+    assert counts.sum() == 5

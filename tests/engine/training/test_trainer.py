@@ -132,3 +132,15 @@ def test_frozen_layers_do_not_move():
     after = params(trainer)
     assert all(np.array_equal(before[k], after[k]) for k in ("fc1.weights", "fc1.bias"))
     assert not np.array_equal(before["fc2.weights"], after["fc2.weights"])
+
+
+def test_fit_gathers_in_memory_batches_inline_and_prefetches_mapped_files(tmp_path):
+    from engine.training.data import as_iterator
+
+    x, y = np.arange(40, dtype=np.float32).reshape(20, 2), np.arange(20) % 2
+    inline = as_iterator((x, y), 8, seed=0)
+    assert inline.prefetch == 0 and inline.reuse_buffers  # no thread hand-off for rows in RAM
+    np.save(tmp_path / "x.npy", x)
+    mapped = as_iterator(Dataset({"inputs": np.load(tmp_path / "x.npy", mmap_mode="r"), "targets": y}), 8, 0)
+    assert mapped.prefetch == 2  # rows read from a file keep the background prefetch
+    assert [b["targets"].tolist() for b in inline] == [b["targets"].tolist() for b in mapped]
