@@ -2,7 +2,8 @@
 
 Names: ops (single ops against hand-written numpy), train (training steps), data (data pipeline),
 workers (multi-worker scaling), gui (studio responsiveness), gpu (the engine on CUDA against
-PyTorch on the same GPU).
+PyTorch on the same GPU), memory (the memory estimate against measured peak RSS), paint (time to paint
+the cat sharp, old network against new).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ BENCHES = {
     "gui": "studio responsiveness under a live training run",
     "gpu": "the engine on CUDA against PyTorch on the same GPU (needs CuPy and a GPU)",
     "health": "what the LayerHealth hook costs per training step on W1 and W2",
+    "memory": "the memory estimate before training against the measured peak RSS increase",
+    "paint": "time to paint the cat to 25/28/30 dB PSNR, old ReLU network vs Fourier features",
 }
 
 

@@ -81,8 +81,12 @@ class SamplePredictions(Event):
     """A fixed set of samples with their predictions (host arrays).
 
     ``kind`` is ``"classification"`` (predictions: (N, classes) probabilities), ``"image"`` (the
-    predicted image(s), e.g. (H, W, 3) in [0, 1] for the cat painter; ``targets`` is the original) or
-    ``"regression"``. ``classes`` names the classes when known.
+    predicted image(s), e.g. (H, W, 3) in [0, 1] for the cat painter; ``targets`` is the original),
+    ``"regression"``, or ``"text"`` (``inputs`` the prompt and ``predictions`` the text a
+    next-character model wrote after it, both ``str``). ``classes`` names the classes when known.
+    ``error`` is the error rate (classification) or the mean squared error; ``psnr`` the peak
+    signal-to-noise ratio in dB of an image against its target (peak 1; at most 100 dB), ``None`` for
+    other kinds.
     """
 
     epoch: int = 0
@@ -93,6 +97,7 @@ class SamplePredictions(Event):
     predictions: Any = None
     classes: tuple | None = None
     error: float | None = None
+    psnr: float | None = None
 
 
 @dataclasses.dataclass(frozen=True)

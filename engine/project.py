@@ -36,6 +36,8 @@ from pathlib import Path
 
 from engine.paths import is_windows_absolute, native_path, portable_path
 
+from .project_checks import ProjectError, parse_project_json, read_project_text, validate_document
+
 __all__ = ["Project", "ProjectError", "FORMAT", "DEFAULT_TRAINING"]
 
 FORMAT = "sigma.project/1"
@@ -55,16 +57,6 @@ DEFAULT_TRAINING = {
 }
 
 _TASKS = ("image", "classification", "regression", "sequence")
-
-
-class ProjectError(ValueError):
-    """A project file that cannot be read or is not valid; the message names the file and the field."""
-
-    def __init__(self, message: str, path: str | None = None, field_name: str | None = None):
-        self.path = path
-        self.field = field_name
-        where = f"{path}: " if path else ""
-        super().__init__(f"{where}{message}")
 
 
 @dataclass
@@ -123,10 +115,11 @@ class Project:
         for key in ("dataset", "network", "training"):
             if not isinstance(doc.get(key, {}), dict):
                 raise ProjectError(f"field '{key}' must be an object", where, key)
+        validate_document(doc, where)
         training = copy.deepcopy(DEFAULT_TRAINING)
         training.update(copy.deepcopy(doc.get("training", {})))
         return cls(
-            name=str(doc.get("name", "Untitled")),
+            name=doc.get("name") or "Untitled",
             task=task,
             dataset=copy.deepcopy(doc.get("dataset", {})),
             network=copy.deepcopy(doc.get("network", {})),
@@ -140,21 +133,15 @@ class Project:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Project:
-        """Read a project file. Raises :class:`ProjectError` naming the file (and line for bad JSON)."""
+        """Read a project file. Raises :class:`ProjectError` naming the file (and line for bad JSON).
+
+        The file must be a regular file of at most 16 MiB (a device or FIFO is refused without being
+        opened); its JSON is parsed with bounded nesting and number sizes, and every field is checked
+        (see :mod:`engine.project_checks`).
+        """
         path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ProjectError("file not found", str(path)) from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ProjectError(f"cannot read the file ({exc})", str(path)) from None
-        try:
-            doc = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ProjectError(
-                f"not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", str(path)
-            ) from None
-        return cls.from_dict(doc, path)
+        text = read_project_text(path)
+        return cls.from_dict(parse_project_json(text, str(path)), path)
 
     def save(self, path: str | os.PathLike | None = None) -> Path:
         """Write the project atomically (temporary file in the same folder, then rename).

@@ -17,7 +17,10 @@ from .project import Project, ProjectError
 __all__ = ["Run", "build_run", "load_project_data", "SAMPLE_SOURCES"]
 
 #: ``"sample:<name>"`` dataset sources and the function that makes each.
-SAMPLE_SOURCES = ("digits", "cat", "xor", "text")
+SAMPLE_SOURCES = ("digits", "cat", "chelsea", "xor", "text", "verse", "iris", "shapes")
+
+#: The text sampler's prompt length (characters of the corpus's start) and generated length.
+_PROMPT_CHARS, _GENERATED_CHARS = 24, 160
 
 #: The sample-prediction streamer shows at most this many records for classifiers.
 _SAMPLES_SHOWN = 16
@@ -41,6 +44,10 @@ class Run:
     train_records, validation_records : ndarray of int
         For each record of ``train_data`` / ``validation_data``, its position in ``dataset`` (the
         number sample edits use; see :mod:`engine.data.edits`).
+    folder : Path or None
+        The run folder recording this run (``<project>.runs/run-NNNN``), None when not recorded.
+    checkpoint_dir : Path or None
+        Where the run's checkpoints go (the run folder's ``checkpoints`` unless told otherwise).
     """
 
     project: Project
@@ -54,6 +61,8 @@ class Run:
     dataset: object = field(default=None, repr=False)
     train_records: np.ndarray | None = field(default=None, repr=False)
     validation_records: np.ndarray | None = field(default=None, repr=False)
+    folder: Path | None = None
+    checkpoint_dir: Path | None = None
 
     def fit(self, epochs: int | None = None, max_iterations: int | None = None, raise_errors: bool = True):
         """Train (blocking) up to ``epochs`` in total (the project's setting by default)."""
@@ -72,6 +81,7 @@ def load_project_data(project: Project, progress=None, cancel=None):
     ``source`` is ``"sample:<name>"`` or a path (or list of paths) relative to the project file.
     """
     from . import data as data_module
+    from .data.readers.images import is_image_file
 
     spec = project.dataset or {}
     source = spec.get("source")
@@ -88,12 +98,23 @@ def load_project_data(project: Project, progress=None, cancel=None):
                 "dataset.source",
             )
         samples = data_module.samples
-        dataset = {
-            "digits": samples.digits,
-            "cat": samples.cat_dataset,
-            "xor": samples.xor,
-            "text": samples.text,
-        }[name]()
+        if name in samples.FILES:  # shipped files go through the ordinary importer, options and all
+            dataset = data_module.load(
+                str(samples.resource_path(samples.FILES[name])), progress=progress, cancel=cancel, **options
+            )
+        else:
+            dataset = {
+                "digits": samples.digits,
+                "cat": samples.cat_dataset,
+                "chelsea": samples.chelsea_dataset,
+                "xor": samples.xor,
+                "text": samples.text,
+                "verse": samples.verse,
+            }[name]()
+    elif project.task == "image" and isinstance(source, str) and is_image_file(source):
+        # An image task paints a picture: its pixels are the records (coordinates in, colours out).
+        max_side = int(options.get("max_side", data_module.samples.MAX_PAINT_SIDE))
+        dataset = data_module.samples.picture_dataset(project.resolve(source), max_side)
     else:
         paths = source if isinstance(source, list) else [source]
         resolved = [str(project.resolve(p)) for p in paths]
@@ -166,6 +187,10 @@ def build_run(
     extra_hooks=(),
     progress=None,
     cancel=None,
+    record: bool = True,
+    parent_checkpoint: str | os.PathLike | None = None,
+    origin: str = "",
+    run_info: dict | None = None,
 ) -> Run:
     """Build the trainer, data and monitoring hooks a project describes.
 
@@ -182,6 +207,17 @@ def build_run(
         Share an event bus (the studio's or the environment's).
     extra_hooks : sequence of Hook
         Added after the project's own hooks.
+    record : bool
+        Record the run in a new run folder next to the project (``<project>.runs/run-NNNN``, see
+        :mod:`engine.runs`) when the project has been saved. Checkpoints then go into that folder
+        unless ``checkpoint_dir`` or the project's ``checkpoint.directory`` says otherwise.
+    parent_checkpoint : path, optional
+        The checkpoint this run will be restored from: when it belongs to a run, that run is written
+        down as the parent (a "resume" with the same settings, else a "branch").
+    origin : str
+        What starts the run (``"studio"``, ``"sigma train"``, ``"sigma sweep"``), for ``run.json``.
+    run_info : dict, optional
+        More entries for ``run.json`` (a sweep's trial and values).
 
     Raises
     ------
@@ -198,12 +234,17 @@ def build_run(
         ResourceReporter,
         RuntimeReporter,
         SamplePredictionStreamer,
+        TextSampler,
         TimeStep,
         ValidationMetrics,
     )
     from .network import Network
+    from .project_checks import check_runnable, validate_document
     from .training import Trainer
 
+    # A project edited in memory (the studio) is checked like a loaded one, then against this machine.
+    validate_document(project.to_dict(), str(project.path) if project.path else None)
+    check_runnable(project, workers)
     settings = project.training
     seed = int(settings.get("seed", 0))
     dataset = load_project_data(project, progress=progress, cancel=cancel)
@@ -262,6 +303,20 @@ def build_run(
                     records=validation_records,
                 )
             )
+    elif project.task == "sequence" and (getattr(dataset, "meta", None) or {}).get("text"):
+        # A next-character model: its sample predictions are text it writes from the corpus's start.
+        corpus = dataset.meta["text"]
+        window = int(np.asarray(dataset["inputs"]).shape[1])
+        hooks.append(
+            TextSampler(
+                dataset.vocabulary,
+                corpus[:_PROMPT_CHARS],
+                window=window,
+                length=_GENERATED_CHARS,
+                seed=seed,
+                timestep=TimeStep(1, "epoch"),
+            )
+        )
     stopping = settings.get("early_stopping")
     if stopping:
         stopping = dict(stopping)
@@ -276,10 +331,31 @@ def build_run(
         )
     if settings.get("schedule"):
         hooks.append(LearningRateScheduler(settings["schedule"]))
+    run_folder = recorder = None
+    if record and project.path is not None:
+        from .runs import RunRecorder, create_run, parent_of
+
+        try:
+            run_folder = create_run(
+                project,
+                parent=parent_of(project, parent_checkpoint),
+                origin=origin,
+                extra={"backend": backend or settings.get("backend", "cpu"), **(run_info or {})},
+            )
+        except OSError as exc:  # a read-only or full disk: say where, and how to train anyway
+            raise ProjectError(
+                f"cannot make a run folder next to the project ({exc.strerror or exc}); train without "
+                "recording (sigma train --no-record) or move the project somewhere writable",
+                str(project.path),
+            ) from None
+        recorder = RunRecorder(run_folder, planned_epochs=int(settings.get("epochs", 1)))
     policy = dict(settings.get("checkpoint") or {})
     folder = checkpoint_dir or policy.get("directory")
-    if folder and int(policy.get("every_epochs") or 0) > 0:
+    if not folder and run_folder is not None:
+        folder = run_folder / "checkpoints"
+    if folder:
         folder = project.resolve(str(folder)) if project.path else Path(folder)
+    if folder and int(policy.get("every_epochs") or 0) > 0:
         monitor = "val_loss" if validation is not None else "loss"
         hooks.append(
             CheckpointSaver(
@@ -295,6 +371,8 @@ def build_run(
         # reports only: `sigma train --health` adds its own hook that also prints the findings.
         hooks.append(LayerHealth(log=False))
     hooks.extend(extra_hooks)
+    if recorder is not None:
+        hooks.append(recorder)
 
     trainer = Trainer(
         network,
@@ -322,6 +400,8 @@ def build_run(
         image_shape=image_shape,
         classes=classes,
         sample_inputs=sample_inputs,
+        folder=run_folder,
+        checkpoint_dir=Path(folder) if folder else None,
     )
 
 

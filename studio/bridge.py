@@ -65,10 +65,11 @@ class RunFinished(ev.Event):
     state: str = "finished"
 
 
-def _default_build_run(project):
+def _default_build_run(project, parent_checkpoint=None):
     from engine.run import build_run  # noqa: PLC0415 - lands after the studio; imported when first needed
 
-    return build_run(project)
+    # A saved project's run is recorded in its run folder; a resumed checkpoint of a run is its parent.
+    return build_run(project, parent_checkpoint=parent_checkpoint, origin="studio")
 
 
 class _RunTask(QtCore.QRunnable):
@@ -259,7 +260,10 @@ class Bridge(QtCore.QObject):
         return True
 
     def _build_and_restore(self, project, checkpoint_path: str | None):  # pool thread
-        run = self._build_run(project)
+        if self._build_run is _default_build_run:
+            run = self._build_run(project, parent_checkpoint=checkpoint_path)
+        else:  # a caller's factory takes the project alone
+            run = self._build_run(project)
         if checkpoint_path is not None:
             from engine import checkpoint
 

@@ -15,6 +15,7 @@ from studio import theme
 from studio.bridge import Bridge
 from studio.pacing import Paced
 from studio.panels.monitor import QtMonitorPanel
+from studio.panels.runs import QtRunsPanel
 from studio.panels.training import QtTrainingPanel
 from studio.widgets.banner import Banner
 
@@ -33,7 +34,7 @@ def example_projects() -> dict:
     """The bundled examples by menu label (each a function returning a fresh Project)."""
     from engine import templates  # noqa: PLC0415 - the lead's module; imported when needed
 
-    return {"Paint the cat": templates.cat_project, "Digits classifier": templates.digits_project}
+    return {example.title: example.make for example in templates.EXAMPLES}
 
 
 def default_project():
@@ -101,6 +102,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self._install_other_panels()
         self.add_panel("training", "Training", self.training, "left")
         self.add_panel("monitor", "Live monitor", self.monitor, "right")
+        self.runs = QtRunsPanel(self.bridge)
+        self.add_panel("runs", "Runs", self.runs, "right")
         self._arrange_default_layout()
         self._build_status_bar()
         self._build_actions()
@@ -115,6 +118,8 @@ class MainWindow(QtWidgets.QMainWindow):
         )
         self.sigProjectChanged.connect(self.training.set_project)
         self.sigProjectChanged.connect(self.monitor.set_project)  # sample edits go into the open project
+        self.sigProjectChanged.connect(self.runs.set_project)
+        self.runs.sigMessage.connect(self._info_message)
         app = QtWidgets.QApplication.instance()
         if app is not None:  # the last line of defence: a quit by any route waits for the run to end
             app.aboutToQuit.connect(self._shutdown)
@@ -201,6 +206,8 @@ class MainWindow(QtWidgets.QMainWindow):
             if name in self._docks:
                 self.tabifyDockWidget(training, self._docks[name])
         training.raise_()
+        self.tabifyDockWidget(self._docks["monitor"], self._docks["runs"])
+        self._docks["monitor"].raise_()
         self._default_state = self.saveState(_LAYOUT_VERSION)
         self._sized = False
 
@@ -339,6 +346,9 @@ class MainWindow(QtWidgets.QMainWindow):
         if speed:
             self.status_speed.setText(f"{speed:,.0f} samples/s")
 
+    def _info_message(self, text: str) -> None:
+        self.banner.show_message(text, "info")
+
     def _show_error(self, event) -> None:
         self.banner.show_message(
             f"Training stopped on an error: {event.message}\n"
@@ -376,6 +386,7 @@ class MainWindow(QtWidgets.QMainWindow):
         settings.sync()
 
     def _shutdown(self) -> None:
+        self.runs.shutdown()
         self.bridge.shutdown()
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:

@@ -10,6 +10,8 @@ Saved:
 
 - ``main_window_cat.png``: "Paint the cat" mid-training: loss falling, the network's painting beside
   the original, the painting error over time, progress and ETA;
+- ``main_window_cat_sharp.png``: the same example once the painting passed 30 dB PSNR (Fourier features);
+- ``main_window_text.png``: "Write like the poets": the text the GRU writes after each epoch, live;
 - ``main_window_digits.png``: the digits classifier mid-training: classified samples (green right,
   red wrong) above the confusion matrix, loss and accuracy per epoch with validation;
 - ``monitor_histograms.png``: the digits run's weight and gradient histograms tab;
@@ -17,7 +19,7 @@ Saved:
 - ``predict_files.png``: Training > Predict on files… after a short digits run: PNG digits and CSV
   rows classified, with thumbnails, and a damaged PNG named and skipped.
 
-``--only predict`` (or any of ``cat digits bad_input predict``) takes just those.
+``--only predict`` (or any of ``cat cat_sharp text digits bad_input predict``) takes just those.
 """
 
 from __future__ import annotations
@@ -81,6 +83,26 @@ def _cat(app, window, out: Path) -> None:
     _shoot(app, window, out / "main_window_cat.png")
     bridge.stop()
     _wait(app, lambda: not bridge.busy, 60, "the cat run to stop")
+
+
+def _cat_sharp(app, window, out: Path) -> None:
+    bridge, samples = window.bridge, window.monitor.samples
+    window.open_example("Paint the cat")
+    window.training.start()
+    _wait(app, lambda: (samples.last_psnr or 0.0) >= 30.0, 1800, "the cat painted at 30 dB PSNR")
+    _shoot(app, window, out / "main_window_cat_sharp.png")
+    bridge.stop()
+    _wait(app, lambda: not bridge.busy, 60, "the cat run to stop")
+
+
+def _text(app, window, out: Path) -> None:
+    bridge, text = window.bridge, window.monitor.samples.text
+    window.open_example("Write like the poets (text)")
+    window.training.start()
+    _wait(app, lambda: len(text.samples) >= 3, 1800, "three texts written by the model")
+    _shoot(app, window, out / "main_window_text.png")
+    bridge.stop()
+    _wait(app, lambda: not bridge.busy, 60, "the text run to stop")
 
 
 def _digits(app, window, out: Path) -> None:
@@ -187,7 +209,7 @@ def main(argv=None) -> int:
     return 0
 
 
-SHOTS = ["cat", "digits", "bad_input", "predict"]
+SHOTS = ["cat", "cat_sharp", "text", "digits", "bad_input", "predict"]
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -22,7 +22,10 @@ from engine.cli.errors import (
     one_line,
 )
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "TRIAL_COMMAND"]
+
+#: ``sigma _sweep-trial SWEEP_FILE INDEX`` runs one trial of a sweep (see :mod:`engine.runs.sweep`).
+TRIAL_COMMAND = "_sweep-trial"
 
 _DESCRIPTION = "Sigma Studio's headless command: train, evaluate, predict with and export networks."
 
@@ -78,8 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
         "train",
         "train a project (a .sigma project file)",
         "Train the network of a project on its dataset, printing progress and one line of metrics "
-        "per epoch. Checkpoints go to --checkpoint-dir (default: the project's setting, else "
-        "'<project name>-checkpoints' next to the project file); the last one is 'last.h5'.",
+        "per epoch. The run is recorded in '<project>.runs/run-NNNN/' next to the project file (settings, "
+        "metric history, checkpoints; see 'sigma runs'). Checkpoints go to --checkpoint-dir (default: "
+        "the project's setting, else the run folder's 'checkpoints'); the last one is 'last.h5'.",
     )
     p.add_argument("project", metavar="PROJECT", help="project file (JSON, format sigma.project/1)")
     p.add_argument(
@@ -116,6 +120,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_int,
         metavar="N",
         help="with --health: measure every N iterations (default: the LayerHealth default, 50)",
+    )
+    p.add_argument(
+        "--no-record",
+        action="store_true",
+        help="do not record the run in the project's run folder ('<project>.runs/run-NNNN')",
     )
 
     p = command(
@@ -165,11 +174,65 @@ def build_parser() -> argparse.ArgumentParser:
     p = command(
         "new",
         "write a new project file from a template",
-        "Write a project file from one of the studio's templates (digits, digits-cnn, cat), ready for "
-        "'sigma train'. An existing file is never overwritten.",
+        "Write a project file from one of the bundled examples (engine.templates.EXAMPLES: cat, photo, "
+        "digits, digits-cnn, shapes, iris, text, xor), ready for 'sigma train'. An existing file is never "
+        "overwritten.",
     )
     p.add_argument("project", metavar="PROJECT", help="the project file to write (e.g. digits.sigma)")
-    p.add_argument("--template", default="digits", help="digits (default), digits-cnn or cat")
+    p.add_argument(
+        "--template",
+        default="digits",
+        help="an example's key: digits (default), digits-cnn, cat, photo, shapes, iris, text or xor",
+    )
+
+    p = command(
+        "runs",
+        "list a project's runs as a table",
+        "Print one row per recorded run of a project: its state, lineage, every setting that differs "
+        "between the runs, and the final and best loss and metric (training and validation). The "
+        "studio's run table shows the same.",
+    )
+    p.add_argument("project", metavar="PROJECT", help="project file (its runs are in PROJECT.runs/)")
+    p.add_argument(
+        "--csv",
+        nargs="?",
+        const="-",
+        metavar="OUT.csv",
+        help="write the table as CSV (to OUT.csv, or to stdout without a file name)",
+    )
+
+    p = command(
+        "sweep",
+        "train a project over a grid of settings",
+        "Train one recorded run per combination of the --grid values (or --random N of them), each in "
+        "its own process. Keys: a training setting (optimiser.learning_rate, batch_size, seed, "
+        "optimiser.type, epochs) or a layer argument by layer-name pattern (network.fc*.units). An "
+        "interrupted sweep continues with --resume. The runs show in 'sigma runs' and the studio.",
+    )
+    p.add_argument("project", metavar="PROJECT", help="project file (JSON, format sigma.project/1)")
+    p.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        metavar="KEY=V1,V2",
+        help="an axis of the sweep, e.g. optimiser.learning_rate=1e-3,3e-3 (repeat for more axes)",
+    )
+    p.add_argument("--random", type=_positive_int, metavar="N", help="run N combinations picked at random")
+    p.add_argument("--seed", type=int, default=0, help="seed of the --random pick (default 0)")
+    p.add_argument(
+        "--parallel",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="trials at once (default 1); each gets cores/N BLAS threads",
+    )
+    p.add_argument(
+        "--resume",
+        nargs="?",
+        const="last",
+        metavar="SWEEP",
+        help="continue an unfinished sweep (the last one, or e.g. sweep-0002): its unfinished trials run",
+    )
 
     p = command("info", "describe a checkpoint", "Print what a checkpoint holds: network, counters, metrics.")
     p.add_argument("checkpoint", metavar="CHECKPOINT")
@@ -179,8 +242,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the ``sigma`` command; returns the exit code (see ``sigma --help``)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == [TRIAL_COMMAND]:  # a sweep's trial process (not for users: not in --help)
+        from engine.runs import trial
+
+        return trial.main(argv[1:])
     parser = build_parser()
-    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(argv)
     if not args.command:
         parser.print_help(sys.stderr)
         return EXIT_USAGE

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from engine.cli.errors import EXIT_OK, EXIT_USAGE, BadInput, CliError
 from engine.cli.loading import network_from_checkpoint, say
+from engine.cli.runs import cmd_runs, cmd_sweep
 from engine.cli.train import cmd_eval, cmd_train
 
 __all__ = [
@@ -20,6 +21,8 @@ __all__ = [
     "cmd_export",
     "cmd_new",
     "cmd_info",
+    "cmd_runs",
+    "cmd_sweep",
     "network_from_checkpoint",
 ]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import threading
 from pathlib import Path
@@ -15,8 +16,21 @@ __all__ = ["cmd_train", "cmd_eval"]
 
 
 # ---------------------------------------------------------------------------------------------- train
+def _records(args) -> bool:
+    """Whether this process records the run in a run folder: not with --no-record, and only rank 0 of
+    an MPI run (the rank is known from the launcher's environment before MPI starts)."""
+    if getattr(args, "no_record", False):
+        return False
+    if getattr(args, "operator", "auto") == "mpi":
+        for name in ("OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK"):
+            if os.environ.get(name, "0") != "0":
+                return False
+    return True
+
+
 def _checkpoint_dir(project, args) -> Path | None:
-    """Where checkpoints go: --checkpoint-dir, else the project's setting, else next to the project."""
+    """Where checkpoints go: --checkpoint-dir, else the project's setting, else the run folder's
+    ``checkpoints`` (None here: :func:`engine.run.build_run` makes the folder), else next to the project."""
     if args.no_checkpoints:
         return None
     if args.checkpoint_dir:
@@ -24,6 +38,8 @@ def _checkpoint_dir(project, args) -> Path | None:
     settings = project.training.get("checkpoint") or {}
     if settings.get("directory"):
         return project.resolve(settings["directory"])
+    if _records(args):
+        return None
     stem = Path(project.path).stem if project.path else "project"
     return ((Path(project.path).parent if project.path else Path.cwd()) / f"{stem}-checkpoints").resolve()
 
@@ -85,10 +101,10 @@ def cmd_train(args) -> int:
         project.training["epochs"] = args.epochs
     folder = _checkpoint_dir(project, args)
     settings = dict(project.training.get("checkpoint") or {})
-    if folder is None:
+    if args.no_checkpoints:
         settings["every_epochs"] = 0
         settings["directory"] = None
-    else:
+    elif folder is not None:
         settings["directory"] = str(folder)
     project.training["checkpoint"] = settings
     health = None
@@ -103,7 +119,12 @@ def cmd_train(args) -> int:
         workers=args.workers,
         checkpoint_dir=folder,
         extra_hooks=() if health is None else (health,),
+        record=_records(args),
+        parent_checkpoint=args.resume,
+        origin="sigma train",
     )
+    if not args.no_checkpoints:
+        folder = run.checkpoint_dir
     trainer = run.trainer
     kind = getattr(args, "operator", "auto")
     if kind != "auto":
@@ -113,6 +134,10 @@ def cmd_train(args) -> int:
     if args.resume:
         restore(trainer, args.resume)
     if trainer.epoch >= run.epochs:
+        if run.folder is not None:  # nothing was trained: no run to keep
+            from engine.runs import delete_run
+
+            delete_run(run.folder)
         say(
             f"nothing to do: {trainer.epoch} epoch(s) already done of {run.epochs}; pass --epochs N to train "
             "further"
@@ -135,6 +160,8 @@ def cmd_train(args) -> int:
                 f"sample edits: {counts['relabel']} relabelled, {counts['exclude']} excluded "
                 f"({counts['check']} marked to check later); the data files are unchanged"
             )
+        if run.folder is not None:
+            say(f"recording: {run.folder.name} in {run.folder.parent} (see: sigma runs {args.project})")
         if folder is not None:
             every = int(settings.get("every_epochs") or 0)
             say(f"checkpoints: {f'every {every} epoch(s) and ' if every else ''}at the end, in {folder}")
@@ -191,7 +218,7 @@ def cmd_eval(args) -> int:
         raise BadInput(
             f"{project_path}: the project has no trained checkpoint yet; give one with --checkpoint"
         )
-    run = build_run(project, backend=args.backend, workers=1)
+    run = build_run(project, backend=args.backend, workers=1, record=False)
     restore(run.trainer, ckpt)
     sets = [("validation", run.validation_data), ("test", getattr(run, "test_data", None))]
     sets = [(name, data) for name, data in sets if data is not None and len(data)]

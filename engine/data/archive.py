@@ -8,12 +8,14 @@ them, so bytes are also counted while copying). Errors name the archive and the 
 
 from __future__ import annotations
 
+import lzma
 import os
 import posixpath
 import shutil
 import stat
 import tarfile
 import zipfile
+import zlib
 
 from engine.data.errors import DataImportError
 
@@ -21,6 +23,10 @@ __all__ = ["is_archive", "safe_extract", "DEFAULT_MAX_BYTES", "DEFAULT_MAX_ENTRI
 
 DEFAULT_MAX_BYTES = 4 << 30
 DEFAULT_MAX_ENTRIES = 200_000
+#: Folder levels an entry's path may have (a zip can name a file under thousands of folders).
+MAX_DEPTH = 32
+#: Archives inside archives that are unpacked in turn (a zip of a zip of a zip...).
+MAX_NESTING = 3
 _TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
 
 
@@ -34,7 +40,8 @@ def is_archive(path) -> bool:
         return False
     try:
         return zipfile.is_zipfile(path) or tarfile.is_tarfile(path)
-    except OSError:
+    except (OSError, EOFError, zlib.error, lzma.LZMAError, tarfile.TarError, ValueError):
+        # A truncated or damaged .gz/.bz2/.xz is not recognisably a tar; its reader says what is wrong.
         return False
 
 
@@ -50,7 +57,19 @@ def _check_name(archive: str, name: str) -> str:
         raise DataImportError(
             f"archive entry {name!r} escapes the target folder ('..'); refusing to extract", archive
         )
+    if len(parts) > MAX_DEPTH:
+        raise DataImportError(
+            f"archive entry {_short(name)!r} is {len(parts)} folders deep, more than the limit {MAX_DEPTH}",
+            archive,
+        )
+    if any(len(p.encode("utf-8", "surrogateescape")) > 255 for p in parts):
+        raise DataImportError(f"archive entry {_short(name)!r} has a name part over 255 bytes", archive)
     return "/".join(parts)
+
+
+def _short(name: str, limit: int = 120) -> str:
+    """An entry name cut for a message (a hostile name can be megabytes long)."""
+    return name if len(name) <= limit else name[: limit // 2] + "..." + name[-limit // 2 :]
 
 
 def _inside(relative_dir: str, link_target: str) -> bool:
@@ -99,7 +118,18 @@ def safe_extract(
             _extract_tar(archive, target, max_bytes, max_entries, ctx)
         else:
             raise DataImportError("not a zip or tar archive", archive)
-    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as exc:
+    except (
+        zipfile.BadZipFile,
+        tarfile.TarError,
+        EOFError,
+        OSError,
+        zlib.error,
+        lzma.LZMAError,
+        NotImplementedError,  # a zip compression method Python lacks
+        RuntimeError,  # an encrypted zip entry
+        ValueError,
+        UnicodeDecodeError,
+    ) as exc:
         if isinstance(exc, FileNotFoundError) and exc.filename == archive:
             raise DataImportError("file disappeared during import", archive) from exc
         raise DataImportError(f"archive is damaged or unreadable ({exc})", archive) from exc

@@ -6,19 +6,20 @@ import os
 import shutil
 import tempfile
 
-import numpy as np
-
-from engine.data.archive import DEFAULT_MAX_BYTES, is_archive, safe_extract
+from engine.data.archive import DEFAULT_MAX_BYTES, MAX_NESTING, is_archive, safe_extract
+from engine.data.budget import default_disk_budget
+from engine.data.concat import concatenate
 from engine.data.dataset import Dataset
 from engine.data.errors import DataImportError, ImportContext
-from engine.data.readers.arrays import read_hdf5, read_npy, read_npz
-from engine.data.readers.common import check_readable, natural_key, read_head
+from engine.data.readers.arrays import read_npy, read_npz
+from engine.data.readers.common import check_readable, natural_key, open_failure_reason, read_head
+from engine.data.readers.h5data import read_hdf5
 from engine.data.readers.idx import is_idx_file, read_idx_files
 from engine.data.readers.images import class_folders, is_image_file, read_image_files
 from engine.data.readers.labels import looks_like_label_table, read_label_table
 from engine.data.readers.tabular import read_table
 from engine.data.readers.text import read_text, text_dataset
-from engine.data.storage import SectionBuilder, as_numpy, default_memory_budget
+from engine.data.storage import default_memory_budget
 
 __all__ = ["load", "concatenate", "detect_format"]
 
@@ -84,6 +85,7 @@ def load(
     stride=None,
     on_error: str = "raise",
     memory_budget: int | None = None,
+    disk_budget: int | None = None,
     cache_dir=None,
     max_archive_bytes: int = DEFAULT_MAX_BYTES,
     progress=None,
@@ -118,6 +120,9 @@ def load(
     memory_budget : int, optional
         Bytes the records may take in RAM; beyond it they go to an HDF5 cache in ``cache_dir``.
         Default: a quarter of physical memory, at most 4 GiB.
+    disk_budget : int, optional
+        Bytes the cache files may take in ``cache_dir``. Default: half its free space, at most 64 GiB.
+        Sizes declared by headers are checked against memory plus disk budgets before reading.
     cache_dir : str, optional
         Where cache files (and extracted archives, while importing) go; the temp folder by default.
     max_archive_bytes : int
@@ -156,7 +161,9 @@ def load(
         stride=stride,
         max_archive_bytes=max_archive_bytes,
         memory_budget=int(memory_budget) if memory_budget is not None else default_memory_budget(),
+        disk_budget=int(disk_budget) if disk_budget is not None else default_disk_budget(cache_dir),
         cache_dir=os.fspath(cache_dir) if cache_dir is not None else None,
+        archive_depth=0,
     )
     ctx.check_cancel()
     if isinstance(source, (list, tuple)):
@@ -176,14 +183,22 @@ def _load_path(path: str, ctx, opt) -> Dataset:
     if os.path.isdir(path):
         return _load_folder(path, ctx, opt)
     fmt = detect_format(path)
-    budget, cache = opt["memory_budget"], opt["cache_dir"]
+    budget, cache, disk = opt["memory_budget"], opt["cache_dir"], opt["disk_budget"]
     if fmt == "archive":
+        if opt["archive_depth"] >= MAX_NESTING:
+            raise DataImportError(
+                f"archive nested {opt['archive_depth'] + 1} deep inside other archives (limit {MAX_NESTING})",
+                path,
+            )
         if cache:
             os.makedirs(cache, exist_ok=True)
         workdir = tempfile.mkdtemp(prefix="sigma-extract-", dir=cache)
         try:
-            root = safe_extract(path, workdir, opt["max_archive_bytes"], ctx=ctx)
-            dataset = _load_folder(root, ctx, opt, archive=path)
+            # Extraction writes into the cache folder, so the disk budget bounds it as well.
+            limit = min(opt["max_archive_bytes"], max(0, disk))
+            root = safe_extract(path, workdir, limit, ctx=ctx)
+            inner = dict(opt, archive_depth=opt["archive_depth"] + 1)
+            dataset = _load_folder(root, ctx, inner, archive=path)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
         return dataset
@@ -191,9 +206,11 @@ def _load_path(path: str, ctx, opt) -> Dataset:
         return _images(os.path.dirname(path), [path], None, ctx, opt)
     if fmt == "table":
         keys = ("inputs", "targets", "classes", "target_kind", "missing", "fill_value", "delimiter", "header")
-        return read_table(path, ctx, memory_budget=budget, cache_dir=cache, **{k: opt[k] for k in keys})
+        return read_table(
+            path, ctx, memory_budget=budget, cache_dir=cache, disk_budget=disk, **{k: opt[k] for k in keys}
+        )
     if fmt == "text":
-        text = read_text(path)
+        text = read_text(path, budget)
         return text_dataset(
             text,
             ctx,
@@ -202,17 +219,24 @@ def _load_path(path: str, ctx, opt) -> Dataset:
             memory_budget=budget,
             cache_dir=cache,
             source=path,
+            disk_budget=disk,
         )
     if fmt == "idx":
-        return read_idx_files([path], ctx, classes=opt["classes"], memory_budget=budget, cache_dir=cache)
+        return read_idx_files(
+            [path], ctx, classes=opt["classes"], memory_budget=budget, cache_dir=cache, disk_budget=disk
+        )
     # targets=None means "no targets" here too; "auto" picks an array by its name (y, labels...).
     roles = dict(
         inputs=_name(opt["inputs"]), targets=False if opt["targets"] is None else _name(opt["targets"])
     )
     if fmt == "npy":
-        return read_npy(path, ctx, classes=opt["classes"], memory_budget=budget, cache_dir=cache)
+        return read_npy(
+            path, ctx, classes=opt["classes"], memory_budget=budget, cache_dir=cache, disk_budget=disk
+        )
     reader = read_npz if fmt == "npz" else read_hdf5
-    return reader(path, ctx, classes=opt["classes"], memory_budget=budget, cache_dir=cache, **roles)
+    return reader(
+        path, ctx, classes=opt["classes"], memory_budget=budget, cache_dir=cache, disk_budget=disk, **roles
+    )
 
 
 def _name(role):
@@ -230,6 +254,7 @@ def _images(root, files, labels, ctx, opt, **extra) -> Dataset:
         color=opt["color"],
         resize=opt["resize"],
         memory_budget=opt["memory_budget"],
+        disk_budget=opt["disk_budget"],
         cache_dir=opt["cache_dir"],
         root=root,
         **extra,
@@ -244,20 +269,43 @@ def _visible(folder: str) -> list:
 
 
 def _walk_files(folder: str) -> list[str]:
+    """Files under ``folder`` in natural order, walked with a stack (``os.walk`` recurses in Python 3.11)."""
     out = []
-    for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames[:] = sorted((d for d in dirnames if not d.startswith((".", "__"))), key=natural_key)
-        out += [os.path.join(dirpath, f) for f in sorted(filenames, key=natural_key) if not f.startswith(".")]
+    stack = [folder]
+    while stack:
+        current = stack.pop()
+        try:
+            entries = sorted(os.scandir(current), key=lambda e: natural_key(e.name))
+        except OSError:
+            continue  # an unreadable subfolder holds nothing we can import
+        subdirs = []
+        for e in entries:
+            if e.is_dir():
+                # Like os.walk: links to folders are not followed (they could loop).
+                if not e.name.startswith((".", "__")) and not e.is_symlink():
+                    subdirs.append(e.path)
+            elif not e.name.startswith("."):
+                out.append(e.path)
+        stack.extend(reversed(subdirs))
     return out
 
 
 def _load_folder(folder: str, ctx, opt, archive=None) -> Dataset:
-    entries = _visible(folder)
-    files = [e.path for e in entries if e.is_file()]
-    dirs = [e.path for e in entries if e.is_dir()]
     where = archive or folder
-    if not files and len(dirs) == 1:
-        return _load_folder(dirs[0], ctx, opt, archive)  # an archive's wrapper folder
+    # Step into wrapper folders (an archive's "data/" around everything) in a loop, not by recursion:
+    # a folder chain can be thousands deep.
+    for _ in range(64):
+        try:
+            entries = _visible(folder)
+        except OSError as exc:
+            raise DataImportError(open_failure_reason(exc), folder) from exc
+        files = [e.path for e in entries if e.is_file()]
+        dirs = [e.path for e in entries if e.is_dir()]
+        if files or len(dirs) != 1:
+            break
+        folder = dirs[0]
+    else:
+        raise DataImportError("folders nested more than 64 deep with nothing in them", where)
     images = [f for f in files if is_image_file(f)]
     tables = [f for f in files if f.lower().endswith(_TABLE)]
     if len(tables) == 1 and looks_like_label_table(tables[0]):
@@ -298,7 +346,12 @@ def _load_folder(folder: str, ctx, opt, archive=None) -> Dataset:
     idx = [f for f, fmt in formats.items() if fmt == "idx"]
     if idx:
         return read_idx_files(
-            idx, ctx, classes=opt["classes"], memory_budget=opt["memory_budget"], cache_dir=opt["cache_dir"]
+            idx,
+            ctx,
+            classes=opt["classes"],
+            memory_budget=opt["memory_budget"],
+            cache_dir=opt["cache_dir"],
+            disk_budget=opt["disk_budget"],
         )
     return _load_many(list(formats), ctx, opt)
 
@@ -322,65 +375,24 @@ def _load_many(paths: list[str], ctx, opt) -> Dataset:
             raise DataImportError("no such file or folder", p)
     if all(f == "idx" for f in formats):
         return read_idx_files(
-            paths, ctx, classes=opt["classes"], memory_budget=opt["memory_budget"], cache_dir=opt["cache_dir"]
+            paths,
+            ctx,
+            classes=opt["classes"],
+            memory_budget=opt["memory_budget"],
+            cache_dir=opt["cache_dir"],
+            disk_budget=opt["disk_budget"],
         )
     if all(f == "image" for f in formats):
         return _images(os.path.commonpath([os.path.abspath(p) for p in paths]), paths, None, ctx, opt)
-    return concatenate([_load_path(p, ctx, opt) for p in paths], opt["memory_budget"], opt["cache_dir"])
-
-
-def concatenate(datasets: list, memory_budget: int | None = None, cache_dir=None) -> Dataset:
-    """Join datasets record-wise.
-
-    Sections and per-record shapes must match. Class lists are merged (union, natural order) and
-    targets re-indexed. The result respects ``memory_budget`` like any import.
-
-    Returns
-    -------
-    Dataset
-    """
-    if len(datasets) == 1:
-        return datasets[0]
-    first = datasets[0]
-    for ds in datasets[1:]:
-        if ds.section_names != first.section_names:
-            raise DataImportError(
-                f"sources have different sections: {first.section_names} vs {ds.section_names}",
-                ds.meta.get("source"),
-            )
-        for name in first.section_names:
-            if ds.shape_of(name) != first.shape_of(name):
-                raise DataImportError(
-                    f"section {name!r} records are {ds.shape_of(name)} here "
-                    f"but {first.shape_of(name)} in the first source",
-                    ds.meta.get("source"),
-                )
-    labelled = [ds.classes is not None for ds in datasets]
-    if any(labelled) and not all(labelled):
-        raise DataImportError("some sources have class labels and some do not", None)
-    classes = None
-    if all(labelled):
-        classes = sorted({c for ds in datasets for c in ds.classes}, key=natural_key)
-    budget = memory_budget if memory_budget is not None else default_memory_budget()
-    builder = SectionBuilder(
-        {n: first.dtype_of(n) for n in first.section_names},
-        budget,
-        cache_dir,
-        expected_records=sum(len(ds) for ds in datasets),
-    )
-    for ds in datasets:
-        remap = np.array([classes.index(c) for c in ds.classes], dtype=np.int64) if classes else None
-        for start in range(0, len(ds), 8192):
-            block = {n: as_numpy(ds[n][start : start + 8192]) for n in first.section_names}
-            if remap is not None and "targets" in block:
-                block["targets"] = remap[block["targets"]]
-            builder.append(block)
-    meta = {"kind": "concatenated", "parts": [len(ds) for ds in datasets]}
-    sizes = [ds.meta.get("image_sizes") for ds in datasets]
-    if all(sizes):
-        merged: dict = {}
-        for s in sizes:
-            for k, v in s.items():
-                merged[k] = merged.get(k, 0) + v
-        meta["image_sizes"] = merged
-    return Dataset(builder.finish(), classes, [r for ds in datasets for r in ds.report], meta)
+    parts = []
+    for p in paths:
+        try:
+            parts.append(_load_path(p, ctx, opt))
+        except DataImportError as exc:
+            # Under on_error="skip" a source that cannot be read is one bad file: named, left out.
+            if ctx.on_error == "raise":
+                raise
+            ctx.fail(exc.reason, exc.file, exc.row)
+    if not parts:
+        raise DataImportError("none of the sources could be read (see the report)", paths[0])
+    return concatenate(parts, opt["memory_budget"], opt["cache_dir"])

@@ -1,4 +1,5 @@
-"""Bundled sample datasets: handwritten digits, the cat to paint, XOR and a small text corpus.
+"""Bundled sample datasets: handwritten digits, the cat and Chelsea to paint, XOR, two small text corpora,
+the Iris table and a folder of shape pictures.
 
 The files live in ``resources/samples/`` at the repository root (next to ``engine/``). Set the
 environment variable ``SIGMA_RESOURCES`` to a folder holding ``samples/`` to use another copy (an
@@ -25,10 +26,22 @@ __all__ = [
     "write_digit_images",
     "cat",
     "cat_dataset",
+    "chelsea",
+    "chelsea_dataset",
+    "picture",
+    "picture_dataset",
     "coordinate_dataset",
     "xor",
     "text",
+    "verse",
+    "FILES",
 ]
+
+#: Samples that are files read by the ordinary importer (``engine.data.load``), by sample name.
+FILES = {"iris": "iris.csv", "shapes": "shapes.zip"}
+
+#: Longest side of a picture to paint; larger pictures are scaled down (pixels are training records).
+MAX_PAINT_SIDE = 256
 
 
 def _candidates(name: str) -> list[Path]:
@@ -174,6 +187,58 @@ def cat_dataset() -> Dataset:
     return ds
 
 
+def picture(path, max_side: int = MAX_PAINT_SIDE) -> np.ndarray:
+    """Any image file as a float32 array ``(H, W, 3)`` of RGB in [0, 1], its longer side at most
+    ``max_side`` pixels (scaled down, aspect kept; transparency over white).
+
+    Raises
+    ------
+    DataImportError
+        The file is not an image Pillow can read (the message names the file).
+    """
+    from engine.data.errors import DataImportError
+    from engine.data.readers.images import decode_image
+
+    try:  # the header only: the size decides how large a decode to ask for
+        with Image.open(path) as img:
+            h, w = img.height, img.width
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise DataImportError(f"not a readable image ({exc})", str(path)) from exc
+    size = None
+    if max(h, w) > max_side:
+        k = max_side / max(h, w)
+        size = (max(1, round(h * k)), max(1, round(w * k)))
+    pixels, _ = decode_image(path, "rgb", size)
+    return pixels
+
+
+def picture_dataset(path, max_side: int = MAX_PAINT_SIDE) -> Dataset:
+    """:func:`coordinate_dataset` of :func:`picture`: paint any image file."""
+    image = picture(path, max_side)
+    ds = coordinate_dataset(image)
+    ds.image = image
+    ds.meta["source"] = str(path)
+    return ds
+
+
+def chelsea() -> np.ndarray:
+    """Chelsea the cat, the photograph from scikit-image, at 225x150: float32 ``(150, 225, 3)`` in [0, 1].
+
+    The bundled ``chelsea.png`` is scikit-image's 451x300 original (CC0, see the samples README);
+    halving it keeps fur and whiskers while the canvas stays twice the cartoon cat's.
+    """
+    return picture(resource_path("chelsea.png"), max_side=225)
+
+
+def chelsea_dataset() -> Dataset:
+    """:func:`coordinate_dataset` of :func:`chelsea`; the image itself is ``dataset.image``."""
+    image = chelsea()
+    ds = coordinate_dataset(image)
+    ds.image = image
+    ds.meta["source"] = str(resource_path("chelsea.png"))
+    return ds
+
+
 def xor(kind: str = "class") -> Dataset:
     """The four XOR records.
 
@@ -213,7 +278,17 @@ def text(sequence_length: int = 32, stride: int = 4) -> Dataset:
         sequence_length)`` (the next characters); ``vocabulary``/``classes`` are the characters and
         ``meta["text"]`` the whole corpus.
     """
-    path = resource_path("corpus.txt")
+    return _text_file("corpus.txt", sequence_length, stride)
+
+
+def verse(sequence_length: int = 32, stride: int = 3) -> Dataset:
+    """Public-domain verse and prose (Lincoln, Shakespeare, Blake, Wordsworth, Carroll, Dickinson; about
+    7,000 characters) as next-character windows, like :func:`text`."""
+    return _text_file("verse.txt", sequence_length, stride)
+
+
+def _text_file(name: str, sequence_length: int, stride: int) -> Dataset:
+    path = resource_path(name)
     corpus = read_text(path)
     ds = text_dataset(
         corpus,

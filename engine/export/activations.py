@@ -17,6 +17,7 @@ _SIMPLE = {
     "tanh": "Tanh",
     "softplus": "Softplus",
     "softsign": "Softsign",
+    "sine": "Sin",
 }
 
 

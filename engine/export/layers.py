@@ -147,5 +147,5 @@ def load_all() -> None:
     """Import the modules whose converters register themselves (other layer families)."""
     import importlib
 
-    for module in ("engine.export.shapes", "engine.export.recurrent"):
+    for module in ("engine.export.shapes", "engine.export.recurrent", "engine.export.coordinates"):
         importlib.import_module(module)

@@ -14,6 +14,7 @@ from .histograms import HistogramReporter
 from .reporters import MetricReporter, ResourceReporter, RuntimeReporter
 from .samples import SamplePredictionStreamer
 from .saver import CheckpointSaver
+from .text import TextSampler
 from .timestep import EVENTS, TimeStep, every, on, once_after
 from .validation import ValidationMetrics, confusion_matrix, per_class_metrics, top_k_accuracy
 
@@ -48,6 +49,7 @@ __all__ = [
     "LearningRateScheduler",
     "CheckpointSaver",
     "SamplePredictionStreamer",
+    "TextSampler",
     "NaNGuard",
     "NonFiniteError",
     "ValueModifier",

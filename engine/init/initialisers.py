@@ -258,6 +258,33 @@ class LeCunNormal(LeCunUniform):
     distribution = "normal"
 
 
+class SirenUniform(Initialiser):
+    """Sitzmann et al. (2020), for sine layers ``sin(omega_0 (x W + b))``.
+
+    The first layer draws ``U(-1/fan_in, 1/fan_in)``, so that ``omega_0 x W`` spans several periods
+    over inputs in [-1, 1]; hidden layers draw ``U(-c, c)`` with ``c = sqrt(6 / fan_in) / omega_0``, so
+    that every layer's pre-activations stay arcsine-distributed with unit spread whatever the depth.
+    """
+
+    type_name = "siren_uniform"
+
+    def __init__(self, omega_0: float = 30.0, first: bool = False):
+        self.omega_0 = _check_number("SirenUniform", "omega_0", omega_0, positive=True)
+        if not isinstance(first, bool):
+            raise ValueError(
+                f"Invalid value for `first` in initialiser SirenUniform. Expected a bool. Received: {first!r}"
+            )
+        self.first = first
+
+    def draw(self, shape, rng, fan_in, fan_out):
+        fan_in = max(fan_in, 1)
+        limit = 1.0 / fan_in if self.first else math.sqrt(6.0 / fan_in) / self.omega_0
+        return rng.uniform(-limit, limit, shape)
+
+    def config(self):
+        return {"omega_0": self.omega_0, "first": self.first}
+
+
 GlorotUniform, GlorotNormal = XavierUniform, XavierNormal
 KaimingUniform, KaimingNormal = HeUniform, HeNormal
 LeCun = LeCunNormal

@@ -3,6 +3,7 @@
 from .base import Layer, LayerError, LayerShapeError, layer_class, layer_types
 from .composition import Node, Stack  # noqa: F401 - attaches Layer + and *; engine.network re-exports them
 from .conv import Conv1D, Conv2D
+from .coordinates import FourierFeatures, Siren
 from .core import ACTIVATIONS, Activation, Dense, Dropout, Flatten, Input, Reshape
 from .embedding import Embedding
 from .losses import BinaryCrossEntropy, LossHead, SoftmaxCrossEntropy, SquaredError
@@ -24,6 +25,8 @@ __all__ = [
     "Reshape",
     "Activation",
     "Dropout",
+    "FourierFeatures",
+    "Siren",
     "Conv1D",
     "Conv2D",
     "MaxPool2D",

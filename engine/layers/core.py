@@ -9,6 +9,7 @@ import numpy as np
 from ..init import Constant, HeUniform, LeCunNormal, XavierUniform
 from ..ops import activations as act
 from ..ops.linalg import linear
+from ..ops.periodic import sin
 from ..ops.shape import reshape
 from .base import Layer, check_choice, check_int, check_rate, check_shape
 
@@ -26,6 +27,7 @@ ACTIVATIONS = {
     "tanh": act.tanh,
     "softplus": act.softplus,
     "softsign": act.softsign,
+    "sine": sin,
     "softmax": act.softmax,
     "log_softmax": act.log_softmax,
 }

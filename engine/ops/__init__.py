@@ -50,6 +50,7 @@ from .math import (
     where,
 )
 from .normalization import batch_norm, layer_norm
+from .periodic import cos, sin
 from .pooling import avg_pool2d, global_avg_pool2d, max_pool2d, relu_max_pool2d
 from .recurrent import gru, gru_cell, lstm, lstm_cell
 from .reductions import argmax, argmin, broadcast_to, logsumexp, max, mean, min, std, sum, sum_to, var
@@ -82,6 +83,7 @@ __all__ = [
     "conv1d",
     "conv2d",
     "conv2d_output_shape",
+    "cos",
     "div",
     "dropout",
     "dropout_mask",
@@ -125,6 +127,7 @@ __all__ = [
     "selu",
     "sigmoid",
     "sign",
+    "sin",
     "softmax",
     "softmax_cross_entropy",
     "softplus",

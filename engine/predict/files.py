@@ -51,6 +51,15 @@ def read_file(path, input_shape, integer: bool = False) -> np.ndarray:
         raise PredictInputError(f"{path}: file not found", path)
     if os.path.isdir(path):
         raise PredictInputError(f"{path}: is a folder; give the files in it", path)
+    from engine.data.budget import check_regular_file
+    from engine.data.errors import DataImportError
+
+    try:
+        check_regular_file(path)  # a device or FIFO is refused without being opened
+    except DataImportError as exc:
+        raise PredictInputError(f"{path}: {exc.reason}", path) from None
+    except OSError as exc:
+        raise PredictInputError(f"{path}: {exc.strerror or exc}", path) from None
     lower = path.lower()
     if lower.endswith(IMAGE_SUFFIXES):
         batch = _image(path, shape)
@@ -134,15 +143,20 @@ def _fit(path, array: np.ndarray, shape: tuple) -> np.ndarray:
 
 
 def _npy(path, shape):
+    from engine.data.budget import check_declared
+    from engine.data.errors import DataImportError
+    from engine.data.readers.arrays import load_npy
+    from engine.data.storage import default_memory_budget
+
+    # The data pipeline's reader checks the header (shape, dtype, truncation) before mapping the file,
+    # and the declared size is checked against the memory budget before anything is read.
     try:
-        array = np.load(path, allow_pickle=False)
-    except ValueError as exc:  # object arrays need pickle, which we never load
-        raise PredictInputError(f"{path}: not a plain numeric .npy array ({exc})", path) from None
-    except (OSError, EOFError) as exc:
-        raise PredictInputError(f"{path}: not a readable .npy file ({exc})", path) from None
-    if array.dtype.kind not in "biuf":
-        raise PredictInputError(f"{path}: holds {array.dtype} values; numbers are needed", path)
-    return _fit(path, array.astype(np.float32), shape)
+        array = load_npy(path)
+        check_declared(array.shape, 4, path, "the array", default_memory_budget(), None)
+    except DataImportError as exc:
+        raise PredictInputError(f"{path}: {exc.reason}", path) from None
+    with np.errstate(over="ignore", invalid="ignore"):  # beyond float32 becomes inf, refused later
+        return _fit(path, np.asarray(array, dtype=np.float32), shape)
 
 
 def _table(path, shape):
@@ -176,6 +190,8 @@ def _table(path, shape):
                 rows.append(values)
     except UnicodeDecodeError:
         raise PredictInputError(f"{path}: not a text (CSV) file", path) from None
+    except csv.Error as exc:
+        raise PredictInputError(f"{path}: malformed CSV ({exc})", path) from None
     except OSError as exc:
         raise PredictInputError(f"{path}: {exc.strerror or exc}", path) from None
     if not rows:

@@ -25,6 +25,14 @@ def _class_targets(xp, outputs, targets):
     return targets.reshape(targets.shape[0], *outputs.shape[1:-1]) if targets.ndim > 1 else targets
 
 
+def _per_sample(xp, hits):
+    """Sum over the batch of each sample's fraction of hits: a sequence model's sample (N, steps) counts
+    as the share of its steps that are right, so accuracy stays a fraction in [0, 1]."""
+    if hits.ndim == 1:
+        return hits.sum(dtype=xp.float64)
+    return hits.reshape(hits.shape[0], -1).mean(axis=1, dtype=xp.float64).sum()
+
+
 class Accuracy(Metric):
     """Fraction of samples whose largest output is the target class (binary: output > 0 for one unit)."""
 
@@ -35,7 +43,7 @@ class Accuracy(Metric):
             predicted = outputs.reshape(outputs.shape[0], -1)[:, 0] > 0
             return (predicted == (targets.reshape(-1) > 0.5)).sum(dtype=xp.float64)
         classes = _class_targets(xp, outputs, targets)
-        return (outputs.argmax(axis=-1) == classes).sum(dtype=xp.float64)
+        return _per_sample(xp, outputs.argmax(axis=-1) == classes)
 
 
 class TopKAccuracy(Metric):
@@ -49,7 +57,7 @@ class TopKAccuracy(Metric):
         classes = _class_targets(xp, outputs, targets)
         k = min(self.k, outputs.shape[-1])
         top = xp.argpartition(-outputs, k - 1, axis=-1)[..., :k]
-        return (top == classes[..., None]).any(axis=-1).sum(dtype=xp.float64)
+        return _per_sample(xp, (top == classes[..., None]).any(axis=-1))
 
 
 class MeanAbsoluteError(Metric):

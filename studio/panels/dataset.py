@@ -254,7 +254,23 @@ class DatasetPanel(QWidget):
             self.show_message(f"Nothing to import: {', '.join(missing) or 'no files given'} not found.")
             return False
         source = paths[0] if len(paths) == 1 else paths
+        project = getattr(self._window, "project", None)
+        if project is not None and project.task == "image" and isinstance(source, str):
+            from engine.data.readers.images import is_image_file
+
+            if is_image_file(source):
+                return self._paint(source, project)
         return self._start(source, self.import_options())
+
+    def _paint(self, path: str, project) -> bool:
+        """A picture dropped on a paint project (an image task) becomes the picture to paint: its pixels
+        are the records, read the way training reads them (``engine.run.load_project_data``)."""
+        painted = copy.deepcopy(project)
+        painted.dataset = {"source": path, "options": {}, "validation_split": 0.0}
+        started = self._start(path, {}, painted)
+        if started:
+            self.job.paint = True  # unlike a project reload, the finished import becomes the reference
+        return started
 
     def import_source(self, source, options: dict | None = None, project=None) -> bool:
         """Import ``source`` (``"sample:cat"``, a path or a list of paths) in the background; with
@@ -312,7 +328,8 @@ class DatasetPanel(QWidget):
         self.progress_label.setText(f"Reading {os.path.basename(path) or path}")
 
     def _on_finished(self, result) -> None:
-        from_project = self.job is not None and self.job.project is not None
+        paint = self.job is not None and self.job.paint
+        from_project = self.job is not None and self.job.project is not None and not paint
         self.job = None
         self._set_busy(False)
         ds = result.dataset
@@ -328,6 +345,13 @@ class DatasetPanel(QWidget):
         self.tabs.setTabText(0, f"Preview ({shown} of {len(ds):,})" if 0 < shown < len(ds) else "Preview")
         if not from_project:  # a reload shows the project's reference; it does not rewrite it
             self._write_project(result.source, result.options, ds)
+        if paint and getattr(self._window, "project", None) is not None:
+            self._window.project.dataset["validation_split"] = 0.0  # every pixel is part of the picture
+            h, w, _ = ds.meta["image_shape"]
+            self.show_message(
+                f"Painting {os.path.basename(result.source)} ({w}x{h} pixels) from now on: press Start.",
+                "info",
+            )
         self._update_summary()
         if skipped:
             first = skipped[0]

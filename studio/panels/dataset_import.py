@@ -25,13 +25,20 @@ _running: set = set()  # keeps running jobs (and their signal objects) alive unt
 def _sample(name: str):
     from engine.data import samples
 
-    makers = {"cat": samples.cat_dataset, "digits": samples.digits, "xor": samples.xor, "text": samples.text}
+    makers = {
+        "cat": samples.cat_dataset,
+        "chelsea": samples.chelsea_dataset,
+        "digits": samples.digits,
+        "xor": samples.xor,
+        "text": samples.text,
+        "verse": samples.verse,
+    }
     if name not in makers:
         raise ValueError(f"unknown sample dataset {name!r}; samples are {', '.join(makers)}")
     return makers[name]()
 
 
-SAMPLES = ("cat", "digits", "xor", "text")
+SAMPLES = ("cat", "chelsea", "digits", "xor", "text", "verse")
 
 
 def load_source(source, options: dict, progress=None, cancel=None, project=None):
@@ -104,6 +111,7 @@ class ImportJob(QRunnable):
     def __init__(self, source, options: dict, project=None):
         super().__init__()
         self.project = project
+        self.paint = False  # a picture dropped on a paint project: the result becomes its reference
         self.setAutoDelete(False)
         self.source = source
         self.options = dict(options)

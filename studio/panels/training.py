@@ -15,6 +15,7 @@ from PySide6 import QtCore, QtWidgets
 from engine.backend import cuda_status
 from studio.bridge import Bridge
 from studio.pacing import Paced
+from studio.widgets.cost_view import CostView
 from studio.widgets.fields import FloatField, IntField, ValidatedField
 from studio.widgets.live_text import live_text
 from studio.widgets.parameter_form import OPTIMISER_PARAMETERS, SCHEDULE_PARAMETERS, ParameterForm
@@ -94,6 +95,10 @@ class QtTrainingPanel(QtWidgets.QWidget):
         f.addRow("Watch", self.es_metric)
         f.addRow("Patience (epochs)", self.es_patience)
         f.addRow("Min. improvement", self.es_min_delta)
+        cost = QtWidgets.QGroupBox("Cost before training")
+        self.cost = CostView(compact=True)
+        self.cost.sigUseBatch.connect(self._use_batch)
+        QtWidgets.QVBoxLayout(cost).addWidget(self.cost)
         ckpt = QtWidgets.QGroupBox("Checkpoints")
         f = QtWidgets.QFormLayout(ckpt)
         f.addRow("Every (epochs, 0 = off)", self.ckpt_every)
@@ -136,7 +141,7 @@ class QtTrainingPanel(QtWidgets.QWidget):
         self.live_box.hide()
         body = QtWidgets.QWidget()
         v = QtWidgets.QVBoxLayout(body)
-        for box in (self.live_box, setup, opt, self.early_stopping, ckpt):
+        for box in (self.live_box, setup, cost, opt, self.early_stopping, ckpt):
             v.addWidget(box)
         v.addStretch(1)
         scroll = QtWidgets.QScrollArea()
@@ -211,10 +216,17 @@ class QtTrainingPanel(QtWidgets.QWidget):
             self.ckpt_keep.set_value(int(ck.get("keep", 3)))
         finally:
             self._loading = False
+        self.cost.set_project(project)
 
     def _store(self, key: str, value) -> None:
         if self.project is not None and not self._loading:
             self.project.training[key] = value
+            self.cost.refresh()
+
+    def _use_batch(self, batch: int) -> None:
+        """The batch finder's answer becomes the project's batch size."""
+        self.batch_size.set_value(int(batch))
+        self._store("batch_size", int(batch))
 
     def _optimiser_changed(self, kind: str) -> None:
         if not self._loading:

@@ -1,8 +1,11 @@
-"""Sample predictions: the original image beside the network's painting and the painting error over
-time (image tasks such as the cat), or a grid of classified samples above the confusion matrix
-(classifiers)."""
+"""Sample predictions: the original image beside the network's painting and the painting's quality over
+time (image tasks such as the cat: PSNR in dB, the figure image people read; other regressions: the
+mean squared error), the text a next-character model writes, or a grid of classified samples above
+the confusion matrix (classifiers)."""
 
 from __future__ import annotations
+
+import html
 
 import numpy as np
 from PySide6 import QtCore, QtWidgets
@@ -14,6 +17,8 @@ from studio.widgets.image_view import ImageView
 from studio.widgets.sample_grid import SampleGrid
 
 __all__ = ["SampleView"]
+
+_PSNR_TITLE = "Painting quality: PSNR in dB (higher is sharper; 30 dB looks sharp)"
 
 
 class SampleView(QtWidgets.QWidget):
@@ -43,33 +48,45 @@ class SampleView(QtWidgets.QWidget):
         classifier_page.addWidget(self.grid)
         classifier_page.addWidget(self.confusion)
         classifier_page.setStretchFactor(1, 1)
+        self.text = GeneratedText()
         self.placeholder = QtWidgets.QLabel("Sample predictions appear here once training starts.")
         self.placeholder.setWordWrap(True)
         self.stack = QtWidgets.QStackedWidget()
         self.stack.addWidget(self.placeholder)
         self.stack.addWidget(image_page)
         self.stack.addWidget(classifier_page)
+        self.stack.addWidget(self.text)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.stack)
         self.last_error: float | None = None
+        self.last_psnr: float | None = None
         self._original_shown = False
         self._paced = Paced(self._draw, rate_hz=3.0)  # the newest predictions, 3 times a second at most
 
     def start_run(self, run) -> None:
         """A new run: keep old error curves for comparison, show the new original again."""
         self.error_chart.set_current_run(run)
+        self.text.clear_samples()
         self._original_shown = False
         self._paced.drop()
 
     def show_events(self, events: list, run=None) -> None:
         """Every error value in the batch goes to the chart; the newest predictions are drawn at most
         3 times a second (see studio.pacing; :meth:`flush` draws one held back)."""
-        errors = [(e.iteration, e.error) for e in events if e.error is not None]
+        quality = [(e.iteration, e.psnr) for e in events if e.psnr is not None]
+        if quality:
+            xs, ys = zip(*quality)
+            self.error_chart.plot_item.setTitle(_PSNR_TITLE)
+            self.error_chart.append("psnr", xs, ys, run=run, label="PSNR (dB)")
+            self.last_psnr = float(ys[-1])
+        errors = [(e.iteration, e.error, e.psnr) for e in events if e.error is not None]
+        if errors:
+            self.last_error = float(errors[-1][1])
+        errors = [(x, y) for x, y, psnr in errors if psnr is None]  # images chart their PSNR instead
         if errors:
             xs, ys = zip(*errors)
             self.error_chart.append("error", xs, ys, run=run, label="error")  # drawn by the monitor's timer
-            self.last_error = float(ys[-1])
         self._paced.push(events[-1])
 
     def flush(self) -> None:
@@ -81,6 +98,10 @@ class SampleView(QtWidgets.QWidget):
         self._paced.poll()
 
     def _draw(self, latest) -> None:
+        if latest.kind == "text":
+            self.stack.setCurrentWidget(self.text)
+            self.text.show_sample(latest)
+            return
         if latest.kind == "classification":
             self.stack.setCurrentIndex(2)
             self.grid.set_samples(latest.inputs, latest.predictions, latest.targets, latest.classes)
@@ -90,12 +111,52 @@ class SampleView(QtWidgets.QWidget):
             self.original.set_image(_first_image(latest.targets))
             self._original_shown = True
         caption = f"epoch {latest.epoch}, iteration {latest.iteration}"
-        if latest.error is not None:
+        if latest.psnr is not None:
+            caption += f", PSNR {latest.psnr:.1f} dB"
+        elif latest.error is not None:
             caption += f", error {latest.error:.4f}"
         self.prediction.set_image(_first_image(latest.predictions), caption)
 
     def clear(self) -> None:
         self.stack.setCurrentWidget(self.placeholder)
+
+
+class GeneratedText(QtWidgets.QTextEdit):
+    """Text a next-character model writes during a run: the newest sample first, the few before it
+    below in grey, so the page shows the writing improving."""
+
+    KEEP = 4
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None):
+        super().__init__(parent)
+        self.setReadOnly(True)
+        self.setObjectName("generatedText")
+        self.samples: list[tuple[int, int, str, str]] = []  # (epoch, iteration, prompt, text), newest first
+
+    def show_sample(self, event) -> None:
+        self.samples.insert(
+            0, (event.epoch, event.iteration, str(event.inputs or ""), str(event.predictions))
+        )
+        del self.samples[self.KEEP :]
+        parts = []
+        for k, (epoch, iteration, prompt, text) in enumerate(self.samples):
+            colour = "#202020" if k == 0 else "#8a8a8a"
+            head = "Newest" if k == 0 else "Earlier"
+            parts.append(
+                f'<p style="color:#555555; font-size:11px; margin:8px 0 2px 0;">{head}: written after '
+                f"epoch {epoch}, iteration {iteration} (the prompt in bold)</p>"
+                f'<p style="color:{colour}; font-family:monospace; white-space:pre-wrap; margin:0;">'
+                f"<b>{html.escape(prompt)}</b>{html.escape(text)}</p>"
+            )
+        self.setHtml("".join(parts))
+
+    def latest(self) -> str:
+        """The newest generated text (without its prompt), or ``""``."""
+        return self.samples[0][3] if self.samples else ""
+
+    def clear_samples(self) -> None:
+        self.samples.clear()
+        self.clear()
 
 
 def _first_image(array) -> np.ndarray:

@@ -255,3 +255,30 @@ def test_shown_panel_previews_the_project_dataset_and_a_project_change_drops_a_r
     qtbot.waitUntil(job.done.is_set, timeout=20000)
     QApplication.processEvents()  # its signals were posted before `done`: deliver them (to be ignored)
     assert panel.dataset is None and window.project.dataset == {}
+
+
+def test_picture_dropped_on_a_paint_project_becomes_the_picture_to_paint(panel, qtbot, tmp_path):
+    from engine.run import build_run
+    from engine.templates import cat_project
+
+    panel._window.set_project(cat_project())
+    pixels = (np.random.default_rng(0).random((300, 600, 3)) * 255).astype(np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "holiday.png")
+    with qtbot.waitSignal(panel.sigImported, timeout=20000):
+        assert _drop(panel, [tmp_path / "holiday.png"]) == (True, True)
+    project = panel._window.project
+    assert project.dataset["source"] == os.fspath(tmp_path / "holiday.png")
+    assert project.dataset["validation_split"] == 0.0
+    assert len(panel.dataset) == 128 * 256  # the longer side scaled to 256 pixels: one record per pixel
+    assert "Painting holiday.png (256x128 pixels)" in panel.banner.text()
+    run = build_run(project)  # training reads the same picture
+    assert run.image_shape == (128, 256, 3) and len(run.train_data) == 128 * 256
+
+
+def test_a_picture_dropped_on_a_classifier_is_an_ordinary_import(panel, qtbot, tmp_path):
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / "one.png")
+    with qtbot.waitSignal(panel.sigImported, timeout=20000):
+        _drop(panel, [tmp_path / "one.png"])
+    assert len(panel.dataset) == 1 and panel._window.project.dataset["source"] == os.fspath(
+        tmp_path / "one.png"
+    )

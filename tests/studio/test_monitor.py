@@ -30,8 +30,9 @@ def test_cat_learns_on_screen_from_the_start_button(qtbot, window):
     last_image = monitor.samples.prediction.image()
     assert last_image.shape == first_image.shape and last_image.shape[-1] == 3
     assert np.abs(last_image - first_image).mean() > 1e-3, "the painting did not change"
-    errors = monitor.samples.error_chart.series("error")[1]
-    assert errors[-1] < errors[0]
+    quality = monitor.samples.error_chart.series("psnr")[1]  # image tasks chart PSNR, in dB
+    assert quality[-1] > quality[0] and monitor.samples.last_psnr == quality[-1]
+    assert "PSNR" in monitor.samples.prediction.caption.text()
     assert "State: stopped" in window.status_state.text()
 
 
@@ -211,3 +212,28 @@ def test_a_falling_loss_is_shown_from_zero_once_it_has_halved_and_the_axis_then_
         chart.refresh()
     assert moves == []
     chart.hide()
+
+
+def test_text_example_writes_text_live_in_the_monitor(qtbot, window):
+    from engine import templates
+
+    project = templates.text_project()
+    # The example's own data and hooks, a smaller model so that epochs take a moment here.
+    vocabulary = project.network["nodes"][1]["input_dim"]
+    project.network = templates.char_model(32, vocabulary, 8, 16)
+    project.training.update(batch_size=256, epochs=3)
+    window.set_project(project)
+    text = window.monitor.samples.text
+    qtbot.mouseClick(window.training.buttons["start"], QtCore.Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(text.samples) >= 2, timeout=120000)  # a new text after every epoch
+    window.bridge.stop()
+    qtbot.waitUntil(lambda: not window.bridge.busy, timeout=10000)
+    assert window.monitor.samples.stack.currentWidget() is text and text.isVisibleTo(window)
+    from engine.data import samples
+
+    newest = text.latest()
+    assert len(newest) == 160 and set(newest) <= set(samples.verse().vocabulary)
+    shown = text.toPlainText()
+    assert newest.strip().splitlines()[0] in shown
+    assert shown.count("written after epoch") == len(text.samples)
+    assert "THE GETTYSBURG ADDRES" in shown  # the prompt: the corpus's first characters

@@ -12,6 +12,7 @@ from engine.layers.base import layer_types
 from engine.network import Network
 from engine.project import Project
 from studio.panels.network_builder import NetworkBuilderPanel
+from studio.panels.network_builder.catalog import default_props, layer_kinds
 
 
 class _Window(QMainWindow):
@@ -293,3 +294,22 @@ def test_palette_drop_adds_a_layer_and_bad_field_text_is_refused_at_the_field(pa
     assert "border" in panel.properties.fields["rate"].styleSheet()
     panel.properties.set_field("rate", "0.5")
     assert node.props["rate"] == 0.5
+
+
+def test_coordinate_layers_in_the_palette_show_shapes_and_parameters(panel, qtbot):
+    kinds = {k.type: k for k in layer_kinds()}
+    assert kinds["fourier_features"].group == kinds["siren"].group == "Coordinates"
+    assert kinds["siren"].title == "Sine (SIREN)" and kinds["siren"].defaults["omega_0"] == 30.0
+    scene = panel.scene
+    xy = scene.add_node("input", name="xy", shape=[2])
+    ff = scene.add_node("fourier_features", name="ff", **default_props("fourier_features"))
+    sine = scene.add_node("siren", name="sine", units=32, first=True)
+    scene.connect(xy, ff)
+    scene.connect(ff, sine)
+    qtbot.waitUntil(lambda: sine.output_shape == [32], timeout=5000)
+    assert ff.output_shape == [512] and ff.params == 0  # the projection is a buffer, not a parameter
+    assert sine.params == 512 * 32 + 32
+    scene.select(ff)
+    qtbot.waitUntil(lambda: panel.properties.node is ff, timeout=2000)
+    panel.properties.set_field("mode", "positional")  # a drop-down of the two mappings
+    qtbot.waitUntil(lambda: ff.output_shape == [32], timeout=5000)  # 2 axes x 8 octaves x (sin, cos)

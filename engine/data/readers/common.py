@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import re
 
 import numpy as np
 
+from engine.data.budget import check_regular_file
 from engine.data.errors import DataImportError
 
 __all__ = ["natural_key", "check_readable", "class_index", "read_head", "open_failure_reason"]
@@ -14,7 +14,8 @@ __all__ = ["natural_key", "check_readable", "class_index", "read_head", "open_fa
 
 def natural_key(text: str):
     """Sort key that orders ``"img2"`` before ``"img10"`` and ``"2"`` before ``"10"``."""
-    return [(0, int(t), "") if t.isdigit() else (1, 0, t.lower()) for t in re.split(r"(\d+)", str(text))]
+    # isdecimal, not isdigit: "₅" is a digit to isdigit but not to int() or to the split pattern.
+    return [(0, int(t), "") if t.isdecimal() else (1, 0, t.lower()) for t in re.split(r"(\d+)", str(text))]
 
 
 def open_failure_reason(exc: OSError) -> str:
@@ -28,14 +29,16 @@ def open_failure_reason(exc: OSError) -> str:
     return f"cannot read file ({exc.strerror or exc})"
 
 
-def check_readable(path) -> None:
-    """Raise :class:`DataImportError` if ``path`` is missing, empty or unreadable."""
+def check_readable(path) -> int:
+    """Return the size of ``path``; raise :class:`DataImportError` if it is missing, empty, unreadable,
+    or not a regular file (a folder, device or FIFO is refused by ``stat`` alone, without opening it)."""
     try:
-        size = os.stat(path).st_size
+        size = check_regular_file(path)
     except OSError as exc:
         raise DataImportError(open_failure_reason(exc), path) from exc
     if size == 0:
         raise DataImportError("file is empty (0 bytes)", path)
+    return size
 
 
 def read_head(path, n: int = 16) -> bytes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import math
 import os
@@ -11,10 +12,11 @@ from dataclasses import dataclass, field
 from engine.data.errors import DataImportError
 from engine.data.readers.common import check_readable, open_failure_reason
 
-__all__ = ["TableLayout", "sniff_table", "iter_rows", "parse_number", "MISSING_TOKENS"]
+__all__ = ["TableLayout", "sniff_table", "iter_rows", "parse_number", "detect_encoding", "MISSING_TOKENS"]
 
 MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "?", "-", "#n/a"})
-_ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
+_ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")  # latin-1 decodes any byte: the last resort
+_CHUNK = 1 << 20
 _FILE_LIKE = re.compile(r"\.[A-Za-z][A-Za-z0-9]{0,4}$")  # a file-name suffix such as ".png"
 
 
@@ -42,15 +44,39 @@ def _open_text(path, encoding: str):
     return open(path, newline="", encoding=encoding)
 
 
-def _encodings(path) -> tuple[str, ...]:
-    """Encodings to try, in order. A UTF-16 byte-order mark (Excel's "Unicode text", Notepad's
-    "UTF-16") decides alone: latin-1 would read such a file as one garbled column without failing."""
+def _decodes(path, encoding: str) -> bool:
+    """Whether the whole file decodes in ``encoding`` (read a megabyte at a time, never held whole)."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    try:
+        with open(path, "rb") as f:
+            while chunk := f.read(_CHUNK):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    except OSError as exc:
+        raise DataImportError(open_failure_reason(exc), path) from exc
+    return True
+
+
+def detect_encoding(path) -> str:
+    """The encoding of the *whole* file: UTF-16 when it starts with a UTF-16 byte-order mark (Excel's
+    "Unicode text", Notepad's "UTF-16"; latin-1 would read it as one garbled column without failing),
+    else the first of UTF-8, Windows-1252 and Latin-1 that decodes every byte. Checking the whole file
+    finds a first non-ASCII byte after the first 64 KiB too."""
     try:
         with open(path, "rb") as f:
             head = f.read(2)
-    except OSError:
-        return _ENCODINGS  # the open below reports it
-    return ("utf-16",) if head in (b"\xff\xfe", b"\xfe\xff") else _ENCODINGS
+    except OSError as exc:
+        raise DataImportError(open_failure_reason(exc), path) from exc
+    if head in (b"\xff\xfe", b"\xfe\xff"):
+        if _decodes(path, "utf-16"):
+            return "utf-16"
+        raise DataImportError("starts with a UTF-16 byte-order mark but is not valid UTF-16 text", path)
+    for encoding in _ENCODINGS[:-1]:
+        if _decodes(path, encoding):
+            return encoding
+    return _ENCODINGS[-1]
 
 
 def sniff_table(path, delimiter: str | None = None, header="auto") -> TableLayout:
@@ -69,17 +95,13 @@ def sniff_table(path, delimiter: str | None = None, header="auto") -> TableLayou
     TableLayout
     """
     check_readable(path)
-    for encoding in _encodings(path):
-        try:
-            with _open_text(path, encoding) as f:
-                sample = f.read(1 << 16)
-            break
-        except UnicodeDecodeError:
-            continue
-        except OSError as exc:
-            raise DataImportError(open_failure_reason(exc), path) from exc
-    else:  # only a file with a UTF-16 byte-order mark can get here: latin-1 decodes any bytes
-        raise DataImportError("starts with a UTF-16 byte-order mark but is not valid UTF-16 text", path)
+    encoding = detect_encoding(path)
+    try:
+        with _open_text(path, encoding) as f:
+            sample = f.read(1 << 16)
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = open_failure_reason(exc) if isinstance(exc, OSError) else f"cannot decode the file ({exc})"
+        raise DataImportError(reason, path) from exc
     if not sample.strip():
         raise DataImportError("file has no rows", path)
     if delimiter is None:
@@ -133,6 +155,7 @@ def _looks_like_header(rows: list, sample: str, delimiter: str) -> bool:
 
 def iter_rows(layout: TableLayout):
     """Yield ``(line_number, fields)`` for each non-blank data row (header skipped, fields stripped)."""
+    reader = None
     try:
         with _open_text(layout.path, layout.encoding) as f:
             reader = csv.reader(f, delimiter=layout.delimiter)
@@ -148,4 +171,9 @@ def iter_rows(layout: TableLayout):
     except OSError as exc:
         raise DataImportError(open_failure_reason(exc), layout.path) from exc
     except csv.Error as exc:
-        raise DataImportError(f"malformed CSV ({exc})", layout.path) from exc
+        line = reader.line_num + 1 if reader is not None else None
+        raise DataImportError(f"malformed CSV ({exc})", layout.path, line) from exc
+    except UnicodeDecodeError as exc:
+        # Only if the file changed since its encoding was detected.
+        line = reader.line_num + 1 if reader is not None else None
+        raise DataImportError(f"not {layout.encoding} text ({exc.reason})", layout.path, line) from exc

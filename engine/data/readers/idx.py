@@ -16,6 +16,7 @@ import zlib
 
 import numpy as np
 
+from engine.data.budget import check_declared, check_expansion, declared_bytes
 from engine.data.dataset import Dataset
 from engine.data.errors import DataImportError
 from engine.data.readers.common import check_readable, natural_key, open_failure_reason, read_head
@@ -51,16 +52,30 @@ def is_idx_file(path) -> bool:
 
 
 def idx_header(path) -> tuple[np.dtype, tuple]:
-    """Return ``(dtype, shape)`` of an IDX file, or raise :class:`DataImportError`."""
-    check_readable(path)
+    """Return ``(dtype, shape)`` of an IDX file, or raise :class:`DataImportError`.
+
+    The declared data must be consistent with the file: an uncompressed file must hold at least the
+    declared bytes, a gzipped one may not declare more than
+    :data:`~engine.data.budget.MAX_EXPANSION` times its size.
+    """
+    size = check_readable(path)
     head = _head(path, 4 + 4 * 8)
     if len(head) < 4 or head[:2] != b"\x00\x00" or head[2] not in IDX_TYPES:
         raise DataImportError("not an IDX file (bad magic number)", path)
     ndim = head[3]
     if not 1 <= ndim <= 8 or len(head) < 4 + 4 * ndim:
         raise DataImportError(f"IDX header is damaged ({ndim} dimensions)", path)
-    shape = struct.unpack(f">{ndim}I", head[4 : 4 + 4 * ndim])
-    return np.dtype(IDX_TYPES[head[2]]), tuple(int(s) for s in shape)
+    shape = tuple(int(s) for s in struct.unpack(f">{ndim}I", head[4 : 4 + 4 * ndim]))
+    dtype = np.dtype(IDX_TYPES[head[2]])
+    if any(s == 0 for s in shape[1:]):
+        raise DataImportError(f"IDX header declares an empty record shape {shape[1:]}", path)
+    stored = declared_bytes(shape, dtype.itemsize)
+    if read_head(path, 2) == b"\x1f\x8b":
+        check_expansion(stored, size, path, f"the gzipped IDX data {shape}")
+    elif 4 + 4 * ndim + stored > size:
+        got = max(0, size - 4 - 4 * ndim) // max(1, declared_bytes(shape[1:], dtype.itemsize))
+        raise DataImportError(f"IDX file is truncated: header says {shape[0]} records, found {got}", path)
+    return dtype, shape
 
 
 def _iter_blocks(path, dtype: np.dtype, shape: tuple):
@@ -86,9 +101,14 @@ def _iter_blocks(path, dtype: np.dtype, shape: tuple):
         raise DataImportError(reason, path) from exc
 
 
-def read_idx_array(path) -> np.ndarray:
-    """Read a whole IDX file into a native-endian numpy array of its stored shape."""
+def read_idx_array(path, memory_budget: int | None = None) -> np.ndarray:
+    """Read a whole IDX file into a native-endian numpy array of its stored shape.
+
+    ``memory_budget`` (bytes) refuses a file whose declared size is larger, before reading.
+    """
     dtype, shape = idx_header(path)
+    if memory_budget is not None:
+        check_declared(shape, dtype.itemsize, path, "the IDX array", memory_budget, None)
     blocks = list(_iter_blocks(path, dtype, shape))
     return np.concatenate(blocks) if blocks else np.empty(shape, dtype.newbyteorder("="))
 
@@ -105,7 +125,9 @@ def _order(path):
     return (0 if "train" in name else 1, natural_key(name))
 
 
-def read_idx_files(paths: list, ctx, *, classes=None, memory_budget: int, cache_dir=None) -> Dataset:
+def read_idx_files(
+    paths: list, ctx, *, classes=None, memory_budget: int, cache_dir=None, disk_budget=None
+) -> Dataset:
     """Read IDX files: image/label pairs matched by name, concatenated in order.
 
     Parameters
@@ -118,6 +140,8 @@ def read_idx_files(paths: list, ctx, *, classes=None, memory_budget: int, cache_
         Allowed label names; a label outside it is an unknown class label.
     memory_budget : int
     cache_dir : str, optional
+    disk_budget : int, optional
+        Bytes the cache may take; the float32 records must fit memory plus disk budgets.
 
     Returns
     -------
@@ -143,7 +167,7 @@ def read_idx_files(paths: list, ctx, *, classes=None, memory_budget: int, cache_
     for p in data:
         if labels:
             lp = labels[_pair_key(p)]
-            label_arrays[p] = read_idx_array(lp)
+            label_arrays[p] = read_idx_array(lp, memory_budget)
             if len(label_arrays[p]) != headers[p][1][0]:
                 raise DataImportError(
                     f"{len(label_arrays[p])} labels for {headers[p][1][0]} images in {os.path.basename(p)}",
@@ -157,15 +181,24 @@ def read_idx_files(paths: list, ctx, *, classes=None, memory_budget: int, cache_
         lookup = {c: i for i, c in enumerate(class_names)}
     dtypes = {"inputs": np.float32, **({"targets": np.int64} if labels else {})}
     total = sum(headers[p][1][0] for p in data)
+    check_declared(
+        (total, *headers[data[0]][1][1:]), 4, data[0], "the IDX records", memory_budget, disk_budget
+    )
     builder = SectionBuilder(dtypes, memory_budget, cache_dir, expected_records=total)
     done = 0
+    warned = False
     try:
         for p in data:
             dtype, shape = headers[p]
             scale = dtype.kind == "u" and dtype.itemsize == 1 and len(shape) >= 3
             start = 0
             for block in _iter_blocks(p, dtype, shape):
-                x = block.astype(np.float32)
+                # float64 values beyond float32 become inf: reported once, not a numpy warning.
+                with np.errstate(over="ignore", invalid="ignore"):
+                    x = block.astype(np.float32)
+                if not warned and not np.all(np.isfinite(x)):
+                    ctx.warn("values are NaN, Inf or beyond float32's range", p)
+                    warned = True
                 if scale:
                     x *= np.float32(1 / 255)
                 if len(shape) == 3:

@@ -9,11 +9,14 @@ transparent images are composited on white.
 from __future__ import annotations
 
 import os
+import struct
+import warnings
 from collections import Counter
 
 import numpy as np
 from PIL import Image, ImageOps
 
+from engine.data.budget import DEFAULT_MAX_PIXELS, check_declared, pixel_budget
 from engine.data.dataset import Dataset
 from engine.data.errors import DataImportError
 from engine.data.readers.common import check_readable, class_index, natural_key, open_failure_reason
@@ -38,14 +41,37 @@ def class_folders(root) -> list[tuple[str, str]]:
     return [(os.path.join(root, n), n) for n in sorted(names, key=natural_key)]
 
 
-def _open(path) -> Image.Image:
+def _open(path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
+    """Open an image lazily (header only) and refuse it when its declared size exceeds ``max_pixels``.
+
+    The pixel budget is ours, checked per file, so a decompression bomb is one bad record (skipped
+    under ``on_error="skip"``) rather than Pillow's process-wide warning or error.
+    """
     check_readable(path)
     try:
-        img = Image.open(path)
+        with warnings.catch_warnings():
+            # Our own budget below decides; Pillow's bomb warning would be an error under -W error.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(path)
+    except Image.DecompressionBombError as exc:
+        reason = f"image is larger than the per-image budget of {max_pixels / 1e6:.0f} megapixels ({exc})"
+        raise DataImportError(reason, path) from exc
     except OSError as exc:
         if isinstance(exc, (FileNotFoundError, PermissionError)):
             raise DataImportError(open_failure_reason(exc), path) from exc
         raise DataImportError(f"not a readable image ({exc})", path) from exc
+    except (SyntaxError, ValueError, EOFError, TypeError, IndexError, struct.error) as exc:
+        # Pillow's plugins report some damaged headers with these instead of OSError.
+        raise DataImportError(f"not a readable image ({type(exc).__name__}: {exc})", path) from exc
+    width, height = img.size
+    if width * height > max_pixels:
+        img.close()
+        raise DataImportError(
+            f"image declares {width}x{height} pixels ({width * height / 1e6:.0f} megapixels), more than the "
+            f"per-image budget of {max_pixels / 1e6:.0f} megapixels (a decompression bomb or a damaged "
+            "header)",
+            path,
+        )
     return img
 
 
@@ -66,7 +92,13 @@ def _to_mode(img: Image.Image, color: str) -> np.ndarray:
     return array[..., None] if color == "grayscale" else array
 
 
-def decode_image(path, color: str = "rgb", size: tuple | None = None, resize: str = "stretch"):
+def decode_image(
+    path,
+    color: str = "rgb",
+    size: tuple | None = None,
+    resize: str = "stretch",
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+):
     """Read one image file.
 
     Parameters
@@ -78,15 +110,18 @@ def decode_image(path, color: str = "rgb", size: tuple | None = None, resize: st
     resize : {"stretch", "fit", "crop"}
         ``stretch`` ignores the aspect ratio, ``fit`` pads with black to keep it, ``crop`` cuts the
         centre.
+    max_pixels : int
+        Largest width x height accepted (checked from the header, before decoding).
 
     Returns
     -------
     pixels : ndarray of float32, shape (H, W, C)
     original_size : (height, width)
     """
-    img = _open(path)
+    img = _open(path, max_pixels)
     try:
-        with img:
+        with img, warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             img.seek(0)  # the first frame of an animated GIF
             img.load()
             original = (img.height, img.width)
@@ -103,18 +138,40 @@ def decode_image(path, color: str = "rgb", size: tuple | None = None, resize: st
         raise
     except FileNotFoundError as exc:
         raise DataImportError(open_failure_reason(exc), path) from exc
-    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as exc:
-        # Pillow reports truncated and corrupt files as OSError/SyntaxError/ValueError.
-        raise DataImportError(f"corrupt or truncated image ({exc})", path) from exc
+    except (
+        OSError,
+        SyntaxError,
+        ValueError,
+        EOFError,
+        TypeError,
+        IndexError,
+        struct.error,
+        Image.DecompressionBombError,
+    ) as exc:
+        # Pillow reports truncated and corrupt files as OSError/SyntaxError/ValueError, and a few
+        # damaged chunks as the others.
+        raise DataImportError(f"corrupt or truncated image ({type(exc).__name__}: {exc})", path) from exc
 
 
-def _headers(files: list, ctx) -> dict:
+def _none_read(ctx) -> str:
+    """The message when no image could be read, with the first file's reason (the user's next step)."""
+    skipped = [r for r in ctx.report if r.action == "skipped"]
+    if not skipped:
+        return "none of the image files could be read"
+    first = skipped[0]
+    more = f" (and {len(skipped) - 1} more; see the report)" if len(skipped) > 1 else ""
+    return (
+        f"none of the image files could be read: {os.path.basename(first.file or '')}: {first.reason}{more}"
+    )
+
+
+def _headers(files: list, ctx, max_pixels: int) -> dict:
     """Header pass: ``{path: ((h, w), mode)}`` for files Pillow can identify; failures go to ``ctx``."""
     out = {}
     for path in files:
         ctx.check_cancel()
         try:
-            with _open(path) as img:
+            with _open(path, max_pixels) as img:
                 out[path] = ((img.height, img.width), img.mode)
         except DataImportError as exc:
             ctx.fail(exc.reason, exc.file)
@@ -135,6 +192,8 @@ def read_image_files(
     root=None,
     label_rows: list | None = None,
     label_file=None,
+    max_pixels: int | None = None,
+    disk_budget: int | None = None,
 ) -> Dataset:
     """Read image files into a dataset.
 
@@ -158,6 +217,11 @@ def read_image_files(
         Folder the files live under (paths in ``meta["files"]`` are relative to it).
     label_rows, label_file : optional
         Where each label came from (CSV row numbers and file), for error messages.
+    max_pixels : int, optional
+        Per-image pixel budget (default: :func:`~engine.data.budget.pixel_budget` of the memory budget);
+        a larger image is a bad record, skipped under ``on_error="skip"``.
+    disk_budget : int, optional
+        Bytes the cache may take on disk; the whole dataset must fit memory plus disk budgets.
 
     Returns
     -------
@@ -172,6 +236,8 @@ def read_image_files(
         raise ValueError(f"Invalid value for `resize`. Expected one of {_RESIZE_MODES}. Received: {resize!r}")
     if not files:
         raise DataImportError("no image files found", root)
+    if max_pixels is None:
+        max_pixels = pixel_budget(memory_budget)
     class_ids = None
     if labels is not None:
         per_file = None if label_file is not None else files
@@ -179,9 +245,9 @@ def read_image_files(
         keep = [i for i, c in enumerate(class_ids) if c >= 0]
         files, class_ids = [files[i] for i in keep], class_ids[keep]
     if image_size is None or color == "auto":
-        headers = _headers(files, ctx)
+        headers = _headers(files, ctx, max_pixels)
         if not headers:
-            raise DataImportError("none of the image files could be read", root or files[0])
+            raise DataImportError(_none_read(ctx), root or files[0])
         if class_ids is not None:
             class_ids = np.array([c for f, c in zip(files, class_ids) if f in headers], dtype=np.int64)
         files = [f for f in files if f in headers]
@@ -196,6 +262,20 @@ def read_image_files(
             color = "grayscale" if all(mode in _GRAY_MODES for _, mode in headers.values()) else "rgb"
     image_size = (int(image_size[0]), int(image_size[1]))
     channels = 1 if color == "grayscale" else 3
+    if image_size[0] * image_size[1] > max_pixels:
+        raise DataImportError(
+            f"image size {image_size[0]}x{image_size[1]} is more than the per-image budget of "
+            f"{max_pixels / 1e6:.0f} megapixels",
+            root or files[0],
+        )
+    check_declared(
+        (len(files), *image_size, channels),
+        4,
+        root or files[0],
+        f"{len(files)} image(s) of {image_size[0]}x{image_size[1]}x{channels}",
+        memory_budget,
+        disk_budget,
+    )
     dtypes = {"inputs": np.float32}
     if class_ids is not None:
         dtypes["targets"] = np.int64
@@ -217,7 +297,7 @@ def read_image_files(
     try:
         for i, path in enumerate(files):
             try:
-                array, original = decode_image(path, color, image_size, resize)
+                array, original = decode_image(path, color, image_size, resize, max_pixels)
             except DataImportError as exc:
                 ctx.fail(exc.reason, exc.file, exc.row)
             else:
@@ -235,7 +315,7 @@ def read_image_files(
         builder.abort()
         raise
     if builder.count == 0:
-        raise DataImportError("none of the image files could be read", root or files[0])
+        raise DataImportError(_none_read(ctx), root or files[0])
     base = os.fspath(root) if root is not None else None
     meta = {
         "kind": "images",

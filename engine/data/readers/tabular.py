@@ -11,6 +11,7 @@ from collections import Counter
 
 import numpy as np
 
+from engine.data.budget import check_declared
 from engine.data.dataset import Dataset
 from engine.data.errors import DataImportError
 from engine.data.readers.common import class_index, natural_key
@@ -22,6 +23,11 @@ __all__ = ["read_table"]
 
 _BLOCK_ROWS = 4096
 _MAX_CLASS_VALUES = 32  # integer target columns with at most this many values are classes
+#: Distinct values a text (categorical) column may hold; more is free text or ids, not categories.
+MAX_CATEGORIES = 100_000
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+#: Column names ``targets="auto"`` takes as the label column wherever it stands (else the last column).
+LABEL_NAMES = ("label", "labels", "target", "targets", "class", "y")
 
 
 def _resolve(spec, names: list, what: str, path) -> list[int]:
@@ -52,18 +58,35 @@ class _Column:
         self.sum = 0.0
         self.integers = True
         self.values = set()  # distinct numeric values, capped
+        # Numbers as written, for a column that turns out to be text: "5" among "cat" and "dog" is a
+        # category like the others (it was a KeyError).
+        self.number_words = set()
 
     def add(self, value: str) -> None:
         number = _number(value)
         if number is None:
-            self.text[value] += 1
+            if value in self.text or len(self.text) < MAX_CATEGORIES:
+                self.text[value] += 1
+            else:
+                self.overflow = True
             return
         self.numeric += 1
-        self.sum += number
+        if abs(number) <= _FLOAT32_MAX:
+            self.sum += number  # values beyond float32 are bad rows, reported in pass two
         if number != int(number):
             self.integers = False
         if len(self.values) < 10_000:
             self.values.add(number)
+        if len(self.number_words) < MAX_CATEGORIES:
+            self.number_words.add(value)
+        else:
+            self.overflow = True
+
+    overflow = False  # more distinct values than MAX_CATEGORIES were seen
+
+    def categories(self) -> list:
+        """Every distinct value of a text column (numbers written in it included), natural order."""
+        return sorted(set(self.text) | self.number_words, key=natural_key)
 
     @property
     def is_numeric(self) -> bool:
@@ -90,6 +113,7 @@ def read_table(
     header="auto",
     memory_budget: int,
     cache_dir=None,
+    disk_budget: int | None = None,
 ) -> Dataset:
     """Read a CSV/TSV table into a dataset.
 
@@ -114,6 +138,8 @@ def read_table(
         See :func:`sniff_table`.
     memory_budget : int
     cache_dir : str, optional
+    disk_budget : int, optional
+        Bytes the cache may take; the rows as float32 must fit memory plus disk budgets.
 
     Returns
     -------
@@ -130,8 +156,10 @@ def read_table(
     names, width = layout.names, len(layout.names)
     chosen_inputs = _resolve(inputs, names, "input", path)
     if targets == "auto":
-        # The last column that is not an input.
-        target_cols = [j for j in range(width) if j not in chosen_inputs][-1:]
+        # A column named like a label wherever it stands, else the last column that is not an input.
+        free = [j for j in range(width) if j not in chosen_inputs]
+        named = [j for j in free if names[j].strip().lower() in LABEL_NAMES]
+        target_cols = named[:1] if len(named) == 1 else free[-1:]
     else:
         target_cols = _resolve(targets, names, "target", path)
     input_cols = chosen_inputs or [j for j in range(width) if j not in target_cols]
@@ -175,9 +203,14 @@ def read_table(
             if not columns[j].is_numeric:
                 raise DataImportError(f"regression target column {names[j]!r} holds text", path)
 
-    categories = {
-        j: sorted(columns[j].text, key=natural_key) for j in input_cols if not columns[j].is_numeric
-    }
+    for j in input_cols:
+        if not columns[j].is_numeric and columns[j].overflow:
+            raise DataImportError(
+                f"column {names[j]!r} holds more than {MAX_CATEGORIES} distinct text values (free text "
+                "or ids, not categories); leave it out of the inputs with inputs=[...]",
+                path,
+            )
+    categories = {j: columns[j].categories() for j in input_cols if not columns[j].is_numeric}
     cat_lookup = {j: {c: i for i, c in enumerate(cats)} for j, cats in categories.items()}
     fills = {}
     for j in used:
@@ -192,7 +225,13 @@ def read_table(
     if kind == "class":
         col = columns[target_cols[0]]
         if classes is None:
-            labels = {col.label(str(v)) for v in col.values}
+            if col.overflow:
+                raise DataImportError(
+                    f"target column {names[target_cols[0]]!r} has more than {MAX_CATEGORIES} distinct "
+                    "values; too many for classes (use target_kind='regression' for numbers)",
+                    path,
+                )
+            labels = {col.label(v) for v in col.number_words}
             if not col.is_numeric:
                 labels |= set(col.text)
             class_names = sorted(labels, key=natural_key)
@@ -202,6 +241,8 @@ def read_table(
     dtypes = {"inputs": np.float32}
     if target_cols:
         dtypes["targets"] = np.int64 if kind == "class" else np.float32
+    per_row = len(input_cols) + (len(target_cols) if kind != "class" else 2)
+    check_declared((n_rows, per_row), 4, path, f"{n_rows} rows", memory_budget, disk_budget)
     builder = SectionBuilder(dtypes, memory_budget, cache_dir, expected_records=n_rows)
     x_rows, y_rows, y_lines = [], [], []
 
@@ -283,9 +324,16 @@ def _convert(row, line, input_cols, target_cols, kind, columns, cat_lookup, fill
             if number is None:
                 ctx.fail(f"column {names[j]!r}: {text!r} is not a number", path, line)
                 return None
+            if abs(number) > _FLOAT32_MAX:
+                ctx.fail(f"column {names[j]!r}: {text} is beyond float32's range (about ±3.4e38)", path, line)
+                return None
             values.append(number)
         else:
-            values.append(float(cat_lookup[j][text]))
+            index = cat_lookup[j].get(text)
+            if index is None:  # only a fill value of a column with no values at all
+                ctx.fail(f"column {names[j]!r} has no value to fill in", path, line)
+                return None
+            values.append(float(index))
     n_in = len(input_cols)
     y = values[n_in] if kind == "class" else values[n_in:]
     return values[:n_in], y

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.data.budget import check_declared, human_bytes
 from engine.data.dataset import Dataset
 from engine.data.errors import DataImportError
 from engine.data.readers.common import check_readable, open_failure_reason
@@ -19,9 +20,22 @@ __all__ = ["read_text", "encode_text", "text_dataset"]
 _BLOCK_RECORDS = 4096
 
 
-def read_text(path) -> str:
-    """Read a UTF-8 text file (BOM removed, line endings normalised to ``\\n``)."""
-    check_readable(path)
+# Bytes of memory per byte of text while it is decoded and encoded (bytes, str, UTF-32 codes, int64 ids).
+_TEXT_OVERHEAD = 24
+
+
+def read_text(path, memory_budget: int | None = None) -> str:
+    """Read a UTF-8 text file (BOM removed, line endings normalised to ``\\n``).
+
+    ``memory_budget`` (bytes) refuses, before reading, a file too large to turn into windows in memory.
+    """
+    size = check_readable(path)
+    if memory_budget is not None and size * _TEXT_OVERHEAD > memory_budget:
+        raise DataImportError(
+            f"text file of {human_bytes(size)} needs about {human_bytes(size * _TEXT_OVERHEAD)} to encode, "
+            f"more than the memory budget ({human_bytes(memory_budget)})",
+            path,
+        )
     try:
         with open(path, "rb") as f:
             raw = f.read()
@@ -69,6 +83,7 @@ def text_dataset(
     memory_budget: int,
     cache_dir=None,
     source=None,
+    disk_budget: int | None = None,
 ) -> Dataset:
     """Cut text into next-character windows.
 
@@ -85,6 +100,8 @@ def text_dataset(
     cache_dir : str, optional
     source : str, optional
         File the text came from, for errors.
+    disk_budget : int, optional
+        Bytes the cache may take; overlapping windows multiply the text's size, so it is checked.
 
     Returns
     -------
@@ -99,6 +116,15 @@ def text_dataset(
         raise ValueError(f"Invalid value for `stride`. Expected >= 1. Received: {stride}")
     if len(text) < sequence_length + 1:
         raise DataImportError(f"text has {len(text)} characters; need at least {sequence_length + 1}", source)
+    count = (len(text) - sequence_length - 1) // stride + 1
+    check_declared(
+        (count, sequence_length),
+        12,
+        source,
+        f"{count} windows of {sequence_length}",
+        memory_budget,
+        disk_budget,
+    )
     ids, vocabulary = encode_text(text)
     windows = np.lib.stride_tricks.sliding_window_view(ids, sequence_length + 1)[::stride]
     builder = SectionBuilder(

@@ -46,6 +46,8 @@ _DEFAULTS: dict[str, dict] = {
     "simple_rnn": {"units": 32, "return_sequences": False},
     "lstm": {"units": 32, "return_sequences": False},
     "gru": {"units": 32, "return_sequences": False},
+    "fourier_features": {"mode": "gaussian", "features": 256, "scale": 10.0, "frequencies": 8},
+    "siren": {"units": 256, "omega_0": 30.0, "first": False},
     "add": {},
     "concatenate": {"axis": -1},
     "multiply": {},
@@ -60,6 +62,7 @@ _GROUPS = {
     "Convolution": ("conv1d", "conv2d", "max_pool2d", "avg_pool2d", "global_avg_pool"),
     "Normalisation": ("batch_norm", "layer_norm"),
     "Recurrent": ("simple_rnn", "lstm", "gru"),
+    "Coordinates": ("fourier_features", "siren"),
     "Merge": ("add", "concatenate", "multiply"),
     "Loss heads": ("softmax_cross_entropy", "squared_error", "binary_cross_entropy"),
 }
@@ -75,6 +78,8 @@ _TITLES = {
     "simple_rnn": "SimpleRNN",
     "lstm": "LSTM",
     "gru": "GRU",
+    "fourier_features": "Fourier features",
+    "siren": "Sine (SIREN)",
     "softmax_cross_entropy": "Softmax cross-entropy",
     "squared_error": "Squared error",
     "binary_cross_entropy": "Binary cross-entropy",
@@ -246,6 +251,8 @@ def field_choices(field: str) -> tuple[list, bool] | None:
         return ["valid", "same"], True
     if field == "dtype":
         return ["float", "int"], False
+    if field == "mode":
+        return ["gaussian", "positional"], False
     return None
 
 

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.widgets.banner import Banner
+from studio.widgets.cost_view import CostView
 
 from .items import format_count
 from .palette import LayerPalette
@@ -36,7 +37,9 @@ TEMPLATES = {
     "LeNet-style CNN": "lenet",
     "LSTM classifier": "lstm_classifier",
     "Residual block": "residual_block",
-    "Cat painter": "cat_painter",
+    "Cat painter (Fourier features)": "cat_painter",
+    "SIREN painter": "siren_painter",
+    "Next-character model (GRU)": "char_model",
 }
 
 
@@ -109,6 +112,8 @@ class NetworkBuilderPanel(QWidget):
         graph_layout.addWidget(self.hint)
         self.tabs.addTab(graph_page, "Graph")
         self.tabs.addTab(self.stack, "Stack")
+        self.cost = CostView()  # memory and time of training this network (estimated when shown)
+        self.tabs.addTab(self.cost, "Cost")
         self.tabs.currentChanged.connect(
             lambda _i: (
                 self.stack.show_nodes(self.scene.nodes()) if self.tabs.currentWidget() is self.stack else None
@@ -224,6 +229,7 @@ class NetworkBuilderPanel(QWidget):
             self.batch.setValue(int(batch))
         self.validate_now()
         self.view.fit()
+        self.cost.set_project(project)
 
     def load_template(self, name: str) -> bool:
         """Replace the network by ``engine.templates.<name>()`` (undoable). Returns whether it worked."""
@@ -284,6 +290,7 @@ class NetworkBuilderPanel(QWidget):
         project = getattr(self._window, "project", None)
         if project is not None and not self._loading:
             project.network = spec
+            self.cost.refresh()
         self._validate_timer.start()
         self._refresh_timer.start()
 

@@ -48,6 +48,7 @@ def _activations():
         "softsign",
         "softmax",
         "log_softmax",
+        "sine",
         "linear",
     ]
     layers = [L.Input((7,), name="x")]
@@ -166,6 +167,16 @@ def _initial_states():
     return Network(outputs=[gru, rnn])
 
 
+def _coordinates():
+    x = L.Input((2,), name="xy")
+    gauss = L.FourierFeatures("gaussian", features=6, scale=1.5, seed=3, name="gauss")(x)
+    pos = L.FourierFeatures("positional", frequencies=3, include_input=True, name="pos")(x)
+    both = L.Concatenate(name="both")([gauss, pos])
+    h = L.Siren(5, omega_0=30.0, first=True, name="sine1")(both)
+    h = L.Siren(4, omega_0=3.0, use_bias=False, name="sine2")(h)
+    return Network(outputs=L.SquaredError(name="loss")(L.Dense(3, name="rgb")(h)))
+
+
 CASES = [
     Case(
         "mlp", _mlp, {"input", "dense", "dropout", "softmax_cross_entropy"}, {"MatMul", "Add", "Relu", "Tanh"}
@@ -186,8 +197,10 @@ CASES = [
             "Softsign",
             "Softmax",
             "LogSoftmax",
+            "Sin",
         },
     ),
+    Case("coordinates", _coordinates, {"fourier_features", "siren"}, {"Sin", "Cos", "MatMul", "Concat"}),
     Case("flatten_reshape", _shapes, {"flatten", "reshape", "squared_error"}, {"Flatten", "Reshape"}),
     Case("conv2d", _conv2d, {"conv2d", "binary_cross_entropy"}, {"Conv"}),
     Case("conv2d_probabilities", _conv2d, {"binary_cross_entropy"}, {"Sigmoid"}, probabilities=True),
