@@ -249,7 +249,7 @@ def build_run(
     seed = int(settings.get("seed", 0))
     dataset = load_project_data(project, progress=progress, cancel=cancel)
     network = Network.from_spec(project.network)
-    _check_data_fits(network, dataset)
+    _check_data_fits(network, dataset, project.network)
 
     train, validation, train_records, validation_records = _split_and_edit(project, dataset, seed)
 
@@ -405,9 +405,16 @@ def build_run(
     )
 
 
-def _check_data_fits(network, dataset) -> None:
-    """Say clearly when the data's record shape does not match the network's input."""
+def _check_data_fits(network, dataset, spec=None) -> None:
+    """Refuse a network that does not fit the data (its input shape, its class count), in the words
+    the studio shows beside its one-click fix (:func:`engine.network.check_fit`)."""
+    from .network import check_fit
+
     shapes = getattr(network, "input_shapes", None)
+    if spec is not None:
+        report = check_fit(spec, tuple(dataset.shape_of("inputs")), dataset.classes)
+        if not report.fits:
+            raise ProjectError(report.message, None, "network")
     if not shapes or len(shapes) != 1:
         return
     name, expected = next(iter(shapes.items()))

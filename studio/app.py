@@ -81,7 +81,7 @@ def create_application(argv=None):
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(list(argv or sys.argv[:1]))
     app.setOrganizationName("Sigma")
     app.setApplicationName("Sigma Studio")
-    theme.apply(app)
+    theme.apply(app, str(QtCore.QSettings("Sigma", "Sigma Studio").value("view/theme", "system")))
     return app
 
 

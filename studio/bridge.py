@@ -42,6 +42,7 @@ from PySide6 import QtCore
 
 from engine import events as ev
 from studio import blas_threads
+from studio.progress_estimate import ProgressEstimate
 
 __all__ = ["Bridge", "RunInfo", "RunFinished"]
 
@@ -184,6 +185,8 @@ class Bridge(QtCore.QObject):
         self._run_ids = itertools.count(1)
         self.run_id = 0
         self.state = "idle"
+        #: The current run's progress, throughput and time left: the one source every view reads.
+        self.progress = ProgressEstimate()
         self.flushes = 0
         self.events_delivered = 0
         self._busy = False
@@ -246,6 +249,7 @@ class Bridge(QtCore.QObject):
             self._run = None
             self._stop_requested = False
         self.run_id = next(self._run_ids)
+        self.progress.reset()
         self._busy = True
         if self._leave_core_for_gui:  # see studio.blas_threads: the GUI gets a core of its own
             self._blas_before = blas_threads.leave_one_core()
@@ -285,7 +289,10 @@ class Bridge(QtCore.QObject):
     def step(self) -> bool:
         """Run one iteration of a paused run."""
         op = self._operator()
-        return bool(op is not None and op.step() is not False)
+        done = bool(op is not None and op.step() is not False)
+        if done:  # a step changes no state a view would log ("paused" before and after): say it here
+            self.post(ev.LogMessage(source="studio", level="info", message="step: one iteration"))
+        return done
 
     def stop(self) -> bool:
         """Ask the run to stop (final hooks, such as a checkpoint write, still complete)."""
@@ -366,6 +373,8 @@ class Bridge(QtCore.QObject):
         for event in batch:
             if isinstance(event, ev.RunStateChanged):
                 states.append(event.state)
+                if event.state == "running":
+                    self.progress.running(event.time)
             elif isinstance(event, ev.ErrorEvent):
                 self.sigError.emit(event)
                 grouped[ev.LogMessage].append(
@@ -375,6 +384,9 @@ class Bridge(QtCore.QObject):
                 finished = event
             else:
                 grouped[type(event)].append(event)
+        iterations = grouped.get(ev.IterationMetrics)
+        if iterations:  # before the views hear of them: they all read the one estimate
+            self.progress.update(iterations, getattr(self.trainer, "batch_size", None))
         for kind, signal in self._dispatch:
             items = [e for k, v in grouped.items() if issubclass(k, kind) for e in v]
             if items:

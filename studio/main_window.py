@@ -13,11 +13,15 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from studio import theme
 from studio.bridge import Bridge
+from studio.drop_anywhere import DropAnywhere
 from studio.pacing import Paced
 from studio.panels.monitor import QtMonitorPanel
 from studio.panels.runs import QtRunsPanel
 from studio.panels.training import QtTrainingPanel
+from studio.progress_estimate import format_duration
 from studio.widgets.banner import Banner
+from studio.widgets.start_page import StartPage
+from studio.window_commands import WindowCommands
 
 __all__ = ["MainWindow", "default_project", "example_projects"]
 
@@ -31,30 +35,48 @@ _LAYOUT_VERSION = 1  # bump when panels change, so an old saved layout is not ap
 
 
 def example_projects() -> dict:
-    """The bundled examples by menu label (each a function returning a fresh Project)."""
+    """The bundled examples by title (each a function returning a fresh Project), from
+    :data:`engine.templates.EXAMPLES`."""
     from engine import templates  # noqa: PLC0415 - the lead's module; imported when needed
 
-    return {example.title: example.make for example in templates.EXAMPLES}
+    return {e.title: e.make for e in templates.EXAMPLES}
+
+
+def _examples() -> tuple:
+    try:
+        from engine import templates  # noqa: PLC0415
+    except ImportError:  # a partial checkout: no examples to offer
+        return ()
+    return tuple(templates.EXAMPLES)
 
 
 def default_project():
-    """What a first launch opens: the "Paint the cat" example (an empty project if the engine has no
-    templates, which only happens in a partial checkout)."""
+    """The "Paint the cat" example (an empty project if the engine has no templates, which only
+    happens in a partial checkout): what ``sigma-studio --smoke`` trains."""
     try:
         return example_projects()["Paint the cat"]()
-    except ImportError:
+    except (ImportError, KeyError):
         from engine.project import Project  # noqa: PLC0415
 
         return Project(name="Untitled")
 
 
-class MainWindow(QtWidgets.QMainWindow):
+def _default_size() -> QtCore.QSize:
+    """1440x900, or the screen's available area when that is smaller (a window is never larger)."""
+    screen = QtGui.QGuiApplication.primaryScreen()
+    wanted = QtCore.QSize(1440, 900)
+    if screen is None:
+        return wanted
+    return wanted.boundedTo(screen.availableGeometry().size())
+
+
+class MainWindow(WindowCommands, QtWidgets.QMainWindow):
     """Sigma Studio's window.
 
     Parameters
     ----------
     project : engine.project.Project, optional
-        Opened at once; None opens :func:`default_project`.
+        Opened at once; None shows the start page (examples, new, open, import, recent projects).
     build_run : callable(project) -> run, optional
         Passed to the :class:`~studio.bridge.Bridge` (defaults to ``engine.run.build_run``).
     restore_layout : bool
@@ -62,6 +84,9 @@ class MainWindow(QtWidgets.QMainWindow):
     """
 
     sigProjectChanged = QtCore.Signal(object)
+    #: Ask Save / Discard / Cancel before closing with unsaved changes. A close that is not asked (this
+    #: False, for scripted use) keeps the autosave, which the next start offers back.
+    confirm_close = True
 
     def __init__(
         self,
@@ -81,18 +106,11 @@ class MainWindow(QtWidgets.QMainWindow):
         for name in ("File", "Training", "View", "Help"):
             self.menu(name)
 
-        self.banner = Banner()
-        banner_bar = QtWidgets.QToolBar("Messages")
-        banner_bar.setObjectName("messages")
-        banner_bar.setMovable(False)
-        banner_action = banner_bar.addWidget(self.banner)  # in a toolbar, the action owns visibility
-        self.addToolBar(QtCore.Qt.ToolBarArea.TopToolBarArea, banner_bar)
-        banner_bar.hide()  # an empty strip would only puzzle; it appears with a message
-        banner_bar.toggleViewAction().setVisible(False)
-        self.banner.sigShown.connect(lambda: (banner_action.setVisible(True), banner_bar.show()))
-        self.banner.sigDismissed.connect(lambda: (banner_action.setVisible(False), banner_bar.hide()))
-        self._banner_bar = banner_bar
-        self.addToolBarBreak()
+        # Messages float over the top of the window: showing or dismissing one never moves the panels.
+        self.banner = Banner(self)
+        self.banner.setObjectName("banner")
+        self.banner.sigShown.connect(self._place_banner)
+        self.banner.sigDetailsToggled.connect(self._place_banner)
         self.run_toolbar = self.addToolBar("Examples")
         self.run_toolbar.setObjectName("examples-toolbar")
         self.run_toolbar.setToolButtonStyle(QtCore.Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
@@ -104,6 +122,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.add_panel("monitor", "Live monitor", self.monitor, "right")
         self.runs = QtRunsPanel(self.bridge)
         self.add_panel("runs", "Runs", self.runs, "right")
+        self.start_page = StartPage(_examples())
+        self.setCentralWidget(self.start_page)
+        self.start_page.hide()  # a hidden central widget takes no room: the docks share the window
+        self._docks_before_start_page: list[str] = []
+        self.drop_anywhere = DropAnywhere(self, skip=(lambda: getattr(self, "dataset_panel", None),))
         self._arrange_default_layout()
         self._build_status_bar()
         self._build_actions()
@@ -120,15 +143,21 @@ class MainWindow(QtWidgets.QMainWindow):
         self.sigProjectChanged.connect(self.monitor.set_project)  # sample edits go into the open project
         self.sigProjectChanged.connect(self.runs.set_project)
         self.runs.sigMessage.connect(self._info_message)
+        self.sigProjectChanged.connect(self.monitor.show_project)
         app = QtWidgets.QApplication.instance()
+        self._quit_hooked = app is not None
         if app is not None:  # the last line of defence: a quit by any route waits for the run to end
             app.aboutToQuit.connect(self._shutdown)
-        self.resize(1440, 900)
+        self.resize(_default_size())
         self._layout_restored = False
         self.remember_layout = True
         if restore_layout:
             self._restore_layout()
-        self.set_project(project if project is not None else default_project())
+        self._connect_start_page()
+        self._install_data_fit()
+        for view in self.findChildren(QtWidgets.QAbstractItemView):
+            view.setTabKeyNavigation(False)  # Tab moves between controls; arrows move within a table
+        self.set_project(project)
 
     # ------------------------------------------------------------------ the contract
     def menu(self, name: str) -> QtWidgets.QMenu:
@@ -143,7 +172,14 @@ class MainWindow(QtWidgets.QMainWindow):
         """Dock ``widget`` as a panel; ``area`` is left/right/top/bottom (or a Qt.DockWidgetArea)."""
         dock = QtWidgets.QDockWidget(title, self)
         dock.setObjectName(name)
-        dock.setWidget(widget)
+        # In a scroll area, a panel's minimum size never sets the window's: the window fits a small
+        # screen (1366x768, or 1024x700 at 150% scaling) and a panel scrolls rather than being clipped.
+        scroll = QtWidgets.QScrollArea()
+        scroll.setObjectName(f"{name}-scroll")
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        scroll.setWidget(widget)
+        dock.setWidget(scroll)
         dock.setFeatures(
             QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable
             | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetFloatable
@@ -158,9 +194,11 @@ class MainWindow(QtWidgets.QMainWindow):
         return self._docks.get(name)
 
     def set_project(self, project) -> None:
-        """Open ``project`` (the current run, if any, keeps going on its own copy)."""
+        """Open ``project`` (the current run, if any, keeps going on its own copy); None shows the start
+        page. The title names the project and marks unsaved changes (``[*]``, see ``setWindowModified``)."""
         self.project = project
-        self.setWindowTitle(f"{project.name} — Sigma Studio" if project is not None else "Sigma Studio")
+        self.setWindowTitle(f"{project.name}[*] — Sigma Studio" if project is not None else "Sigma Studio")
+        self._show_start_page(project is None)
         self.sigProjectChanged.emit(project)
 
     def show_sample_edits(self):
@@ -211,6 +249,21 @@ class MainWindow(QtWidgets.QMainWindow):
         self._default_state = self.saveState(_LAYOUT_VERSION)
         self._sized = False
 
+    def _place_banner(self) -> None:
+        """Over the top of the panels, centred, at most 760 px wide; above everything else."""
+        banner = self.banner
+        top = self.menuBar().height() + (self.run_toolbar.height() if self.run_toolbar.isVisible() else 0)
+        width = min(760, max(200, self.width() - 40))
+        banner.setFixedWidth(width)
+        banner.adjustSize()
+        banner.move((self.width() - width) // 2, top + 4)
+        banner.raise_()
+
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self.banner.shown:
+            self._place_banner()
+
     def showEvent(self, event: QtGui.QShowEvent) -> None:
         super().showEvent(event)
         if not self._sized and not self._layout_restored:
@@ -219,9 +272,11 @@ class MainWindow(QtWidgets.QMainWindow):
             QtCore.QTimer.singleShot(0, self._size_docks)
 
     def _size_docks(self) -> None:
+        """The settings column gets about a quarter of the width (300-420 px); the monitor the rest."""
+        left = max(300, min(420, int(self.width() * 0.26)))
         self.resizeDocks(
             [self._docks["training"], self._docks["monitor"]],
-            [380, max(600, self.width() - 380)],
+            [left, max(400, self.width() - left)],
             QtCore.Qt.Orientation.Horizontal,
         )
 
@@ -231,13 +286,22 @@ class MainWindow(QtWidgets.QMainWindow):
         file_menu = self.menu("File")
         examples = file_menu.addMenu("Open e&xample")
         self.example_actions = {}
-        for label in ("Paint the cat", "Digits classifier"):
-            action = examples.addAction(label)
-            action.triggered.connect(lambda _=False, name=label: self.open_example(name))
-            self.example_actions[label] = action
+        for example in _examples():
+            action = examples.addAction(example.title)
+            action.setToolTip(f"Open the example “{example.title}”: {example.description}")
+            action.setStatusTip(example.description)
+            action.triggered.connect(lambda _=False, key=example.key: self.open_example(key))
+            self.example_actions[example.title] = action
+        examples.setToolTipsVisible(True)
         if self._install_project_actions is not None:
             self._install_project_actions(self)
         file_menu.addSeparator()
+        self.close_project_action = file_menu.addAction("&Close project")
+        self.close_project_action.setShortcut(QtGui.QKeySequence.StandardKey.Close)
+        self.close_project_action.setToolTip(
+            "Close the project (asks about unsaved changes) and show the start page."
+        )
+        self.close_project_action.triggered.connect(self.close_project)
         quit_action = file_menu.addAction("&Quit", QtGui.QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
 
@@ -268,12 +332,28 @@ class MainWindow(QtWidgets.QMainWindow):
         view.addAction("Reset layout").triggered.connect(
             lambda: self.restoreState(self._default_state, _LAYOUT_VERSION)
         )
+        themes = view.addMenu("&Theme")
+        self.theme_actions = {}
+        group = QtGui.QActionGroup(self)
+        current = str(self._settings().value("view/theme", "system"))
+        for choice in theme.THEMES:
+            action = themes.addAction(
+                {"system": "Follow the system", "light": "Light", "dark": "Dark"}[choice]
+            )
+            action.setCheckable(True)
+            action.setChecked(choice == current)
+            action.setToolTip("Colours of the whole window and the charts.")
+            action.triggered.connect(lambda _=False, c=choice: self.set_theme(c))
+            group.addAction(action)
+            self.theme_actions[choice] = action
         log_scale = view.addAction("Loss on a log scale")
         log_scale.setCheckable(True)
         log_scale.toggled.connect(self.monitor.loss_chart.set_log_y)
         self.monitor.loss_chart.sigLogScaleChanged.connect(log_scale.setChecked)
-        help_menu = self.menu("Help")
-        help_menu.addAction("&About Sigma Studio").triggered.connect(self._about)
+        from studio import help_menu  # noqa: PLC0415
+
+        self.help_actions = help_menu.install(self)
+        self.menu("Help").addAction("&About Sigma Studio").triggered.connect(self._about)
 
     def _build_status_bar(self) -> None:
         self._status_pacer = Paced(self._show_iteration_status)  # a counter is read ~5 times a second
@@ -289,7 +369,7 @@ class MainWindow(QtWidgets.QMainWindow):
         widest = {
             self.status_state: "State: stopping ",
             self.status_progress: "epoch 99,999, iteration 99,999,999 ",
-            self.status_speed: "9,999,999 samples/s ",
+            self.status_speed: "9,999,999 samples/s, 99 h 59 min left ",
         }
         for label, text in widest.items():
             label.setFixedSize(metrics.horizontalAdvance(text), label.sizeHint().height())
@@ -297,15 +377,7 @@ class MainWindow(QtWidgets.QMainWindow):
         bar.addPermanentWidget(self.status_backend)
         self.sigProjectChanged.connect(self._backend_status)
 
-    # ------------------------------------------------------------------ slots
-    def open_example(self, label: str) -> bool:
-        """Open a bundled example (refused while a run is busy: stop it first)."""
-        if self.bridge.busy:
-            self.banner.show_message("Stop the current run before opening another project.", "info")
-            return False
-        self.set_project(example_projects()[label]())
-        return True
-
+    # ------------------------------------------------------------------ slots (commands: window_commands)
     def _backend_status(self, project) -> None:
         if project is None:
             self.status_backend.setText("")
@@ -342,9 +414,10 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _show_iteration_status(self, e) -> None:
         self.status_progress.setText(f"epoch {e.epoch + 1}, iteration {e.iteration}")
-        speed = e.metrics.get("samples_per_second")
-        if speed:
-            self.status_speed.setText(f"{speed:,.0f} samples/s")
+        estimate = self.bridge.progress  # the same figures as the progress line and the log
+        if estimate.samples_per_second:
+            left = "" if estimate.eta_seconds is None else f", {format_duration(estimate.eta_seconds)} left"
+            self.status_speed.setText(f"{estimate.samples_per_second:,.0f} samples/s{left}")
 
     def _info_message(self, text: str) -> None:
         self.banner.show_message(text, "info")
@@ -376,8 +449,6 @@ class MainWindow(QtWidgets.QMainWindow):
             self.restoreGeometry(geometry)
         if state is not None:
             self._layout_restored = bool(self.restoreState(state, _LAYOUT_VERSION))
-            if self.banner.text() == "":
-                self._banner_bar.hide()  # a message showing at the last close is not shown again
 
     def save_layout(self) -> None:
         settings = self._settings()
@@ -398,7 +469,8 @@ class MainWindow(QtWidgets.QMainWindow):
             if dock.isFloating():
                 dock.hide()
         app = QtWidgets.QApplication.instance()
-        if app is not None:
+        if app is not None and self._quit_hooked:  # a second close must not disconnect again
+            self._quit_hooked = False
             try:
                 app.aboutToQuit.disconnect(self._shutdown)
             except (RuntimeError, TypeError):

@@ -8,6 +8,8 @@ libraries Qt's xcb platform loads (see ``XCB_PACKAGES``).
 
 Saved:
 
+- ``start_page.png``: the first launch: the start page with the bundled examples, new / open / import
+  and the recent projects;
 - ``main_window_cat.png``: "Paint the cat" mid-training: loss falling, the network's painting beside
   the original, the painting error over time, progress and ETA;
 - ``main_window_cat_sharp.png``: the same example once the painting passed 30 dB PSNR (Fourier features);
@@ -19,7 +21,13 @@ Saved:
 - ``predict_files.png``: Training > Predict on files… after a short digits run: PNG digits and CSV
   rows classified, with thumbnails, and a damaged PNG named and skipped.
 
-``--only predict`` (or any of ``cat cat_sharp text digits bad_input predict``) takes just those.
+- ``fit_mismatch.png``: three classes of RGB pictures imported into the digits project: the builder and
+  the training panel say what does not fit, with the one-click fix;
+- ``layout_<W>x<H>.png`` (and ``layout_1600x1000_scale1.5.png``): the digits run at each screen size
+  the layout test checks, as a first launch lays the window out there.
+
+``--only predict`` (or any of ``start cat cat_sharp text digits bad_input predict fit layouts``) takes
+just those.
 """
 
 from __future__ import annotations
@@ -43,7 +51,7 @@ XCB_PACKAGES = (
     "libxcb-randr0 libxcb-render0 libxcb-render-util0 libxcb-shape0 libxcb-shm0 libxcb-sync1 "
     "libxcb-xfixes0 libxcb-xkb1 libxkbcommon-x11-0"
 ).split()
-SIZE = (1440, 900)
+SIZE = (1920, 1200)  # the screen under Xvfb; the main window itself is 1440x900
 
 
 def _reexec_under_xvfb() -> int:
@@ -74,6 +82,11 @@ def _shoot(app, widget, path: Path) -> None:
     if not widget.grab().save(str(path)):
         raise OSError(f"could not write {path}")
     print(f"saved {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+
+
+def _start(app, window, out: Path) -> None:
+    if window.project is None:
+        _shoot(app, window, out / "start_page.png")
 
 
 def _cat(app, window, out: Path) -> None:
@@ -170,6 +183,50 @@ def _predict(app, window, out: Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
 
+def _fit(app, window, out: Path) -> None:
+    import numpy as np
+    from PIL import Image
+
+    folder = Path(tempfile.mkdtemp(prefix="sigma-shapes-"))
+    rng = np.random.default_rng(0)
+    for c in ("circle", "square", "triangle"):
+        (folder / c).mkdir()
+        for i in range(8):
+            Image.fromarray((rng.random((8, 8, 3)) * 255).astype(np.uint8)).save(folder / c / f"{c}{i}.png")
+    window.project_actions.replace_project(lambda: __import__("engine.templates").templates.digits_project())
+    panel = window.dataset_panel
+    _wait(app, lambda: panel.job is None, 60, "the digits to load")
+    panel.import_paths([str(folder)])
+    _wait(app, lambda: panel.job is None and not window.data_fit.report.fits, 60, "the import")
+    window.panel("network_builder").raise_()
+    window.network_panel.view.fit()
+    _shoot(app, window, out / "fit_mismatch.png")
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+LAYOUT_SIZES = [(1024, 700), (1366, 768), (1600, 1000), (1920, 1200)]
+
+
+def _layouts(app, window, out: Path) -> None:
+    """The first-launch layout at each size, mid-run (a scaled screen: ``--scale 1.5`` in its own run)."""
+    from studio.layout_check import measure, open_sized
+
+    ratio = app.primaryScreen().devicePixelRatio()
+    sizes = [(1600, 1000)] if ratio != 1.0 else LAYOUT_SIZES
+    for width, height in sizes:
+        w = open_sized(round(width / ratio), round(height / ratio))
+        w.project.training["epochs"] = 50
+        w.training.set_project(w.project)
+        w.training.start()
+        _wait(app, lambda w=w: w.monitor.epoch_chart.point_count("val_loss") >= 3, 600, "three epochs")
+        suffix = "" if ratio == 1.0 else f"_scale{ratio:g}"
+        _shoot(app, w, out / f"layout_{width}x{height}{suffix}.png")
+        print(f"  {measure(w)}")
+        w.bridge.stop()
+        _wait(app, lambda w=w: not w.bridge.busy, 60, "the run to stop")
+        w.close()
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
@@ -189,18 +246,19 @@ def main(argv=None) -> int:
     from studio.app import create_application
     from studio.main_window import MainWindow
 
-    QtCore.QSettings.setPath(
-        QtCore.QSettings.Format.IniFormat, QtCore.QSettings.Scope.UserScope, str(out / ".settings-unused")
-    )
+    for fmt in (QtCore.QSettings.Format.IniFormat, QtCore.QSettings.Format.NativeFormat):
+        QtCore.QSettings.setPath(fmt, QtCore.QSettings.Scope.UserScope, str(out / ".settings-unused"))
     QtCore.QSettings.setDefaultFormat(QtCore.QSettings.Format.IniFormat)
     app = create_application()
     app.setQuitOnLastWindowClosed(False)
-    window = MainWindow(restore_layout=False)  # the first-launch layout, with the cat project
-    window.resize(*SIZE)
+    window = MainWindow(restore_layout=False)  # the first launch: the start page
+    window.resize(1440, 900)
     window.show()
     _wait(app, lambda: window.isVisible(), 10, "the window")
     try:
         for name in args.only:
+            if name not in ("start", "layouts") and window.project is None:
+                window.open_example("cat")  # the first-launch layout, with the cat project
             globals()[f"_{name}"](app, window, out)
     finally:
         window.close()
@@ -209,7 +267,7 @@ def main(argv=None) -> int:
     return 0
 
 
-SHOTS = ["cat", "cat_sharp", "text", "digits", "bad_input", "predict"]
+SHOTS = ["start", "cat", "cat_sharp", "text", "digits", "bad_input", "predict", "fit", "layouts"]
 
 if __name__ == "__main__":
     sys.exit(main())

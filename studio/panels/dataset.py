@@ -87,6 +87,12 @@ class DatasetPanel(QWidget):
         self.drop_hint.setMinimumHeight(44)
         self.import_files_button = QPushButton("Import files…")
         self.import_folder_button = QPushButton("Import folder…")
+        self.import_files_button.setToolTip(
+            "Import data files: CSV, IDX, NPZ, HDF5, text, images or archives."
+        )
+        self.import_folder_button.setToolTip(
+            "Import a folder: images in one sub-folder per class, or data files."
+        )
         self.progress = QProgressBar()
         self.progress.setFormat("%v of %m")
         self.progress_label = QLabel("")

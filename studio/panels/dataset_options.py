@@ -42,6 +42,12 @@ class ImportOptions(QGroupBox):
         self.channels_first.setToolTip("Convolution layers read images as (channels, height, width)")
         self.channels_first.setChecked(True)
         self.image_size.setToolTip("Images are resized to this; 'as found' keeps the most common size")
+        self.color.setToolTip(
+            "Colour of the imported images: auto keeps what most files have; grayscale has 1 channel, rgb 3."
+        )
+        self.skip_bad.setToolTip(
+            "Leave out records that cannot be read and list them in the Report tab (off: the import stops)."
+        )
         form = QFormLayout(self)
         form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         form.addRow("Image size", self.image_size)
@@ -82,6 +88,21 @@ class SplitOptions(QGroupBox):
         self.normalise.addItems(list(_NORMALISE))
         self.augment = {name: QCheckBox(name.replace("_", " ")) for name in _AUGMENT}
         self.note = QLabel("")
+        self.validation_split.setToolTip(
+            "Share of the records held out to measure the network while it trains, 0 to 90 %."
+        )
+        self.test_split.setToolTip("Share of the records kept for a final test after training, 0 to 90 %.")
+        self.normalise.setToolTip(
+            "Rescale every input feature: to [0, 1] (min-max) or to mean 0 and standard deviation 1."
+        )
+        tips = {
+            "flip": "Mirror training images left-right at random.",
+            "rotate": "Rotate training images by a small random angle.",
+            "noise": "Add a little random noise to the training inputs.",
+            "random_crop": "Crop training images at a random place and scale them back.",
+        }
+        for name, box in self.augment.items():
+            box.setToolTip(tips[name] + " Training records only; new each epoch.")
         form = QFormLayout(self)
         form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         form.addRow("Validation", self.validation_split)

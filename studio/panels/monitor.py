@@ -39,10 +39,10 @@ class QtMonitorPanel(QtWidgets.QWidget):
         super().__init__(parent)
         self.bridge = bridge
         self.loss_chart = LiveChart(
-            "Loss and metrics per iteration", "iteration", log_toggle=True, min_x_span=100
+            "Loss and metrics per iteration", "iteration", log_toggle=True, min_x_span=100, smoothing=True
         )
         self.epoch_chart = LiveChart(
-            "Per epoch (dashed: validation)", "epoch", log_toggle=True, min_x_span=10
+            "Per epoch (dashed: validation)", "epoch", log_toggle=True, min_x_span=10, smoothing=True
         )
         self.lr_chart = LiveChart("Learning rate", "iteration", "learning rate", min_x_span=100)
         self.speed_chart = LiveChart("Throughput", "iteration", "samples / s", min_x_span=100)
@@ -73,8 +73,12 @@ class QtMonitorPanel(QtWidgets.QWidget):
         top = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
         top.addWidget(charts)
         top.addWidget(self.samples)
-        top.setStretchFactor(0, 1)
+        # The charts are what a run is watched for: two thirds of the width, samples the last third.
+        top.setStretchFactor(0, 2)
         top.setStretchFactor(1, 1)
+        self.top_splitter = top
+        self._user_split = False  # until the user drags the divider, resizes keep the 2:1 share
+        top.splitterMoved.connect(lambda *_: setattr(self, "_user_split", True))
         resources = QtWidgets.QWidget()
         resources_layout = QtWidgets.QHBoxLayout(resources)
         resources_layout.setContentsMargins(0, 0, 0, 0)
@@ -89,6 +93,14 @@ class QtMonitorPanel(QtWidgets.QWidget):
         self.tabs.addTab(self.histograms, "Weights && gradients")
         self.tabs.addTab(self.mistakes, "Mistakes")
         self.tabs.addTab(self.runs, "Runs")
+        self.save_log_button = QtWidgets.QToolButton()
+        self.save_log_button.setText("Save log…")
+        self.save_log_button.setToolTip("Save the log lines shown as a text file.")
+        self.save_log_button.clicked.connect(self._save_log_dialog)
+        self.tabs.setCornerWidget(self.save_log_button)
+        self.tabs.currentChanged.connect(
+            lambda _i: self.save_log_button.setVisible(self.tabs.currentWidget() is self.log)
+        )
         outer = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         outer.addWidget(top)
         outer.addWidget(self.tabs)
@@ -111,6 +123,7 @@ class QtMonitorPanel(QtWidgets.QWidget):
         self._redraw_cost: float | None = None
         bridge.sigFlushed.connect(self._tick)
         self._run_order: collections.deque = collections.deque()
+        self._last_state = "idle"
         self._run_projects: list[str] = []
         self._run_start_time: float | None = None
         self.iteration_points = 0  # metric points received (tests and the bench read these)
@@ -137,6 +150,12 @@ class QtMonitorPanel(QtWidgets.QWidget):
         bridge.sigCheckpointSaved.connect(self._on_checkpoints)
         bridge.sigRunFinished.connect(self._on_run_finished)
         bridge.sigStateChanged.connect(self._state_changed)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if not self._user_split:
+            whole = sum(self.top_splitter.sizes()) or self.top_splitter.width()
+            self.top_splitter.setSizes([whole * 2 // 3, whole - whole * 2 // 3])
 
     def refresh(self) -> None:
         """Draw what arrived since the last redraw (charts without new points cost nothing)."""
@@ -172,14 +191,61 @@ class QtMonitorPanel(QtWidgets.QWidget):
         self.samples.poll()
         self._paced_redraw.push(None)  # charts with nothing new cost nothing
 
-    def _state_changed(self, _state: str) -> None:
-        """E.g. paused: show the last points and the last predictions now, not at the next redraw."""
+    def _state_changed(self, state: str) -> None:
+        """E.g. paused: show the last points and the last predictions now, not at the next redraw; the
+        log records the change."""
+        self._log_state(state)
         self.samples.flush()
         self._paced_redraw.drop()
         self.refresh()
 
     def _on_run_finished(self, _state: str) -> None:
-        self._state_changed(_state)
+        self.samples.flush()
+        self._paced_redraw.drop()
+        self.refresh()
+
+    def _log_state(self, state: str) -> None:
+        where = f" at iteration {self.bridge.progress.iteration}" if self.bridge.progress.iteration else ""
+        said = {
+            "paused": f"paused{where}",
+            "stopping": "stopping (the current iteration completes first)",
+            "stopped": f"stopped{where}",
+            "finished": f"finished{where}",
+        }.get(state)
+        if state == "running" and self._last_state == "paused":
+            said = "resumed"
+        self._last_state = state
+        if said is not None:
+            self.log.add_line("error" if state == "error" else "info", said)
+
+    def _save_log_dialog(self) -> QtWidgets.QFileDialog:
+        dialog = QtWidgets.QFileDialog(self, "Save the log")
+        dialog.setAcceptMode(QtWidgets.QFileDialog.AcceptMode.AcceptSave)
+        dialog.setNameFilter("Text files (*.txt *.log);;All files (*)")
+        dialog.setDefaultSuffix("txt")
+        dialog.fileSelected.connect(self._save_log)
+        dialog.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    def _save_log(self, path: str) -> None:
+        try:
+            self.log.save(path)
+        except OSError as exc:
+            self.log.add_line("error", f"Could not save the log to {path}: {exc}")
+        else:
+            self.log.add_line("info", f"log saved to {path}")
+
+    def show_project(self, project) -> None:
+        """Another project was opened: its runs are what the charts show next, so earlier runs leave
+        the charts (they stay, unticked, in the Runs tab for comparison) and the samples clear."""
+        if self.bridge.busy:
+            return  # the run keeps going and stays in view until it ends
+        for i in range(self.runs.count()):
+            self.runs.item(i).setCheckState(QtCore.Qt.CheckState.Unchecked)  # hides its curves
+        self.samples.clear()
+        self.confusion.clear()
+        self.refresh()
 
     def _on_run_started(self, info: RunInfo) -> None:
         # The redraw budget counts from here: what drawing cost before the run does not slow it.

@@ -84,9 +84,9 @@ class QtRunsPanel(SweepActions, QtWidgets.QWidget):
         self.view.setContextMenuPolicy(QtCore.Qt.ContextMenuPolicy.CustomContextMenu)
         self.view.customContextMenuRequested.connect(self._context_menu)
 
-        self.metric = QtWidgets.QComboBox()
-        self.metric.setToolTip("The metric drawn for every checked run")
-        self.metric.currentTextChanged.connect(lambda _: self.redraw())
+        self.metric_choice = QtWidgets.QComboBox()
+        self.metric_choice.setToolTip("The metric drawn for every checked run")
+        self.metric_choice.currentTextChanged.connect(lambda _: self.redraw())
         self.plot = pg.PlotWidget()
         self.plot_item = self.plot.getPlotItem()
         self.plot_item.showGrid(x=True, y=True, alpha=0.25)
@@ -125,7 +125,7 @@ class QtRunsPanel(SweepActions, QtWidgets.QWidget):
         chart_layout.setContentsMargins(0, 0, 0, 0)
         row = QtWidgets.QHBoxLayout()
         row.addWidget(QtWidgets.QLabel("Compare checked runs:"))
-        row.addWidget(self.metric, 1)
+        row.addWidget(self.metric_choice, 1)
         chart_layout.addLayout(row)
         chart_layout.addWidget(self.plot)
         self.parallel = ParallelCoordinates()
@@ -202,7 +202,7 @@ class QtRunsPanel(SweepActions, QtWidgets.QWidget):
                 if metric not in SKIPPED_METRICS and series not in names:
                     names.append(series)
         names.sort(key=lambda n: (not n.startswith("epoch/"), n.split("/", 1)[1].startswith("val_"), n))
-        _refill(self.metric, names)
+        _refill(self.metric_choice, names)
         results = [c for c in self.model.table.columns if c.startswith(("best ", "final "))]
         results.sort(key=lambda c: (not c.startswith("best "), not c.endswith(" val_loss"), c))
         _refill(self.parallel_metric, results)
@@ -212,7 +212,7 @@ class QtRunsPanel(SweepActions, QtWidgets.QWidget):
         for curve in self.curves.values():
             self.plot_item.removeItem(curve)
         self.curves.clear()
-        series = self.metric.currentText()
+        series = self.metric_choice.currentText()
         if not series:
             return
         level = series.split("/", 1)[0]

@@ -15,6 +15,7 @@ from PySide6 import QtCore, QtWidgets
 from engine.backend import cuda_status
 from studio.bridge import Bridge
 from studio.pacing import Paced
+from studio.progress_estimate import format_duration
 from studio.widgets.cost_view import CostView
 from studio.widgets.fields import FloatField, IntField, ValidatedField
 from studio.widgets.live_text import live_text
@@ -74,7 +75,10 @@ class QtTrainingPanel(QtWidgets.QWidget):
         self.es_patience = IntField("Patience", 5, 1, 100_000)
         self.es_min_delta = FloatField("Minimum improvement", 0.0, 0.0)
         self.ckpt_every = IntField("Checkpoint every (epochs)", 1, 0, 100_000)
-        self.ckpt_best = QtWidgets.QCheckBox("keep only the best (by validation loss)")
+        self.ckpt_best = QtWidgets.QCheckBox("Keep only the best")
+        self.ckpt_best.setToolTip(
+            "Write a checkpoint only when the validation loss is the lowest so far (the best model)."
+        )
         self.ckpt_keep = IntField("Keep last", 3, 1, 1000)
 
         setup = QtWidgets.QGroupBox("Run on")
@@ -106,7 +110,7 @@ class QtTrainingPanel(QtWidgets.QWidget):
         f.addRow("Keep last", self.ckpt_keep)
 
         self.buttons = {}
-        row = QtWidgets.QHBoxLayout()
+        row = QtWidgets.QGridLayout()  # two rows (Start, Stop / Pause, Resume, Step): a narrow column
         style = self.style()
         icons = {
             "start": "SP_MediaPlay",
@@ -119,9 +123,19 @@ class QtTrainingPanel(QtWidgets.QWidget):
             button = QtWidgets.QPushButton(name.capitalize())
             button.setIcon(style.standardIcon(getattr(QtWidgets.QStyle.StandardPixmap, icons[name])))
             button.setObjectName(f"run-{name}")
-            row.addWidget(button)
+            place = {"start": (0, 0, 1, 3), "stop": (0, 3, 1, 3), "pause": (1, 0, 1, 2)}
+            place.update(resume=(1, 2, 1, 2), step=(1, 4, 1, 2))
+            row.addWidget(button, *place[name])
             self.buttons[name] = button
-        self.buttons["step"].setToolTip("Run one iteration of a paused run")
+        tips = {
+            "start": "Train the project from the start with these settings (F5).",
+            "pause": "Pause after the current iteration; the charts keep what they show (F6).",
+            "resume": "Carry on training from where it paused (F7).",
+            "step": "Run one iteration of a paused run, then pause again (F8).",
+            "stop": "Stop after the current iteration; a checkpoint being written completes (Shift+F5).",
+        }
+        for name, tip in tips.items():
+            self.buttons[name].setToolTip(tip)
         self.buttons["start"].clicked.connect(self.start)
         self.buttons["pause"].clicked.connect(bridge.pause)
         self.buttons["resume"].clicked.connect(bridge.resume)
@@ -130,12 +144,19 @@ class QtTrainingPanel(QtWidgets.QWidget):
         self.progress = QtWidgets.QProgressBar()
         self.progress.setFormat("%p%")
         self.eta = live_text("Not started")  # changes 5 times a second: see studio.widgets.live_text
+        self.eta.setToolTip(
+            "Epoch, iteration and the time left, from the run's speed so far (the status bar and the log "
+            "use the same estimate)."
+        )
+        self.progress.setToolTip("Share of the planned iterations done.")
+        self._tooltips()
         self.message = QtWidgets.QLabel()
         self.message.setProperty("role", "field-error")
         self.message.setWordWrap(True)
         self.message.hide()
 
-        self.live_box = QtWidgets.QGroupBox("Live values (applied at the next iteration)")
+        self.live_box = QtWidgets.QGroupBox("Live values")
+        self.live_box.setToolTip("Values that can be changed while training; applied at the next iteration.")
         self.live_form = QtWidgets.QFormLayout(self.live_box)
         self.live_fields: dict[str, ValidatedField] = {}
         self.live_box.hide()
@@ -153,6 +174,10 @@ class QtTrainingPanel(QtWidgets.QWidget):
         controls.addWidget(self.progress)
         controls.addWidget(self.eta)
         controls.addWidget(self.message)
+        self._notices = QtWidgets.QVBoxLayout()  # notices from outside the panel (network vs data)
+        controls.addLayout(self._notices)
+        #: Callables returning why Start is refused ("" to allow it), asked in order before each start.
+        self.start_checks: list = []
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(controls)
@@ -326,11 +351,48 @@ class QtTrainingPanel(QtWidgets.QWidget):
             return False
         if self.project is None:
             return False
+        for check in self.start_checks:
+            refusal = check()
+            if refusal:
+                self._say(refusal)
+                return False
         self._say("")
         self.progress.setValue(0)
         self.eta.setText("Starting…")
         self.sigStartRequested.emit()
         return self.bridge.start(self.project)
+
+    def _tooltips(self) -> None:
+        """A sentence for every control: what it does, its unit, its range (fields add their range)."""
+        self.backend.setToolTip(
+            "Where training runs: cpu, cuda (an NVIDIA GPU through CuPy) or auto (CUDA when it works "
+            "here, else the CPU)."
+        )
+        tips = {
+            self.workers: "Threads that each compute a share of every batch; the result is the same as one.",
+            self.batch_size: "Samples per training step.",
+            self.epochs: "Passes over the training data.",
+            self.es_patience: "Epochs without improvement before training stops.",
+            self.es_min_delta: "The smallest change of the watched metric that counts as an improvement.",
+            self.ckpt_every: "Write a checkpoint every this many epochs; 0 writes none.",
+            self.ckpt_keep: "How many of the newest checkpoints stay on disk.",
+        }
+        for field, tip in tips.items():
+            field.edit.setToolTip(f"{tip} {field.describe_range()}")
+        self.optimiser.setToolTip(
+            "The update rule: sgd takes plain steps, momentum and adam adapt them; its settings follow."
+        )
+        self.schedule.setToolTip("How the learning rate changes during training; none keeps it constant.")
+        self.early_stopping.setToolTip(
+            "Stop training when the watched metric has not improved for Patience epochs."
+        )
+        self.es_metric.setToolTip(
+            "The metric early stopping watches (val_: measured on the validation data)."
+        )
+
+    def add_notice(self, widget: QtWidgets.QWidget) -> None:
+        """Show ``widget`` under the run controls (it decides its own visibility)."""
+        self._notices.addWidget(widget)
 
     def _say(self, text: str) -> None:
         self.message.setText(text)
@@ -371,9 +433,11 @@ class QtTrainingPanel(QtWidgets.QWidget):
         """The ETA line and the bar for one IterationMetrics event (5 a second: see studio.pacing)."""
         epochs = int(self.project.training.get("epochs", 1)) if self.project else 1
         text = f"Epoch {e.epoch + 1 if e.epoch < epochs else epochs} of {epochs}, iteration {e.iteration}"
-        if e.eta_seconds is not None:
-            text += f" — about {_duration(e.eta_seconds)} left"
+        estimate = self.bridge.progress  # the one estimate the status bar and the log agree with
+        if estimate.eta_seconds is not None:
+            text += f" — about {format_duration(estimate.eta_seconds)} left"
         self.eta.setText(text)
+        self.eta.setCursorPosition(0)  # a narrow column shows the start of the line, not its end
         # QProgressBar.setValue repaints at once, inside this Python call and so holding the GIL the
         # training thread wants; with updates off it only records the value, and update() lets the
         # event loop paint it in C++ with the GIL free, in the same pass as the other views.
@@ -386,14 +450,3 @@ class QtTrainingPanel(QtWidgets.QWidget):
             self.progress.setValue(min(int(e.epoch), epochs))
         self.progress.setUpdatesEnabled(True)
         self.progress.update()
-
-
-def _duration(seconds: float) -> str:
-    seconds = max(0, int(round(seconds)))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min {seconds:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"

@@ -89,18 +89,30 @@ class ProjectActions(
         self._save_job = None  # the checkpoint write in progress, if any
         self._resume_after_save = False
         self._pending_save_path: str | None = None
+        self._discard_on_adopt = False  # the user chose "Discard changes": drop the autosave on replace
+        self._close_after_save = False  # "Save" answered to a close: close once the save is written
+        self._close_answered = False  # the user answered the close question: close without asking
         self._init_network_jobs()
+        self._run_project = None  # the project the current (or last) run trains
         self.autosave_path = recovery_dir() / f"autosave-{os.getpid()}-{id(self):x}.json"
         self._build_menus()
         window.sigProjectChanged.connect(self._on_project_changed)
         bridge = getattr(window, "bridge", None)
         if bridge is not None:
             bridge.sigStateChanged.connect(self._on_run_state)
+            bridge.sigRunStarted.connect(self._on_run_started)
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setObjectName("autosave")
         self.autosave_timer.setInterval(AUTOSAVE_INTERVAL_MS)
         self.autosave_timer.timeout.connect(self.autosave)
         self.autosave_timer.start()
+        # The window title's unsaved mark: panels write into the project without change events, so
+        # the project is compared with its saved form a few times a second (a few kB of JSON).
+        self.modified_timer = QTimer(self)
+        self.modified_timer.setObjectName("modified-mark")
+        self.modified_timer.setInterval(400)
+        self.modified_timer.timeout.connect(self.refresh_modified)
+        self.modified_timer.start()
         window.installEventFilter(self)
         self.offer_recovery()
 
@@ -146,6 +158,24 @@ class ProjectActions(
         training.addSeparator()
         self.predict_action = self._action(training, "Pre&dict on files…", "Ctrl+P", self.predict_on_files)
         self._fill_recent()
+        self._update_checkpoint_action()
+
+    def _on_run_started(self, _info) -> None:
+        self._run_project = self.window.project
+        self._update_checkpoint_action()
+
+    def _update_checkpoint_action(self) -> None:
+        """Save checkpoint now only when a run of the project on screen exists."""
+        bridge = getattr(self.window, "bridge", None)
+        ours = self._run_project is not None and self._run_project is self.window.project
+        self.checkpoint_action.setEnabled(
+            ours and bridge is not None and (bridge.busy or bridge.trainer is not None)
+        )
+        self.checkpoint_action.setToolTip(
+            "Write the run's state to a checkpoint file now."
+            if self.checkpoint_action.isEnabled()
+            else "Start a run of this project first: a checkpoint holds a run's state."
+        )
 
     # ---------------------------------------------------------------- messages and questions
     def message(self, text: str, level: str = "info") -> None:
@@ -156,10 +186,10 @@ class ProjectActions(
             banner.show_message(text, level)
         self.sigMessage.emit(level, text)
 
-    def _ask(self, title: str, text: str, buttons: dict, on_answer) -> QMessageBox:
+    def _ask(self, title: str, text: str, buttons: dict, on_answer, icon=None) -> QMessageBox:
         """A non-modal question; ``buttons`` maps labels to roles; ``on_answer(label)`` gets the choice."""
         box = QMessageBox(
-            QMessageBox.Icon.Question, title, text, QMessageBox.StandardButton.NoButton, self.window
+            icon or QMessageBox.Icon.Question, title, text, QMessageBox.StandardButton.NoButton, self.window
         )
         made = {box.addButton(label, role): label for label, role in buttons.items()}
 
@@ -199,6 +229,25 @@ class ProjectActions(
     def _on_project_changed(self, project) -> None:
         # A project just opened (from a file, an example or a recovery) has nothing unsaved yet.
         self._saved_json = self._autosaved_json = self._json(project)
+        self.refresh_modified()
+        self._update_checkpoint_action()
+
+    def refresh_modified(self) -> None:
+        """Mark the window title (``[*]``) when the project has unsaved changes."""
+        self.window.setWindowModified(self.window.project is not None and self.dirty)
+
+    def replace_project(self, make, what: str = "") -> None:
+        """Open the project ``make()`` returns, after asking about unsaved changes (refused while a run
+        is busy). ``what`` names it in the message ("Opened the example …")."""
+        if self._busy():
+            return
+
+        def adopt():
+            self._adopt(make())
+            if what:
+                self.message(f"Opened {what}", "success")
+
+        self._then_if_discarded(adopt)
 
     def _busy(self) -> bool:
         bridge = getattr(self.window, "bridge", None)
@@ -218,7 +267,10 @@ class ProjectActions(
                 if self.save_project():
                     then()
             elif label == "Discard changes":
+                # The autosave goes once the project is really replaced (an open that fails keeps it).
+                self._discard_on_adopt = True
                 then()
+                self._discard_on_adopt = False
 
         name = self.window.project.name if self.window.project is not None else "the project"
         self._ask(

@@ -52,13 +52,16 @@ class CheckpointCommands:
     """Save checkpoint now, Restore checkpoint…, resume from a checkpoint."""
 
     # ---------------------------------------------------------------- checkpoints
+    def _checkpoint_folder(self) -> Path:
+        """Where this project's checkpoints are written (beside its file, else in the studio's home)."""
+        project = self.window.project
+        if project is not None and project.path:
+            return project.path.parent / "checkpoints"
+        return recovery_dir().parent / "checkpoints"
+
     def _default_checkpoint_path(self, trainer) -> str:
         project = self.window.project
-        folder = (
-            (project.path.parent / "checkpoints")
-            if project is not None and project.path
-            else (recovery_dir().parent / "checkpoints")
-        )
+        folder = self._checkpoint_folder()
         stem = project.path.name.split(".")[0] if project is not None and project.path else "untitled"
         return str(folder / f"{stem}-epoch{trainer.epoch}-iter{trainer.iteration}.h5")
 
@@ -88,6 +91,7 @@ class CheckpointCommands:
         return True
 
     def _on_run_state(self, state: str) -> None:
+        self._update_checkpoint_action()
         if state == "paused" and self._pending_save_path is not None:
             target, self._pending_save_path = self._pending_save_path, None
             self._start_save(self.window.bridge.trainer, target)
@@ -135,6 +139,8 @@ class CheckpointCommands:
                 "Restore a checkpoint", QFileDialog.AcceptMode.AcceptOpen, self.restore_checkpoint
             )
             dialog.setNameFilter("Checkpoints (*.h5 *.hdf5);;All files (*)")
+            if self._checkpoint_folder().is_dir():  # open where the checkpoints are written
+                dialog.setDirectory(str(self._checkpoint_folder()))
             return False
         from engine import checkpoint
 

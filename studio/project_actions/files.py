@@ -9,10 +9,18 @@ from PySide6.QtWidgets import QFileDialog
 
 from engine.project import Project, ProjectError
 
-__all__ = ["FileCommands"]
+__all__ = ["FileCommands", "blank_project"]
 
 _MAX_RECENT = 8
 _FILTER = "Sigma projects (*.sigma.json *.json);;All files (*)"
+
+
+def blank_project() -> Project:
+    """What File > New opens: "Untitled", with a small valid network (an MLP) that an import of data
+    then fits in one click (see :mod:`studio.data_fit`), so the builder never starts with an error."""
+    from engine import templates  # noqa: PLC0415
+
+    return Project(name="Untitled", network=templates.mlp())
 
 
 class FileCommands:
@@ -22,7 +30,7 @@ class FileCommands:
     def new_project(self) -> None:
         """Replace the project by an empty one (after asking about unsaved changes)."""
         if not self._busy():
-            self._then_if_discarded(lambda: self._adopt(Project(name="Untitled")))
+            self._then_if_discarded(lambda: self._adopt(blank_project()))
 
     def open_project(self, path=None) -> None:
         """Open a project file (a non-modal file dialog when ``path`` is None)."""
@@ -41,7 +49,7 @@ class FileCommands:
             return False
         self._adopt(project)
         self._remember_recent(path)
-        self.message(f"Opened {path}", "info")
+        self.message(f"Opened {path}", "success")
         return True
 
     def save_project(self) -> bool:
@@ -74,11 +82,19 @@ class FileCommands:
         self._saved_json = self._autosaved_json = self._json(project)
         self._discard_autosave()  # nothing unsaved is left to recover
         self._remember_recent(path)
-        self.message(f"Saved {path}", "info")
+        self.message(f"Saved {path}", "success")
+        self.refresh_modified()
+        if self._close_after_save:  # "Save" was the answer to closing the window
+            self._close_after_save = False
+            self._close_answered = True
+            self.window.close()
         return True
 
     def import_data(self) -> None:
         """File > Import data…: the dataset panel's file dialog."""
+        if hasattr(self.window, "import_data"):
+            self.window.import_data()
+            return
         panel = getattr(self.window, "dataset_panel", None)
         if panel is None:
             self.message("The dataset panel is not available.", "error")
@@ -99,6 +115,8 @@ class FileCommands:
         return dialog
 
     def _adopt(self, project) -> None:
+        if self._discard_on_adopt:  # the user discarded the old project's changes: nothing to recover
+            self._discard_autosave()
         self._saved_json = self._json(project)
         self.window.set_project(project)
         self._saved_json = self._json(self.window.project)

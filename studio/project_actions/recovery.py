@@ -1,9 +1,11 @@
 """Autosave and crash recovery (a mixin of ProjectActions).
 
 Autosave writes ``autosave-<pid>-<id>.json`` in :func:`recovery_dir` whenever the project changed, on a
-timer; a clean close deletes it. A file left by a process that is no longer running is what a crash
-leaves behind, and the next start offers to recover it. A project file that cannot be opened offers its
-newest autosave instead.
+timer. It is deleted only when the project is saved or its changes are explicitly discarded: closing the
+window with unsaved changes asks Save / Discard / Cancel first, and a close that was not asked (the
+session ending, a scripted close) writes the autosave once more and keeps it. A file left by a process
+that is no longer running (after a crash, or a quit with unsaved work) is offered back at the next
+start. A project file that cannot be opened offers its newest autosave instead.
 """
 
 from __future__ import annotations
@@ -40,16 +42,21 @@ class AutosaveRecovery:
     """Autosave on a timer, recovery after a crash, the autosave offered for a damaged file."""
 
     # ---------------------------------------------------------------- autosave and recovery
-    def autosave(self) -> bool:
-        """Write the project to this session's recovery file if it changed since the last autosave."""
+    def autosave(self, closing: bool = False) -> bool:
+        """Write the project to this session's recovery file if it changed since the last autosave.
+
+        ``closing`` marks the file as left by a window closed with unsaved changes (the next start says
+        so rather than speaking of a crash), and writes it even when it was already up to date.
+        """
         project = self.window.project
         current = self._json(project)
-        if project is None or current == self._autosaved_json:
+        if project is None or (current == self._autosaved_json and not closing):
             return False
         doc = {
             "format": AUTOSAVE_FORMAT,
             "project_path": str(project.path) if project.path else None,
             "saved_at": time.time(),
+            "closed": closing,
             "project": project.to_dict(),
         }
         self.autosave_path.parent.mkdir(parents=True, exist_ok=True)
@@ -105,10 +112,14 @@ class AutosaveRecovery:
                 continue
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(doc.get("saved_at", 0)))
             name = (doc.get("project") or {}).get("name", "a project")
+            why = (
+                f'"{name}" had unsaved changes when Sigma Studio was closed.'
+                if doc.get("closed")
+                else f'Sigma Studio did not close properly last time; "{name}" had unsaved changes.'
+            )
             self._ask(
                 "Recover unsaved work?",
-                f'Sigma Studio did not close properly last time. Recover "{name}" '
-                f"as it was autosaved at {when}?",
+                f"{why} Recover it as it was autosaved at {when}?",
                 {
                     "Recover": QMessageBox.ButtonRole.AcceptRole,
                     "Discard": QMessageBox.ButtonRole.DestructiveRole,
@@ -171,10 +182,57 @@ class AutosaveRecovery:
 
     def eventFilter(self, obj, event) -> bool:
         if obj is self.window and event.type() == QEvent.Type.Close:
-            # A clean close: nothing to recover next time. The timer stops with the window.
+            if self._ask_before_close():
+                event.ignore()
+                return True  # the window stays open (and keeps training) until the user answers
             self.autosave_timer.stop()
-            self._discard_autosave()
+            self.modified_timer.stop()
+            if self.window.project is not None and self.dirty and not self._close_answered:
+                self.autosave(closing=True)  # unsaved work nobody was asked about: offered next time
+            else:
+                self._discard_autosave()  # saved, discarded or never changed: nothing to recover
             if self._save_job is not None:
                 self._save_job.done.wait(30.0)
             self._finish_network_jobs()
         return False
+
+    def _ask_before_close(self) -> bool:
+        """Ask Save / Discard / Cancel when the window closes with unsaved changes; whether it asked."""
+        if (
+            self._close_answered
+            or not getattr(self.window, "confirm_close", True)
+            or self.window.project is None
+            or not self.dirty
+        ):
+            return False
+        if self.question is not None and self.question.windowTitle() == "Unsaved changes":
+            self.question.raise_()  # Ctrl+Q twice: one question is enough
+            return True
+        self.autosave()  # the work is on disk while the question waits
+
+        def answered(label):
+            if label == "Save":
+                self._close_after_save = True
+                if not self.save_project():  # no file yet: Save As… closes once it is written
+                    dialog = getattr(self, "question_dialog", None)
+                    if dialog is not None and dialog.isVisible():
+                        dialog.rejected.connect(lambda: setattr(self, "_close_after_save", False))
+                    else:
+                        self._close_after_save = False
+            elif label == "Discard changes":
+                self._close_answered = True
+                self._discard_autosave()
+                self.window.close()
+
+        name = self.window.project.name
+        self._ask(
+            "Unsaved changes",
+            f"Save the changes to {name} before closing?\n\nDiscarding loses them for good.",
+            {
+                "Save": QMessageBox.ButtonRole.AcceptRole,
+                "Discard changes": QMessageBox.ButtonRole.DestructiveRole,
+                "Cancel": QMessageBox.ButtonRole.RejectRole,
+            },
+            answered,
+        )
+        return True

@@ -13,6 +13,10 @@ zero (a falling loss) is shown from zero, which then holds. Axes are drawn from 
 their range holds, so a redraw mostly paints the curves; re-rendering an axis was most of the GUI's
 painting cost during training (python -m bench gui). A chart out of sight (another tab) does no work.
 Zooming or panning by hand stops the following; the plot's "A" button (auto range) starts it again.
+
+Under the plot, :class:`~studio.widgets.chart_tools.ChartTools` offers smoothing (charts made with
+``smoothing=True``), export as PNG or CSV and a readout of the values under the mouse. Validation
+series (``val_*``) have their own colour, a dashed line and "(validation)" in the legend.
 """
 
 from __future__ import annotations
@@ -81,6 +85,8 @@ class LiveChart(QtWidgets.QWidget):
         Axis labels (say the unit: "iteration", "samples / s").
     log_toggle : bool
         Show a "log scale" check box (for losses).
+    smoothing : bool
+        Show a smoothing slider (exponential moving average, raw values faint behind).
     min_x_span : float
         The x axis starts this wide (in x units: 100 iterations, 10 epochs) so the first points do not
         move it at every redraw; it doubles from there as the data reaches its end.
@@ -96,6 +102,7 @@ class LiveChart(QtWidgets.QWidget):
         log_toggle: bool = False,
         parent: QtWidgets.QWidget | None = None,
         min_x_span: float = 1.0,
+        smoothing: bool = False,
     ):
         super().__init__(parent)
         self.min_x_span = float(min_x_span)
@@ -122,11 +129,14 @@ class LiveChart(QtWidgets.QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.plot_widget)
-        self.log_box = None
-        if log_toggle:
-            self.log_box = QtWidgets.QCheckBox("log scale")
-            self.log_box.toggled.connect(self.set_log_y)
-            layout.addWidget(self.log_box, 0, QtCore.Qt.AlignmentFlag.AlignRight)
+        from studio.widgets.chart_tools import ChartTools  # noqa: PLC0415 - it builds on this module
+
+        self.tools = ChartTools(self, smoothing, log_toggle)
+        self.log_box = self.tools.log_box
+        layout.addWidget(self.tools)
+        self.plot_widget.scene().sigMouseMoved.connect(self._hover)
+        self.smoothing = 0.0
+        self._smoothed: dict[tuple, tuple] = {}  # key -> (EmaBuffer, curve) while smoothing is on
         self._buffers: dict[tuple, SeriesBuffer] = {}
         self._curves: dict[tuple, pg.PlotDataItem] = {}
         self._dirty: set[tuple] = set()
@@ -144,12 +154,19 @@ class LiveChart(QtWidgets.QWidget):
             self._buffers[key] = SeriesBuffer()
             self._curves[key] = self._make_curve(key, label or name, symbol)
         self._buffers[key].append(xs, ys)
+        if key in self._smoothed:
+            self._smoothed[key][0].extend(np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64))
+        elif self.smoothing > 0:
+            self._smooth(key)
         self._dirty.add(key)
 
     def _make_curve(self, key, label, symbol):
         run, name = key
-        color = theme.series_color(name.removeprefix("val_") if name.startswith("val_") else name)
-        style = QtCore.Qt.PenStyle.DashLine if name.startswith("val_") else QtCore.Qt.PenStyle.SolidLine
+        color = theme.series_color(name)  # validation series have colours of their own
+        validation = name.startswith("val_")
+        style = QtCore.Qt.PenStyle.DashLine if validation else QtCore.Qt.PenStyle.SolidLine
+        if validation and label == name:
+            label = f"{name.removeprefix('val_')} (validation)"
         current = run == self._current_run
         pen = pg.mkPen(
             color, width=2 if current else 1, style=style if current else QtCore.Qt.PenStyle.DotLine
@@ -176,14 +193,18 @@ class LiveChart(QtWidgets.QWidget):
             self._hidden_runs.discard(run)
         else:
             self._hidden_runs.add(run)
-        for (r, _), curve in self._curves.items():
-            if r == run:
+        for key, curve in self._curves.items():
+            if key[0] == run:
                 curve.setVisible(visible)
+                if key in self._smoothed:
+                    self._smoothed[key][1].setVisible(visible)
         self._fit(force=True)
 
     def remove_run(self, run) -> None:
         """Forget every series of one run."""
         for key in [k for k in self._curves if k[0] == run]:
+            if key in self._smoothed:
+                self.plot_item.removeItem(self._smoothed.pop(key)[1])
             self.plot_item.removeItem(self._curves.pop(key))
             self._buffers.pop(key)
             self._dirty.discard(key)
@@ -202,6 +223,14 @@ class LiveChart(QtWidgets.QWidget):
             if self.plot_item.ctrl.logYCheck.isChecked():
                 y = np.where(y > 0, y, np.nan)  # log of 0 or a negative loss has no place on a log axis
             self._curves[key].setData(buf.x.copy(), y.copy())
+            if key in self._smoothed:
+                ema, curve = self._smoothed[key]
+                sy = (
+                    ema.y
+                    if not self.plot_item.ctrl.logYCheck.isChecked()
+                    else np.where(ema.y > 0, ema.y, np.nan)
+                )
+                curve.setData(ema.x.copy(), sy.copy())
         self._fit()
         self._dirty.clear()
         self._refresh_seconds += time.thread_time() - start
@@ -269,7 +298,8 @@ class LiveChart(QtWidgets.QWidget):
         y_span = y1 - y_low
         view_span = vy1 - vy0
         if force or y0 < vy0 or y1 > vy1 or y_span < view_span / 3:
-            pad = 0.08 * y_span if y_span > 0 else max(abs(y1) * 0.1, 0.5)
+            # A flat series (a constant learning rate) gets a band around its value, at its own scale.
+            pad = 0.08 * y_span if y_span > 0 else (abs(y1) * 0.1 if y1 != 0 else 0.5)
             low, high = y_low - (0.25 * pad if from_zero else pad), y1 + pad
             if not force:  # room to travel on the side the data left by
                 if y0 < vy0 and not from_zero:
@@ -289,6 +319,68 @@ class LiveChart(QtWidgets.QWidget):
             self.log_box.setChecked(on)
         self.sigLogScaleChanged.emit(on)
 
+    # ----------------------------------------------------------------- smoothing, readout, export
+    def set_smoothing(self, weight: float) -> None:
+        """Exponential moving average with ``weight`` in [0, 0.99] (0: off); raw curves go faint."""
+        self.smoothing = min(max(float(weight), 0.0), 0.99)
+        for key, (_ema, curve) in list(self._smoothed.items()):
+            self.plot_item.removeItem(curve)
+            del self._smoothed[key]
+        for key, curve in self._curves.items():
+            if self.smoothing > 0:
+                self._smooth(key)
+            else:
+                curve.setPen(_with_alpha(curve.opts["pen"], 255))
+        self._dirty.update(self._buffers)
+        self.refresh()
+
+    def _smooth(self, key) -> None:
+        """Give series ``key`` a smoothed curve (bold) over its raw one (faint)."""
+        from studio.widgets.chart_tools import EmaBuffer  # noqa: PLC0415
+
+        raw = self._curves[key]
+        ema = EmaBuffer(self.smoothing)
+        ema.extend(self._buffers[key].x, self._buffers[key].y)
+        curve = self.plot_item.plot(pen=_with_alpha(raw.opts["pen"], 255))  # the raw curve is in the legend
+        curve.setVisible(raw.isVisible())
+        raw.setPen(_with_alpha(raw.opts["pen"], 70))
+        self._smoothed[key] = (ema, curve)
+
+    def readout_at(self, x: float) -> str:
+        """The value of each shown series of the current run at the point nearest ``x``."""
+        parts = []
+        for (run, name), buf in sorted(self._buffers.items(), key=lambda kv: kv[0][1]):
+            if run != self._current_run or buf.size == 0 or not self._curves[(run, name)].isVisible():
+                continue
+            i = int(np.clip(np.searchsorted(buf.x, x), 0, buf.size - 1))
+            if i > 0 and abs(buf.x[i - 1] - x) < abs(buf.x[i] - x):
+                i -= 1
+            parts.append(f"{name} {buf.y[i]:.4g}")
+            at = buf.x[i]
+        if not parts:
+            return ""
+        label = self.plot_item.getAxis("bottom").labelText or "x"
+        return f"{label} {at:g}: " + ", ".join(parts)
+
+    def _hover(self, pos) -> None:
+        if not self._buffers or not self.plot_item.sceneBoundingRect().contains(pos):
+            return
+        self.tools.readout.setText(self.readout_at(self.view_box.mapSceneToView(pos).x()))
+
+    def export_png(self, path) -> None:
+        """Save the chart as it is shown (title, axes, legend, curves) as a PNG picture."""
+        if not self.plot_widget.grab().save(str(path), "PNG"):
+            raise OSError(f"could not write {path}")
+
+    def export_csv(self, path) -> None:
+        """Save every point of every series (all runs) as ``run,series,x,y`` rows."""
+        from studio.widgets.chart_tools import write_csv  # noqa: PLC0415
+
+        write_csv(
+            path,
+            ((run, name, x, y) for (run, name), buf in self._buffers.items() for x, y in zip(buf.x, buf.y)),
+        )
+
     def series(self, name: str, run=None) -> tuple[np.ndarray, np.ndarray]:
         """The points of one series (copies), e.g. for tests and export."""
         buf = self._buffers.get((run if run is not None else self._current_run, name))
@@ -302,3 +394,12 @@ class LiveChart(QtWidgets.QWidget):
 
     def series_names(self) -> list[str]:
         return sorted({n for _, n in self._buffers})
+
+
+def _with_alpha(pen, alpha: int):
+    """A copy of ``pen`` with its colour's opacity set to ``alpha`` (0-255)."""
+    pen = pg.mkPen(pen)
+    color = pen.color()
+    color.setAlpha(alpha)
+    pen.setColor(color)
+    return pen

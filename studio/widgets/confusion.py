@@ -25,7 +25,11 @@ class ConfusionMatrixView(QtWidgets.QWidget):
         self.item = self.plot.getPlotItem()
         self.item.setLabel("left", "true class")
         self.item.setLabel("bottom", "predicted class")
-        self.item.setTitle("Confusion matrix (validation; colour = share of the true class)")
+        self.item.setTitle("Confusion matrix (validation)")
+        self.plot.setToolTip(
+            "Rows: the true class; columns: the predicted class. Colour: the share of the true class.\n"
+            "Hover a cell for its count and share."
+        )
         self.item.getViewBox().invertY(True)
         self.item.getViewBox().setAspectLocked(True)
         self.image = pg.ImageItem()
@@ -33,15 +37,27 @@ class ConfusionMatrixView(QtWidgets.QWidget):
         self.item.addItem(self.image)
         self.empty_label = QtWidgets.QLabel("Shown once a classifier finishes a validation pass.")
         self.empty_label.setProperty("role", "caption")
+        self.normalised = QtWidgets.QCheckBox("Shares")
+        self.normalised.setToolTip("Show each cell as a percentage of its true class instead of a count.")
+        self.normalised.toggled.connect(lambda _on: self._write_cells())
+        self.readout = QtWidgets.QLabel("")
+        self.readout.setProperty("role", "caption")
+        self.readout.setToolTip("The cell under the mouse: true class, predicted class, count and share.")
+        bar = QtWidgets.QHBoxLayout()
+        bar.addWidget(self.readout, 1)
+        bar.addWidget(self.normalised)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.empty_label)
         layout.addWidget(self.plot)
+        layout.addLayout(bar)
+        self._names: list[str] = []
+        self.plot.scene().sigMouseMoved.connect(self._hover)
         self._texts: list[pg.TextItem] = []
         self._n = 0
         self.matrix: np.ndarray | None = None
         self.plot.scene().sigMouseClicked.connect(self._clicked)
-        self.item.getViewBox().sigResized.connect(self._fit_labels)
+        self.item.getViewBox().sigResized.connect(self._refit)
         self.item.getViewBox().sigRangeChanged.connect(self._fit_labels)
 
     def cell_at(self, scene_pos) -> tuple[int, int] | None:
@@ -66,6 +82,38 @@ class ConfusionMatrixView(QtWidgets.QWidget):
         for text in self._texts:
             text.setVisible(show)
 
+    def _refit(self, *_):
+        # The view is aspect-locked: after a resize, show the whole matrix again (never a clipped edge).
+        if self._n:
+            self.item.getViewBox().autoRange(padding=0.02)
+        self._fit_labels()
+
+    def cell_text(self, i: int, j: int) -> str:
+        """What the readout says about cell (true ``i``, predicted ``j``)."""
+        m = self.matrix
+        total = m[i].sum()
+        share = m[i, j] / total if total else 0.0
+        names = self._names or [str(c) for c in range(m.shape[0])]
+        return f"true {names[i]}, predicted {names[j]}: {int(m[i, j])} of {int(total)} ({share:.0%})"
+
+    def _hover(self, pos) -> None:
+        if self.matrix is None:
+            return
+        point = self.item.getViewBox().mapSceneToView(pos)
+        i, j = int(np.floor(point.y())), int(np.floor(point.x()))
+        k = self.matrix.shape[0]
+        self.readout.setText(self.cell_text(i, j) if 0 <= i < k and 0 <= j < k else "")
+
+    def clear(self) -> None:
+        """Back to the empty state (another project: its matrix has other classes)."""
+        self.matrix = None
+        self.image.clear()
+        for text in self._texts:
+            self.item.removeItem(text)
+        self._texts, self._n, self._names = [], 0, []
+        self.readout.setText("")
+        self.empty_label.show()
+
     def set_matrix(self, matrix, classes=None) -> None:
         """Show counts ``matrix[true, predicted]`` (int array (K, K))."""
         m = np.array(matrix, dtype=np.float64, copy=True)
@@ -74,15 +122,22 @@ class ConfusionMatrixView(QtWidgets.QWidget):
         rows = m.sum(axis=1, keepdims=True)
         share = np.divide(m, rows, out=np.zeros_like(m), where=rows > 0)
         self.image.setImage(share, autoLevels=False, levels=(0.0, 1.0))
+        self._share = share
         k = m.shape[0]
         if k != self._n:
             self._rebuild_labels(k, classes)
-        if k <= _MAX_LABELLED:
-            for i in range(k):
-                for j in range(k):
-                    text = self._texts[i * k + j]
-                    text.setText(f"{int(m[i, j])}")
-                    text.setColor("w" if share[i, j] < 0.6 else "k")
+        self._write_cells()
+
+    def _write_cells(self) -> None:
+        """Counts (or shares, with the toggle) in the cells, dark on light colours and light on dark."""
+        if self.matrix is None or self._n > _MAX_LABELLED:
+            return
+        m, share, k = self.matrix, self._share, self._n
+        for i in range(k):
+            for j in range(k):
+                text = self._texts[i * k + j]
+                text.setText(f"{share[i, j]:.0%}" if self.normalised.isChecked() else f"{int(m[i, j])}")
+                text.setColor("w" if share[i, j] < 0.6 else "k")
 
     def _rebuild_labels(self, k: int, classes) -> None:
         for text in self._texts:
@@ -90,6 +145,7 @@ class ConfusionMatrixView(QtWidgets.QWidget):
         self._texts = []
         self._n = k
         names = [str(c) for c in classes] if classes is not None else [str(i) for i in range(k)]
+        self._names = names
         ticks = [[(i + 0.5, names[i]) for i in range(k)]]
         self.item.getAxis("bottom").setTicks(ticks)
         self.item.getAxis("left").setTicks(ticks)

@@ -110,6 +110,7 @@ class CostView(QtWidgets.QWidget):
         self.find.setToolTip("Measure real training steps at growing batch sizes until the budget is reached")
         self.find.clicked.connect(self.find_largest)
         self.use = QtWidgets.QPushButton("Use it")
+        self.use.setToolTip("Set the batch size to the largest one measured to fit in memory.")
         self.use.setEnabled(False)
         self.use.clicked.connect(lambda: self.largest and self.sigUseBatch.emit(self.largest[0]))
         self.answer = QtWidgets.QLabel("")

@@ -41,7 +41,8 @@ class ValidatedField(QtWidgets.QWidget):
         self._parse = parse
         self._value = value
         self.edit = QtWidgets.QLineEdit(self.format(value))
-        self.edit.setToolTip(tooltip)
+        sentence = f"{tooltip.rstrip('.')}." if tooltip else f"{label}."
+        self.edit.setToolTip(f"{sentence} {self.describe_range()}".strip())
         self.edit.editingFinished.connect(self._commit)
         self.edit.textEdited.connect(self._check_live)
         self.error_label = QtWidgets.QLabel()
@@ -56,6 +57,10 @@ class ValidatedField(QtWidgets.QWidget):
 
     def format(self, value) -> str:
         return str(value)
+
+    def describe_range(self) -> str:
+        """The accepted values in a sentence, for the tooltip ("" when anything goes)."""
+        return ""
 
     def value(self):
         """The last accepted value."""
@@ -136,6 +141,15 @@ class FloatField(ValidatedField):
 
         super().__init__(label, value, parse, tooltip, parent)
 
+    def describe_range(self) -> str:
+        low, high = self.minimum, self.maximum
+        parts = []
+        if low is not None:
+            parts.append(f"{'greater than' if self.minimum_open else 'at least'} {low:g}")
+        if high is not None:
+            parts.append(f"at most {high:g}")
+        return f"A number {' and '.join(parts)}." if parts else "Any number."
+
     def format(self, value) -> str:
         return f"{value:g}"
 
@@ -168,3 +182,13 @@ class IntField(ValidatedField):
             return v
 
         super().__init__(label, value, parse, tooltip, parent)
+
+    def describe_range(self) -> str:
+        low, high = self.minimum, self.maximum
+        if low is None and high is None:
+            return "A whole number."
+        if high is None:
+            return f"A whole number from {low:,}."
+        if low is None:
+            return f"A whole number up to {high:,}."
+        return f"A whole number from {low:,} to {high:,}."

@@ -1,4 +1,5 @@
-"""The log panel: engine log lines and errors, newest last, bounded so a long run cannot eat memory."""
+"""The log panel: engine log lines and errors, newest last, bounded so a long run cannot eat memory.
+It follows new lines unless the user scrolled up to read, and can be saved as text."""
 
 from __future__ import annotations
 
@@ -24,8 +25,20 @@ class LogView(QtWidgets.QPlainTextEdit):
         self.setFont(QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.SystemFont.FixedFont))
         self.lines: list[tuple[str, str]] = []  # (level, message), bounded like the view
 
+    @property
+    def following(self) -> bool:
+        """Whether the view is at its last line (new lines then scroll into view)."""
+        bar = self.verticalScrollBar()
+        return bar.value() >= bar.maximum() - 1
+
     def add_line(self, level: str, message: str, when: float | None = None) -> None:
         """Append one line such as ``12:01:33 warning  learning rate reduced``."""
+        bar = self.verticalScrollBar()
+        follow, kept = self.following, bar.value()
+        self._append(level, message, when)
+        bar.setValue(bar.maximum() if follow else kept)  # a reader scrolled up is not pulled down
+
+    def _append(self, level: str, message: str, when: float | None) -> None:
         stamp = time.strftime("%H:%M:%S", time.localtime(when or time.time()))
         colour = _COLOURS.get(level, "#222222")
         self.appendHtml(
@@ -37,9 +50,17 @@ class LogView(QtWidgets.QPlainTextEdit):
 
     def add_lines(self, entries) -> None:
         """Append many ``(level, message, time)`` entries in one go (one repaint)."""
+        bar = self.verticalScrollBar()
+        follow, kept = self.following, bar.value()
         self.setUpdatesEnabled(False)
         try:
             for level, message, when in entries:
-                self.add_line(level, message, when)
+                self._append(level, message, when)
         finally:
             self.setUpdatesEnabled(True)
+        bar.setValue(bar.maximum() if follow else kept)
+
+    def save(self, path) -> None:
+        """Write the lines shown (time, level, message) to ``path`` as UTF-8 text."""
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(self.toPlainText() + "\n")

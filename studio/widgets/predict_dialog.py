@@ -59,6 +59,7 @@ class PredictDialog(QtWidgets.QDialog):
         self.problems.setStyleSheet("color: #c0392b;")
         self.problems.hide()
         self.table = QtWidgets.QTableWidget(0, 0)
+        self.table.setTabKeyNavigation(False)  # Tab leaves the table: keyboard users are not trapped
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setAlternatingRowColors(True)

@@ -46,8 +46,25 @@ class _Tiles(QtWidgets.QWidget):
         self.setFont(font)
         self._caption_height = self.fontMetrics().height() + 2
         self._colors = {True: QtGui.QColor(theme.OK_COLOR), False: QtGui.QColor(theme.ERROR_COLOR)}
-        width = columns * (tile + _GAP * 3) + _GAP
-        self.setFixedSize(width, rows * (tile + self._caption_height + _GAP) + _GAP)
+        self.max_columns, self.max_rows = columns, rows
+        row = tile + self._caption_height + _GAP
+        self.setMinimumWidth(min(3, columns) * (tile + _GAP * 3) + _GAP)  # never less than 3 columns
+        self.setMinimumHeight(row + _GAP)  # never less than one row
+        self.setMaximumHeight(rows * row + _GAP)
+        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Preferred)
+
+    def sizeHint(self) -> QtCore.QSize:  # noqa: N802 - Qt's name
+        row = self.tile + self._caption_height + _GAP
+        return QtCore.QSize(self.max_columns * (self.tile + _GAP * 3) + _GAP, self.max_rows * row + _GAP)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        # As many columns and rows as the size holds (3 to 6 columns, 1 to 3 rows): a small column shows
+        # fewer samples rather than setting the monitor's size or squeezing the confusion matrix out.
+        size = event.size()
+        self.columns = max(3, min(self.max_columns, (size.width() - _GAP) // (self.tile + _GAP * 3)))
+        row = self.tile + self._caption_height + _GAP
+        self.rows = max(1, min(self.max_rows, (size.height() - _GAP) // row))
+        super().resizeEvent(event)
 
     def _cell(self, i: int) -> QtCore.QRect:
         w = self.tile + _GAP * 3
@@ -99,6 +116,7 @@ class SampleGrid(QtWidgets.QWidget):
             "Sample predictions: predicted class (confidence); green right, red wrong"
         )
         self.title.setProperty("role", "headline")
+        self.title.setWordWrap(True)  # a narrow column wraps the title rather than widening the window
         self.accuracy_label = live_text(role="caption")  # see studio.widgets.live_text
         self.tiles = _Tiles(columns, rows, tile)
         layout = QtWidgets.QVBoxLayout(self)
@@ -130,7 +148,7 @@ class SampleGrid(QtWidgets.QWidget):
         if targets is not None:
             t = np.asarray(targets)
             truth = t.argmax(axis=1) if t.ndim == 2 else t.astype(int).ravel()
-        shown = min(len(probabilities), self.columns * self.rows)
+        shown = min(len(probabilities), self.tiles.columns * self.tiles.rows)  # what the size shows
         entries = []
         for i in range(shown):
             name = str(classes[predicted[i]]) if classes is not None else str(predicted[i])

@@ -48,6 +48,7 @@ class SampleView(QtWidgets.QWidget):
         classifier_page.addWidget(self.grid)
         classifier_page.addWidget(self.confusion)
         classifier_page.setStretchFactor(1, 1)
+        self.confusion.setMinimumHeight(170)  # the matrix stays readable; the sample grid gives up rows
         self.text = GeneratedText()
         self.placeholder = QtWidgets.QLabel("Sample predictions appear here once training starts.")
         self.placeholder.setWordWrap(True)

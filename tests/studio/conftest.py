@@ -55,9 +55,9 @@ QtCore.QTimer = _TrackedTimer  # our code and pyqtgraph look QTimer up on QtCore
 def _isolated_settings(tmp_path, monkeypatch):
     """QSettings in a fresh folder per test, so window layouts never leak between tests or into $HOME."""
     QtCore.QSettings.setDefaultFormat(QtCore.QSettings.Format.IniFormat)
-    QtCore.QSettings.setPath(
-        QtCore.QSettings.Format.IniFormat, QtCore.QSettings.Scope.UserScope, str(tmp_path / "settings")
-    )
+    # QSettings("Sigma", "Sigma Studio") uses the native format whatever the default: redirect both.
+    for fmt in (QtCore.QSettings.Format.IniFormat, QtCore.QSettings.Format.NativeFormat):
+        QtCore.QSettings.setPath(fmt, QtCore.QSettings.Scope.UserScope, str(tmp_path / "settings"))
     monkeypatch.setenv("SIGMA_STUDIO_HOME", str(tmp_path / "home"))
 
 
@@ -74,6 +74,16 @@ def _busy_pools():
 
     pools = [QtCore.QThreadPool.globalInstance(), *Bridge.live_pools()]
     return [p for p in pools if shiboken6.isValid(p) and p.activeThreadCount() > 0]  # skips deleted pools
+
+
+@pytest.fixture(autouse=True)
+def _close_without_asking(monkeypatch):
+    """Windows close without the unsaved-changes question (whose own tests turn it back on): qtbot
+    closes every window after a test, and most tests edit their project. Unsaved work is then kept in
+    the autosave, as for any close nobody was asked about."""
+    from studio.main_window import MainWindow
+
+    monkeypatch.setattr(MainWindow, "confirm_close", False)
 
 
 @pytest.fixture(autouse=True)

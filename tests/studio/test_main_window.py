@@ -12,11 +12,23 @@ from PySide6 import QtCore
 from studio.main_window import MainWindow
 
 
-def test_first_launch_opens_paint_the_cat_with_every_panel(qtbot):
+def test_first_launch_shows_the_start_page_and_an_example_opens_with_every_panel(qtbot):
+    from engine.templates import EXAMPLES
+
     w = MainWindow(restore_layout=False)
     qtbot.addWidget(w)
     w.show()
+    assert w.project is None and w.start_page.isVisible() and w.windowTitle() == "Sigma Studio"
+    assert not w.panel("monitor").isVisible() and not w.panel("training").isVisible()
+    # Every bundled example is on the page with its thumbnail and its sentence.
+    assert list(w.start_page.example_cards) == [e.key for e in EXAMPLES]
+    for e in EXAMPLES:
+        card = w.start_page.example_cards[e.key]
+        assert not card.thumbnail.pixmap().isNull() and e.description in card.text_label.text()
+    assert set(w.example_actions) == {e.title for e in EXAMPLES}  # the toolbar and menu offer them too
+    qtbot.mouseClick(w.start_page.example_cards["cat"], QtCore.Qt.MouseButton.LeftButton)
     assert w.project.name == "Paint the cat" and w.project.task == "image"
+    assert not w.start_page.isVisible() and w.panel("monitor").isVisible()
     assert "Paint the cat" in w.windowTitle()
     for name in ("training", "monitor"):
         assert w.panel(name) is not None and w.panel(name).objectName() == name

@@ -77,7 +77,7 @@ def test_runs_survive_reopening_and_match_the_cli(qtbot, tmp_path, bridge):
     first.set_project(project)
     assert first.model.rowCount() == 2
     assert "optimiser.learning_rate" in first.model.table.setting_columns
-    first.metric.setCurrentText("epoch/val_loss")
+    first.metric_choice.setCurrentText("epoch/val_loss")
     first.model.set_checked("run-0001", True)
     before_cells = _cells(first)
     before_curves = {name: [a.tolist() for a in c.getData()] for name, c in first.curves.items()}
@@ -88,7 +88,7 @@ def test_runs_survive_reopening_and_match_the_cli(qtbot, tmp_path, bridge):
     qtbot.addWidget(again)
     again.set_project(Project.load(tmp_path / "tiny.sigma"))
     assert again.model.checked == {"run-0002"}  # the newest run's curves show at once
-    again.metric.setCurrentText("epoch/val_loss")
+    again.metric_choice.setCurrentText("epoch/val_loss")
     again.model.set_checked("run-0001", True)
     assert _cells(again) == before_cells
     assert {name: [a.tolist() for a in c.getData()] for name, c in again.curves.items()} == before_curves
@@ -171,7 +171,7 @@ def test_a_million_iteration_run_opens_in_under_a_second(qtbot, tmp_path, panel)
 
     start = time.perf_counter()
     panel.set_project(project)
-    panel.metric.setCurrentText("iteration/loss")
+    panel.metric_choice.setCurrentText("iteration/loss")
     elapsed = time.perf_counter() - start
     assert elapsed < 1.0, f"opening took {elapsed:.2f} s"
     xs, _ = panel.curves["run-0001"].getData()

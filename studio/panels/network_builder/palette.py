@@ -40,6 +40,7 @@ class LayerPalette(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.filter = QLineEdit(placeholderText="Filter layers…")
+        self.filter.setToolTip("Show only the layers whose name contains this text.")
         self.filter.setClearButtonEnabled(True)
         self.tree = _Tree()
         self.tree.setHeaderHidden(True)

@@ -135,6 +135,8 @@ class NetworkBuilderPanel(QWidget):
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self._make_toolbar())
         layout.addWidget(self.banner)
+        self._notices = QVBoxLayout()  # notices from outside the panel (network vs data)
+        layout.addLayout(self._notices)
         layout.addWidget(splitter, 1)
         bottom = QHBoxLayout()
         bottom.addWidget(self.totals_label, 1)
@@ -164,6 +166,9 @@ class NetworkBuilderPanel(QWidget):
         bar = QToolBar()
         templates = QToolButton()
         templates.setText("Templates")
+        templates.setToolTip(
+            "Replace the network by a ready-made one, fitted to the imported data (undoable)."
+        )
         templates.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         menu = QMenu(templates)
         for title, func in TEMPLATES.items():
@@ -179,8 +184,15 @@ class NetworkBuilderPanel(QWidget):
         bar.addAction(self.redo_action)
         bar.addSeparator()
         self.layout_action = self._action("Auto layout", "Ctrl+L", self._auto_layout, bar)
-        self._action("Fit", "Ctrl+0", self.view.fit, bar)
-        self._action("Delete", QKeySequence.StandardKey.Delete, self.scene.delete_selection, bar)
+        self.layout_action.setToolTip("Arrange the layers top to bottom in reading order (Ctrl+L).")
+        self._action("Fit", "Ctrl+0", self.view.fit, bar).setToolTip(
+            "Zoom to show the whole network (Ctrl+0)."
+        )
+        self._action("Delete", QKeySequence.StandardKey.Delete, self.scene.delete_selection, bar).setToolTip(
+            "Remove the selected layers and their connections (Delete; undoable)."
+        )
+        self.undo_action.setToolTip("Undo the last change to the network (Ctrl+Z).")
+        self.redo_action.setToolTip("Redo the change just undone (Ctrl+Shift+Z).")
         self._action("Copy", QKeySequence.StandardKey.Copy, self.scene.copy_selection, None)
         self._action("Cut", QKeySequence.StandardKey.Cut, self._cut, None)
         self._action("Paste", QKeySequence.StandardKey.Paste, self.scene.paste, None)
@@ -189,6 +201,10 @@ class NetworkBuilderPanel(QWidget):
             action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             self.addAction(action)
         return bar
+
+    def add_notice(self, widget: QWidget) -> None:
+        """Show ``widget`` above the canvas (it decides its own visibility)."""
+        self._notices.addWidget(widget)
 
     def _action(self, text, shortcut, slot, bar) -> QAction:
         action = QAction(text, self)
@@ -242,6 +258,7 @@ class NetworkBuilderPanel(QWidget):
             return False
         if hasattr(spec, "to_spec"):
             spec = spec.to_spec()
+        spec = self._fitted_to_data(spec)
         self.scene.undo_stack.beginMacro(f"Template {name}")
         try:
             self.scene.remove(self.scene.nodes())
@@ -344,6 +361,10 @@ class NetworkBuilderPanel(QWidget):
             self.centre.setSizes([int(whole * 0.7), int(whole * 0.3)])
         super().resizeEvent(event)
 
+    def showEvent(self, event):
+        super().showEvent(event)
+        self.view.fit()  # shown again (a tab, a dock): the whole network in view, not where it was left
+
     def hideEvent(self, event):
         self.flush()
         super().hideEvent(event)
@@ -357,6 +378,19 @@ class NetworkBuilderPanel(QWidget):
         # Deferred: the edit that triggered it may still be inside a field's signal.
         selected = self.scene.selected_nodes()
         self.properties.set_node(selected[0] if selected else None)
+
+    def _fitted_to_data(self, spec: dict) -> dict:
+        """A template adapted to the imported data (input shape, one output per class) when it can be."""
+        from engine.network import NetworkError, fit_to_data
+
+        dataset_panel = getattr(self._window, "dataset_panel", None)
+        dataset = getattr(dataset_panel, "dataset", None)
+        if dataset is None:
+            return spec
+        try:
+            return fit_to_data(spec, dataset_panel.network_input_shape(), dataset.classes)
+        except NetworkError:  # no automatic fit (the notice above the canvas says what differs)
+            return spec
 
     def use_dataset_shape(self) -> bool:
         """Give the selected input layer the record shape the network will see from the dataset panel's

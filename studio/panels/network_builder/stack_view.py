@@ -44,13 +44,19 @@ class StackView(QWidget):
         self.note.setWordWrap(True)
         self.table = QTableWidget(0, 4)
         self.table.setHorizontalHeaderLabels(["Layer", "Type", "Output shape", "Parameters"])
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        # Columns as wide as their contents (never clipped: a narrow column scrolls sideways instead);
+        # the last one takes what is left.
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setTabKeyNavigation(False)  # Tab moves on to the next control, not to the next cell
         self.table.verticalHeader().setVisible(False)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.up = QPushButton("Move up")
         self.down = QPushButton("Move down")
+        self.up.setToolTip("Move the selected layer one place earlier in the stack (undoable).")
+        self.down.setToolTip("Move the selected layer one place later in the stack (undoable).")
         buttons = QHBoxLayout()
         buttons.addWidget(self.up)
         buttons.addWidget(self.down)

@@ -1,0 +1,80 @@
+"""How the main window shares its room: the loss chart's share of the width and whether anything is
+larger than the screen. Used by the layout test and ``tools/screenshots.py``; ``python -m
+studio.layout_check WIDTHxHEIGHT`` prints the figures as JSON (run it with ``QT_SCALE_FACTOR`` set to
+check a scaled screen: the size is then in physical pixels)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from PySide6 import QtCore, QtWidgets
+
+__all__ = ["measure", "open_sized"]
+
+
+def open_sized(width: int, height: int, project=None, build_run=None):
+    """A main window on ``project`` (the digits example by default) at ``width`` x ``height`` logical
+    pixels, shown and laid out as on a first launch (no remembered layout)."""
+    from engine.templates import digits_project
+    from studio.main_window import MainWindow
+
+    window = MainWindow(
+        project=project if project is not None else digits_project(),
+        build_run=build_run,
+        restore_layout=False,
+    )
+    window.resize(width, height)
+    window.show()
+    app = QtWidgets.QApplication.instance()
+    deadline = QtCore.QDeadlineTimer(3000)
+    while not window._sized and not deadline.hasExpired():  # the first show sizes the docks
+        app.processEvents()
+    for _ in range(20):
+        app.processEvents()
+    return window
+
+
+def measure(window) -> dict:
+    """Widths and heights that matter, in logical pixels."""
+    chart = window.monitor.loss_chart
+    hint = window.minimumSizeHint()
+    too_big = []
+    for name in ("monitor", "training"):
+        dock = window.panel(name)
+        if dock.isVisible() and (dock.width() > window.width() or dock.height() > window.height()):
+            too_big.append(name)
+    return {
+        "window": [window.width(), window.height()],
+        "minimum": [hint.width(), hint.height()],
+        "loss_chart": [chart.width(), chart.height()],
+        "loss_share": chart.width() / max(1, window.width()),
+        "title_clipped": chart.plot_item.titleLabel.item.boundingRect().width() > chart.width(),
+        "too_big": too_big,
+    }
+
+
+def main(argv=None) -> int:
+    import os
+    import tempfile
+
+    from studio.app import create_application
+
+    argv = sys.argv[1:] if argv is None else argv
+    scratch = tempfile.mkdtemp(prefix="sigma-layout-")  # the window's settings and autosave stay here
+    os.environ["SIGMA_STUDIO_HOME"] = scratch
+    for fmt in (QtCore.QSettings.Format.IniFormat, QtCore.QSettings.Format.NativeFormat):
+        QtCore.QSettings.setPath(fmt, QtCore.QSettings.Scope.UserScope, scratch)
+    width, height = (int(v) for v in argv[0].lower().split("x"))
+    app = create_application()
+    ratio = app.primaryScreen().devicePixelRatio()
+    window = open_sized(round(width / ratio), round(height / ratio), build_run=lambda p: None)
+    result = measure(window)
+    result["device_pixel_ratio"] = ratio
+    window.close()
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,48 @@
+"""Issue 15, part 5: the charts get the room. A first launch at each screen size gives the loss chart
+its share of the width (at least 45% at 1600x1000, 35% at 1024x700) and nothing is larger than the
+screen; the same at 1600x1000 with 150% scaling (in a process of its own: Qt reads the scale factor
+at start)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from studio.layout_check import measure, open_sized
+
+# Screen size -> the loss chart's minimum share of the window's width.
+SHARES = {(1024, 700): 0.35, (1366, 768): 0.40, (1600, 1000): 0.45, (1920, 1200): 0.45}
+
+
+@pytest.mark.parametrize(("width", "height"), list(SHARES))
+def test_the_loss_chart_gets_its_share_and_the_window_fits_the_screen(qtbot, width, height):
+    w = open_sized(width, height, build_run=lambda p: None)
+    qtbot.addWidget(w)
+    m = measure(w)
+    assert m["window"] == [width, height]
+    assert m["minimum"][0] <= width and m["minimum"][1] <= height, m
+    assert m["loss_share"] >= SHARES[(width, height)], m
+    assert not m["too_big"] and not m["title_clipped"], m
+
+
+def test_a_1600x1000_screen_at_150_percent_scaling(tmp_path):
+    env = dict(
+        os.environ, QT_QPA_PLATFORM="offscreen", QT_SCALE_FACTOR="1.5", SIGMA_STUDIO_HOME=str(tmp_path)
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "studio.layout_check", "1600x1000"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    m = json.loads(done.stdout.strip().splitlines()[-1])
+    assert m["device_pixel_ratio"] == 1.5 and m["window"] == [1067, 667]
+    assert m["minimum"][0] <= 1067 and m["minimum"][1] <= 667, m
+    assert m["loss_share"] >= 0.45, m
+    assert not m["too_big"] and not m["title_clipped"], m
