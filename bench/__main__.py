@@ -18,6 +18,7 @@ BENCHES = {
     "workers": "multi-worker training scaling",
     "gui": "studio responsiveness under a live training run",
     "gpu": "the engine on CUDA against PyTorch on the same GPU (needs CuPy and a GPU)",
+    "health": "what the LayerHealth hook costs per training step on W1 and W2",
     "memory": "the memory estimate before training against the measured peak RSS increase",
     "paint": "time to paint the cat to 25/28/30 dB PSNR, old ReLU network vs Fourier features",
     "soak": "RSS slope of an hour-long training run with per-iteration hooks on (goal < 0.1 MB/min)",

@@ -21,7 +21,10 @@ __all__ = [
     "SamplePredictions",
     "ResourceUsage",
     "ConfusionMatrix",
+    "ValidationPredictions",
     "ParameterHistograms",
+    "HealthFinding",
+    "LayerHealthReport",
     "LogMessage",
     "ErrorEvent",
     "CheckpointSaved",
@@ -116,6 +119,23 @@ class ConfusionMatrix(Event):
 
 
 @dataclasses.dataclass(frozen=True)
+class ValidationPredictions(Event):
+    """Every validation sample's class probabilities, after a validation pass (host arrays).
+
+    ``probabilities`` (N, C) float32 (softmax of the outputs unless they already were probabilities),
+    ``targets`` (N,) int64 true classes, ``records`` (N,) int64 each sample's position in the whole
+    dataset as loaded (the number sample edits use) or None when unknown, ``classes`` the names.
+    """
+
+    epoch: int = 0
+    iteration: int = 0
+    probabilities: Any = None
+    targets: Any = None
+    records: Any = None
+    classes: tuple | None = None
+
+
+@dataclasses.dataclass(frozen=True)
 class ParameterHistograms(Event):
     """Histograms per parameter identifier: ``{"fc1.weights": (counts, edges)}`` for weights and grads."""
 
@@ -123,6 +143,43 @@ class ParameterHistograms(Event):
     iteration: int = 0
     weights: dict = dataclasses.field(default_factory=dict)
     gradients: dict = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class HealthFinding:
+    """One named finding about a layer (see :mod:`engine.hooks.health_rules` for kinds and limits).
+
+    ``kind`` (``"dead_units"``, ``"saturation"``, ``"tiny_update"``, ``"large_update"``,
+    ``"exploding_gradient"``, ``"vanishing_gradient"``, ``"nonfinite"``), ``severity`` (``"warning"`` or
+    ``"problem"``), ``message`` ("dense2: 71% dead units") and the figure's ``value``.
+    """
+
+    layer: str
+    kind: str
+    severity: str
+    message: str
+    value: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True)
+class LayerHealthReport(Event):
+    """Per-layer health figures measured by :class:`~engine.hooks.LayerHealth` after an iteration.
+
+    ``layers`` maps layer names (in network order) to ``{figure: float}`` (``grad_norm``,
+    ``update_ratio``, ``weight_norm``, ``act_mean``, ``act_std``, ``dead_fraction``, ``saturation``,
+    ``nonfinite``; a figure that does not apply to a layer is absent); ``findings`` is a tuple of
+    :class:`HealthFinding`, worst first.
+    """
+
+    epoch: int = 0
+    iteration: int = 0
+    layers: dict = dataclasses.field(default_factory=dict)
+    findings: tuple = ()
+
+    def severity_of(self, layer: str) -> str:
+        """``"ok"``, ``"warning"`` or ``"problem"``: the worst finding about ``layer``."""
+        order = ("ok", "warning", "problem")
+        return max((f.severity for f in self.findings if f.layer == layer), key=order.index, default="ok")
 
 
 @dataclasses.dataclass(frozen=True)

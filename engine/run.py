@@ -39,6 +39,11 @@ class Run:
         Total epochs planned (a resumed trainer continues up to it).
     image_shape : tuple or None
         For image tasks (the cat painter): the shape predictions are reshaped to.
+    dataset : Dataset
+        The whole dataset as loaded, before the split and the project's sample edits.
+    train_records, validation_records : ndarray of int
+        For each record of ``train_data`` / ``validation_data``, its position in ``dataset`` (the
+        number sample edits use; see :mod:`engine.data.edits`).
     folder : Path or None
         The run folder recording this run (``<project>.runs/run-NNNN``), None when not recorded.
     checkpoint_dir : Path or None
@@ -53,6 +58,9 @@ class Run:
     image_shape: tuple | None = None
     classes: tuple | None = None
     sample_inputs: np.ndarray | None = field(default=None, repr=False)
+    dataset: object = field(default=None, repr=False)
+    train_records: np.ndarray | None = field(default=None, repr=False)
+    validation_records: np.ndarray | None = field(default=None, repr=False)
     folder: Path | None = None
     checkpoint_dir: Path | None = None
 
@@ -116,6 +124,37 @@ def load_project_data(project: Project, progress=None, cancel=None):
     if layout == "image":
         dataset = _as_images(dataset)
     return dataset
+
+
+def _split_and_edit(project: Project, dataset, seed: int):
+    """(train, validation, train_records, validation_records): the validation split, then the project's
+    sample edits (``dataset.edits``) applied to each part. Splitting first keeps every record in the part
+    it was in before it was edited, so an edit never reshuffles the validation set."""
+    from .data.edits import DatasetEdits, EditError, split_records
+
+    spec = project.dataset or {}
+    where = str(project.path or "")
+    try:
+        edits = DatasetEdits.from_list(spec.get("edits"))
+    except EditError as exc:
+        raise ProjectError(str(exc), where, "dataset.edits") from None
+    fraction = float(spec.get("validation_split") or 0.0)
+    train, validation = dataset, None
+    train_records, validation_records = np.arange(len(dataset), dtype=np.int64), None
+    if fraction > 0:
+        stratify = dataset.classes is not None
+        fractions = {"train": 1.0 - fraction, "validation": fraction}
+        parts = dataset.split(fractions, stratify=stratify, seed=seed)
+        train, validation = parts["train"], parts["validation"]
+        records = split_records(dataset, fractions, stratify, seed)
+        train_records, validation_records = records["train"], records["validation"]
+    try:
+        train, train_records = edits.apply(train, train_records, whole=dataset)
+        if validation is not None:
+            validation, validation_records = edits.apply(validation, validation_records, whole=dataset)
+    except EditError as exc:
+        raise ProjectError(str(exc), where, "dataset.edits") from None
+    return train, validation, train_records, validation_records
 
 
 def _as_images(dataset):
@@ -189,6 +228,7 @@ def build_run(
         CheckpointSaver,
         EarlyStopping,
         HistogramReporter,
+        LayerHealth,
         LearningRateScheduler,
         MetricReporter,
         ResourceReporter,
@@ -211,13 +251,7 @@ def build_run(
     network = Network.from_spec(project.network)
     _check_data_fits(network, dataset, project.network)
 
-    fraction = float((project.dataset or {}).get("validation_split") or 0.0)
-    validation = None
-    train = dataset
-    if fraction > 0:
-        stratify = dataset.classes is not None
-        parts = dataset.split({"train": 1.0 - fraction, "validation": fraction}, stratify=stratify, seed=seed)
-        train, validation = parts["train"], parts["validation"]
+    train, validation, train_records, validation_records = _split_and_edit(project, dataset, seed)
 
     loss = None if getattr(network, "loss_head", None) is not None else settings.get("loss")
     classes = tuple(dataset.classes) if dataset.classes is not None else None
@@ -262,7 +296,12 @@ def build_run(
         )
         if validation is not None:
             hooks.append(
-                ValidationMetrics(validation, top_k=(1, min(5, len(classes or [0] * 5))), classes=classes)
+                ValidationMetrics(
+                    validation,
+                    top_k=(1, min(5, len(classes or [0] * 5))),
+                    classes=classes,
+                    records=validation_records,
+                )
             )
     elif project.task == "sequence" and (getattr(dataset, "meta", None) or {}).get("text"):
         # A next-character model: its sample predictions are text it writes from the corpus's start.
@@ -327,6 +366,10 @@ def build_run(
                 keep_last=policy.get("keep"),
             )
         )
+    if settings.get("health", True) and not any(isinstance(h, LayerHealth) for h in extra_hooks):
+        # Layer health for the studio's overlay, at about 1% of a step (see bench/health_bench.py);
+        # reports only: `sigma train --health` adds its own hook that also prints the findings.
+        hooks.append(LayerHealth(log=False))
     hooks.extend(extra_hooks)
     if recorder is not None:
         hooks.append(recorder)
@@ -350,6 +393,9 @@ def build_run(
         trainer=trainer,
         train_data=train,
         validation_data=validation,
+        dataset=dataset,
+        train_records=train_records,
+        validation_records=validation_records,
         epochs=int(settings.get("epochs", 1)),
         image_shape=image_shape,
         classes=classes,

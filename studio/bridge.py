@@ -157,6 +157,8 @@ class Bridge(QtCore.QObject):
     sigSamplePredictions = QtCore.Signal(list)
     sigResourceUsage = QtCore.Signal(list)
     sigConfusionMatrix = QtCore.Signal(list)
+    sigValidationPredictions = QtCore.Signal(list)  # ValidationPredictions (samples browser, mistakes)
+    sigLayerHealth = QtCore.Signal(list)  # LayerHealthReport (the builder's health overlay)
     sigHistograms = QtCore.Signal(list)
     sigLog = QtCore.Signal(list)  # LogMessage records
     sigError = QtCore.Signal(object)  # ErrorEvent
@@ -202,6 +204,8 @@ class Bridge(QtCore.QObject):
             (ev.SamplePredictions, self.sigSamplePredictions),
             (ev.ResourceUsage, self.sigResourceUsage),
             (ev.ConfusionMatrix, self.sigConfusionMatrix),
+            (ev.ValidationPredictions, self.sigValidationPredictions),
+            (ev.LayerHealthReport, self.sigLayerHealth),
             (ev.ParameterHistograms, self.sigHistograms),
             (ev.LogMessage, self.sigLog),
             (ev.CheckpointSaved, self.sigCheckpointSaved),

@@ -140,6 +140,7 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
             lambda _: self.banner.dismiss() if self.banner.level == "error" else None
         )
         self.sigProjectChanged.connect(self.training.set_project)
+        self.sigProjectChanged.connect(self.monitor.set_project)  # sample edits go into the open project
         self.sigProjectChanged.connect(self.runs.set_project)
         self.runs.sigMessage.connect(self._info_message)
         self.sigProjectChanged.connect(self.monitor.show_project)
@@ -200,6 +201,15 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
         self._show_start_page(project is None)
         self.sigProjectChanged.emit(project)
 
+    def show_sample_edits(self):
+        """Training > Sample edits…: the project's relabel / exclude / check-later edits, undoable."""
+        from studio.widgets.edits_dialog import EditsDialog  # noqa: PLC0415
+
+        dialog = EditsDialog(self.project, self)
+        dialog.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
+
     # ------------------------------------------------------------------ building
     def _install_other_panels(self) -> None:
         try:
@@ -218,8 +228,13 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
             self.dataset_panel = DatasetPanel(self)
             self.add_panel("dataset", "Dataset", self.dataset_panel, "left")
         if NetworkBuilderPanel is not None:
+            from studio.health_model import LayerHealthModel  # noqa: PLC0415
+            from studio.panels.network_builder.health_overlay import HealthOverlay  # noqa: PLC0415
+
             self.network_panel = NetworkBuilderPanel(self)
             self.add_panel("network_builder", "Network builder", self.network_panel, "left")
+            self.health = LayerHealthModel(self.bridge, self)
+            self.health_overlay = HealthOverlay(self.network_panel, self.health)
         self._install_project_actions = install_project_actions
 
     def _arrange_default_layout(self) -> None:
@@ -305,6 +320,8 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
             action.triggered.connect(lambda _=False, s=slot: s())
             training.addAction(action)
             self.run_actions[name] = action
+        training.addSeparator()
+        training.addAction("Sample &edits…").triggered.connect(self.show_sample_edits)
         self.run_toolbar.addWidget(QtWidgets.QLabel(" Open an example: "))
         for action in self.example_actions.values():
             self.run_toolbar.addAction(action)

@@ -110,6 +110,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-checkpoints", action="store_true", help="write no checkpoints at all")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no epoch lines")
     p.add_argument(
+        "--health",
+        action="store_true",
+        help="watch every layer's health (gradient norm, update ratio, dead units, saturation, NaN) "
+        "and print its findings as warnings",
+    )
+    p.add_argument(
+        "--health-every",
+        type=_positive_int,
+        metavar="N",
+        help="with --health: measure every N iterations (default: the LayerHealth default, 50)",
+    )
+    p.add_argument(
         "--no-record",
         action="store_true",
         help="do not record the run in the project's run folder ('<project>.runs/run-NNNN')",

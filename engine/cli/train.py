@@ -10,6 +10,7 @@ from pathlib import Path
 
 from engine.cli.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, BadInput, CliError
 from engine.cli.loading import is_checkpoint, load_project, restore, say
+from engine.events import LogMessage
 
 __all__ = ["cmd_train", "cmd_eval"]
 
@@ -86,6 +87,11 @@ def _fit_interruptibly(run, progress) -> bool:
     return not interrupted
 
 
+def _print_health_warning(event) -> None:
+    if event.level == "warning" and event.message.startswith("health"):
+        print(f"warning: {event.message}", file=sys.stderr, flush=True)
+
+
 def cmd_train(args) -> int:
     from engine.cli.progress import ConsoleProgress, format_metrics
     from engine.run import build_run
@@ -101,11 +107,18 @@ def cmd_train(args) -> int:
     elif folder is not None:
         settings["directory"] = str(folder)
     project.training["checkpoint"] = settings
+    health = None
+    if getattr(args, "health", False) or getattr(args, "health_every", None):
+        from engine.hooks import LayerHealth, TimeStep
+
+        every = getattr(args, "health_every", None)
+        health = LayerHealth(TimeStep(every) if every else None)
     run = build_run(
         project,
         backend=args.backend,
         workers=args.workers,
         checkpoint_dir=folder,
+        extra_hooks=() if health is None else (health,),
         record=_records(args),
         parent_checkpoint=args.resume,
         origin="sigma train",
@@ -140,12 +153,21 @@ def cmd_train(args) -> int:
             f"{project.name}: {net.param_count():,} parameters, {sizes}, backend {trainer.backend.name}, "
             f"epochs {trainer.epoch + 1}-{run.epochs}{start}"
         )
+        edits = (project.dataset or {}).get("edits") or []
+        if edits:
+            counts = {a: sum(e.get("action") == a for e in edits) for a in ("relabel", "exclude", "check")}
+            say(
+                f"sample edits: {counts['relabel']} relabelled, {counts['exclude']} excluded "
+                f"({counts['check']} marked to check later); the data files are unchanged"
+            )
         if run.folder is not None:
             say(f"recording: {run.folder.name} in {run.folder.parent} (see: sigma runs {args.project})")
         if folder is not None:
             every = int(settings.get("every_epochs") or 0)
             say(f"checkpoints: {f'every {every} epoch(s) and ' if every else ''}at the end, in {folder}")
     progress = None if args.quiet else ConsoleProgress(trainer.events, epochs=run.epochs)
+    if health is not None and progress is None and writer:
+        trainer.events.subscribe(_print_health_warning, LogMessage)  # --quiet keeps health warnings
     with progress or contextlib.nullcontext():
         finished = _fit_interruptibly(run, progress)
     last = None
@@ -165,6 +187,12 @@ def cmd_train(args) -> int:
         metrics = {k: v for k, v in final.items() if k not in ("epoch", "iteration")}
         say(f"done: {trainer.epoch} epoch(s), {trainer.iteration} iterations")
         say(f"final: {format_metrics(metrics)}")
+        if health is not None and health.last is not None:
+            findings = health.last.findings
+            say(
+                f"health at iteration {health.last.iteration}: "
+                + ("; ".join(f.message for f in findings) if findings else "no findings")
+            )
         if last:
             say(f"checkpoint: {last}")
     return EXIT_OK

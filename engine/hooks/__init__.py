@@ -8,6 +8,8 @@ from .base import FunctionHook, Hook, HookList
 from .control import EarlyStopping, LearningRateScheduler
 from .criteria import Always, And, Criterion, NewExtremum, Not, Or, Repeated, Threshold, Toggle
 from .guards import DivergedError, NaNGuard, NonFiniteError, ValueModifier
+from .health import DEFAULT_HEALTH_INTERVAL, LayerHealth
+from .health_rules import ADVICE, Thresholds
 from .histograms import HistogramReporter
 from .reporters import MetricReporter, ResourceReporter, RuntimeReporter
 from .samples import SamplePredictionStreamer
@@ -38,6 +40,10 @@ __all__ = [
     "RuntimeReporter",
     "ResourceReporter",
     "HistogramReporter",
+    "LayerHealth",
+    "DEFAULT_HEALTH_INTERVAL",
+    "Thresholds",
+    "ADVICE",
     "ValidationMetrics",
     "EarlyStopping",
     "LearningRateScheduler",

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..events import ConfusionMatrix
+from ..events import ConfusionMatrix, ValidationPredictions
 from .base import Hook
 from .timestep import TimeStep
 
-__all__ = ["ValidationMetrics", "confusion_matrix", "per_class_metrics", "top_k_accuracy"]
+__all__ = ["ValidationMetrics", "confusion_matrix", "per_class_metrics", "top_k_accuracy", "as_probabilities"]
 
 
 def confusion_matrix(true: np.ndarray, predicted: np.ndarray, classes: int) -> np.ndarray:
@@ -39,6 +39,16 @@ def top_k_accuracy(scores: np.ndarray, true: np.ndarray, k: int) -> float:
     return float((top == true[:, None]).any(axis=1).mean())
 
 
+def as_probabilities(scores: np.ndarray) -> np.ndarray:
+    """Rows of ``scores`` (N, C) as probabilities: kept when they already are (non-negative, summing to
+    1), else a softmax of them (logits). float32, a new array."""
+    scores = np.asarray(scores, dtype=np.float64)
+    if scores.size and scores.min() >= 0 and np.allclose(scores.sum(axis=1), 1.0, atol=1e-3):
+        return scores.astype(np.float32)
+    shifted = np.exp(scores - scores.max(axis=1, keepdims=True))
+    return (shifted / shifted.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
 class ValidationMetrics(Hook):
     """Score a classifier on a validation set each epoch.
 
@@ -53,12 +63,18 @@ class ValidationMetrics(Hook):
     top_k : sequence of int
     classes : sequence of str, optional
         Class names (taken from a Dataset's ``classes`` when not given).
+    records : array of int (N,), optional
+        Each sample's position in the whole dataset, passed on in the
+        :class:`~engine.events.ValidationPredictions` event that follows the confusion matrix (the
+        studio's misclassified-samples browser and its sample edits use it).
     """
 
     default_timestep = TimeStep(1, "epoch")
     priority = 100
 
-    def __init__(self, data, top_k=(1, 5), classes=None, timestep: TimeStep | None = None, **kwargs):
+    def __init__(
+        self, data, top_k=(1, 5), classes=None, timestep: TimeStep | None = None, records=None, **kwargs
+    ):
         super().__init__(timestep, **kwargs)
         if isinstance(data, tuple | list):
             self.inputs, targets = np.asarray(data[0], np.float32), np.asarray(data[1])
@@ -70,6 +86,11 @@ class ValidationMetrics(Hook):
         self.classes = None if classes is None else tuple(str(c) for c in classes)
         self.per_class: dict = {}
         self.matrix: np.ndarray | None = None
+        self.records = None if records is None else np.asarray(records, dtype=np.int64)
+        if self.records is not None and len(self.records) != len(self.targets):
+            raise ValueError(
+                f"ValidationMetrics: {len(self.records)} records for {len(self.targets)} validation samples"
+            )
 
     def run(self, trainer):
         scores = trainer.predict(self.inputs)
@@ -94,5 +115,16 @@ class ValidationMetrics(Hook):
         trainer.events.emit(
             ConfusionMatrix(
                 source=trainer.name, epoch=trainer.epoch, matrix=self.matrix.copy(), classes=self.classes
+            )
+        )
+        trainer.events.emit(
+            ValidationPredictions(
+                source=trainer.name,
+                epoch=trainer.epoch,
+                iteration=trainer.iteration,
+                probabilities=as_probabilities(scores),
+                targets=self.targets.copy(),
+                records=None if self.records is None else self.records.copy(),
+                classes=self.classes,
             )
         )

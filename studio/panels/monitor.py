@@ -17,6 +17,7 @@ from studio.pacing import Paced
 from studio.widgets.chart import LiveChart
 from studio.widgets.histogram import HistogramView
 from studio.widgets.log_view import LogView
+from studio.widgets.mistakes_view import MistakesView
 from studio.widgets.sample_view import SampleView
 
 __all__ = ["QtMonitorPanel"]
@@ -51,6 +52,7 @@ class QtMonitorPanel(QtWidgets.QWidget):
         self.confusion = self.samples.confusion  # under the classified samples
         self.metrics_chart = LiveChart("Every metric per epoch (dashed: validation)", "epoch", min_x_span=10)
         self.histograms = HistogramView()
+        self.mistakes = MistakesView()
         self.log = LogView()
         self.runs = QtWidgets.QListWidget()
         self.runs.setToolTip("Tick runs to overlay them on the charts (dotted lines are earlier runs)")
@@ -89,6 +91,7 @@ class QtMonitorPanel(QtWidgets.QWidget):
         self.tabs.addTab(resources, "CPU && memory")
         self.tabs.addTab(self.metrics_chart, "All epoch metrics")
         self.tabs.addTab(self.histograms, "Weights && gradients")
+        self.tabs.addTab(self.mistakes, "Mistakes")
         self.tabs.addTab(self.runs, "Runs")
         self.save_log_button = QtWidgets.QToolButton()
         self.save_log_button.setText("Save log…")
@@ -132,6 +135,16 @@ class QtMonitorPanel(QtWidgets.QWidget):
         bridge.sigConfusionMatrix.connect(
             lambda events: self.confusion.set_matrix(events[-1].matrix, events[-1].classes)
         )
+        bridge.sigValidationPredictions.connect(self._on_validation_predictions)
+        bridge.sigLayerHealth.connect(self._on_health)
+        self._health_said: set = set()  # (layer, kind, severity) logged in this run
+        self.confusion.sigCellClicked.connect(self.open_cell)
+        self.mistakes.sigCellClicked.connect(self.open_cell)
+        self.mistakes.sigClassClicked.connect(self.open_class)
+        self.mistakes.sigWorstClicked.connect(self.open_worst)
+        self.project = None  # the open project: sample edits go into it (see set_project)
+        self.validation_predictions = None  # the newest ValidationPredictions of the current run
+        self.browser = None
         bridge.sigHistograms.connect(self._on_histograms)
         bridge.sigLog.connect(lambda events: self.log.add_lines((e.level, e.message, e.time) for e in events))
         bridge.sigCheckpointSaved.connect(self._on_checkpoints)
@@ -245,6 +258,8 @@ class QtMonitorPanel(QtWidgets.QWidget):
         for chart in self.charts:
             chart.set_current_run(info.run_id)
         self.samples.start_run(info.run_id)
+        self._health_said.clear()
+        self.validation_predictions = None  # the last run's would not match the new run's data
         self._run_start_time = None
         self._run_order.append(info.run_id)
         while len(self._run_order) > _KEEP_RUNS:
@@ -318,6 +333,86 @@ class QtMonitorPanel(QtWidgets.QWidget):
         gpu = [(ti, e.gpu_memory_bytes / 2**20) for ti, e in zip(t, events) if e.gpu_memory_bytes is not None]
         if gpu:
             self.memory_chart.append("gpu", [g[0] for g in gpu], [g[1] for g in gpu], run=run, label="GPU")
+
+    # ------------------------------------------------------------------ samples behind the mistakes
+    def set_project(self, project) -> None:
+        """The project sample edits are written to (the window's open project)."""
+        self.project = project
+
+    def _on_validation_predictions(self, events: list) -> None:
+        e = self.validation_predictions = events[-1]
+        run = self.bridge.run
+        if run is not None and getattr(run, "validation_data", None) is not None:
+            self.mistakes.set_predictions(
+                run.validation_data["inputs"], e.probabilities, e.targets, e.classes
+            )
+
+    def _on_health(self, reports: list) -> None:
+        """Each new layer-health finding of the run, once, in the log (the builder shows them all)."""
+        for report in reports:
+            for f in report.findings:
+                key = (f.layer, f.kind, f.severity)
+                if key not in self._health_said:
+                    self._health_said.add(key)
+                    self.log.add_line(
+                        "warning", f"health at iteration {report.iteration}: {f.message}", report.time
+                    )
+
+    def _browser(self):
+        """A samples browser on the newest validation predictions, or None (with a log line) when none."""
+        run, event = self.bridge.run, self.validation_predictions
+        if run is None or event is None or getattr(run, "validation_data", None) is None:
+            self.log.add_line("info", "The samples appear after a classifier's first validation pass.")
+            return None
+        from engine.data.edits import DatasetEdits, EditError  # noqa: PLC0415 - only when browsing
+        from studio.widgets.samples_browser import BrowserData, SamplesBrowser  # noqa: PLC0415
+
+        try:
+            edits = DatasetEdits.from_list(
+                (self.project.dataset or {}).get("edits") if self.project else None
+            )
+        except EditError as exc:
+            self.log.add_line("error", f"the project's sample edits cannot be read: {exc}")
+            return None
+        if self.browser is not None:
+            self.browser.close()
+            self.browser.deleteLater()
+        self.browser = SamplesBrowser(BrowserData.from_run(run, event), edits, self)
+        self.browser.sigEditsChanged.connect(self._edits_changed)
+        self.browser.show()
+        return self.browser
+
+    def open_cell(self, true: int, predicted: int):
+        """Open the samples of confusion cell ``[true, predicted]``; returns the browser (or None)."""
+        browser = self._browser()
+        if browser is not None:
+            browser.show_cell(true, predicted)
+        return browser
+
+    def open_class(self, true: int):
+        """Open the samples of class ``true``; returns the browser (or None)."""
+        browser = self._browser()
+        if browser is not None:
+            browser.show_class(true)
+        return browser
+
+    def open_worst(self):
+        """Open the most confidently wrong samples; returns the browser (or None)."""
+        browser = self._browser()
+        if browser is not None:
+            browser.show_rows(self.mistakes.worst_rows, "Most confidently wrong samples")
+        return browser
+
+    def _edits_changed(self, edits: list) -> None:
+        if self.project is None:
+            return
+        dataset = dict(self.project.dataset or {})
+        if edits:
+            dataset["edits"] = edits
+        else:
+            dataset.pop("edits", None)
+        self.project.dataset = dataset
+        self.log.add_line("info", f"sample edits: {len(edits)} (the next run trains on the edited data)")
 
     def _on_histograms(self, events: list) -> None:
         e = events[-1]

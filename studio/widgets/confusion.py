@@ -12,7 +12,12 @@ _MAX_LABELLED = 12  # above this many classes the cell numbers would be unreadab
 
 
 class ConfusionMatrixView(QtWidgets.QWidget):
-    """A heat map of ``matrix[true, predicted]`` normalised per row (recall), with counts in cells."""
+    """A heat map of ``matrix[true, predicted]`` normalised per row (recall), with counts in cells.
+
+    Clicking a cell emits ``sigCellClicked(true, predicted)`` (the monitor opens its samples).
+    """
+
+    sigCellClicked = QtCore.Signal(int, int)
 
     def __init__(self, parent: QtWidgets.QWidget | None = None):
         super().__init__(parent)
@@ -51,8 +56,23 @@ class ConfusionMatrixView(QtWidgets.QWidget):
         self._texts: list[pg.TextItem] = []
         self._n = 0
         self.matrix: np.ndarray | None = None
+        self.plot.scene().sigMouseClicked.connect(self._clicked)
         self.item.getViewBox().sigResized.connect(self._refit)
         self.item.getViewBox().sigRangeChanged.connect(self._fit_labels)
+
+    def cell_at(self, scene_pos) -> tuple[int, int] | None:
+        """The (true, predicted) cell under a scene position, or None outside the matrix."""
+        if self.matrix is None:
+            return None
+        point = self.item.getViewBox().mapSceneToView(scene_pos)
+        row, col = int(np.floor(point.y())), int(np.floor(point.x()))
+        k = self.matrix.shape[0]
+        return (row, col) if 0 <= row < k and 0 <= col < k else None
+
+    def _clicked(self, event) -> None:
+        cell = self.cell_at(event.scenePos())
+        if cell is not None and event.button() == QtCore.Qt.MouseButton.LeftButton:
+            self.sigCellClicked.emit(*cell)
 
     def _fit_labels(self, *_):
         """Cell numbers only where a cell is big enough to hold them (colours still tell the story)."""

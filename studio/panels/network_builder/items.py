@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsItem, QGraphicsObject, QGraphicsPathItem
@@ -24,6 +26,8 @@ _GROUP_COLOURS = {
     "other": "#607d8b",
 }
 ERROR_COLOUR = QColor("#e53935")
+#: Health overlay colours by worst finding (see studio.panels.network_builder.health_overlay).
+HEALTH_COLOURS = {"ok": QColor("#43a047"), "warning": QColor("#fb8c00"), "problem": QColor("#e53935")}
 
 
 def _accent(type_: str) -> QColor:
@@ -110,6 +114,7 @@ class NodeItem(QGraphicsObject):
         self.node_id = node_id
         self.data = data
         self.info: dict = {}
+        self.health: dict | None = None  # {"severity", "sparkline": [values], "tip"} while shown
         self.edges: list[EdgeItem] = []
         self.input_ports: list[PortItem] = []
         self.output_port = PortItem(self, 0, True)
@@ -173,8 +178,41 @@ class NodeItem(QGraphicsObject):
         self.setToolTip(tip)
         self.update()
 
+    def set_health(self, health: dict | None) -> None:
+        """Show (or, with None, hide) the health overlay: a border in the colour of the worst finding,
+        a sparkline of the gradient norm and the figures in the tooltip."""
+        if health == self.health:
+            return
+        self.health = health
+        self.set_info(self.info)  # rebuilds the tooltip
+        if health is not None and health.get("tip"):
+            self.setToolTip(f"{self.toolTip()}\n\n{health['tip']}")
+
+    @property
+    def health_severity(self) -> str | None:
+        return None if self.health is None else self.health.get("severity")
+
+    def _paint_health(self, painter: QPainter) -> None:
+        colour = HEALTH_COLOURS.get(self.health.get("severity"), QColor("#9e9e9e"))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.setPen(QPen(colour, 4))
+        painter.drawRoundedRect(QRectF(-1, -1, NODE_W + 2, NODE_H + 2), 7, 7)
+        values = [v for v in self.health.get("sparkline") or [] if v > 0]
+        if len(values) < 2:
+            return
+        logs = [math.log10(v) for v in values]
+        lo, hi = min(logs), max(logs)
+        box = QRectF(NODE_W - 66, 30, 58, 22)
+        path = QPainterPath()
+        for k, y in enumerate(logs):
+            px = box.left() + box.width() * k / (len(logs) - 1)
+            py = box.bottom() - (box.height() * (y - lo) / (hi - lo) if hi > lo else box.height() / 2)
+            path.moveTo(px, py) if k == 0 else path.lineTo(px, py)
+        painter.setPen(QPen(colour, 1.5))
+        painter.drawPath(path)
+
     def boundingRect(self) -> QRectF:
-        return QRectF(-2, -2, NODE_W + 4, NODE_H + 4)
+        return QRectF(-4, -4, NODE_W + 8, NODE_H + 8)  # room for the health border
 
     def paint(self, painter: QPainter, option, widget=None) -> None:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -229,6 +267,9 @@ class NodeItem(QGraphicsObject):
                 Qt.AlignmentFlag.AlignLeft,
                 f"{format_count(self.params)} params",
             )
+
+        if self.health is not None:
+            self._paint_health(painter)
 
     def itemChange(self, change, value):
         if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .items import format_count, format_shape
+from .items import HEALTH_COLOURS, format_count, format_shape
 from .spec_io import is_linear, topological_order
 
 __all__ = ["StackView"]
@@ -66,6 +66,7 @@ class StackView(QWidget):
         layout.addWidget(self.table)
         layout.addLayout(buttons)
         self.order: list[str] = []
+        self.health: dict | None = None  # name -> (severity, text, tip) while the overlay is shown
         self.linear = True
         self.table.itemSelectionChanged.connect(self._on_select)
         self.up.clicked.connect(lambda: self.move_selected(-1))
@@ -101,7 +102,28 @@ class StackView(QWidget):
                     item.setToolTip(error)
                     item.setForeground(QColor("#c62828"))
                 self.table.setItem(row, col, item)
+        self._fill_health(by_name)
         self.table.blockSignals(False)
+
+    def show_health(self, health: dict | None, node_items=()) -> None:
+        """Show a Health column (``{name: (severity, text, tip)}``), or hide it with None."""
+        self.health = health
+        if node_items:
+            self.show_nodes(node_items)
+
+    def _fill_health(self, by_name) -> None:
+        if self.health is None:
+            self.table.setColumnCount(4)
+            return
+        self.table.setColumnCount(5)
+        self.table.setHorizontalHeaderItem(4, QTableWidgetItem("Health"))
+        for row, name in enumerate(self.order):
+            severity, text, tip = self.health.get(name, (None, "", ""))
+            item = QTableWidgetItem(text if severity else "not measured")
+            if severity:
+                item.setForeground(HEALTH_COLOURS[severity])
+            item.setToolTip(tip)
+            self.table.setItem(row, 4, item)
 
     def select_name(self, name: str | None) -> None:
         self.table.blockSignals(True)
