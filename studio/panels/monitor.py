@@ -91,7 +91,11 @@ class QtMonitorPanel(QtWidgets.QWidget):
         self.tabs.addTab(resources, "CPU && memory")
         self.tabs.addTab(self.metrics_chart, "All epoch metrics")
         self.tabs.addTab(self.histograms, "Weights && gradients")
-        self.tabs.addTab(self.mistakes, "Mistakes")
+        mistakes_page = QtWidgets.QScrollArea()  # its tables must not set the monitor's minimum size
+        mistakes_page.setWidgetResizable(True)
+        mistakes_page.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        mistakes_page.setWidget(self.mistakes)
+        self.tabs.addTab(mistakes_page, "Mistakes")
         self.tabs.addTab(self.runs, "Runs")
         self.save_log_button = QtWidgets.QToolButton()
         self.save_log_button.setText("Save log…")

@@ -50,6 +50,7 @@ class MistakesView(QtWidgets.QWidget):
             "Shown after a classifier's validation pass. Click a row to see its samples."
         )
         self.caption.setProperty("role", "caption")
+        self.caption.setWordWrap(True)  # a one-line caption would set the whole monitor's minimum width
         self.pairs_table = _table(["true", "predicted as", "samples"])
         self.pairs_table.setToolTip(
             "The pairs of classes the network mixes up most (top 10); click for the samples"
