@@ -224,7 +224,7 @@ def test_text_example_writes_text_live_in_the_monitor(qtbot, window):
     # The example's own data and hooks, a smaller model so that epochs take a moment here.
     vocabulary = project.network["nodes"][1]["input_dim"]
     project.network = templates.char_model(32, vocabulary, 8, 16)
-    project.training.update(batch_size=256, epochs=3)
+    project.training.update(batch_size=256, epochs=30)  # stopped after two texts
     window.set_project(project)
     text = window.monitor.samples.text
     qtbot.mouseClick(window.training.buttons["start"], QtCore.Qt.MouseButton.LeftButton)
