@@ -88,6 +88,9 @@ class SampleView(QtWidgets.QWidget):
         if errors:
             xs, ys = zip(*errors)
             self.error_chart.append("error", xs, ys, run=run, label="error")  # drawn by the monitor's timer
+        for event in events:  # every generated text is kept, even when epochs end faster than we redraw
+            if event.kind == "text":
+                self.text.add_sample(event)
         self._paced.push(events[-1])
 
     def flush(self) -> None:
@@ -101,7 +104,7 @@ class SampleView(QtWidgets.QWidget):
     def _draw(self, latest) -> None:
         if latest.kind == "text":
             self.stack.setCurrentWidget(self.text)
-            self.text.show_sample(latest)
+            self.text.render()
             return
         if latest.kind == "classification":
             self.stack.setCurrentIndex(2)
@@ -135,10 +138,19 @@ class GeneratedText(QtWidgets.QTextEdit):
         self.samples: list[tuple[int, int, str, str]] = []  # (epoch, iteration, prompt, text), newest first
 
     def show_sample(self, event) -> None:
+        """Keep one generated text and show the list."""
+        self.add_sample(event)
+        self.render()
+
+    def add_sample(self, event) -> None:
+        """Keep one generated text (newest first) without drawing; :meth:`render` shows the list."""
         self.samples.insert(
             0, (event.epoch, event.iteration, str(event.inputs or ""), str(event.predictions))
         )
         del self.samples[self.KEEP :]
+
+    def render(self) -> None:
+        """Show the kept texts, newest first."""
         parts = []
         for k, (epoch, iteration, prompt, text) in enumerate(self.samples):
             colour = "#202020" if k == 0 else "#8a8a8a"

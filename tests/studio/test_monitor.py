@@ -240,3 +240,24 @@ def test_text_example_writes_text_live_in_the_monitor(qtbot, window):
     assert newest.strip().splitlines()[0] in shown
     assert shown.count("written after epoch") == len(text.samples)
     assert "THE GETTYSBURG ADDRES" in shown  # the prompt: the corpus's first characters
+
+
+def test_texts_from_epochs_faster_than_the_redraw_are_all_kept(qtbot, window):
+    # Three epochs' texts in one delivery (a fast run): the paced view draws once, but keeps all three.
+    for epoch in (1, 2, 3):
+        window.bridge.post(
+            ev.SamplePredictions(
+                kind="text",
+                epoch=epoch,
+                iteration=10 * epoch,
+                inputs="Four score",
+                predictions=f" text {epoch}",
+            )
+        )
+    window.bridge.flush()
+    text = window.monitor.samples.text
+    qtbot.waitUntil(lambda: len(text.samples) == 3, timeout=5000)
+    window.monitor.samples.flush()
+    assert [epoch for epoch, *_ in text.samples] == [3, 2, 1]
+    shown = text.toPlainText()
+    assert shown.count("written after epoch") == 3 and " text 1" in shown and " text 3" in shown
