@@ -121,8 +121,8 @@ def check(work: Path) -> None:
         fail(f"sigma-studio --smoke did not report ok:\n{out}")
     step(out.strip().splitlines()[-1])
     left = sorted(p.name for p in elsewhere.iterdir())
-    if left != ["digits-checkpoints", "digits.sigma"]:
-        fail(f"the unrelated folder holds {left}; expected only digits.sigma and digits-checkpoints")
+    if left != ["digits.sigma", "digits.sigma.runs"]:  # the run folder holds the run's checkpoints
+        fail(f"the unrelated folder holds {left}; expected only digits.sigma and its run folder")
     step("wheel OK")
 
 
