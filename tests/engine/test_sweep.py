@@ -25,6 +25,24 @@ from engine.runs.sweep import (
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def wait_for_orphaned_trials(timeout: float = 30.0) -> None:
+    """Until no sweep trial process is left (an orphan ends itself within about half a second of its
+    coordinator's death; see engine.runs.trial)."""
+    import psutil
+
+    deadline = time.monotonic() + timeout
+    while True:
+        left = []
+        for proc in psutil.process_iter(["cmdline"]):
+            cmdline = proc.info["cmdline"] or []
+            if "_sweep-trial" in cmdline and proc.status() != psutil.STATUS_ZOMBIE:
+                left.append(proc.pid)
+        if not left:
+            return
+        assert time.monotonic() < deadline, f"orphaned sweep trials still running: {left}"
+        time.sleep(0.05)
+
+
 def _project(folder, **training):
     project = templates.digits_project()
     project.network = templates.mlp(inputs=64, hidden=(16,), classes=10)
@@ -98,7 +116,7 @@ def test_a_killed_sweep_resumes_its_remaining_trials(tmp_path):
     sweep = tmp_path / "tiny.sigma.runs" / "sweeps" / "sweep-0001.json"
     left = remaining_trials(sweep)
     assert 1 <= len(left) <= 2
-    time.sleep(1.5)  # an orphaned trial notices its coordinator is gone and ends (not as "finished")
+    wait_for_orphaned_trials()  # an orphaned trial notices its coordinator is gone and ends
     results = run_sweep(sweep, cores=2)
     assert sorted(i for i, _ in results) == [t["index"] for t in left]
     assert remaining_trials(sweep) == []

@@ -254,7 +254,9 @@ app.exec()
     finally:
         if process.poll() is None:
             process.kill()
-    time.sleep(1.5)  # the orphaned trial notices and ends
+    from tests.engine.test_sweep import wait_for_orphaned_trials
+
+    wait_for_orphaned_trials()  # the orphaned trial notices and ends
     panel.set_project(Project.load(project.path))  # the project opened again
     sweep, left = panel.unfinished_sweep()
     assert sweep.stem == "sweep-0001" and 1 <= left <= 2
