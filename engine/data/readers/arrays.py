@@ -106,6 +106,24 @@ def pick(keys: list, wanted, defaults: tuple, what: str, path, required: bool):
     return None
 
 
+def pick_sections(keys: list, inputs, targets, path) -> tuple:
+    """The names of the inputs array and of the targets array (``None`` when there is none, or when
+    ``targets`` is False) among the arrays ``keys`` of a file holding several."""
+    xk = pick(keys, inputs, INPUT_NAMES, "inputs", path, True)
+    if targets is False:
+        return xk, None
+    return xk, pick([k for k in keys if k != xk], targets, TARGET_NAMES, "targets", path, False)
+
+
+def unreadable(exc: BaseException, path, kind: str) -> DataImportError:
+    """The error for a file that could not be opened or decoded as ``kind`` ("HDF5", ".npz")."""
+    if isinstance(exc, (FileNotFoundError, PermissionError)):
+        reason = open_failure_reason(exc)
+    else:
+        reason = f"not a readable {kind} file ({type(exc).__name__}: {exc})"
+    return DataImportError(reason, os.fspath(path))
+
+
 def collect(path, x, y, ctx, classes, memory_budget, cache_dir, kind: str, disk_budget=None) -> Dataset:
     """Copy ``x`` (and ``y``) into a dataset, block by block; ``x``/``y`` slice like arrays.
 
@@ -316,12 +334,7 @@ def read_npz(
             keys = list(infos)
             if not keys:
                 raise DataImportError("the .npz file holds no arrays", path)
-            xk = pick(keys, inputs, INPUT_NAMES, "inputs", path, True)
-            yk = (
-                None
-                if targets is False
-                else pick([k for k in keys if k != xk], targets, TARGET_NAMES, "targets", path, False)
-            )
+            xk, yk = pick_sections(keys, inputs, targets, path)
             x = _NpzMember(zf, infos[xk], path, memory_budget)
             members.append(x)
             y = _NpzMember(zf, infos[yk], path, memory_budget) if yk is not None else None
@@ -330,12 +343,7 @@ def read_npz(
     except DataImportError:
         raise
     except _STREAM_ERRORS as exc:
-        reason = (
-            open_failure_reason(exc)
-            if isinstance(exc, (FileNotFoundError, PermissionError))
-            else f"not a readable .npz file ({type(exc).__name__}: {exc})"
-        )
-        raise DataImportError(reason, os.fspath(path)) from exc
+        raise unreadable(exc, path, ".npz") from exc
     finally:
         for m in members:
             if m is not None:

@@ -9,19 +9,15 @@ dataset declared ``(10**11, 4)`` and never written is refused instead of read as
 
 from __future__ import annotations
 
-import os
-
 import h5py
 
 from engine.data.budget import check_expansion, declared_bytes
 from engine.data.dataset import Dataset
 from engine.data.errors import DataImportError
-from engine.data.readers.arrays import INPUT_NAMES, check_array_kind, collect, pick
-from engine.data.readers.common import check_readable, open_failure_reason
+from engine.data.readers.arrays import check_array_kind, collect, pick_sections, unreadable
+from engine.data.readers.common import check_readable
 
 __all__ = ["read_hdf5", "MAX_OBJECTS"]
-
-TARGET_NAMES = ("targets", "y", "Y", "labels", "label", "target", "y_train")
 
 #: Objects visited at most while listing a file's datasets (a damaged or hostile file can hold millions).
 MAX_OBJECTS = 10_000
@@ -103,12 +99,7 @@ def read_hdf5(
             keys = _datasets(f, path)
             if not keys:
                 raise DataImportError("the HDF5 file holds no datasets", path)
-            xk = pick(keys, inputs, INPUT_NAMES, "inputs", path, True)
-            yk = (
-                None
-                if targets is False
-                else pick([k for k in keys if k != xk], targets, TARGET_NAMES, "targets", path, False)
-            )
+            xk, yk = pick_sections(keys, inputs, targets, path)
             x = f[xk]
             _check_dataset(x, path, "inputs")
             y = f[yk] if yk else None
@@ -118,9 +109,4 @@ def read_hdf5(
     except DataImportError:
         raise
     except _H5_ERRORS as exc:
-        reason = (
-            open_failure_reason(exc)
-            if isinstance(exc, (FileNotFoundError, PermissionError))
-            else f"not a readable HDF5 file ({type(exc).__name__}: {exc})"
-        )
-        raise DataImportError(reason, os.fspath(path)) from exc
+        raise unreadable(exc, path, "HDF5") from exc
