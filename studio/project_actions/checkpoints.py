@@ -7,6 +7,10 @@ it there. Restoring first reads the file on the pool, in a child process with a 
 differs from the project's (saying what differs), and resumes training from it exactly: the restore
 happens on the run's thread, after the run is built and before ``fit``. The GUI thread never reads a
 checkpoint.
+
+A checkpoint of another project (one inside ``other.sigma.runs/``) is restored by opening that project
+in place of the open one: the question says so, and asks Save / Discard / Cancel first when the open
+project has unsaved changes.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from .recovery import recovery_dir
 
-__all__ = ["CheckpointCommands", "describe_checkpoint", "network_difference"]
+__all__ = ["CheckpointCommands", "checkpoint_owner", "describe_checkpoint", "network_difference"]
 
 
 class _SaveJob(QRunnable):
@@ -175,7 +179,19 @@ class CheckpointCommands:
 
     def _on_checkpoint_read(self, path: str, summary: dict) -> None:
         self._read_job = None
-        difference = network_difference(summary["network_spec"], self.window.project.network)
+        owner = checkpoint_owner(path)
+        current = self.window.project
+        if owner is not None and (current is None or not _same_file(owner, current.path)):
+            self._restore_other_project(path, summary, owner)
+            return
+        if current is None:
+            self.message(
+                "Open the project this checkpoint belongs to first: the file does not say which it is.",
+                "info",
+            )
+            self.sigCheckpointRead.emit(path, False)
+            return
+        difference = network_difference(summary["network_spec"], current.network)
         if difference:
             self.message(
                 f"This checkpoint does not fit the project, so nothing was changed: {difference}.", "error"
@@ -193,6 +209,79 @@ class CheckpointCommands:
         )
         self.sigCheckpointRead.emit(path, True)
 
+    def _restore_other_project(self, path: str, summary: dict, owner: Path) -> None:
+        """A checkpoint of another project: restoring it opens that project in place of the open one
+        (Save / Discard / Cancel first when the open one has unsaved changes), then resumes from it."""
+        from engine.project import Project, ProjectError
+
+        try:
+            other = Project.load(owner)
+        except (ProjectError, OSError) as exc:
+            self.message(
+                f"This checkpoint belongs to the project {owner}, which cannot be opened: {exc}", "error"
+            )
+            self.sigCheckpointRead.emit(path, False)
+            return
+        difference = network_difference(summary["network_spec"], other.network)
+        if difference:
+            self.message(
+                f"This checkpoint does not fit its project {owner.name} any more, so nothing was changed: "
+                f"{difference}.",
+                "error",
+            )
+            self.sigCheckpointRead.emit(path, False)
+            return
+        current = self.window.project
+        here = _project_label(current)
+        if current is None:
+            what = f"Restoring it opens {owner.name} and resumes training from the checkpoint."
+        else:
+            what = (
+                f"Restoring it closes {here}, opens {owner.name} in its place and resumes training "
+                "from the checkpoint."
+            )
+        text = (
+            describe_checkpoint(summary)
+            + f"\n\nThis checkpoint belongs to the project {owner.name} (in {owner.parent}), "
+            + ("not to the open project " + here + ". " if current is not None else "")
+            + what
+        )
+
+        def restore():
+            self._adopt(other)
+            self._remember_recent(owner)
+            self.message(f"Opened {owner} (the checkpoint's project)", "success")
+            self.resume_from(path)
+
+        if current is not None and self.dirty:
+            buttons = {
+                "Save, then restore": QMessageBox.ButtonRole.AcceptRole,
+                "Discard changes, then restore": QMessageBox.ButtonRole.DestructiveRole,
+                "Cancel": QMessageBox.ButtonRole.RejectRole,
+            }
+            text += f"\n\n{here} has unsaved changes: save them first, or discard them?"
+        else:
+            buttons = {
+                f"Open {owner.name} and resume": QMessageBox.ButtonRole.AcceptRole,
+                "Cancel": QMessageBox.ButtonRole.RejectRole,
+            }
+
+        def answered(label):
+            if label == "Save, then restore":
+                if self.save_project():  # a Save As… dialog the user cancels restores nothing
+                    restore()
+            elif label == "Discard changes, then restore":
+                self._discard_on_adopt = True  # the autosave goes with the discarded changes
+                try:
+                    restore()
+                finally:
+                    self._discard_on_adopt = False
+            elif label is not None and label != "Cancel":
+                restore()
+
+        self._ask("Restore another project's checkpoint", text, buttons, answered)
+        self.sigCheckpointRead.emit(path, True)
+
     def resume_from(self, path: str) -> bool:
         """Start training the project from ``path`` (restored on the run's thread before ``fit``)."""
         bridge = self.window.bridge
@@ -203,6 +292,35 @@ class CheckpointCommands:
             return False
         self.message(f"Resuming from {path}", "info")
         return True
+
+
+def checkpoint_owner(path) -> Path | None:
+    """The project file a checkpoint belongs to: ``<folder>/digits.sigma`` for a checkpoint inside
+    ``<folder>/digits.sigma.runs/run-NNNN/``; None when the file lies anywhere else (it says nothing of
+    its project then, so it is taken for the open project's)."""
+    from engine.runs import run_of_path
+
+    found = run_of_path(path)
+    if found is None:
+        return None
+    runs_folder, _name = found
+    owner = runs_folder.with_name(runs_folder.name[: -len(".runs")])
+    return owner if owner.is_file() else None
+
+
+def _same_file(a, b) -> bool:
+    if b is None:
+        return False
+    try:
+        return Path(a).resolve() == Path(b).resolve()
+    except OSError:
+        return False
+
+
+def _project_label(project) -> str:
+    if project is None:
+        return "no project"
+    return Path(project.path).name if project.path else f"'{project.name}' (not saved yet)"
 
 
 def describe_checkpoint(summary: dict) -> str:
