@@ -35,9 +35,9 @@ class _SaveJob(QRunnable):
         sigDone = Signal(str, object)
         sigFailed = Signal(str)
 
-    def __init__(self, trainer, path: str):
+    def __init__(self, trainer, path: str, template: bool = False):
         super().__init__()
-        self.trainer, self.path = trainer, path
+        self.trainer, self.path, self.template = trainer, path, template
         self.signals = _SaveJob.Signals()
         self.done = threading.Event()
 
@@ -45,7 +45,7 @@ class _SaveJob(QRunnable):
         from engine import checkpoint
 
         try:
-            written = checkpoint.save(self.trainer, self.path)
+            written = checkpoint.save(self.trainer, self.path, template=self.template)
             summary = checkpoint.info(written)
         except Exception as exc:  # a full disk or a bad path becomes a message
             self.signals.sigFailed.emit(f"Could not save the checkpoint {self.path}: {exc}")
@@ -83,17 +83,31 @@ class CheckpointCommands:
 
     # ---------------------------------------------------------------- checkpoints
     def _checkpoint_folder(self) -> Path:
-        """Where this project's checkpoints are written (beside its file, else in the studio's home)."""
+        """Where this project's checkpoints are written: the run's ``checkpoints`` folder (in
+        ``<project>.runs/run-NNNN``) while a run of it exists, else the latest recorded run's, else a
+        ``checkpoints`` folder beside the project file (or in the studio's home for an unsaved one)."""
         project = self.window.project
+        run = getattr(getattr(self.window, "bridge", None), "run", None)
+        if run is not None and self._run_project is project:
+            folder = getattr(run, "checkpoint_dir", None) or getattr(run, "folder", None)
+            if folder is not None:
+                return Path(folder)
         if project is not None and project.path:
-            return project.path.parent / "checkpoints"
+            from engine.runs import list_runs
+
+            runs = [r.path / "checkpoints" for r in list_runs(project.path)]
+            made = [folder for folder in runs if folder.is_dir()]
+            return made[-1] if made else project.path.parent / "checkpoints"
         return recovery_dir().parent / "checkpoints"
 
-    def _default_checkpoint_path(self, trainer) -> str:
+    def _default_checkpoint_path(self) -> str:
+        """``<run>/checkpoints/digits-it{iteration:06d}.h5``: named after the project and the iteration,
+        as ``sigma train`` and the run's own saver name theirs (:func:`engine.checkpoint.checkpoint_name`)."""
+        from engine.checkpoint import checkpoint_name
+
         project = self.window.project
-        folder = self._checkpoint_folder()
-        stem = project.path.name.split(".")[0] if project is not None and project.path else "untitled"
-        return str(folder / f"{stem}-epoch{trainer.epoch}-iter{trainer.iteration}.h5")
+        name = checkpoint_name(project) if project is not None else "untitled-it{iteration:06d}.h5"
+        return str(self._checkpoint_folder() / name)  # a template: filled in with the saved iteration
 
     def save_checkpoint(self, path=None) -> bool:
         """Training > Save checkpoint now: write the trainer's state in the background.
@@ -111,15 +125,17 @@ class CheckpointCommands:
         if self._save_job is not None:
             self.message("A checkpoint is already being written.", "info")
             return False
-        target = os.fspath(path) if path is not None else self._default_checkpoint_path(trainer)
-        self._start_save(trainer, target)
+        if path is not None:
+            self._start_save(trainer, os.fspath(path))
+        else:
+            self._start_save(trainer, self._default_checkpoint_path(), template=True)
         return True
 
     def _on_run_state(self, state: str) -> None:
         self._update_checkpoint_action()
 
-    def _start_save(self, trainer, target: str) -> None:
-        job = _SaveJob(trainer, target)
+    def _start_save(self, trainer, target: str, template: bool = False) -> None:
+        job = _SaveJob(trainer, target, template)
         job.setAutoDelete(False)
         job.signals.sigDone.connect(self._on_saved)
         job.signals.sigFailed.connect(self._on_save_failed)

@@ -379,3 +379,27 @@ def test_restoring_another_projects_checkpoint_asks_about_unsaved_changes_and_op
     assert labels == {"Open blobs.sigma.json and resume", "Cancel"}
     w2.project_actions.answer("Cancel")
     assert w2.project.name == "blobs" and w2.project.path is None
+
+
+def test_save_checkpoint_now_names_the_file_after_the_project_and_iteration_in_the_runs_folder(
+    make_window, qtbot, tmp_path
+):
+    from engine import checkpoint
+    from engine.run import build_run as engine_build_run
+
+    project = _csv_project(tmp_path)
+    project.training["epochs"] = 1
+    w = make_window(project, engine_build_run)
+    actions = w.project_actions
+    with qtbot.waitSignal(w.bridge.sigRunFinished, timeout=60000):
+        w.bridge.start(w.project)
+    folder = w.bridge.run.folder / "checkpoints"
+    assert actions._checkpoint_folder() == folder  # where Restore checkpoint… opens, too
+    iteration = w.bridge.trainer.iteration
+    with qtbot.waitSignal(actions.sigCheckpointSaved, timeout=30000) as saved:
+        assert actions.save_checkpoint()
+    assert saved.args == [os.fspath(folder / f"blobs-it{iteration:06d}.h5")]
+    assert checkpoint.info(saved.args[0])["iteration"] == iteration
+    assert f"blobs-it{iteration:06d}.h5 (epoch 1, iteration {iteration})" in actions.messages[-1][1]
+    # the run's own saver names its checkpoints the same way (sigma train's too: engine.run.build_run)
+    assert sorted(p.name for p in folder.glob("*.h5")) == [f"blobs-it{iteration:06d}.h5"]
