@@ -333,7 +333,7 @@ def build_run(
         hooks.append(LearningRateScheduler(settings["schedule"]))
     run_folder = recorder = None
     if record and project.path is not None:
-        from .runs import RunRecorder, create_run, parent_of
+        from .runs import RunController, RunRecorder, create_run, parent_of
 
         try:
             run_folder = create_run(
@@ -373,6 +373,7 @@ def build_run(
     hooks.extend(extra_hooks)
     if recorder is not None:
         hooks.append(recorder)
+        hooks.append(RunController(run_folder, recorder, folder))  # obeys <run>/control/ (sigma pause...)
 
     trainer = Trainer(
         network,
