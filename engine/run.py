@@ -246,14 +246,14 @@ def build_run(
     validate_document(project.to_dict(), str(project.path) if project.path else None)
     check_runnable(project, workers)
     settings = project.training
-    seed = int(settings.get("seed", 0))
+    seed = int(settings.seed)
     dataset = load_project_data(project, progress=progress, cancel=cancel)
     network = Network.from_spec(project.network)
     _check_data_fits(network, dataset, project.network)
 
     train, validation, train_records, validation_records = _split_and_edit(project, dataset, seed)
 
-    loss = None if getattr(network, "loss_head", None) is not None else settings.get("loss")
+    loss = None if getattr(network, "loss_head", None) is not None else settings.loss
     classes = tuple(dataset.classes) if dataset.classes is not None else None
     hooks = [
         MetricReporter(TimeStep(1, "iteration")),
@@ -340,7 +340,7 @@ def build_run(
                 project,
                 parent=parent_of(project, parent_checkpoint),
                 origin=origin,
-                extra={"backend": backend or settings.get("backend", "cpu"), **(run_info or {})},
+                extra={"backend": backend or settings.backend, **(run_info or {})},
             )
         except OSError as exc:  # a read-only or full disk: say where, and how to train anyway
             raise ProjectError(
@@ -348,7 +348,7 @@ def build_run(
                 "recording (sigma train --no-record) or move the project somewhere writable",
                 str(project.path),
             ) from None
-        recorder = RunRecorder(run_folder, planned_epochs=int(settings.get("epochs", 1)))
+        recorder = RunRecorder(run_folder, planned_epochs=int(settings.epochs))
     policy = dict(settings.get("checkpoint") or {})
     folder = checkpoint_dir or policy.get("directory")
     if not folder and run_folder is not None:
@@ -380,14 +380,14 @@ def build_run(
 
     trainer = Trainer(
         network,
-        optimiser=settings.get("optimiser", "adam"),
+        optimiser=settings.optimiser,
         loss=loss,
-        batch_size=int(settings.get("batch_size", 32)),
+        batch_size=int(settings.batch_size),
         seed=seed,
-        backend=backend or settings.get("backend", "cpu"),
-        workers=int(workers if workers is not None else settings.get("workers", 1)),
+        backend=backend or settings.backend,
+        workers=int(workers if workers is not None else settings.workers),
         hooks=hooks,
-        metrics=list(settings.get("metrics") or []),
+        metrics=list(settings.metrics or []),
         name=project.name,
         events=events,
         class_names=classes,
@@ -400,7 +400,7 @@ def build_run(
         dataset=dataset,
         train_records=train_records,
         validation_records=validation_records,
-        epochs=int(settings.get("epochs", 1)),
+        epochs=int(settings.epochs),
         image_shape=image_shape,
         classes=classes,
         sample_inputs=sample_inputs,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from engine.operator.state import BUSY, allowed_commands
 from studio import theme
 from studio.bridge import Bridge
 from studio.drop_anywhere import DropAnywhere
@@ -383,7 +384,7 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
             self.status_backend.setText("")
             return
         t = project.training
-        self.status_backend.setText(f"backend: {t.get('backend', 'cpu')}, workers: {t.get('workers', 1)}")
+        self.status_backend.setText(f"backend: {t.backend}, workers: {t.workers}")
 
     def _state_changed(self, state: str) -> None:
         self._status_pacer.flush()
@@ -393,14 +394,8 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
             backend = trainer.backend
             self.status_backend.setText(f"backend: {backend.name}, workers: {getattr(trainer, 'workers', 1)}")
             self.status_backend.setToolTip(getattr(backend, "reason", ""))
-        active = state in ("starting", "running", "paused", "stopping")
-        enabled = {
-            "start": not active,
-            "pause": state == "running",
-            "resume": state == "paused",
-            "step": state == "paused",
-            "stop": active and state != "stopping",
-        }
+        active = state in BUSY
+        enabled = allowed_commands(state)
         for name, action in getattr(self, "run_actions", {}).items():
             action.setEnabled(enabled[name])
         for action in getattr(self, "example_actions", {}).values():
