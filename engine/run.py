@@ -248,9 +248,11 @@ def build_run(
     hooks.extend(run_hooks.health(settings, extra_hooks))
     hooks.extend(extra_hooks)
     if run_folder is not None:
-        from .runs import RunRecorder
+        from .runs import RunController, RunRecorder
 
-        hooks.append(RunRecorder(run_folder, planned_epochs=int(settings.epochs)))
+        recorder = RunRecorder(run_folder, planned_epochs=int(settings.epochs))
+        hooks.append(recorder)
+        hooks.append(RunController(run_folder, recorder, folder))  # obeys <run>/control/ (sigma pause...)
 
     trainer = Trainer(
         network,
