@@ -318,7 +318,7 @@ def iris_project() -> Project:
 
 def text_project() -> Project:
     """Write like the poets: a GRU next-character model on public-domain verse, writing text as it learns."""
-    from .data import samples  # noqa: PLC0415 - the vocabulary size comes from the bundled corpus
+    from .data import samples  # the vocabulary size comes from the bundled corpus
 
     vocabulary = len(samples.verse().vocabulary)
     return Project(
