@@ -1,10 +1,12 @@
 """The run table: every recorded run of the project, what differed, how it did, its curves overlaid.
 
 Reads the project's run folders (``<project>.runs/``, see :mod:`engine.runs`) through the same
-:func:`engine.runs.run_table` that ``sigma runs`` prints. Reopening a project shows its runs again, with
-the newest one's curves drawn. Reading a run folder costs a few small files and, for the chart, at most
-about 10,000 points per curve (the series' downsampled levels), so even a run of a million iterations
-opens at once.
+:func:`engine.runs.run_table` that ``sigma runs`` prints. While the panel is shown, runs that appear
+or change there without us (``sigma train`` in a terminal, another machine writing into a shared
+folder) are noticed off the GUI thread (:mod:`studio.panels.runs_poll`) and can be watched live.
+Reopening a project shows its runs again, with the newest one's curves drawn. Reading a run folder
+costs a few small files and, for the chart, at most about 10,000 points per curve (the series'
+downsampled levels), so even a run of a million iterations opens at once.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from PySide6 import QtCore, QtWidgets
 from engine.runs import delete_run, list_runs, lower_is_better, runs_dir
 from engine.runs.table import SKIPPED_METRICS
 from studio.panels.runs_model import SORT_ROLE, RunTableModel
+from studio.panels.runs_poll import RunsFolderPoller
 from studio.panels.runs_sweeps import SweepActions
 from studio.sweep_runner import SweepRunner
 from studio.widgets.parallel_coordinates import ParallelCoordinates
@@ -31,6 +34,13 @@ _ACTIONS = (
         ("note", "Note…", "Write a note on the selected run", "note_selected"),
         ("delete", "Delete…", "Delete the selected runs and their folders", "delete_selected"),
         ("train", "Train from here", "Start a run from the selected run's last checkpoint", "train_from"),
+        (
+            "watch",
+            "Watch",
+            "Show the selected run live and steer it (a run trained elsewhere: sigma train, another "
+            "machine, an MPI job)",
+            "watch_selected",
+        ),
     ),
     (
         ("sweep", "Sweep…", "Train the project over a grid of settings, one run per trial", "new_sweep"),
@@ -58,6 +68,7 @@ class QtRunsPanel(SweepActions, QtWidgets.QWidget):
     """
 
     sigMessage = QtCore.Signal(str)
+    sigWatch = QtCore.Signal(object)  # a run folder the user wants to watch (Path)
 
     def __init__(self, bridge, parent: QtWidgets.QWidget | None = None):
         super().__init__(parent)
@@ -163,11 +174,14 @@ class QtRunsPanel(SweepActions, QtWidgets.QWidget):
         self._reloaded_at = 0.0  # time.monotonic() of the last reload
         bridge.sigStateChanged.connect(self._state_changed)
         bridge.sigEpochMetrics.connect(self._live_epoch)
+        self.poller = RunsFolderPoller(parent=self)
+        self.poller.sigChanged.connect(self._polled)
 
     # ------------------------------------------------------------------ project
     def set_project(self, project) -> None:
         """Show ``project``'s runs; the newest run is checked so its curves show at once."""
         self.project = project
+        self.poller.set_project_path(self.project_path())
         self.model.checked.clear()
         self.reload()
         if self.model.table.records:
@@ -180,9 +194,12 @@ class QtRunsPanel(SweepActions, QtWidgets.QWidget):
 
     def reload(self) -> None:
         """Read the run folders again (the table keeps its sort, filter and checks)."""
+        path = self.project_path()
+        self._show_records(list_runs(path) if path is not None else [])
+
+    def _show_records(self, records) -> None:
         self._reloaded_at = time.monotonic()
         path = self.project_path()
-        records = list_runs(path) if path is not None else []
         self.model.set_records(records)
         if path is None:
             self.where.setText("Runs are recorded once the project is saved (File > Save).")
@@ -250,6 +267,23 @@ class QtRunsPanel(SweepActions, QtWidgets.QWidget):
         # A new run's folder appears once it is built; a finished one has its final metrics.
         if state in ("running", "finished", "stopped", "error", "idle"):
             self.reload()
+
+    def _polled(self, path, records) -> None:
+        """The poller read the runs folder afresh because something there changed."""
+        if path == self.project_path():
+            selected = [self.model.record(r).name for r in self.selected_rows()]
+            self._show_records(records)
+            for name in selected[:1]:  # a table refilled under the user keeps their selection
+                self.select(name)
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        self.poller.start()  # only while the table can be seen: a hidden tab costs nothing
+        self.poller.check()
+
+    def hideEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().hideEvent(event)
+        self.poller.stop()
 
     def _live_epoch(self, _events) -> None:
         # At most every _REFRESH_S, and no timer: the run's end reloads anyway (a state change).
@@ -348,9 +382,21 @@ class QtRunsPanel(SweepActions, QtWidgets.QWidget):
             return False
         return bool(self.bridge.start(self.project, resume_from=checkpoints[-1]))
 
+    def watch_selected(self) -> bool:
+        """Ask to watch the selected run (the window watches it: :mod:`studio.watch_actions`)."""
+        rows = self._need_selection()[:1]
+        if not rows:
+            return False
+        record = self.model.record(rows[0])
+        if record.path == self._live_folder():
+            self.sigMessage.emit(f"{record.label} is the run training here: the monitor shows it already.")
+            return False
+        self.sigWatch.emit(record.path)
+        return True
+
     def _context_menu(self, position) -> None:
         menu = QtWidgets.QMenu(self)
-        for key in ("star", "rename", "note", "delete", "train"):
+        for key in ("star", "rename", "note", "delete", "train", "watch"):
             button = self.actions[key]
             menu.addAction(button.text()).triggered.connect(button.click)
         menu.exec(self.view.viewport().mapToGlobal(position))
