@@ -27,6 +27,7 @@ import json
 import math
 import os
 import platform
+import re
 import time
 
 import h5py
@@ -35,7 +36,16 @@ import numpy as np
 from .backend import to_host
 from .checkpoint_reader import FORMAT, FORMAT_VERSION, CheckpointError, digest_of, read
 
-__all__ = ["save", "restore", "load", "info", "CheckpointError", "FORMAT", "FORMAT_VERSION"]
+__all__ = [
+    "save",
+    "restore",
+    "load",
+    "info",
+    "checkpoint_name",
+    "CheckpointError",
+    "FORMAT",
+    "FORMAT_VERSION",
+]
 
 # state_dict keys stored in the ``meta`` attribute (the rest are the groups and the network spec)
 _META_KEYS = (
@@ -56,6 +66,23 @@ _META_KEYS = (
 
 
 # ---------------------------------------------------------------------------------------------- writing
+def checkpoint_name(project, iteration: int | None = None) -> str:
+    """The file name of a checkpoint of ``project`` at ``iteration``: ``digits-it001200.h5``.
+
+    Named after the project file (``digits.sigma`` and ``digits.sigma.json`` give ``digits``; an unsaved
+    project its name), so checkpoints say whose they are wherever they are copied. ``iteration=None``
+    gives the ``str.format`` template (``digits-it{iteration:06d}.h5``) for
+    :class:`~engine.hooks.CheckpointSaver`. Older names (``checkpoint-e0001-i00000023.h5``,
+    ``digits-epoch1-iter23.h5``, ``last.h5``) load all the same: nothing reads the name.
+    """
+    path = getattr(project, "path", None)
+    stem = os.path.basename(os.fspath(path)).split(".")[0] if path else str(getattr(project, "name", ""))
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "-", stem).strip("-")[:60] or "untitled"
+    if iteration is None:
+        return stem + "-it{iteration:06d}.h5"
+    return f"{stem}-it{int(iteration):06d}.h5"
+
+
 def _json_dataset(group, name: str, value) -> None:
     # JSON as UTF-8 bytes in a plain dataset: a variable-length string would live in HDF5's global
     # heap, whose damaged object sizes make HDF5 loop forever (the hang of issue 14).
@@ -128,19 +155,27 @@ def _from_file(content: dict) -> dict:
     return state
 
 
-def save(trainer, path) -> str:
+def save(trainer, path, template: bool = False) -> str:
     """Write ``trainer``'s complete state to ``path`` (atomically). Returns the path.
 
     From any thread, at any time: during a run the state is taken on the training thread at the next
-    iteration boundary (a copy, so training goes on while the file is written here).
+    iteration boundary (a copy, so training goes on while the file is written here). With
+    ``template=True`` the file name is a ``str.format`` template filled with the ``epoch`` and
+    ``iteration`` of the state taken (``digits-it{iteration:06d}.h5``; only the file name, not its
+    folder), so the name always says which iteration the file holds.
     """
-    path = os.path.abspath(os.fspath(path))
-    folder = os.path.dirname(path)
-    os.makedirs(folder, exist_ok=True)
-    _remove_stale_temporaries(path)
     content = _to_file(
         *trainer.operator.at_boundary(lambda: (trainer.state_dict(), trainer.network.to_spec()))
     )
+    path = os.fspath(path)
+    if template:
+        meta = content["meta"]
+        head, name = os.path.split(path)  # only the name is a template: a folder may hold braces
+        path = os.path.join(head, name.format(epoch=meta.get("epoch"), iteration=meta.get("iteration")))
+    path = os.path.abspath(path)
+    folder = os.path.dirname(path)
+    os.makedirs(folder, exist_ok=True)
+    _remove_stale_temporaries(path)
     tmp = f"{path}.tmp-{os.getpid()}-{time.monotonic_ns()}"
     try:
         with h5py.File(tmp, "w") as f:

@@ -333,7 +333,7 @@ def build_run(
         hooks.append(LearningRateScheduler(settings["schedule"]))
     run_folder = recorder = None
     if record and project.path is not None:
-        from .runs import RunRecorder, create_run, parent_of
+        from .runs import RunController, RunRecorder, create_run, parent_of
 
         try:
             run_folder = create_run(
@@ -356,6 +356,8 @@ def build_run(
     if folder:
         folder = project.resolve(str(folder)) if project.path else Path(folder)
     if folder and int(policy.get("every_epochs") or 0) > 0:
+        from .checkpoint import checkpoint_name
+
         monitor = "val_loss" if validation is not None else "loss"
         hooks.append(
             CheckpointSaver(
@@ -364,6 +366,7 @@ def build_run(
                 best_only=bool(policy.get("best_only")),
                 monitor=monitor,
                 keep_last=policy.get("keep"),
+                filename=None if policy.get("best_only") else checkpoint_name(project),
             )
         )
     if settings.get("health", True) and not any(isinstance(h, LayerHealth) for h in extra_hooks):
@@ -373,6 +376,7 @@ def build_run(
     hooks.extend(extra_hooks)
     if recorder is not None:
         hooks.append(recorder)
+        hooks.append(RunController(run_folder, recorder, folder))  # obeys <run>/control/ (sigma pause...)
 
     trainer = Trainer(
         network,

@@ -83,7 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
         "Train the network of a project on its dataset, printing progress and one line of metrics "
         "per epoch. The run is recorded in '<project>.runs/run-NNNN/' next to the project file (settings, "
         "metric history, checkpoints; see 'sigma runs'). Checkpoints go to --checkpoint-dir (default: "
-        "the project's setting, else the run folder's 'checkpoints'); the last one is 'last.h5'.",
+        "the project's setting, else the run folder's 'checkpoints'), named after the project and the "
+        "iteration ('digits-it000115.h5'); the last one is 'last.h5'.",
     )
     p.add_argument("project", metavar="PROJECT", help="project file (JSON, format sigma.project/1)")
     p.add_argument(

@@ -231,6 +231,16 @@ class SeriesReader:
         n = len(raw) // (width * 8)
         return np.frombuffer(raw[: n * width * 8], dtype=np.float64).reshape(n, width)
 
+    def read_range(self, name: str, start: int, stop: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Raw points ``start:stop`` of a series (``stop`` at most the committed count) as ``(x, y)``."""
+        entry = self._index.get(name)
+        if entry is None:
+            return np.empty(0), np.empty(0)
+        count = int(entry["count"])
+        stop = count if stop is None else min(int(stop), count)
+        data = self._read(entry["file"], max(0, int(start)), stop, 2)
+        return data[:, 0].copy(), data[:, 1].copy()
+
     def read(self, name: str, max_points: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The points of a series as ``(x, y)`` float64 arrays.
 

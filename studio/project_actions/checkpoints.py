@@ -7,6 +7,10 @@ it there. Restoring first reads the file on the pool, in a child process with a 
 differs from the project's (saying what differs), and resumes training from it exactly: the restore
 happens on the run's thread, after the run is built and before ``fit``. The GUI thread never reads a
 checkpoint.
+
+A checkpoint of another project (one inside ``other.sigma.runs/``) is restored by opening that project
+in place of the open one: the question says so, and asks Save / Discard / Cancel first when the open
+project has unsaved changes.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from .recovery import recovery_dir
 
-__all__ = ["CheckpointCommands", "describe_checkpoint", "network_difference"]
+__all__ = ["CheckpointCommands", "checkpoint_owner", "describe_checkpoint", "network_difference"]
 
 
 class _SaveJob(QRunnable):
@@ -31,9 +35,9 @@ class _SaveJob(QRunnable):
         sigDone = Signal(str, object)
         sigFailed = Signal(str)
 
-    def __init__(self, trainer, path: str):
+    def __init__(self, trainer, path: str, template: bool = False):
         super().__init__()
-        self.trainer, self.path = trainer, path
+        self.trainer, self.path, self.template = trainer, path, template
         self.signals = _SaveJob.Signals()
         self.done = threading.Event()
 
@@ -41,7 +45,7 @@ class _SaveJob(QRunnable):
         from engine import checkpoint
 
         try:
-            written = checkpoint.save(self.trainer, self.path)
+            written = checkpoint.save(self.trainer, self.path, template=self.template)
             summary = checkpoint.info(written)
         except Exception as exc:  # a full disk or a bad path becomes a message
             self.signals.sigFailed.emit(f"Could not save the checkpoint {self.path}: {exc}")
@@ -79,17 +83,31 @@ class CheckpointCommands:
 
     # ---------------------------------------------------------------- checkpoints
     def _checkpoint_folder(self) -> Path:
-        """Where this project's checkpoints are written (beside its file, else in the studio's home)."""
+        """Where this project's checkpoints are written: the run's ``checkpoints`` folder (in
+        ``<project>.runs/run-NNNN``) while a run of it exists, else the latest recorded run's, else a
+        ``checkpoints`` folder beside the project file (or in the studio's home for an unsaved one)."""
         project = self.window.project
+        run = getattr(getattr(self.window, "bridge", None), "run", None)
+        if run is not None and self._run_project is project:
+            folder = getattr(run, "checkpoint_dir", None) or getattr(run, "folder", None)
+            if folder is not None:
+                return Path(folder)
         if project is not None and project.path:
-            return project.path.parent / "checkpoints"
+            from engine.runs import list_runs
+
+            runs = [r.path / "checkpoints" for r in list_runs(project.path)]
+            made = [folder for folder in runs if folder.is_dir()]
+            return made[-1] if made else project.path.parent / "checkpoints"
         return recovery_dir().parent / "checkpoints"
 
-    def _default_checkpoint_path(self, trainer) -> str:
+    def _default_checkpoint_path(self) -> str:
+        """``<run>/checkpoints/digits-it{iteration:06d}.h5``: named after the project and the iteration,
+        as ``sigma train`` and the run's own saver name theirs (:func:`engine.checkpoint.checkpoint_name`)."""
+        from engine.checkpoint import checkpoint_name
+
         project = self.window.project
-        folder = self._checkpoint_folder()
-        stem = project.path.name.split(".")[0] if project is not None and project.path else "untitled"
-        return str(folder / f"{stem}-epoch{trainer.epoch}-iter{trainer.iteration}.h5")
+        name = checkpoint_name(project) if project is not None else "untitled-it{iteration:06d}.h5"
+        return str(self._checkpoint_folder() / name)  # a template: filled in with the saved iteration
 
     def save_checkpoint(self, path=None) -> bool:
         """Training > Save checkpoint now: write the trainer's state in the background.
@@ -107,15 +125,17 @@ class CheckpointCommands:
         if self._save_job is not None:
             self.message("A checkpoint is already being written.", "info")
             return False
-        target = os.fspath(path) if path is not None else self._default_checkpoint_path(trainer)
-        self._start_save(trainer, target)
+        if path is not None:
+            self._start_save(trainer, os.fspath(path))
+        else:
+            self._start_save(trainer, self._default_checkpoint_path(), template=True)
         return True
 
     def _on_run_state(self, state: str) -> None:
         self._update_checkpoint_action()
 
-    def _start_save(self, trainer, target: str) -> None:
-        job = _SaveJob(trainer, target)
+    def _start_save(self, trainer, target: str, template: bool = False) -> None:
+        job = _SaveJob(trainer, target, template)
         job.setAutoDelete(False)
         job.signals.sigDone.connect(self._on_saved)
         job.signals.sigFailed.connect(self._on_save_failed)
@@ -175,7 +195,19 @@ class CheckpointCommands:
 
     def _on_checkpoint_read(self, path: str, summary: dict) -> None:
         self._read_job = None
-        difference = network_difference(summary["network_spec"], self.window.project.network)
+        owner = checkpoint_owner(path)
+        current = self.window.project
+        if owner is not None and (current is None or not _same_file(owner, current.path)):
+            self._restore_other_project(path, summary, owner)
+            return
+        if current is None:
+            self.message(
+                "Open the project this checkpoint belongs to first: the file does not say which it is.",
+                "info",
+            )
+            self.sigCheckpointRead.emit(path, False)
+            return
+        difference = network_difference(summary["network_spec"], current.network)
         if difference:
             self.message(
                 f"This checkpoint does not fit the project, so nothing was changed: {difference}.", "error"
@@ -193,6 +225,79 @@ class CheckpointCommands:
         )
         self.sigCheckpointRead.emit(path, True)
 
+    def _restore_other_project(self, path: str, summary: dict, owner: Path) -> None:
+        """A checkpoint of another project: restoring it opens that project in place of the open one
+        (Save / Discard / Cancel first when the open one has unsaved changes), then resumes from it."""
+        from engine.project import Project, ProjectError
+
+        try:
+            other = Project.load(owner)
+        except (ProjectError, OSError) as exc:
+            self.message(
+                f"This checkpoint belongs to the project {owner}, which cannot be opened: {exc}", "error"
+            )
+            self.sigCheckpointRead.emit(path, False)
+            return
+        difference = network_difference(summary["network_spec"], other.network)
+        if difference:
+            self.message(
+                f"This checkpoint does not fit its project {owner.name} any more, so nothing was changed: "
+                f"{difference}.",
+                "error",
+            )
+            self.sigCheckpointRead.emit(path, False)
+            return
+        current = self.window.project
+        here = _project_label(current)
+        if current is None:
+            what = f"Restoring it opens {owner.name} and resumes training from the checkpoint."
+        else:
+            what = (
+                f"Restoring it closes {here}, opens {owner.name} in its place and resumes training "
+                "from the checkpoint."
+            )
+        text = (
+            describe_checkpoint(summary)
+            + f"\n\nThis checkpoint belongs to the project {owner.name} (in {owner.parent}), "
+            + ("not to the open project " + here + ". " if current is not None else "")
+            + what
+        )
+
+        def restore():
+            self._adopt(other)
+            self._remember_recent(owner)
+            self.message(f"Opened {owner} (the checkpoint's project)", "success")
+            self.resume_from(path)
+
+        if current is not None and self.dirty:
+            buttons = {
+                "Save, then restore": QMessageBox.ButtonRole.AcceptRole,
+                "Discard changes, then restore": QMessageBox.ButtonRole.DestructiveRole,
+                "Cancel": QMessageBox.ButtonRole.RejectRole,
+            }
+            text += f"\n\n{here} has unsaved changes: save them first, or discard them?"
+        else:
+            buttons = {
+                f"Open {owner.name} and resume": QMessageBox.ButtonRole.AcceptRole,
+                "Cancel": QMessageBox.ButtonRole.RejectRole,
+            }
+
+        def answered(label):
+            if label == "Save, then restore":
+                if self.save_project():  # a Save As… dialog the user cancels restores nothing
+                    restore()
+            elif label == "Discard changes, then restore":
+                self._discard_on_adopt = True  # the autosave goes with the discarded changes
+                try:
+                    restore()
+                finally:
+                    self._discard_on_adopt = False
+            elif label is not None and label != "Cancel":
+                restore()
+
+        self._ask("Restore another project's checkpoint", text, buttons, answered)
+        self.sigCheckpointRead.emit(path, True)
+
     def resume_from(self, path: str) -> bool:
         """Start training the project from ``path`` (restored on the run's thread before ``fit``)."""
         bridge = self.window.bridge
@@ -203,6 +308,35 @@ class CheckpointCommands:
             return False
         self.message(f"Resuming from {path}", "info")
         return True
+
+
+def checkpoint_owner(path) -> Path | None:
+    """The project file a checkpoint belongs to: ``<folder>/digits.sigma`` for a checkpoint inside
+    ``<folder>/digits.sigma.runs/run-NNNN/``; None when the file lies anywhere else (it says nothing of
+    its project then, so it is taken for the open project's)."""
+    from engine.runs import run_of_path
+
+    found = run_of_path(path)
+    if found is None:
+        return None
+    runs_folder, _name = found
+    owner = runs_folder.with_name(runs_folder.name[: -len(".runs")])
+    return owner if owner.is_file() else None
+
+
+def _same_file(a, b) -> bool:
+    if b is None:
+        return False
+    try:
+        return Path(a).resolve() == Path(b).resolve()
+    except OSError:
+        return False
+
+
+def _project_label(project) -> str:
+    if project is None:
+        return "no project"
+    return Path(project.path).name if project.path else f"'{project.name}' (not saved yet)"
 
 
 def describe_checkpoint(summary: dict) -> str:

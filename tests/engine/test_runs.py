@@ -87,8 +87,10 @@ def test_a_run_is_recorded_in_its_folder(tmp_path):
     x, y = series.read("epoch/val_loss")
     assert x.tolist() == [1, 2] and y.tolist() == [h["val_loss"] for h in history]
     assert series.count("iteration/loss") == run.trainer.iteration
-    checkpoints = sorted(p.name for p in (run.folder / "checkpoints").glob("checkpoint-*.h5"))
-    assert len(checkpoints) == 2 and record.status["last_checkpoint"].endswith(checkpoints[-1])
+    # Named after the project and the iteration (issue 15), as the studio's Save checkpoint now names them.
+    checkpoints = sorted(p.name for p in (run.folder / "checkpoints").glob("*.h5"))
+    assert checkpoints[-1] == f"tiny-it{run.trainer.iteration:06d}.h5" and len(checkpoints) == 2
+    assert record.status["last_checkpoint"].endswith(checkpoints[-1])
 
 
 def test_unsaved_projects_and_record_false_leave_no_folder(tmp_path):
