@@ -218,8 +218,8 @@ class RunWatcher(QtCore.QObject):
                 self._poll_started = time.monotonic()
             try:
                 if reader is None:
-                    record = open_run(self.folder)  # RunError when it is not a run folder
-                    reader = self._make_reader(self.folder)
+                    reader = self._make_reader(self.folder)  # RunError when it is not a run folder
+                    record = getattr(reader, "record", None) or open_run(self.folder)
                     self._emit(self.sigOpened, record)
                 events = reader.poll()
                 run_state = str(reader.state())
