@@ -81,6 +81,7 @@ class WatchActions(QtCore.QObject):
         window.statusBar().addPermanentWidget(self.status)
         self.bridge.sigWatchState.connect(self._show_state)
         self.bridge.sigRunStarted.connect(self._run_started)
+        window.training.start_checks.append(self._start_refusal)
         runs = getattr(window, "runs", None)
         if runs is not None:
             runs.sigWatch.connect(self.watch)  # the Runs panel's Watch button
@@ -118,6 +119,12 @@ class WatchActions(QtCore.QObject):
         dialog.open()
         self._dialog = dialog
         return dialog
+
+    def _start_refusal(self) -> str:
+        watching = self.bridge.watching
+        if watching is None:
+            return ""
+        return f"Stop watching {watching.name} (File > Stop watching) to train here."
 
     # ------------------------------------------------------------------ displays
     def _run_started(self, _info) -> None:

@@ -12,6 +12,7 @@ downsampled levels), so even a run of a million iterations opens at once.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
@@ -336,15 +337,20 @@ class QtRunsPanel(SweepActions, QtWidgets.QWidget):
         self.model.annotate(rows[0], note=text)
 
     def _live_folder(self):
+        """The run folder being written for the monitor now: our run's, or the watched one's."""
+        watching = getattr(self.bridge, "watching", None)
+        if watching is not None:
+            return _resolved(watching)
         run = self.bridge.run if self.bridge.busy else None
-        return getattr(run, "folder", None)
+        folder = getattr(run, "folder", None)
+        return None if folder is None else _resolved(folder)
 
     def delete_selected(self, confirm: bool = True) -> int:
         """Delete the selected runs' folders after asking; the live run is never deleted."""
         rows = self._need_selection()
         records = [self.model.record(r) for r in rows]
         live = self._live_folder()
-        if live is not None and any(r.path == live for r in records):
+        if live is not None and any(_resolved(r.path) == live for r in records):
             self.sigMessage.emit("The run that is training cannot be deleted; stop it first.")
             return 0
         if not records:
@@ -388,7 +394,7 @@ class QtRunsPanel(SweepActions, QtWidgets.QWidget):
         if not rows:
             return False
         record = self.model.record(rows[0])
-        if record.path == self._live_folder():
+        if self.bridge.watching is None and _resolved(record.path) == self._live_folder():
             self.sigMessage.emit(f"{record.label} is the run training here: the monitor shows it already.")
             return False
         self.sigWatch.emit(record.path)
@@ -411,6 +417,13 @@ def _refill(combo: QtWidgets.QComboBox, items: list[str]) -> None:
     if current in items:
         combo.setCurrentText(current)
     combo.blockSignals(False)
+
+
+def _resolved(path) -> Path:
+    try:
+        return Path(path).resolve()
+    except OSError:
+        return Path(path)
 
 
 def _inside(path, folder) -> bool:

@@ -189,6 +189,8 @@ def test_a_killed_writer_is_shown_lost_with_every_event_up_to_the_kill(qtbot, tm
     assert seen == committed
     assert "(lost)" in window.windowTitle()
     assert window.bridge.busy  # a lost run may come back: still watched until the user stops
+    assert not window.training.start()  # nothing trains here while a run is watched
+    assert "Stop watching run-0001" in window.training.message.text()
     _stop_watching(qtbot, window)
     assert window.bridge.watching is None and window.bridge.state == "idle"
 
@@ -215,6 +217,8 @@ def test_a_hung_share_never_blocks_the_window_and_recovers(qtbot, tmp_path):
     gate = threading.Lock()
     gate.acquire()
     window = _window(qtbot)
+    logged = []
+    window.bridge.sigLog.connect(lambda events: logged.extend(e.message for e in events))
     ticks = []
     timer = QtCore.QTimer()
     timer.timeout.connect(lambda: ticks.append(time.monotonic()))
@@ -232,12 +236,18 @@ def test_a_hung_share_never_blocks_the_window_and_recovers(qtbot, tmp_path):
         before = len(ticks)
         qtbot.wait(600)  # the watcher's thread is blocked; the GUI thread is not
         assert len(ticks) - before >= 10
+        started = time.perf_counter()
+        assert window.bridge.pause()  # written on the control thread: returns at once
+        assert time.perf_counter() - started < 0.1
     finally:
         gate.release()
         timer.stop()
     qtbot.waitUntil(lambda: not window.bridge.busy, timeout=10000)
     assert window.bridge.state == "finished"
     assert window.windowTitle() == "tiny[*] — Sigma Studio"
+    qtbot.waitUntil(
+        lambda: any(m.startswith("could not send pause to run-0001") for m in logged), timeout=5000
+    )
 
 
 def test_a_share_that_fails_then_returns_recovers(qtbot, tmp_path):
@@ -305,6 +315,8 @@ def test_the_runs_panel_lists_runs_made_elsewhere_and_watches_one(qtbot, tmp_pat
     window.runs.select(run.folder.name)
     assert window.runs.watch_selected()
     assert window.bridge.watching == run.folder
+    assert window.runs.delete_selected(confirm=False) == 0  # the watched run's folder stays
+    assert run.folder.is_dir()
     _stop_watching(qtbot, window)
 
 
