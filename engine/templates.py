@@ -15,7 +15,7 @@ import numpy as np
 
 from . import thumbnails
 from .network.graph import FORMAT
-from .project import DEFAULT_TRAINING, Project
+from .project import Project, TrainingSettings
 
 __all__ = [
     "mlp",
@@ -255,10 +255,8 @@ NETWORK_TEMPLATES = {
 }
 
 
-def _training(**overrides) -> dict:
-    training = copy.deepcopy(DEFAULT_TRAINING)
-    training.update(overrides)
-    return training
+def _training(**overrides) -> TrainingSettings:
+    return TrainingSettings(overrides)
 
 
 #: The cat painter's training settings, chosen by measurement (``python -m bench paint``): batches of

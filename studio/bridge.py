@@ -24,6 +24,14 @@ Commands
 ``pause``, ``resume``, ``step``, ``stop`` call the operator, ``set_value`` the trainer's registry; all
 return at once (the operator applies them at the next iteration boundary).
 
+Live settings
+-------------
+While a run is busy the bridge observes the training settings of the project it started
+(:class:`engine.settings.TrainingSettings`): a change of its optimiser's learning rate (or another
+hyperparameter the running optimiser has) is set in the trainer's registry, the one engine-side door
+for live values, which the operator applies to the optimiser at the next iteration. Panels only edit
+the settings; they never talk to the run for it (route: docs/INTERFACES.md, "Live values").
+
 Watching a run folder
 ---------------------
 ``watch(folder)`` shows a run that another process writes (``sigma train``, another machine, rank 0
@@ -50,6 +58,7 @@ from pathlib import Path
 from PySide6 import QtCore
 
 from engine import events as ev
+from engine.settings import TrainingSettings
 from studio import blas_threads
 from studio.bridge_watch import WatchMode
 from studio.progress_estimate import ProgressEstimate
@@ -190,6 +199,7 @@ class Bridge(WatchMode, QtCore.QObject):
         self.watch_state = None
         self.watch_record = None  # engine.runs.RunRecord of the watched folder, once read
         self._watcher = None
+        self._live_settings: TrainingSettings | None = None  # the started project's, while busy
         self.pool = QtCore.QThreadPool(self)
         self.pool.setMaxThreadCount(1)  # one run at a time; the engine's operator owns its own workers
         self.pool.setExpiryTimeout(2000)
@@ -251,6 +261,7 @@ class Bridge(WatchMode, QtCore.QObject):
         self.run_id = next(self._run_ids)
         self.progress.reset()
         self._busy = True
+        self._observe_settings(getattr(project, "training", None))
         if self._leave_core_for_gui:  # see studio.blas_threads: the GUI gets a core of its own
             self._blas_before = blas_threads.leave_one_core()
         self._set_state("starting")
@@ -333,6 +344,7 @@ class Bridge(WatchMode, QtCore.QObject):
     def set_value(self, identifier: str, value) -> bool:
         """Set a live registry value (``optimiser.learning_rate``); workers see it at the next iteration."""
         if self.watching is not None:
+            self._watch_sent[identifier] = value
             return self._control("set", **{identifier: value})
         trainer = self.trainer
         if trainer is None or not self._busy:
@@ -347,6 +359,25 @@ class Bridge(WatchMode, QtCore.QObject):
 
     def set_learning_rate(self, value: float) -> bool:
         return self.set_value("optimiser.learning_rate", float(value))
+
+    def _observe_settings(self, settings) -> None:
+        """Follow ``settings`` (the running project's) until the run ends; None stops following."""
+        if self._live_settings is not None:
+            self._live_settings.unsubscribe(self._setting_changed)
+        self._live_settings = settings if isinstance(settings, TrainingSettings) else None
+        if self._live_settings is not None:
+            self._live_settings.subscribe(self._setting_changed)
+
+    def _setting_changed(self, key: str, value) -> None:
+        """The running project's optimiser settings changed: each hyperparameter the running optimiser
+        has and that differs goes into the registry (applied at the next iteration)."""
+        if key != "optimiser" or not isinstance(value, dict) or not self._busy:
+            return
+        live = self.editable_values()
+        for name, new in value.items():
+            identifier = f"optimiser.{name}"
+            if identifier in live and isinstance(new, (int, float)) and live[identifier] != new:
+                self.set_value(identifier, float(new))
 
     def editable_values(self) -> dict[str, object]:
         """Registry values the GUI may change during a run: the optimiser's hyperparameters (the operator
@@ -421,6 +452,7 @@ class Bridge(WatchMode, QtCore.QObject):
             if self.watching is not None:
                 self._end_watch()
             self._busy = False
+            self._observe_settings(None)
             self._restore_blas()
             self._set_state(finished.state)
             self._timer.stop()

@@ -48,6 +48,7 @@ class WatchMode:
         self._busy = True
         self.watching = folder
         self.watch_record = None
+        self._watch_sent = {}  # live values sent to the run: what it uses now, as far as we know
         self.watch_state = WatchState(folder)
         watcher = RunWatcher(folder, self._watched, parent=self, **watcher_options)
         watcher.sigOpened.connect(self._watch_opened)
@@ -62,6 +63,12 @@ class WatchMode:
         self._timer.start()
         watcher.start()
         return True
+
+    def follow_settings(self, settings) -> None:
+        """While watching: changes of these training settings (the watched run's project, shown in the
+        training panel) steer the run, as a run of our own follows its project's settings."""
+        if self.watching is not None:
+            self._observe_settings(settings)
 
     def unwatch(self) -> bool:
         """Stop watching (the run itself goes on); False when not watching."""
@@ -141,6 +148,7 @@ class WatchMode:
     def _end_watch(self) -> None:
         """The watched run's end was delivered (or watching stopped): the bridge is free again."""
         self._watcher_done()
+        self._observe_settings(None)
         self.watching = None
         self.watch_record = None
         self.watch_state = None
@@ -151,11 +159,13 @@ class WatchMode:
         record = self.watch_record
         settings = getattr(record, "settings", None) or {}
         optimiser = (settings.get("training") or {}).get("optimiser") or {}
-        return {
+        values = {
             f"optimiser.{k}": v
             for k, v in optimiser.items()
             if isinstance(v, (int, float)) and not isinstance(v, bool)
         }
+        values.update({k: v for k, v in self._watch_sent.items() if k in values})
+        return values
 
     def _batch_size(self) -> int | None:
         if self.watching is not None:

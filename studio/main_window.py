@@ -11,14 +11,21 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from engine import templates
+from engine.operator.state import BUSY, allowed_commands
 from studio import theme
 from studio.bridge import Bridge
 from studio.drop_anywhere import DropAnywhere
+from studio.health_model import LayerHealthModel
 from studio.pacing import Paced
+from studio.panels.dataset import DatasetPanel
 from studio.panels.monitor import QtMonitorPanel
+from studio.panels.network_builder import NetworkBuilderPanel
+from studio.panels.network_builder.health_overlay import HealthOverlay
 from studio.panels.runs import QtRunsPanel
 from studio.panels.training import QtTrainingPanel
 from studio.progress_estimate import format_duration
+from studio.project_actions import install as install_project_actions
 from studio.watch_actions import WatchActions
 from studio.widgets.banner import Banner
 from studio.widgets.start_page import StartPage
@@ -38,28 +45,12 @@ _LAYOUT_VERSION = 1  # bump when panels change, so an old saved layout is not ap
 def example_projects() -> dict:
     """The bundled examples by title (each a function returning a fresh Project), from
     :data:`engine.templates.EXAMPLES`."""
-    from engine import templates  # noqa: PLC0415 - the lead's module; imported when needed
-
     return {e.title: e.make for e in templates.EXAMPLES}
 
 
-def _examples() -> tuple:
-    try:
-        from engine import templates  # noqa: PLC0415
-    except ImportError:  # a partial checkout: no examples to offer
-        return ()
-    return tuple(templates.EXAMPLES)
-
-
 def default_project():
-    """The "Paint the cat" example (an empty project if the engine has no templates, which only
-    happens in a partial checkout): what ``sigma-studio --smoke`` trains."""
-    try:
-        return example_projects()["Paint the cat"]()
-    except (ImportError, KeyError):
-        from engine.project import Project  # noqa: PLC0415
-
-        return Project(name="Untitled")
+    """The "Paint the cat" example: what ``sigma-studio --smoke`` trains."""
+    return example_projects()["Paint the cat"]()
 
 
 def _default_size() -> QtCore.QSize:
@@ -123,7 +114,7 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
         self.add_panel("monitor", "Live monitor", self.monitor, "right")
         self.runs = QtRunsPanel(self.bridge)
         self.add_panel("runs", "Runs", self.runs, "right")
-        self.start_page = StartPage(_examples())
+        self.start_page = StartPage(templates.EXAMPLES)
         self.setCentralWidget(self.start_page)
         self.start_page.hide()  # a hidden central widget takes no room: the docks share the window
         self._docks_before_start_page: list[str] = []
@@ -220,30 +211,12 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
 
     # ------------------------------------------------------------------ building
     def _install_other_panels(self) -> None:
-        try:
-            from studio.panels.dataset import DatasetPanel  # noqa: PLC0415
-        except ImportError:
-            DatasetPanel = None
-        try:
-            from studio.panels.network_builder import NetworkBuilderPanel  # noqa: PLC0415
-        except ImportError:
-            NetworkBuilderPanel = None
-        try:
-            from studio.project_actions import install as install_project_actions  # noqa: PLC0415
-        except ImportError:
-            install_project_actions = None
-        if DatasetPanel is not None:
-            self.dataset_panel = DatasetPanel(self)
-            self.add_panel("dataset", "Dataset", self.dataset_panel, "left")
-        if NetworkBuilderPanel is not None:
-            from studio.health_model import LayerHealthModel  # noqa: PLC0415
-            from studio.panels.network_builder.health_overlay import HealthOverlay  # noqa: PLC0415
-
-            self.network_panel = NetworkBuilderPanel(self)
-            self.add_panel("network_builder", "Network builder", self.network_panel, "left")
-            self.health = LayerHealthModel(self.bridge, self)
-            self.health_overlay = HealthOverlay(self.network_panel, self.health)
-        self._install_project_actions = install_project_actions
+        self.dataset_panel = DatasetPanel(self)
+        self.add_panel("dataset", "Dataset", self.dataset_panel, "left")
+        self.network_panel = NetworkBuilderPanel(self)
+        self.add_panel("network_builder", "Network builder", self.network_panel, "left")
+        self.health = LayerHealthModel(self.bridge, self)
+        self.health_overlay = HealthOverlay(self.network_panel, self.health)
 
     def _arrange_default_layout(self) -> None:
         """Settings on the left; monitor large on the right; dataset and builder tabbed with settings."""
@@ -294,15 +267,14 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
         file_menu = self.menu("File")
         examples = file_menu.addMenu("Open e&xample")
         self.example_actions = {}
-        for example in _examples():
+        for example in templates.EXAMPLES:
             action = examples.addAction(example.title)
             action.setToolTip(f"Open the example “{example.title}”: {example.description}")
             action.setStatusTip(example.description)
             action.triggered.connect(lambda _=False, key=example.key: self.open_example(key))
             self.example_actions[example.title] = action
         examples.setToolTipsVisible(True)
-        if self._install_project_actions is not None:
-            self._install_project_actions(self)
+        install_project_actions(self)
         file_menu.addSeparator()
         self.close_project_action = file_menu.addAction("&Close project")
         self.close_project_action.setShortcut(QtGui.QKeySequence.StandardKey.Close)
@@ -391,7 +363,7 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
             self.status_backend.setText("")
             return
         t = project.training
-        self.status_backend.setText(f"backend: {t.get('backend', 'cpu')}, workers: {t.get('workers', 1)}")
+        self.status_backend.setText(f"backend: {t.backend}, workers: {t.workers}")
 
     def _state_changed(self, state: str) -> None:
         self._status_pacer.flush()
@@ -401,14 +373,8 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
             backend = trainer.backend
             self.status_backend.setText(f"backend: {backend.name}, workers: {getattr(trainer, 'workers', 1)}")
             self.status_backend.setToolTip(getattr(backend, "reason", ""))
-        active = state in ("starting", "running", "paused", "stopping", "lost")  # lost: a watched run
-        enabled = {
-            "start": not active,
-            "pause": state == "running",
-            "resume": state == "paused",
-            "step": state == "paused",
-            "stop": active and state != "stopping",
-        }
+        active = state in BUSY
+        enabled = allowed_commands(state)
         for name, action in getattr(self, "run_actions", {}).items():
             action.setEnabled(enabled[name])
         for action in getattr(self, "example_actions", {}).values():

@@ -46,6 +46,19 @@ def project_of_run(record):
         return None
 
 
+def _runs_of(project, folder) -> bool:
+    """Whether ``folder`` is one of ``project``'s run folders (``<project file>.runs/run-N``)."""
+    from engine.runs import runs_dir  # noqa: PLC0415
+
+    path = getattr(project, "path", None)
+    if path is None:
+        return False
+    try:
+        return runs_dir(path).resolve() == Path(folder).parent.resolve()
+    except OSError:
+        return False
+
+
 class WatchActions(QtCore.QObject):
     """Watch commands and displays of a :class:`~studio.main_window.MainWindow`."""
 
@@ -131,11 +144,17 @@ class WatchActions(QtCore.QObject):
         # Watching with no project open: the run's own settings become the (unsaved) project, so the
         # training panel's live learning rate, the builder's health overlay and the samples fit it.
         record = self.bridge.watch_record
-        if record is None or self.window.project is not None:
+        if record is None:
             return
-        project = project_of_run(record)
+        project = self.window.project
+        if project is None:
+            project = project_of_run(record)
+            if project is not None:
+                self.window.set_project(project)
+        elif not _runs_of(project, record.path):
+            return  # another project is open: its settings do not steer this run
         if project is not None:
-            self.window.set_project(project)
+            self.bridge.follow_settings(project.training)
 
     def _show_state(self, state) -> None:
         watching = state is not None

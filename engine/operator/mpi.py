@@ -130,7 +130,9 @@ class MPIOperator(Operator):
             shard_network(net, context)
             self._copy, self._grads, self._flat = (net, context, src), {}, None
         net, context, _ = self._copy
-        worker = Worker(net, ScaledLoss(t.loss_function, context), t.backend, t.registry.copy(), t.metrics)
+        worker = Worker(
+            net, ScaledLoss(t.loss_function, context), t.backend, self.worker_registry(), t.metrics
+        )
         worker.context = context
         return [worker]
 

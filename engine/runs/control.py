@@ -33,6 +33,7 @@ import secrets
 import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 from ..events import CheckpointSaved, LogMessage, RunStateChanged
 from ..hooks.base import Hook
@@ -160,10 +161,13 @@ class RunController(Hook):
         self._outbox: list[tuple[str, dict]] = []  # values to broadcast (MPI rank 0)
         self._outbox_lock = threading.Lock()
         self._created = None
+        self._project = SimpleNamespace(path=None, name="run")  # for checkpoint_name
         if self.folder is not None:
             meta = read_json(self.folder / "run.json", {}) or {}
-            created = meta.get("created") if isinstance(meta, dict) else None
+            meta = meta if isinstance(meta, dict) else {}
+            created = meta.get("created")
             self._created = float(created) if isinstance(created, (int, float)) else None
+            self._project.path = meta.get("project") or None
 
     # ------------------------------------------------------------------ wiring
     def on_attach(self, trainer) -> None:
@@ -319,9 +323,9 @@ class RunController(Hook):
         t = self.trainer
         folder = self.checkpoint_dir
         folder.mkdir(parents=True, exist_ok=True)
-        name = (
-            "last.h5" if reason.startswith("stopped") else f"requested-e{t.epoch:04d}-i{t.iteration:08d}.h5"
-        )
+        # Named as the run's own checkpoints are (digits-it001200.h5); a stop's is sigma train's last.h5.
+        stopping = reason.startswith("stopped")
+        name = "last.h5" if stopping else checkpoint.checkpoint_name(self._project, t.iteration)
         path = checkpoint.save(t, folder / name)
         t.events.emit(
             CheckpointSaved(

@@ -148,6 +148,33 @@ def _timer_owner(timer) -> str:
     return f"{type(parent).__name__ if parent is not None else 'no parent'}:{timer.objectName() or '?'}"
 
 
+# ---------------------------------------------------------------------------------------------- panels
+class PanelHost(QtWidgets.QMainWindow):
+    """The part of the main window's contract a panel uses on its own: ``project`` and
+    ``sigProjectChanged(project)`` (the real window is tested in test_main_window.py)."""
+
+    sigProjectChanged = QtCore.Signal(object)
+
+    def __init__(self):
+        super().__init__()
+        from engine.project import Project
+
+        self.project = Project(name="test")
+
+    def set_project(self, project):
+        self.project = project
+        self.sigProjectChanged.emit(project)
+
+
+@pytest.fixture
+def panel_host(qtbot):
+    """A :class:`PanelHost` on a fresh project (closed after the test); put the panel in it with
+    ``setCentralWidget``."""
+    host = PanelHost()
+    qtbot.addWidget(host)
+    return host
+
+
 # ---------------------------------------------------------------------------------------------- runs
 @pytest.fixture
 def build_run():

@@ -12,7 +12,7 @@ from pathlib import Path
 import h5py
 import pytest
 from PySide6.QtCore import QTimer
-from test_dataset_panel import _drop, _Window
+from test_dataset_panel import _drop
 
 from engine.project import Project
 from studio.main_window import MainWindow
@@ -76,11 +76,9 @@ def _write(path: Path, data: bytes) -> Path:
 
 
 @pytest.fixture
-def panel(qtbot):
-    window = _Window()
-    qtbot.addWidget(window)
-    panel = DatasetPanel(window)
-    window.setCentralWidget(panel)
+def panel(panel_host):
+    panel = DatasetPanel(panel_host)
+    panel_host.setCentralWidget(panel)
     yield panel
     panel.shutdown()
 

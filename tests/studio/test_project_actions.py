@@ -57,7 +57,8 @@ class _Run:
 
 
 def build_run(project):
-    """A run from the project's own network spec and settings (what the lead's build_run does)."""
+    """A run from the project's network spec and settings, as engine.run.build_run makes one, on this
+    file's small data (no data files read, no run folder)."""
     from engine.hooks import MetricReporter, TimeStep
 
     t = project.training

@@ -118,9 +118,12 @@ def test_a_sigma_train_child_is_watched_paused_stepped_and_stopped(qtbot, tmp_pa
         window = _window(qtbot)
         latencies, iterations = [], []
 
+        lrs = set()
+
         def received(events):
             latencies.append(time.time() - events[-1].time)  # the writer's commit mark: an upper bound
             iterations.extend(e.iteration for e in events)
+            lrs.update(e.metrics.get("learning_rate") for e in events)
 
         window.bridge.sigIterationMetrics.connect(received)
         assert window.watch_actions.watch(folder)
@@ -147,10 +150,14 @@ def test_a_sigma_train_child_is_watched_paused_stepped_and_stopped(qtbot, tmp_pa
 
         assert window.bridge.step()
         qtbot.waitUntil(lambda: _status(folder)["iteration"] == paused_at + 1, timeout=10000)
-        assert window.bridge.set_learning_rate(0.0005)
+        # The training panel's learning-rate box shows the run's settings and steers the run.
+        assert window.training.learning_rate.set_text("0.0005")
         assert window.bridge.resume()
         qtbot.waitUntil(lambda: window.bridge.state == "running", timeout=10000)
         qtbot.waitUntil(lambda: any(a["command"] == "set" for a in _acknowledged(folder)), timeout=10000)
+        applied = [a for a in _acknowledged(folder) if a["command"] == "set"]
+        assert applied[0]["outcome"] == "applied", applied
+        qtbot.waitUntil(lambda: 0.0005 in lrs, timeout=10000)  # the run's reported learning rate
 
         assert window.bridge.stop()
         qtbot.waitUntil(lambda: not window.bridge.busy, timeout=20000)

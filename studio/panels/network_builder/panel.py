@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.settings import TRAINING_DEFAULTS
 from studio.widgets.banner import Banner
 from studio.widgets.cost_view import CostView
 
@@ -49,7 +50,8 @@ class NetworkBuilderPanel(QWidget):
     Parameters
     ----------
     window : MainWindow or None
-        Supplies ``project`` (whose ``network`` this panel edits) and ``sigProjectChanged``.
+        Supplies ``project`` (whose ``network`` this panel edits, and whose ``training.batch_size`` its
+        batch box shows and edits) and ``sigProjectChanged(project)``.
 
     Attributes
     ----------
@@ -90,7 +92,10 @@ class NetworkBuilderPanel(QWidget):
         self.batch = QSpinBox()
         self.batch.setRange(1, 1_000_000)
         self.batch.setPrefix("batch ")
-        self.batch.setToolTip("Batch size for the activation-memory estimate")
+        self.batch.setToolTip(
+            "Records per training step: the project's batch size (the training panel shows the same "
+            "value), used here for the activation-memory estimate"
+        )
         self.results: dict = {}
         self.totals: dict = {}
         self.valid = False
@@ -152,14 +157,14 @@ class NetworkBuilderPanel(QWidget):
         self.view.sigLayerDropped.connect(self._on_layer_dropped)
         self.stack.sigSelected.connect(lambda name: self.scene.select(name))
         self.stack.sigReorder.connect(self.scene.set_chain)
-        self.batch.valueChanged.connect(lambda _v: self._update_totals())
+        self.batch.valueChanged.connect(self._batch_edited)
 
-        project = getattr(window, "project", None)
-        self.batch.setValue(int((getattr(project, "training", None) or {}).get("batch_size", 64)))
-        if window is not None and hasattr(window, "sigProjectChanged"):
+        self._settings = None  # the TrainingSettings the batch box observes and edits
+        self.batch.setValue(TRAINING_DEFAULTS["batch_size"])
+        if window is not None:
             window.sigProjectChanged.connect(self.load_project)
-        if project is not None:
-            self.load_project(project)
+            if window.project is not None:
+                self.load_project(window.project)
 
     # ---------------------------------------------------------------- toolbar and shortcuts
     def _make_toolbar(self) -> QToolBar:
@@ -240,12 +245,28 @@ class NetworkBuilderPanel(QWidget):
             self.banner.show_message(f"The project's network could not be shown: {exc}", "error")
         finally:
             self._loading = False
-        batch = (getattr(project, "training", None) or {}).get("batch_size")
-        if batch:
-            self.batch.setValue(int(batch))
+        if project is not None:
+            self._observe(project.training)
         self.validate_now()
         self.view.fit()
         self.cost.set_project(project)
+
+    def _observe(self, settings) -> None:
+        """Show and edit ``settings.batch_size`` (the training panel shows the same setting)."""
+        if self._settings is not None:
+            self._settings.unsubscribe(self._setting_changed)
+        self._settings = settings
+        settings.subscribe(self._setting_changed)
+        self._setting_changed("batch_size", settings.batch_size)
+
+    def _setting_changed(self, key: str, value) -> None:
+        if key == "batch_size" and self.batch.value() != int(value):
+            self.batch.setValue(int(value))  # -> _batch_edited, which finds nothing to change
+
+    def _batch_edited(self, value: int) -> None:
+        if self._settings is not None and self._settings.batch_size != value:
+            self._settings.batch_size = int(value)
+        self._update_totals()
 
     def load_template(self, name: str) -> bool:
         """Replace the network by ``engine.templates.<name>()`` (undoable). Returns whether it worked."""
