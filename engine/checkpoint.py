@@ -306,7 +306,7 @@ def _spec_difference(stored: dict, current: dict) -> str:
     return ", ".join(sorted(parts)) or "node order, inputs or outputs differ"
 
 
-def restore(trainer, path, data=None) -> dict:
+def restore(trainer, path, data=None, branch: bool = False) -> dict:
     """Load a checkpoint into ``trainer`` for an exact resume; ``fit`` then continues where it was.
 
     Everything is read and checked first (the file's structure and digest, architecture, parameter
@@ -314,6 +314,12 @@ def restore(trainer, path, data=None) -> dict:
     dataset fingerprint when ``data`` is given or at the next ``fit``), then applied all at once by
     ``trainer.load_state_dict``; on any problem the trainer is bitwise unchanged and one
     :class:`CheckpointError` says what. Returns the meta.
+
+    ``branch=True`` continues on data that may differ from the checkpoint's (sample edits, another
+    split): the dataset fingerprint is not required to match, and when it does not (or ``data`` is not
+    given) the data position is dropped, so the next ``fit`` starts the epoch from its first batch on
+    the new data. Everything else (weights, optimiser state, counters, history) is restored as for a
+    resume; this is a continuation, not an exact resume.
     """
     from .training.state import TrainerStateError
 
@@ -322,13 +328,21 @@ def restore(trainer, path, data=None) -> dict:
         raise CheckpointError("cannot restore while training is running; stop it first", path)
     content = load(path)
     try:
-        _check(trainer, content, data, path)
+        _check(trainer, content, None if branch else data, path)
     except (TypeError, AttributeError, KeyError) as exc:  # a crafted spec or meta of the wrong shape
         raise CheckpointError(
             f"the stored network or state is malformed ({type(exc).__name__}: {exc})", path
         ) from None
+    state = _from_file(content)
+    if branch:
+        from .training.data import fingerprint_of
+
+        same = data is not None and fingerprint_of(data) == state.get("dataset_fingerprint")
+        state["dataset_fingerprint"] = ""  # no exact-resume check at the next fit
+        if not same:
+            state["iterator"] = None  # a position in other data means nothing: the epoch starts over
     try:
-        trainer.load_state_dict(_from_file(content))
+        trainer.load_state_dict(state)
     except TrainerStateError as exc:
         raise CheckpointError(f"the stored state cannot be used: {exc}", path) from None
     stored, present = set(content["hooks"]), {h.name for h in trainer.hooks}

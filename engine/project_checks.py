@@ -265,7 +265,7 @@ def network_memory(spec: dict, batch_size: int) -> tuple[int, int, int] | None:
 
     try:
         analysis = analyse(spec)
-    except Exception:  # noqa: BLE001 - a spec that does not analyse is reported by the builder
+    except Exception:  # a spec that does not analyse is reported by the builder
         return None
     if analysis.errors:
         return None

@@ -283,7 +283,14 @@ class Bridge(WatchMode, QtCore.QObject):
             from engine import checkpoint, checkpoint_guard
 
             checkpoint_guard.checked(checkpoint_path)  # a damaged file is refused in a child process
-            checkpoint.restore(run.trainer, checkpoint_path)
+            if getattr(run, "folder", None) is not None:  # a recorded run: a resume, or a branch
+                from engine.runs.continuation import restore_run
+
+                note = restore_run(run, checkpoint_path)
+                if note:  # said before the run's events reach the log: post it
+                    self.post(ev.LogMessage(source="studio", level="warning", message=note))
+            else:
+                checkpoint.restore(run.trainer, checkpoint_path)
         return run
 
     def _operator(self):

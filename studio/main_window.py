@@ -134,6 +134,7 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
         )
         self.sigProjectChanged.connect(self.training.set_project)
         self.sigProjectChanged.connect(self.monitor.set_project)  # sample edits go into the open project
+        self.monitor.sigContinuing.connect(self.runs.follow_continuation)  # parent and branch drawn together
         self.sigProjectChanged.connect(self.runs.set_project)
         self.runs.sigMessage.connect(self._info_message)
         self.sigProjectChanged.connect(self.monitor.show_project)

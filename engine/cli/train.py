@@ -135,8 +135,10 @@ def cmd_train(args) -> int:
 
         trainer.add_hook(RunController())  # receives the values rank 0's controller broadcasts
     args.quiet = args.quiet or not writer
-    if args.resume:
-        restore(trainer, args.resume)
+    if args.resume:  # a recorded run: a resume, or a branch on edited data (said in one line)
+        note = restore(trainer, args.resume, run)
+        if note and not args.quiet:
+            say(note)
     if trainer.epoch >= run.epochs:
         if run.folder is not None:  # nothing was trained: no run to keep
             from engine.runs import delete_run

@@ -231,7 +231,7 @@ def write_csv(table: Predictions, path=None) -> None:
     half-written CSV in place of the user's previous one.
     """
     tmp = Path(path).with_name(f".{Path(path).name}.tmp-{os.getpid()}") if path else None
-    out = open(tmp, "w", newline="", encoding="utf-8") if tmp else sys.stdout  # noqa: SIM115
+    out = open(tmp, "w", newline="", encoding="utf-8") if tmp else sys.stdout
     try:
         writer = csv.writer(out)
         writer.writerow(table.header)

@@ -34,13 +34,12 @@ _ACTIONS = (
         ("rename", "Rename…", "Give the selected run a name", "rename_selected"),
         ("note", "Note…", "Write a note on the selected run", "note_selected"),
         ("delete", "Delete…", "Delete the selected runs and their folders", "delete_selected"),
-        ("train", "Train from here", "Start a run from the selected run's last checkpoint", "train_from"),
         (
-            "watch",
-            "Watch",
-            "Show the selected run live and steer it (a run trained elsewhere: sigma train, another "
-            "machine, an MPI job)",
-            "watch_selected",
+            "train",
+            "Continue from here",
+            "Train on from the selected run's latest checkpoint with the project's current settings and "
+            "sample edits, as a new run: a resume when nothing changed, else a branch of that run",
+            "train_from",
         ),
     ),
     (
@@ -52,6 +51,13 @@ _ACTIONS = (
             "resume_sweep",
         ),
         ("stop_sweep", "Stop sweep", "Stop the sweep; it can be resumed later", "stop_sweep"),
+        (
+            "watch",
+            "Watch",
+            "Show the selected run live and steer it (a run trained elsewhere: sigma train, another "
+            "machine, an MPI job)",
+            "watch_selected",
+        ),
         ("refresh", "Refresh", "Read the run folders again", "reload"),
     ),
 )
@@ -173,6 +179,8 @@ class QtRunsPanel(SweepActions, QtWidgets.QWidget):
         self.sweeps.sigTrial.connect(self._trial)
         self.sweeps.sigFinished.connect(self._sweep_finished)
         self._reloaded_at = 0.0  # time.monotonic() of the last reload
+        self._check_child_of: str | None = None  # a run being continued: check its child when it appears
+        self._children_seen: set[str] = set()
         bridge.sigStateChanged.connect(self._state_changed)
         bridge.sigEpochMetrics.connect(self._live_epoch)
         self.poller = RunsFolderPoller(parent=self)
@@ -202,6 +210,7 @@ class QtRunsPanel(SweepActions, QtWidgets.QWidget):
         self._reloaded_at = time.monotonic()
         path = self.project_path()
         self.model.set_records(records)
+        self._check_new_children(records)
         if path is None:
             self.where.setText("Runs are recorded once the project is saved (File > Save).")
         else:
@@ -210,6 +219,25 @@ class QtRunsPanel(SweepActions, QtWidgets.QWidget):
         self.redraw()
         self.draw_parallel()
         self._show_sweep_state()
+
+    def _check_new_children(self, records) -> None:
+        """Check the run continued from ``_check_child_of`` once its folder appears, beside its parent
+        (whoever continued it: this panel, the Mistakes tab or the samples browser)."""
+        parent_name = self._check_child_of
+        if parent_name is None:
+            return
+        for record in records:
+            parent = record.parent or {}
+            if parent.get("run") == parent_name and record.name not in self._children_seen:
+                self._children_seen.add(record.name)
+                self._check_child_of = None
+                self.model.set_checked(parent_name, True)
+                self.model.set_checked(record.name, True)
+
+    def follow_continuation(self, parent_name: str) -> None:
+        """The next run continued from ``parent_name`` is checked with it when it appears."""
+        self._children_seen = {r.name for r in self.model.table.records}
+        self._check_child_of = parent_name
 
     # ------------------------------------------------------------------ chart
     def _fill_metrics(self) -> None:
@@ -373,20 +401,31 @@ class QtRunsPanel(SweepActions, QtWidgets.QWidget):
         return len(records)
 
     def train_from(self) -> bool:
-        """Start a run from the selected run's last checkpoint with the project's current settings
-        (a resume when they equal the run's, else a branch: the new run records which)."""
+        """Continue from here: start a run from the selected run's latest checkpoint with the project's
+        current settings and sample edits (a resume when they equal the run's, else a branch: the new
+        run records which). The parent's and the new run's curves are checked, so the chart shows the
+        branch leaving the parent's line at the parent's iteration."""
+        from engine.runs.continuation import continued_project, latest_checkpoint  # noqa: PLC0415
+
         rows = self._need_selection()[:1]
         if not rows or self.project is None:
             return False
         record = self.model.record(rows[0])
-        checkpoints = sorted((record.path / "checkpoints").glob("*.h5"), key=lambda p: p.stat().st_mtime)
-        if not checkpoints:
+        checkpoint = latest_checkpoint(record.path)
+        if checkpoint is None:
             self.sigMessage.emit(f"{record.label} has no checkpoint to train from.")
             return False
         if self.bridge.busy:
             self.sigMessage.emit("Stop the current run before starting another.")
             return False
-        return bool(self.bridge.start(self.project, resume_from=checkpoints[-1]))
+        self.follow_continuation(record.name)
+        project, total = continued_project(self.project, record.path)
+        if total is not None:
+            self.sigMessage.emit(f"{record.label} reached the project's epochs: continuing to epoch {total}.")
+        started = bool(self.bridge.start(project, label=f"from {record.name}", resume_from=checkpoint))
+        if not started:
+            self._check_child_of = None
+        return started
 
     def watch_selected(self) -> bool:
         """Ask to watch the selected run (the window watches it: :mod:`studio.watch_actions`)."""

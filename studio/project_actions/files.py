@@ -18,7 +18,7 @@ _FILTER = "Sigma projects (*.sigma.json *.json);;All files (*)"
 def blank_project() -> Project:
     """What File > New opens: "Untitled", with a small valid network (an MLP) that an import of data
     then fits in one click (see :mod:`studio.data_fit`), so the builder never starts with an error."""
-    from engine import templates  # noqa: PLC0415
+    from engine import templates
 
     return Project(name="Untitled", network=templates.mlp())
 

@@ -68,7 +68,7 @@ class _PlotWidget(pg.PlotWidget):
         super().__init__(*args, **kwargs)
         self.paint_seconds = 0.0
 
-    def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
+    def paintEvent(self, event) -> None:  # Qt's name
         start = time.thread_time()
         super().paintEvent(event)
         self.paint_seconds += time.thread_time() - start
@@ -129,7 +129,7 @@ class LiveChart(QtWidgets.QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.plot_widget)
-        from studio.widgets.chart_tools import ChartTools  # noqa: PLC0415 - it builds on this module
+        from studio.widgets.chart_tools import ChartTools  # it builds on this module
 
         self.tools = ChartTools(self, smoothing, log_toggle)
         self.log_box = self.tools.log_box
@@ -240,7 +240,7 @@ class LiveChart(QtWidgets.QWidget):
         """CPU seconds this chart's GUI thread work has taken so far: refreshes and paints."""
         return self._refresh_seconds + self.plot_widget.paint_seconds
 
-    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+    def showEvent(self, event) -> None:  # Qt's name
         super().showEvent(event)
         self.refresh()  # what arrived while the chart was out of sight
 
@@ -336,7 +336,7 @@ class LiveChart(QtWidgets.QWidget):
 
     def _smooth(self, key) -> None:
         """Give series ``key`` a smoothed curve (bold) over its raw one (faint)."""
-        from studio.widgets.chart_tools import EmaBuffer  # noqa: PLC0415
+        from studio.widgets.chart_tools import EmaBuffer
 
         raw = self._curves[key]
         ema = EmaBuffer(self.smoothing)
@@ -374,7 +374,7 @@ class LiveChart(QtWidgets.QWidget):
 
     def export_csv(self, path) -> None:
         """Save every point of every series (all runs) as ``run,series,x,y`` rows."""
-        from studio.widgets.chart_tools import write_csv  # noqa: PLC0415
+        from studio.widgets.chart_tools import write_csv
 
         write_csv(
             path,

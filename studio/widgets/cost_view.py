@@ -162,7 +162,7 @@ class CostView(QtWidgets.QWidget):
             return
         self._start_estimate()
 
-    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+    def showEvent(self, event) -> None:  # Qt's name
         super().showEvent(event)
         if self._dirty or self.estimate is None:
             self._dirty = False

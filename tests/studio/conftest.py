@@ -14,12 +14,12 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before anything imports Qt
 
-import threading  # noqa: E402
-import weakref  # noqa: E402
+import threading
+import weakref
 
-import pytest  # noqa: E402
-import shiboken6  # noqa: E402
-from PySide6 import QtCore, QtWidgets  # noqa: E402
+import pytest
+import shiboken6
+from PySide6 import QtCore, QtWidgets
 
 _live_timers: weakref.WeakSet = weakref.WeakSet()
 _pending_single_shots = [0]

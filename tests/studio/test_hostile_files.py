@@ -19,7 +19,7 @@ from studio.main_window import MainWindow
 from studio.panels.dataset import DatasetPanel
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine" / "data"))
-from hostile import npz_of_zeros, png_declaring, zip_deep  # noqa: E402
+from hostile import npz_of_zeros, png_declaring, zip_deep
 
 STALL_LIMIT = 0.2
 

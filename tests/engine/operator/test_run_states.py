@@ -40,7 +40,7 @@ def start(trainer, epochs=10_000, **kwargs):
     def target():
         try:
             trainer.fit((x, y), epochs=epochs, **kwargs)
-        except Exception as exc:  # noqa: BLE001 - handed to the test
+        except Exception as exc:  # handed to the test
             errors.append(exc)
 
     thread = threading.Thread(target=target, daemon=True)

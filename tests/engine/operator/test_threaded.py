@@ -135,7 +135,7 @@ def test_pause_step_and_stop_mid_epoch_leave_no_threads():
     def target():
         try:
             trainer.fit(mlp_data(), epochs=1000)
-        except Exception as exc:  # noqa: BLE001 - handed to the test
+        except Exception as exc:  # handed to the test
             errors.append(exc)
 
     thread = threading.Thread(target=target, daemon=True)
@@ -263,7 +263,7 @@ def test_random_commands_on_a_thread_pool_run_never_deadlock_or_leak(commands):
     def target():
         try:
             trainer.fit(mlp_data(), epochs=40)
-        except Exception as exc:  # noqa: BLE001 - handed to the test
+        except Exception as exc:  # handed to the test
             failures.append(exc)
 
     thread = threading.Thread(target=target, daemon=True)
