@@ -231,11 +231,13 @@ def test_a_hung_share_never_blocks_the_window_and_recovers(qtbot, tmp_path):
     timer.timeout.connect(lambda: ticks.append(time.monotonic()))
     timer.start(20)
     try:
-        window.bridge.watch(folder, reader_factory=lambda f: _SlowShareReader(f, gate), timeout_s=0.3)
-        qtbot.waitUntil(
-            lambda: window.bridge.watch_state is not None and not window.bridge.watch_state.reachable,
-            timeout=5000,
-        )
+        window.bridge.watch(folder, reader_factory=lambda f: _SlowShareReader(f, gate), timeout_s=1.0)
+
+        def hung_after_first_poll():
+            state = window.bridge.watch_state
+            return state is not None and not state.reachable and state.last_heard is not None
+
+        qtbot.waitUntil(hung_after_first_poll, timeout=10000)
         state = window.bridge.watch_state
         assert state.text().startswith("share not reachable, last heard ") and state.last_heard is not None
         assert "share not reachable" in window.windowTitle()
