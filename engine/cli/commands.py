@@ -11,7 +11,7 @@ from pathlib import Path
 
 from engine.cli.errors import EXIT_OK, EXIT_USAGE, BadInput, CliError
 from engine.cli.loading import network_from_checkpoint, say
-from engine.cli.runs import cmd_runs, cmd_sweep
+from engine.cli.runs import cmd_control, cmd_runs, cmd_sweep
 from engine.cli.train import cmd_eval, cmd_train
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "cmd_info",
     "cmd_runs",
     "cmd_sweep",
+    "cmd_control",
     "network_from_checkpoint",
 ]
 
