@@ -198,6 +198,8 @@ def test_a_killed_writer_is_shown_lost_with_every_event_up_to_the_kill(qtbot, tm
     assert window.bridge.busy  # a lost run may come back: still watched until the user stops
     assert not window.training.start()  # nothing trains here while a run is watched
     assert "Stop watching run-0001" in window.training.message.text()
+    assert not window.open_example("xor")
+    assert window.banner.text().startswith("Stop watching (File > Stop watching) before opening")
     _stop_watching(qtbot, window)
     assert window.bridge.watching is None and window.bridge.state == "idle"
 
