@@ -60,6 +60,8 @@ class WindowCommands:
             actions.open_project(paths[0])
         elif kind == "checkpoint" and actions is not None:
             actions.restore_checkpoint(paths[0])
+        elif kind == "run":
+            self.watch_actions.watch(paths[0])
         else:
             self.import_data(paths)
 

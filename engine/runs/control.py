@@ -66,6 +66,8 @@ def _values_for(command: str, values: dict, folder) -> dict:
         out = {}
         for name, value in values.items():
             key = ALIASES.get(name, name)
+            if "." not in key:  # a bare name is the optimiser's (momentum -> optimiser.momentum)
+                key = f"optimiser.{key}"
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
                 raise ControlError(f"set {name}: expected a finite number, got {value!r}", folder)
             out[key] = float(value)

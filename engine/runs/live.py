@@ -111,7 +111,8 @@ class LiveReader:
         return self._state_now()
 
     def acknowledgements(self) -> list[dict]:
-        """Control acknowledgements seen so far: ``{"id", "command", "outcome", "message", "at"}``,
+        """Control acknowledgements read by the polls so far: ``{"id", "command", "outcome", "message",
+        "at"}``,
         ``outcome`` ``"applied"`` or ``"ignored"`` (see :mod:`engine.runs.control`)."""
         return [dict(a) for a in self._acks]
 

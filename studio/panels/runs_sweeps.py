@@ -60,6 +60,7 @@ class SweepActions:
 
     def shutdown(self) -> None:
         """Stop a running sweep (the window is closing); it resumes when the project is opened again."""
+        self.poller.stop()
         if self.sweeps.busy:
             self.sweeps.stop()
 

@@ -28,6 +28,7 @@ class PredictionResult:
     problems: list  # engine.predict.PredictInputError, one per skipped file
     source: str
     thumbnails: dict = field(default_factory=dict)  # image path -> QImage (made on the pool)
+    notes: list = field(default_factory=list)  # how files differ from the training data, conversions
 
 
 class PredictJob(NetworkJob):
@@ -41,9 +42,13 @@ class PredictJob(NetworkJob):
         from engine import predict
 
         _name, shape, integer = predict.network_input(network)
-        inputs, origins, problems = predict.read_files(self.files, shape, integer=integer)
+        notes: list[str] = []
+        inputs, origins, problems = predict.read_files(
+            self.files, shape, integer=integer, summary=self.input_summary, notes=notes
+        )
         table = predict.predictions(network, inputs, origins, classes=classes)
-        return PredictionResult(table, problems, self.source.description, _thumbnails(table, problems))
+        thumbnails = _thumbnails(table, problems)
+        return PredictionResult(table, problems, self.source.description, thumbnails, notes)
 
 
 def _thumbnails(table, problems) -> dict:
@@ -119,6 +124,8 @@ class PredictionCommands(QObject):
         dialog = self.dialog
         if dialog is not None:
             dialog.show_result(result)
+        if result.notes:
+            self.message("Some files differ from the training data: " + "; ".join(result.notes), "warning")
         if result.problems:
             skipped = "; ".join(str(p) for p in result.problems)
             self.actions.message(

@@ -71,6 +71,7 @@ class NetworkJob(QRunnable):
         super().__init__()
         self.setAutoDelete(False)  # the commands keep it until its signals have landed
         self.source = source
+        self.input_summary = None  # the training inputs' shape and range, once the network is taken
         self.signals = NetworkJob.Signals()
         self.done = threading.Event()
 
@@ -83,6 +84,7 @@ class NetworkJob(QRunnable):
             classes = self.source.classes
             if self.source.trainer is not None:
                 live = self.source.trainer.network
+                self.input_summary = getattr(self.source.trainer, "input_summary", None)
                 network = independent_copy(live)
                 if network is None:
                     network = live
@@ -95,6 +97,7 @@ class NetworkJob(QRunnable):
                 network, meta = load_network(self.source.checkpoint)
                 if isinstance(meta.get("classes"), list):
                     classes = tuple(meta["classes"])
+                self.input_summary = meta.get("input_summary")
             result = self.work(network, classes)
         except Exception as exc:  # engine errors say what and where; anything else keeps its class name
             self.signals.sigFailed.emit(self, _one_line(exc))

@@ -145,15 +145,19 @@ def test_sigma_train_in_a_child_is_read_live_then_killed_reads_as_lost(tmp_path)
     try:
         folder = _wait_for_folder(project.path)
         reader = LiveReader(folder, lost_after_s=3.0)
-        seen: list = []
+        seen: list = list(reader.poll())  # the history so far: old points, not a measure of latency
+        latencies = []
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not any(isinstance(e, ev.EpochMetrics) for e in seen):
-            for event in reader.poll():
-                if isinstance(event, ev.IterationMetrics):
-                    # Metrics arrive within a second or so of being written (commits are once a second).
-                    assert time.time() - event.time < 2.5
-                seen.append(event)
             time.sleep(0.1)
+            polled = reader.poll()
+            now = time.time()
+            # An iteration point's time is when the writer committed it (the commit marks).
+            latencies += [now - e.time for e in polled if isinstance(e, ev.IterationMetrics)]
+            seen.extend(polled)
+        # Metrics arrive within a second of being written (polling every 0.1 s; the machine is shared,
+        # so the worst case is given more room than the median).
+        assert latencies and float(np.median(latencies)) < 1.0 and max(latencies) < 3.0, latencies
         assert reader.state() == "running"
         assert any(isinstance(e, ev.EpochMetrics) for e in seen)
     finally:
