@@ -125,7 +125,9 @@ class PredictionCommands(QObject):
         if dialog is not None:
             dialog.show_result(result)
         if result.notes:
-            self.message("Some files differ from the training data: " + "; ".join(result.notes), "warning")
+            self.actions.message(
+                "Some files differ from the training data: " + "; ".join(result.notes), "warning"
+            )
         if result.problems:
             skipped = "; ".join(str(p) for p in result.problems)
             self.actions.message(
