@@ -19,11 +19,11 @@ from studio.drop_anywhere import DropAnywhere
 from studio.health_model import LayerHealthModel
 from studio.pacing import Paced
 from studio.panels.dataset import DatasetPanel
-from studio.panels.monitor import QtMonitorPanel
+from studio.panels.monitor import MonitorPanel
 from studio.panels.network_builder import NetworkBuilderPanel
 from studio.panels.network_builder.health_overlay import HealthOverlay
-from studio.panels.runs import QtRunsPanel
-from studio.panels.training import QtTrainingPanel
+from studio.panels.runs import RunsPanel
+from studio.panels.training import TrainingPanel
 from studio.progress_estimate import format_duration
 from studio.project_actions import install as install_project_actions
 from studio.watch_actions import WatchActions
@@ -107,12 +107,12 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
         self.run_toolbar.setObjectName("examples-toolbar")
         self.run_toolbar.setToolButtonStyle(QtCore.Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
 
-        self.monitor = QtMonitorPanel(self.bridge)
-        self.training = QtTrainingPanel(self.bridge)
+        self.monitor = MonitorPanel(self.bridge)
+        self.training = TrainingPanel(self.bridge)
         self._install_other_panels()
         self.add_panel("training", "Training", self.training, "left")
         self.add_panel("monitor", "Live monitor", self.monitor, "right")
-        self.runs = QtRunsPanel(self.bridge)
+        self.runs = RunsPanel(self.bridge)
         self.add_panel("runs", "Runs", self.runs, "right")
         self.start_page = StartPage(templates.EXAMPLES)
         self.setCentralWidget(self.start_page)

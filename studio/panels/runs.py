@@ -25,7 +25,7 @@ from studio.panels.runs_sweeps import SweepActions
 from studio.sweep_runner import SweepRunner
 from studio.widgets.parallel_coordinates import ParallelCoordinates
 
-__all__ = ["QtRunsPanel"]
+__all__ = ["RunsPanel"]
 
 # Buttons, in two rows: (key, text, tooltip, method).
 _ACTIONS = (
@@ -65,7 +65,7 @@ _MAX_POINTS = 10_000  # per curve; levels keep every spike of longer series
 _REFRESH_S = 2.0  # while a run is live, its row is re-read at most this often
 
 
-class QtRunsPanel(SweepActions, QtWidgets.QWidget):
+class RunsPanel(SweepActions, QtWidgets.QWidget):
     """Run table with filter, star/rename/note/delete, and a chart of the checked runs' curves.
 
     Parameters

@@ -26,12 +26,12 @@ from studio.widgets.fields import FloatField, IntField, ValidatedField
 from studio.widgets.live_text import live_text
 from studio.widgets.parameter_form import OPTIMISER_PARAMETERS, SCHEDULE_PARAMETERS, ParameterForm
 
-__all__ = ["QtTrainingPanel", "OPTIMISER_PARAMETERS", "SCHEDULE_PARAMETERS"]
+__all__ = ["TrainingPanel", "OPTIMISER_PARAMETERS", "SCHEDULE_PARAMETERS"]
 
 _RUN_BUTTONS = ("start", "pause", "resume", "step", "stop")
 
 
-class QtTrainingPanel(QtWidgets.QWidget):
+class TrainingPanel(QtWidgets.QWidget):
     """Settings and run controls for the window's current project."""
 
     sigStartRequested = QtCore.Signal()
