@@ -109,7 +109,7 @@ class WatchMode:
             return
         self.watch_record = record
         name = str((record.settings or {}).get("name") or record.path.parent.name)
-        self.sigRunStarted.emit(RunInfo(self.run_id, f"watching {record.name}", name))
+        self.sigRunStarted.emit(RunInfo(self.run_id, f"{record.name} (watched)", name))
         self.flush()
 
     def _watch_changed(self, state) -> None:

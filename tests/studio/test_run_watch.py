@@ -198,8 +198,35 @@ def test_a_killed_writer_is_shown_lost_with_every_event_up_to_the_kill(qtbot, tm
     assert window.bridge.busy  # a lost run may come back: still watched until the user stops
     assert not window.training.start()  # nothing trains here while a run is watched
     assert "Stop watching run-0001" in window.training.message.text()
+    assert not window.open_example("xor")
+    assert window.banner.text().startswith("Stop watching (File > Stop watching) before opening")
     _stop_watching(qtbot, window)
     assert window.bridge.watching is None and window.bridge.state == "idle"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not hasattr(os, "killpg") or sys.platform == "win32", reason="SIGSTOP is POSIX")
+def test_a_lost_run_that_comes_back_is_followed_again(qtbot, tmp_path):
+    import signal
+
+    path = _project(tmp_path)
+    child = _start(_sigma("train", path, "--quiet"))
+    folder = runs_dir(path) / "run-0001"
+    try:
+        qtbot.waitUntil(lambda: _committed(folder) > 0, timeout=30000)
+        window = _window(qtbot)
+        states = []
+        window.bridge.sigStateChanged.connect(states.append)
+        window.bridge.watch(folder, reader_factory=lambda f: LiveReader(f, lost_after_s=2.5))
+        qtbot.waitUntil(lambda: window.bridge.state == "running", timeout=10000)
+        child.send_signal(signal.SIGSTOP)  # the writer freezes: no heartbeat, no events
+        qtbot.waitUntil(lambda: window.bridge.state == "lost", timeout=10000)
+        child.send_signal(signal.SIGCONT)
+        qtbot.waitUntil(lambda: window.bridge.state == "running", timeout=10000)
+        assert states[-3:] == ["running", "lost", "running"]
+        _stop_watching(qtbot, window)
+    finally:
+        _end(child)
 
 
 # ---------------------------------------------------------------------------------------------- slow share
