@@ -132,10 +132,12 @@ def _versions() -> dict:
     }
 
 
-def _to_file(state: dict, spec: dict) -> dict:
+def _to_file(state: dict, spec: dict, summary=None) -> dict:
     """The trainer's state as the file's parts: network spec, meta, and the four state trees."""
     meta = {k: state.get(k) for k in _META_KEYS}
     meta.update(optimiser=state["optimiser_type"], versions=_versions(), created=time.time())
+    if isinstance(summary, dict):  # the training inputs' shape and range, for predict's warnings
+        meta["input_summary"] = summary
     return {
         "spec": spec,
         "meta": meta,
@@ -165,7 +167,8 @@ def save(trainer, path, template: bool = False) -> str:
     folder), so the name always says which iteration the file holds.
     """
     content = _to_file(
-        *trainer.operator.at_boundary(lambda: (trainer.state_dict(), trainer.network.to_spec()))
+        *trainer.operator.at_boundary(lambda: (trainer.state_dict(), trainer.network.to_spec())),
+        getattr(trainer, "input_summary", None),
     )
     path = os.fspath(path)
     if template:
@@ -255,6 +258,7 @@ def info(path) -> dict:
         "last_metrics": history[-1] if history and isinstance(history[-1], dict) else {},
         "dataset_fingerprint": meta.get("dataset_fingerprint"),
         "classes": meta.get("classes"),
+        "input_summary": meta.get("input_summary") if isinstance(meta.get("input_summary"), dict) else None,
         "versions": meta.get("versions"),
         "network_spec": content["spec"],
         "format_version": content["format_version"],

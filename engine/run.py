@@ -268,6 +268,7 @@ def build_run(
         events=events,
         class_names=classes,
     )
+    trainer.input_summary = _input_summary(train)  # kept in checkpoints: predict compares files with it
     return Run(
         project=project,
         trainer=trainer,
@@ -315,6 +316,16 @@ def _checkpoint_folder(project: Project, checkpoint_dir, run_folder) -> Path | N
     if not folder:
         return None
     return project.resolve(str(folder)) if project.path else Path(folder)
+
+
+def _input_summary(train) -> dict | None:
+    """The training inputs' shape and value range (:func:`engine.predict.input_summary`), or None."""
+    from .predict.files import input_summary
+
+    try:
+        return input_summary(train["inputs"])
+    except (KeyError, TypeError, ValueError):  # inputs that are not one numeric array: nothing to compare
+        return None
 
 
 def _check_data_fits(network, dataset, spec=None) -> None:

@@ -19,13 +19,14 @@ from studio.drop_anywhere import DropAnywhere
 from studio.health_model import LayerHealthModel
 from studio.pacing import Paced
 from studio.panels.dataset import DatasetPanel
-from studio.panels.monitor import QtMonitorPanel
+from studio.panels.monitor import MonitorPanel
 from studio.panels.network_builder import NetworkBuilderPanel
 from studio.panels.network_builder.health_overlay import HealthOverlay
-from studio.panels.runs import QtRunsPanel
-from studio.panels.training import QtTrainingPanel
+from studio.panels.runs import RunsPanel
+from studio.panels.training import TrainingPanel
 from studio.progress_estimate import format_duration
 from studio.project_actions import install as install_project_actions
+from studio.watch_actions import WatchActions
 from studio.widgets.banner import Banner
 from studio.widgets.start_page import StartPage
 from studio.window_commands import WindowCommands
@@ -106,12 +107,12 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
         self.run_toolbar.setObjectName("examples-toolbar")
         self.run_toolbar.setToolButtonStyle(QtCore.Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
 
-        self.monitor = QtMonitorPanel(self.bridge)
-        self.training = QtTrainingPanel(self.bridge)
+        self.monitor = MonitorPanel(self.bridge)
+        self.training = TrainingPanel(self.bridge)
         self._install_other_panels()
         self.add_panel("training", "Training", self.training, "left")
         self.add_panel("monitor", "Live monitor", self.monitor, "right")
-        self.runs = QtRunsPanel(self.bridge)
+        self.runs = RunsPanel(self.bridge)
         self.add_panel("runs", "Runs", self.runs, "right")
         self.start_page = StartPage(templates.EXAMPLES)
         self.setCentralWidget(self.start_page)
@@ -121,6 +122,7 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
         self._arrange_default_layout()
         self._build_status_bar()
         self._build_actions()
+        self.watch_actions = WatchActions(self)  # File > Watch run folder…, drops and --watch end there
 
         self.bridge.sigError.connect(self._show_error)
         self.bridge.sigStateChanged.connect(self._state_changed)
@@ -189,9 +191,15 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
         """Open ``project`` (the current run, if any, keeps going on its own copy); None shows the start
         page. The title names the project and marks unsaved changes (``[*]``, see ``setWindowModified``)."""
         self.project = project
-        self.setWindowTitle(f"{project.name}[*] — Sigma Studio" if project is not None else "Sigma Studio")
-        self._show_start_page(project is None)
+        self.update_title()
+        self._show_start_page(project is None and self.bridge.watching is None)
         self.sigProjectChanged.emit(project)
+
+    def update_title(self) -> None:
+        """The project's name (``[*]`` marks unsaved changes) and, while watching, which run and how it is."""
+        parts = [f"{self.project.name}[*]"] if self.project is not None else []
+        watch = self.watch_actions.title_part() if hasattr(self, "watch_actions") else ""
+        self.setWindowTitle(" — ".join([*parts, *([watch] if watch else []), "Sigma Studio"]))
 
     def show_sample_edits(self):
         """Training > Sample edits…: the project's relabel / exclude / check-later edits, undoable."""
@@ -390,6 +398,9 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
         self.banner.show_message(text, "info")
 
     def _show_error(self, event) -> None:
+        if event.source == "studio.watch":  # the folder could not be watched: no run stopped
+            self.banner.show_message(event.message[:1].upper() + event.message[1:], "error")
+            return
         self.banner.show_message(
             f"Training stopped on an error: {event.message}\n"
             "Your project is unchanged; fix the setting and press Start again."

@@ -19,7 +19,9 @@ class WindowCommands:
         """Open a bundled example by key or title, after asking about unsaved changes (refused while a
         run is busy: stop it first). Returns False when refused at once."""
         if self.bridge.busy:
-            self.banner.show_message("Stop the current run before opening another project.", "info")
+            watching = self.bridge.watching is not None
+            what = "Stop watching (File > Stop watching)" if watching else "Stop the current run"
+            self.banner.show_message(f"{what} before opening another project.", "info")
             return False
         from engine import templates  # noqa: PLC0415
 
@@ -60,6 +62,8 @@ class WindowCommands:
             actions.open_project(paths[0])
         elif kind == "checkpoint" and actions is not None:
             actions.restore_checkpoint(paths[0])
+        elif kind == "run":
+            self.watch_actions.watch(paths[0])
         else:
             self.import_data(paths)
 

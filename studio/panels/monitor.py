@@ -20,13 +20,13 @@ from studio.widgets.log_view import LogView
 from studio.widgets.mistakes_view import MistakesView
 from studio.widgets.sample_view import SampleView
 
-__all__ = ["QtMonitorPanel"]
+__all__ = ["MonitorPanel"]
 
 _SPECIAL = ("learning_rate", "samples_per_second", "seconds", "time", "iteration_time")
 _KEEP_RUNS = 5  # runs kept for comparison; older ones are forgotten
 
 
-class QtMonitorPanel(QtWidgets.QWidget):
+class MonitorPanel(QtWidgets.QWidget):
     """Live view of the bridge's current run (and up to four earlier runs, dotted).
 
     Signals

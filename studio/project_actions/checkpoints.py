@@ -1,4 +1,4 @@
-"""Training > Save checkpoint now and Restore checkpoint… (a mixin of ProjectActions).
+"""Training > Save checkpoint now and Restore checkpoint… (``actions.checkpoints``).
 
 Saving runs on the thread pool (the GUI never waits on the engine): ``checkpoint.save`` takes the
 trainer's state at the next iteration boundary (training goes on; a paused run stays paused) and writes
@@ -78,17 +78,30 @@ class _ReadJob(QRunnable):
             self.signals.sigRead.emit(self.path, summary)
 
 
-class CheckpointCommands:
-    """Save checkpoint now, Restore checkpoint…, resume from a checkpoint."""
+class CheckpointCommands(QObject):
+    """Save checkpoint now, Restore checkpoint…, resume from a checkpoint.
+
+    Attributes
+    ----------
+    save_job : QRunnable or None
+        The checkpoint write in progress (closing the window waits for it).
+    """
+
+    def __init__(self, actions):
+        super().__init__(actions)
+        self.actions = actions
+        self.window = actions.window
+        self.save_job = None  # the checkpoint write in progress, if any
+        self._read_job = None  # the checkpoint being read for a restore, if any
 
     # ---------------------------------------------------------------- checkpoints
-    def _checkpoint_folder(self) -> Path:
+    def checkpoint_folder(self) -> Path:
         """Where this project's checkpoints are written: the run's ``checkpoints`` folder (in
         ``<project>.runs/run-NNNN``) while a run of it exists, else the latest recorded run's, else a
         ``checkpoints`` folder beside the project file (or in the studio's home for an unsaved one)."""
         project = self.window.project
         run = getattr(getattr(self.window, "bridge", None), "run", None)
-        if run is not None and self._run_project is project:
+        if run is not None and self.actions.run_project is project:
             folder = getattr(run, "checkpoint_dir", None) or getattr(run, "folder", None)
             if folder is not None:
                 return Path(folder)
@@ -107,7 +120,7 @@ class CheckpointCommands:
 
         project = self.window.project
         name = checkpoint_name(project) if project is not None else "untitled-it{iteration:06d}.h5"
-        return str(self._checkpoint_folder() / name)  # a template: filled in with the saved iteration
+        return str(self.checkpoint_folder() / name)  # a template: filled in with the saved iteration
 
     def save_checkpoint(self, path=None) -> bool:
         """Training > Save checkpoint now: write the trainer's state in the background.
@@ -118,12 +131,12 @@ class CheckpointCommands:
         bridge = getattr(self.window, "bridge", None)
         trainer = getattr(bridge, "trainer", None)
         if trainer is None:
-            self.message(
+            self.actions.message(
                 "No training to save: start a run first (a checkpoint holds a trainer's state).", "info"
             )
             return False
-        if self._save_job is not None:
-            self.message("A checkpoint is already being written.", "info")
+        if self.save_job is not None:
+            self.actions.message("A checkpoint is already being written.", "info")
             return False
         if path is not None:
             self._start_save(trainer, os.fspath(path))
@@ -131,33 +144,30 @@ class CheckpointCommands:
             self._start_save(trainer, self._default_checkpoint_path(), template=True)
         return True
 
-    def _on_run_state(self, state: str) -> None:
-        self._update_checkpoint_action()
-
     def _start_save(self, trainer, target: str, template: bool = False) -> None:
         job = _SaveJob(trainer, target, template)
         job.setAutoDelete(False)
         job.signals.sigDone.connect(self._on_saved)
         job.signals.sigFailed.connect(self._on_save_failed)
-        self._save_job = job
+        self.save_job = job
         QThreadPool.globalInstance().start(job)
 
     def _after_save(self) -> None:
-        self._save_job = None
+        self.save_job = None
 
     def _on_saved(self, path: str, summary: dict) -> None:
         project = self.window.project
         if project is not None:
             project.last_checkpoint = path
-        self.message(
+        self.actions.message(
             f"Checkpoint saved: {path} (epoch {summary.get('epoch')}, iteration {summary.get('iteration')})",
             "info",
         )
         self._after_save()
-        self.sigCheckpointSaved.emit(path)
+        self.actions.sigCheckpointSaved.emit(path)
 
     def _on_save_failed(self, text: str) -> None:
-        self.message(text, "error")
+        self.actions.message(text, "error")
         self._after_save()
 
     def restore_checkpoint(self, path=None) -> bool:
@@ -166,19 +176,19 @@ class CheckpointCommands:
         message; nothing changes), and on confirmation resume training from it exactly.
 
         Returns whether the read started."""
-        if self._busy():
+        if self.actions.busy():
             return False
         if path is None:
-            dialog = self._file_dialog(
+            dialog = self.actions.files.file_dialog(
                 "Restore a checkpoint", QFileDialog.AcceptMode.AcceptOpen, self.restore_checkpoint
             )
             dialog.setNameFilter("Checkpoints (*.h5 *.hdf5);;All files (*)")
-            if self._checkpoint_folder().is_dir():  # open where the checkpoints are written
-                dialog.setDirectory(str(self._checkpoint_folder()))
+            if self.checkpoint_folder().is_dir():  # open where the checkpoints are written
+                dialog.setDirectory(str(self.checkpoint_folder()))
             return False
         path = os.fspath(path)
         if self._read_job is not None:
-            self.message("A checkpoint is already being read.", "info")
+            self.actions.message("A checkpoint is already being read.", "info")
             return False
         job = _ReadJob(path)
         job.setAutoDelete(False)  # kept (with its signals) until its answer arrives
@@ -190,8 +200,8 @@ class CheckpointCommands:
 
     def _on_checkpoint_unreadable(self, path: str, text: str) -> None:
         self._read_job = None
-        self.message(text, "error")
-        self.sigCheckpointRead.emit(path, False)
+        self.actions.message(text, "error")
+        self.actions.sigCheckpointRead.emit(path, False)
 
     def _on_checkpoint_read(self, path: str, summary: dict) -> None:
         self._read_job = None
@@ -201,20 +211,20 @@ class CheckpointCommands:
             self._restore_other_project(path, summary, owner)
             return
         if current is None:
-            self.message(
+            self.actions.message(
                 "Open the project this checkpoint belongs to first: the file does not say which it is.",
                 "info",
             )
-            self.sigCheckpointRead.emit(path, False)
+            self.actions.sigCheckpointRead.emit(path, False)
             return
         difference = network_difference(summary["network_spec"], current.network)
         if difference:
-            self.message(
+            self.actions.message(
                 f"This checkpoint does not fit the project, so nothing was changed: {difference}.", "error"
             )
-            self.sigCheckpointRead.emit(path, False)
+            self.actions.sigCheckpointRead.emit(path, False)
             return
-        self._ask(
+        self.actions.ask(
             "Restore checkpoint",
             describe_checkpoint(summary) + "\n\nResume training from this checkpoint?",
             {
@@ -223,7 +233,7 @@ class CheckpointCommands:
             },
             lambda label: self.resume_from(path) if label == "Resume training" else None,
         )
-        self.sigCheckpointRead.emit(path, True)
+        self.actions.sigCheckpointRead.emit(path, True)
 
     def _restore_other_project(self, path: str, summary: dict, owner: Path) -> None:
         """A checkpoint of another project: restoring it opens that project in place of the open one
@@ -233,19 +243,19 @@ class CheckpointCommands:
         try:
             other = Project.load(owner)
         except (ProjectError, OSError) as exc:
-            self.message(
+            self.actions.message(
                 f"This checkpoint belongs to the project {owner}, which cannot be opened: {exc}", "error"
             )
-            self.sigCheckpointRead.emit(path, False)
+            self.actions.sigCheckpointRead.emit(path, False)
             return
         difference = network_difference(summary["network_spec"], other.network)
         if difference:
-            self.message(
+            self.actions.message(
                 f"This checkpoint does not fit its project {owner.name} any more, so nothing was changed: "
                 f"{difference}.",
                 "error",
             )
-            self.sigCheckpointRead.emit(path, False)
+            self.actions.sigCheckpointRead.emit(path, False)
             return
         current = self.window.project
         here = _project_label(current)
@@ -264,12 +274,12 @@ class CheckpointCommands:
         )
 
         def restore():
-            self._adopt(other)
-            self._remember_recent(owner)
-            self.message(f"Opened {owner} (the checkpoint's project)", "success")
+            self.actions.files.adopt(other)
+            self.actions.files.remember_recent(owner)
+            self.actions.message(f"Opened {owner} (the checkpoint's project)", "success")
             self.resume_from(path)
 
-        if current is not None and self.dirty:
+        if current is not None and self.actions.dirty:
             buttons = {
                 "Save, then restore": QMessageBox.ButtonRole.AcceptRole,
                 "Discard changes, then restore": QMessageBox.ButtonRole.DestructiveRole,
@@ -284,19 +294,19 @@ class CheckpointCommands:
 
         def answered(label):
             if label == "Save, then restore":
-                if self.save_project():  # a Save As… dialog the user cancels restores nothing
+                if self.actions.files.save_project():  # a Save As… dialog cancelled restores nothing
                     restore()
             elif label == "Discard changes, then restore":
-                self._discard_on_adopt = True  # the autosave goes with the discarded changes
+                self.actions.discard_on_adopt = True  # the autosave goes with the discarded changes
                 try:
                     restore()
                 finally:
-                    self._discard_on_adopt = False
+                    self.actions.discard_on_adopt = False
             elif label is not None and label != "Cancel":
                 restore()
 
-        self._ask("Restore another project's checkpoint", text, buttons, answered)
-        self.sigCheckpointRead.emit(path, True)
+        self.actions.ask("Restore another project's checkpoint", text, buttons, answered)
+        self.actions.sigCheckpointRead.emit(path, True)
 
     def resume_from(self, path: str) -> bool:
         """Start training the project from ``path`` (restored on the run's thread before ``fit``)."""
@@ -304,9 +314,9 @@ class CheckpointCommands:
         project = self.window.project
         project.last_checkpoint = path
         if not bridge.start(project, label=f"resumed from {Path(path).name}", resume_from=path):
-            self.message("A run is still busy; stop it first.", "info")
+            self.actions.message("A run is still busy; stop it first.", "info")
             return False
-        self.message(f"Resuming from {path}", "info")
+        self.actions.message(f"Resuming from {path}", "info")
         return True
 
 

@@ -128,7 +128,7 @@ def test_opening_a_hostile_project_gives_one_message(qtbot, tmp_path, kind):
     target = PROJECTS[kind](tmp_path)
     count = len(actions.messages)
     t0 = time.perf_counter()
-    actions._open_now(target)
+    actions.files.open_now(target)
     elapsed = time.perf_counter() - t0
     errors = [m for m in actions.messages[count:] if m[0] == "error"]
     assert len(errors) == 1 and target.name in errors[0][1], actions.messages[count:]

@@ -109,7 +109,7 @@ def test_save_open_recent_and_new(make_window, tmp_path, qtbot):
     assert saved.is_file() and not actions.dirty
     assert Project.load(saved).name == "renamed"
     assert actions.recent_projects()[0] == str(saved.resolve())
-    actions._fill_recent()
+    actions.files.fill_recent()
     assert "one.sigma.json" in actions.recent_menu.actions()[0].text()
     w.project.name = "changed again"
     actions.new_project()  # unsaved changes: asks first, without blocking
@@ -305,7 +305,7 @@ def test_restoring_a_damaged_checkpoint_shows_one_message_and_never_stalls(
     cases = _damaged_checkpoints(tmp_path)
     w = make_window()
     actions = w.project_actions
-    before = actions._json(w.project)
+    before = actions.json_of(w.project)
     clock, stalls = QElapsedTimer(), []
     ticker = QTimer()
     ticker.setInterval(5)
@@ -322,7 +322,7 @@ def test_restoring_a_damaged_checkpoint_shows_one_message_and_never_stalls(
         new = actions.messages[count:]
         assert len(new) == 1 and new[0][0] == "error" and re.search(expected, new[0][1]), new
         assert actions.question is None and not w.bridge.busy
-        assert actions._json(w.project) == before  # the project is unchanged
+        assert actions.json_of(w.project) == before  # the project is unchanged
     assert max(stalls[1:]) < 200, f"the event loop stalled for {max(stalls[1:])} ms"
 
 
@@ -395,7 +395,7 @@ def test_save_checkpoint_now_names_the_file_after_the_project_and_iteration_in_t
     with qtbot.waitSignal(w.bridge.sigRunFinished, timeout=60000):
         w.bridge.start(w.project)
     folder = w.bridge.run.folder / "checkpoints"
-    assert actions._checkpoint_folder() == folder  # where Restore checkpoint… opens, too
+    assert actions.checkpoints.checkpoint_folder() == folder  # where Restore checkpoint… opens, too
     iteration = w.bridge.trainer.iteration
     with qtbot.waitSignal(actions.sigCheckpointSaved, timeout=30000) as saved:
         assert actions.save_checkpoint()
