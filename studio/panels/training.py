@@ -15,20 +15,15 @@ import os
 from PySide6 import QtCore, QtWidgets
 
 from engine.backend import cuda_status
-from engine.operator.state import allowed_commands
 from engine.project import ProjectError
 from engine.settings import TRAINING_DEFAULTS
 from studio.bridge import Bridge
-from studio.pacing import Paced
-from studio.progress_estimate import format_duration
+from studio.panels.run_controls import RunControls
 from studio.widgets.cost_view import CostView
 from studio.widgets.fields import FloatField, IntField, ValidatedField
-from studio.widgets.live_text import live_text
 from studio.widgets.parameter_form import OPTIMISER_PARAMETERS, SCHEDULE_PARAMETERS, ParameterForm
 
 __all__ = ["TrainingPanel", "OPTIMISER_PARAMETERS", "SCHEDULE_PARAMETERS"]
-
-_RUN_BUTTONS = ("start", "pause", "resume", "step", "stop")
 
 
 class TrainingPanel(QtWidgets.QWidget):
@@ -42,7 +37,6 @@ class TrainingPanel(QtWidgets.QWidget):
         self.project = None
         self._loading = False  # filling the fields from the settings: nothing is written back
         self._storing = False  # writing a field into the settings: their echo is not shown again
-        self._paced_progress = Paced(self._show_progress)
         cores = os.cpu_count() or 1
 
         self.backend = QtWidgets.QComboBox()
@@ -115,51 +109,12 @@ class TrainingPanel(QtWidgets.QWidget):
         f.addRow(self.ckpt_best)
         f.addRow("Keep last", self.ckpt_keep)
 
-        self.buttons = {}
-        row = QtWidgets.QGridLayout()  # two rows (Start, Stop / Pause, Resume, Step): a narrow column
-        style = self.style()
-        icons = {
-            "start": "SP_MediaPlay",
-            "pause": "SP_MediaPause",
-            "resume": "SP_MediaPlay",
-            "step": "SP_MediaSkipForward",
-            "stop": "SP_MediaStop",
-        }
-        for name in _RUN_BUTTONS:
-            button = QtWidgets.QPushButton(name.capitalize())
-            button.setIcon(style.standardIcon(getattr(QtWidgets.QStyle.StandardPixmap, icons[name])))
-            button.setObjectName(f"run-{name}")
-            place = {"start": (0, 0, 1, 3), "stop": (0, 3, 1, 3), "pause": (1, 0, 1, 2)}
-            place.update(resume=(1, 2, 1, 2), step=(1, 4, 1, 2))
-            row.addWidget(button, *place[name])
-            self.buttons[name] = button
-        tips = {
-            "start": "Train the project from the start with these settings (F5).",
-            "pause": "Pause after the current iteration; the charts keep what they show (F6).",
-            "resume": "Carry on training from where it paused (F7).",
-            "step": "Run one iteration of a paused run, then pause again (F8).",
-            "stop": "Stop after the current iteration; a checkpoint being written completes (Shift+F5).",
-        }
-        for name, tip in tips.items():
-            self.buttons[name].setToolTip(tip)
-        self.buttons["start"].clicked.connect(self.start)
-        self.buttons["pause"].clicked.connect(bridge.pause)
-        self.buttons["resume"].clicked.connect(bridge.resume)
-        self.buttons["step"].clicked.connect(bridge.step)
-        self.buttons["stop"].clicked.connect(bridge.stop)
-        self.progress = QtWidgets.QProgressBar()
-        self.progress.setFormat("%p%")
-        self.eta = live_text("Not started")  # changes 5 times a second: see studio.widgets.live_text
-        self.eta.setToolTip(
-            "Epoch, iteration and the time left, from the run's speed so far (the status bar and the log "
-            "use the same estimate)."
-        )
-        self.progress.setToolTip("Share of the planned iterations done.")
+        self.controls = RunControls(bridge, lambda: self.project.training.epochs if self.project else 1)
+        self.controls.buttons["start"].clicked.connect(self.start)
+        # The run controls' parts, as the window and tests reach them.
+        self.buttons, self.progress = self.controls.buttons, self.controls.progress
+        self.eta, self.message = self.controls.eta, self.controls.message
         self._tooltips()
-        self.message = QtWidgets.QLabel()
-        self.message.setProperty("role", "field-error")
-        self.message.setWordWrap(True)
-        self.message.hide()
 
         self.live_box = QtWidgets.QGroupBox("Live values")
         self.live_box.setToolTip("Values that can be changed while training; applied at the next iteration.")
@@ -175,18 +130,11 @@ class TrainingPanel(QtWidgets.QWidget):
         scroll.setWidgetResizable(True)
         scroll.setWidget(body)
         scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
-        controls = QtWidgets.QVBoxLayout()
-        controls.addLayout(row)
-        controls.addWidget(self.progress)
-        controls.addWidget(self.eta)
-        controls.addWidget(self.message)
-        self._notices = QtWidgets.QVBoxLayout()  # notices from outside the panel (network vs data)
-        controls.addLayout(self._notices)
         #: Callables returning why Start is refused ("" to allow it), asked in order before each start.
         self.start_checks: list = []
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addLayout(controls)
+        layout.addWidget(self.controls)
         layout.addWidget(scroll, 1)
 
         self.backend.currentTextChanged.connect(lambda v: self._store("backend", v))
@@ -206,8 +154,6 @@ class TrainingPanel(QtWidgets.QWidget):
             w.sigValueChanged.connect(lambda _: self._store_checkpoint())
         self.ckpt_best.toggled.connect(lambda _: self._store_checkpoint())
         bridge.sigStateChanged.connect(self._state_changed)
-        bridge.sigIterationMetrics.connect(self._progress)
-        bridge.sigFlushed.connect(self._poll_progress)  # a bound method: disconnected with the panel
         self._state_changed(bridge.state)
         self.setEnabled(False)
 
@@ -385,9 +331,7 @@ class TrainingPanel(QtWidgets.QWidget):
             if refusal:
                 self._say(refusal)
                 return False
-        self._say("")
-        self.progress.setValue(0)
-        self.eta.setText("Starting…")
+        self.controls.starting()
         self.sigStartRequested.emit()
         return self.bridge.start(self.project)
 
@@ -421,54 +365,15 @@ class TrainingPanel(QtWidgets.QWidget):
 
     def add_notice(self, widget: QtWidgets.QWidget) -> None:
         """Show ``widget`` under the run controls (it decides its own visibility)."""
-        self._notices.addWidget(widget)
+        self.controls.add_notice(widget)
 
     def _say(self, text: str) -> None:
-        self.message.setText(text)
-        self.message.setVisible(bool(text))
+        self.controls.say(text)
 
     def _state_changed(self, state: str) -> None:
-        self._paced_progress.flush()  # the last position first; the state's own words go over it
-        enabled = allowed_commands(state)
-        for name, button in self.buttons.items():
-            button.setEnabled(enabled[name])
+        """The live values while a run is live (the run controls follow the state themselves)."""
         if state == "running" and not self.live_fields:
             self._show_live_values()
         if state in ("finished", "stopped", "error"):
             self.live_box.hide()
             self.live_fields = {}
-            self.eta.setText(
-                {"finished": "Finished", "stopped": "Stopped", "error": "Stopped on an error"}[state]
-            )
-            if state == "finished":
-                self.progress.setValue(self.progress.maximum())
-        elif state == "paused":
-            self.eta.setText("Paused")
-
-    def _progress(self, events: list) -> None:
-        self._paced_progress.push(events[-1])
-
-    def _poll_progress(self, _events: int) -> None:
-        self._paced_progress.poll()
-
-    def _show_progress(self, e) -> None:
-        """The ETA line and the bar for one IterationMetrics event (5 a second: see studio.pacing)."""
-        epochs = int(self.project.training.epochs) if self.project else 1
-        text = f"Epoch {e.epoch + 1 if e.epoch < epochs else epochs} of {epochs}, iteration {e.iteration}"
-        estimate = self.bridge.progress  # the one estimate the status bar and the log agree with
-        if estimate.eta_seconds is not None:
-            text += f" — about {format_duration(estimate.eta_seconds)} left"
-        self.eta.setText(text)
-        self.eta.setCursorPosition(0)  # a narrow column shows the start of the line, not its end
-        # QProgressBar.setValue repaints at once, inside this Python call and so holding the GIL the
-        # training thread wants; with updates off it only records the value, and update() lets the
-        # event loop paint it in C++ with the GIL free, in the same pass as the other views.
-        self.progress.setUpdatesEnabled(False)
-        if e.total_iterations:
-            self.progress.setRange(0, int(e.total_iterations))
-            self.progress.setValue(min(int(e.iteration), int(e.total_iterations)))
-        else:
-            self.progress.setRange(0, epochs)
-            self.progress.setValue(min(int(e.epoch), epochs))
-        self.progress.setUpdatesEnabled(True)
-        self.progress.update()

@@ -28,6 +28,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
 from studio import theme
+from studio.widgets.chart_legend import LegendPlacer
 
 __all__ = ["LiveChart", "SeriesBuffer"]
 
@@ -123,7 +124,10 @@ class LiveChart(QtWidgets.QWidget):
         self.following = True  # ranges follow the data (in steps) until the user zooms or pans
         self.view_box.sigRangeChangedManually.connect(self._stop_following)
         self.plot_item.autoBtn.clicked.connect(self.follow)
-        self.legend = self.plot_item.addLegend(offset=(-10, 10), brush=pg.mkBrush(255, 255, 255, 210))
+        # Compact and see-through; placed in the corner the data leaves free (chart_legend), movable.
+        self.legend = self.plot_item.addLegend(
+            offset=(-10, 10), brush=pg.mkBrush(255, 255, 255, 150), labelTextSize="8pt", verSpacing=-4
+        )
         self.plot_widget.setMinimumHeight(120)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -131,6 +135,7 @@ class LiveChart(QtWidgets.QWidget):
         layout.addWidget(self.plot_widget)
         from studio.widgets.chart_tools import ChartTools  # it builds on this module
 
+        self.legend_placer = LegendPlacer(self)
         self.tools = ChartTools(self, smoothing, log_toggle)
         self.log_box = self.tools.log_box
         layout.addWidget(self.tools)
@@ -232,6 +237,7 @@ class LiveChart(QtWidgets.QWidget):
                 )
                 curve.setData(ema.x.copy(), sy.copy())
         self._fit()
+        self.legend_placer.place()
         self._dirty.clear()
         self._refresh_seconds += time.thread_time() - start
 
@@ -250,6 +256,7 @@ class LiveChart(QtWidgets.QWidget):
         self.view_box.disableAutoRange()  # the "A" button turned pyqtgraph's own on: ours does it
         self.following = True
         self._fit(force=True)
+        self.legend_placer.reset()
 
     def _stop_following(self, *_):
         self.following = False
