@@ -23,7 +23,7 @@ class WindowCommands:
             what = "Stop watching (File > Stop watching)" if watching else "Stop the current run"
             self.banner.show_message(f"{what} before opening another project.", "info")
             return False
-        from engine import templates  # noqa: PLC0415
+        from engine import templates
 
         example = templates.example(key)
         actions = getattr(self, "project_actions", None)
@@ -52,7 +52,7 @@ class WindowCommands:
 
     def open_dropped(self, paths: list[str]) -> None:
         """Open what was dropped on the window: a project, a checkpoint, or data to import."""
-        from studio.drop_anywhere import drop_action  # noqa: PLC0415
+        from studio.drop_anywhere import drop_action
 
         kind, text = drop_action(paths, probe=True)
         actions = getattr(self, "project_actions", None)
@@ -75,7 +75,7 @@ class WindowCommands:
             self.banner.show_message("The dataset panel is not available in this installation.", "error")
             return
         if self.project is None:
-            from studio.project_actions.files import blank_project  # noqa: PLC0415
+            from studio.project_actions.files import blank_project
 
             self.set_project(blank_project())
         dock = self.panel("dataset")
@@ -113,7 +113,7 @@ class WindowCommands:
         if actions is not None:
             actions.new_project()
         else:
-            from studio.project_actions.files import blank_project  # noqa: PLC0415
+            from studio.project_actions.files import blank_project
 
             self.set_project(blank_project())
 
