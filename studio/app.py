@@ -59,7 +59,7 @@ def set_windows_identity() -> bool:
     """
     if sys.platform != "win32":
         return False
-    import ctypes  # noqa: PLC0415
+    import ctypes
 
     try:
         result = ctypes.windll.shell32.SetCurrentProcessExplicitAppUserModelID(APP_USER_MODEL_ID)
@@ -76,9 +76,9 @@ def create_application(argv=None):
     layouts and charts are vector drawn and scale smoothly, and rounding up makes the window too
     large for a 1080p laptop screen at 150 %. ``QT_SCALE_FACTOR_ROUNDING_POLICY`` overrides it.
     """
-    from PySide6 import QtCore, QtGui, QtWidgets  # noqa: PLC0415
+    from PySide6 import QtCore, QtGui, QtWidgets
 
-    from studio import theme  # noqa: PLC0415
+    from studio import theme
 
     if QtWidgets.QApplication.instance() is None:
         set_windows_identity()
@@ -95,10 +95,10 @@ def create_application(argv=None):
 
 def _smoke(args) -> int:
     """Train a few iterations of the cat project in a real (offscreen) main window."""
-    from PySide6 import QtCore  # noqa: PLC0415
+    from PySide6 import QtCore
 
-    from studio import locations  # noqa: PLC0415
-    from studio.main_window import MainWindow, default_project  # noqa: PLC0415
+    from studio import locations
+    from studio.main_window import MainWindow, default_project
 
     app = create_application()
     # The smoke run decides itself when to stop; closing its window must not also quit an application
@@ -172,8 +172,8 @@ def main(argv=None) -> int:
 
 def open_window(args):
     """The main window for the command line's PROJECT and ``--watch FOLDER`` (not shown yet)."""
-    from engine.project import Project, ProjectError  # noqa: PLC0415
-    from studio.main_window import MainWindow  # noqa: PLC0415
+    from engine.project import Project, ProjectError
+    from studio.main_window import MainWindow
 
     project, problem = None, ""
     if args.project:

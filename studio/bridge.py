@@ -70,7 +70,7 @@ _ACTIVE_STATES = ("running", "paused", "stopping")
 
 
 def _default_build_run(project, parent_checkpoint=None):
-    from engine.run import build_run  # noqa: PLC0415 - lands after the studio; imported when first needed
+    from engine.run import build_run  # imported when the first run starts, not with the window
 
     # A saved project's run is recorded in its run folder; a resumed checkpoint of a run is its parent.
     return build_run(project, parent_checkpoint=parent_checkpoint, origin="studio")

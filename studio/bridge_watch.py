@@ -50,13 +50,12 @@ class WatchMode:
         self.watch_record = None
         self._watch_sent = {}  # live values sent to the run: what it uses now, as far as we know
         self.watch_state = WatchState(folder)
-        watcher = RunWatcher(folder, self._watched, parent=self, **watcher_options)
+        watcher = RunWatcher(
+            folder, self._watched, report=self._control_failed, parent=self, **watcher_options
+        )
         watcher.sigOpened.connect(self._watch_opened)
         watcher.sigState.connect(self._watch_changed)
         watcher.sigFailed.connect(self._watch_failed)
-        watcher.sigControlFailed.connect(
-            lambda text: self.post(ev.LogMessage(source="studio.watch", level="warning", message=text))
-        )
         self._watcher = watcher
         self._set_state("starting")
         self.sigWatchState.emit(self.watch_state)
@@ -98,6 +97,9 @@ class WatchMode:
             )
         )
         return True
+
+    def _control_failed(self, text: str) -> None:  # the control thread: into the log, as events go
+        self.post(ev.LogMessage(source="studio.watch", level="warning", message=text))
 
     def _watched(self, events: list) -> None:  # the watcher's thread: queue them, as the listener does
         self._queue.extend(events)

@@ -31,9 +31,9 @@ def local_paths(mime) -> list[str]:
 def _is_checkpoint(path: str) -> bool:
     """Whether ``path`` is a Sigma checkpoint (its root ``format`` attribute; only the header is read)."""
     try:
-        import h5py  # noqa: PLC0415 - only when an HDF5 file is dropped
+        import h5py  # only when an HDF5 file is dropped
 
-        from engine import checkpoint  # noqa: PLC0415
+        from engine import checkpoint
 
         with h5py.File(path, "r") as f:
             return f.attrs.get("format") == checkpoint.FORMAT

@@ -203,7 +203,7 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
 
     def show_sample_edits(self):
         """Training > Sample edits…: the project's relabel / exclude / check-later edits, undoable."""
-        from studio.widgets.edits_dialog import EditsDialog  # noqa: PLC0415
+        from studio.widgets.edits_dialog import EditsDialog
 
         dialog = EditsDialog(self.project, self)
         dialog.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -331,7 +331,7 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
         log_scale.setCheckable(True)
         log_scale.toggled.connect(self.monitor.loss_chart.set_log_y)
         self.monitor.loss_chart.sigLogScaleChanged.connect(log_scale.setChecked)
-        from studio import help_menu  # noqa: PLC0415
+        from studio import help_menu
 
         self.help_actions = help_menu.install(self)
         self.menu("Help").addAction("&About Sigma Studio").triggered.connect(self._about)
@@ -407,7 +407,7 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
         )
 
     def _about(self) -> None:
-        import engine  # noqa: PLC0415
+        import engine
 
         QtWidgets.QMessageBox.about(
             self,

@@ -113,12 +113,15 @@ class RunWatcher(QtCore.QObject):
         Defaults to ``engine.runs.live.LiveReader``; the reader needs ``poll()`` and ``state()``.
     send_control : callable(folder, command, **values), optional
         Defaults to ``engine.runs.live.send_control``.
+    report : callable(str), optional
+        Called on the control thread with a sentence when a command could not be written (the run has
+        ended, the share refused the write); must not block. It is called even after :meth:`stop`,
+        so a command given just before watching ended is still answered.
     """
 
     sigOpened = QtCore.Signal(object)  # engine.runs.RunRecord of the folder: settings, label
     sigState = QtCore.Signal(object)  # WatchState, on each change
     sigFailed = QtCore.Signal(str)  # the folder cannot be watched at all; the watcher has ended
-    sigControlFailed = QtCore.Signal(str)  # a control command could not be written
 
     def __init__(
         self,
@@ -128,6 +131,7 @@ class RunWatcher(QtCore.QObject):
         timeout_s: float = 2.0,
         reader_factory: Callable | None = None,
         send_control: Callable | None = None,
+        report: Callable[[str], None] | None = None,
         parent: QtCore.QObject | None = None,
     ):
         super().__init__(parent)
@@ -137,6 +141,7 @@ class RunWatcher(QtCore.QObject):
         self.timeout_s = float(timeout_s)
         self._make_reader = reader_factory or _default_reader
         self._send_control = send_control or _default_send
+        self._report = report or (lambda text: None)
         self._stop = threading.Event()
         self._lock = threading.Lock()  # guards _state and _poll_started (poll thread vs GUI thread)
         self._state = WatchState(self.folder)
@@ -254,7 +259,7 @@ class RunWatcher(QtCore.QObject):
     def _emit(self, signal, value) -> None:
         """Emit from a worker thread (queued to the GUI thread, where the watcher lives); after
         :meth:`stop` nobody listens, and the watcher itself may be deleted already."""
-        if self._stop.is_set() and signal is not self.sigControlFailed:
+        if self._stop.is_set():
             return
         try:
             signal.emit(value)
@@ -284,4 +289,4 @@ class RunWatcher(QtCore.QObject):
             try:
                 self._send_control(self.folder, command, **values)
             except Exception as exc:  # noqa: BLE001 - a share that refuses the write: say so, keep going
-                self._emit(self.sigControlFailed, f"could not send {command} to {self.folder.name}: {exc}")
+                self._report(f"could not send {command} to {self.folder.name}: {exc}")

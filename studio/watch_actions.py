@@ -1,5 +1,6 @@
 """The window's side of watching a run folder (issue 21): File > Watch run folder…, Stop watching,
-Training > Checkpoint the watched run now, the window title and status bar while watching.
+the window title and status bar while watching (Training > Save checkpoint now asks the watched run
+for a checkpoint: :mod:`studio.project_actions.checkpoints`).
 
 Entry points that all end in :meth:`WatchActions.watch`: the File menu, a run folder dropped on the
 window (:mod:`studio.drop_anywhere`), ``sigma-studio --watch FOLDER`` (:mod:`studio.app`) and the Runs
@@ -86,9 +87,6 @@ class WatchActions(QtCore.QObject):
                 file_menu.addAction(action)
         if before is not None:
             file_menu.insertSeparator(before)
-        self.checkpoint_action = window.menu("Training").addAction("Checkpoint the &watched run now")
-        self.checkpoint_action.setToolTip("The watched run writes a checkpoint at its next iteration.")
-        self.checkpoint_action.triggered.connect(lambda _=False: self.bridge.checkpoint_now())
         self.status = QtWidgets.QLabel("")
         self.status.setObjectName("watch-status")
         window.statusBar().addPermanentWidget(self.status)
@@ -160,9 +158,6 @@ class WatchActions(QtCore.QObject):
         watching = state is not None
         self.watch_action.setEnabled(not watching)
         self.unwatch_action.setEnabled(watching)
-        live = watching and state.reachable and state.run_state in ("running", "paused")
-        self.checkpoint_action.setEnabled(live)
-        self.checkpoint_action.setVisible(watching)
         if not watching:
             self.status.setText("")
             self.status.setToolTip("")

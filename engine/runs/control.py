@@ -162,6 +162,7 @@ class RunController(Hook):
         self._comm = None  # an MPI communicator of more than one rank
         self._outbox: list[tuple[str, dict]] = []  # values to broadcast (MPI rank 0)
         self._outbox_lock = threading.Lock()
+        self._current = ("", "")  # (id, " (from <by>)") of the command being applied
         self._created = None
         self._project = SimpleNamespace(path=None, name="run")  # for checkpoint_name
         if self.folder is not None:
@@ -245,12 +246,15 @@ class RunController(Hook):
         if command not in COMMANDS:
             self._ack(ident, str(command), "ignored", f"unknown command {command!r}")
             return
-        try:
-            outcome, message = getattr(self, f"_do_{command}")(values)
-        except Exception as exc:
-            outcome, message = "ignored", f"failed: {exc}"
         by = doc.get("by")
-        self._ack(ident, command, outcome, message + (f" (from {by})" if by else ""))
+        self._current = (ident, f" (from {by})" if by else "")
+        try:
+            result = getattr(self, f"_do_{command}")(values)
+        except Exception as exc:
+            result = "ignored", f"failed: {exc}"
+        if result is not None:  # None: the command acknowledged itself (stop, before the run ends)
+            outcome, message = result
+            self._ack(ident, command, outcome, message + self._current[1])
 
     # ------------------------------------------------------------------ commands (watcher thread)
     def _operator(self):
@@ -280,19 +284,20 @@ class RunController(Hook):
         if not operator.control.active:
             return "ignored", "the run is not active"
         reason = "stopped by control"
-        if self._comm is None:
-            # Save and stop at the same boundary: the final checkpoint is the run's last state.
-            def save_and_stop():
-                path = self._save(reason)
-                operator.stop(reason)
-                return path
+        ident, by = self._current
 
-            path = operator.at_boundary(save_and_stop, timeout=600)
-        else:  # MPI: rank 0 saves; the stop travels with the next exchange so every rank stops alike
-            path = operator.at_boundary(lambda: self._save(reason), timeout=600)
+        def save_and_acknowledge():
+            # On the training thread, before the run can end: the acknowledgement is in the last commit.
+            path = self._save(reason)
+            self._ack(ident, "stop", "applied", f"stop; final checkpoint {path}{by}")
+            if self._comm is None:
+                operator.stop(reason)  # the same boundary: the final checkpoint is the run's last state
+
+        operator.at_boundary(save_and_acknowledge, timeout=600)
+        if self._comm is not None:  # MPI: the stop travels with the next exchange, every rank stops alike
             operator.stop(reason)
             operator.resume()  # a paused rank 0 must reach that exchange
-        return "applied", f"stop; final checkpoint {path}"
+        return None
 
     def _do_set(self, values):
         trainer = self.trainer

@@ -236,7 +236,7 @@ class EventLogWriter:
                 record = json.loads(self._line(kind, rec_at, rec_epoch, stamp, encode_event(event)))
                 record["seq"] = seq
                 try:
-                    write_json_atomic(self.folder / f"latest-{kind}.json", record)
+                    write_json_atomic(self.folder / f"latest-{kind}.json", record, compact=True)
                 except OSError:
                     continue
                 self._latest_seq[kind] = seq
@@ -246,7 +246,7 @@ class EventLogWriter:
                     fh.write(data)
                 self._bytes += len(data)
                 self._count += len(lines)
-            write_json_atomic(self.folder / _INDEX, self._index())
+            write_json_atomic(self.folder / _INDEX, self._index(), compact=True)
 
     def _line(self, kind, at, epoch, stamp, fields) -> str:
         record = {"k": kind, "at": int(at), "ep": int(epoch), "t": float(stamp)}

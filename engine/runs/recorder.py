@@ -3,13 +3,14 @@
 It listens to the trainer's events (every value reported: iteration and epoch metrics, run states,
 checkpoints, errors, samples, confusion matrices, health, log lines) and queues them in memory: metric
 points for :mod:`engine.runs.series`, everything else for the events log (:mod:`engine.runs.eventlog`).
-They reach the disk at iteration boundaries at most once a second, at the end of the run, and never
-from the event bus's hot path. So the studio, ``sigma train`` and ``sigma sweep`` record the same way,
-and what a run folder holds is exactly what the live charts were sent.
+They reach the disk once a second from a writer thread of the recorder's own (the training thread only
+queues them), at every run state change, and at the end of the run. So the studio, ``sigma train`` and
+``sigma sweep`` record the same way, and what a run folder holds is exactly what the live charts were
+sent.
 
-While the run lives a heartbeat thread rewrites ``status.json`` (its ``updated`` time) whenever nothing
-else has for ``heartbeat_s`` seconds, paused runs included: a reader in another process tells a paused
-run from a lost one (:func:`engine.runs.live.live_state`).
+The same thread is the heartbeat: while the run lives, paused runs included, ``status.json`` (its
+``updated`` time) is rewritten at least every ``heartbeat_s`` seconds, so a reader in another process
+tells a paused run from a lost one (:func:`engine.runs.live.live_state`).
 """
 
 from __future__ import annotations
@@ -86,8 +87,13 @@ class RunRecorder(Hook):
         self._token = trainer.events.subscribe(self._on_event)
 
     def maybe_run(self, event: str, trainer) -> bool:
-        # Due on every iteration boundary, but only writes when points have waited long enough.
-        if event == "iteration" and time.monotonic() - self._last_commit >= self.commit_every_s:
+        # While the run lives the writer thread commits; this is for a trainer driven without run
+        # states (no thread): due on every iteration boundary, written when points have waited enough.
+        if (
+            event == "iteration"
+            and not self._alive.is_set()
+            and time.monotonic() - self._last_commit >= self.commit_every_s
+        ):
             self.commit()
             return True
         return False
@@ -98,9 +104,10 @@ class RunRecorder(Hook):
     # ------------------------------------------------------------------ events (any thread)
     def _on_event(self, event) -> None:
         if isinstance(event, IterationMetrics):
-            append, x = self.writer.append, event.iteration
-            for name, value in event.metrics.items():
-                append(_ITERATION.get(name) or _series_name(name), x, value)
+            names = _ITERATION
+            self.writer.append_row(
+                event.iteration, [(names.get(k) or _series_name(k), v) for k, v in event.metrics.items()]
+            )
             # Plain assignments (atomic under the GIL): the counters are read at commit time.
             self._status["epoch"], self._status["iteration"] = event.epoch, event.iteration
             return
@@ -149,14 +156,16 @@ class RunRecorder(Hook):
         if self._alive.is_set():
             return
         self._alive.set()
-        self._heartbeat = threading.Thread(target=self._beat, name="run-heartbeat", daemon=True)
+        self._heartbeat = threading.Thread(target=self._beat, name="run-writer", daemon=True)
         self._heartbeat.start()
 
     def _beat(self) -> None:
-        """Rewrite the status (and anything queued) when nothing else has for ``heartbeat_s``."""
+        """The writer thread: commit what is queued every ``commit_every_s``, and the status at least
+        every ``heartbeat_s`` (paused too), off the training thread."""
+        every = min(self.heartbeat_s, self.commit_every_s)
         while self._alive.is_set():
-            time.sleep(self.heartbeat_s / 2)
-            if self._alive.is_set() and time.monotonic() - self._last_commit >= self.heartbeat_s:
+            time.sleep(every / 4)
+            if self._alive.is_set() and time.monotonic() - self._last_commit >= every:
                 try:
                     self.commit()
                 except OSError:  # a share gone for a moment: the next beat tries again
@@ -177,13 +186,15 @@ class RunRecorder(Hook):
             self.writer.commit()
             self.log.commit(status["iteration"], status["epoch"], final=final)
             status["updated"] = time.time()
-            write_json_atomic(self.folder / "status.json", status)
+            write_json_atomic(self.folder / "status.json", status, compact=True)
 
     def acknowledge(self, fields: dict) -> None:
         """Record a control command's outcome (``{"id", "command", "outcome", "message"}``) in the
         events log (see :mod:`engine.runs.control`)."""
         status = self._status
         self.log.add_record("control", status["iteration"], status["epoch"], dict(fields))
+        if status.get("state") in _FINAL_STATES:  # the run ended meanwhile: no commit would follow
+            self.commit()
 
     def detach(self) -> None:
         """Stop listening (the run is over and its trainer may be reused) and stop the heartbeat."""

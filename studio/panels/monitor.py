@@ -377,8 +377,8 @@ class MonitorPanel(QtWidgets.QWidget):
         if run is None or event is None or getattr(run, "validation_data", None) is None:
             self.log.add_line("info", "The samples appear after a classifier's first validation pass.")
             return None
-        from engine.data.edits import DatasetEdits, EditError  # noqa: PLC0415 - only when browsing
-        from studio.widgets.samples_browser import BrowserData, SamplesBrowser  # noqa: PLC0415
+        from engine.data.edits import DatasetEdits, EditError  # only when browsing
+        from studio.widgets.samples_browser import BrowserData, SamplesBrowser
 
         try:
             edits = DatasetEdits.from_list(
@@ -432,7 +432,7 @@ class MonitorPanel(QtWidgets.QWidget):
         """Train on from the latest checkpoint of the run on screen with the project as it is now
         (its sample edits, its settings), as a new run: a branch of that run, drawn from its iteration
         beside its line. Returns whether the run started (else a log line says why)."""
-        from engine.runs.continuation import continued_project, latest_checkpoint  # noqa: PLC0415
+        from engine.runs.continuation import continued_project, latest_checkpoint
 
         run = self.bridge.run
         folder = getattr(run, "folder", None)

@@ -305,12 +305,12 @@ class RunsPanel(SweepActions, QtWidgets.QWidget):
             for name in selected[:1]:  # a table refilled under the user keeps their selection
                 self.select(name)
 
-    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+    def showEvent(self, event) -> None:  # Qt's name
         super().showEvent(event)
         self.poller.start()  # only while the table can be seen: a hidden tab costs nothing
         self.poller.check()
 
-    def hideEvent(self, event) -> None:  # noqa: N802 - Qt's name
+    def hideEvent(self, event) -> None:  # Qt's name
         super().hideEvent(event)
         self.poller.stop()
 
@@ -405,7 +405,7 @@ class RunsPanel(SweepActions, QtWidgets.QWidget):
         current settings and sample edits (a resume when they equal the run's, else a branch: the new
         run records which). The parent's and the new run's curves are checked, so the chart shows the
         branch leaving the parent's line at the parent's iteration."""
-        from engine.runs.continuation import continued_project, latest_checkpoint  # noqa: PLC0415
+        from engine.runs.continuation import continued_project, latest_checkpoint
 
         rows = self._need_selection()[:1]
         if not rows or self.project is None:

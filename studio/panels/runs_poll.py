@@ -21,7 +21,7 @@ __all__ = ["RunsFolderPoller"]
 
 def _signature(folder: Path) -> tuple:
     """What a user would see change in the table: run names, states, epochs and iterations."""
-    from engine.runs.series import read_json  # noqa: PLC0415
+    from engine.runs.series import read_json
 
     seen = []
     try:
@@ -80,7 +80,7 @@ class RunsFolderPoller(QtCore.QObject):
         thread.start()
 
     def _check(self, path: Path, last: tuple | None) -> None:  # its own thread
-        from engine.runs import list_runs, runs_dir  # noqa: PLC0415
+        from engine.runs import list_runs, runs_dir
 
         try:
             signature = _signature(runs_dir(path))
@@ -89,7 +89,7 @@ class RunsFolderPoller(QtCore.QObject):
             records = list_runs(path)
             self._last = signature
             self.sigChanged.emit(path, records)
-        except Exception:  # noqa: BLE001 - an unreadable share: the next check tries again
+        except Exception:  # an unreadable share: the next check tries again
             return
         finally:
             self._busy.release()

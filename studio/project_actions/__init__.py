@@ -226,11 +226,14 @@ class ProjectActions(QObject):
         """Save checkpoint now only when a run of the project on screen exists."""
         bridge = getattr(self.window, "bridge", None)
         ours = self.run_project is not None and self.run_project is self.window.project
+        watched = getattr(bridge, "watching", None) is not None  # its run writes the checkpoint itself
         self.checkpoint_action.setEnabled(
-            ours and bridge is not None and (bridge.busy or bridge.trainer is not None)
+            watched or (ours and bridge is not None and (bridge.busy or bridge.trainer is not None))
         )
         self.checkpoint_action.setToolTip(
-            "Write the run's state to a checkpoint file now."
+            "The watched run writes a checkpoint into its checkpoints folder at its next iteration."
+            if watched
+            else "Write the run's state to a checkpoint file now."
             if self.checkpoint_action.isEnabled()
             else "Start a run of this project first: a checkpoint holds a run's state."
         )
@@ -312,7 +315,10 @@ class ProjectActions(QObject):
         """Whether a run is busy (then says to stop it first): projects are not replaced meanwhile."""
         bridge = getattr(self.window, "bridge", None)
         if bridge is not None and bridge.busy:
-            self.message("Stop the current run first (Training > Stop).", "info")
+            if getattr(bridge, "watching", None) is not None:  # Training > Stop would stop that run
+                self.message("Stop watching first (File > Stop watching); the run goes on.", "info")
+            else:
+                self.message("Stop the current run first (Training > Stop).", "info")
             return True
         return False
 

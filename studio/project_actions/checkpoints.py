@@ -129,6 +129,8 @@ class CheckpointCommands(QObject):
         timing. Returns False (with a message) when there is nothing to save or a save is under way.
         """
         bridge = getattr(self.window, "bridge", None)
+        if getattr(bridge, "watching", None) is not None:  # a run trained elsewhere writes its own
+            return bridge.checkpoint_now()
         trainer = getattr(bridge, "trainer", None)
         if trainer is None:
             self.actions.message(

@@ -159,6 +159,12 @@ def test_a_sigma_train_child_is_watched_paused_stepped_and_stopped(qtbot, tmp_pa
         assert applied[0]["outcome"] == "applied", applied
         qtbot.waitUntil(lambda: 0.0005 in lrs, timeout=10000)  # the run's reported learning rate
 
+        assert window.project_actions.checkpoint_action.isEnabled()  # Training > Save checkpoint now
+        assert window.project_actions.save_checkpoint()
+        qtbot.waitUntil(
+            lambda: any(a["command"] == "checkpoint" for a in _acknowledged(folder)), timeout=10000
+        )
+
         assert window.bridge.stop()
         qtbot.waitUntil(lambda: not window.bridge.busy, timeout=20000)
         assert window.bridge.state == "stopped"
@@ -200,6 +206,8 @@ def test_a_killed_writer_is_shown_lost_with_every_event_up_to_the_kill(qtbot, tm
     assert "Stop watching run-0001" in window.training.message.text()
     assert not window.open_example("xor")
     assert window.banner.text().startswith("Stop watching (File > Stop watching) before opening")
+    window.project_actions.new_project()  # refused the same way: File > New would lose the view
+    assert window.banner.text().startswith("Stop watching first (File > Stop watching)")
     _stop_watching(qtbot, window)
     assert window.bridge.watching is None and window.bridge.state == "idle"
 

@@ -4,16 +4,12 @@ inference and totals, templates. It edits ``window.project.network``: one source
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
-    QMenu,
     QSpinBox,
     QSplitter,
     QTabWidget,
-    QToolBar,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -27,21 +23,11 @@ from .palette import LayerPalette
 from .properties import PropertiesEditor
 from .scene import GraphScene
 from .stack_view import StackView
+from .toolbar import TEMPLATES, make_toolbar
 from .validation import format_bytes, totals, validate
 from .view import GraphView
 
 __all__ = ["NetworkBuilderPanel", "TEMPLATES"]
-
-# Menu title -> function name in engine.templates.
-TEMPLATES = {
-    "MLP": "mlp",
-    "LeNet-style CNN": "lenet",
-    "LSTM classifier": "lstm_classifier",
-    "Residual block": "residual_block",
-    "Cat painter (Fourier features)": "cat_painter",
-    "SIREN painter": "siren_painter",
-    "Next-character model (GRU)": "char_model",
-}
 
 
 class NetworkBuilderPanel(QWidget):
@@ -138,7 +124,7 @@ class NetworkBuilderPanel(QWidget):
         splitter.setSizes([170, 830])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
-        layout.addWidget(self._make_toolbar())
+        layout.addWidget(make_toolbar(self))
         layout.addWidget(self.banner)
         self._notices = QVBoxLayout()  # notices from outside the panel (network vs data)
         layout.addLayout(self._notices)
@@ -166,73 +152,9 @@ class NetworkBuilderPanel(QWidget):
             if window.project is not None:
                 self.load_project(window.project)
 
-    # ---------------------------------------------------------------- toolbar and shortcuts
-    def _make_toolbar(self) -> QToolBar:
-        bar = QToolBar()
-        templates = QToolButton()
-        templates.setText("Templates")
-        templates.setToolTip(
-            "Replace the network by a ready-made one, fitted to the imported data (undoable)."
-        )
-        templates.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        menu = QMenu(templates)
-        for title, func in TEMPLATES.items():
-            menu.addAction(title, lambda f=func: self.load_template(f))
-        templates.setMenu(menu)
-        bar.addWidget(templates)
-        bar.addSeparator()
-        self.undo_action = self.scene.undo_stack.createUndoAction(self, "Undo")
-        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
-        self.redo_action = self.scene.undo_stack.createRedoAction(self, "Redo")
-        self.redo_action.setShortcut(QKeySequence.StandardKey.Redo)
-        bar.addAction(self.undo_action)
-        bar.addAction(self.redo_action)
-        bar.addSeparator()
-        self.layout_action = self._action("Auto layout", "Ctrl+L", self._auto_layout, bar)
-        self.layout_action.setToolTip("Arrange the layers top to bottom in reading order (Ctrl+L).")
-        self._action("Fit", "Ctrl+0", self.view.fit, bar).setToolTip(
-            "Zoom to show the whole network (Ctrl+0)."
-        )
-        self._action("Delete", QKeySequence.StandardKey.Delete, self.scene.delete_selection, bar).setToolTip(
-            "Remove the selected layers and their connections (Delete; undoable)."
-        )
-        self.undo_action.setToolTip("Undo the last change to the network (Ctrl+Z).")
-        self.redo_action.setToolTip("Redo the change just undone (Ctrl+Shift+Z).")
-        self._action("Copy", QKeySequence.StandardKey.Copy, self.scene.copy_selection, None)
-        self._action("Cut", QKeySequence.StandardKey.Cut, self._cut, None)
-        self._action("Paste", QKeySequence.StandardKey.Paste, self.scene.paste, None)
-        self._action("Select all", QKeySequence.StandardKey.SelectAll, self._select_all, None)
-        for action in (self.undo_action, self.redo_action):
-            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            self.addAction(action)
-        return bar
-
     def add_notice(self, widget: QWidget) -> None:
         """Show ``widget`` above the canvas (it decides its own visibility)."""
         self._notices.addWidget(widget)
-
-    def _action(self, text, shortcut, slot, bar) -> QAction:
-        action = QAction(text, self)
-        action.setShortcut(QKeySequence(shortcut))
-        # Only while the builder has focus, so the main window's own shortcuts keep working elsewhere.
-        action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        action.triggered.connect(lambda _checked=False: slot())
-        self.addAction(action)
-        if bar is not None:
-            bar.addAction(action)
-        return action
-
-    def _cut(self) -> None:
-        self.scene.copy_selection()
-        self.scene.delete_selection()
-
-    def _select_all(self) -> None:
-        for node in self.scene.nodes():
-            node.setSelected(True)
-
-    def _auto_layout(self) -> None:
-        self.scene.auto_layout()
-        self.view.fit()
 
     # ---------------------------------------------------------------- project and templates
     def load_project(self, project) -> None:

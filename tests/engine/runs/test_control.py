@@ -233,7 +233,9 @@ def test_two_mpi_ranks_obey_the_control_folder_alike(tmp_path):
         _until(lambda: _status(folder).get("iteration") == paused_at + 2, 10, "two steps")
         send_control(folder, "resume")
         _until(lambda: _status(folder).get("iteration", 0) > paused_at + 10, 10, "resumed")
-        send_control(folder, "stop")
+        send_control(folder, "pause")
+        _until(lambda: _status(folder).get("state") == "paused", 10, "paused again")
+        send_control(folder, "stop")  # while paused: rank 0 must still reach the exchange with the others
         out, err = child.communicate(timeout=60)
     finally:
         if child.poll() is None:
@@ -248,7 +250,7 @@ def test_two_mpi_ranks_obey_the_control_folder_alike(tmp_path):
     reader.poll()
     assert reader.state() == "stopped" and (folder / "checkpoints" / "last.h5").is_file()
     outcomes = [a["outcome"] for a in reader.acknowledgements()]
-    assert outcomes == ["applied"] * 5
+    assert outcomes == ["applied"] * 6
     assert not (tmp_path / "tiny.sigma.runs" / "run-0002").exists()  # rank 1 recorded nothing
 
 
