@@ -99,11 +99,16 @@ class NaNGuard(Hook):
         )
 
     def _check_gradients(self, view, xp, loss: float) -> None:
-        # One sum per gradient (a NaN or infinity anywhere makes the total non-finite); only then the
-        # exact per-element test, as a huge finite total can overflow too.
+        # On a device: one sum per gradient (a NaN or infinity anywhere makes the total non-finite),
+        # only then the exact per-element test, as a huge finite total can overflow too.
         grads = [(k, p.grad.data) for k, p in view.parameters.items() if p.grad is not None]
-        if math.isfinite(float(sum(g.sum(dtype=xp.float64) for _, g in grads))):
-            return
+        if xp is np:
+            # On the host the exact test is itself the cheapest pass: 0.05 ms on W1's gradients against
+            # 0.16 ms for the float64 sums (which convert every element), and no second pass.
+            if all(np.isfinite(g).all() for _, g in grads):
+                return
+        elif math.isfinite(float(sum(g.sum(dtype=xp.float64) for _, g in grads))):
+            return  # on a device: one host sync for all gradients
         for key, g in grads:
             if not bool(xp.isfinite(g).all()):
                 raise NonFiniteError(
