@@ -3,7 +3,8 @@
 Names: ops (single ops against hand-written numpy), train (training steps), data (data pipeline),
 workers (multi-worker scaling), gui (studio responsiveness), gpu (the engine on CUDA against
 PyTorch on the same GPU), memory (the memory estimate against measured peak RSS), paint (time to paint
-the cat sharp, old network against new), soak (memory over a long run).
+the cat sharp, old network against new), soak (memory over a long run), health and live (what the
+layer-health hook and the run-folder writer cost per step).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ BENCHES = {
     "gui": "studio responsiveness under a live training run",
     "gpu": "the engine on CUDA against PyTorch on the same GPU (needs CuPy and a GPU)",
     "health": "what the LayerHealth hook costs per training step on W1 and W2",
+    "live": "what recording a run into its live run folder costs per training step on W1 and W2",
     "memory": "the memory estimate before training against the measured peak RSS increase",
     "paint": "time to paint the cat to 25/28/30 dB PSNR, old ReLU network vs Fourier features",
     "soak": "RSS slope of an hour-long training run with per-iteration hooks on (goal < 0.1 MB/min)",

@@ -35,7 +35,7 @@ def _try_cupy():
         if _cupy is not None or _cupy_reason is not None:
             return _cupy
         try:
-            import cupy  # noqa: PLC0415 - the one place cupy is imported
+            import cupy  # the one place cupy is imported
         except Exception as exc:  # ImportError, or a broken CUDA install raising at import
             _cupy_missing = isinstance(exc, ModuleNotFoundError) and exc.name == "cupy"
             _cupy_reason = f"CuPy is not installed ({type(exc).__name__}: {exc})"

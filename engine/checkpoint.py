@@ -27,6 +27,7 @@ import json
 import math
 import os
 import platform
+import re
 import time
 
 import h5py
@@ -35,7 +36,16 @@ import numpy as np
 from .backend import to_host
 from .checkpoint_reader import FORMAT, FORMAT_VERSION, CheckpointError, digest_of, read
 
-__all__ = ["save", "restore", "load", "info", "CheckpointError", "FORMAT", "FORMAT_VERSION"]
+__all__ = [
+    "save",
+    "restore",
+    "load",
+    "info",
+    "checkpoint_name",
+    "CheckpointError",
+    "FORMAT",
+    "FORMAT_VERSION",
+]
 
 # state_dict keys stored in the ``meta`` attribute (the rest are the groups and the network spec)
 _META_KEYS = (
@@ -56,6 +66,23 @@ _META_KEYS = (
 
 
 # ---------------------------------------------------------------------------------------------- writing
+def checkpoint_name(project, iteration: int | None = None) -> str:
+    """The file name of a checkpoint of ``project`` at ``iteration``: ``digits-it001200.h5``.
+
+    Named after the project file (``digits.sigma`` and ``digits.sigma.json`` give ``digits``; an unsaved
+    project its name), so checkpoints say whose they are wherever they are copied. ``iteration=None``
+    gives the ``str.format`` template (``digits-it{iteration:06d}.h5``) for
+    :class:`~engine.hooks.CheckpointSaver`. Older names (``checkpoint-e0001-i00000023.h5``,
+    ``digits-epoch1-iter23.h5``, ``last.h5``) load all the same: nothing reads the name.
+    """
+    path = getattr(project, "path", None)
+    stem = os.path.basename(os.fspath(path)).split(".")[0] if path else str(getattr(project, "name", ""))
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "-", stem).strip("-")[:60] or "untitled"
+    if iteration is None:
+        return stem + "-it{iteration:06d}.h5"
+    return f"{stem}-it{int(iteration):06d}.h5"
+
+
 def _json_dataset(group, name: str, value) -> None:
     # JSON as UTF-8 bytes in a plain dataset: a variable-length string would live in HDF5's global
     # heap, whose damaged object sizes make HDF5 loop forever (the hang of issue 14).
@@ -105,10 +132,12 @@ def _versions() -> dict:
     }
 
 
-def _to_file(state: dict, spec: dict) -> dict:
+def _to_file(state: dict, spec: dict, summary=None) -> dict:
     """The trainer's state as the file's parts: network spec, meta, and the four state trees."""
     meta = {k: state.get(k) for k in _META_KEYS}
     meta.update(optimiser=state["optimiser_type"], versions=_versions(), created=time.time())
+    if isinstance(summary, dict):  # the training inputs' shape and range, for predict's warnings
+        meta["input_summary"] = summary
     return {
         "spec": spec,
         "meta": meta,
@@ -128,19 +157,28 @@ def _from_file(content: dict) -> dict:
     return state
 
 
-def save(trainer, path) -> str:
+def save(trainer, path, template: bool = False) -> str:
     """Write ``trainer``'s complete state to ``path`` (atomically). Returns the path.
 
     From any thread, at any time: during a run the state is taken on the training thread at the next
-    iteration boundary (a copy, so training goes on while the file is written here).
+    iteration boundary (a copy, so training goes on while the file is written here). With
+    ``template=True`` the file name is a ``str.format`` template filled with the ``epoch`` and
+    ``iteration`` of the state taken (``digits-it{iteration:06d}.h5``; only the file name, not its
+    folder), so the name always says which iteration the file holds.
     """
-    path = os.path.abspath(os.fspath(path))
+    content = _to_file(
+        *trainer.operator.at_boundary(lambda: (trainer.state_dict(), trainer.network.to_spec())),
+        getattr(trainer, "input_summary", None),
+    )
+    path = os.fspath(path)
+    if template:
+        meta = content["meta"]
+        head, name = os.path.split(path)  # only the name is a template: a folder may hold braces
+        path = os.path.join(head, name.format(epoch=meta.get("epoch"), iteration=meta.get("iteration")))
+    path = os.path.abspath(path)
     folder = os.path.dirname(path)
     os.makedirs(folder, exist_ok=True)
     _remove_stale_temporaries(path)
-    content = _to_file(
-        *trainer.operator.at_boundary(lambda: (trainer.state_dict(), trainer.network.to_spec()))
-    )
     tmp = f"{path}.tmp-{os.getpid()}-{time.monotonic_ns()}"
     try:
         with h5py.File(tmp, "w") as f:
@@ -220,6 +258,7 @@ def info(path) -> dict:
         "last_metrics": history[-1] if history and isinstance(history[-1], dict) else {},
         "dataset_fingerprint": meta.get("dataset_fingerprint"),
         "classes": meta.get("classes"),
+        "input_summary": meta.get("input_summary") if isinstance(meta.get("input_summary"), dict) else None,
         "versions": meta.get("versions"),
         "network_spec": content["spec"],
         "format_version": content["format_version"],
@@ -271,7 +310,7 @@ def _spec_difference(stored: dict, current: dict) -> str:
     return ", ".join(sorted(parts)) or "node order, inputs or outputs differ"
 
 
-def restore(trainer, path, data=None) -> dict:
+def restore(trainer, path, data=None, branch: bool = False) -> dict:
     """Load a checkpoint into ``trainer`` for an exact resume; ``fit`` then continues where it was.
 
     Everything is read and checked first (the file's structure and digest, architecture, parameter
@@ -279,6 +318,12 @@ def restore(trainer, path, data=None) -> dict:
     dataset fingerprint when ``data`` is given or at the next ``fit``), then applied all at once by
     ``trainer.load_state_dict``; on any problem the trainer is bitwise unchanged and one
     :class:`CheckpointError` says what. Returns the meta.
+
+    ``branch=True`` continues on data that may differ from the checkpoint's (sample edits, another
+    split): the dataset fingerprint is not required to match, and when it does not (or ``data`` is not
+    given) the data position is dropped, so the next ``fit`` starts the epoch from its first batch on
+    the new data. Everything else (weights, optimiser state, counters, history) is restored as for a
+    resume; this is a continuation, not an exact resume.
     """
     from .training.state import TrainerStateError
 
@@ -287,13 +332,21 @@ def restore(trainer, path, data=None) -> dict:
         raise CheckpointError("cannot restore while training is running; stop it first", path)
     content = load(path)
     try:
-        _check(trainer, content, data, path)
+        _check(trainer, content, None if branch else data, path)
     except (TypeError, AttributeError, KeyError) as exc:  # a crafted spec or meta of the wrong shape
         raise CheckpointError(
             f"the stored network or state is malformed ({type(exc).__name__}: {exc})", path
         ) from None
+    state = _from_file(content)
+    if branch:
+        from .training.data import fingerprint_of
+
+        same = data is not None and fingerprint_of(data) == state.get("dataset_fingerprint")
+        state["dataset_fingerprint"] = ""  # no exact-resume check at the next fit
+        if not same:
+            state["iterator"] = None  # a position in other data means nothing: the epoch starts over
     try:
-        trainer.load_state_dict(_from_file(content))
+        trainer.load_state_dict(state)
     except TrainerStateError as exc:
         raise CheckpointError(f"the stored state cannot be used: {exc}", path) from None
     stored, present = set(content["hooks"]), {h.name for h in trainer.hooks}

@@ -112,7 +112,7 @@ def _blas_threads() -> int:
     if _blas is None:
         _blas = False
         try:
-            from threadpoolctl import ThreadpoolController  # noqa: PLC0415 - only when first asked
+            from threadpoolctl import ThreadpoolController  # only when first asked
 
             found = [c for c in ThreadpoolController().lib_controllers if c.user_api == "blas"]
             _blas = found[0] if found else False

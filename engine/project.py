@@ -14,7 +14,7 @@ Format (``"format": "sigma.project/1"``)::
                   "validation_split": 0.1, "test_split": 0.0, "normalise": null | "minmax" | "standard",
                   "augment": []},
       "network": { ...engine network spec... },
-      "training": {"backend": "cpu", "workers": 1, "batch_size": 128, "epochs": 10, "seed": 0,
+      "training": {"backend": "cpu", "workers": 1, "batch_size": 64, "epochs": 10, "seed": 0,
                    "loss": "softmax_cross_entropy", "metrics": ["accuracy"],
                    "optimiser": {"type": "adam", "learning_rate": 0.001, ...},
                    "schedule": null | {"type": "cosine", ...},
@@ -37,24 +37,14 @@ from pathlib import Path
 from engine.paths import is_windows_absolute, native_path, portable_path
 
 from .project_checks import ProjectError, parse_project_json, read_project_text, validate_document
+from .settings import TRAINING_DEFAULTS, TrainingSettings
 
-__all__ = ["Project", "ProjectError", "FORMAT", "DEFAULT_TRAINING"]
+__all__ = ["Project", "ProjectError", "FORMAT", "DEFAULT_TRAINING", "TrainingSettings"]
 
 FORMAT = "sigma.project/1"
 
-DEFAULT_TRAINING = {
-    "backend": "cpu",
-    "workers": 1,
-    "batch_size": 64,
-    "epochs": 10,
-    "seed": 0,
-    "loss": "softmax_cross_entropy",
-    "metrics": ["accuracy"],
-    "optimiser": {"type": "adam", "learning_rate": 0.001},
-    "schedule": None,
-    "early_stopping": None,
-    "checkpoint": {"every_epochs": 1, "best_only": False, "keep": 3, "directory": None},
-}
+#: The training defaults under their old name (the table is :data:`engine.settings.TRAINING_DEFAULTS`).
+DEFAULT_TRAINING = TRAINING_DEFAULTS
 
 _TASKS = ("image", "classification", "regression", "sequence")
 
@@ -72,8 +62,9 @@ class Project:
         Where the data comes from and how it is split and preprocessed.
     network : dict
         The network spec (one source of truth, edited by the builder, built by the engine).
-    training : dict
-        Trainer settings (see :data:`DEFAULT_TRAINING`).
+    training : TrainingSettings
+        Trainer settings, typed and observable (see :mod:`engine.settings`); a plain dict given here is
+        read into one (missing keys take the defaults).
     last_checkpoint : str or None
     path : Path or None
         Where the project was loaded from / saved to (not stored in the file).
@@ -83,9 +74,13 @@ class Project:
     task: str = "classification"
     dataset: dict = field(default_factory=dict)
     network: dict = field(default_factory=dict)
-    training: dict = field(default_factory=lambda: copy.deepcopy(DEFAULT_TRAINING))
+    training: TrainingSettings = field(default_factory=TrainingSettings)
     last_checkpoint: str | None = None
     path: Path | None = None
+
+    def __post_init__(self):
+        if not isinstance(self.training, TrainingSettings):
+            self.training = TrainingSettings(self.training, str(self.path) if self.path else None)
 
     # ------------------------------------------------------------------ JSON
     def to_dict(self) -> dict:
@@ -96,7 +91,7 @@ class Project:
             "task": self.task,
             "dataset": copy.deepcopy(self.dataset),
             "network": copy.deepcopy(self.network),
-            "training": copy.deepcopy(self.training),
+            "training": self.training.to_dict(),
             "last_checkpoint": self.last_checkpoint,
         }
 
@@ -116,8 +111,7 @@ class Project:
             if not isinstance(doc.get(key, {}), dict):
                 raise ProjectError(f"field '{key}' must be an object", where, key)
         validate_document(doc, where)
-        training = copy.deepcopy(DEFAULT_TRAINING)
-        training.update(copy.deepcopy(doc.get("training", {})))
+        training = TrainingSettings(doc.get("training", {}), where)
         return cls(
             name=doc.get("name") or "Untitled",
             task=task,

@@ -265,7 +265,7 @@ def network_memory(spec: dict, batch_size: int) -> tuple[int, int, int] | None:
 
     try:
         analysis = analyse(spec)
-    except Exception:  # noqa: BLE001 - a spec that does not analyse is reported by the builder
+    except Exception:  # a spec that does not analyse is reported by the builder
         return None
     if analysis.errors:
         return None
@@ -286,7 +286,7 @@ def check_runnable(project, workers: int | None = None) -> None:
 
     where = str(project.path) if project.path else None
     settings = project.training
-    count = workers if workers is not None else settings.get("workers", 1)
+    count = workers if workers is not None else settings["workers"]
     cores = _cores()
     if _is_int(count) and count > cores:
         raise _field_error(
@@ -294,8 +294,8 @@ def check_runnable(project, workers: int | None = None) -> None:
         )
     if not project.network:
         return
-    batch = settings.get("batch_size", 32)
-    estimate = network_memory(project.network, batch if _is_int(batch) else 32)
+    batch = settings["batch_size"]  # a TrainingSettings: always present, already checked
+    estimate = network_memory(project.network, batch)
     if estimate is None:
         return
     need, params, activations = estimate

@@ -12,18 +12,13 @@ from pathlib import Path
 
 import numpy as np
 
+from . import run_hooks
 from .project import Project, ProjectError
 
 __all__ = ["Run", "build_run", "load_project_data", "SAMPLE_SOURCES"]
 
 #: ``"sample:<name>"`` dataset sources and the function that makes each.
 SAMPLE_SOURCES = ("digits", "cat", "chelsea", "xor", "text", "verse", "iris", "shapes")
-
-#: The text sampler's prompt length (characters of the corpus's start) and generated length.
-_PROMPT_CHARS, _GENERATED_CHARS = 24, 160
-
-#: The sample-prediction streamer shows at most this many records for classifiers.
-_SAMPLES_SHOWN = 16
 
 
 @dataclass
@@ -194,6 +189,12 @@ def build_run(
 ) -> Run:
     """Build the trainer, data and monitoring hooks a project describes.
 
+    In named steps: check the document, then the machine (:func:`check_runnable`); load the data
+    (:func:`load_project_data`); build the network and check it fits the data; split and apply the
+    sample edits (:func:`_split_and_edit`); the hooks (:mod:`engine.run_hooks`, in their order); the run
+    folder (:func:`_record`) and where checkpoints go (:func:`_checkpoint_folder`); the Trainer, with
+    the project's settings (:class:`engine.settings.TrainingSettings`).
+
     Parameters
     ----------
     project : Project
@@ -224,20 +225,6 @@ def build_run(
     ProjectError, NetworkError, DataImportError, ValueError
         With what is wrong and where (field, layer, file).
     """
-    from .hooks import (
-        CheckpointSaver,
-        EarlyStopping,
-        HistogramReporter,
-        LayerHealth,
-        LearningRateScheduler,
-        MetricReporter,
-        ResourceReporter,
-        RuntimeReporter,
-        SamplePredictionStreamer,
-        TextSampler,
-        TimeStep,
-        ValidationMetrics,
-    )
     from .network import Network
     from .project_checks import check_runnable, validate_document
     from .training import Trainer
@@ -246,148 +233,42 @@ def build_run(
     validate_document(project.to_dict(), str(project.path) if project.path else None)
     check_runnable(project, workers)
     settings = project.training
-    seed = int(settings.get("seed", 0))
+    seed = int(settings.seed)
     dataset = load_project_data(project, progress=progress, cancel=cancel)
     network = Network.from_spec(project.network)
     _check_data_fits(network, dataset, project.network)
-
     train, validation, train_records, validation_records = _split_and_edit(project, dataset, seed)
-
-    loss = None if getattr(network, "loss_head", None) is not None else settings.get("loss")
     classes = tuple(dataset.classes) if dataset.classes is not None else None
-    hooks = [
-        MetricReporter(TimeStep(1, "iteration")),
-        RuntimeReporter(),
-        ResourceReporter(TimeStep(25, "iteration")),
-        HistogramReporter(),
-    ]
-    image_shape = None
-    sample_inputs = None
-    if project.task == "image":
-        meta = getattr(dataset, "meta", {}) or {}
-        image_shape = tuple(meta.get("image_shape") or ())
-        if not image_shape:
-            raise ProjectError(
-                "an image task needs a coordinate dataset with an image shape",
-                str(project.path or ""),
-                "task",
-            )
-        sample_inputs = np.asarray(dataset["inputs"])
-        hooks.append(
-            SamplePredictionStreamer(
-                sample_inputs,
-                np.asarray(dataset["targets"]),
-                kind="image",
-                image_shape=image_shape,
-                timestep=TimeStep(1, "epoch"),
-            )
-        )
-    elif project.task == "classification":
-        shown = validation if validation is not None else train
-        n = min(_SAMPLES_SHOWN, len(shown))
-        sample_inputs = np.asarray(shown["inputs"][np.arange(n)])
-        hooks.append(
-            SamplePredictionStreamer(
-                sample_inputs,
-                np.asarray(shown["targets"][np.arange(n)]),
-                kind="classification",
-                classes=classes,
-            )
-        )
-        if validation is not None:
-            hooks.append(
-                ValidationMetrics(
-                    validation,
-                    top_k=(1, min(5, len(classes or [0] * 5))),
-                    classes=classes,
-                    records=validation_records,
-                )
-            )
-    elif project.task == "sequence" and (getattr(dataset, "meta", None) or {}).get("text"):
-        # A next-character model: its sample predictions are text it writes from the corpus's start.
-        corpus = dataset.meta["text"]
-        window = int(np.asarray(dataset["inputs"]).shape[1])
-        hooks.append(
-            TextSampler(
-                dataset.vocabulary,
-                corpus[:_PROMPT_CHARS],
-                window=window,
-                length=_GENERATED_CHARS,
-                seed=seed,
-                timestep=TimeStep(1, "epoch"),
-            )
-        )
-    stopping = settings.get("early_stopping")
-    if stopping:
-        stopping = dict(stopping)
-        hooks.append(
-            EarlyStopping(
-                monitor=stopping.get("metric", "val_loss" if validation is not None else "loss"),
-                mode=stopping.get("mode", "min"),
-                patience=int(stopping.get("patience", 5)),
-                min_delta=float(stopping.get("min_delta", 0.0)),
-                restore_best=bool(stopping.get("restore_best", True)),
-            )
-        )
-    if settings.get("schedule"):
-        hooks.append(LearningRateScheduler(settings["schedule"]))
-    run_folder = recorder = None
-    if record and project.path is not None:
-        from .runs import RunRecorder, create_run, parent_of
 
-        try:
-            run_folder = create_run(
-                project,
-                parent=parent_of(project, parent_checkpoint),
-                origin=origin,
-                extra={"backend": backend or settings.get("backend", "cpu"), **(run_info or {})},
-            )
-        except OSError as exc:  # a read-only or full disk: say where, and how to train anyway
-            raise ProjectError(
-                f"cannot make a run folder next to the project ({exc.strerror or exc}); train without "
-                "recording (sigma train --no-record) or move the project somewhere writable",
-                str(project.path),
-            ) from None
-        recorder = RunRecorder(run_folder, planned_epochs=int(settings.get("epochs", 1)))
-    policy = dict(settings.get("checkpoint") or {})
-    folder = checkpoint_dir or policy.get("directory")
-    if not folder and run_folder is not None:
-        folder = run_folder / "checkpoints"
-    if folder:
-        folder = project.resolve(str(folder)) if project.path else Path(folder)
-    if folder and int(policy.get("every_epochs") or 0) > 0:
-        monitor = "val_loss" if validation is not None else "loss"
-        hooks.append(
-            CheckpointSaver(
-                folder,
-                TimeStep(int(policy["every_epochs"]), "epoch"),
-                best_only=bool(policy.get("best_only")),
-                monitor=monitor,
-                keep_last=policy.get("keep"),
-            )
-        )
-    if settings.get("health", True) and not any(isinstance(h, LayerHealth) for h in extra_hooks):
-        # Layer health for the studio's overlay, at about 1% of a step (see bench/health_bench.py);
-        # reports only: `sigma train --health` adds its own hook that also prints the findings.
-        hooks.append(LayerHealth(log=False))
+    view = run_hooks.task_view(project, dataset, train, validation, validation_records, classes)
+    hooks = [*run_hooks.reporters(), *view.hooks, *run_hooks.control(settings, validation)]
+    run_folder = _record(project, backend, parent_checkpoint, origin, run_info) if record else None
+    folder = _checkpoint_folder(project, checkpoint_dir, run_folder)
+    hooks.extend(run_hooks.checkpoints(project, folder, validation))
+    hooks.extend(run_hooks.health(settings, extra_hooks))
     hooks.extend(extra_hooks)
-    if recorder is not None:
+    if run_folder is not None:
+        from .runs import RunController, RunRecorder
+
+        recorder = RunRecorder(run_folder, planned_epochs=int(settings.epochs))
         hooks.append(recorder)
+        hooks.append(RunController(run_folder, recorder, folder))  # obeys <run>/control/ (sigma pause...)
 
     trainer = Trainer(
         network,
-        optimiser=settings.get("optimiser", "adam"),
-        loss=loss,
-        batch_size=int(settings.get("batch_size", 32)),
+        optimiser=settings.optimiser,
+        loss=None if getattr(network, "loss_head", None) is not None else settings.loss,
+        batch_size=int(settings.batch_size),
         seed=seed,
-        backend=backend or settings.get("backend", "cpu"),
-        workers=int(workers if workers is not None else settings.get("workers", 1)),
+        backend=backend or settings.backend,
+        workers=int(workers if workers is not None else settings.workers),
         hooks=hooks,
-        metrics=list(settings.get("metrics") or []),
+        metrics=list(settings.metrics or []),
         name=project.name,
         events=events,
         class_names=classes,
     )
+    trainer.input_summary = _input_summary(train)  # kept in checkpoints: predict compares files with it
     return Run(
         project=project,
         trainer=trainer,
@@ -396,13 +277,55 @@ def build_run(
         dataset=dataset,
         train_records=train_records,
         validation_records=validation_records,
-        epochs=int(settings.get("epochs", 1)),
-        image_shape=image_shape,
+        epochs=int(settings.epochs),
+        image_shape=view.image_shape,
         classes=classes,
-        sample_inputs=sample_inputs,
+        sample_inputs=view.sample_inputs,
         folder=run_folder,
-        checkpoint_dir=Path(folder) if folder else None,
+        checkpoint_dir=folder,
     )
+
+
+def _record(project: Project, backend, parent_checkpoint, origin: str, run_info: dict | None):
+    """A new run folder for a saved project (None for one never saved); a disk that refuses it is a
+    ProjectError saying how to train anyway."""
+    if project.path is None:
+        return None
+    from .runs import create_run, parent_of
+
+    try:
+        return create_run(
+            project,
+            parent=parent_of(project, parent_checkpoint),
+            origin=origin,
+            extra={"backend": backend or project.training.backend, **(run_info or {})},
+        )
+    except OSError as exc:  # a read-only or full disk: say where, and how to train anyway
+        raise ProjectError(
+            f"cannot make a run folder next to the project ({exc.strerror or exc}); train without "
+            "recording (sigma train --no-record) or move the project somewhere writable",
+            str(project.path),
+        ) from None
+
+
+def _checkpoint_folder(project: Project, checkpoint_dir, run_folder) -> Path | None:
+    """Where checkpoints go: the caller's folder, else the project's setting, else the run folder's."""
+    folder = checkpoint_dir or (project.training.checkpoint or {}).get("directory")
+    if not folder and run_folder is not None:
+        folder = run_folder / "checkpoints"
+    if not folder:
+        return None
+    return project.resolve(str(folder)) if project.path else Path(folder)
+
+
+def _input_summary(train) -> dict | None:
+    """The training inputs' shape and value range (:func:`engine.predict.input_summary`), or None."""
+    from .predict.files import input_summary
+
+    try:
+        return input_summary(train["inputs"])
+    except (KeyError, TypeError, ValueError):  # inputs that are not one numeric array: nothing to compare
+        return None
 
 
 def _check_data_fits(network, dataset, spec=None) -> None:

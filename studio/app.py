@@ -1,6 +1,8 @@
 """``sigma-studio``: start the desktop studio.
 
 ``sigma-studio [PROJECT]`` opens a project file (or, with none, the "Paint the cat" example).
+``sigma-studio --watch FOLDER`` shows a run that trains elsewhere (``sigma train``, another machine, an
+MPI job) from its run folder, live, with the run controls acting through the folder's control file.
 ``sigma-studio --smoke`` opens the main window offscreen, trains the cat project for a few iterations,
 writes what happened to a log file (``--log``, else ``smoke.log`` in the user's log folder,
 :func:`studio.locations.log_dir`) and exits 0 (1 if training did not work): a check that the installed
@@ -18,7 +20,7 @@ from pathlib import Path
 
 from engine import allocator
 
-__all__ = ["main", "create_application", "set_windows_identity", "APP_USER_MODEL_ID"]
+__all__ = ["main", "open_window", "create_application", "set_windows_identity", "APP_USER_MODEL_ID"]
 
 # Windows groups taskbar buttons, pins and jump lists by this ID ("Company.Product", no spaces, at most
 # 128 characters). Without it the studio shares python.exe's button and icon when run from a venv.
@@ -40,6 +42,12 @@ def _parse(argv):
         "--log", default=None, help="log file for --smoke (default: smoke.log in the user's log folder)"
     )
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds --smoke may take")
+    parser.add_argument(
+        "--watch",
+        metavar="FOLDER",
+        default=None,
+        help="watch the run that trains into this run folder (one holding run.json), live",
+    )
     return parser.parse_args(argv)
 
 
@@ -51,7 +59,7 @@ def set_windows_identity() -> bool:
     """
     if sys.platform != "win32":
         return False
-    import ctypes  # noqa: PLC0415
+    import ctypes
 
     try:
         result = ctypes.windll.shell32.SetCurrentProcessExplicitAppUserModelID(APP_USER_MODEL_ID)
@@ -68,9 +76,9 @@ def create_application(argv=None):
     layouts and charts are vector drawn and scale smoothly, and rounding up makes the window too
     large for a 1080p laptop screen at 150 %. ``QT_SCALE_FACTOR_ROUNDING_POLICY`` overrides it.
     """
-    from PySide6 import QtCore, QtGui, QtWidgets  # noqa: PLC0415
+    from PySide6 import QtCore, QtGui, QtWidgets
 
-    from studio import theme  # noqa: PLC0415
+    from studio import theme
 
     if QtWidgets.QApplication.instance() is None:
         set_windows_identity()
@@ -87,10 +95,10 @@ def create_application(argv=None):
 
 def _smoke(args) -> int:
     """Train a few iterations of the cat project in a real (offscreen) main window."""
-    from PySide6 import QtCore  # noqa: PLC0415
+    from PySide6 import QtCore
 
-    from studio import locations  # noqa: PLC0415
-    from studio.main_window import MainWindow, default_project  # noqa: PLC0415
+    from studio import locations
+    from studio.main_window import MainWindow, default_project
 
     app = create_application()
     # The smoke run decides itself when to stop; closing its window must not also quit an application
@@ -156,10 +164,17 @@ def main(argv=None) -> int:
     if args.smoke:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
         return _smoke(args)
-    from engine.project import Project, ProjectError  # noqa: PLC0415
-    from studio.main_window import MainWindow  # noqa: PLC0415
-
     app = create_application()
+    window = open_window(args)
+    window.show()
+    return app.exec()
+
+
+def open_window(args):
+    """The main window for the command line's PROJECT and ``--watch FOLDER`` (not shown yet)."""
+    from engine.project import Project, ProjectError
+    from studio.main_window import MainWindow
+
     project, problem = None, ""
     if args.project:
         try:
@@ -169,8 +184,9 @@ def main(argv=None) -> int:
     window = MainWindow(project=project)
     if problem:
         window.banner.show_message(f"Could not open the project: {problem}")
-    window.show()
-    return app.exec()
+    if args.watch:
+        window.watch_actions.watch(os.path.abspath(args.watch))  # not a run folder: the banner says so
+    return window
 
 
 if __name__ == "__main__":

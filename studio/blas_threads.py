@@ -34,7 +34,7 @@ def _find():
         return _setter is not None
     _lib = False
     try:
-        import numpy  # noqa: F401, PLC0415 - its BLAS must be loaded before we look for it
+        import numpy  # noqa: F401 - its BLAS must be loaded before we look for it
 
         with open("/proc/self/maps", encoding="utf-8") as fh:
             paths = sorted({line.split()[-1] for line in fh if "openblas" in line.lower() and ".so" in line})
@@ -66,7 +66,7 @@ def get() -> int | None:
     return int(_getter())
 
 
-def set(threads: int) -> int | None:  # noqa: A001 - mirrors OpenBLAS's own name
+def set(threads: int) -> int | None:  # mirrors OpenBLAS's own name
     """Use ``threads`` BLAS threads (at least 1); returns the previous count (None when unknown)."""
     if not _find():
         return None

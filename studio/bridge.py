@@ -23,13 +23,29 @@ Commands
 --------
 ``pause``, ``resume``, ``step``, ``stop`` call the operator, ``set_value`` the trainer's registry; all
 return at once (the operator applies them at the next iteration boundary).
+
+Live settings
+-------------
+While a run is busy the bridge observes the training settings of the project it started
+(:class:`engine.settings.TrainingSettings`): a change of its optimiser's learning rate (or another
+hyperparameter the running optimiser has) is set in the trainer's registry, the one engine-side door
+for live values, which the operator applies to the optimiser at the next iteration. Panels only edit
+the settings; they never talk to the run for it (route: docs/INTERFACES.md, "Live values").
+
+Watching a run folder
+---------------------
+``watch(folder)`` shows a run that another process writes (``sigma train``, another machine, rank 0
+of an MPI run) exactly as a run of our own: a :class:`studio.run_watch.RunWatcher` reads the folder on
+its own thread and appends the reconstructed :mod:`engine.events` records to the same queue, so every
+view gets the same signals. The commands then go through the run folder's control file instead of an
+operator (``send_control``, written off the GUI thread); closing the window or ``unwatch()`` only
+stops watching, never the run.
 """
 
 from __future__ import annotations
 
 import collections
 import copy
-import dataclasses
 import itertools
 import math
 import os
@@ -37,37 +53,24 @@ import threading
 import traceback
 import weakref
 from collections.abc import Callable
+from pathlib import Path
 
 from PySide6 import QtCore
 
 from engine import events as ev
+from engine.settings import TrainingSettings
 from studio import blas_threads
+from studio.bridge_watch import WatchMode
 from studio.progress_estimate import ProgressEstimate
+from studio.run_info import RunFinished, RunInfo
 
 __all__ = ["Bridge", "RunInfo", "RunFinished"]
 
 _ACTIVE_STATES = ("running", "paused", "stopping")
 
 
-@dataclasses.dataclass(frozen=True)
-class RunInfo:
-    """What the GUI knows about a run when it starts."""
-
-    run_id: int
-    label: str
-    project_name: str
-
-
-@dataclasses.dataclass(frozen=True)
-class RunFinished(ev.Event):
-    """Posted by the bridge itself when ``fit`` has returned (or failed) and the thread is free."""
-
-    run_id: int = 0
-    state: str = "finished"
-
-
 def _default_build_run(project, parent_checkpoint=None):
-    from engine.run import build_run  # noqa: PLC0415 - lands after the studio; imported when first needed
+    from engine.run import build_run  # imported when the first run starts, not with the window
 
     # A saved project's run is recorded in its run folder; a resumed checkpoint of a run is its parent.
     return build_run(project, parent_checkpoint=parent_checkpoint, origin="studio")
@@ -132,7 +135,7 @@ def _describe(exc: BaseException) -> str:
     return text if type(exc).__name__ in text else f"{type(exc).__name__}: {text}"
 
 
-class Bridge(QtCore.QObject):
+class Bridge(WatchMode, QtCore.QObject):
     """Runs trainers in the background and turns their events into rate-limited Qt signals.
 
     Parameters
@@ -164,6 +167,7 @@ class Bridge(QtCore.QObject):
     sigError = QtCore.Signal(object)  # ErrorEvent
     sigCheckpointSaved = QtCore.Signal(list)
     sigFlushed = QtCore.Signal(int)  # events delivered by one flush (0: a tick with none); paced views poll
+    sigWatchState = QtCore.Signal(object)  # studio.run_watch.WatchState while watching; None when it ends
 
     _pools: weakref.WeakSet = weakref.WeakSet()
 
@@ -190,6 +194,12 @@ class Bridge(QtCore.QObject):
         self.flushes = 0
         self.events_delivered = 0
         self._busy = False
+        #: The run folder being watched (:meth:`watch`), else None; ``watch_state`` says how it stands.
+        self.watching: Path | None = None
+        self.watch_state = None
+        self.watch_record = None  # engine.runs.RunRecord of the watched folder, once read
+        self._watcher = None
+        self._live_settings: TrainingSettings | None = None  # the started project's, while busy
         self.pool = QtCore.QThreadPool(self)
         self.pool.setMaxThreadCount(1)  # one run at a time; the engine's operator owns its own workers
         self.pool.setExpiryTimeout(2000)
@@ -251,6 +261,7 @@ class Bridge(QtCore.QObject):
         self.run_id = next(self._run_ids)
         self.progress.reset()
         self._busy = True
+        self._observe_settings(getattr(project, "training", None))
         if self._leave_core_for_gui:  # see studio.blas_threads: the GUI gets a core of its own
             self._blas_before = blas_threads.leave_one_core()
         self._set_state("starting")
@@ -272,7 +283,14 @@ class Bridge(QtCore.QObject):
             from engine import checkpoint, checkpoint_guard
 
             checkpoint_guard.checked(checkpoint_path)  # a damaged file is refused in a child process
-            checkpoint.restore(run.trainer, checkpoint_path)
+            if getattr(run, "folder", None) is not None:  # a recorded run: a resume, or a branch
+                from engine.runs.continuation import restore_run
+
+                note = restore_run(run, checkpoint_path)
+                if note:  # said before the run's events reach the log: post it
+                    self.post(ev.LogMessage(source="studio", level="warning", message=note))
+            else:
+                checkpoint.restore(run.trainer, checkpoint_path)
         return run
 
     def _operator(self):
@@ -280,15 +298,21 @@ class Bridge(QtCore.QObject):
         return None if trainer is None else trainer.operator
 
     def pause(self) -> bool:
+        if self.watching is not None:
+            return self._control("pause")
         op = self._operator()
         return bool(op is not None and op.pause() is not False)
 
     def resume(self) -> bool:
+        if self.watching is not None:
+            return self._control("resume")
         op = self._operator()
         return bool(op is not None and op.resume() is not False)
 
     def step(self) -> bool:
         """Run one iteration of a paused run."""
+        if self.watching is not None:
+            return self._control("step")
         op = self._operator()
         done = bool(op is not None and op.step() is not False)
         if done:  # a step changes no state a view would log ("paused" before and after): say it here
@@ -299,6 +323,8 @@ class Bridge(QtCore.QObject):
         """Ask the run to stop (final hooks, such as a checkpoint write, still complete)."""
         if not self._busy:
             return False
+        if self.watching is not None:
+            return self._control("stop")
         with self._lock:
             self._stop_requested = True
             run = self._run
@@ -324,18 +350,47 @@ class Bridge(QtCore.QObject):
 
     def set_value(self, identifier: str, value) -> bool:
         """Set a live registry value (``optimiser.learning_rate``); workers see it at the next iteration."""
+        if self.watching is not None:
+            self._watch_sent[identifier] = value
+            return self._control("set", **{identifier: value})
         trainer = self.trainer
         if trainer is None or not self._busy:
             return False
         trainer.registry.set(identifier, value)
         return True
 
+    def checkpoint_now(self) -> bool:
+        """Ask a watched run to write a checkpoint at its next iteration boundary (a run of our own is
+        saved by the project's "Save checkpoint now", which writes where the user chooses)."""
+        return self.watching is not None and self._control("checkpoint")
+
     def set_learning_rate(self, value: float) -> bool:
         return self.set_value("optimiser.learning_rate", float(value))
+
+    def _observe_settings(self, settings) -> None:
+        """Follow ``settings`` (the running project's) until the run ends; None stops following."""
+        if self._live_settings is not None:
+            self._live_settings.unsubscribe(self._setting_changed)
+        self._live_settings = settings if isinstance(settings, TrainingSettings) else None
+        if self._live_settings is not None:
+            self._live_settings.subscribe(self._setting_changed)
+
+    def _setting_changed(self, key: str, value) -> None:
+        """The running project's optimiser settings changed: each hyperparameter the running optimiser
+        has and that differs goes into the registry (applied at the next iteration)."""
+        if key != "optimiser" or not isinstance(value, dict) or not self._busy:
+            return
+        live = self.editable_values()
+        for name, new in value.items():
+            identifier = f"optimiser.{name}"
+            if identifier in live and isinstance(new, (int, float)) and live[identifier] != new:
+                self.set_value(identifier, float(new))
 
     def editable_values(self) -> dict[str, object]:
         """Registry values the GUI may change during a run: the optimiser's hyperparameters (the operator
         applies them at the next iteration) and any value tagged ``editable``."""
+        if self.watching is not None:
+            return self._watched_values()
         trainer = self.trainer
         if trainer is None:
             return {}
@@ -349,8 +404,10 @@ class Bridge(QtCore.QObject):
 
         Called when the window closes and on ``aboutToQuit``. The wait lets a checkpoint that is being
         written finish (the engine writes to a temporary file and renames it, so even a timeout cannot
-        leave a torn checkpoint behind).
+        leave a torn checkpoint behind). A watched run is left running: only the watching stops.
         """
+        if self.watching is not None:
+            self.unwatch()
         self.stop()
         done = self.pool.waitForDone(timeout_ms)
         self.flush()
@@ -360,6 +417,9 @@ class Bridge(QtCore.QObject):
     # ------------------------------------------------------------------ delivery (main thread)
     def flush(self) -> None:
         """Drain the queue and emit batched signals; called by the timer (<= max_rate_hz)."""
+        if self._watcher is not None and self.watch_record is None:
+            self.sigFlushed.emit(0)  # watching, folder not read yet: its events wait for sigRunStarted
+            return
         batch = []
         queue = self._queue
         while queue:
@@ -387,7 +447,7 @@ class Bridge(QtCore.QObject):
                 grouped[type(event)].append(event)
         iterations = grouped.get(ev.IterationMetrics)
         if iterations:  # before the views hear of them: they all read the one estimate
-            self.progress.update(iterations, getattr(self.trainer, "batch_size", None))
+            self.progress.update(iterations, self._batch_size())
         for kind, signal in self._dispatch:
             items = [e for k, v in grouped.items() if issubclass(k, kind) for e in v]
             if items:
@@ -396,7 +456,10 @@ class Bridge(QtCore.QObject):
             self._set_state(state)
         self.sigFlushed.emit(len(batch))
         if finished is not None and finished.run_id == self.run_id:
+            if self.watching is not None:
+                self._end_watch()
             self._busy = False
+            self._observe_settings(None)
             self._restore_blas()
             self._set_state(finished.state)
             self._timer.stop()

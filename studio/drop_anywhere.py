@@ -6,7 +6,8 @@ and takes those not meant for a widget with its own drop handling (the dataset p
 over the window an overlay says what the drop will do.
 
 What a drop does (:func:`drop_action`): a project file (``.json``) is opened, an ``.h5``/``.hdf5`` file
-that is a Sigma checkpoint is restored, anything else is imported as data in the dataset panel.
+that is a Sigma checkpoint is restored, a run folder (one holding ``run.json``) is watched live
+(:mod:`studio.watch_actions`), anything else is imported as data in the dataset panel.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from __future__ import annotations
 import os
 
 from PySide6 import QtCore, QtWidgets
+
+from studio.run_watch import is_run_folder
 
 __all__ = ["DropAnywhere", "drop_action", "local_paths"]
 
@@ -28,9 +31,9 @@ def local_paths(mime) -> list[str]:
 def _is_checkpoint(path: str) -> bool:
     """Whether ``path`` is a Sigma checkpoint (its root ``format`` attribute; only the header is read)."""
     try:
-        import h5py  # noqa: PLC0415 - only when an HDF5 file is dropped
+        import h5py  # only when an HDF5 file is dropped
 
-        from engine import checkpoint  # noqa: PLC0415
+        from engine import checkpoint
 
         with h5py.File(path, "r") as f:
             return f.attrs.get("format") == checkpoint.FORMAT
@@ -39,7 +42,7 @@ def _is_checkpoint(path: str) -> bool:
 
 
 def drop_action(paths: list[str], probe: bool = False) -> tuple[str, str]:
-    """What dropping ``paths`` does: ``(kind, sentence)`` with kind ``project``, ``checkpoint``,
+    """What dropping ``paths`` does: ``(kind, sentence)`` with kind ``project``, ``checkpoint``, ``run``,
     ``data`` or ``none``. ``probe`` reads an HDF5 file's header to tell a checkpoint from data (at drop
     time; while dragging, both are named)."""
     if not paths:
@@ -47,6 +50,8 @@ def drop_action(paths: list[str], probe: bool = False) -> tuple[str, str]:
     first = paths[0]
     name = os.path.basename(first.rstrip("/\\")) or first
     lower = first.lower()
+    if len(paths) == 1 and is_run_folder(first):
+        return "run", f"Drop to watch the run {name}"
     if len(paths) == 1 and lower.endswith(".json"):
         return "project", f"Drop to open the project {name}"
     if len(paths) == 1 and lower.endswith((".h5", ".hdf5")):

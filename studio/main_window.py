@@ -11,14 +11,22 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from engine import templates
+from engine.operator.state import BUSY, allowed_commands
 from studio import theme
 from studio.bridge import Bridge
 from studio.drop_anywhere import DropAnywhere
+from studio.health_model import LayerHealthModel
 from studio.pacing import Paced
-from studio.panels.monitor import QtMonitorPanel
-from studio.panels.runs import QtRunsPanel
-from studio.panels.training import QtTrainingPanel
+from studio.panels.dataset import DatasetPanel
+from studio.panels.monitor import MonitorPanel
+from studio.panels.network_builder import NetworkBuilderPanel
+from studio.panels.network_builder.health_overlay import HealthOverlay
+from studio.panels.runs import RunsPanel
+from studio.panels.training import TrainingPanel
 from studio.progress_estimate import format_duration
+from studio.project_actions import install as install_project_actions
+from studio.watch_actions import WatchActions
 from studio.widgets.banner import Banner
 from studio.widgets.start_page import StartPage
 from studio.window_commands import WindowCommands
@@ -37,28 +45,12 @@ _LAYOUT_VERSION = 1  # bump when panels change, so an old saved layout is not ap
 def example_projects() -> dict:
     """The bundled examples by title (each a function returning a fresh Project), from
     :data:`engine.templates.EXAMPLES`."""
-    from engine import templates  # noqa: PLC0415 - the lead's module; imported when needed
-
     return {e.title: e.make for e in templates.EXAMPLES}
 
 
-def _examples() -> tuple:
-    try:
-        from engine import templates  # noqa: PLC0415
-    except ImportError:  # a partial checkout: no examples to offer
-        return ()
-    return tuple(templates.EXAMPLES)
-
-
 def default_project():
-    """The "Paint the cat" example (an empty project if the engine has no templates, which only
-    happens in a partial checkout): what ``sigma-studio --smoke`` trains."""
-    try:
-        return example_projects()["Paint the cat"]()
-    except (ImportError, KeyError):
-        from engine.project import Project  # noqa: PLC0415
-
-        return Project(name="Untitled")
+    """The "Paint the cat" example: what ``sigma-studio --smoke`` trains."""
+    return example_projects()["Paint the cat"]()
 
 
 def _default_size() -> QtCore.QSize:
@@ -115,14 +107,14 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
         self.run_toolbar.setObjectName("examples-toolbar")
         self.run_toolbar.setToolButtonStyle(QtCore.Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
 
-        self.monitor = QtMonitorPanel(self.bridge)
-        self.training = QtTrainingPanel(self.bridge)
+        self.monitor = MonitorPanel(self.bridge)
+        self.training = TrainingPanel(self.bridge)
         self._install_other_panels()
         self.add_panel("training", "Training", self.training, "left")
         self.add_panel("monitor", "Live monitor", self.monitor, "right")
-        self.runs = QtRunsPanel(self.bridge)
+        self.runs = RunsPanel(self.bridge)
         self.add_panel("runs", "Runs", self.runs, "right")
-        self.start_page = StartPage(_examples())
+        self.start_page = StartPage(templates.EXAMPLES)
         self.setCentralWidget(self.start_page)
         self.start_page.hide()  # a hidden central widget takes no room: the docks share the window
         self._docks_before_start_page: list[str] = []
@@ -130,6 +122,7 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
         self._arrange_default_layout()
         self._build_status_bar()
         self._build_actions()
+        self.watch_actions = WatchActions(self)  # File > Watch run folder…, drops and --watch end there
 
         self.bridge.sigError.connect(self._show_error)
         self.bridge.sigStateChanged.connect(self._state_changed)
@@ -141,6 +134,7 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
         )
         self.sigProjectChanged.connect(self.training.set_project)
         self.sigProjectChanged.connect(self.monitor.set_project)  # sample edits go into the open project
+        self.monitor.sigContinuing.connect(self.runs.follow_continuation)  # parent and branch drawn together
         self.sigProjectChanged.connect(self.runs.set_project)
         self.runs.sigMessage.connect(self._info_message)
         self.sigProjectChanged.connect(self.monitor.show_project)
@@ -197,13 +191,19 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
         """Open ``project`` (the current run, if any, keeps going on its own copy); None shows the start
         page. The title names the project and marks unsaved changes (``[*]``, see ``setWindowModified``)."""
         self.project = project
-        self.setWindowTitle(f"{project.name}[*] — Sigma Studio" if project is not None else "Sigma Studio")
-        self._show_start_page(project is None)
+        self.update_title()
+        self._show_start_page(project is None and self.bridge.watching is None)
         self.sigProjectChanged.emit(project)
+
+    def update_title(self) -> None:
+        """The project's name (``[*]`` marks unsaved changes) and, while watching, which run and how it is."""
+        parts = [f"{self.project.name}[*]"] if self.project is not None else []
+        watch = self.watch_actions.title_part() if hasattr(self, "watch_actions") else ""
+        self.setWindowTitle(" — ".join([*parts, *([watch] if watch else []), "Sigma Studio"]))
 
     def show_sample_edits(self):
         """Training > Sample edits…: the project's relabel / exclude / check-later edits, undoable."""
-        from studio.widgets.edits_dialog import EditsDialog  # noqa: PLC0415
+        from studio.widgets.edits_dialog import EditsDialog
 
         dialog = EditsDialog(self.project, self)
         dialog.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -212,30 +212,12 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
 
     # ------------------------------------------------------------------ building
     def _install_other_panels(self) -> None:
-        try:
-            from studio.panels.dataset import DatasetPanel  # noqa: PLC0415
-        except ImportError:
-            DatasetPanel = None
-        try:
-            from studio.panels.network_builder import NetworkBuilderPanel  # noqa: PLC0415
-        except ImportError:
-            NetworkBuilderPanel = None
-        try:
-            from studio.project_actions import install as install_project_actions  # noqa: PLC0415
-        except ImportError:
-            install_project_actions = None
-        if DatasetPanel is not None:
-            self.dataset_panel = DatasetPanel(self)
-            self.add_panel("dataset", "Dataset", self.dataset_panel, "left")
-        if NetworkBuilderPanel is not None:
-            from studio.health_model import LayerHealthModel  # noqa: PLC0415
-            from studio.panels.network_builder.health_overlay import HealthOverlay  # noqa: PLC0415
-
-            self.network_panel = NetworkBuilderPanel(self)
-            self.add_panel("network_builder", "Network builder", self.network_panel, "left")
-            self.health = LayerHealthModel(self.bridge, self)
-            self.health_overlay = HealthOverlay(self.network_panel, self.health)
-        self._install_project_actions = install_project_actions
+        self.dataset_panel = DatasetPanel(self)
+        self.add_panel("dataset", "Dataset", self.dataset_panel, "left")
+        self.network_panel = NetworkBuilderPanel(self)
+        self.add_panel("network_builder", "Network builder", self.network_panel, "left")
+        self.health = LayerHealthModel(self.bridge, self)
+        self.health_overlay = HealthOverlay(self.network_panel, self.health)
 
     def _arrange_default_layout(self) -> None:
         """Settings on the left; monitor large on the right; dataset and builder tabbed with settings."""
@@ -286,15 +268,14 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
         file_menu = self.menu("File")
         examples = file_menu.addMenu("Open e&xample")
         self.example_actions = {}
-        for example in _examples():
+        for example in templates.EXAMPLES:
             action = examples.addAction(example.title)
             action.setToolTip(f"Open the example “{example.title}”: {example.description}")
             action.setStatusTip(example.description)
             action.triggered.connect(lambda _=False, key=example.key: self.open_example(key))
             self.example_actions[example.title] = action
         examples.setToolTipsVisible(True)
-        if self._install_project_actions is not None:
-            self._install_project_actions(self)
+        install_project_actions(self)
         file_menu.addSeparator()
         self.close_project_action = file_menu.addAction("&Close project")
         self.close_project_action.setShortcut(QtGui.QKeySequence.StandardKey.Close)
@@ -350,7 +331,7 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
         log_scale.setCheckable(True)
         log_scale.toggled.connect(self.monitor.loss_chart.set_log_y)
         self.monitor.loss_chart.sigLogScaleChanged.connect(log_scale.setChecked)
-        from studio import help_menu  # noqa: PLC0415
+        from studio import help_menu
 
         self.help_actions = help_menu.install(self)
         self.menu("Help").addAction("&About Sigma Studio").triggered.connect(self._about)
@@ -383,7 +364,7 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
             self.status_backend.setText("")
             return
         t = project.training
-        self.status_backend.setText(f"backend: {t.get('backend', 'cpu')}, workers: {t.get('workers', 1)}")
+        self.status_backend.setText(f"backend: {t.backend}, workers: {t.workers}")
 
     def _state_changed(self, state: str) -> None:
         self._status_pacer.flush()
@@ -393,14 +374,8 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
             backend = trainer.backend
             self.status_backend.setText(f"backend: {backend.name}, workers: {getattr(trainer, 'workers', 1)}")
             self.status_backend.setToolTip(getattr(backend, "reason", ""))
-        active = state in ("starting", "running", "paused", "stopping")
-        enabled = {
-            "start": not active,
-            "pause": state == "running",
-            "resume": state == "paused",
-            "step": state == "paused",
-            "stop": active and state != "stopping",
-        }
+        active = state in BUSY
+        enabled = allowed_commands(state)
         for name, action in getattr(self, "run_actions", {}).items():
             action.setEnabled(enabled[name])
         for action in getattr(self, "example_actions", {}).values():
@@ -423,13 +398,16 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
         self.banner.show_message(text, "info")
 
     def _show_error(self, event) -> None:
+        if event.source == "studio.watch":  # the folder could not be watched: no run stopped
+            self.banner.show_message(event.message[:1].upper() + event.message[1:], "error")
+            return
         self.banner.show_message(
             f"Training stopped on an error: {event.message}\n"
             "Your project is unchanged; fix the setting and press Start again."
         )
 
     def _about(self) -> None:
-        import engine  # noqa: PLC0415
+        import engine
 
         QtWidgets.QMessageBox.about(
             self,

@@ -19,7 +19,8 @@ Saved:
 - ``monitor_histograms.png``: the digits run's weight and gradient histograms tab;
 - ``training_bad_input.png``: a negative learning rate refused at the field, with the reason;
 - ``predict_files.png``: Training > Predict on files… after a short digits run: PNG digits and CSV
-  rows classified, with thumbnails, and a damaged PNG named and skipped.
+  rows classified, with thumbnails, a colour photo with the conversion it got, and a damaged PNG named
+  and skipped.
 
 - ``fit_mismatch.png``: three classes of RGB pictures imported into the digits project: the builder and
   the training panel say what does not fit, with the one-click fix;
@@ -167,13 +168,15 @@ def _predict(app, window, out: Path) -> None:
         Image.fromarray(np.round(x[i].reshape(8, 8) * 255).astype(np.uint8)).save(files[-1])
     np.savetxt(folder / "more_digits.csv", x[100:103], delimiter=",", fmt="%.4f")
     (folder / "scan_damaged.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 40)
-    files += [folder / "more_digits.csv", folder / "scan_damaged.png"]
+    # A colour photo unlike the 8x8 grey digits: the dialog says how it was converted.
+    Image.fromarray(np.round(samples.cat() * 255).astype(np.uint8)).save(folder / "photo.jpg")
+    files += [folder / "more_digits.csv", folder / "photo.jpg", folder / "scan_damaged.png"]
     results = []
     actions.sigPredicted.connect(results.append)
     actions.predict_on_files(files)
     _wait(app, lambda: bool(results), 60, "the predictions")
     dialog = actions.predict_dialog
-    dialog.resize(760, 560)
+    dialog.resize(760, 620)
     for _ in range(10):
         app.processEvents()
     if not dialog.grab().save(str(out / "predict_files.png")):

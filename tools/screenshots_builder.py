@@ -70,19 +70,27 @@ def _host(app, widget, title: str, size=(1280, 760)):
     return window
 
 
-class _Window:
-    """The part of the main window the panels read: ``project`` (no signals needed for a still)."""
+def _holder():
+    """The part of the main window's contract the panels use: ``project`` and ``sigProjectChanged``
+    (as tests/studio/conftest.py's PanelHost); made after the re-exec under Xvfb, so Qt loads late."""
+    from PySide6 import QtCore
 
-    def __init__(self):
-        from engine.project import Project
+    from engine.project import Project
 
-        self.project = Project(name="Digits")
+    class Holder(QtCore.QObject):
+        sigProjectChanged = QtCore.Signal(object)
+
+        def __init__(self):
+            super().__init__()
+            self.project = Project(name="Digits")
+
+    return Holder()
 
 
 def dataset_shots(app, out: Path) -> None:
     from studio.panels.dataset import DatasetPanel
 
-    holder = _Window()
+    holder = _holder()
     panel = DatasetPanel(holder)
     window = _host(app, panel, "Sigma Studio — Dataset")
     with tempfile.TemporaryDirectory() as tmp:
@@ -107,7 +115,7 @@ def dataset_shots(app, out: Path) -> None:
 def builder_shots(app, out: Path) -> None:
     from studio.panels.network_builder import NetworkBuilderPanel
 
-    holder = _Window()
+    holder = _holder()
     holder.project.training["batch_size"] = 64
     panel = NetworkBuilderPanel(holder)
     window = _host(app, panel, "Sigma Studio — Network builder", (1400, 860))

@@ -83,7 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
         "Train the network of a project on its dataset, printing progress and one line of metrics "
         "per epoch. The run is recorded in '<project>.runs/run-NNNN/' next to the project file (settings, "
         "metric history, checkpoints; see 'sigma runs'). Checkpoints go to --checkpoint-dir (default: "
-        "the project's setting, else the run folder's 'checkpoints'); the last one is 'last.h5'.",
+        "the project's setting, else the run folder's 'checkpoints'), named after the project and the "
+        "iteration ('digits-it000115.h5'); the last one is 'last.h5'.",
     )
     p.add_argument("project", metavar="PROJECT", help="project file (JSON, format sigma.project/1)")
     p.add_argument(
@@ -234,6 +235,42 @@ def build_parser() -> argparse.ArgumentParser:
         help="continue an unfinished sweep (the last one, or e.g. sweep-0002): its unfinished trials run",
     )
 
+    steering = (
+        ("pause", "pause a run at its next iteration (it keeps its state; resume continues)"),
+        ("resume", "continue a paused run"),
+        ("step", "let a paused run do N more iterations, then pause again"),
+        ("stop", "stop a run cleanly after writing a final checkpoint (last.h5)"),
+        ("checkpoint", "write a checkpoint of a run now, without stopping it"),
+        ("set", "change a live value of a run: the learning rate or an optimiser setting"),
+    )
+    for name, help_text in steering:
+        p = command(
+            name,
+            help_text,
+            f"{help_text[0].upper()}{help_text[1:]}. Works on any recorded run, started from the studio, "
+            "'sigma train' or 'mpirun ... sigma train --operator mpi', on this machine or another one "
+            "that writes into a shared folder: the command is a file in RUN_FOLDER/control/ that the run "
+            "applies at its next iteration boundary and acknowledges in its events log.",
+        )
+        p.add_argument("run", metavar="RUN_FOLDER", help="the run's folder, e.g. digits.sigma.runs/run-0003")
+        if name == "step":
+            p.add_argument("n", nargs="?", type=_positive_int, default=1, metavar="N", help="iterations (1)")
+        if name == "set":
+            p.add_argument(
+                "values",
+                nargs="+",
+                metavar="NAME=VALUE",
+                help="lr=0.01 (the learning rate), momentum=0.8 (an optimiser setting), or a full registry "
+                "name of a value tagged editable",
+            )
+        p.add_argument(
+            "--wait",
+            type=float,
+            default=10.0,
+            metavar="SECONDS",
+            help="wait this long for the run's acknowledgement (default 10; 0: do not wait)",
+        )
+
     p = command("info", "describe a checkpoint", "Print what a checkpoint holds: network, counters, metrics.")
     p.add_argument("checkpoint", metavar="CHECKPOINT")
     p.add_argument("--json", action="store_true", help="print the information as JSON")
@@ -261,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
         warnings.filterwarnings("ignore", category=RuntimeWarning)
     prog = f"sigma {args.command}"
     try:
-        code = getattr(commands, f"cmd_{args.command}")(args)
+        code = getattr(commands, f"cmd_{args.command}", commands.cmd_control)(args)
         sys.stdout.flush()
         return code
     except BrokenPipeError:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from engine.cli.errors import EXIT_OK, EXIT_USAGE, BadInput, CliError
 from engine.cli.loading import network_from_checkpoint, say
-from engine.cli.runs import cmd_runs, cmd_sweep
+from engine.cli.runs import cmd_control, cmd_runs, cmd_sweep
 from engine.cli.train import cmd_eval, cmd_train
 
 __all__ = [
@@ -23,22 +23,31 @@ __all__ = [
     "cmd_info",
     "cmd_runs",
     "cmd_sweep",
+    "cmd_control",
     "network_from_checkpoint",
 ]
 
 
 # ---------------------------------------------------------------------------------------------- predict
 def cmd_predict(args) -> int:
+    from engine import checkpoint_guard
     from engine import predict as prediction
 
-    net, meta = network_from_checkpoint(args.checkpoint)
+    summary = checkpoint_guard.info(args.checkpoint)  # read in a child; no parameters loaded yet
+    notes: list[str] = []
     try:
-        _name, shape, integer = prediction.network_input(net)
-        # The first bad file ends the command (exit 3) before anything is written.
-        inputs, origins = prediction.read_samples(args.files, shape, integer=integer)
+        # The files are checked against the input the spec declares before the network is built, and
+        # the first bad file ends the command (exit 3) before anything is written.
+        _name, shape, integer = prediction.spec_input(summary["network_spec"])
+        inputs, origins = prediction.read_samples(
+            args.files, shape, integer=integer, summary=summary.get("input_summary"), notes=notes
+        )
     except prediction.PredictInputError as exc:
         message = str(exc) if exc.file else f"{args.checkpoint}: {exc}"
         raise BadInput(message) from None
+    for note in notes:  # what differs from the training data, and the conversion applied
+        print(f"warning: {note}", file=sys.stderr)
+    net, meta = network_from_checkpoint(args.checkpoint)
     classes = meta.get("classes") if isinstance(meta.get("classes"), list) else None
     table = prediction.predictions(net, inputs, origins, classes=classes, batch_size=args.batch_size)
     prediction.write_csv(table, args.output)

@@ -99,7 +99,7 @@ def exit_code_for(exc: BaseException) -> int:
     try:
         from engine.export import ExportError
     except Exception:  # onnx missing: no export errors can happen either
-        ExportError = ()  # noqa: N806
+        ExportError = ()
     if ExportError and isinstance(exc, ExportError):
         return EXIT_CANNOT_EXPORT
     if isinstance(exc, _bad_input_types()):

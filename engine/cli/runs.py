@@ -1,14 +1,17 @@
-"""``sigma runs``: the table of a project's recorded runs (the studio's run table, as text or CSV)."""
+"""``sigma runs``: the table of a project's recorded runs (the studio's run table, as text or CSV), with
+each run's live state; ``sigma pause|resume|step|stop|checkpoint|set RUN_FOLDER``: steer a run through
+its control folder (:mod:`engine.runs.control`); ``sigma sweep``."""
 
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 from engine.cli.errors import EXIT_OK, BadInput
 from engine.cli.loading import say
 
-__all__ = ["cmd_runs", "cmd_sweep"]
+__all__ = ["cmd_runs", "cmd_sweep", "cmd_control"]
 
 
 def cmd_runs(args) -> int:
@@ -32,6 +35,71 @@ def cmd_runs(args) -> int:
     for line in table.lines():
         say(line)
     return EXIT_OK
+
+
+# ---------------------------------------------------------------------------------------------- steering
+def _set_values(texts: list[str]) -> dict:
+    from engine.cli.errors import EXIT_USAGE, CliError
+
+    values = {}
+    for text in texts:
+        name, sep, value = text.partition("=")
+        try:
+            if not sep or not name.strip():
+                raise ValueError
+            values[name.strip()] = float(value)
+        except ValueError:
+            raise CliError(f"expected NAME=NUMBER (e.g. lr=0.01), got {text!r}", EXIT_USAGE) from None
+    return values
+
+
+def cmd_control(args) -> int:
+    """``sigma pause|resume|step|stop|checkpoint|set RUN_FOLDER``: write the command, then wait (up to
+    ``--wait`` seconds) for the run's acknowledgement and print it."""
+    from engine.cli.errors import EXIT_FAILURE, EXIT_USAGE, CliError
+    from engine.runs import ControlError, RunError, send_control
+    from engine.runs.eventlog import EventLogReader
+    from engine.runs.live import live_state
+
+    folder = Path(args.run)
+    values = _set_values(args.values) if args.command == "set" else {}
+    if args.command == "step":
+        values = {"n": args.n}
+    try:
+        ident = send_control(folder, args.command, by=f"sigma {args.command}", **values)
+    except ControlError as exc:
+        usage = args.command == "set" or "unknown command" in str(exc)
+        raise CliError(str(exc), EXIT_USAGE if usage else EXIT_FAILURE) from None
+    except RunError as exc:
+        raise BadInput(str(exc)) from None
+    name = folder.resolve().name
+    if args.wait <= 0:
+        say(f"{name}: {args.command} sent")
+        return EXIT_OK
+    log = EventLogReader(folder / "events")
+    deadline = time.monotonic() + args.wait
+    while True:
+        for record in log.read_new():
+            fields = record.get("e") if isinstance(record.get("e"), dict) else {}
+            if record.get("k") == "control" and fields.get("id") == ident:
+                message = f"{name}: {args.command} {fields.get('outcome')} at iteration {record.get('at')}"
+                message += f": {fields.get('message')}"
+                if fields.get("outcome") != "applied":
+                    raise CliError(message, EXIT_FAILURE)
+                say(message)
+                return EXIT_OK
+        if time.monotonic() >= deadline:
+            break
+        time.sleep(0.1)
+    from engine.runs import open_run
+
+    record = open_run(folder)
+    state = live_state(record.status, record.meta)
+    raise CliError(
+        f"{name}: no acknowledgement within {args.wait:g} s (the run is {state}); the command waits in "
+        f"{folder / 'control'} and applies when the run reads it",
+        EXIT_FAILURE,
+    )
 
 
 # ---------------------------------------------------------------------------------------------- sweep

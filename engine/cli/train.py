@@ -130,9 +130,15 @@ def cmd_train(args) -> int:
     if kind != "auto":
         trainer.use_operator(kind, workers=args.workers or (1 if kind == "mpi" else None))
     writer = getattr(trainer.operator, "is_writer", True)  # MPI: rank 0 alone prints and writes
+    if kind == "mpi" and not writer and not getattr(args, "no_record", False):
+        from engine.runs import RunController
+
+        trainer.add_hook(RunController())  # receives the values rank 0's controller broadcasts
     args.quiet = args.quiet or not writer
-    if args.resume:
-        restore(trainer, args.resume)
+    if args.resume:  # a recorded run: a resume, or a branch on edited data (said in one line)
+        note = restore(trainer, args.resume, run)
+        if note and not args.quiet:
+            say(note)
     if trainer.epoch >= run.epochs:
         if run.folder is not None:  # nothing was trained: no run to keep
             from engine.runs import delete_run

@@ -135,12 +135,12 @@ class Constant(Initialiser):
         return {"value": self.value}
 
 
-def Zeros() -> Constant:  # noqa: N802 - reads like a class at call sites
+def Zeros() -> Constant:  # reads like a class at call sites
     """``Constant(0)``."""
     return Constant(0.0)
 
 
-def Ones() -> Constant:  # noqa: N802
+def Ones() -> Constant:
     """``Constant(1)``."""
     return Constant(1.0)
 

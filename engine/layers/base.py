@@ -23,7 +23,7 @@ import numpy as np
 
 from ..autodiff.tensor import Tensor
 from ..init import Initialiser, as_initialiser
-from .arguments import (  # noqa: F401 - re-exported: layer modules import them from here
+from .arguments import (  # re-exported: layer modules import them from here
     LayerError,
     LayerShapeError,
     _label,

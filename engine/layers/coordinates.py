@@ -139,7 +139,7 @@ class FourierFeatures(Layer):
         was_built = self.built
         super().build(input_shape, rng, dtype, backend)
         if not was_built:
-            from ..backend import get_backend  # noqa: PLC0415 - as Layer.build does
+            from ..backend import get_backend  # as Layer.build does
 
             values = self.projection(self.input_shape[-1]).astype(dtype)
             self.buffers["projection"] = get_backend(backend or "cpu").from_host(values)

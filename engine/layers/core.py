@@ -8,6 +8,7 @@ import numpy as np
 
 from ..init import Constant, HeUniform, LeCunNormal, XavierUniform
 from ..ops import activations as act
+from ..ops.dropout import dropout
 from ..ops.linalg import linear
 from ..ops.periodic import sin
 from ..ops.shape import reshape
@@ -243,8 +244,6 @@ class Dropout(Layer):
     def forward(self, x, training=False):
         if not training or self.rate == 0:
             return x
-        from ..ops.dropout import dropout  # noqa: PLC0415 - the op module lands separately
-
         if self.rng is None:
             self.rng = np.random.default_rng()
         return dropout(x, self.rate, training, self.rng)

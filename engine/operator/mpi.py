@@ -34,7 +34,7 @@ __all__ = ["MPIOperator", "MPIGroup", "QuietEventBus", "mpi_status"]
 def mpi_status() -> tuple[bool, str]:
     """Whether mpi4py imports (and MPI initialises), and why not."""
     try:
-        from mpi4py import MPI  # noqa: F401, PLC0415
+        from mpi4py import MPI  # noqa: F401
     except Exception as exc:  # ImportError, or an MPI library that fails to load
         return False, f"mpi4py is unavailable ({type(exc).__name__}: {exc}); pip install mpi4py"
     return True, ""
@@ -52,7 +52,7 @@ class MPIGroup:
     the host)."""
 
     def __init__(self, comm):
-        from mpi4py import MPI  # noqa: PLC0415
+        from mpi4py import MPI
 
         self.comm, self._sum = comm, MPI.SUM
 
@@ -81,13 +81,13 @@ class MPIOperator(Operator):
     """
 
     def __init__(self, trainer, comm=None):
-        from engine.optional import require  # noqa: PLC0415
+        from engine.optional import require
 
         require("mpi4py", feature="operator 'mpi'", extra="mpi")  # not installed: MissingDependency
         ok, why = mpi_status()
         if not ok:
             raise RuntimeError(f"operator 'mpi' cannot start: {why}")
-        from mpi4py import MPI  # noqa: PLC0415
+        from mpi4py import MPI
 
         for attr in ("to_spec", "layers"):
             if not hasattr(trainer.network, attr):
@@ -118,7 +118,7 @@ class MPIOperator(Operator):
     def make_workers(self) -> list[Worker]:
         t = self.trainer
         if not self.is_writer:
-            from ..hooks.saver import CheckpointSaver  # noqa: PLC0415
+            from ..hooks.saver import CheckpointSaver
 
             for hook in list(t.hooks):
                 if isinstance(hook, CheckpointSaver):
@@ -130,7 +130,9 @@ class MPIOperator(Operator):
             shard_network(net, context)
             self._copy, self._grads, self._flat = (net, context, src), {}, None
         net, context, _ = self._copy
-        worker = Worker(net, ScaledLoss(t.loss_function, context), t.backend, t.registry.copy(), t.metrics)
+        worker = Worker(
+            net, ScaledLoss(t.loss_function, context), t.backend, self.worker_registry(), t.metrics
+        )
         worker.context = context
         return [worker]
 
@@ -211,7 +213,7 @@ def _rows(value) -> int | None:
 
 
 def _module_of(array):
-    from ..backend import get_array_module  # noqa: PLC0415
+    from ..backend import get_array_module
 
     return get_array_module(array)
 

@@ -1,9 +1,12 @@
 """The operator: owns the run state and the workers, runs the training loop, steps the optimiser.
 
 The loop runs on whichever thread calls :meth:`Operator.run` (the trainer's ``fit``). Commands come
-from any thread through :class:`~engine.operator.state.RunControl`. Values set in the trainer's global
-registry while training (``optimiser.learning_rate`` from the GUI, a scheduler hook) are queued and
-applied at the next iteration boundary, to the optimiser and to every worker's local registry.
+from any thread through :class:`~engine.operator.state.RunControl`.
+
+Live values: the trainer's registry is the one engine-side door. A value set there while training
+(``optimiser.learning_rate`` from the studio's bridge, a scheduler hook, a run folder's control file) is
+queued here and applied at the next iteration boundary: ``optimiser.*`` to the one optimiser (workers
+compute gradients and never hold optimiser settings), anything else to every worker's local registry.
 """
 
 from __future__ import annotations
@@ -112,18 +115,30 @@ class Operator:
         if not changes:
             return
         optimiser = self.trainer.optimiser
+        local = []
         for identifier, value in changes:
             head, _, attr = identifier.partition(".")
-            if head == "optimiser" and attr in getattr(optimiser, "hyperparameters", ()):
+            if head != "optimiser":
+                local.append((identifier, value))
+            elif attr in getattr(optimiser, "hyperparameters", ()):
                 setattr(optimiser, attr, float(value))
-        for worker in self.workers:
-            worker.apply_changes(changes)
+        if local:
+            for worker in self.workers:
+                worker.apply_changes(local)
 
     # ------------------------------------------------------------------ workers
     def make_workers(self) -> list[Worker]:
         """One CPU (or single-device) worker on the trainer's own network."""
         t = self.trainer
-        return [Worker(t.network, t.loss_function, t.backend, t.registry.copy(), t.metrics)]
+        return [Worker(t.network, t.loss_function, t.backend, self.worker_registry(), t.metrics)]
+
+    def worker_registry(self):
+        """A worker's local registry: a copy of the trainer's without the optimiser's settings (the
+        operator steps the one optimiser; a worker only computes gradients)."""
+        registry = self.trainer.registry.copy()
+        if "optimiser" in registry.keys():
+            registry.remove("optimiser")
+        return registry
 
     def compute(self, batch: dict):
         """Loss and gradients of ``batch`` into the trainer's parameters; returns the WorkerResult."""

@@ -13,7 +13,20 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 
-__all__ = ["IDLE", "RUNNING", "PAUSED", "STOPPING", "STOPPED", "FINISHED", "ERROR", "STATES", "RunControl"]
+__all__ = [
+    "IDLE",
+    "RUNNING",
+    "PAUSED",
+    "STOPPING",
+    "STOPPED",
+    "FINISHED",
+    "ERROR",
+    "STATES",
+    "STARTING",
+    "BUSY",
+    "allowed_commands",
+    "RunControl",
+]
 
 IDLE, RUNNING, PAUSED, STOPPING, STOPPED, FINISHED, ERROR = (
     "idle",
@@ -26,6 +39,22 @@ IDLE, RUNNING, PAUSED, STOPPING, STOPPED, FINISHED, ERROR = (
 )
 STATES = (IDLE, RUNNING, PAUSED, STOPPING, STOPPED, FINISHED, ERROR)
 _ACTIVE = (RUNNING, PAUSED, STOPPING)
+#: The studio's bridge reports this while it builds a run's trainer (no RunControl exists yet).
+STARTING = "starting"
+#: A run is under way (being built, or its training thread alive): no second run may start.
+BUSY = (STARTING, *_ACTIVE)
+
+
+def allowed_commands(state: str) -> dict[str, bool]:
+    """The one table of which run command makes sense in ``state``: ``{"start", "pause", "resume",
+    "step", "stop"} -> bool`` (the studio's buttons, menu items and toolbar follow it)."""
+    return {
+        "start": state not in BUSY,
+        "pause": state == RUNNING,
+        "resume": state == PAUSED,
+        "step": state == PAUSED,
+        "stop": state in BUSY and state != STOPPING,
+    }
 
 
 class RunControl:

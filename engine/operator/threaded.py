@@ -82,7 +82,7 @@ class ThreadPoolOperator(Operator):
         workers = []
         for k, (net, context) in enumerate(self._copies):
             loss = ScaledLoss(t.loss_function, context)
-            worker = Worker(net, loss, t.backend, t.registry.copy(), t.metrics, index=k)
+            worker = Worker(net, loss, t.backend, self.worker_registry(), t.metrics, index=k)
             worker.context = context
             workers.append(worker)
         # Worker 0 runs on the training thread itself: N workers need N - 1 pool threads.

@@ -7,7 +7,7 @@ import numpy as np
 from ..autodiff.errors import ShapeError
 from ..autodiff.function import Function
 from ..autodiff.tensor import Tensor
-from .broadcast import broadcast_to  # noqa: F401 - re-exported as a shape op
+from .broadcast import broadcast_to  # re-exported as a shape op
 
 __all__ = [
     "reshape",

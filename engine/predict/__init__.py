@@ -37,6 +37,7 @@ from engine.predict.files import (
     IMAGE_SUFFIXES,
     TABLE_SUFFIXES,
     PredictInputError,
+    input_summary,
     read_file,
     read_files,
     read_samples,
@@ -47,6 +48,8 @@ __all__ = [
     "TABLE_SUFFIXES",
     "PredictInputError",
     "network_input",
+    "spec_input",
+    "input_summary",
     "read_file",
     "read_samples",
     "read_files",
@@ -117,6 +120,28 @@ def network_input(network) -> tuple[str, tuple, bool]:
     name = network.input_names[0]
     integer = getattr(network.layers[name], "dtype", "float") == "int"
     return name, tuple(int(d) for d in network.input_shapes[name]), integer
+
+
+def spec_input(spec: dict) -> tuple[str, tuple, bool]:
+    """``(name, per-sample shape, integer)`` of a network spec's one input, read from the spec alone
+    (nothing built), so prediction files are checked before the network is made.
+
+    Raises
+    ------
+    PredictInputError
+        For several inputs, or an input node without a usable shape.
+    """
+    names = spec.get("inputs") if isinstance(spec, dict) else None
+    if not isinstance(names, list) or len(names) != 1:
+        count = len(names) if isinstance(names, list) else 0
+        raise PredictInputError(
+            f"the network takes {count} inputs; predicting from files handles one-input networks"
+        )
+    node = next((n for n in spec.get("nodes", []) if isinstance(n, dict) and n.get("name") == names[0]), {})
+    shape = node.get("shape")
+    if not isinstance(shape, list) or not all(isinstance(d, int) and d > 0 for d in shape):
+        raise PredictInputError(f"the network's input {names[0]!r} has no usable shape ({shape!r})")
+    return str(names[0]), tuple(shape), node.get("dtype") == "int"
 
 
 # ---------------------------------------------------------------------------------------------- predicting
@@ -231,7 +256,7 @@ def write_csv(table: Predictions, path=None) -> None:
     half-written CSV in place of the user's previous one.
     """
     tmp = Path(path).with_name(f".{Path(path).name}.tmp-{os.getpid()}") if path else None
-    out = open(tmp, "w", newline="", encoding="utf-8") if tmp else sys.stdout  # noqa: SIM115
+    out = open(tmp, "w", newline="", encoding="utf-8") if tmp else sys.stdout
     try:
         writer = csv.writer(out)
         writer.writerow(table.header)

@@ -11,7 +11,15 @@ import os
 
 import numpy as np
 
-__all__ = ["IMAGE_SUFFIXES", "TABLE_SUFFIXES", "PredictInputError", "read_file", "read_samples", "read_files"]
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "TABLE_SUFFIXES",
+    "PredictInputError",
+    "input_summary",
+    "read_file",
+    "read_samples",
+    "read_files",
+]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 TABLE_SUFFIXES = (".csv", ".tsv", ".txt")
@@ -32,9 +40,59 @@ class PredictInputError(ValueError):
         self.file, self.row = file, row
 
 
+_SUMMARY_SAMPLES = 4096  # records looked at for the training data's value range
+
+
+def input_summary(inputs) -> dict:
+    """What prediction files are compared with: ``{"shape": [...], "min": float, "max": float}`` of the
+    training inputs (per-sample shape; the range over the first 4,096 samples, so a large dataset on
+    disk is not read whole). Stored in checkpoints (``meta["input_summary"]``)."""
+    n = len(inputs)
+    head = np.asarray(inputs[np.arange(min(n, _SUMMARY_SAMPLES))], dtype=np.float64)
+    shape = [int(d) for d in head.shape[1:]]
+    if head.size == 0 or not np.all(np.isfinite(head)):
+        return {"shape": shape}
+    return {"shape": shape, "min": float(head.min()), "max": float(head.max())}
+
+
+def _range(summary) -> tuple[float, float] | None:
+    if not isinstance(summary, dict):
+        return None
+    lo, hi = summary.get("min"), summary.get("max")
+    if not isinstance(lo, int | float) or not isinstance(hi, int | float) or not lo <= hi:
+        return None
+    return float(lo), float(hi)
+
+
+def _g(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def _range_note(path, batch: np.ndarray, summary) -> str | None:
+    """A warning when the values lie well outside the training data's range (nothing converted)."""
+    known = _range(summary)
+    if known is None or batch.size == 0:
+        return None
+    lo, hi = known
+    margin = 0.1 * max(hi - lo, 1e-12)
+    low, high = float(batch.min()), float(batch.max())
+    if low >= lo - margin and high <= hi + margin:
+        return None
+    return (
+        f"{path}: values {_g(low)} to {_g(high)}, but the training data's are {_g(lo)} to {_g(hi)}; nothing "
+        "was converted, so the predictions may mean little (scale the file as the training data was)"
+    )
+
+
 # ---------------------------------------------------------------------------------------------- reading
-def read_file(path, input_shape, integer: bool = False) -> np.ndarray:
+def read_file(path, input_shape, integer: bool = False, summary=None, notes=None) -> np.ndarray:
     """The samples in one file for an input of per-sample shape ``input_shape``.
+
+    ``summary`` (:func:`input_summary` of the training inputs, from the checkpoint) lets an image's
+    pixels be scaled to the training data's range; every conversion applied (resized, made grey,
+    values scaled, reshaped) and every value range far from the training data's is appended to
+    ``notes`` (a list) as one sentence naming the file, e.g. ``"photo.jpg: 640x480 RGB -> resized to 8x8
+    grey"``.
 
     Returns
     -------
@@ -61,10 +119,11 @@ def read_file(path, input_shape, integer: bool = False) -> np.ndarray:
     except OSError as exc:
         raise PredictInputError(f"{path}: {exc.strerror or exc}", path) from None
     lower = path.lower()
+    said: list[str] = []
     if lower.endswith(IMAGE_SUFFIXES):
-        batch = _image(path, shape)
+        batch = _image(path, shape, summary, said)
     elif lower.endswith(".npy"):
-        batch = _npy(path, shape)
+        batch = _npy(path, shape, said)
     elif lower.endswith(TABLE_SUFFIXES):
         batch = _table(path, shape)
     else:
@@ -78,11 +137,18 @@ def read_file(path, input_shape, integer: bool = False) -> np.ndarray:
         if np.any(batch != np.round(batch)) or np.any(batch < 0):
             raise PredictInputError(f"{path}: this network takes indices (whole numbers >= 0)", path)
         batch = batch.astype(np.int64)
+    elif not lower.endswith(IMAGE_SUFFIXES):  # an image's range is converted, not warned about
+        warning = _range_note(path, batch, summary)
+        if warning:
+            said.append(warning)
+    if notes is not None:
+        notes.extend(said)
     return batch
 
 
-def read_samples(files, input_shape, integer: bool = False):
-    """Read every file; the first bad one raises (nothing is predicted then).
+def read_samples(files, input_shape, integer: bool = False, summary=None, notes=None):
+    """Read every file; the first bad one raises (nothing is predicted then). ``summary`` and ``notes``
+    as for :func:`read_file`.
 
     Returns
     -------
@@ -90,12 +156,13 @@ def read_samples(files, input_shape, integer: bool = False):
     origins : list of (str, int)
         The file (as given) and the 1-based sample number within it, one per sample.
     """
-    inputs, origins, _problems = _read(files, input_shape, integer, stop_at_first=True)
+    inputs, origins, _problems = _read(files, input_shape, integer, True, summary, notes)
     return inputs, origins
 
 
-def read_files(files, input_shape, integer: bool = False):
-    """Read every file that can be read; bad files are skipped, not fatal.
+def read_files(files, input_shape, integer: bool = False, summary=None, notes=None):
+    """Read every file that can be read; bad files are skipped, not fatal. ``summary`` and ``notes``
+    as for :func:`read_file`.
 
     Returns
     -------
@@ -104,16 +171,16 @@ def read_files(files, input_shape, integer: bool = False):
     problems : list of PredictInputError
         One per skipped file, in the order given.
     """
-    return _read(files, input_shape, integer, stop_at_first=False)
+    return _read(files, input_shape, integer, False, summary, notes)
 
 
-def _read(files, input_shape, integer, stop_at_first):
+def _read(files, input_shape, integer, stop_at_first, summary=None, notes=None):
     shape = tuple(int(d) for d in input_shape)
     chunks, origins, problems = [], [], []
     for file in files:
         path = os.fspath(file)
         try:
-            batch = read_file(path, shape, integer)
+            batch = read_file(path, shape, integer, summary, notes)
         except PredictInputError as exc:
             if stop_at_first:
                 raise
@@ -126,14 +193,22 @@ def _read(files, input_shape, integer, stop_at_first):
     return inputs, origins, problems
 
 
-def _fit(path, array: np.ndarray, shape: tuple) -> np.ndarray:
+def _fit(path, array: np.ndarray, shape: tuple, notes=None) -> np.ndarray:
     """``array`` as a batch (N, *shape): one sample of the shape or size, or several along axis 0."""
     size = math.prod(shape)
-    if array.shape == shape or (array.ndim <= 1 and array.size == size):
+    if array.shape == shape:
         return array.reshape(1, *shape)
     if array.ndim >= 1 and array.shape[1:] == shape:
         return array
+    said = notes if notes is not None else []
+    if array.ndim <= 1 and array.size == size:
+        said.append(f"{path}: an array of shape {array.shape} -> reshaped to one sample of shape {shape}")
+        return array.reshape(1, *shape)
     if array.ndim >= 2 and math.prod(array.shape[1:]) == size:
+        said.append(
+            f"{path}: {len(array)} sample(s) of shape {array.shape[1:]} -> reshaped to {shape} like the "
+            "training data"
+        )
         return array.reshape(len(array), *shape)
     raise PredictInputError(
         f"{path}: holds an array of shape {array.shape}; the network takes samples of shape {shape} "
@@ -142,7 +217,7 @@ def _fit(path, array: np.ndarray, shape: tuple) -> np.ndarray:
     )
 
 
-def _npy(path, shape):
+def _npy(path, shape, notes=None):
     from engine.data.budget import check_declared
     from engine.data.errors import DataImportError
     from engine.data.readers.arrays import load_npy
@@ -156,7 +231,7 @@ def _npy(path, shape):
     except DataImportError as exc:
         raise PredictInputError(f"{path}: {exc.reason}", path) from None
     with np.errstate(over="ignore", invalid="ignore"):  # beyond float32 becomes inf, refused later
-        return _fit(path, np.asarray(array, dtype=np.float32), shape)
+        return _fit(path, np.asarray(array, dtype=np.float32), shape, notes)
 
 
 def _table(path, shape):
@@ -226,7 +301,24 @@ def _image_layout(shape):
     return None
 
 
-def _image(path, shape):
+_MODES = {"L": "grey", "LA": "grey with alpha", "1": "black-and-white", "P": "palette", "RGB": "RGB"}
+_MODES.update({"RGBA": "RGBA", "CMYK": "CMYK", "I;16": "16-bit grey", "I": "32-bit grey", "F": "float grey"})
+
+
+def _mode_and_top(path) -> tuple[str, float]:
+    """The image's colour mode in words and its largest pixel value (header only)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as img:
+            mode = img.mode
+    except Exception:  # it decoded a moment ago; a header that fails now just says less
+        return "image", 255.0
+    top = {"1": 1.0, "I;16": 65535.0, "I": 65535.0, "F": 1.0}.get(mode, 255.0)
+    return _MODES.get(mode, mode), top
+
+
+def _image(path, shape, summary=None, notes=None):
     layout = _image_layout(shape)
     if layout is None:
         raise PredictInputError(
@@ -237,11 +329,26 @@ def _image(path, shape):
     from engine.data.readers.images import decode_image
 
     try:
-        pixels, _ = decode_image(path, color=color, size=tuple(size))
+        pixels, original = decode_image(path, color=color, size=tuple(size))
     except DataImportError as exc:
         raise PredictInputError(str(exc), path) from None
     if order == "chw":
         pixels = pixels.transpose(2, 0, 1)
     elif order == "hw":
         pixels = pixels[..., 0]
-    return np.ascontiguousarray(pixels, dtype=np.float32).reshape(1, *shape)
+    pixels = np.ascontiguousarray(pixels, dtype=np.float32).reshape(1, *shape)
+    mode, top = _mode_and_top(path)
+    want = "grey" if color == "grayscale" else "RGB"
+    changes = []
+    resized = tuple(original) != tuple(size)
+    if resized or mode != want:
+        where = f"resized to {size[1]}x{size[0]}" if resized else "made"
+        changes.append(f"{where} {want}" if mode != want else where)
+    known = _range(summary)
+    if known is not None and not (abs(known[0]) <= 0.05 and abs(known[1] - 1.0) <= 0.05):
+        lo, hi = known  # the training images were not in [0, 1]: map the pixels onto their range
+        pixels = (np.float32(lo) + pixels * np.float32(hi - lo)).astype(np.float32)
+        changes.append(f"values scaled 0-{_g(top)} -> {_g(lo)}-{_g(hi)} like the training data")
+    if changes and notes is not None:
+        notes.append(f"{path}: {original[1]}x{original[0]} {mode} -> " + ", ".join(changes))
+    return pixels

@@ -5,12 +5,18 @@ Each run of a saved project gets a folder ``<project file>.runs/run-NNNN/`` (see
 they are plain append-only files). :func:`engine.run.build_run` makes the folder and installs
 :class:`RunRecorder`, so a run started from the studio, ``sigma train`` or ``sigma sweep`` is recorded the
 same way. ``sigma runs`` and the studio's run table both read :func:`run_table`.
+
+A run folder is also the contract for watching and steering a run from another process or machine
+(issue 21): :class:`LiveReader` (:mod:`engine.runs.live`) reads it while it is written, rebuilding the
+trainer's events, and :func:`send_control` (:mod:`engine.runs.control`) writes the command files the
+run's :class:`RunController` obeys.
 """
 
 from __future__ import annotations
 
 import copy
 
+from .control import ControlError, RunController, send_control
 from .folder import (
     RunError,
     RunRecord,
@@ -24,11 +30,15 @@ from .folder import (
     run_of_path,
     runs_dir,
 )
+from .live import LiveReader, live_state
 from .recorder import RunRecorder
 from .series import SeriesReader, SeriesWriter
 from .table import RunTable, flatten_settings, lower_is_better, run_table
 
 __all__ = [
+    "ControlError",
+    "LiveReader",
+    "RunController",
     "RunError",
     "RunRecord",
     "RunRecorder",
@@ -48,6 +58,8 @@ __all__ = [
     "run_of_path",
     "run_table",
     "runs_dir",
+    "live_state",
+    "send_control",
 ]
 
 # Settings a resume may change without making it a different experiment.

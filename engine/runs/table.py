@@ -12,6 +12,7 @@ import json
 import math
 
 from .folder import RunRecord
+from .live import live_state
 
 __all__ = ["RunTable", "run_table", "flatten_settings", "lower_is_better", "SKIPPED_METRICS"]
 
@@ -71,9 +72,11 @@ class RunTable:
     Attributes
     ----------
     columns : list of str
-        Column keys in order: ``run``, ``label``, ``star``, ``state``, each differing setting
+        Column keys in order: ``run``, ``label``, ``star``, ``state`` (running, paused, finished, stopped,
+        failed or lost: :func:`engine.runs.live.live_state`), each differing setting
         (``optimiser.learning_rate``), ``final <metric>`` and ``best <metric>`` for the loss, the
-        first other metric and their validation twins, then ``progress`` (epochs done of planned),
+        first other metric and their validation twins, then ``progress`` (epochs done of planned, and the
+        iteration while the run lives),
         ``parent``, ``sweep`` (when a run came from one), ``started`` and ``note``.
     rows : list of dict
         One per run: column key -> raw value (None when the run has none).
@@ -171,11 +174,13 @@ def run_table(records: list[RunRecord]) -> RunTable:
         status = record.status
         planned = status.get("planned_epochs")
         epochs = f"{status.get('epoch', 0)}/{planned}" if planned else str(status.get("epoch", 0))
+        if status.get("state") in ("running", "paused", "stopping") and status.get("iteration"):
+            epochs += f", it {status['iteration']}"  # a live run: how far into the epoch it is
         row = {
             "run": record.name,
             "label": record.label,
             "star": record.starred,
-            "state": status.get("state", "?"),
+            "state": live_state(status, record.meta) if status else "?",  # "?": status.json unreadable
             "parent": f"{parent.get('kind', '')} of {parent.get('run')}" if parent else None,
             "started": _started(record),
             "progress": epochs,

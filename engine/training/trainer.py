@@ -13,6 +13,7 @@ from ..operator import Tally
 from ..operator.factory import make_operator
 from ..optim import from_spec as optimiser_from_spec
 from ..registry import Registry
+from ..settings import TRAINING_DEFAULTS
 from .data import as_dataset, as_iterator, fingerprint_of, ordered_batches
 from .history import EPOCH_CAPACITY, ITERATION_CAPACITY, BoundedHistory
 from .losses import resolve_loss
@@ -34,6 +35,8 @@ class Trainer:
         A name from :mod:`engine.ops.losses` (``"softmax_cross_entropy"``, ``"mean_squared_error"``...) or
         ``loss(outputs, targets) -> 0-d Tensor``; ``None`` uses the network's loss head.
     batch_size : int
+        Records per optimiser step. The defaults of these keywords are the project's
+        (:data:`engine.settings.TRAINING_DEFAULTS`), so a Trainer built by hand trains like a new project.
     seed : int
         Seeds shuffling, dropout (``network.seed``), initialisers and the trainer's own generator: the
         same seed, data and settings give bit-identical results on the CPU.
@@ -80,12 +83,12 @@ class Trainer:
     def __init__(
         self,
         network,
-        optimiser="adam",
+        optimiser=TRAINING_DEFAULTS["optimiser"]["type"],
         loss=None,
-        batch_size: int = 32,
-        seed: int = 0,
-        backend="cpu",
-        workers: int = 1,
+        batch_size: int = TRAINING_DEFAULTS["batch_size"],
+        seed: int = TRAINING_DEFAULTS["seed"],
+        backend=TRAINING_DEFAULTS["backend"],
+        workers: int = TRAINING_DEFAULTS["workers"],
         operator: str = "auto",
         hooks=(),
         initialisers=None,

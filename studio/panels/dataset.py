@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import os
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import (
     QFileDialog,
     QFrame,
@@ -130,12 +130,11 @@ class DatasetPanel(QWidget):
         self.cancel_button.clicked.connect(self.cancel_import)
         self.summary.linkActivated.connect(lambda _link: self.reload())
         self.split_box.sigChanged.connect(self._on_settings_changed)
-        if window is not None and hasattr(window, "sigProjectChanged"):
+        if window is not None:
             window.sigProjectChanged.connect(self.load_project)
-        if isinstance(window, QObject):
             window.installEventFilter(self)  # closing the window cancels a running import
-        if getattr(window, "project", None) is not None:
-            self.load_project(window.project)
+            if window.project is not None:
+                self.load_project(window.project)
 
     def _build_layout(self) -> None:
         top = QHBoxLayout()

@@ -20,14 +20,22 @@ from studio.widgets.log_view import LogView
 from studio.widgets.mistakes_view import MistakesView
 from studio.widgets.sample_view import SampleView
 
-__all__ = ["QtMonitorPanel"]
+__all__ = ["MonitorPanel"]
 
 _SPECIAL = ("learning_rate", "samples_per_second", "seconds", "time", "iteration_time")
 _KEEP_RUNS = 5  # runs kept for comparison; older ones are forgotten
 
 
-class QtMonitorPanel(QtWidgets.QWidget):
-    """Live view of the bridge's current run (and up to four earlier runs, dotted)."""
+class MonitorPanel(QtWidgets.QWidget):
+    """Live view of the bridge's current run (and up to four earlier runs, dotted).
+
+    Signals
+    -------
+    sigContinuing(str)
+        "Continue from here" is starting a run from the run folder named so (``run-0003``).
+    """
+
+    sigContinuing = QtCore.Signal(str)
 
     def __init__(
         self,
@@ -146,6 +154,7 @@ class QtMonitorPanel(QtWidgets.QWidget):
         self.mistakes.sigCellClicked.connect(self.open_cell)
         self.mistakes.sigClassClicked.connect(self.open_class)
         self.mistakes.sigWorstClicked.connect(self.open_worst)
+        self.mistakes.sigContinueClicked.connect(self.continue_from_here)
         self.project = None  # the open project: sample edits go into it (see set_project)
         self.validation_predictions = None  # the newest ValidationPredictions of the current run
         self.browser = None
@@ -368,8 +377,8 @@ class QtMonitorPanel(QtWidgets.QWidget):
         if run is None or event is None or getattr(run, "validation_data", None) is None:
             self.log.add_line("info", "The samples appear after a classifier's first validation pass.")
             return None
-        from engine.data.edits import DatasetEdits, EditError  # noqa: PLC0415 - only when browsing
-        from studio.widgets.samples_browser import BrowserData, SamplesBrowser  # noqa: PLC0415
+        from engine.data.edits import DatasetEdits, EditError  # only when browsing
+        from studio.widgets.samples_browser import BrowserData, SamplesBrowser
 
         try:
             edits = DatasetEdits.from_list(
@@ -383,6 +392,7 @@ class QtMonitorPanel(QtWidgets.QWidget):
             self.browser.deleteLater()
         self.browser = SamplesBrowser(BrowserData.from_run(run, event), edits, self)
         self.browser.sigEditsChanged.connect(self._edits_changed)
+        self.browser.sigContinueClicked.connect(self.continue_from_here)
         self.browser.show()
         return self.browser
 
@@ -417,6 +427,44 @@ class QtMonitorPanel(QtWidgets.QWidget):
             dataset.pop("edits", None)
         self.project.dataset = dataset
         self.log.add_line("info", f"sample edits: {len(edits)} (the next run trains on the edited data)")
+
+    def continue_from_here(self) -> bool:
+        """Train on from the latest checkpoint of the run on screen with the project as it is now
+        (its sample edits, its settings), as a new run: a branch of that run, drawn from its iteration
+        beside its line. Returns whether the run started (else a log line says why)."""
+        from engine.runs.continuation import continued_project, latest_checkpoint
+
+        run = self.bridge.run
+        folder = getattr(run, "folder", None)
+        if self.bridge.busy:
+            self.log.add_line(
+                "info", "Stop the run first (Training > Stop): then continue from its checkpoint."
+            )
+            return False
+        if self.project is None or run is None:
+            self.log.add_line("info", "Train a run first: Continue from here trains on from its checkpoint.")
+            return False
+        if folder is None:
+            self.log.add_line(
+                "info", "Save the project first: runs (and their checkpoints) are recorded then."
+            )
+            return False
+        if getattr(run.project, "path", None) != self.project.path:  # another project opened since
+            self.log.add_line(
+                "info", f"{folder.name} is a run of another project: open that project to continue it."
+            )
+            return False
+        checkpoint = latest_checkpoint(folder)
+        if checkpoint is None:
+            self.log.add_line("info", f"{folder.name} wrote no checkpoint to continue from.")
+            return False
+        project, total = continued_project(self.project, folder)
+        if total is not None:
+            self.log.add_line(
+                "info", f"{folder.name} reached the project's epochs: continuing to epoch {total}"
+            )
+        self.sigContinuing.emit(folder.name)  # the runs panel checks the parent and its branch
+        return bool(self.bridge.start(project, label=f"from {folder.name}", resume_from=checkpoint))
 
     def _on_histograms(self, events: list) -> None:
         e = events[-1]

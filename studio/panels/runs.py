@@ -1,15 +1,18 @@
 """The run table: every recorded run of the project, what differed, how it did, its curves overlaid.
 
 Reads the project's run folders (``<project>.runs/``, see :mod:`engine.runs`) through the same
-:func:`engine.runs.run_table` that ``sigma runs`` prints. Reopening a project shows its runs again, with
-the newest one's curves drawn. Reading a run folder costs a few small files and, for the chart, at most
-about 10,000 points per curve (the series' downsampled levels), so even a run of a million iterations
-opens at once.
+:func:`engine.runs.run_table` that ``sigma runs`` prints. While the panel is shown, runs that appear
+or change there without us (``sigma train`` in a terminal, another machine writing into a shared
+folder) are noticed off the GUI thread (:mod:`studio.panels.runs_poll`) and can be watched live.
+Reopening a project shows its runs again, with the newest one's curves drawn. Reading a run folder
+costs a few small files and, for the chart, at most about 10,000 points per curve (the series'
+downsampled levels), so even a run of a million iterations opens at once.
 """
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
@@ -17,11 +20,12 @@ from PySide6 import QtCore, QtWidgets
 from engine.runs import delete_run, list_runs, lower_is_better, runs_dir
 from engine.runs.table import SKIPPED_METRICS
 from studio.panels.runs_model import SORT_ROLE, RunTableModel
+from studio.panels.runs_poll import RunsFolderPoller
 from studio.panels.runs_sweeps import SweepActions
 from studio.sweep_runner import SweepRunner
 from studio.widgets.parallel_coordinates import ParallelCoordinates
 
-__all__ = ["QtRunsPanel"]
+__all__ = ["RunsPanel"]
 
 # Buttons, in two rows: (key, text, tooltip, method).
 _ACTIONS = (
@@ -30,7 +34,13 @@ _ACTIONS = (
         ("rename", "Rename…", "Give the selected run a name", "rename_selected"),
         ("note", "Note…", "Write a note on the selected run", "note_selected"),
         ("delete", "Delete…", "Delete the selected runs and their folders", "delete_selected"),
-        ("train", "Train from here", "Start a run from the selected run's last checkpoint", "train_from"),
+        (
+            "train",
+            "Continue from here",
+            "Train on from the selected run's latest checkpoint with the project's current settings and "
+            "sample edits, as a new run: a resume when nothing changed, else a branch of that run",
+            "train_from",
+        ),
     ),
     (
         ("sweep", "Sweep…", "Train the project over a grid of settings, one run per trial", "new_sweep"),
@@ -41,6 +51,13 @@ _ACTIONS = (
             "resume_sweep",
         ),
         ("stop_sweep", "Stop sweep", "Stop the sweep; it can be resumed later", "stop_sweep"),
+        (
+            "watch",
+            "Watch",
+            "Show the selected run live and steer it (a run trained elsewhere: sigma train, another "
+            "machine, an MPI job)",
+            "watch_selected",
+        ),
         ("refresh", "Refresh", "Read the run folders again", "reload"),
     ),
 )
@@ -48,7 +65,7 @@ _MAX_POINTS = 10_000  # per curve; levels keep every spike of longer series
 _REFRESH_S = 2.0  # while a run is live, its row is re-read at most this often
 
 
-class QtRunsPanel(SweepActions, QtWidgets.QWidget):
+class RunsPanel(SweepActions, QtWidgets.QWidget):
     """Run table with filter, star/rename/note/delete, and a chart of the checked runs' curves.
 
     Parameters
@@ -58,6 +75,7 @@ class QtRunsPanel(SweepActions, QtWidgets.QWidget):
     """
 
     sigMessage = QtCore.Signal(str)
+    sigWatch = QtCore.Signal(object)  # a run folder the user wants to watch (Path)
 
     def __init__(self, bridge, parent: QtWidgets.QWidget | None = None):
         super().__init__(parent)
@@ -161,13 +179,18 @@ class QtRunsPanel(SweepActions, QtWidgets.QWidget):
         self.sweeps.sigTrial.connect(self._trial)
         self.sweeps.sigFinished.connect(self._sweep_finished)
         self._reloaded_at = 0.0  # time.monotonic() of the last reload
+        self._check_child_of: str | None = None  # a run being continued: check its child when it appears
+        self._children_seen: set[str] = set()
         bridge.sigStateChanged.connect(self._state_changed)
         bridge.sigEpochMetrics.connect(self._live_epoch)
+        self.poller = RunsFolderPoller(parent=self)
+        self.poller.sigChanged.connect(self._polled)
 
     # ------------------------------------------------------------------ project
     def set_project(self, project) -> None:
         """Show ``project``'s runs; the newest run is checked so its curves show at once."""
         self.project = project
+        self.poller.set_project_path(self.project_path())
         self.model.checked.clear()
         self.reload()
         if self.model.table.records:
@@ -180,10 +203,14 @@ class QtRunsPanel(SweepActions, QtWidgets.QWidget):
 
     def reload(self) -> None:
         """Read the run folders again (the table keeps its sort, filter and checks)."""
+        path = self.project_path()
+        self._show_records(list_runs(path) if path is not None else [])
+
+    def _show_records(self, records) -> None:
         self._reloaded_at = time.monotonic()
         path = self.project_path()
-        records = list_runs(path) if path is not None else []
         self.model.set_records(records)
+        self._check_new_children(records)
         if path is None:
             self.where.setText("Runs are recorded once the project is saved (File > Save).")
         else:
@@ -192,6 +219,25 @@ class QtRunsPanel(SweepActions, QtWidgets.QWidget):
         self.redraw()
         self.draw_parallel()
         self._show_sweep_state()
+
+    def _check_new_children(self, records) -> None:
+        """Check the run continued from ``_check_child_of`` once its folder appears, beside its parent
+        (whoever continued it: this panel, the Mistakes tab or the samples browser)."""
+        parent_name = self._check_child_of
+        if parent_name is None:
+            return
+        for record in records:
+            parent = record.parent or {}
+            if parent.get("run") == parent_name and record.name not in self._children_seen:
+                self._children_seen.add(record.name)
+                self._check_child_of = None
+                self.model.set_checked(parent_name, True)
+                self.model.set_checked(record.name, True)
+
+    def follow_continuation(self, parent_name: str) -> None:
+        """The next run continued from ``parent_name`` is checked with it when it appears."""
+        self._children_seen = {r.name for r in self.model.table.records}
+        self._check_child_of = parent_name
 
     # ------------------------------------------------------------------ chart
     def _fill_metrics(self) -> None:
@@ -251,6 +297,23 @@ class QtRunsPanel(SweepActions, QtWidgets.QWidget):
         if state in ("running", "finished", "stopped", "error", "idle"):
             self.reload()
 
+    def _polled(self, path, records) -> None:
+        """The poller read the runs folder afresh because something there changed."""
+        if path == self.project_path():
+            selected = [self.model.record(r).name for r in self.selected_rows()]
+            self._show_records(records)
+            for name in selected[:1]:  # a table refilled under the user keeps their selection
+                self.select(name)
+
+    def showEvent(self, event) -> None:  # Qt's name
+        super().showEvent(event)
+        self.poller.start()  # only while the table can be seen: a hidden tab costs nothing
+        self.poller.check()
+
+    def hideEvent(self, event) -> None:  # Qt's name
+        super().hideEvent(event)
+        self.poller.stop()
+
     def _live_epoch(self, _events) -> None:
         # At most every _REFRESH_S, and no timer: the run's end reloads anyway (a state change).
         if time.monotonic() - self._reloaded_at >= _REFRESH_S:
@@ -302,15 +365,20 @@ class QtRunsPanel(SweepActions, QtWidgets.QWidget):
         self.model.annotate(rows[0], note=text)
 
     def _live_folder(self):
+        """The run folder being written for the monitor now: our run's, or the watched one's."""
+        watching = getattr(self.bridge, "watching", None)
+        if watching is not None:
+            return _resolved(watching)
         run = self.bridge.run if self.bridge.busy else None
-        return getattr(run, "folder", None)
+        folder = getattr(run, "folder", None)
+        return None if folder is None else _resolved(folder)
 
     def delete_selected(self, confirm: bool = True) -> int:
         """Delete the selected runs' folders after asking; the live run is never deleted."""
         rows = self._need_selection()
         records = [self.model.record(r) for r in rows]
         live = self._live_folder()
-        if live is not None and any(r.path == live for r in records):
+        if live is not None and any(_resolved(r.path) == live for r in records):
             self.sigMessage.emit("The run that is training cannot be deleted; stop it first.")
             return 0
         if not records:
@@ -333,24 +401,47 @@ class QtRunsPanel(SweepActions, QtWidgets.QWidget):
         return len(records)
 
     def train_from(self) -> bool:
-        """Start a run from the selected run's last checkpoint with the project's current settings
-        (a resume when they equal the run's, else a branch: the new run records which)."""
+        """Continue from here: start a run from the selected run's latest checkpoint with the project's
+        current settings and sample edits (a resume when they equal the run's, else a branch: the new
+        run records which). The parent's and the new run's curves are checked, so the chart shows the
+        branch leaving the parent's line at the parent's iteration."""
+        from engine.runs.continuation import continued_project, latest_checkpoint
+
         rows = self._need_selection()[:1]
         if not rows or self.project is None:
             return False
         record = self.model.record(rows[0])
-        checkpoints = sorted((record.path / "checkpoints").glob("*.h5"), key=lambda p: p.stat().st_mtime)
-        if not checkpoints:
+        checkpoint = latest_checkpoint(record.path)
+        if checkpoint is None:
             self.sigMessage.emit(f"{record.label} has no checkpoint to train from.")
             return False
         if self.bridge.busy:
             self.sigMessage.emit("Stop the current run before starting another.")
             return False
-        return bool(self.bridge.start(self.project, resume_from=checkpoints[-1]))
+        self.follow_continuation(record.name)
+        project, total = continued_project(self.project, record.path)
+        if total is not None:
+            self.sigMessage.emit(f"{record.label} reached the project's epochs: continuing to epoch {total}.")
+        started = bool(self.bridge.start(project, label=f"from {record.name}", resume_from=checkpoint))
+        if not started:
+            self._check_child_of = None
+        return started
+
+    def watch_selected(self) -> bool:
+        """Ask to watch the selected run (the window watches it: :mod:`studio.watch_actions`)."""
+        rows = self._need_selection()[:1]
+        if not rows:
+            return False
+        record = self.model.record(rows[0])
+        if self.bridge.watching is None and _resolved(record.path) == self._live_folder():
+            self.sigMessage.emit(f"{record.label} is the run training here: the monitor shows it already.")
+            return False
+        self.sigWatch.emit(record.path)
+        return True
 
     def _context_menu(self, position) -> None:
         menu = QtWidgets.QMenu(self)
-        for key in ("star", "rename", "note", "delete", "train"):
+        for key in ("star", "rename", "note", "delete", "train", "watch"):
             button = self.actions[key]
             menu.addAction(button.text()).triggered.connect(button.click)
         menu.exec(self.view.viewport().mapToGlobal(position))
@@ -365,6 +456,13 @@ def _refill(combo: QtWidgets.QComboBox, items: list[str]) -> None:
     if current in items:
         combo.setCurrentText(current)
     combo.blockSignals(False)
+
+
+def _resolved(path) -> Path:
+    try:
+        return Path(path).resolve()
+    except OSError:
+        return Path(path)
 
 
 def _inside(path, folder) -> bool:

@@ -54,13 +54,13 @@ class RunTableModel(QtCore.QAbstractTableModel):
         self.sigCheckedChanged.emit()
 
     # ------------------------------------------------------------------ Qt model
-    def rowCount(self, parent=None):  # noqa: N802 - Qt's name
+    def rowCount(self, parent=None):  # Qt's name
         return 0 if parent is not None and parent.isValid() else len(self.table.rows)
 
-    def columnCount(self, parent=None):  # noqa: N802 - Qt's name
+    def columnCount(self, parent=None):  # Qt's name
         return 0 if parent is not None and parent.isValid() else len(self.table.columns)
 
-    def headerData(self, section, orientation, role=QtCore.Qt.ItemDataRole.DisplayRole):  # noqa: N802
+    def headerData(self, section, orientation, role=QtCore.Qt.ItemDataRole.DisplayRole):
         if orientation == QtCore.Qt.Orientation.Horizontal and role == QtCore.Qt.ItemDataRole.DisplayRole:
             return self.table.columns[section]
         if orientation == QtCore.Qt.Orientation.Horizontal and role == QtCore.Qt.ItemDataRole.ToolTipRole:
@@ -111,7 +111,7 @@ class RunTableModel(QtCore.QAbstractTableModel):
             return font
         return None
 
-    def setData(self, index, value, role=QtCore.Qt.ItemDataRole.EditRole):  # noqa: N802 - Qt's name
+    def setData(self, index, value, role=QtCore.Qt.ItemDataRole.EditRole):  # Qt's name
         if not index.isValid():
             return False
         record = self.table.records[index.row()]

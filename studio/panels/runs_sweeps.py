@@ -1,6 +1,6 @@
 """The Runs panel's sweep actions: start one from the dialog, resume an unfinished one, stop.
 
-A mixin of :class:`studio.panels.runs.QtRunsPanel` (kept apart so each file stays readable); it uses
+A mixin of :class:`studio.panels.runs.RunsPanel` (kept apart so each file stays readable); it uses
 the panel's ``project``, ``sweeps`` (a :class:`studio.sweep_runner.SweepRunner`), ``actions``,
 ``where``, ``reload`` and ``sigMessage``.
 """
@@ -60,6 +60,7 @@ class SweepActions:
 
     def shutdown(self) -> None:
         """Stop a running sweep (the window is closing); it resumes when the project is opened again."""
+        self.poller.stop()
         if self.sweeps.busy:
             self.sweeps.stop()
 

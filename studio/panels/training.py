@@ -3,7 +3,9 @@ checkpoint policy; run controls with progress and ETA.
 
 Every accepted edit is written into ``project.training`` at once (so saving the project saves it); a
 refused value stays in its field in red with the reason under it and never reaches the project. The
-learning rate is also sent to a running trainer, which applies it at the next iteration.
+panel also observes ``project.training`` (an :class:`engine.settings.TrainingSettings`): a change made
+elsewhere (the builder's batch box, the batch finder) shows here at once. A running trainer takes a new
+learning rate at its next iteration through the bridge, which observes the same settings.
 """
 
 from __future__ import annotations
@@ -13,20 +15,18 @@ import os
 from PySide6 import QtCore, QtWidgets
 
 from engine.backend import cuda_status
+from engine.project import ProjectError
+from engine.settings import TRAINING_DEFAULTS
 from studio.bridge import Bridge
-from studio.pacing import Paced
-from studio.progress_estimate import format_duration
+from studio.panels.run_controls import RunControls
 from studio.widgets.cost_view import CostView
 from studio.widgets.fields import FloatField, IntField, ValidatedField
-from studio.widgets.live_text import live_text
 from studio.widgets.parameter_form import OPTIMISER_PARAMETERS, SCHEDULE_PARAMETERS, ParameterForm
 
-__all__ = ["QtTrainingPanel", "OPTIMISER_PARAMETERS", "SCHEDULE_PARAMETERS"]
-
-_RUN_BUTTONS = ("start", "pause", "resume", "step", "stop")
+__all__ = ["TrainingPanel", "OPTIMISER_PARAMETERS", "SCHEDULE_PARAMETERS"]
 
 
-class QtTrainingPanel(QtWidgets.QWidget):
+class TrainingPanel(QtWidgets.QWidget):
     """Settings and run controls for the window's current project."""
 
     sigStartRequested = QtCore.Signal()
@@ -35,8 +35,8 @@ class QtTrainingPanel(QtWidgets.QWidget):
         super().__init__(parent)
         self.bridge = bridge
         self.project = None
-        self._loading = False
-        self._paced_progress = Paced(self._show_progress)
+        self._loading = False  # filling the fields from the settings: nothing is written back
+        self._storing = False  # writing a field into the settings: their echo is not shown again
         cores = os.cpu_count() or 1
 
         self.backend = QtWidgets.QComboBox()
@@ -52,8 +52,8 @@ class QtTrainingPanel(QtWidgets.QWidget):
             self.backend.model().item(1).setEnabled(False)
             self.backend.setItemData(1, reason, QtCore.Qt.ItemDataRole.ToolTipRole)
         self.workers = IntField("Workers", 1, 1, cores, maximum_reason=f"this computer has {cores} cores")
-        self.batch_size = IntField("Batch size", 64, 1, 1_000_000)
-        self.epochs = IntField("Epochs", 10, 1, 1_000_000)
+        self.batch_size = IntField("Batch size", TRAINING_DEFAULTS["batch_size"], 1, 1_000_000)
+        self.epochs = IntField("Epochs", TRAINING_DEFAULTS["epochs"], 1, 1_000_000)
         self.optimiser = QtWidgets.QComboBox()
         self.optimiser.addItems(list(OPTIMISER_PARAMETERS))
         self.learning_rate = FloatField(
@@ -109,51 +109,12 @@ class QtTrainingPanel(QtWidgets.QWidget):
         f.addRow(self.ckpt_best)
         f.addRow("Keep last", self.ckpt_keep)
 
-        self.buttons = {}
-        row = QtWidgets.QGridLayout()  # two rows (Start, Stop / Pause, Resume, Step): a narrow column
-        style = self.style()
-        icons = {
-            "start": "SP_MediaPlay",
-            "pause": "SP_MediaPause",
-            "resume": "SP_MediaPlay",
-            "step": "SP_MediaSkipForward",
-            "stop": "SP_MediaStop",
-        }
-        for name in _RUN_BUTTONS:
-            button = QtWidgets.QPushButton(name.capitalize())
-            button.setIcon(style.standardIcon(getattr(QtWidgets.QStyle.StandardPixmap, icons[name])))
-            button.setObjectName(f"run-{name}")
-            place = {"start": (0, 0, 1, 3), "stop": (0, 3, 1, 3), "pause": (1, 0, 1, 2)}
-            place.update(resume=(1, 2, 1, 2), step=(1, 4, 1, 2))
-            row.addWidget(button, *place[name])
-            self.buttons[name] = button
-        tips = {
-            "start": "Train the project from the start with these settings (F5).",
-            "pause": "Pause after the current iteration; the charts keep what they show (F6).",
-            "resume": "Carry on training from where it paused (F7).",
-            "step": "Run one iteration of a paused run, then pause again (F8).",
-            "stop": "Stop after the current iteration; a checkpoint being written completes (Shift+F5).",
-        }
-        for name, tip in tips.items():
-            self.buttons[name].setToolTip(tip)
-        self.buttons["start"].clicked.connect(self.start)
-        self.buttons["pause"].clicked.connect(bridge.pause)
-        self.buttons["resume"].clicked.connect(bridge.resume)
-        self.buttons["step"].clicked.connect(bridge.step)
-        self.buttons["stop"].clicked.connect(bridge.stop)
-        self.progress = QtWidgets.QProgressBar()
-        self.progress.setFormat("%p%")
-        self.eta = live_text("Not started")  # changes 5 times a second: see studio.widgets.live_text
-        self.eta.setToolTip(
-            "Epoch, iteration and the time left, from the run's speed so far (the status bar and the log "
-            "use the same estimate)."
-        )
-        self.progress.setToolTip("Share of the planned iterations done.")
+        self.controls = RunControls(bridge, lambda: self.project.training.epochs if self.project else 1)
+        self.controls.buttons["start"].clicked.connect(self.start)
+        # The run controls' parts, as the window and tests reach them.
+        self.buttons, self.progress = self.controls.buttons, self.controls.progress
+        self.eta, self.message = self.controls.eta, self.controls.message
         self._tooltips()
-        self.message = QtWidgets.QLabel()
-        self.message.setProperty("role", "field-error")
-        self.message.setWordWrap(True)
-        self.message.hide()
 
         self.live_box = QtWidgets.QGroupBox("Live values")
         self.live_box.setToolTip("Values that can be changed while training; applied at the next iteration.")
@@ -169,18 +130,11 @@ class QtTrainingPanel(QtWidgets.QWidget):
         scroll.setWidgetResizable(True)
         scroll.setWidget(body)
         scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
-        controls = QtWidgets.QVBoxLayout()
-        controls.addLayout(row)
-        controls.addWidget(self.progress)
-        controls.addWidget(self.eta)
-        controls.addWidget(self.message)
-        self._notices = QtWidgets.QVBoxLayout()  # notices from outside the panel (network vs data)
-        controls.addLayout(self._notices)
         #: Callables returning why Start is refused ("" to allow it), asked in order before each start.
         self.start_checks: list = []
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addLayout(controls)
+        layout.addWidget(self.controls)
         layout.addWidget(scroll, 1)
 
         self.backend.currentTextChanged.connect(lambda v: self._store("backend", v))
@@ -200,58 +154,85 @@ class QtTrainingPanel(QtWidgets.QWidget):
             w.sigValueChanged.connect(lambda _: self._store_checkpoint())
         self.ckpt_best.toggled.connect(lambda _: self._store_checkpoint())
         bridge.sigStateChanged.connect(self._state_changed)
-        bridge.sigIterationMetrics.connect(self._progress)
-        bridge.sigFlushed.connect(self._poll_progress)  # a bound method: disconnected with the panel
         self._state_changed(bridge.state)
         self.setEnabled(False)
 
     # ------------------------------------------------------------------ project <-> fields
     def set_project(self, project) -> None:
-        """Show a project's training settings (the fields then edit ``project.training``)."""
+        """Show a project's training settings. The fields then edit ``project.training`` and follow its
+        changes made elsewhere (the builder's batch box, the batch finder) as one of its observers."""
+        if self.project is not None:
+            self.project.training.unsubscribe(self._setting_changed)
         self.project = project
         self.setEnabled(project is not None)
         if project is None:
             return
-        t = project.training
+        project.training.subscribe(self._setting_changed)
+        self._show_settings()
+        self.cost.set_project(project)
+
+    def _show_settings(self) -> None:
+        """Every field from ``project.training`` (nothing is written back while this runs)."""
+        t = self.project.training
         self._loading = True
         try:
-            self.backend.setCurrentText(str(t.get("backend", "cpu")).split(":")[0])
-            self.workers.set_value(int(t.get("workers", 1)))
-            self.batch_size.set_value(int(t.get("batch_size", 64)))
-            self.epochs.set_value(int(t.get("epochs", 10)))
-            opt = dict(t.get("optimiser") or {"type": "adam"})
+            self.backend.setCurrentText(str(t.backend).split(":")[0])
+            self.workers.set_value(int(t.workers))
+            self.batch_size.set_value(int(t.batch_size))
+            self.epochs.set_value(int(t.epochs))
+            opt = t.optimiser if isinstance(t.optimiser, dict) else {"type": t.optimiser or "adam"}
             self.optimiser.setCurrentText(str(opt.get("type", "adam")).lower())
-            self.learning_rate.set_value(float(opt.get("learning_rate", 0.001)))
+            self.learning_rate.set_value(t.learning_rate)
             self.optimiser_form.rebuild(self.optimiser.currentText(), opt)
-            sched = dict(t.get("schedule") or {"type": "none"})
+            sched = dict(t.schedule or {"type": "none"})
             kind = {"onecycle": "one_cycle", "reduce_on_plateau": "plateau"}.get(
                 sched.get("type"), sched.get("type")
             )
             self.schedule.setCurrentText(kind if kind in SCHEDULE_PARAMETERS else "none")
             self.schedule_form.rebuild(self.schedule.currentText(), sched)
-            es = t.get("early_stopping")
+            es = t.early_stopping
             self.early_stopping.setChecked(bool(es))
             if es:
                 self.es_metric.setCurrentText(es.get("metric", "val_loss"))
                 self.es_patience.set_value(int(es.get("patience", 5)))
                 self.es_min_delta.set_value(float(es.get("min_delta", 0.0)))
-            ck = t.get("checkpoint") or {}
+            ck = t.checkpoint or {}
             self.ckpt_every.set_value(int(ck.get("every_epochs", 1) or 0))
             self.ckpt_best.setChecked(bool(ck.get("best_only", False)))
             self.ckpt_keep.set_value(int(ck.get("keep", 3)))
         finally:
             self._loading = False
-        self.cost.set_project(project)
+
+    def _setting_changed(self, key: str, value) -> None:
+        """An observer of ``project.training``: the field showing ``key`` follows a change made elsewhere."""
+        if self._storing:
+            return  # this panel's own edit: its field already shows it
+        field = {"workers": self.workers, "batch_size": self.batch_size, "epochs": self.epochs}.get(key)
+        if field is None:
+            self._show_settings()
+        elif field.value() != value or field.error():
+            self._loading = True
+            try:
+                field.set_value(int(value))
+            finally:
+                self._loading = False
 
     def _store(self, key: str, value) -> None:
-        if self.project is not None and not self._loading:
+        """Write an accepted edit into the project's settings (which check it and tell the observers)."""
+        if self.project is None or self._loading:
+            return
+        self._storing = True
+        try:
             self.project.training[key] = value
-            self.cost.refresh()
+        except ProjectError as exc:  # the fields check ranges first; this names what they let through
+            self._say(str(exc))
+        finally:
+            self._storing = False
 
     def _use_batch(self, batch: int) -> None:
-        """The batch finder's answer becomes the project's batch size."""
-        self.batch_size.set_value(int(batch))
-        self._store("batch_size", int(batch))
+        """The batch finder's answer becomes the project's batch size (the fields follow)."""
+        if self.project is not None:
+            self.project.training.batch_size = int(batch)
 
     def _optimiser_changed(self, kind: str) -> None:
         if not self._loading:
@@ -263,18 +244,12 @@ class QtTrainingPanel(QtWidgets.QWidget):
         spec.update(self.optimiser_form.values())
         self._store("optimiser", spec)
 
-    def _learning_rate_changed(self, value: float) -> None:
+    def _learning_rate_changed(self, _value: float) -> None:
+        # Only the settings: a running trainer hears of it from the bridge, which observes them.
         self._store_optimiser()
-        if self.bridge.busy:
-            self.bridge.set_learning_rate(value)
 
     def _optimiser_form_changed(self) -> None:
         self._store_optimiser()
-        if self.bridge.busy:  # hyperparameters of the running optimiser change at the next iteration
-            live = self.bridge.editable_values()
-            for key, value in self.optimiser_form.values().items():
-                if f"optimiser.{key}" in live and live[f"optimiser.{key}"] != value:
-                    self.bridge.set_value(f"optimiser.{key}", float(value))
 
     def _show_live_values(self) -> None:
         """Registry values tagged ``editable`` by the engine or a hook, as fields, while a run is live."""
@@ -316,7 +291,7 @@ class QtTrainingPanel(QtWidgets.QWidget):
         )
 
     def _store_checkpoint(self) -> None:
-        old = dict((self.project.training.get("checkpoint") or {}) if self.project else {})
+        old = dict((self.project.training.checkpoint or {}) if self.project else {})
         old.update(
             {
                 "every_epochs": self.ckpt_every.value(),
@@ -356,9 +331,7 @@ class QtTrainingPanel(QtWidgets.QWidget):
             if refusal:
                 self._say(refusal)
                 return False
-        self._say("")
-        self.progress.setValue(0)
-        self.eta.setText("Starting…")
+        self.controls.starting()
         self.sigStartRequested.emit()
         return self.bridge.start(self.project)
 
@@ -392,61 +365,15 @@ class QtTrainingPanel(QtWidgets.QWidget):
 
     def add_notice(self, widget: QtWidgets.QWidget) -> None:
         """Show ``widget`` under the run controls (it decides its own visibility)."""
-        self._notices.addWidget(widget)
+        self.controls.add_notice(widget)
 
     def _say(self, text: str) -> None:
-        self.message.setText(text)
-        self.message.setVisible(bool(text))
+        self.controls.say(text)
 
     def _state_changed(self, state: str) -> None:
-        self._paced_progress.flush()  # the last position first; the state's own words go over it
-        active = state in ("starting", "running", "paused", "stopping")
-        enabled = {
-            "start": not active,
-            "pause": state == "running",
-            "resume": state == "paused",
-            "step": state == "paused",
-            "stop": active and state != "stopping",
-        }
-        for name, button in self.buttons.items():
-            button.setEnabled(enabled[name])
+        """The live values while a run is live (the run controls follow the state themselves)."""
         if state == "running" and not self.live_fields:
             self._show_live_values()
         if state in ("finished", "stopped", "error"):
             self.live_box.hide()
             self.live_fields = {}
-            self.eta.setText(
-                {"finished": "Finished", "stopped": "Stopped", "error": "Stopped on an error"}[state]
-            )
-            if state == "finished":
-                self.progress.setValue(self.progress.maximum())
-        elif state == "paused":
-            self.eta.setText("Paused")
-
-    def _progress(self, events: list) -> None:
-        self._paced_progress.push(events[-1])
-
-    def _poll_progress(self, _events: int) -> None:
-        self._paced_progress.poll()
-
-    def _show_progress(self, e) -> None:
-        """The ETA line and the bar for one IterationMetrics event (5 a second: see studio.pacing)."""
-        epochs = int(self.project.training.get("epochs", 1)) if self.project else 1
-        text = f"Epoch {e.epoch + 1 if e.epoch < epochs else epochs} of {epochs}, iteration {e.iteration}"
-        estimate = self.bridge.progress  # the one estimate the status bar and the log agree with
-        if estimate.eta_seconds is not None:
-            text += f" — about {format_duration(estimate.eta_seconds)} left"
-        self.eta.setText(text)
-        self.eta.setCursorPosition(0)  # a narrow column shows the start of the line, not its end
-        # QProgressBar.setValue repaints at once, inside this Python call and so holding the GIL the
-        # training thread wants; with updates off it only records the value, and update() lets the
-        # event loop paint it in C++ with the GIL free, in the same pass as the other views.
-        self.progress.setUpdatesEnabled(False)
-        if e.total_iterations:
-            self.progress.setRange(0, int(e.total_iterations))
-            self.progress.setValue(min(int(e.iteration), int(e.total_iterations)))
-        else:
-            self.progress.setRange(0, epochs)
-            self.progress.setValue(min(int(e.epoch), epochs))
-        self.progress.setUpdatesEnabled(True)
-        self.progress.update()

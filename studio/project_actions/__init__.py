@@ -9,10 +9,13 @@ with crash recovery.
 Questions (discard changes? recover? restore this checkpoint?) are non-modal ``QMessageBox`` opened with
 ``open()``: the event loop never blocks, and tests find them as :attr:`ProjectActions.question`.
 
-The commands live in mixins, one module each: :mod:`.files` (the File menu), :mod:`.recovery`
-(autosave, crash recovery), :mod:`.checkpoints` (save, restore, exact resume), :mod:`.exports` (ONNX)
-and :mod:`.predictions` (predict on files); the last two share :mod:`.trained` (which trained network,
-taken off the GUI thread).
+:class:`ProjectActions` is what the commands share (the window, messages and questions, whether the
+project has unsaved changes, the menus) and the one place the window and tests call. Each command is a
+small object of its own, one module each, holding its own state and reaching the others through the
+shared object: ``files`` (:mod:`.files`, the File menu), ``recovery`` (:mod:`.recovery`, autosave and
+crash recovery), ``checkpoints`` (:mod:`.checkpoints`, save, restore, exact resume), ``exports``
+(:mod:`.exports`, ONNX) and ``predictions`` (:mod:`.predictions`, predict on files); the last two run
+their work through ``networks`` (:mod:`.trained`: which trained network, taken off the GUI thread).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from .exports import ExportCommands
 from .files import FileCommands
 from .predictions import PredictionCommands
 from .recovery import AutosaveRecovery, recovery_dir
-from .trained import TrainedNetworkCommands
+from .trained import NetworkJobs
 
 __all__ = [
     "install",
@@ -49,16 +52,19 @@ def install(window) -> ProjectActions:
     return actions
 
 
-class ProjectActions(
-    FileCommands,
-    AutosaveRecovery,
-    CheckpointCommands,
-    TrainedNetworkCommands,
-    ExportCommands,
-    PredictionCommands,
-    QObject,
-):
-    """The project and checkpoint commands of one main window.
+class ProjectActions(QObject):
+    """The project and checkpoint commands of one main window, and what they share.
+
+    Attributes
+    ----------
+    files, recovery, checkpoints, networks, exports, predictions
+        The command objects (see the module docstring).
+    question : QMessageBox or None
+        The open question, if any (answer it with :meth:`answer`).
+    messages : list of (level, text)
+        Every message shown, oldest first.
+    saved_json, autosaved_json : str
+        The project as last saved / autosaved (``dirty`` compares the project with ``saved_json``).
 
     Signals
     -------
@@ -84,17 +90,22 @@ class ProjectActions(
         super().__init__(window)
         self.window = window
         self.question: QMessageBox | None = None
+        self.question_dialog = None  # the last file dialog opened (Save As… answered to a close)
         self.messages: list[tuple[str, str]] = []
-        self._saved_json = self._json(window.project)
-        self._autosaved_json = self._saved_json
-        self._save_job = None  # the checkpoint write in progress, if any
-        self._read_job = None  # the checkpoint being read for a restore, if any
-        self._discard_on_adopt = False  # the user chose "Discard changes": drop the autosave on replace
-        self._close_after_save = False  # "Save" answered to a close: close once the save is written
-        self._close_answered = False  # the user answered the close question: close without asking
-        self._init_network_jobs()
-        self._run_project = None  # the project the current (or last) run trains
+        self.saved_json = self.json_of(window.project)
+        self.autosaved_json = self.saved_json
+        self.discard_on_adopt = False  # the user chose "Discard changes": drop the autosave on replace
+        self.close_after_save = False  # "Save" answered to a close: close once the save is written
+        self.close_answered = False  # the user answered the close question: close without asking
+        self.run_project = None  # the project object the bridge's current (or last) run was started for
         self.autosave_path = recovery_dir() / f"autosave-{os.getpid()}-{id(self):x}.json"
+        # The commands; QObjects parented here, so results queued from pool threads land on this thread.
+        self.files = FileCommands(self)
+        self.recovery = AutosaveRecovery(self)
+        self.checkpoints = CheckpointCommands(self)
+        self.networks = NetworkJobs(self)
+        self.exports = ExportCommands(self)
+        self.predictions = PredictionCommands(self)
         self._build_menus()
         window.sigProjectChanged.connect(self._on_project_changed)
         bridge = getattr(window, "bridge", None)
@@ -113,8 +124,52 @@ class ProjectActions(
         self.modified_timer.setInterval(400)
         self.modified_timer.timeout.connect(self.refresh_modified)
         self.modified_timer.start()
-        window.installEventFilter(self)
-        self.offer_recovery()
+        window.installEventFilter(self.recovery)
+        self.recovery.offer_recovery()
+
+    # ---------------------------------------------------------------- the commands the window calls
+    def new_project(self) -> None:
+        self.files.new_project()
+
+    def open_project(self, path=None) -> None:
+        self.files.open_project(path)
+
+    def save_project(self) -> bool:
+        return self.files.save_project()
+
+    def save_project_as(self, path=None) -> bool:
+        return self.files.save_project_as(path)
+
+    def import_data(self) -> None:
+        self.files.import_data()
+
+    def recent_projects(self) -> list[str]:
+        return self.files.recent_projects()
+
+    def autosave(self, closing: bool = False) -> bool:
+        return self.recovery.autosave(closing)
+
+    def save_checkpoint(self, path=None) -> bool:
+        return self.checkpoints.save_checkpoint(path)
+
+    def restore_checkpoint(self, path=None) -> bool:
+        return self.checkpoints.restore_checkpoint(path)
+
+    def export_onnx(self, path=None, probabilities: bool | None = None, check: bool | None = None) -> bool:
+        return self.exports.export_onnx(path, probabilities, check)
+
+    def predict_on_files(self, files=None) -> bool:
+        return self.predictions.predict_on_files(files)
+
+    @property
+    def predict_dialog(self):
+        """The prediction dialog, once Predict on files… has opened it."""
+        return self.predictions.dialog
+
+    @property
+    def export_dialog(self):
+        """The export options dialog, once Export network to ONNX… has opened it."""
+        return self.exports.dialog
 
     # ---------------------------------------------------------------- menus
     def _action(self, menu, text, shortcut, slot, before=None) -> QAction:
@@ -136,7 +191,7 @@ class ProjectActions(
         self.open_action = self._action(file_menu, "&Open project…", std.Open, self.open_project, first)
         self.recent_menu = file_menu.addMenu("Open &recent")
         file_menu.insertMenu(first, self.recent_menu) if first is not None else None
-        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        self.recent_menu.aboutToShow.connect(self.files.fill_recent)
         self.save_action = self._action(file_menu, "&Save project", std.Save, self.save_project, first)
         self.save_as_action = self._action(
             file_menu, "Save project &as…", std.SaveAs, self.save_project_as, first
@@ -157,22 +212,28 @@ class ProjectActions(
         )
         training.addSeparator()
         self.predict_action = self._action(training, "Pre&dict on files…", "Ctrl+P", self.predict_on_files)
-        self._fill_recent()
-        self._update_checkpoint_action()
+        self.files.fill_recent()
+        self.update_checkpoint_action()
 
     def _on_run_started(self, _info) -> None:
-        self._run_project = self.window.project
-        self._update_checkpoint_action()
+        self.run_project = self.window.project
+        self.update_checkpoint_action()
 
-    def _update_checkpoint_action(self) -> None:
+    def _on_run_state(self, _state: str) -> None:
+        self.update_checkpoint_action()
+
+    def update_checkpoint_action(self) -> None:
         """Save checkpoint now only when a run of the project on screen exists."""
         bridge = getattr(self.window, "bridge", None)
-        ours = self._run_project is not None and self._run_project is self.window.project
+        ours = self.run_project is not None and self.run_project is self.window.project
+        watched = getattr(bridge, "watching", None) is not None  # its run writes the checkpoint itself
         self.checkpoint_action.setEnabled(
-            ours and bridge is not None and (bridge.busy or bridge.trainer is not None)
+            watched or (ours and bridge is not None and (bridge.busy or bridge.trainer is not None))
         )
         self.checkpoint_action.setToolTip(
-            "Write the run's state to a checkpoint file now."
+            "The watched run writes a checkpoint into its checkpoints folder at its next iteration."
+            if watched
+            else "Write the run's state to a checkpoint file now."
             if self.checkpoint_action.isEnabled()
             else "Start a run of this project first: a checkpoint holds a run's state."
         )
@@ -186,7 +247,7 @@ class ProjectActions(
             banner.show_message(text, level)
         self.sigMessage.emit(level, text)
 
-    def _ask(self, title: str, text: str, buttons: dict, on_answer, icon=None) -> QMessageBox:
+    def ask(self, title: str, text: str, buttons: dict, on_answer, icon=None) -> QMessageBox:
         """A non-modal question; ``buttons`` maps labels to roles; ``on_answer(label)`` gets the choice."""
         box = QMessageBox(
             icon or QMessageBox.Icon.Question, title, text, QMessageBox.StandardButton.NoButton, self.window
@@ -218,19 +279,20 @@ class ProjectActions(
 
     # ---------------------------------------------------------------- dirty state
     @staticmethod
-    def _json(project) -> str:
+    def json_of(project) -> str:
+        """The project as its file holds it ("" for none): what "unsaved changes" compares."""
         return project.to_json() if project is not None else ""
 
     @property
     def dirty(self) -> bool:
         """Whether the project changed since it was opened or saved."""
-        return self._json(self.window.project) != self._saved_json
+        return self.json_of(self.window.project) != self.saved_json
 
     def _on_project_changed(self, project) -> None:
         # A project just opened (from a file, an example or a recovery) has nothing unsaved yet.
-        self._saved_json = self._autosaved_json = self._json(project)
+        self.saved_json = self.autosaved_json = self.json_of(project)
         self.refresh_modified()
-        self._update_checkpoint_action()
+        self.update_checkpoint_action()
 
     def refresh_modified(self) -> None:
         """Mark the window title (``[*]``) when the project has unsaved changes."""
@@ -239,24 +301,28 @@ class ProjectActions(
     def replace_project(self, make, what: str = "") -> None:
         """Open the project ``make()`` returns, after asking about unsaved changes (refused while a run
         is busy). ``what`` names it in the message ("Opened the example …")."""
-        if self._busy():
+        if self.busy():
             return
 
         def adopt():
-            self._adopt(make())
+            self.files.adopt(make())
             if what:
                 self.message(f"Opened {what}", "success")
 
-        self._then_if_discarded(adopt)
+        self.then_if_discarded(adopt)
 
-    def _busy(self) -> bool:
+    def busy(self) -> bool:
+        """Whether a run is busy (then says to stop it first): projects are not replaced meanwhile."""
         bridge = getattr(self.window, "bridge", None)
         if bridge is not None and bridge.busy:
-            self.message("Stop the current run first (Training > Stop).", "info")
+            if getattr(bridge, "watching", None) is not None:  # Training > Stop would stop that run
+                self.message("Stop watching first (File > Stop watching); the run goes on.", "info")
+            else:
+                self.message("Stop the current run first (Training > Stop).", "info")
             return True
         return False
 
-    def _then_if_discarded(self, then) -> None:
+    def then_if_discarded(self, then) -> None:
         """Run ``then`` now, or after the user agreed to lose unsaved changes."""
         if not self.dirty:
             then()
@@ -264,16 +330,16 @@ class ProjectActions(
 
         def answered(label):
             if label == "Save":
-                if self.save_project():
+                if self.files.save_project():
                     then()
             elif label == "Discard changes":
                 # The autosave goes once the project is really replaced (an open that fails keeps it).
-                self._discard_on_adopt = True
+                self.discard_on_adopt = True
                 then()
-                self._discard_on_adopt = False
+                self.discard_on_adopt = False
 
         name = self.window.project.name if self.window.project is not None else "the project"
-        self._ask(
+        self.ask(
             "Unsaved changes",
             f"Save the changes to {name}?",
             {

@@ -1,4 +1,4 @@
-"""File > Export network to ONNX… (a mixin of ProjectActions).
+"""File > Export network to ONNX… (``actions.exports``).
 
 The options dialog (:class:`~studio.widgets.export_dialog.ExportDialog`) asks for the file, logits or
 probabilities and whether to check the model in onnxruntime; the export runs on the thread pool
@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import importlib.util
 import os
+
+from PySide6.QtCore import QObject
 
 from .trained import NetworkJob
 
@@ -66,20 +68,26 @@ def _dims(value_info) -> str:
     return ", ".join(d.dim_param or str(d.dim_value) for d in dims)
 
 
-class ExportCommands:
+class ExportCommands(QObject):
     """File > Export network to ONNX…"""
 
+    def __init__(self, actions):
+        super().__init__(actions)
+        self.actions = actions
+        self.window = actions.window
+        self.dialog = None  # the options dialog, once opened
+
     def export_onnx(self, path=None, probabilities: bool | None = None, check: bool | None = None) -> bool:
-        """Export the trained network (see :meth:`network_source`) to ``path`` as ONNX.
+        """Export the trained network (see :meth:`NetworkJobs.network_source`) to ``path`` as ONNX.
 
         With ``path`` None, the options dialog opens (non-modal) and exports when accepted. Returns
         whether an export was started; the outcome arrives as a message and ``sigExported(path)``.
         """
         missing = onnx_missing_message()
         if missing:
-            self.message(missing, "error")
+            self.actions.message(missing, "error")
             return False
-        source = self.network_source()
+        source = self.actions.networks.network_source()
         if source is None:
             return False
         if path is None:
@@ -94,8 +102,8 @@ class ExportCommands:
         )
         job.signals.sigDone.connect(self._on_exported)
         job.signals.sigFailed.connect(self._on_export_failed)
-        self._run_network_job(job)
-        self.message(f"Exporting {source.description} to {path}…", "info")
+        self.actions.networks.run(job)
+        self.actions.message(f"Exporting {source.description} to {path}…", "info")
         return True
 
     def _open_export_dialog(self, source) -> None:
@@ -105,7 +113,7 @@ class ExportCommands:
             self.window, source.description, self._default_onnx_path(), _installed("onnxruntime")
         )
         dialog.sigExport.connect(self.export_onnx)
-        self.export_dialog = dialog
+        self.dialog = dialog
         dialog.open()
 
     def _default_onnx_path(self) -> str:
@@ -127,9 +135,9 @@ class ExportCommands:
             text += "."
         elif job.check:
             text += " Not checked: onnxruntime is not installed (pip install onnxruntime)."
-        self.message(text, level)
-        self.sigExported.emit(result["path"])
+        self.actions.message(text, level)
+        self.actions.sigExported.emit(result["path"])
 
     def _on_export_failed(self, job: ExportJob, text: str) -> None:
-        self.message(f"Could not export to {job.path}: {text}", "error")
-        self.sigExportFailed.emit(text)
+        self.actions.message(f"Could not export to {job.path}: {text}", "error")
+        self.actions.sigExportFailed.emit(text)

@@ -1,10 +1,10 @@
-"""File menu commands: new, open, open recent, save, save as, import data (a mixin of ProjectActions)."""
+"""File menu commands: new, open, open recent, save, save as, import data (``actions.files``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QObject, QSettings
 from PySide6.QtWidgets import QFileDialog
 
 from engine.project import Project, ProjectError
@@ -18,38 +18,50 @@ _FILTER = "Sigma projects (*.sigma.json *.json);;All files (*)"
 def blank_project() -> Project:
     """What File > New opens: "Untitled", with a small valid network (an MLP) that an import of data
     then fits in one click (see :mod:`studio.data_fit`), so the builder never starts with an error."""
-    from engine import templates  # noqa: PLC0415
+    from engine import templates
 
     return Project(name="Untitled", network=templates.mlp())
 
 
-class FileCommands:
-    """File > New, Open…, Open recent, Save, Save As…, Import data…"""
+class FileCommands(QObject):
+    """File > New, Open…, Open recent, Save, Save As…, Import data…
+
+    Parameters
+    ----------
+    actions : ProjectActions
+        What the commands share (the window, messages, questions, unsaved state).
+    """
+
+    def __init__(self, actions):
+        super().__init__(actions)
+        self.actions = actions
+        self.window = actions.window
 
     # ---------------------------------------------------------------- File menu
     def new_project(self) -> None:
         """Replace the project by an empty one (after asking about unsaved changes)."""
-        if not self._busy():
-            self._then_if_discarded(lambda: self._adopt(blank_project()))
+        if not self.actions.busy():
+            self.actions.then_if_discarded(lambda: self.adopt(blank_project()))
 
     def open_project(self, path=None) -> None:
         """Open a project file (a non-modal file dialog when ``path`` is None)."""
-        if self._busy():
+        if self.actions.busy():
             return
         if path is None:
-            self._file_dialog("Open a project", QFileDialog.AcceptMode.AcceptOpen, self.open_project)
+            self.file_dialog("Open a project", QFileDialog.AcceptMode.AcceptOpen, self.open_project)
             return
-        self._then_if_discarded(lambda: self._open_now(Path(path)))
+        self.actions.then_if_discarded(lambda: self.open_now(Path(path)))
 
-    def _open_now(self, path: Path) -> bool:
+    def open_now(self, path: Path) -> bool:
+        """Open ``path`` without asking; a file that cannot be opened offers its autosave."""
         try:
             project = Project.load(path)
         except ProjectError as exc:
-            self._offer_autosave_for(path, str(exc))
+            self.actions.recovery.offer_autosave_for(path, str(exc))
             return False
-        self._adopt(project)
-        self._remember_recent(path)
-        self.message(f"Opened {path}", "success")
+        self.adopt(project)
+        self.remember_recent(path)
+        self.actions.message(f"Opened {path}", "success")
         return True
 
     def save_project(self) -> bool:
@@ -65,7 +77,7 @@ class FileCommands:
     def save_project_as(self, path=None) -> bool:
         """Save under a new name (a non-modal file dialog when ``path`` is None)."""
         if path is None:
-            self._file_dialog("Save the project as", QFileDialog.AcceptMode.AcceptSave, self.save_project_as)
+            self.file_dialog("Save the project as", QFileDialog.AcceptMode.AcceptSave, self.save_project_as)
             return False
         path = Path(path)
         if not path.name.endswith(".json"):
@@ -77,16 +89,17 @@ class FileCommands:
         try:
             project.save(path)
         except OSError as exc:
-            self.message(f"Could not save {path}: {exc}", "error")
+            self.actions.message(f"Could not save {path}: {exc}", "error")
             return False
-        self._saved_json = self._autosaved_json = self._json(project)
-        self._discard_autosave()  # nothing unsaved is left to recover
-        self._remember_recent(path)
-        self.message(f"Saved {path}", "success")
-        self.refresh_modified()
-        if self._close_after_save:  # "Save" was the answer to closing the window
-            self._close_after_save = False
-            self._close_answered = True
+        actions = self.actions
+        actions.saved_json = actions.autosaved_json = actions.json_of(project)
+        actions.recovery.discard_autosave()  # nothing unsaved is left to recover
+        self.remember_recent(path)
+        actions.message(f"Saved {path}", "success")
+        actions.refresh_modified()
+        if actions.close_after_save:  # "Save" was the answer to closing the window
+            actions.close_after_save = False
+            actions.close_answered = True
             self.window.close()
         return True
 
@@ -97,7 +110,7 @@ class FileCommands:
             return
         panel = getattr(self.window, "dataset_panel", None)
         if panel is None:
-            self.message("The dataset panel is not available.", "error")
+            self.actions.message("The dataset panel is not available.", "error")
             return
         dock = self.window.panel("dataset") if hasattr(self.window, "panel") else None
         if dock is not None:
@@ -105,21 +118,24 @@ class FileCommands:
             dock.raise_()
         panel.open_import_dialog()
 
-    def _file_dialog(self, title, mode, then) -> QFileDialog:
+    def file_dialog(self, title, mode, then) -> QFileDialog:
+        """A non-modal project file dialog calling ``then(path)`` with the file chosen."""
         dialog = QFileDialog(self.window, title)
         dialog.setAcceptMode(mode)
         dialog.setNameFilter(_FILTER)
         dialog.fileSelected.connect(lambda chosen: then(chosen) if chosen else None)
-        self.question_dialog = dialog
+        self.actions.question_dialog = dialog
         dialog.open()
         return dialog
 
-    def _adopt(self, project) -> None:
-        if self._discard_on_adopt:  # the user discarded the old project's changes: nothing to recover
-            self._discard_autosave()
-        self._saved_json = self._json(project)
+    def adopt(self, project) -> None:
+        """Show ``project`` in the window; it has no unsaved changes yet."""
+        actions = self.actions
+        if actions.discard_on_adopt:  # the user discarded the old project's changes: nothing to recover
+            actions.recovery.discard_autosave()
+        actions.saved_json = actions.json_of(project)
         self.window.set_project(project)
-        self._saved_json = self._json(self.window.project)
+        actions.saved_json = actions.json_of(self.window.project)
 
     # ---------------------------------------------------------------- recent projects
     def _settings(self) -> QSettings:
@@ -131,20 +147,22 @@ class FileCommands:
             value = [value]
         return [str(v) for v in (value or [])]
 
-    def _remember_recent(self, path) -> None:
+    def remember_recent(self, path) -> None:
         path = str(Path(path).resolve())
         recent = [path] + [p for p in self.recent_projects() if p != path]
         settings = self._settings()
         settings.setValue("recent/projects", recent[:_MAX_RECENT])
         settings.sync()
-        self._fill_recent()
+        self.fill_recent()
 
-    def _fill_recent(self) -> None:
-        self.recent_menu.clear()
+    def fill_recent(self) -> None:
+        """File > Open recent's entries, newest first."""
+        menu = self.actions.recent_menu
+        menu.clear()
         recent = self.recent_projects()
         for i, path in enumerate(recent):
-            action = self.recent_menu.addAction(f"&{i + 1} {Path(path).name}  —  {Path(path).parent}")
+            action = menu.addAction(f"&{i + 1} {Path(path).name}  —  {Path(path).parent}")
             action.setToolTip(path)
             action.triggered.connect(lambda _checked=False, p=path: self.open_project(p))
         if not recent:
-            self.recent_menu.addAction("(no recent projects)").setEnabled(False)
+            menu.addAction("(no recent projects)").setEnabled(False)

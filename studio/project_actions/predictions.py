@@ -1,4 +1,4 @@
-"""Training > Predict on files… (a mixin of ProjectActions).
+"""Training > Predict on files… (``actions.predictions``).
 
 The dialog (:class:`~studio.widgets.predict_dialog.PredictDialog`) collects files (picker or drop); each
 time its list changes, or on Predict again, every file is predicted on the pool with the trained network
@@ -10,6 +10,8 @@ others still predict: in a window the user can see which rows are there.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from PySide6.QtCore import QObject
 
 from .trained import NetworkJob
 
@@ -26,6 +28,7 @@ class PredictionResult:
     problems: list  # engine.predict.PredictInputError, one per skipped file
     source: str
     thumbnails: dict = field(default_factory=dict)  # image path -> QImage (made on the pool)
+    notes: list = field(default_factory=list)  # how files differ from the training data, conversions
 
 
 class PredictJob(NetworkJob):
@@ -39,9 +42,13 @@ class PredictJob(NetworkJob):
         from engine import predict
 
         _name, shape, integer = predict.network_input(network)
-        inputs, origins, problems = predict.read_files(self.files, shape, integer=integer)
+        notes: list[str] = []
+        inputs, origins, problems = predict.read_files(
+            self.files, shape, integer=integer, summary=self.input_summary, notes=notes
+        )
         table = predict.predictions(network, inputs, origins, classes=classes)
-        return PredictionResult(table, problems, self.source.description, _thumbnails(table, problems))
+        thumbnails = _thumbnails(table, problems)
+        return PredictionResult(table, problems, self.source.description, thumbnails, notes)
 
 
 def _thumbnails(table, problems) -> dict:
@@ -67,8 +74,14 @@ def _thumbnails(table, problems) -> dict:
     return thumbs
 
 
-class PredictionCommands:
+class PredictionCommands(QObject):
     """Training > Predict on files…"""
+
+    def __init__(self, actions):
+        super().__init__(actions)
+        self.actions = actions
+        self.window = actions.window
+        self.dialog = None  # the prediction dialog, once opened
 
     def predict_on_files(self, files=None) -> bool:
         """Open the prediction dialog; with ``files``, add them and predict at once.
@@ -86,41 +99,46 @@ class PredictionCommands:
     def _prediction_dialog(self):
         from studio.widgets.predict_dialog import PredictDialog
 
-        dialog = getattr(self, "predict_dialog", None)
+        dialog = self.dialog
         if dialog is None:
             dialog = PredictDialog(self.window)
             dialog.sigPredict.connect(self._predict)
-            self.predict_dialog = dialog
+            self.dialog = dialog
         return dialog
 
     def _predict(self, files: list) -> bool:
-        dialog = self.predict_dialog
-        source = self.network_source()
+        dialog = self.dialog
+        messages = self.actions.messages
+        source = self.actions.networks.network_source()
         if source is None:
-            dialog.show_problem(self.messages[-1][1] if self.messages else "No trained network.")
+            dialog.show_problem(messages[-1][1] if messages else "No trained network.")
             return False
         job = PredictJob(source, files)
         job.signals.sigDone.connect(self._on_predicted)
         job.signals.sigFailed.connect(self._on_predict_failed)
         dialog.show_busy(f"Predicting {len(files)} file(s) with {source.description}…")
-        self._run_network_job(job)
+        self.actions.networks.run(job)
         return True
 
     def _on_predicted(self, job: PredictJob, result: PredictionResult) -> None:
-        dialog = getattr(self, "predict_dialog", None)
+        dialog = self.dialog
         if dialog is not None:
             dialog.show_result(result)
+        if result.notes:
+            self.actions.message(
+                "Some files differ from the training data: " + "; ".join(result.notes), "warning"
+            )
         if result.problems:
             skipped = "; ".join(str(p) for p in result.problems)
-            self.message(
+            self.actions.message(
                 f"Predicted {len(result.table)} sample(s); skipped {len(result.problems)} file(s): {skipped}",
                 "error",
             )
-        self.sigPredicted.emit(result)
+        self.actions.sigPredicted.emit(result)
 
     def _on_predict_failed(self, job: PredictJob, text: str) -> None:
-        dialog = getattr(self, "predict_dialog", None)
+        dialog = self.dialog
         if dialog is not None:
             dialog.show_problem(f"Could not predict: {text}")
-        self.message(f"Could not predict: {text}", "error")
-        self.sigPredictFailed.emit(text)
+        self.actions.message(f"Could not predict: {text}", "error")
+        self.actions.sigPredictFailed.emit(text)

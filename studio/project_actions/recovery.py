@@ -1,4 +1,4 @@
-"""Autosave and crash recovery (a mixin of ProjectActions).
+"""Autosave and crash recovery (``actions.recovery``).
 
 Autosave writes ``autosave-<pid>-<id>.json`` in :func:`recovery_dir` whenever the project changed, on a
 timer. It is deleted only when the project is saved or its changes are explicitly discarded: closing the
@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import psutil
-from PySide6.QtCore import QEvent, QStandardPaths
+from PySide6.QtCore import QEvent, QObject, QStandardPaths
 from PySide6.QtWidgets import QMessageBox
 
 from engine.project import Project, ProjectError
@@ -38,8 +38,14 @@ def recovery_dir() -> Path:
     return base / "recovery"
 
 
-class AutosaveRecovery:
-    """Autosave on a timer, recovery after a crash, the autosave offered for a damaged file."""
+class AutosaveRecovery(QObject):
+    """Autosave on a timer, recovery after a crash, the autosave offered for a damaged file, and the
+    question before the window closes with unsaved changes (it filters the window's close event)."""
+
+    def __init__(self, actions):
+        super().__init__(actions)
+        self.actions = actions
+        self.window = actions.window
 
     # ---------------------------------------------------------------- autosave and recovery
     def autosave(self, closing: bool = False) -> bool:
@@ -48,9 +54,10 @@ class AutosaveRecovery:
         ``closing`` marks the file as left by a window closed with unsaved changes (the next start says
         so rather than speaking of a crash), and writes it even when it was already up to date.
         """
+        actions = self.actions
         project = self.window.project
-        current = self._json(project)
-        if project is None or (current == self._autosaved_json and not closing):
+        current = actions.json_of(project)
+        if project is None or (current == actions.autosaved_json and not closing):
             return False
         doc = {
             "format": AUTOSAVE_FORMAT,
@@ -59,20 +66,22 @@ class AutosaveRecovery:
             "closed": closing,
             "project": project.to_dict(),
         }
-        self.autosave_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.autosave_path.with_name(self.autosave_path.name + ".tmp")
+        path = actions.autosave_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
         try:
             tmp.write_text(json.dumps(doc), encoding="utf-8")
-            os.replace(tmp, self.autosave_path)
+            os.replace(tmp, path)
         except OSError as exc:
-            self.message(f"Autosave failed ({exc}); save your project with File > Save.", "error")
+            actions.message(f"Autosave failed ({exc}); save your project with File > Save.", "error")
             return False
-        self._autosaved_json = current
+        actions.autosaved_json = current
         return True
 
-    def _discard_autosave(self) -> None:
+    def discard_autosave(self) -> None:
+        """Delete this window's autosave (saved or discarded work: nothing to recover)."""
         try:
-            self.autosave_path.unlink()
+            self.actions.autosave_path.unlink()
         except FileNotFoundError:
             pass
 
@@ -97,7 +106,7 @@ class AutosaveRecovery:
     def crashed_autosaves(self) -> list[Path]:
         """Autosaves left by sessions that are no longer running, newest first."""
         found = [Path(p) for p in glob.glob(str(recovery_dir() / "autosave-*.json"))]
-        found = [p for p in found if p != self.autosave_path and not self._owner_alive(p)]
+        found = [p for p in found if p != self.actions.autosave_path and not self._owner_alive(p)]
         if any(p.name.startswith(f"autosave-{os.getpid()}-") for p in found):
             # Other windows of this process are alive or closed cleanly; only a dead process crashed.
             found = [p for p in found if not p.name.startswith(f"autosave-{os.getpid()}-")]
@@ -117,7 +126,7 @@ class AutosaveRecovery:
                 if doc.get("closed")
                 else f'Sigma Studio did not close properly last time; "{name}" had unsaved changes.'
             )
-            self._ask(
+            self.actions.ask(
                 "Recover unsaved work?",
                 f"{why} Recover it as it was autosaved at {when}?",
                 {
@@ -135,15 +144,17 @@ class AutosaveRecovery:
         try:
             project = Project.from_dict(doc["project"], doc.get("project_path"))
         except (ProjectError, KeyError) as exc:
-            self.message(f"The autosave {path} cannot be read: {exc}", "error")
+            self.actions.message(f"The autosave {path} cannot be read: {exc}", "error")
             return False
         self.window.set_project(project)
-        self._saved_json = ""  # recovered work is unsaved until the user saves it
+        self.actions.saved_json = ""  # recovered work is unsaved until the user saves it
         path.unlink(missing_ok=True)
-        self.message(f'Recovered "{project.name}" from the autosave; save it with File > Save.', "info")
+        self.actions.message(
+            f'Recovered "{project.name}" from the autosave; save it with File > Save.', "info"
+        )
         return True
 
-    def _offer_autosave_for(self, path: Path, reason: str) -> None:
+    def offer_autosave_for(self, path: Path, reason: str) -> None:
         """A project file could not be opened: say why, and offer the newest autosave of it (or any)."""
         docs = []
         for p in glob.glob(str(recovery_dir() / "autosave-*.json")):
@@ -157,13 +168,13 @@ class AutosaveRecovery:
         ]
         candidates = sorted(same or docs, key=lambda d: d[1].get("saved_at", 0), reverse=True)
         if not candidates:
-            self.message(f"Could not open the project: {reason}. No autosave is available.", "error")
+            self.actions.message(f"Could not open the project: {reason}. No autosave is available.", "error")
             return
         auto_path, doc = candidates[0]
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(doc.get("saved_at", 0)))
         which = "of this project" if same else f'of "{doc["project"].get("name", "?")}"'
-        self.message(f"Could not open the project: {reason}", "error")
-        self._ask(
+        self.actions.message(f"Could not open the project: {reason}", "error")
+        self.actions.ask(
             "Project file damaged",
             f"Could not open the project: {reason}\n\nOpen the last autosave {which} (from {when}) instead?",
             {"Open autosave": QMessageBox.ButtonRole.AcceptRole, "Cancel": QMessageBox.ButtonRole.RejectRole},
@@ -174,58 +185,63 @@ class AutosaveRecovery:
         try:
             project = Project.from_dict(doc["project"], doc.get("project_path"))
         except (ProjectError, KeyError) as exc:
-            self.message(f"The autosave {path} cannot be read either: {exc}", "error")
+            self.actions.message(f"The autosave {path} cannot be read either: {exc}", "error")
             return
         self.window.set_project(project)
-        self._saved_json = ""
-        self.message(f'Opened the autosave of "{project.name}"; save it to replace the damaged file.', "info")
+        self.actions.saved_json = ""
+        self.actions.message(
+            f'Opened the autosave of "{project.name}"; save it to replace the damaged file.', "info"
+        )
 
     def eventFilter(self, obj, event) -> bool:
+        actions = self.actions
         if obj is self.window and event.type() == QEvent.Type.Close:
             if self._ask_before_close():
                 event.ignore()
                 return True  # the window stays open (and keeps training) until the user answers
-            self.autosave_timer.stop()
-            self.modified_timer.stop()
-            if self.window.project is not None and self.dirty and not self._close_answered:
+            actions.autosave_timer.stop()
+            actions.modified_timer.stop()
+            if self.window.project is not None and actions.dirty and not actions.close_answered:
                 self.autosave(closing=True)  # unsaved work nobody was asked about: offered next time
             else:
-                self._discard_autosave()  # saved, discarded or never changed: nothing to recover
-            if self._save_job is not None:
-                self._save_job.done.wait(30.0)
-            self._finish_network_jobs()
+                self.discard_autosave()  # saved, discarded or never changed: nothing to recover
+            save_job = actions.checkpoints.save_job
+            if save_job is not None:
+                save_job.done.wait(30.0)
+            actions.networks.finish()
         return False
 
     def _ask_before_close(self) -> bool:
         """Ask Save / Discard / Cancel when the window closes with unsaved changes; whether it asked."""
+        actions = self.actions
         if (
-            self._close_answered
+            actions.close_answered
             or not getattr(self.window, "confirm_close", True)
             or self.window.project is None
-            or not self.dirty
+            or not actions.dirty
         ):
             return False
-        if self.question is not None and self.question.windowTitle() == "Unsaved changes":
-            self.question.raise_()  # Ctrl+Q twice: one question is enough
+        if actions.question is not None and actions.question.windowTitle() == "Unsaved changes":
+            actions.question.raise_()  # Ctrl+Q twice: one question is enough
             return True
         self.autosave()  # the work is on disk while the question waits
 
         def answered(label):
             if label == "Save":
-                self._close_after_save = True
-                if not self.save_project():  # no file yet: Save As… closes once it is written
-                    dialog = getattr(self, "question_dialog", None)
+                actions.close_after_save = True
+                if not actions.files.save_project():  # no file yet: Save As… closes once it is written
+                    dialog = actions.question_dialog
                     if dialog is not None and dialog.isVisible():
-                        dialog.rejected.connect(lambda: setattr(self, "_close_after_save", False))
+                        dialog.rejected.connect(lambda: setattr(actions, "close_after_save", False))
                     else:
-                        self._close_after_save = False
+                        actions.close_after_save = False
             elif label == "Discard changes":
-                self._close_answered = True
-                self._discard_autosave()
+                actions.close_answered = True
+                self.discard_autosave()
                 self.window.close()
 
         name = self.window.project.name
-        self._ask(
+        actions.ask(
             "Unsaved changes",
             f"Save the changes to {name} before closing?\n\nDiscarding loses them for good.",
             {

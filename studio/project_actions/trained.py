@@ -1,5 +1,5 @@
 """Which trained network File > Export network to ONNX… and Training > Predict on files… work on, and
-how they get it off the GUI thread (a mixin of ProjectActions and the pool job both commands extend).
+how they get it off the GUI thread (``actions.networks``, and the pool job both commands extend).
 
 The network is the current run's, when a run of the open project exists, else the project's last
 checkpoint. A running run is paused first, as Save checkpoint now does (a network mid-iteration is half
@@ -19,7 +19,7 @@ from pathlib import Path
 import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
-__all__ = ["NetworkSource", "NetworkJob", "TrainedNetworkCommands", "independent_copy"]
+__all__ = ["NetworkSource", "NetworkJob", "NetworkJobs", "independent_copy"]
 
 _NOTHING_TRAINED = (
     "There is no trained network yet: train or restore a checkpoint first "
@@ -71,6 +71,7 @@ class NetworkJob(QRunnable):
         super().__init__()
         self.setAutoDelete(False)  # the commands keep it until its signals have landed
         self.source = source
+        self.input_summary = None  # the training inputs' shape and range, once the network is taken
         self.signals = NetworkJob.Signals()
         self.done = threading.Event()
 
@@ -83,6 +84,7 @@ class NetworkJob(QRunnable):
             classes = self.source.classes
             if self.source.trainer is not None:
                 live = self.source.trainer.network
+                self.input_summary = getattr(self.source.trainer, "input_summary", None)
                 network = independent_copy(live)
                 if network is None:
                     network = live
@@ -95,6 +97,7 @@ class NetworkJob(QRunnable):
                 network, meta = load_network(self.source.checkpoint)
                 if isinstance(meta.get("classes"), list):
                     classes = tuple(meta["classes"])
+                self.input_summary = meta.get("input_summary")
             result = self.work(network, classes)
         except Exception as exc:  # engine errors say what and where; anything else keeps its class name
             self.signals.sigFailed.emit(self, _one_line(exc))
@@ -113,18 +116,19 @@ def _one_line(exc: BaseException) -> str:
     return text if mine else f"{type(exc).__name__}: {text}"
 
 
-class TrainedNetworkCommands:
-    """Finding the trained network and running :class:`NetworkJob` s on it (mixin of ProjectActions)."""
+class NetworkJobs(QObject):
+    """Finding the trained network and running :class:`NetworkJob` s on it (exports and predictions)."""
 
-    def _init_network_jobs(self) -> None:
+    def __init__(self, actions):
+        super().__init__(actions)
+        self.actions = actions
+        self.window = actions.window
         self._network_jobs: list = []  # jobs started or waiting for the run to pause
         self._waiting_jobs: list = []
         self._holding_jobs: list = []  # jobs still reading the live trainer's network
         self._paused_for_jobs = False
-        self._run_project = None  # the project object the bridge's current run was started for
         bridge = getattr(self.window, "bridge", None)
         if bridge is not None:
-            bridge.sigRunStarted.connect(lambda _info: setattr(self, "_run_project", self.window.project))
             bridge.sigStateChanged.connect(self._start_waiting_jobs)
 
     def network_source(self) -> NetworkSource | None:
@@ -133,9 +137,9 @@ class TrainedNetworkCommands:
         project = self.window.project
         trainer = getattr(bridge, "trainer", None)
         if bridge is not None and bridge.busy and trainer is None:
-            self.message("The run is still starting; try again in a moment.", "info")
+            self.actions.message("The run is still starting; try again in a moment.", "info")
             return None
-        if trainer is not None and self._run_project is project:
+        if trainer is not None and self.actions.run_project is project:
             state = bridge.state  # running, paused, finished, stopped or error
             return NetworkSource(
                 f"the current run's network (epoch {trainer.epoch}, iteration {trainer.iteration}, {state})",
@@ -146,12 +150,14 @@ class TrainedNetworkCommands:
         if last and os.path.isfile(last):
             return NetworkSource(f"the last checkpoint {Path(last).name}", checkpoint=os.fspath(last))
         if last:
-            self.message(f"The project's last checkpoint {last} is missing. {_NOTHING_TRAINED}", "error")
+            self.actions.message(
+                f"The project's last checkpoint {last} is missing. {_NOTHING_TRAINED}", "error"
+            )
         else:
-            self.message(_NOTHING_TRAINED, "info")
+            self.actions.message(_NOTHING_TRAINED, "info")
         return None
 
-    def _run_network_job(self, job: NetworkJob) -> None:
+    def run(self, job: NetworkJob) -> None:
         """Start ``job`` now, or once a running run has paused at an iteration boundary."""
         bridge = self.window.bridge
         self._network_jobs.append(job)
@@ -182,7 +188,7 @@ class TrainedNetworkCommands:
         if not self._paused_for_jobs or self._holding_jobs or self._waiting_jobs:
             return
         self._paused_for_jobs = False
-        saving = self._save_job is not None
+        saving = self.actions.checkpoints.save_job is not None
         if self.window.bridge.state == "paused" and not saving:
             self.window.bridge.resume()
 
@@ -190,11 +196,11 @@ class TrainedNetworkCommands:
         if job in self._network_jobs:
             self._network_jobs.remove(job)
 
-    def network_jobs_busy(self) -> bool:
+    def busy(self) -> bool:
         """Whether an export or prediction is still running or waiting."""
         return bool(self._network_jobs)
 
-    def _finish_network_jobs(self, timeout_s: float = 30.0) -> None:
+    def finish(self, timeout_s: float = 30.0) -> None:
         """On close: drop jobs still waiting for a pause, let started ones end (bounded), close dialogs.
 
         An export writes to a temporary file and renames it, so even a timeout leaves no torn file.
@@ -203,7 +209,6 @@ class TrainedNetworkCommands:
         for job in list(self._network_jobs):
             if job not in waiting:
                 job.done.wait(timeout_s)
-        for name in ("predict_dialog", "export_dialog"):
-            dialog = getattr(self, name, None)
+        for dialog in (self.actions.predictions.dialog, self.actions.exports.dialog):
             if dialog is not None and shiboken6.isValid(dialog):
                 dialog.close()

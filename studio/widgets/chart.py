@@ -28,6 +28,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
 from studio import theme
+from studio.widgets.chart_legend import LegendPlacer
 
 __all__ = ["LiveChart", "SeriesBuffer"]
 
@@ -68,7 +69,7 @@ class _PlotWidget(pg.PlotWidget):
         super().__init__(*args, **kwargs)
         self.paint_seconds = 0.0
 
-    def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
+    def paintEvent(self, event) -> None:  # Qt's name
         start = time.thread_time()
         super().paintEvent(event)
         self.paint_seconds += time.thread_time() - start
@@ -123,14 +124,18 @@ class LiveChart(QtWidgets.QWidget):
         self.following = True  # ranges follow the data (in steps) until the user zooms or pans
         self.view_box.sigRangeChangedManually.connect(self._stop_following)
         self.plot_item.autoBtn.clicked.connect(self.follow)
-        self.legend = self.plot_item.addLegend(offset=(-10, 10), brush=pg.mkBrush(255, 255, 255, 210))
+        # Compact and see-through; placed in the corner the data leaves free (chart_legend), movable.
+        self.legend = self.plot_item.addLegend(
+            offset=(-10, 10), brush=pg.mkBrush(255, 255, 255, 150), labelTextSize="8pt", verSpacing=-4
+        )
         self.plot_widget.setMinimumHeight(120)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.plot_widget)
-        from studio.widgets.chart_tools import ChartTools  # noqa: PLC0415 - it builds on this module
+        from studio.widgets.chart_tools import ChartTools  # it builds on this module
 
+        self.legend_placer = LegendPlacer(self)
         self.tools = ChartTools(self, smoothing, log_toggle)
         self.log_box = self.tools.log_box
         layout.addWidget(self.tools)
@@ -232,6 +237,7 @@ class LiveChart(QtWidgets.QWidget):
                 )
                 curve.setData(ema.x.copy(), sy.copy())
         self._fit()
+        self.legend_placer.place()
         self._dirty.clear()
         self._refresh_seconds += time.thread_time() - start
 
@@ -240,7 +246,7 @@ class LiveChart(QtWidgets.QWidget):
         """CPU seconds this chart's GUI thread work has taken so far: refreshes and paints."""
         return self._refresh_seconds + self.plot_widget.paint_seconds
 
-    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+    def showEvent(self, event) -> None:  # Qt's name
         super().showEvent(event)
         self.refresh()  # what arrived while the chart was out of sight
 
@@ -250,6 +256,7 @@ class LiveChart(QtWidgets.QWidget):
         self.view_box.disableAutoRange()  # the "A" button turned pyqtgraph's own on: ours does it
         self.following = True
         self._fit(force=True)
+        self.legend_placer.reset()
 
     def _stop_following(self, *_):
         self.following = False
@@ -336,7 +343,7 @@ class LiveChart(QtWidgets.QWidget):
 
     def _smooth(self, key) -> None:
         """Give series ``key`` a smoothed curve (bold) over its raw one (faint)."""
-        from studio.widgets.chart_tools import EmaBuffer  # noqa: PLC0415
+        from studio.widgets.chart_tools import EmaBuffer
 
         raw = self._curves[key]
         ema = EmaBuffer(self.smoothing)
@@ -374,7 +381,7 @@ class LiveChart(QtWidgets.QWidget):
 
     def export_csv(self, path) -> None:
         """Save every point of every series (all runs) as ``run,series,x,y`` rows."""
-        from studio.widgets.chart_tools import write_csv  # noqa: PLC0415
+        from studio.widgets.chart_tools import write_csv
 
         write_csv(
             path,

@@ -63,8 +63,8 @@ def _estimate(project):
         classes = int(shape[-1]) if shape else 1
     return estimate_cost(
         network,
-        int(t.get("batch_size", 32)),
-        t.get("optimiser", "adam"),
+        int(t.batch_size),
+        t.optimiser,
         data_bytes=data_bytes,
         samples_per_epoch=samples or None,
         loss_classes=classes,
@@ -137,10 +137,18 @@ class CostView(QtWidgets.QWidget):
             self.budget.setValue(4096)
 
     def set_project(self, project) -> None:
+        """Estimate ``project``; the estimate follows every change of its training settings."""
+        if self.project is not None:
+            self.project.training.unsubscribe(self._setting_changed)
         self.project = project
+        if project is not None:
+            project.training.subscribe(self._setting_changed)
         self.largest = None
         self.use.setEnabled(False)
         self.answer.setText("")
+        self.refresh()
+
+    def _setting_changed(self, _key: str, _value) -> None:
         self.refresh()
 
     def refresh(self) -> None:
@@ -154,7 +162,7 @@ class CostView(QtWidgets.QWidget):
             return
         self._start_estimate()
 
-    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+    def showEvent(self, event) -> None:  # Qt's name
         super().showEvent(event)
         if self._dirty or self.estimate is None:
             self._dirty = False

@@ -59,7 +59,7 @@ class HistogramView(QtWidgets.QWidget):
         self.caption.setText(caption)
         self._redraw()
 
-    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+    def showEvent(self, event) -> None:  # Qt's name
         super().showEvent(event)
         if self._stale:
             self._redraw()

@@ -38,11 +38,14 @@ class MistakesView(QtWidgets.QWidget):
         A class of the per-class table was clicked.
     sigWorstClicked()
         "Open in the samples browser" under the worst samples.
+    sigContinueClicked()
+        "Continue from here": train on from this run's latest checkpoint as a new run.
     """
 
     sigCellClicked = QtCore.Signal(int, int)
     sigClassClicked = QtCore.Signal(int)
     sigWorstClicked = QtCore.Signal()
+    sigContinueClicked = QtCore.Signal()
 
     def __init__(self, parent: QtWidgets.QWidget | None = None):
         super().__init__(parent)
@@ -61,6 +64,12 @@ class MistakesView(QtWidgets.QWidget):
         self.worst.title.setText("Most confidently wrong: predicted class (confidence)")
         self.open_worst = QtWidgets.QPushButton("Open in the samples browser")
         self.open_worst.clicked.connect(self.sigWorstClicked)
+        self.continue_button = QtWidgets.QPushButton("Continue from here")
+        self.continue_button.setToolTip(
+            "Train on from this run's latest checkpoint with the project's current sample edits and "
+            "settings, as a new run that branches from this one (the data files are untouched)"
+        )
+        self.continue_button.clicked.connect(self.sigContinueClicked)
         self.pairs: list[tuple[int, int, int]] = []
         self.worst_rows = np.zeros(0, np.int64)
         self.pairs_table.cellClicked.connect(self._pair_clicked)
@@ -74,7 +83,11 @@ class MistakesView(QtWidgets.QWidget):
         layout.addWidget(self.caption)
         layout.addLayout(tables, 1)
         layout.addWidget(self.worst)
-        layout.addWidget(self.open_worst, 0, QtCore.Qt.AlignmentFlag.AlignLeft)
+        buttons = QtWidgets.QHBoxLayout()
+        buttons.addWidget(self.open_worst)
+        buttons.addWidget(self.continue_button)
+        buttons.addStretch(1)
+        layout.addLayout(buttons)
 
     def set_predictions(self, inputs, probabilities, targets, classes) -> None:
         """Update from one validation pass: ``probabilities`` (N, C), ``targets`` (N,), ``inputs``

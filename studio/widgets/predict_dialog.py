@@ -58,6 +58,12 @@ class PredictDialog(QtWidgets.QDialog):
         self.problems.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
         self.problems.setStyleSheet("color: #c0392b;")
         self.problems.hide()
+        # How files differ from the training data and what was converted (sigma predict's warnings).
+        self.notes = QtWidgets.QLabel()
+        self.notes.setWordWrap(True)
+        self.notes.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.notes.setStyleSheet("color: #b9770e;")
+        self.notes.hide()
         self.table = QtWidgets.QTableWidget(0, 0)
         self.table.setTabKeyNavigation(False)  # Tab leaves the table: keyboard users are not trapped
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -77,6 +83,7 @@ class PredictDialog(QtWidgets.QDialog):
         layout.addLayout(top)
         layout.addWidget(self.status)
         layout.addWidget(self.problems)
+        layout.addWidget(self.notes)
         layout.addWidget(self.table, 1)
         layout.addLayout(bottom)
         self.resize(720, 520)
@@ -101,6 +108,7 @@ class PredictDialog(QtWidgets.QDialog):
         self.table.setRowCount(0)
         self.table.setColumnCount(0)
         self.problems.hide()
+        self.notes.hide()
         self.status.setText(_HINT)
         self._update_buttons()
 
@@ -147,13 +155,15 @@ class PredictDialog(QtWidgets.QDialog):
         self.table.setHorizontalHeaderLabels(headers)
         self.table.setRowCount(len(table))
         thumbs = {p: QtGui.QPixmap.fromImage(img) for p, img in result.thumbnails.items()}
+        notes = list(getattr(result, "notes", []) or [])
         for i, ((path, sample), values) in enumerate(zip(table.origins, table.values)):
             icon = QtWidgets.QTableWidgetItem()
             if path in thumbs:
                 icon.setData(QtCore.Qt.ItemDataRole.DecorationRole, thumbs[path])
             self.table.setItem(i, 0, icon)
             name = QtWidgets.QTableWidgetItem(names[path])
-            name.setToolTip(path)
+            said = [n for n in notes if n.startswith(f"{path}: ")]
+            name.setToolTip("\n".join([path, *said]))
             self.table.setItem(i, 1, name)
             self.table.setItem(i, 2, _number(sample))
             if table.classifier:
@@ -177,6 +187,12 @@ class PredictDialog(QtWidgets.QDialog):
         header.setSectionResizeMode(1, QtWidgets.QHeaderView.ResizeMode.Stretch)
         files = len({p for p, _ in table.origins})
         self.status.setText(f"{len(table)} prediction(s) from {files} file(s), by {result.source}.")
+        if notes:
+            lines = "\n".join(f"• {n}" for n in notes)
+            self.notes.setText(f"Differs from the training data (converted as shown):\n{lines}")
+            self.notes.show()
+        else:
+            self.notes.hide()
         if result.problems:
             lines = "\n".join(f"• {p}" for p in result.problems)
             self.show_problem(f"Skipped {len(result.problems)} file(s):\n{lines}")

@@ -53,11 +53,11 @@ class _Tiles(QtWidgets.QWidget):
         self.setMaximumHeight(rows * row + _GAP)
         self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Preferred)
 
-    def sizeHint(self) -> QtCore.QSize:  # noqa: N802 - Qt's name
+    def sizeHint(self) -> QtCore.QSize:  # Qt's name
         row = self.tile + self._caption_height + _GAP
         return QtCore.QSize(self.max_columns * (self.tile + _GAP * 3) + _GAP, self.max_rows * row + _GAP)
 
-    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+    def resizeEvent(self, event) -> None:  # Qt's name
         # As many columns and rows as the size holds (3 to 6 columns, 1 to 3 rows): a small column shows
         # fewer samples rather than setting the monitor's size or squeezing the confusion matrix out.
         size = event.size()
@@ -71,7 +71,7 @@ class _Tiles(QtWidgets.QWidget):
         h = self.tile + self._caption_height + _GAP
         return QtCore.QRect(_GAP + (i % self.columns) * w, _GAP + (i // self.columns) * h, w - _GAP, h - _GAP)
 
-    def paintEvent(self, event: QtGui.QPaintEvent) -> None:  # noqa: N802 - Qt's name
+    def paintEvent(self, event: QtGui.QPaintEvent) -> None:  # Qt's name
         painter = QtGui.QPainter(self)
         for i, (image, caption, right, _tip) in enumerate(self.entries):
             cell = self._cell(i)

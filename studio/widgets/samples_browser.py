@@ -109,9 +109,12 @@ class SamplesBrowser(QtWidgets.QDialog):
     -------
     sigEditsChanged(list)
         The edits as stored in the project (``DatasetEdits.to_list()``), after each change.
+    sigContinueClicked()
+        "Continue from here": train on with the edits, from the run's latest checkpoint.
     """
 
     sigEditsChanged = QtCore.Signal(list)
+    sigContinueClicked = QtCore.Signal()
 
     def __init__(self, data: BrowserData, edits: DatasetEdits, parent: QtWidgets.QWidget | None = None):
         super().__init__(parent)
@@ -162,9 +165,16 @@ class SamplesBrowser(QtWidgets.QDialog):
             QtWidgets.QLabel("Edits of this project (applied to the next run; files untouched):")
         )
         layout.addWidget(self.edit_list)
+        self.continue_button = QtWidgets.QPushButton("Continue from here")
+        self.continue_button.setToolTip(
+            "Train on from the run's latest checkpoint with these edits, as a new run that branches "
+            "from it (the data files are untouched)"
+        )
+        self.continue_button.clicked.connect(self.sigContinueClicked)
         under = QtWidgets.QHBoxLayout()
         under.addWidget(self.undo_button)
         under.addWidget(self.note, 1)
+        under.addWidget(self.continue_button)
         layout.addLayout(under)
         editable = data.records is not None
         for button in (self.relabel_button, self.exclude_button, self.check_button, self.relabel_to):

@@ -452,6 +452,24 @@ def test_save_from_another_thread_mid_iteration_waits_for_the_boundary(tmp_path)
     assert checkpoint.info(tmp_path / "racy.h5")["iteration"] == 1
 
 
+def test_checkpoint_names_say_the_project_and_the_iteration_of_the_state_taken(tmp_path):
+    from engine.project import Project
+
+    assert checkpoint.checkpoint_name(Project(name="x", path=tmp_path / "digits.sigma"), 1200) == (
+        "digits-it001200.h5"
+    )
+    assert checkpoint.checkpoint_name(Project(name="My {net}/v2"), 7) == "My-net-v2-it000007.h5"
+    trainer = small_trainer()
+    trainer.fit((X, Y), epochs=1)
+    assert trainer.iteration == 2  # 64 samples in batches of 32
+    folder = tmp_path / "{braces}"  # only the file name is a template
+    written = checkpoint.save(trainer, folder / "digits-it{iteration:06d}.h5", template=True)
+    assert written == os.fspath(folder / "digits-it000002.h5")
+    assert checkpoint.info(written)["iteration"] == 2
+    old = shutil.copy(written, tmp_path / "checkpoint-e0001-i00000002.h5")  # an older name loads too
+    assert checkpoint.load(old)["meta"]["iteration"] == 2
+
+
 def test_restoring_with_other_hooks_says_which_states_were_left(saved):
     from engine.events import LogMessage
 

@@ -271,7 +271,8 @@ def test_train_resume_and_eval_end_to_end(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "epoch 1/1" in done.stdout and "val_accuracy" in done.stdout
     last = tmp_path / "ckpt" / "last.h5"
-    assert last.exists() and len(list((tmp_path / "ckpt").glob("checkpoint-*.h5"))) == 1
+    # the epoch's checkpoint is named after the project and the iteration; the last is last.h5
+    assert last.exists() and len(list((tmp_path / "ckpt").glob("tiny-it0000*.h5"))) == 1
 
     done = sigma("train", project, "--resume", last, "--epochs", "2", "--checkpoint-dir", tmp_path / "ckpt")
     assert done.returncode == 0, done.stderr

@@ -175,3 +175,80 @@ def test_load_network_and_one_input_rule(tmp_path, digits_net):
     two = Network(outputs=L.Add(name="sum")([a, b]))
     with pytest.raises(P.PredictInputError, match="takes 2 inputs"):
         P.network_input(two)
+
+
+def test_files_unlike_the_training_data_are_converted_and_said(tmp_path, digits_net):
+    """Issue 15: each file whose shape, channels or value range differ from the training data gets one
+    sentence naming the conversion applied (images), or a warning (arrays: nothing is converted)."""
+    rng = np.random.default_rng(0)
+    photo = tmp_path / "photo.jpg"
+    Image.fromarray(rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)).save(photo)  # 40x30 RGB
+    notes = []
+    counts = {"shape": [64], "min": 0.0, "max": 16.0}  # training data of 0..16 counts
+    inputs, _ = P.read_samples([photo], (64,), summary=counts, notes=notes)
+    assert notes == [
+        f"{photo}: 40x30 RGB -> resized to 8x8 grey, values scaled 0-255 -> 0-16 like the training data"
+    ]
+    assert 0.0 <= inputs.min() and inputs.max() <= 16.0 and inputs.max() > 1.0
+    # the same photo for training pixels in [0, 1]: only resized (the pipeline reads pixels as 0-1)
+    notes = []
+    P.read_samples([photo], (64,), summary={"shape": [64], "min": 0.0, "max": 1.0}, notes=notes)
+    assert notes == [f"{photo}: 40x30 RGB -> resized to 8x8 grey"]
+    # an 8x8 grey digit like the training data: nothing to say
+    _, x = digits_net
+    notes = []
+    P.read_samples(
+        [_png(tmp_path / "d.png", x[0].reshape(8, 8))], (64,), summary={"min": 0.0, "max": 1.0}, notes=notes
+    )
+    assert notes == []
+    # arrays are reshaped when their size fits (said), and a range far off is warned about, unchanged
+    np.save(tmp_path / "raw.npy", (x[:2] * 255).reshape(2, 8, 8))
+    notes = []
+    inputs, _ = P.read_samples([tmp_path / "raw.npy"], (64,), summary={"min": 0.0, "max": 1.0}, notes=notes)
+    assert inputs.max() > 200  # nothing converted
+    assert (
+        notes[0]
+        == f"{tmp_path / 'raw.npy'}: 2 sample(s) of shape (8, 8) -> reshaped to (64,) like the training data"
+    )
+    assert notes[1].startswith(f"{tmp_path / 'raw.npy'}: values 0 to 255, but the training data's are 0 to 1")
+
+
+def test_sigma_predict_warns_on_stderr_and_checks_files_before_building_the_network(tmp_path, digits_net):
+    import subprocess
+    import sys
+
+    net, x = digits_net
+    trainer = Trainer(net, optimiser={"type": "sgd", "learning_rate": 0.0}, batch_size=10)
+    trainer.input_summary = P.input_summary(x)
+    path = checkpoint.save(trainer, tmp_path / "c.h5")
+    assert checkpoint.info(path)["input_summary"] == {"shape": [64], "min": 0.0, "max": 1.0}
+    photo = tmp_path / "photo.png"
+    Image.fromarray(np.zeros((16, 16, 3), np.uint8)).save(photo)
+
+    def sigma(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "engine.cli", *map(str, args)], capture_output=True, text=True, timeout=120
+        )
+
+    done = sigma("predict", path, photo, "-o", tmp_path / "p.csv")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines() == [
+        f"warning: {photo}: 16x16 RGB -> resized to 8x8 grey",
+        f"wrote 1 prediction(s) to {tmp_path / 'p.csv'}",
+    ]
+
+
+def test_sigma_predict_refuses_a_file_that_does_not_fit_before_building_the_network(
+    tmp_path, digits_net, monkeypatch, capsys
+):
+    from engine.cli import commands
+    from engine.cli import main as sigma_main
+
+    net, _x = digits_net
+    path = checkpoint.save(Trainer(net, optimiser="sgd", batch_size=10), tmp_path / "c.h5")
+    (tmp_path / "wide.csv").write_text(",".join(["1"] * 65) + "\n")
+    built = []
+    monkeypatch.setattr(commands, "network_from_checkpoint", lambda p: built.append(p))
+    assert sigma_main(["predict", str(path), str(tmp_path / "wide.csv")]) == 3
+    assert "wide.csv, row 1: 65 values; the network takes 64" in capsys.readouterr().err
+    assert built == []  # the input shape came from the stored spec; no network was built

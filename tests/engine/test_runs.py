@@ -87,8 +87,10 @@ def test_a_run_is_recorded_in_its_folder(tmp_path):
     x, y = series.read("epoch/val_loss")
     assert x.tolist() == [1, 2] and y.tolist() == [h["val_loss"] for h in history]
     assert series.count("iteration/loss") == run.trainer.iteration
-    checkpoints = sorted(p.name for p in (run.folder / "checkpoints").glob("checkpoint-*.h5"))
-    assert len(checkpoints) == 2 and record.status["last_checkpoint"].endswith(checkpoints[-1])
+    # Named after the project and the iteration (issue 15), as the studio's Save checkpoint now names them.
+    checkpoints = sorted(p.name for p in (run.folder / "checkpoints").glob("*.h5"))
+    assert checkpoints[-1] == f"tiny-it{run.trainer.iteration:06d}.h5" and len(checkpoints) == 2
+    assert record.status["last_checkpoint"].endswith(checkpoints[-1])
 
 
 def test_unsaved_projects_and_record_false_leave_no_folder(tmp_path):
@@ -180,3 +182,44 @@ def test_a_run_folder_that_cannot_be_made_is_a_clear_error(tmp_path):
     with pytest.raises(ProjectError, match="cannot make a run folder next to the project"):
         build_run(project)
     assert build_run(project, record=False).folder is None
+
+
+def test_continuing_on_edited_data_is_a_branch_from_the_parents_iteration(tmp_path):
+    """Issue 16: after sample edits, a run continued from a checkpoint is a recorded, non-exact branch."""
+    from engine import checkpoint
+    from engine.runs.continuation import latest_checkpoint, restore_run
+
+    project = _project(tmp_path, epochs=1)
+    first = build_run(project)
+    first.fit()
+    last = latest_checkpoint(first.folder)
+    assert last is not None and checkpoint.info(last)["iteration"] == first.trainer.iteration
+    left = first.trainer.iteration
+    records = [int(r) for r in first.train_records[:3]]
+    labels = [int(first.dataset["targets"][r]) for r in records]
+    project.dataset["edits"] = [
+        {"record": records[0], "action": "relabel", "label": str((labels[0] + 1) % 10)},
+        {"record": records[1], "action": "relabel", "label": str((labels[1] + 1) % 10)},
+        {"record": records[2], "action": "exclude"},
+    ]
+    project.training["epochs"] = 2
+    with pytest.raises(checkpoint.CheckpointError, match="dataset differs"):  # an exact resume refuses
+        exact = build_run(project, record=False)
+        checkpoint.restore(exact.trainer, last, data=exact.train_data)
+
+    child = build_run(project, parent_checkpoint=last)
+    note = restore_run(child, last)
+    assert note.startswith(f"branch of run-0001 from iteration {left} (epoch 1): the training data differs")
+    assert "2 sample(s) relabelled, 1 excluded" in note and "not an exact resume" in note
+    assert len(child.train_data) == len(first.train_data) - 1
+    child.fit()
+    assert child.trainer.epoch == 2 and child.trainer.iteration > left
+
+    record = open_run(child.folder)
+    assert record.parent["kind"] == "branch" and record.parent["run"] == "run-0001"
+    assert record.parent["iteration"] == left and record.parent["exact"] is False
+    assert record.parent["note"] == note and record.status["state"] == "finished"
+    xs, _ = record.series().read("iteration/loss")
+    assert xs[0] == left + 1  # drawn from where the parent left
+    parent_xs, _ = open_run(first.folder).series().read("iteration/loss")
+    assert parent_xs[-1] == left  # the parent's series is untouched

@@ -14,12 +14,12 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before anything imports Qt
 
-import threading  # noqa: E402
-import weakref  # noqa: E402
+import threading
+import weakref
 
-import pytest  # noqa: E402
-import shiboken6  # noqa: E402
-from PySide6 import QtCore, QtWidgets  # noqa: E402
+import pytest
+import shiboken6
+from PySide6 import QtCore, QtWidgets
 
 _live_timers: weakref.WeakSet = weakref.WeakSet()
 _pending_single_shots = [0]
@@ -146,6 +146,33 @@ def _timer_owner(timer) -> str:
     except RuntimeError:
         return "deleted"
     return f"{type(parent).__name__ if parent is not None else 'no parent'}:{timer.objectName() or '?'}"
+
+
+# ---------------------------------------------------------------------------------------------- panels
+class PanelHost(QtWidgets.QMainWindow):
+    """The part of the main window's contract a panel uses on its own: ``project`` and
+    ``sigProjectChanged(project)`` (the real window is tested in test_main_window.py)."""
+
+    sigProjectChanged = QtCore.Signal(object)
+
+    def __init__(self):
+        super().__init__()
+        from engine.project import Project
+
+        self.project = Project(name="test")
+
+    def set_project(self, project):
+        self.project = project
+        self.sigProjectChanged.emit(project)
+
+
+@pytest.fixture
+def panel_host(qtbot):
+    """A :class:`PanelHost` on a fresh project (closed after the test); put the panel in it with
+    ``setCentralWidget``."""
+    host = PanelHost()
+    qtbot.addWidget(host)
+    return host
 
 
 # ---------------------------------------------------------------------------------------------- runs

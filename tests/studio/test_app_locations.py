@@ -75,7 +75,7 @@ def test_the_taskbar_identity_is_set_on_windows_only(monkeypatch):
     calls = []
 
     class Shell32:  # stands in for Windows' shell32.dll, which this machine does not have
-        def SetCurrentProcessExplicitAppUserModelID(self, app_id):  # noqa: N802 - the Win32 name
+        def SetCurrentProcessExplicitAppUserModelID(self, app_id):  # the Win32 name
             calls.append(app_id)
             return 0
 

@@ -83,3 +83,88 @@ def test_confusion_matrix_hover_readout_and_shares_toggle(qtbot):
     assert [t.toPlainText() for t in view._texts] == ["83%", "17%", "20%", "80%"]
     view.clear()
     assert view.matrix is None and not view.empty_label.isHidden()
+
+
+def _feed(chart, name, xs, ys, step=50):
+    for i in range(0, len(xs), step):  # as a run delivers them: a refresh after each batch
+        chart.append(name, xs[i : i + step], ys[i : i + step])
+        chart.refresh()
+
+
+def test_the_y_range_follows_a_falling_loss_down_and_keeps_a_users_zoom(qtbot):
+    """Issue 15: as a loss falls the range comes down with it (from zero once the loss is within half
+    its start, so it holds from then on) and the newest values are always in view; once the user zooms
+    with the wheel, new data no longer moves it; "follow" brings it back."""
+    from PySide6 import QtCore, QtWidgets
+
+    chart = _chart(qtbot)
+    xs = np.arange(1, 3001, dtype=float)
+    ys = 2.3 * np.exp(-xs / 150) + 0.05
+    _feed(chart, "loss", xs[:20], ys[:20])
+    (_, _), (y0, y1) = chart.view_box.viewRange()
+    assert y0 <= ys[19] and y1 >= ys[0] and y0 > 1.0  # a loss still near its start: a close range
+    seen = []
+    for k in range(20, 3000, 50):
+        _feed(chart, "loss", xs[k : k + 50], ys[k : k + 50])
+        (x0, x1), (y0, y1) = chart.view_box.viewRange()
+        last = min(k + 50, 3000) - 1
+        assert y0 <= ys[last] <= y1 and x0 <= xs[last] <= x1  # the newest values are always in view
+        seen.append((y0, y1))
+    assert seen[-1][0] <= 0.05 and seen[-1][1] >= ys[0]  # all of the falling loss, from zero
+    assert len(set(seen)) <= 4  # in steps: the axis holds for most of the run
+
+    # a real wheel zoom on the plot: the user's range stays while data keeps coming
+    view = chart.plot_widget
+    centre = view.viewport().rect().center()
+    wheel = QtGui.QWheelEvent(
+        QtCore.QPointF(centre),
+        QtCore.QPointF(view.viewport().mapToGlobal(centre)),
+        QtCore.QPoint(0, 0),
+        QtCore.QPoint(0, 240),
+        QtCore.Qt.MouseButton.NoButton,
+        QtCore.Qt.KeyboardModifier.NoModifier,
+        QtCore.Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
+    QtWidgets.QApplication.sendEvent(view.viewport(), wheel)
+    zoomed = chart.view_box.viewRange()
+    assert not chart.following and zoomed != [[x0, x1], [y0, y1]]
+    chart.append("loss", [3001.0, 3002.0], [5.0, 0.01])
+    chart.refresh()
+    assert chart.view_box.viewRange() == zoomed
+    chart.follow()
+    assert chart.following and chart.view_box.viewRange()[1][0] <= 0.01
+
+
+def test_the_legend_sits_where_the_data_is_not_and_stays_where_the_user_puts_it(qtbot):
+    """Issue 15: a rising accuracy ends top right, where the legend starts: it moves to a free corner
+    and covers no point of any curve; at the three window sizes' chart sizes alike."""
+    moved = 0
+    for width, height in ((380, 200), (560, 300), (700, 380)):  # the loss chart at 1024x700 .. 1920x1200
+        chart = _chart(qtbot)
+        chart.resize(width, height)
+        qtbot.wait(20)  # the new size reaches the plot's layout
+        _feed(chart, "accuracy", np.arange(1.0, 901.0), 1.0 - 0.9 * np.exp(-np.arange(1.0, 901.0) / 80))
+        right = chart.view_box.viewRange()[0][1]
+        xs = np.arange(1.0, np.floor(right) - 5)  # the data reaches the right edge of the x range
+        chart.remove_run(None)
+        _feed(chart, "accuracy", xs, 0.9 - 0.8 * np.exp(-xs / 80))
+        _feed(chart, "val_accuracy", xs, 0.88 - 0.8 * np.exp(-xs / 90))
+        assert chart.view_box.viewRange()[0][1] == right
+        chart.legend_placer.place(force=True)
+        if chart.legend_placer.covered("top right") > 0:  # where the legend starts: on the data here
+            assert chart.legend_placer.corner != "top right"
+            moved += 1
+        assert chart.legend_placer.covered(chart.legend_placer.corner) == 0
+        legend = chart.legend.sceneBoundingRect()
+        plot = chart.view_box.sceneBoundingRect()
+        assert plot.contains(legend)  # inside the plot, off the data
+        chart.close()
+    assert (
+        moved >= 2
+    )  # the smaller charts had data under the default place    # a legend the user dragged stays where it is
+    chart.legend_placer.moved_by_user = True
+    corner = chart.legend_placer.corner
+    _feed(chart, "accuracy", xs + xs[-1], np.full(len(xs), 0.0))
+    chart.legend_placer.place(force=True)
+    assert chart.legend_placer.corner == corner

@@ -6,7 +6,7 @@ import pytest
 
 from engine import templates
 from studio.bridge import Bridge
-from studio.panels.training import QtTrainingPanel
+from studio.panels.training import TrainingPanel
 from studio.widgets.cost_view import CostView
 
 
@@ -36,7 +36,7 @@ def test_the_cost_view_shows_the_estimate_and_follows_the_batch_size(qtbot, tmp_
 
 
 def test_largest_batch_from_the_training_panel(qtbot, bridge):
-    panel = QtTrainingPanel(bridge)
+    panel = TrainingPanel(bridge)
     qtbot.addWidget(panel)
     project = next(e for e in templates.EXAMPLES if e.key == "digits-cnn").make()
     panel.set_project(project)

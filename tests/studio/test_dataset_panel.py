@@ -8,34 +8,18 @@ import os
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl, Signal
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QApplication, QMainWindow
+from PySide6.QtWidgets import QApplication
 
 from engine.project import Project
 from studio.panels.dataset import DatasetPanel
 
 
-class _Window(QMainWindow):
-    """The part of the main window's contract the panel uses (the real one is tested elsewhere)."""
-
-    sigProjectChanged = Signal(object)
-
-    def __init__(self):
-        super().__init__()
-        self.project = Project(name="test")
-
-    def set_project(self, project):
-        self.project = project
-        self.sigProjectChanged.emit(project)
-
-
 @pytest.fixture
-def panel(qtbot):
-    window = _Window()
-    qtbot.addWidget(window)
-    panel = DatasetPanel(window)
-    window.setCentralWidget(panel)
+def panel(panel_host):
+    panel = DatasetPanel(panel_host)
+    panel_host.setCentralWidget(panel)
     yield panel
     panel.shutdown()
 

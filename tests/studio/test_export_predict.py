@@ -258,3 +258,22 @@ def test_predict_reports_rows_of_the_wrong_width_and_wrong_sizes(trained, qtbot,
     assert "small.npy: holds an array of shape (2, 5)" in problems
     assert [o[1] for o in predicted.args[0].table.origins] == [1, 2, 3]
     actions.predict_dialog.close()
+
+
+def test_predict_dialog_says_how_files_differ_from_the_training_data(trained, qtbot, tmp_path):
+    """Issue 15: a photo unlike the 8x8 grey digits is converted, and the dialog and a banner say how;
+    an 8x8 grey digit like the training data gets no note."""
+    photo = tmp_path / "photo.jpg"
+    Image.fromarray(np.random.default_rng(1).integers(0, 256, (48, 64, 3), dtype=np.uint8)).save(photo)
+    pngs, _x = _digit_pngs(tmp_path, records=(0,))
+    actions = trained.project_actions
+    with qtbot.waitSignal(actions.sigPredicted, timeout=30000) as predicted:
+        actions.predict_on_files([photo, pngs[0]])
+    result = predicted.args[0]
+    assert result.notes == [f"{photo}: 64x48 RGB -> resized to 8x8 grey"]
+    dialog = actions.predict_dialog
+    assert dialog.notes.isVisible() and "photo.jpg: 64x48 RGB -> resized to 8x8 grey" in dialog.notes.text()
+    assert "resized to 8x8 grey" in dialog.table.item(0, 1).toolTip()
+    assert "resized" not in dialog.table.item(1, 1).toolTip()
+    assert any(level == "warning" and "photo.jpg" in text for level, text in actions.messages)
+    dialog.close()

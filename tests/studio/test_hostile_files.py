@@ -12,14 +12,14 @@ from pathlib import Path
 import h5py
 import pytest
 from PySide6.QtCore import QTimer
-from test_dataset_panel import _drop, _Window
+from test_dataset_panel import _drop
 
 from engine.project import Project
 from studio.main_window import MainWindow
 from studio.panels.dataset import DatasetPanel
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine" / "data"))
-from hostile import npz_of_zeros, png_declaring, zip_deep  # noqa: E402
+from hostile import npz_of_zeros, png_declaring, zip_deep
 
 STALL_LIMIT = 0.2
 
@@ -76,11 +76,9 @@ def _write(path: Path, data: bytes) -> Path:
 
 
 @pytest.fixture
-def panel(qtbot):
-    window = _Window()
-    qtbot.addWidget(window)
-    panel = DatasetPanel(window)
-    window.setCentralWidget(panel)
+def panel(panel_host):
+    panel = DatasetPanel(panel_host)
+    panel_host.setCentralWidget(panel)
     yield panel
     panel.shutdown()
 
@@ -130,7 +128,7 @@ def test_opening_a_hostile_project_gives_one_message(qtbot, tmp_path, kind):
     target = PROJECTS[kind](tmp_path)
     count = len(actions.messages)
     t0 = time.perf_counter()
-    actions._open_now(target)
+    actions.files.open_now(target)
     elapsed = time.perf_counter() - t0
     errors = [m for m in actions.messages[count:] if m[0] == "error"]
     assert len(errors) == 1 and target.name in errors[0][1], actions.messages[count:]

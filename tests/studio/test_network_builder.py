@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QMainWindow
 
 from engine.layers.base import layer_types
 from engine.network import Network
@@ -15,26 +13,10 @@ from studio.panels.network_builder import NetworkBuilderPanel
 from studio.panels.network_builder.catalog import default_props, layer_kinds
 
 
-class _Window(QMainWindow):
-    """The part of the main window's contract the panel uses."""
-
-    sigProjectChanged = Signal(object)
-
-    def __init__(self):
-        super().__init__()
-        self.project = Project(name="test")
-
-    def set_project(self, project):
-        self.project = project
-        self.sigProjectChanged.emit(project)
-
-
 @pytest.fixture
-def panel(qtbot):
-    window = _Window()
-    qtbot.addWidget(window)
-    panel = NetworkBuilderPanel(window)
-    window.setCentralWidget(panel)
+def panel(panel_host):
+    panel = NetworkBuilderPanel(panel_host)
+    panel_host.setCentralWidget(panel)
     yield panel
     panel.flush()
 

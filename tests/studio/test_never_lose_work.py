@@ -19,7 +19,7 @@ def asking_window(qtbot, monkeypatch):
     monkeypatch.setattr(MainWindow, "confirm_close", True)
     w = MainWindow(project=digits_project(), build_run=lambda p: None, restore_layout=False)
     # qtbot closes windows after the test: answer the question that close asks, if the test left one.
-    qtbot.addWidget(w, before_close_func=lambda win: setattr(win.project_actions, "_close_answered", True))
+    qtbot.addWidget(w, before_close_func=lambda win: setattr(win.project_actions, "close_answered", True))
     w.show()
     return w
 
@@ -104,9 +104,7 @@ def test_unsaved_work_survives_a_quit_and_is_offered_back(qtbot, monkeypatch):
     os.replace(auto, auto.with_name("autosave-999999998-quit.json"))
     monkeypatch.setattr(MainWindow, "confirm_close", True)
     again = MainWindow(build_run=lambda p: None, restore_layout=False)
-    qtbot.addWidget(
-        again, before_close_func=lambda win: setattr(win.project_actions, "_close_answered", True)
-    )
+    qtbot.addWidget(again, before_close_func=lambda win: setattr(win.project_actions, "close_answered", True))
     again.show()
     question = again.project_actions.question
     assert question is not None and "had unsaved changes when Sigma Studio was closed" in question.text()

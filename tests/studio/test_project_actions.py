@@ -57,7 +57,8 @@ class _Run:
 
 
 def build_run(project):
-    """A run from the project's own network spec and settings (what the lead's build_run does)."""
+    """A run from the project's network spec and settings, as engine.run.build_run makes one, on this
+    file's small data (no data files read, no run folder)."""
     from engine.hooks import MetricReporter, TimeStep
 
     t = project.training
@@ -108,7 +109,7 @@ def test_save_open_recent_and_new(make_window, tmp_path, qtbot):
     assert saved.is_file() and not actions.dirty
     assert Project.load(saved).name == "renamed"
     assert actions.recent_projects()[0] == str(saved.resolve())
-    actions._fill_recent()
+    actions.files.fill_recent()
     assert "one.sigma.json" in actions.recent_menu.actions()[0].text()
     w.project.name = "changed again"
     actions.new_project()  # unsaved changes: asks first, without blocking
@@ -304,7 +305,7 @@ def test_restoring_a_damaged_checkpoint_shows_one_message_and_never_stalls(
     cases = _damaged_checkpoints(tmp_path)
     w = make_window()
     actions = w.project_actions
-    before = actions._json(w.project)
+    before = actions.json_of(w.project)
     clock, stalls = QElapsedTimer(), []
     ticker = QTimer()
     ticker.setInterval(5)
@@ -321,5 +322,85 @@ def test_restoring_a_damaged_checkpoint_shows_one_message_and_never_stalls(
         new = actions.messages[count:]
         assert len(new) == 1 and new[0][0] == "error" and re.search(expected, new[0][1]), new
         assert actions.question is None and not w.bridge.busy
-        assert actions._json(w.project) == before  # the project is unchanged
+        assert actions.json_of(w.project) == before  # the project is unchanged
     assert max(stalls[1:]) < 200, f"the event loop stalled for {max(stalls[1:])} ms"
+
+
+def test_restoring_another_projects_checkpoint_asks_about_unsaved_changes_and_opens_that_project(
+    make_window, qtbot, tmp_path
+):
+    """Issue 15: a checkpoint of another project (in its ``.runs`` folder) opens that project in place of
+    the open one; when the open one has unsaved changes, Save / Discard / Cancel comes first and says so."""
+    from engine import checkpoint
+    from engine.run import build_run as engine_build_run
+
+    (tmp_path / "other").mkdir()
+    other = _csv_project(tmp_path / "other")
+    other.training["epochs"] = 2
+    other.save(other.path)
+    run = engine_build_run(other)  # a recorded run: other.sigma.json.runs/run-0001/
+    run.trainer.fit(run.train_data, epochs=1)
+    path = checkpoint.save(run.trainer, run.folder / "checkpoints" / "one.h5")
+    assert path.endswith(os.path.join("other", "blobs.sigma.json.runs", "run-0001", "checkpoints", "one.h5"))
+
+    w = make_window(_project(), engine_build_run)
+    actions = w.project_actions
+    w.project.name = "edited here"
+    assert actions.dirty
+    with qtbot.waitSignal(actions.sigCheckpointRead, timeout=60000) as read:
+        assert actions.restore_checkpoint(path)
+    assert read.args == [path, True]
+    text = actions.question.text()
+    assert "belongs to the project blobs.sigma.json" in text and "not to the open project" in text
+    assert "opens blobs.sigma.json in its place and resumes training" in text
+    assert "unsaved changes" in text
+    assert {b.text() for b in actions.question.buttons()} == {
+        "Save, then restore",
+        "Discard changes, then restore",
+        "Cancel",
+    }
+    actions.answer("Cancel")
+    assert w.project.name == "edited here" and w.project.path is None and actions.dirty
+    assert not w.bridge.busy
+
+    with qtbot.waitSignal(actions.sigCheckpointRead, timeout=60000):
+        assert actions.restore_checkpoint(path)
+    with qtbot.waitSignal(w.bridge.sigRunFinished, timeout=60000) as finished:
+        actions.answer("Discard changes, then restore")
+    assert finished.args == ["finished"]
+    assert w.project.path == other.path and w.project.last_checkpoint == path
+    assert w.bridge.trainer.epoch == 2  # resumed at epoch 2 of the other project
+    assert not actions.autosave_path.exists()  # the discarded changes left nothing to recover
+
+    # Not edited: one question, no Save / Discard.
+    w2 = make_window(_project(), engine_build_run)
+    with qtbot.waitSignal(w2.project_actions.sigCheckpointRead, timeout=60000):
+        assert w2.project_actions.restore_checkpoint(path)
+    labels = {b.text() for b in w2.project_actions.question.buttons()}
+    assert labels == {"Open blobs.sigma.json and resume", "Cancel"}
+    w2.project_actions.answer("Cancel")
+    assert w2.project.name == "blobs" and w2.project.path is None
+
+
+def test_save_checkpoint_now_names_the_file_after_the_project_and_iteration_in_the_runs_folder(
+    make_window, qtbot, tmp_path
+):
+    from engine import checkpoint
+    from engine.run import build_run as engine_build_run
+
+    project = _csv_project(tmp_path)
+    project.training["epochs"] = 1
+    w = make_window(project, engine_build_run)
+    actions = w.project_actions
+    with qtbot.waitSignal(w.bridge.sigRunFinished, timeout=60000):
+        w.bridge.start(w.project)
+    folder = w.bridge.run.folder / "checkpoints"
+    assert actions.checkpoints.checkpoint_folder() == folder  # where Restore checkpoint… opens, too
+    iteration = w.bridge.trainer.iteration
+    with qtbot.waitSignal(actions.sigCheckpointSaved, timeout=30000) as saved:
+        assert actions.save_checkpoint()
+    assert saved.args == [os.fspath(folder / f"blobs-it{iteration:06d}.h5")]
+    assert checkpoint.info(saved.args[0])["iteration"] == iteration
+    assert f"blobs-it{iteration:06d}.h5 (epoch 1, iteration {iteration})" in actions.messages[-1][1]
+    # the run's own saver names its checkpoints the same way (sigma train's too: engine.run.build_run)
+    assert sorted(p.name for p in folder.glob("*.h5")) == [f"blobs-it{iteration:06d}.h5"]

@@ -17,7 +17,7 @@ from engine.run import build_run
 from engine.runs import SeriesWriter, create_run, list_runs
 from engine.runs.recorder import RunRecorder
 from studio.bridge import Bridge
-from studio.panels.runs import QtRunsPanel
+from studio.panels.runs import RunsPanel
 
 
 def _project(folder, **training):
@@ -37,7 +37,7 @@ def bridge(qtbot):
 
 @pytest.fixture
 def panel(qtbot, bridge):
-    widget = QtRunsPanel(bridge)
+    widget = RunsPanel(bridge)
     qtbot.addWidget(widget)
     yield widget
     widget.shutdown()
@@ -72,7 +72,7 @@ def test_runs_survive_reopening_and_match_the_cli(qtbot, tmp_path, bridge):
     project.save()
     build_run(project).fit()
 
-    first = QtRunsPanel(bridge)
+    first = RunsPanel(bridge)
     qtbot.addWidget(first)
     first.set_project(project)
     assert first.model.rowCount() == 2
@@ -84,7 +84,7 @@ def test_runs_survive_reopening_and_match_the_cli(qtbot, tmp_path, bridge):
     assert set(before_curves) == {"run-0001", "run-0002"}
     first.close()
 
-    again = QtRunsPanel(bridge)  # as after closing the studio and opening the project again
+    again = RunsPanel(bridge)  # as after closing the studio and opening the project again
     qtbot.addWidget(again)
     again.set_project(Project.load(tmp_path / "tiny.sigma"))
     assert again.model.checked == {"run-0002"}  # the newest run's curves show at once
@@ -228,11 +228,11 @@ sys.path.insert(0, {str(root)!r})
 from PySide6 import QtWidgets
 from engine.project import Project
 from studio.bridge import Bridge
-from studio.panels.runs import QtRunsPanel
+from studio.panels.runs import RunsPanel
 from studio.panels.sweep_dialog import SweepDialog
 app = QtWidgets.QApplication([])
 project = Project.load({str(project.path)!r})
-panel = QtRunsPanel(Bridge())
+panel = RunsPanel(Bridge())
 panel.set_project(project)
 dialog = SweepDialog(project)
 dialog.axes.cellWidget(0, 0).setCurrentText("seed")

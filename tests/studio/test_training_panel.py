@@ -8,13 +8,13 @@ import pytest
 
 from engine.backend import cuda_status
 from studio.bridge import Bridge
-from studio.panels.training import QtTrainingPanel
+from studio.panels.training import TrainingPanel
 
 
 @pytest.fixture
 def panel(qtbot, cat_project, build_run):
     bridge = Bridge(build_run=build_run)
-    p = QtTrainingPanel(bridge)
+    p = TrainingPanel(bridge)
     qtbot.addWidget(p)
     p.set_project(cat_project)
     p.show()
@@ -117,7 +117,7 @@ def test_values_tagged_editable_appear_as_live_fields(qtbot, cat_project, build_
         return run
 
     bridge = Bridge(build_run=build_with_a_live_value)
-    panel = QtTrainingPanel(bridge)
+    panel = TrainingPanel(bridge)
     qtbot.addWidget(panel)
     panel.set_project(cat_project)
     panel.show()

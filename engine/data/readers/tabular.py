@@ -117,6 +117,10 @@ def read_table(
 ) -> Dataset:
     """Read a CSV/TSV table into a dataset.
 
+    In named steps: sniff the layout (:func:`sniff_table`), choose the columns (:func:`_choose_columns`),
+    pass one (:func:`_survey`), decide the target kind, categories, fill values and classes, pass two
+    (:func:`_convert_rows`).
+
     Parameters
     ----------
     path : str
@@ -153,7 +157,57 @@ def read_table(
             f"Invalid value for `missing`. Expected 'drop', 'fill' or 'raise'. Received: {missing!r}"
         )
     layout = sniff_table(path, delimiter, header)
-    names, width = layout.names, len(layout.names)
+    plan = _Plan(layout, path, missing, ctx)
+    plan.input_cols, plan.target_cols = _choose_columns(layout.names, inputs, targets, path)
+    n_rows = _survey(plan)
+    plan.kind = _target_kind(plan, target_kind, classes)
+    _check_categorical_inputs(plan)
+    plan.categories = {
+        j: plan.columns[j].categories() for j in plan.input_cols if not plan.columns[j].is_numeric
+    }
+    plan.cat_lookup = {j: {c: i for i, c in enumerate(cats)} for j, cats in plan.categories.items()}
+    plan.fills = _fill_values(plan, fill_value)
+    plan.class_names = _class_names(plan, classes)
+    sections = _convert_rows(plan, n_rows, memory_budget, cache_dir, disk_budget)
+    names = layout.names
+    meta = {
+        "kind": "table",
+        "columns": {
+            "inputs": [names[j] for j in plan.input_cols],
+            "targets": [names[j] for j in plan.target_cols],
+        },
+        "categories": {names[j]: cats for j, cats in plan.categories.items()},
+        "delimiter": layout.delimiter,
+        "encoding": layout.encoding,
+    }
+    return Dataset(sections, plan.class_names, ctx.report, meta)
+
+
+class _Plan:
+    """What pass one decides for pass two: the columns used, their roles and facts, the target kind,
+    category indices, fill values and class names."""
+
+    def __init__(self, layout, path, missing: str, ctx):
+        self.layout, self.path, self.missing, self.ctx = layout, path, missing, ctx
+        self.names = layout.names
+        self.input_cols: list[int] = []
+        self.target_cols: list[int] = []
+        self.columns: dict[int, _Column] = {}
+        self.bad_rows: set[int] = set()
+        self.kind = "regression"
+        self.categories: dict[int, list] = {}
+        self.cat_lookup: dict[int, dict] = {}
+        self.fills: dict[int, object] = {}
+        self.class_names: list | None = None
+
+    @property
+    def used(self) -> list[int]:
+        return self.input_cols + self.target_cols
+
+
+def _choose_columns(names: list, inputs, targets, path) -> tuple[list[int], list[int]]:
+    """(input columns, target columns) by index, from the names or indices asked for."""
+    width = len(names)
     chosen_inputs = _resolve(inputs, names, "input", path)
     if targets == "auto":
         # A column named like a label wherever it stands, else the last column that is not an input.
@@ -165,9 +219,14 @@ def read_table(
     input_cols = chosen_inputs or [j for j in range(width) if j not in target_cols]
     if not input_cols:
         raise DataImportError("no input columns left; name them with inputs=", path)
-    used = input_cols + target_cols
-    columns = {j: _Column() for j in used}
-    bad_rows: set[int] = set()
+    return input_cols, target_cols
+
+
+def _survey(plan: _Plan) -> int:
+    """Pass one: each used column's facts, the rows of the wrong length; returns the number of rows."""
+    layout, path, ctx = plan.layout, plan.path, plan.ctx
+    width = len(plan.names)
+    plan.columns = {j: _Column() for j in plan.used}
     n_rows = 0
     for line, row in iter_rows(layout):
         n_rows += 1
@@ -177,14 +236,20 @@ def read_table(
             ctx.fail(
                 f"row has {len(row)} fields, expected {width} ({layout.delimiter!r}-separated)", path, line
             )
-            bad_rows.add(line)
+            plan.bad_rows.add(line)
             continue
-        for j in used:
+        for j in plan.used:
             if row[j].lower() not in MISSING_TOKENS:
-                columns[j].add(row[j])
+                plan.columns[j].add(row[j])
     if n_rows == 0:
         raise DataImportError("table has a header but no data rows", path)
+    return n_rows
 
+
+def _target_kind(plan: _Plan, target_kind: str, classes) -> str:
+    """``class`` or ``regression``: asked for, or from the target column (text or few integers are
+    classes); checked against the columns."""
+    names, columns, target_cols, path = plan.names, plan.columns, plan.target_cols, plan.path
     kind = target_kind
     if target_cols and kind == "auto":
         col = columns[target_cols[0]]
@@ -202,46 +267,61 @@ def read_table(
         for j in target_cols:
             if not columns[j].is_numeric:
                 raise DataImportError(f"regression target column {names[j]!r} holds text", path)
+    return kind
 
-    for j in input_cols:
-        if not columns[j].is_numeric and columns[j].overflow:
+
+def _check_categorical_inputs(plan: _Plan) -> None:
+    """Refuse a text input column with too many distinct values to be categories (free text, ids)."""
+    for j in plan.input_cols:
+        if not plan.columns[j].is_numeric and plan.columns[j].overflow:
             raise DataImportError(
-                f"column {names[j]!r} holds more than {MAX_CATEGORIES} distinct text values (free text "
-                "or ids, not categories); leave it out of the inputs with inputs=[...]",
-                path,
+                f"column {plan.names[j]!r} holds more than {MAX_CATEGORIES} distinct text values (free "
+                "text or ids, not categories); leave it out of the inputs with inputs=[...]",
+                plan.path,
             )
-    categories = {j: columns[j].categories() for j in input_cols if not columns[j].is_numeric}
-    cat_lookup = {j: {c: i for i, c in enumerate(cats)} for j, cats in categories.items()}
+
+
+def _fill_values(plan: _Plan, fill_value) -> dict:
+    """What ``missing="fill"`` puts in each column: ``fill_value`` or the mean for numbers, the most
+    frequent value for text."""
     fills = {}
-    for j in used:
-        c = columns[j]
+    for j in plan.used:
+        c = plan.columns[j]
         if c.is_numeric:
             fills[j] = (
                 float(fill_value) if fill_value is not None else (c.sum / c.numeric if c.numeric else 0.0)
             )
         else:
             fills[j] = c.text.most_common(1)[0][0] if c.text else ""
-    class_names = None
-    if kind == "class":
-        col = columns[target_cols[0]]
-        if classes is None:
-            if col.overflow:
-                raise DataImportError(
-                    f"target column {names[target_cols[0]]!r} has more than {MAX_CATEGORIES} distinct "
-                    "values; too many for classes (use target_kind='regression' for numbers)",
-                    path,
-                )
-            labels = {col.label(v) for v in col.number_words}
-            if not col.is_numeric:
-                labels |= set(col.text)
-            class_names = sorted(labels, key=natural_key)
-        else:
-            class_names = [str(c) for c in classes]
+    return fills
 
+
+def _class_names(plan: _Plan, classes) -> list | None:
+    """The classes, as given or every target label seen (natural order); None for regression."""
+    if plan.kind != "class":
+        return None
+    if classes is not None:
+        return [str(c) for c in classes]
+    col = plan.columns[plan.target_cols[0]]
+    if col.overflow:
+        raise DataImportError(
+            f"target column {plan.names[plan.target_cols[0]]!r} has more than {MAX_CATEGORIES} distinct "
+            "values; too many for classes (use target_kind='regression' for numbers)",
+            plan.path,
+        )
+    labels = {col.label(v) for v in col.number_words}
+    if not col.is_numeric:
+        labels |= set(col.text)
+    return sorted(labels, key=natural_key)
+
+
+def _convert_rows(plan: _Plan, n_rows: int, memory_budget: int, cache_dir, disk_budget) -> dict:
+    """Pass two: rows to blocks of float32 inputs and targets, within the budgets; the sections."""
+    kind, path, ctx = plan.kind, plan.path, plan.ctx
     dtypes = {"inputs": np.float32}
-    if target_cols:
+    if plan.target_cols:
         dtypes["targets"] = np.int64 if kind == "class" else np.float32
-    per_row = len(input_cols) + (len(target_cols) if kind != "class" else 2)
+    per_row = len(plan.input_cols) + (len(plan.target_cols) if kind != "class" else 2)
     check_declared((n_rows, per_row), 4, path, f"{n_rows} rows", memory_budget, disk_budget)
     builder = SectionBuilder(dtypes, memory_budget, cache_dir, expected_records=n_rows)
     x_rows, y_rows, y_lines = [], [], []
@@ -251,10 +331,10 @@ def read_table(
             return
         block = {"inputs": np.array(x_rows, dtype=np.float32)}
         if kind == "class":
-            ids, _ = class_index(y_rows, class_names, path, y_lines, ctx)
+            ids, _ = class_index(y_rows, plan.class_names, path, y_lines, ctx)
             keep = ids >= 0
             block = {"inputs": block["inputs"][keep], "targets": ids[keep]}
-        elif target_cols:
+        elif plan.target_cols:
             block["targets"] = np.array(y_rows, dtype=np.float32)
         builder.append(block)
         x_rows.clear()
@@ -263,24 +343,11 @@ def read_table(
 
     done = 0
     try:
-        for line, row in iter_rows(layout):
+        for line, row in iter_rows(plan.layout):
             done += 1
-            if line in bad_rows:
+            if line in plan.bad_rows:
                 continue
-            converted = _convert(
-                row,
-                line,
-                input_cols,
-                target_cols,
-                kind,
-                columns,
-                cat_lookup,
-                fills,
-                missing,
-                path,
-                ctx,
-                names,
-            )
+            converted = _convert(row, line, plan)
             if converted is not None:
                 x_rows.append(converted[0])
                 y_rows.append(converted[1])
@@ -295,18 +362,14 @@ def read_table(
         raise
     if builder.count == 0:
         raise DataImportError("no usable rows (all were skipped; see the report)", path)
-    meta = {
-        "kind": "table",
-        "columns": {"inputs": [names[j] for j in input_cols], "targets": [names[j] for j in target_cols]},
-        "categories": {names[j]: cats for j, cats in categories.items()},
-        "delimiter": layout.delimiter,
-        "encoding": layout.encoding,
-    }
-    return Dataset(builder.finish(), class_names, ctx.report, meta)
+    return builder.finish()
 
 
-def _convert(row, line, input_cols, target_cols, kind, columns, cat_lookup, fills, missing, path, ctx, names):
+def _convert(row, line, plan: _Plan):
     """One row to ``(input values, target value(s))``, or ``None`` when the row is skipped."""
+    input_cols, target_cols, kind, columns = plan.input_cols, plan.target_cols, plan.kind, plan.columns
+    cat_lookup, fills, missing = plan.cat_lookup, plan.fills, plan.missing
+    path, ctx, names = plan.path, plan.ctx, plan.names
     values = []
     for j in input_cols + target_cols:
         text = row[j]

@@ -134,7 +134,7 @@ class HealthOverlay(QtCore.QObject):
 
     def open_history(self, layer: str):
         """Open (or reuse) the history dialog on ``layer``; returns it."""
-        from studio.widgets.health_dialog import HealthDialog  # noqa: PLC0415 - pyqtgraph on first use
+        from studio.widgets.health_dialog import HealthDialog  # pyqtgraph on first use
 
         if self.dialog is None:
             self.dialog = HealthDialog(self.model, self.panel)

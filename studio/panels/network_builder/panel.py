@@ -4,20 +4,17 @@ inference and totals, templates. It edits ``window.project.network``: one source
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
-    QMenu,
     QSpinBox,
     QSplitter,
     QTabWidget,
-    QToolBar,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
+from engine.settings import TRAINING_DEFAULTS
 from studio.widgets.banner import Banner
 from studio.widgets.cost_view import CostView
 
@@ -26,21 +23,11 @@ from .palette import LayerPalette
 from .properties import PropertiesEditor
 from .scene import GraphScene
 from .stack_view import StackView
+from .toolbar import TEMPLATES, make_toolbar
 from .validation import format_bytes, totals, validate
 from .view import GraphView
 
 __all__ = ["NetworkBuilderPanel", "TEMPLATES"]
-
-# Menu title -> function name in engine.templates.
-TEMPLATES = {
-    "MLP": "mlp",
-    "LeNet-style CNN": "lenet",
-    "LSTM classifier": "lstm_classifier",
-    "Residual block": "residual_block",
-    "Cat painter (Fourier features)": "cat_painter",
-    "SIREN painter": "siren_painter",
-    "Next-character model (GRU)": "char_model",
-}
 
 
 class NetworkBuilderPanel(QWidget):
@@ -49,7 +36,8 @@ class NetworkBuilderPanel(QWidget):
     Parameters
     ----------
     window : MainWindow or None
-        Supplies ``project`` (whose ``network`` this panel edits) and ``sigProjectChanged``.
+        Supplies ``project`` (whose ``network`` this panel edits, and whose ``training.batch_size`` its
+        batch box shows and edits) and ``sigProjectChanged(project)``.
 
     Attributes
     ----------
@@ -90,7 +78,10 @@ class NetworkBuilderPanel(QWidget):
         self.batch = QSpinBox()
         self.batch.setRange(1, 1_000_000)
         self.batch.setPrefix("batch ")
-        self.batch.setToolTip("Batch size for the activation-memory estimate")
+        self.batch.setToolTip(
+            "Records per training step: the project's batch size (the training panel shows the same "
+            "value), used here for the activation-memory estimate"
+        )
         self.results: dict = {}
         self.totals: dict = {}
         self.valid = False
@@ -133,7 +124,7 @@ class NetworkBuilderPanel(QWidget):
         splitter.setSizes([170, 830])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
-        layout.addWidget(self._make_toolbar())
+        layout.addWidget(make_toolbar(self))
         layout.addWidget(self.banner)
         self._notices = QVBoxLayout()  # notices from outside the panel (network vs data)
         layout.addLayout(self._notices)
@@ -152,82 +143,18 @@ class NetworkBuilderPanel(QWidget):
         self.view.sigLayerDropped.connect(self._on_layer_dropped)
         self.stack.sigSelected.connect(lambda name: self.scene.select(name))
         self.stack.sigReorder.connect(self.scene.set_chain)
-        self.batch.valueChanged.connect(lambda _v: self._update_totals())
+        self.batch.valueChanged.connect(self._batch_edited)
 
-        project = getattr(window, "project", None)
-        self.batch.setValue(int((getattr(project, "training", None) or {}).get("batch_size", 64)))
-        if window is not None and hasattr(window, "sigProjectChanged"):
+        self._settings = None  # the TrainingSettings the batch box observes and edits
+        self.batch.setValue(TRAINING_DEFAULTS["batch_size"])
+        if window is not None:
             window.sigProjectChanged.connect(self.load_project)
-        if project is not None:
-            self.load_project(project)
-
-    # ---------------------------------------------------------------- toolbar and shortcuts
-    def _make_toolbar(self) -> QToolBar:
-        bar = QToolBar()
-        templates = QToolButton()
-        templates.setText("Templates")
-        templates.setToolTip(
-            "Replace the network by a ready-made one, fitted to the imported data (undoable)."
-        )
-        templates.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        menu = QMenu(templates)
-        for title, func in TEMPLATES.items():
-            menu.addAction(title, lambda f=func: self.load_template(f))
-        templates.setMenu(menu)
-        bar.addWidget(templates)
-        bar.addSeparator()
-        self.undo_action = self.scene.undo_stack.createUndoAction(self, "Undo")
-        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
-        self.redo_action = self.scene.undo_stack.createRedoAction(self, "Redo")
-        self.redo_action.setShortcut(QKeySequence.StandardKey.Redo)
-        bar.addAction(self.undo_action)
-        bar.addAction(self.redo_action)
-        bar.addSeparator()
-        self.layout_action = self._action("Auto layout", "Ctrl+L", self._auto_layout, bar)
-        self.layout_action.setToolTip("Arrange the layers top to bottom in reading order (Ctrl+L).")
-        self._action("Fit", "Ctrl+0", self.view.fit, bar).setToolTip(
-            "Zoom to show the whole network (Ctrl+0)."
-        )
-        self._action("Delete", QKeySequence.StandardKey.Delete, self.scene.delete_selection, bar).setToolTip(
-            "Remove the selected layers and their connections (Delete; undoable)."
-        )
-        self.undo_action.setToolTip("Undo the last change to the network (Ctrl+Z).")
-        self.redo_action.setToolTip("Redo the change just undone (Ctrl+Shift+Z).")
-        self._action("Copy", QKeySequence.StandardKey.Copy, self.scene.copy_selection, None)
-        self._action("Cut", QKeySequence.StandardKey.Cut, self._cut, None)
-        self._action("Paste", QKeySequence.StandardKey.Paste, self.scene.paste, None)
-        self._action("Select all", QKeySequence.StandardKey.SelectAll, self._select_all, None)
-        for action in (self.undo_action, self.redo_action):
-            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            self.addAction(action)
-        return bar
+            if window.project is not None:
+                self.load_project(window.project)
 
     def add_notice(self, widget: QWidget) -> None:
         """Show ``widget`` above the canvas (it decides its own visibility)."""
         self._notices.addWidget(widget)
-
-    def _action(self, text, shortcut, slot, bar) -> QAction:
-        action = QAction(text, self)
-        action.setShortcut(QKeySequence(shortcut))
-        # Only while the builder has focus, so the main window's own shortcuts keep working elsewhere.
-        action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        action.triggered.connect(lambda _checked=False: slot())
-        self.addAction(action)
-        if bar is not None:
-            bar.addAction(action)
-        return action
-
-    def _cut(self) -> None:
-        self.scene.copy_selection()
-        self.scene.delete_selection()
-
-    def _select_all(self) -> None:
-        for node in self.scene.nodes():
-            node.setSelected(True)
-
-    def _auto_layout(self) -> None:
-        self.scene.auto_layout()
-        self.view.fit()
 
     # ---------------------------------------------------------------- project and templates
     def load_project(self, project) -> None:
@@ -240,12 +167,28 @@ class NetworkBuilderPanel(QWidget):
             self.banner.show_message(f"The project's network could not be shown: {exc}", "error")
         finally:
             self._loading = False
-        batch = (getattr(project, "training", None) or {}).get("batch_size")
-        if batch:
-            self.batch.setValue(int(batch))
+        if project is not None:
+            self._observe(project.training)
         self.validate_now()
         self.view.fit()
         self.cost.set_project(project)
+
+    def _observe(self, settings) -> None:
+        """Show and edit ``settings.batch_size`` (the training panel shows the same setting)."""
+        if self._settings is not None:
+            self._settings.unsubscribe(self._setting_changed)
+        self._settings = settings
+        settings.subscribe(self._setting_changed)
+        self._setting_changed("batch_size", settings.batch_size)
+
+    def _setting_changed(self, key: str, value) -> None:
+        if key == "batch_size" and self.batch.value() != int(value):
+            self.batch.setValue(int(value))  # -> _batch_edited, which finds nothing to change
+
+    def _batch_edited(self, value: int) -> None:
+        if self._settings is not None and self._settings.batch_size != value:
+            self._settings.batch_size = int(value)
+        self._update_totals()
 
     def load_template(self, name: str) -> bool:
         """Replace the network by ``engine.templates.<name>()`` (undoable). Returns whether it worked."""

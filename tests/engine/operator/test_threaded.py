@@ -135,7 +135,7 @@ def test_pause_step_and_stop_mid_epoch_leave_no_threads():
     def target():
         try:
             trainer.fit(mlp_data(), epochs=1000)
-        except Exception as exc:  # noqa: BLE001 - handed to the test
+        except Exception as exc:  # handed to the test
             errors.append(exc)
 
     thread = threading.Thread(target=target, daemon=True)
@@ -156,18 +156,23 @@ def test_pause_step_and_stop_mid_epoch_leave_no_threads():
 
 def test_registry_values_reach_every_worker_at_the_next_iteration():
     trainer = Trainer(mlp(), optimiser=MOMENTUM, batch_size=8, seed=3, workers=3)
+    trainer.registry.set("hooks.threshold", 1.0)  # a value local hooks read on each worker
     seen = []
 
     def change(t):
         if t.iteration == 2:
             t.registry.set("optimiser.learning_rate", 0.01)
-        seen.append([w.registry.get("optimiser.learning_rate") for w in t.operator.workers])
+            t.registry.set("hooks.threshold", 2.0)
+        seen.append(
+            ([w.registry.get("hooks.threshold") for w in t.operator.workers], t.optimiser.learning_rate)
+        )
 
     trainer.add_hook(FunctionHook(change, TimeStep(1, "iteration")))
     trainer.fit(mlp_data(), epochs=1)
-    assert seen[0] == [0.1] * 3 and seen[1] == [0.1] * 3  # set by the hook after iteration 2
-    assert seen[2] == [0.01] * 3  # synced at the boundary before iteration 3
-    assert trainer.optimiser.learning_rate == 0.01
+    assert seen[0] == ([1.0] * 3, 0.1) and seen[1] == ([1.0] * 3, 0.1)  # set by the hook after iteration 2
+    assert seen[2] == ([2.0] * 3, 0.01)  # synced at the boundary before iteration 3
+    # The optimiser's settings live with the one optimiser: the workers hold no copies of them.
+    assert all(w.registry.resolve("optimiser.*") == [] for w in trainer.operator.workers)
 
 
 def test_an_error_in_one_worker_stops_the_run_and_the_pool():
@@ -258,7 +263,7 @@ def test_random_commands_on_a_thread_pool_run_never_deadlock_or_leak(commands):
     def target():
         try:
             trainer.fit(mlp_data(), epochs=40)
-        except Exception as exc:  # noqa: BLE001 - handed to the test
+        except Exception as exc:  # handed to the test
             failures.append(exc)
 
     thread = threading.Thread(target=target, daemon=True)

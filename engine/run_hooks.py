@@ -1,0 +1,169 @@
+"""The hooks a project's run gets, one named step each (:func:`engine.run.build_run` puts them in order).
+
+Order matters to what the studio sees within one iteration: reporters first, then the task's views
+(sample predictions, validation metrics, generated text), control (early stopping, the learning-rate
+schedule), checkpoints, layer health, the caller's own hooks and last the run folder's recorder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .project import Project, ProjectError
+
+__all__ = ["TaskView", "reporters", "task_view", "control", "checkpoints", "health"]
+
+#: The text sampler's prompt length (characters of the corpus's start) and generated length.
+PROMPT_CHARS, GENERATED_CHARS = 24, 160
+
+#: The sample-prediction streamer shows at most this many records for classifiers.
+SAMPLES_SHOWN = 16
+
+
+@dataclass
+class TaskView:
+    """What the task shows while training: its hooks, and what the studio needs to draw them.
+
+    Attributes
+    ----------
+    hooks : list of Hook
+    image_shape : tuple or None
+        For image tasks: the (H, W, C) shape predictions are reshaped to.
+    sample_inputs : ndarray or None
+        The records the sample-prediction streamer predicts.
+    """
+
+    hooks: list = field(default_factory=list)
+    image_shape: tuple | None = None
+    sample_inputs: np.ndarray | None = field(default=None, repr=False)
+
+
+def reporters() -> list:
+    """Every run's reporters: iteration metrics, runtime, resources (every 25 iterations), histograms."""
+    from .hooks import HistogramReporter, MetricReporter, ResourceReporter, RuntimeReporter, TimeStep
+
+    return [
+        MetricReporter(TimeStep(1, "iteration")),
+        RuntimeReporter(),
+        ResourceReporter(TimeStep(25, "iteration")),
+        HistogramReporter(),
+    ]
+
+
+def task_view(project: Project, dataset, train, validation, validation_records, classes) -> TaskView:
+    """The task's own views: a painting per epoch (image), sample predictions and validation metrics
+    (classification), generated text (a sequence task on a text corpus); nothing for regression."""
+    from .hooks import SamplePredictionStreamer, TextSampler, TimeStep, ValidationMetrics
+
+    view = TaskView()
+    meta = getattr(dataset, "meta", None) or {}
+    if project.task == "image":
+        view.image_shape = tuple(meta.get("image_shape") or ())
+        if not view.image_shape:
+            raise ProjectError(
+                "an image task needs a coordinate dataset with an image shape",
+                str(project.path or ""),
+                "task",
+            )
+        view.sample_inputs = np.asarray(dataset["inputs"])
+        view.hooks.append(
+            SamplePredictionStreamer(
+                view.sample_inputs,
+                np.asarray(dataset["targets"]),
+                kind="image",
+                image_shape=view.image_shape,
+                timestep=TimeStep(1, "epoch"),
+            )
+        )
+    elif project.task == "classification":
+        shown = validation if validation is not None else train
+        n = min(SAMPLES_SHOWN, len(shown))
+        view.sample_inputs = np.asarray(shown["inputs"][np.arange(n)])
+        view.hooks.append(
+            SamplePredictionStreamer(
+                view.sample_inputs,
+                np.asarray(shown["targets"][np.arange(n)]),
+                kind="classification",
+                classes=classes,
+            )
+        )
+        if validation is not None:
+            view.hooks.append(
+                ValidationMetrics(
+                    validation,
+                    top_k=(1, min(5, len(classes or [0] * 5))),
+                    classes=classes,
+                    records=validation_records,
+                )
+            )
+    elif project.task == "sequence" and meta.get("text"):
+        # A next-character model: its sample predictions are text it writes from the corpus's start.
+        corpus = meta["text"]
+        window = int(np.asarray(dataset["inputs"]).shape[1])
+        view.hooks.append(
+            TextSampler(
+                dataset.vocabulary,
+                corpus[:PROMPT_CHARS],
+                window=window,
+                length=GENERATED_CHARS,
+                seed=int(project.training.seed),
+                timestep=TimeStep(1, "epoch"),
+            )
+        )
+    return view
+
+
+def control(settings, validation) -> list:
+    """Early stopping and the learning-rate schedule, as the settings ask."""
+    from .hooks import EarlyStopping, LearningRateScheduler
+
+    hooks = []
+    stopping = settings.early_stopping
+    if stopping:
+        stopping = dict(stopping)
+        hooks.append(
+            EarlyStopping(
+                monitor=stopping.get("metric", "val_loss" if validation is not None else "loss"),
+                mode=stopping.get("mode", "min"),
+                patience=int(stopping.get("patience", 5)),
+                min_delta=float(stopping.get("min_delta", 0.0)),
+                restore_best=bool(stopping.get("restore_best", True)),
+            )
+        )
+    if settings.schedule:
+        hooks.append(LearningRateScheduler(settings.schedule))
+    return hooks
+
+
+def checkpoints(project: Project, folder, validation) -> list:
+    """The periodic (or best-only) checkpoint saver into ``folder``; none without a folder or with
+    ``checkpoint.every_epochs`` 0."""
+    from .checkpoint import checkpoint_name
+    from .hooks import CheckpointSaver, TimeStep
+
+    policy = dict(project.training.checkpoint or {})
+    if not folder or int(policy.get("every_epochs") or 0) <= 0:
+        return []
+    return [
+        CheckpointSaver(
+            folder,
+            TimeStep(int(policy["every_epochs"]), "epoch"),
+            best_only=bool(policy.get("best_only")),
+            monitor="val_loss" if validation is not None else "loss",
+            keep_last=policy.get("keep"),
+            filename=None if policy.get("best_only") else checkpoint_name(project),
+        )
+    ]
+
+
+def health(settings, extra_hooks) -> list:
+    """Layer health for the studio's overlay, unless the settings turn it off or the caller brings its
+    own (``sigma train --health`` adds one that also prints the findings)."""
+    from .hooks import LayerHealth
+
+    if not settings.get("health", True) or any(isinstance(h, LayerHealth) for h in extra_hooks):
+        return []
+    # About 1% of a step (see bench/health_bench.py); reports only.
+    return [LayerHealth(log=False)]
