@@ -13,9 +13,9 @@ thread. Results are bit-identical to the whole op: every part does the same elem
 own rows.
 
 Splitting is OFF unless asked for (environment ``SIGMA_SPLIT_THREADS=auto`` or a count, or
-:func:`set_threads`): its gain has not been measured on a quiet machine yet (issue 22), and on a busy
-one a helper that waits for a core, or OpenBLAS's threads still spinning after a GEMM, make it slower
-than one thread.
+:func:`set_threads`): on the project's quiet 2-core machine it made the bench's W2 and W4 steps 5-6 %
+slower with two BLAS threads (issue 22, bench/README.md), and on a busy one a helper that waits for a
+core, or OpenBLAS's threads still spinning after a GEMM, make it slower still.
 """
 
 from __future__ import annotations
