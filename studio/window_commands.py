@@ -25,12 +25,7 @@ class WindowCommands:
             return False
         from engine import templates
 
-        example = templates.example(key)
-        actions = getattr(self, "project_actions", None)
-        if actions is None:
-            self.set_project(example.make())
-        else:
-            actions.replace_project(example.make)
+        self.project_actions.replace_project(templates.example(key).make)
         return True
 
     def set_theme(self, choice: str) -> None:
@@ -44,24 +39,19 @@ class WindowCommands:
 
     def close_project(self) -> None:
         """File > Close project: back to the start page (after asking about unsaved changes)."""
-        actions = getattr(self, "project_actions", None)
-        if actions is None:
-            self.set_project(None)
-        else:
-            actions.replace_project(lambda: None)
+        self.project_actions.replace_project(lambda: None)
 
     def open_dropped(self, paths: list[str]) -> None:
         """Open what was dropped on the window: a project, a checkpoint, or data to import."""
         from studio.drop_anywhere import drop_action
 
         kind, text = drop_action(paths, probe=True)
-        actions = getattr(self, "project_actions", None)
         if kind == "none":
             self.banner.show_message(text, "warning")
-        elif kind == "project" and actions is not None:
-            actions.open_project(paths[0])
-        elif kind == "checkpoint" and actions is not None:
-            actions.restore_checkpoint(paths[0])
+        elif kind == "project":
+            self.project_actions.open_project(paths[0])
+        elif kind == "checkpoint":
+            self.project_actions.restore_checkpoint(paths[0])
         elif kind == "run":
             self.watch_actions.watch(paths[0])
         else:
@@ -70,10 +60,7 @@ class WindowCommands:
     def import_data(self, paths=None) -> None:
         """Show the dataset panel and import ``paths`` (the file dialog when None); with no project
         open, a new one is started for the data."""
-        panel = getattr(self, "dataset_panel", None)
-        if panel is None:
-            self.banner.show_message("The dataset panel is not available in this installation.", "error")
-            return
+        panel = self.dataset_panel
         if self.project is None:
             from studio.project_actions.files import blank_project
 
@@ -91,8 +78,7 @@ class WindowCommands:
         self.data_fit = DataFit(self)
         self.training.add_notice(FitNotice(self.data_fit))
         self.training.start_checks.append(self.data_fit.refusal)
-        if hasattr(self, "network_panel"):
-            self.network_panel.add_notice(FitNotice(self.data_fit))
+        self.network_panel.add_notice(FitNotice(self.data_fit))
         self.data_fit.sigFixed.connect(lambda text: self.banner.show_message(text, "success"))
 
     # ------------------------------------------------------------------ start page
@@ -101,21 +87,12 @@ class WindowCommands:
         page.sigOpenExample.connect(self.open_example)
         page.sigNewProject.connect(self._new_from_start_page)
         page.sigImportData.connect(self.import_data)
-        actions = getattr(self, "project_actions", None)
-        if actions is not None:
-            page.sigOpenProject.connect(lambda: actions.open_project())
-            page.sigOpenRecent.connect(actions.open_project)
-        else:
-            page.open_button.setEnabled(False)
+        actions = self.project_actions
+        page.sigOpenProject.connect(lambda: actions.open_project())
+        page.sigOpenRecent.connect(actions.open_project)
 
     def _new_from_start_page(self) -> None:
-        actions = getattr(self, "project_actions", None)
-        if actions is not None:
-            actions.new_project()
-        else:
-            from studio.project_actions.files import blank_project
-
-            self.set_project(blank_project())
+        self.project_actions.new_project()
 
     def _show_start_page(self, show: bool) -> None:
         """The start page in place of the panels (their visibility is remembered and given back)."""
@@ -125,8 +102,7 @@ class WindowCommands:
             self._docks_before_start_page = [n for n, d in self._docks.items() if d.isVisibleTo(self)]
             for dock in self._docks.values():
                 dock.hide()
-            actions = getattr(self, "project_actions", None)
-            self.start_page.set_recent(actions.recent_projects() if actions is not None else [])
+            self.start_page.set_recent(self.project_actions.recent_projects())
             self.start_page.show()
         else:
             self.start_page.hide()
