@@ -180,3 +180,14 @@ def test_sigma_train_in_a_child_is_read_live_then_killed_reads_as_lost(tmp_path)
     assert iterations == list(range(1, len(iterations) + 1)) and iterations[-1] == last_iteration
     assert fresh.state() == "lost"
     assert json.loads((folder / "status.json").read_text())["state"] == "running"  # the folder says so
+
+
+def test_payloads_too_large_to_record_are_left_out_with_one_log_line(tmp_path):
+    writer = EventLogWriter(tmp_path)
+    huge = np.zeros((50_000, 100), np.float32)  # 20 MB of validation probabilities
+    for _ in range(3):
+        writer.add(ev.ValidationPredictions(probabilities=huge, targets=np.zeros(50_000, np.int64)), 7, 1)
+    writer.commit(7, 1, final=True)
+    records = [r for r in EventLogReader(tmp_path).read_new() if r["k"] != "mark"]
+    assert [r["k"] for r in records] == ["LogMessage"] and "too large to record" in records[0]["e"]["message"]
+    assert not (tmp_path / "latest-ValidationPredictions.json").exists()
