@@ -191,3 +191,17 @@ def test_payloads_too_large_to_record_are_left_out_with_one_log_line(tmp_path):
     records = [r for r in EventLogReader(tmp_path).read_new() if r["k"] != "mark"]
     assert [r["k"] for r in records] == ["LogMessage"] and "too large to record" in records[0]["e"]["message"]
     assert not (tmp_path / "latest-ValidationPredictions.json").exists()
+
+
+def test_a_run_heard_from_again_is_no_longer_lost(tmp_path):
+    folder = tmp_path / "run-0001"
+    folder.mkdir()
+    (folder / "run.json").write_text(json.dumps({"format": "sigma.run/1", "created": time.time() - 100}))
+    status = {"state": "running", "epoch": 0, "iteration": 5, "updated": time.time() - 60}
+    (folder / "status.json").write_text(json.dumps(status))
+    reader = LiveReader(folder)
+    assert reader.state() == "lost"  # first sight: the writer's clock says a minute ago
+    assert [(e.state, e.previous) for e in reader.poll()] == [("lost", "running")]
+    (folder / "status.json").write_text(json.dumps({**status, "state": "paused", "updated": time.time()}))
+    assert [(e.state, e.previous) for e in reader.poll()] == [("paused", "lost")]
+    assert reader.state() == "paused" and reader.poll() == []
