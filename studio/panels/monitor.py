@@ -449,6 +449,11 @@ class MonitorPanel(QtWidgets.QWidget):
                 "info", "Save the project first: runs (and their checkpoints) are recorded then."
             )
             return False
+        if getattr(run.project, "path", None) != self.project.path:  # another project opened since
+            self.log.add_line(
+                "info", f"{folder.name} is a run of another project: open that project to continue it."
+            )
+            return False
         checkpoint = latest_checkpoint(folder)
         if checkpoint is None:
             self.log.add_line("info", f"{folder.name} wrote no checkpoint to continue from.")

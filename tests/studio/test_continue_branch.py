@@ -78,3 +78,12 @@ def test_continue_from_here_after_edits_is_a_branch_from_the_parents_iteration(q
     qtbot.waitUntil(lambda: {"run-0001", "run-0002"} <= set(runs.curves), timeout=5000)
     assert hashlib.sha256(source.read_bytes()).hexdigest() == before  # the data file is untouched
     browser.close()
+
+    # another project opened since: its runs are not continued from this one's checkpoint
+    other = window.project.__class__.load(window.project.path)
+    other.path = tmp_path / "other.sigma"
+    other.save(other.path)
+    monitor.set_project(other)
+    assert not monitor.continue_from_here()
+    assert "run-0002 is a run of another project" in monitor.log.lines[-1][1]
+    assert sorted(r.name for r in list_runs(window.project.path)) == ["run-0001", "run-0002"]
