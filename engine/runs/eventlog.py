@@ -20,9 +20,11 @@ Why this format: it is :mod:`engine.runs.series`'s, for the same reasons (a read
 possibly over NFS or SMB, where HDF5 SWMR's write ordering and SQLite WAL's shared memory are not
 available). The writer appends the lines, closes the file, writes the latest-only files, then replaces
 ``index.json``; a reader reads the index and never more bytes than it names, and parses only whole
-lines, so it never sees a torn record. Measured on the 2-core CI machine (``python -m bench live``):
-appending one record and replacing the index costs ~0.1 ms per commit, once a second at most, and the
-per-event cost on the training thread is a dict and a list append (encoding happens at commit).
+lines, so it never sees a torn record (``tests/engine/runs/test_torn_records.py``). Measured with
+``python -m bench live`` on the shared 2-core machine (bench/README.md): on the training thread an event
+costs a list append (0.02-0.05 % of a W1/W2 step; encoding happens at commit); a whole commit (series,
+log, status: a few small writes and three renames) costs 0.56-0.70 % of a step's CPU, once a second on
+the recorder's writer thread. The alternatives were not measured: they fail the share requirement.
 
 Bounded size: the large payloads are latest-only (one file per kind, replaced, written at most every
 ``latest_every_s``; the newest one waiting is written at the end of the run), so they never make the log
