@@ -99,10 +99,16 @@ class NaNGuard(Hook):
         )
 
     def _check_gradients(self, view, xp, loss: float) -> None:
-        # One sum per gradient (a NaN or infinity anywhere makes the total non-finite); only then the
-        # exact per-element test, as a huge finite total can overflow too.
+        # A NaN or infinity anywhere makes a total non-finite; only then the exact per-element test
+        # below (a huge finite gradient can overflow a total too).
         grads = [(k, p.grad.data) for k, p in view.parameters.items() if p.grad is not None]
-        if math.isfinite(float(sum(g.sum(dtype=xp.float64) for _, g in grads))):
+        if xp is np:
+            # g . g through BLAS: 0.034 ms for W1's gradients against 0.054 for isfinite(g).all()
+            # (which writes a mask) and 0.16 for float64 sums (which convert every element)
+            total = sum(float(np.dot(f, f)) for f in (g.ravel() for _, g in grads))
+        else:
+            total = float(sum(g.sum(dtype=xp.float64) for _, g in grads))  # one host sync for all
+        if math.isfinite(total):
             return
         for key, g in grads:
             if not bool(xp.isfinite(g).all()):

@@ -24,12 +24,21 @@ from .shape import getitem, stack
 __all__ = ["lstm", "gru", "lstm_cell", "gru_cell"]
 
 
-def _sigmoid_(xp, a):
-    """In-place logistic function as 0.5 tanh(a / 2) + 0.5 (one transcendental, no overflow)."""
-    a *= 0.5
-    xp.tanh(a, out=a)
-    a *= 0.5
-    a += 0.5
+def _sigmoid_of_half_(xp, half):
+    """In place, ``sigmoid(a) = 0.5 tanh(a / 2) + 0.5`` (one transcendental, no overflow) from
+    ``half = a / 2``: the fused ops scale the sigmoid gates' weights
+    and biases by 0.5 once per call, which gives ``a / 2`` bit for bit (a power-of-two scale commutes
+    with every product and sum), instead of a pass over the gates at every step."""
+    xp.tanh(half, out=half)
+    half *= 0.5
+    half += 0.5
+
+
+def _halve_columns(xp, array, stop):
+    """A copy of ``array`` with its last axis' first ``stop`` columns halved (see _sigmoid_of_half_)."""
+    out = xp.array(array, copy=True)
+    out[..., :stop] *= 0.5
+    return out
 
 
 def _add_grad(g, shape, xp, dtype):
@@ -50,23 +59,30 @@ class LSTM(Function):
     """Whole-sequence LSTM; inputs (x, h0, c0, w_ih, w_hh, b), outputs (hs, h_T, c_T)."""
 
     def forward(self, xp, x, h0, c0, w_ih, w_hh, b):
-        n, t_steps, _ = x.shape
+        n, t_steps, inp = x.shape
         hid = h0.shape[1]
         w_ih, w_hh, b = _swap_go(xp, w_ih, hid), _swap_go(xp, w_hh, hid), _swap_go(xp, b, hid)
-        xt = xp.ascontiguousarray(x.transpose(1, 0, 2))  # time-major: each step's rows are contiguous
-        acts = (xt.reshape(t_steps * n, -1) @ w_ih).reshape(t_steps, n, 4 * hid)
-        acts += b
-        hs = xp.empty((t_steps + 1, n, hid), x.dtype)
+        # One GEMM per step gives the whole pre-activation: row t of ``xh`` is [x_t, h_t, 1] and the
+        # weights are [w_ih; w_hh; b] stacked, so no input projection, bias pass or ``a += h @ w_hh`` pass;
+        # backward takes all three weight gradients from one GEMM over ``xh``. The sigmoid gates' columns
+        # are halved (bit for bit): see _sigmoid_of_half_.
+        k_h, k_1 = inp, inp + hid  # where the h part and the ones column start
+        w_all = _halve_columns(xp, xp.concatenate([w_ih, w_hh, b[None, :]], axis=0), 3 * hid)
+        xh = xp.empty((t_steps + 1, n, k_1 + 1), x.dtype)
+        xh[:t_steps, :, :k_h] = x.transpose(1, 0, 2)
+        xh[t_steps, :, :k_h] = 0  # the last row only holds h_T
+        xh[:, :, k_1] = 1
+        xh[0, :, k_h:k_1] = h0
+        hs = xh[:, :, k_h:k_1]  # h_0 ... h_T, views into xh
+        acts = xp.empty((t_steps, n, 4 * hid), x.dtype)
         cs = xp.empty((t_steps + 1, n, hid), x.dtype)
         tcs = xp.empty((t_steps, n, hid), x.dtype)
-        hs[0], cs[0] = h0, c0
-        tmp = xp.empty((n, 4 * hid), x.dtype)
+        cs[0] = c0
         tmp_h = xp.empty((n, hid), x.dtype)
         for t in range(t_steps):
             a = acts[t]
-            xp.matmul(hs[t], w_hh, out=tmp)
-            a += tmp
-            _sigmoid_(xp, a[:, : 3 * hid])  # i, f, o
+            xp.matmul(xh[t], w_all, out=a)
+            _sigmoid_of_half_(xp, a[:, : 3 * hid])  # i, f, o
             g = a[:, 3 * hid :]
             xp.tanh(g, out=g)
             i, f, o = a[:, :hid], a[:, hid : 2 * hid], a[:, 2 * hid : 3 * hid]
@@ -76,7 +92,7 @@ class LSTM(Function):
             c += tmp_h
             xp.tanh(c, out=tcs[t])
             xp.multiply(o, tcs[t], out=hs[t + 1])
-        self.xt, self.acts, self.hs, self.cs, self.tcs = xt, acts, hs, cs, tcs
+        self.xh, self.acts, self.cs, self.tcs = xh, acts, cs, tcs
         self.w_ih_go, self.w_hh_go = w_ih, w_hh
         # Views, not copies: nothing writes to these buffers after the forward pass.
         return hs[1:].transpose(1, 0, 2), hs[t_steps], cs[t_steps]
@@ -88,7 +104,7 @@ class LSTM(Function):
         xp = x.xp
         n, t_steps, _ = x.shape
         hid = h0.shape[1]
-        acts, hs, cs, tcs = self.acts, self.hs, self.cs, self.tcs
+        acts, cs, tcs = self.acts, self.cs, self.tcs
         dt = x.dtype
         dh = _add_grad(g_h, (n, hid), xp, dt)
         dc = _add_grad(g_c, (n, hid), xp, dt)
@@ -130,18 +146,21 @@ class LSTM(Function):
                 (flat @ self.w_ih_go.T).reshape(t_steps, n, -1).transpose(1, 0, 2)
             )
         grads[1], grads[2] = dh, dc
-        # weight gradients come out in the internal gate order: swap back to the parameters' order
-        if want[3]:
-            grads[3] = _swap_go(xp, self.xt.reshape(t_steps * n, -1).T @ flat, hid)
-        if want[4]:
-            grads[4] = _swap_go(xp, hs[:-1].reshape(t_steps * n, hid).T @ flat, hid)
-        if want[5]:
-            grads[5] = _swap_go(xp, xp.ones(t_steps * n, dt) @ flat, hid)
+        if any(want[3:]):
+            # [x_t, h_t, 1] rows against the pre-activation gradients: w_ih's, w_hh's and b's gradients
+            # in one GEMM, in the internal gate order: swap back to the parameters' order
+            n_in = x.shape[2]
+            xh = self.xh[:t_steps].reshape(t_steps * n, -1)
+            both = _swap_go(xp, xh.T @ flat, hid)
+            parts = (both[:n_in], both[n_in : n_in + hid], both[n_in + hid])
+            for k, part in zip((3, 4, 5), parts):
+                if want[k]:
+                    grads[k] = xp.ascontiguousarray(part)
         return tuple(Tensor(v) if w else None for v, w in zip(grads, want))
 
     def release(self):
         super().release()
-        self.xt = self.acts = self.hs = self.cs = self.tcs = self.w_ih_go = self.w_hh_go = None
+        self.xh = self.acts = self.cs = self.tcs = self.w_ih_go = self.w_hh_go = None
 
 
 def lstm_cell(x_t, h, c, w_ih, w_hh, b):
@@ -200,20 +219,22 @@ class GRU(Function):
     def forward(self, xp, x, h0, w_ih, w_hh, b_ih, b_hh):
         n, t_steps, _ = x.shape
         hid = h0.shape[1]
+        # r and z come out halved (bit for bit), ready for _sigmoid_of_half_; n keeps its scale
+        w_ih_h, w_hh_h, b_ih_h, b_hh_h = (_halve_columns(xp, v, 2 * hid) for v in (w_ih, w_hh, b_ih, b_hh))
         xt = xp.ascontiguousarray(x.transpose(1, 0, 2))
-        acts = (xt.reshape(t_steps * n, -1) @ w_ih).reshape(t_steps, n, 3 * hid)
-        acts += b_ih
+        acts = (xt.reshape(t_steps * n, -1) @ w_ih_h).reshape(t_steps, n, 3 * hid)
+        acts += b_ih_h
         hh = xp.empty_like(acts)  # h @ w_hh + b_hh per step: its n part is needed by backward
         hs = xp.empty((t_steps + 1, n, hid), x.dtype)
         hs[0] = h0
         tmp = xp.empty((n, hid), x.dtype)
         for t in range(t_steps):
             a, p = acts[t], hh[t]
-            xp.matmul(hs[t], w_hh, out=p)
-            p += b_hh
+            xp.matmul(hs[t], w_hh_h, out=p)
+            p += b_hh_h
             rz = a[:, : 2 * hid]
             rz += p[:, : 2 * hid]
-            _sigmoid_(xp, rz)
+            _sigmoid_of_half_(xp, rz)
             r, z, nn = a[:, :hid], a[:, hid : 2 * hid], a[:, 2 * hid :]
             xp.multiply(r, p[:, 2 * hid :], out=tmp)
             nn += tmp

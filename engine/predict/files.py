@@ -41,18 +41,30 @@ class PredictInputError(ValueError):
 
 
 _SUMMARY_SAMPLES = 4096  # records looked at for the training data's value range
+_SUMMARY_BLOCK = 256  # records read at a time
 
 
 def input_summary(inputs) -> dict:
     """What prediction files are compared with: ``{"shape": [...], "min": float, "max": float}`` of the
     training inputs (per-sample shape; the range over the first 4,096 samples, so a large dataset on
     disk is not read whole). Stored in checkpoints (``meta["input_summary"]``)."""
-    n = len(inputs)
-    head = np.asarray(inputs[np.arange(min(n, _SUMMARY_SAMPLES))], dtype=np.float64)
-    shape = [int(d) for d in head.shape[1:]]
-    if head.size == 0 or not np.all(np.isfinite(head)):
+    count = min(len(inputs), _SUMMARY_SAMPLES)
+    # In blocks and in the data's own dtype (a float32 or integer minimum is exactly the float64 one):
+    # a float64 copy of 4,096 samples at once was the largest allocation of a run's start (52 MB for
+    # W3's sequences, more than the whole dataset; issue 22's memory limit).
+    shape, lo, hi, finite = None, [], [], True
+    for start in range(0, max(count, 1), _SUMMARY_BLOCK):
+        block = np.asarray(inputs[np.arange(start, min(start + _SUMMARY_BLOCK, count))])
+        if block.dtype.kind not in "biuf":
+            block = block.astype(np.float64)  # what cannot be read as numbers fails here, as before
+        shape = [int(d) for d in block.shape[1:]]
+        if block.size:
+            finite = finite and bool(np.all(np.isfinite(block)))
+            lo.append(float(block.min()))
+            hi.append(float(block.max()))
+    if not lo or not finite:
         return {"shape": shape}
-    return {"shape": shape, "min": float(head.min()), "max": float(head.max())}
+    return {"shape": shape, "min": min(lo), "max": max(hi)}
 
 
 def _range(summary) -> tuple[float, float] | None:

@@ -36,8 +36,16 @@ class TrainerStateError(ValueError):
         self.stage = stage
 
 
+#: Immutable plain values a copy can share (exact types: numpy scalars, which subclass float and int,
+#: still become Python values below). The iteration history alone holds thousands of them, and
+#: ``copy.deepcopy`` of each was most of a checkpoint's cost (issue 22).
+_SHARED = frozenset({int, float, str, bool, bytes, type(None)})
+
+
 def _copy_tree(value):
     """A deep copy with every array as an independent host ndarray."""
+    if type(value) in _SHARED:
+        return value
     if isinstance(value, dict):
         return {k: _copy_tree(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

@@ -66,7 +66,7 @@ def test_each_workload_trains_a_few_steps_or_says_why_not(name, implementation):
         trainer = step.trainer
         assert step.iterations > 1 and trainer.iteration == 3 * step.iterations
         assert trainer.epoch == 3 * step.iterations // EPOCH_BATCHES
-        hooks = {h.name for h in trainer.hooks}
+        hooks = {h.name for h in trainer.hooks} - {"BenchGate"}  # the bench's own hook (one long fit)
         if implementation == "fit":
             assert hooks == set()
         else:  # the hooks engine.run.build_run installs
