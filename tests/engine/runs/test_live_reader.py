@@ -144,7 +144,7 @@ def test_sigma_train_in_a_child_is_read_live_then_killed_reads_as_lost(tmp_path)
     child = _train_child(project.path)
     try:
         folder = _wait_for_folder(project.path)
-        reader = LiveReader(folder, lost_after_s=3.0)
+        reader = LiveReader(folder)  # the default 30 s while it runs: a loaded machine may stall it
         seen: list = list(reader.poll())  # the history so far: old points, not a measure of latency
         latencies = []
         deadline = time.monotonic() + 60
@@ -157,7 +157,7 @@ def test_sigma_train_in_a_child_is_read_live_then_killed_reads_as_lost(tmp_path)
             seen.extend(polled)
         # Metrics arrive within a second of being written (polling every 0.1 s; the machine is shared,
         # so the worst case is given more room than the median).
-        assert latencies and float(np.median(latencies)) < 1.0 and max(latencies) < 3.0, latencies
+        assert latencies and float(np.median(latencies)) < 1.0 and max(latencies) < 5.0, latencies
         assert reader.state() == "running"
         assert any(isinstance(e, ev.EpochMetrics) for e in seen)
     finally:
@@ -168,6 +168,7 @@ def test_sigma_train_in_a_child_is_read_live_then_killed_reads_as_lost(tmp_path)
     last_iteration = max(e.iteration for e in seen if isinstance(e, ev.IterationMetrics))
     assert reader.status()["iteration"] <= last_iteration  # the status never runs ahead of the points
     # Lost once the heartbeat has not changed for lost_after_s; everything up to the kill is there.
+    reader.lost_after_s = 3.0  # (a parameter, so that this test need not wait 30 s)
     deadline = time.monotonic() + 10
     while reader.state() != "lost" and time.monotonic() < deadline:
         time.sleep(0.2)
