@@ -134,7 +134,7 @@ def test_a_sigma_train_child_is_watched_paused_stepped_and_stopped(qtbot, tmp_pa
         assert "Watching run-0001: running" in window.watch_actions.status.text()
         assert statistics.median(latencies[1:]) < 1.0, latencies  # the first delivery is the history
 
-        assert window.bridge.pause()
+        window.training.buttons["pause"].click()  # the panel's button, as a user pauses a local run
         qtbot.waitUntil(lambda: window.bridge.state == "paused", timeout=10000)
         qtbot.waitUntil(lambda: bool(_acknowledged(folder)), timeout=5000)
         acks = _acknowledged(folder)
@@ -152,7 +152,7 @@ def test_a_sigma_train_child_is_watched_paused_stepped_and_stopped(qtbot, tmp_pa
         qtbot.waitUntil(lambda: _status(folder)["iteration"] == paused_at + 1, timeout=10000)
         # The training panel's learning-rate box shows the run's settings and steers the run.
         assert window.training.learning_rate.set_text("0.0005")
-        assert window.bridge.resume()
+        window.run_actions["resume"].trigger()  # Training > Resume (F7)
         qtbot.waitUntil(lambda: window.bridge.state == "running", timeout=10000)
         qtbot.waitUntil(lambda: any(a["command"] == "set" for a in _acknowledged(folder)), timeout=10000)
         applied = [a for a in _acknowledged(folder) if a["command"] == "set"]
