@@ -36,7 +36,7 @@ class WatchMode:
         """
         if self._busy:
             return False
-        from studio.run_watch import RunWatcher, WatchState  # noqa: PLC0415
+        from studio.run_watch import RunWatcher, WatchState
 
         folder = Path(folder)
         with self._lock:
@@ -115,7 +115,7 @@ class WatchMode:
         self.flush()
 
     def _watch_changed(self, state) -> None:
-        from studio.run_watch import FINAL_STATES  # noqa: PLC0415
+        from studio.run_watch import FINAL_STATES
 
         if self.sender() is not self._watcher:
             return  # a watcher we stopped watching may still report
