@@ -157,7 +157,8 @@ class WatchActions(QtCore.QObject):
         meta = getattr(record, "meta", None) or {}
         backend, origin = meta.get("backend"), meta.get("origin")
         if backend:
-            self.window.status_backend.setText(f"backend: {backend}" + (f", from {origin}" if origin else ""))
+            text = f"backend: {backend}" + (f", from {origin}" if origin else "")
+            self.window.status_line.backend.setText(text)
 
     def _show_state(self, state) -> None:
         watching = state is not None
@@ -166,8 +167,9 @@ class WatchActions(QtCore.QObject):
         if not watching:
             self.status.setText("")
             self.status.setToolTip("")
-            if getattr(self.window, "status_backend", None) is not None:
-                self.window._backend_status(self.window.project)  # the project's setting again
+            line = getattr(self.window, "status_line", None)
+            if line is not None:
+                line.set_project(self.window.project)  # the project's setting again
         else:
             self.status.setText(f"Watching {state.folder.name}: {state.text()}")
             heard = "never"
