@@ -153,6 +153,11 @@ class WatchActions(QtCore.QObject):
             return  # another project is open: its settings do not steer this run
         if project is not None:
             self.bridge.follow_settings(project.training)
+        # What the run itself uses, not the project's setting (an MPI run's ranks are not recorded).
+        meta = getattr(record, "meta", None) or {}
+        backend, origin = meta.get("backend"), meta.get("origin")
+        if backend:
+            self.window.status_backend.setText(f"backend: {backend}" + (f", from {origin}" if origin else ""))
 
     def _show_state(self, state) -> None:
         watching = state is not None
@@ -161,6 +166,8 @@ class WatchActions(QtCore.QObject):
         if not watching:
             self.status.setText("")
             self.status.setToolTip("")
+            if getattr(self.window, "status_backend", None) is not None:
+                self.window._backend_status(self.window.project)  # the project's setting again
         else:
             self.status.setText(f"Watching {state.folder.name}: {state.text()}")
             heard = "never"
