@@ -336,6 +336,11 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
         self.menu("Help").addAction("&About Sigma Studio").triggered.connect(self._about)
 
     # ------------------------------------------------------------------ slots (commands: window_commands)
+    def _backend_status(self, project) -> None:
+        """The status bar's backend label from ``project``'s settings again (watch mode calls this when
+        a watch ends; see studio.status_line)."""
+        self.status_line.set_project(project)
+
     def _state_changed(self, state: str) -> None:
         active = state in BUSY
         enabled = allowed_commands(state)
