@@ -23,7 +23,7 @@ def project_of_run(record):
     read. Unsaved (no path): saving it asks where, so a project file is never overwritten by surprise.
     A relative data path is resolved against the folder the run's project sits in (``X.runs/run-N``
     lies beside ``X``)."""
-    from engine.project import Project, ProjectError  # noqa: PLC0415
+    from engine.project import Project, ProjectError
 
     settings = dict(getattr(record, "settings", None) or {})
     if not settings:
@@ -49,7 +49,7 @@ def project_of_run(record):
 
 def _runs_of(project, folder) -> bool:
     """Whether ``folder`` is one of ``project``'s run folders (``<project file>.runs/run-N``)."""
-    from engine.runs import runs_dir  # noqa: PLC0415
+    from engine.runs import runs_dir
 
     path = getattr(project, "path", None)
     if path is None:
