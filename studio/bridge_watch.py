@@ -36,7 +36,7 @@ class WatchMode:
         """
         if self._busy:
             return False
-        from studio.run_watch import RunWatcher, WatchState  # noqa: PLC0415
+        from studio.run_watch import RunWatcher, WatchState
 
         folder = Path(folder)
         with self._lock:
@@ -115,7 +115,7 @@ class WatchMode:
         self.flush()
 
     def _watch_changed(self, state) -> None:
-        from studio.run_watch import FINAL_STATES  # noqa: PLC0415
+        from studio.run_watch import FINAL_STATES
 
         if self.sender() is not self._watcher:
             return  # a watcher we stopped watching may still report
@@ -134,11 +134,11 @@ class WatchMode:
     def _watch_failed(self, message: str) -> None:
         if self.sender() is not self._watcher:
             return
-        folder = self.watching
-        self.post(
-            ev.ErrorEvent(source="studio.watch", message=f"cannot watch {folder}: {message}", kind="RunError")
-        )
-        self.post(RunFinished(source="studio.watch", run_id=self.run_id, state="error"))
+        folder = str(self.watching)
+        text = message if folder in message else f"{folder}: {message}"  # RunError names it already
+        self.post(ev.ErrorEvent(source="studio.watch", message=f"cannot watch {text}", kind="RunError"))
+        # "idle", not "error": no run stopped, the banner says what went wrong.
+        self.post(RunFinished(source="studio.watch", run_id=self.run_id, state="idle"))
         self._watcher_done()
 
     def _watcher_done(self) -> None:

@@ -17,15 +17,14 @@ from studio import theme
 from studio.bridge import Bridge
 from studio.drop_anywhere import DropAnywhere
 from studio.health_model import LayerHealthModel
-from studio.pacing import Paced
 from studio.panels.dataset import DatasetPanel
 from studio.panels.monitor import MonitorPanel
 from studio.panels.network_builder import NetworkBuilderPanel
 from studio.panels.network_builder.health_overlay import HealthOverlay
 from studio.panels.runs import RunsPanel
 from studio.panels.training import TrainingPanel
-from studio.progress_estimate import format_duration
 from studio.project_actions import install as install_project_actions
+from studio.status_line import StatusLine
 from studio.watch_actions import WatchActions
 from studio.widgets.banner import Banner
 from studio.widgets.start_page import StartPage
@@ -120,15 +119,15 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
         self._docks_before_start_page: list[str] = []
         self.drop_anywhere = DropAnywhere(self, skip=(lambda: getattr(self, "dataset_panel", None),))
         self._arrange_default_layout()
-        self._build_status_bar()
+        self.status_line = StatusLine(self, self.bridge)
+        # The status bar's labels, as tests and the layout check reach them.
+        self.status_state, self.status_progress = self.status_line.state, self.status_line.progress
+        self.status_speed, self.status_backend = self.status_line.speed, self.status_line.backend
         self._build_actions()
         self.watch_actions = WatchActions(self)  # File > Watch run folder…, drops and --watch end there
 
         self.bridge.sigError.connect(self._show_error)
         self.bridge.sigStateChanged.connect(self._state_changed)
-        # Bound methods, not lambdas: Qt disconnects them when the window goes, a lambda would outlive it.
-        self.bridge.sigIterationMetrics.connect(self._iteration_status)
-        self.bridge.sigFlushed.connect(self._poll_status)
         self.bridge.sigRunStarted.connect(
             lambda _: self.banner.dismiss() if self.banner.level == "error" else None
         )
@@ -336,63 +335,19 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
         self.help_actions = help_menu.install(self)
         self.menu("Help").addAction("&About Sigma Studio").triggered.connect(self._about)
 
-    def _build_status_bar(self) -> None:
-        self._status_pacer = Paced(self._show_iteration_status)  # a counter is read ~5 times a second
-        bar = self.statusBar()
-        self.status_state = QtWidgets.QLabel("Idle")
-        self.status_progress = QtWidgets.QLabel("")
-        self.status_speed = QtWidgets.QLabel("")
-        self.status_backend = QtWidgets.QLabel("")
-        # Labels whose text changes while a run streams in get a fixed size, room for their widest text
-        # up front: a label whose size hint changes makes Qt lay out the status bar and then the whole
-        # main window again, with a geometry animation per dock, several times a second.
-        metrics = self.status_speed.fontMetrics()
-        widest = {
-            self.status_state: "State: stopping ",
-            self.status_progress: "epoch 99,999, iteration 99,999,999 ",
-            self.status_speed: "9,999,999 samples/s, 99 h 59 min left ",
-        }
-        for label, text in widest.items():
-            label.setFixedSize(metrics.horizontalAdvance(text), label.sizeHint().height())
-            bar.addWidget(label)
-        bar.addPermanentWidget(self.status_backend)
-        self.sigProjectChanged.connect(self._backend_status)
-
     # ------------------------------------------------------------------ slots (commands: window_commands)
     def _backend_status(self, project) -> None:
-        if project is None:
-            self.status_backend.setText("")
-            return
-        t = project.training
-        self.status_backend.setText(f"backend: {t.backend}, workers: {t.workers}")
+        """The status bar's backend label from ``project``'s settings again (watch mode calls this when
+        a watch ends; see studio.status_line)."""
+        self.status_line.set_project(project)
 
     def _state_changed(self, state: str) -> None:
-        self._status_pacer.flush()
-        self.status_state.setText(f"State: {state}")
-        trainer = self.bridge.trainer
-        if state == "running" and trainer is not None:  # what the run really uses ("auto" resolved)
-            backend = trainer.backend
-            self.status_backend.setText(f"backend: {backend.name}, workers: {getattr(trainer, 'workers', 1)}")
-            self.status_backend.setToolTip(getattr(backend, "reason", ""))
         active = state in BUSY
         enabled = allowed_commands(state)
         for name, action in getattr(self, "run_actions", {}).items():
             action.setEnabled(enabled[name])
         for action in getattr(self, "example_actions", {}).values():
             action.setEnabled(not active)
-
-    def _iteration_status(self, events: list) -> None:
-        self._status_pacer.push(events[-1])
-
-    def _poll_status(self, _events: int) -> None:
-        self._status_pacer.poll()
-
-    def _show_iteration_status(self, e) -> None:
-        self.status_progress.setText(f"epoch {e.epoch + 1}, iteration {e.iteration}")
-        estimate = self.bridge.progress  # the same figures as the progress line and the log
-        if estimate.samples_per_second:
-            left = "" if estimate.eta_seconds is None else f", {format_duration(estimate.eta_seconds)} left"
-            self.status_speed.setText(f"{estimate.samples_per_second:,.0f} samples/s{left}")
 
     def _info_message(self, text: str) -> None:
         self.banner.show_message(text, "info")

@@ -83,13 +83,13 @@ class WatchState:
 
 
 def _default_reader(folder):
-    from engine.runs.live import LiveReader  # noqa: PLC0415 - engine side of issue 21
+    from engine.runs.live import LiveReader  # engine side of issue 21
 
     return LiveReader(folder)
 
 
 def _default_send(folder, command: str, **values) -> None:
-    from engine.runs.live import send_control  # noqa: PLC0415
+    from engine.runs.live import send_control
 
     send_control(folder, command, by="sigma-studio", **values)
 
@@ -213,7 +213,7 @@ class RunWatcher(QtCore.QObject):
 
     # ------------------------------------------------------------------ poll thread
     def _loop(self) -> None:
-        from engine.runs import RunError, open_run  # noqa: PLC0415
+        from engine.runs import RunError, open_run
 
         reader = None
         failures = 0
@@ -234,7 +234,7 @@ class RunWatcher(QtCore.QObject):
                     return
                 failures += 1
                 self._update(reachable=False, problem=str(exc))
-            except Exception as exc:  # noqa: BLE001 - OSError on a share, or a damaged file: keep trying
+            except Exception as exc:  # OSError on a share, or a damaged file: keep trying
                 failures += 1
                 self._update(reachable=False, problem=f"{type(exc).__name__}: {exc}")
             else:
@@ -288,5 +288,5 @@ class RunWatcher(QtCore.QObject):
             command, values = item
             try:
                 self._send_control(self.folder, command, **values)
-            except Exception as exc:  # noqa: BLE001 - a share that refuses the write: say so, keep going
+            except Exception as exc:  # a share that refuses the write: say so, keep going
                 self._report(f"could not send {command} to {self.folder.name}: {exc}")

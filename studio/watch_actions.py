@@ -23,7 +23,7 @@ def project_of_run(record):
     read. Unsaved (no path): saving it asks where, so a project file is never overwritten by surprise.
     A relative data path is resolved against the folder the run's project sits in (``X.runs/run-N``
     lies beside ``X``)."""
-    from engine.project import Project, ProjectError  # noqa: PLC0415
+    from engine.project import Project, ProjectError
 
     settings = dict(getattr(record, "settings", None) or {})
     if not settings:
@@ -49,7 +49,7 @@ def project_of_run(record):
 
 def _runs_of(project, folder) -> bool:
     """Whether ``folder`` is one of ``project``'s run folders (``<project file>.runs/run-N``)."""
-    from engine.runs import runs_dir  # noqa: PLC0415
+    from engine.runs import runs_dir
 
     path = getattr(project, "path", None)
     if path is None:
@@ -153,6 +153,12 @@ class WatchActions(QtCore.QObject):
             return  # another project is open: its settings do not steer this run
         if project is not None:
             self.bridge.follow_settings(project.training)
+        # What the run itself uses, not the project's setting (an MPI run's ranks are not recorded).
+        meta = getattr(record, "meta", None) or {}
+        backend, origin = meta.get("backend"), meta.get("origin")
+        if backend:
+            text = f"backend: {backend}" + (f", from {origin}" if origin else "")
+            self.window.status_line.backend.setText(text)
 
     def _show_state(self, state) -> None:
         watching = state is not None
@@ -161,6 +167,9 @@ class WatchActions(QtCore.QObject):
         if not watching:
             self.status.setText("")
             self.status.setToolTip("")
+            line = getattr(self.window, "status_line", None)
+            if line is not None:
+                line.set_project(self.window.project)  # the project's setting again
         else:
             self.status.setText(f"Watching {state.folder.name}: {state.text()}")
             heard = "never"

@@ -20,14 +20,17 @@ Why this format: it is :mod:`engine.runs.series`'s, for the same reasons (a read
 possibly over NFS or SMB, where HDF5 SWMR's write ordering and SQLite WAL's shared memory are not
 available). The writer appends the lines, closes the file, writes the latest-only files, then replaces
 ``index.json``; a reader reads the index and never more bytes than it names, and parses only whole
-lines, so it never sees a torn record. Measured on the 2-core CI machine (``python -m bench live``):
-appending one record and replacing the index costs ~0.1 ms per commit, once a second at most, and the
-per-event cost on the training thread is a dict and a list append (encoding happens at commit).
+lines, so it never sees a torn record (``tests/engine/runs/test_torn_records.py``). Measured with
+``python -m bench live`` on the shared 2-core machine (bench/README.md): on the training thread an event
+costs a list append (0.02-0.05 % of a W1/W2 step; encoding happens at commit); a whole commit (series,
+log, status: a few small writes and three renames) costs 0.56-0.70 % of a step's CPU, once a second on
+the recorder's writer thread. The alternatives were not measured: they fail the share requirement.
 
 Bounded size: the large payloads are latest-only (one file per kind, replaced, written at most every
 ``latest_every_s``; the newest one waiting is written at the end of the run), so they never make the log
-grow; what is appended is small (an epoch's metrics, a C x C confusion matrix, a health report every 50
-iterations, resource use at most once a second).
+grow, and one whose arrays pass 8 MiB is not recorded at all (a log line says so once); what is
+appended is small (an epoch's metrics, a C x C confusion matrix, a health report every 50 iterations,
+resource use at most once a second).
 """
 
 from __future__ import annotations
@@ -159,6 +162,20 @@ def decode_event(kind: str, fields: dict) -> ev.Event | None:
         return None
 
 
+def _array_bytes(event: ev.Event) -> int:
+    """Bytes of the arrays an event holds (the part that makes a record large)."""
+    total = 0
+    for f in dataclasses.fields(event):
+        value = getattr(event, f.name)
+        if isinstance(value, np.ndarray):
+            total += value.nbytes
+        elif isinstance(value, dict):  # histograms: {name: (counts, edges)}
+            for item in value.values():
+                for part in item if isinstance(item, tuple) else (item,):
+                    total += getattr(part, "nbytes", 0)
+    return total
+
+
 # ---------------------------------------------------------------------------------------------- writer
 class EventLogWriter:
     """Queues events (any thread, cheap) and writes them at :meth:`commit` (one thread at a time).
@@ -182,6 +199,7 @@ class EventLogWriter:
         self._latest_written: dict[str, float] = {}  # kind -> monotonic time of the last write
         self._latest_seq: dict[str, int] = {}
         self._throttled: dict[str, float] = {}
+        self._too_large: set[str] = set()
         self._bytes = 0
         self._count = 0
         self._mark = None  # (at, epoch) of the last time mark
@@ -190,6 +208,18 @@ class EventLogWriter:
     def add(self, event: ev.Event, at: int, epoch: int) -> None:
         """Queue ``event`` seen at iteration ``at`` of epoch ``epoch``."""
         kind = type(event).__name__
+        if kind in LATEST_KINDS and _array_bytes(event) > MAX_RECORD_BYTES // 2:
+            # Too large to encode every few seconds (every validation sample of a large dataset):
+            # say so once; the confusion matrix, in the log, still shows how the run does.
+            if kind not in self._too_large:
+                self._too_large.add(kind)
+                note = ev.LogMessage(
+                    source="recorder",
+                    level="warning",
+                    message=f"{kind} of {_array_bytes(event) // 2**20} MiB are too large to record",
+                )
+                self.add(note, at, epoch)
+            return
         with self._lock:
             if kind in LATEST_KINDS:
                 self._latest[kind] = (at, epoch, event.time, event)

@@ -150,7 +150,8 @@ class LiveReader:
         validation predictions, histograms, layer health, log lines, run states, checkpoints (paths
         inside the run folder resolved against this reader's folder), errors, resource use. The first
         poll returns the history so far. When the run becomes lost, a
-        :class:`~engine.events.RunStateChanged` with ``state="lost"`` is added (once).
+        :class:`~engine.events.RunStateChanged` with ``state="lost"`` is added (once), and one back to
+        its state (``previous="lost"``) if it is heard from again.
 
         A folder being written, a missing file or a damaged record never raises; an unreachable folder
         raises ``OSError``.
@@ -193,6 +194,9 @@ class LiveReader:
         if state == "lost" and self._said_state != "lost":
             previous = str(self._status.get("state") or "created")
             events.append(ev.RunStateChanged(source="live", state="lost", previous=previous))
+        elif self._said_state == "lost" and state != "lost":  # heard from again (a share came back)
+            current = str(self._status.get("state") or "running")
+            events.append(ev.RunStateChanged(source="live", state=current, previous="lost"))
         self._said_state = state
         return events
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -51,7 +52,15 @@ def write_json_atomic(path: Path, doc, compact: bool = False) -> None:
             fh.write(json.dumps(doc, separators=(",", ":"), allow_nan=True))
         else:
             json.dump(doc, fh, indent=1, allow_nan=True)
-    os.replace(tmp, path)
+    for attempt in range(5):
+        try:
+            os.replace(tmp, path)
+            return
+        except PermissionError:  # Windows: a reader has the old file open this instant
+            if attempt == 4:
+                os.unlink(tmp)
+                raise
+            time.sleep(0.01 * (attempt + 1))
 
 
 def read_json(path: Path, default=None):

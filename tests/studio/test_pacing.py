@@ -69,8 +69,8 @@ def test_a_real_run_updates_the_status_at_a_few_hertz_and_ends_on_its_last_itera
     assert window.status_progress.text().endswith(f"iteration {delivered[-1]}")
     assert window.training.progress.value() == delivered[-1]
     assert window.training.eta.text() == "Paused"
-    assert not window._status_pacer.holding
-    assert window._status_pacer.shown <= 5 * elapsed + 2  # at most 5 a second (+ first and flush)
+    assert not window.status_line.pacer.holding
+    assert window.status_line.pacer.shown <= 5 * elapsed + 2  # at most 5 a second (+ first and flush)
     window.bridge.stop()
     qtbot.waitUntil(lambda: not window.bridge.busy, timeout=10000)
     assert window.status_progress.text().endswith(f"iteration {delivered[-1]}")

@@ -75,9 +75,9 @@ def test_sigma_train_steered_from_the_command_line(tmp_path, capsys):
         ).parent
         _until(lambda: _status(folder).get("iteration", 0) > 5, what="iterations")
 
-        code, out, _ = _sigma(capsys, "pause", folder)
+        code, out, _ = _sigma(capsys, "pause", folder, "--wait", 30)
         assert code == 0 and out.startswith("run-0001: pause applied at iteration"), out
-        _until(lambda: _status(folder).get("state") == "paused", 5, "paused")
+        _until(lambda: _status(folder).get("state") == "paused", 30, "paused")
         (ack,) = _log_records(folder, "control")
         (paused,) = [r for r in _log_records(folder, "RunStateChanged") if r["e"]["state"] == "paused"]
         assert paused["at"] - ack["at"] <= 1  # within one iteration of reading the command
@@ -85,17 +85,17 @@ def test_sigma_train_steered_from_the_command_line(tmp_path, capsys):
         assert code == 0 and "paused" in out.splitlines()[1]
         # Paused, the run keeps its heartbeat and does not move.
         before = _status(folder)
-        time.sleep(2.2)
+        time.sleep(3.0)
         after = _status(folder)
         assert after["updated"] > before["updated"] and after["iteration"] == before["iteration"]
         assert LiveReader(folder).state() == "paused"
 
-        code, out, _ = _sigma(capsys, "step", folder, 3)
+        code, out, _ = _sigma(capsys, "step", folder, 3, "--wait", 30)
         assert code == 0, out
-        _until(lambda: _status(folder).get("iteration") == before["iteration"] + 3, 10, "three steps")
-        code, out, _ = _sigma(capsys, "set", folder, "lr=0.0123")
+        _until(lambda: _status(folder).get("iteration") == before["iteration"] + 3, 30, "three steps")
+        code, out, _ = _sigma(capsys, "set", folder, "lr=0.0123", "--wait", 30)
         assert code == 0 and "optimiser.learning_rate=0.0123" in out
-        code, out, _ = _sigma(capsys, "resume", folder)
+        code, out, _ = _sigma(capsys, "resume", folder, "--wait", 30)
         assert code == 0 and "resume applied" in out
         reader = LiveReader(folder)
 
@@ -105,11 +105,11 @@ def test_sigma_train_steered_from_the_command_line(tmp_path, capsys):
             ]
             return rates and rates[-1] == pytest.approx(0.0123)
 
-        _until(new_rate, 10, "the new learning rate in the metrics")
-        code, out, _ = _sigma(capsys, "checkpoint", folder)
+        _until(new_rate, 30, "the new learning rate in the metrics")
+        code, out, _ = _sigma(capsys, "checkpoint", folder, "--wait", 30)
         assert code == 0 and "checkpoint written" in out
         assert list((folder / "checkpoints").glob("tiny-it*.h5"))
-        code, out, _ = _sigma(capsys, "stop", folder)
+        code, out, _ = _sigma(capsys, "stop", folder, "--wait", 30)
         assert code == 0 and "last.h5" in out
         assert child.wait(30) == 0
     finally:
@@ -134,7 +134,7 @@ def test_malformed_stale_and_unknown_commands_are_ignored_with_a_log_line(tmp_pa
     worker.start()
     try:
         folder = run.folder
-        _until(lambda: run.trainer.operator.state == "running", 10, "running")
+        _until(lambda: run.trainer.operator.state == "running", 30, "running")
         inbox = folder / "control"
         inbox.mkdir(exist_ok=True)
         created = json.loads((folder / "run.json").read_text())["created"]
@@ -164,10 +164,10 @@ def test_malformed_stale_and_unknown_commands_are_ignored_with_a_log_line(tmp_pa
             ".00000000000000000009-tmp.json", {"format": FORMAT, "command": "stop", "time": now}
         )  # a write in progress
         send_control(folder, "pause")
-        _until(lambda: run.trainer.operator.state == "paused", 10, "paused")
+        _until(lambda: run.trainer.operator.state == "paused", 30, "paused")
         reader = LiveReader(folder)
         _until(
-            lambda: reader.poll() is not None and len(reader.acknowledgements()) == 9, 5, "acknowledgements"
+            lambda: reader.poll() is not None and len(reader.acknowledgements()) == 9, 30, "acknowledgements"
         )
         outcomes = [(a["command"], a["outcome"]) for a in reader.acknowledgements()]
         assert outcomes[-1] == ("pause", "applied")
@@ -226,15 +226,15 @@ def test_two_mpi_ranks_obey_the_control_folder_alike(tmp_path):
         ).parent
         _until(lambda: _status(folder).get("iteration", 0) > 5, 60, "iterations")
         send_control(folder, "pause")
-        _until(lambda: _status(folder).get("state") == "paused", 10, "paused")
+        _until(lambda: _status(folder).get("state") == "paused", 30, "paused")
         paused_at = _status(folder)["iteration"]
         send_control(folder, "set", lr=0.0123)
         send_control(folder, "step", n=2)
-        _until(lambda: _status(folder).get("iteration") == paused_at + 2, 10, "two steps")
+        _until(lambda: _status(folder).get("iteration") == paused_at + 2, 30, "two steps")
         send_control(folder, "resume")
-        _until(lambda: _status(folder).get("iteration", 0) > paused_at + 10, 10, "resumed")
+        _until(lambda: _status(folder).get("iteration", 0) > paused_at + 10, 30, "resumed")
         send_control(folder, "pause")
-        _until(lambda: _status(folder).get("state") == "paused", 10, "paused again")
+        _until(lambda: _status(folder).get("state") == "paused", 30, "paused again")
         send_control(folder, "stop")  # while paused: rank 0 must still reach the exchange with the others
         out, err = child.communicate(timeout=60)
     finally:

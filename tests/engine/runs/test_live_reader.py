@@ -144,7 +144,7 @@ def test_sigma_train_in_a_child_is_read_live_then_killed_reads_as_lost(tmp_path)
     child = _train_child(project.path)
     try:
         folder = _wait_for_folder(project.path)
-        reader = LiveReader(folder, lost_after_s=3.0)
+        reader = LiveReader(folder)  # the default 30 s while it runs: a loaded machine may stall it
         seen: list = list(reader.poll())  # the history so far: old points, not a measure of latency
         latencies = []
         deadline = time.monotonic() + 60
@@ -157,7 +157,7 @@ def test_sigma_train_in_a_child_is_read_live_then_killed_reads_as_lost(tmp_path)
             seen.extend(polled)
         # Metrics arrive within a second of being written (polling every 0.1 s; the machine is shared,
         # so the worst case is given more room than the median).
-        assert latencies and float(np.median(latencies)) < 1.0 and max(latencies) < 3.0, latencies
+        assert latencies and float(np.median(latencies)) < 1.0 and max(latencies) < 5.0, latencies
         assert reader.state() == "running"
         assert any(isinstance(e, ev.EpochMetrics) for e in seen)
     finally:
@@ -168,6 +168,7 @@ def test_sigma_train_in_a_child_is_read_live_then_killed_reads_as_lost(tmp_path)
     last_iteration = max(e.iteration for e in seen if isinstance(e, ev.IterationMetrics))
     assert reader.status()["iteration"] <= last_iteration  # the status never runs ahead of the points
     # Lost once the heartbeat has not changed for lost_after_s; everything up to the kill is there.
+    reader.lost_after_s = 3.0  # (a parameter, so that this test need not wait 30 s)
     deadline = time.monotonic() + 10
     while reader.state() != "lost" and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -180,3 +181,28 @@ def test_sigma_train_in_a_child_is_read_live_then_killed_reads_as_lost(tmp_path)
     assert iterations == list(range(1, len(iterations) + 1)) and iterations[-1] == last_iteration
     assert fresh.state() == "lost"
     assert json.loads((folder / "status.json").read_text())["state"] == "running"  # the folder says so
+
+
+def test_payloads_too_large_to_record_are_left_out_with_one_log_line(tmp_path):
+    writer = EventLogWriter(tmp_path)
+    huge = np.zeros((50_000, 100), np.float32)  # 20 MB of validation probabilities
+    for _ in range(3):
+        writer.add(ev.ValidationPredictions(probabilities=huge, targets=np.zeros(50_000, np.int64)), 7, 1)
+    writer.commit(7, 1, final=True)
+    records = [r for r in EventLogReader(tmp_path).read_new() if r["k"] != "mark"]
+    assert [r["k"] for r in records] == ["LogMessage"] and "too large to record" in records[0]["e"]["message"]
+    assert not (tmp_path / "latest-ValidationPredictions.json").exists()
+
+
+def test_a_run_heard_from_again_is_no_longer_lost(tmp_path):
+    folder = tmp_path / "run-0001"
+    folder.mkdir()
+    (folder / "run.json").write_text(json.dumps({"format": "sigma.run/1", "created": time.time() - 100}))
+    status = {"state": "running", "epoch": 0, "iteration": 5, "updated": time.time() - 60}
+    (folder / "status.json").write_text(json.dumps(status))
+    reader = LiveReader(folder)
+    assert reader.state() == "lost"  # first sight: the writer's clock says a minute ago
+    assert [(e.state, e.previous) for e in reader.poll()] == [("lost", "running")]
+    (folder / "status.json").write_text(json.dumps({**status, "state": "paused", "updated": time.time()}))
+    assert [(e.state, e.previous) for e in reader.poll()] == [("paused", "lost")]
+    assert reader.state() == "paused" and reader.poll() == []
