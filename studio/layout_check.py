@@ -51,7 +51,47 @@ def measure(window) -> dict:
         "loss_share": chart.width() / max(1, window.width()),
         "title_clipped": chart.plot_item.titleLabel.item.boundingRect().width() > chart.width(),
         "too_big": too_big,
+        "stray_tab_bars": stray_tab_bars(window),
+        "scrolls_sideways": scrolls_sideways(window),
     }
+
+
+def scrolls_sideways(window) -> list[str]:
+    """Shown panels wider than their column (they scroll sideways and clip text at the right edge)."""
+    wide = []
+    for dock in window.findChildren(QtWidgets.QDockWidget):
+        if not dock.isVisible() or dock.visibleRegion().isEmpty():
+            continue
+        for area in dock.findChildren(QtWidgets.QScrollArea):
+            bar = area.horizontalScrollBar()
+            if area.isVisible() and bar.maximum() > 0 and area.widgetResizable():
+                wide.append(dock.objectName())
+                break
+    return wide
+
+
+def stray_tab_bars(window) -> list[list[str]]:
+    """Tab bars shown over the window that belong to no group of tabbed panels, or repeat one.
+
+    Each group of tabbed panels has exactly one tab bar, naming the group's panels; anything else is a
+    leftover drawn over the panels (a Qt 6 quirk, see ``MainWindow._arrange_default_layout``).
+    """
+    groups = []
+    for dock in window.findChildren(QtWidgets.QDockWidget):
+        if dock.isVisible() and not dock.isFloating():
+            tabbed = window.tabifiedDockWidgets(dock)
+            if tabbed:
+                groups.append(sorted(d.windowTitle() for d in [dock, *tabbed]))
+    seen, stray = [], []
+    inside = window.rect()
+    for bar in window.findChildren(QtWidgets.QTabBar):
+        if bar.parent() is not window or not bar.isVisible() or not bar.geometry().intersects(inside):
+            continue
+        tabs = [bar.tabText(i) for i in range(bar.count())]
+        if sorted(tabs) not in groups or sorted(tabs) in seen:
+            stray.append(tabs)
+        seen.append(sorted(tabs))
+    return stray
 
 
 def main(argv=None) -> int:

@@ -38,6 +38,14 @@ _AREAS = {
     "top": QtCore.Qt.DockWidgetArea.TopDockWidgetArea,
     "bottom": QtCore.Qt.DockWidgetArea.BottomDockWidgetArea,
 }
+#: Where a first launch docks each panel (View > Reset layout puts them back there).
+_DEFAULT_AREAS = {
+    "training": "left",
+    "monitor": "right",
+    "runs": "right",
+    "dataset": "left",
+    "network_builder": "left",
+}
 _LAYOUT_VERSION = 1  # bump when panels change, so an old saved layout is not applied to a new set
 
 
@@ -118,7 +126,8 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
         self.start_page.hide()  # a hidden central widget takes no room: the docks share the window
         self._docks_before_start_page: list[str] = []
         self.drop_anywhere = DropAnywhere(self, skip=(lambda: getattr(self, "dataset_panel", None),))
-        self._arrange_default_layout()
+        self._default_state: QtCore.QByteArray | None = None  # made at the first show (View > Reset layout)
+        self._sized = False
         self.status_line = StatusLine(self, self.bridge)
         # The status bar's labels, as tests and the layout check reach them.
         self.status_state, self.status_progress = self.status_line.state, self.status_line.progress
@@ -219,16 +228,29 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
         self.health_overlay = HealthOverlay(self.network_panel, self.health)
 
     def _arrange_default_layout(self) -> None:
-        """Settings on the left; monitor large on the right; dataset and builder tabbed with settings."""
-        training = self._docks["training"]
-        for name in ("dataset", "network_builder"):
-            if name in self._docks:
-                self.tabifyDockWidget(training, self._docks[name])
-        training.raise_()
-        self.tabifyDockWidget(self._docks["monitor"], self._docks["runs"])
-        self._docks["monitor"].raise_()
+        """Settings on the left; monitor large on the right; dataset and builder tabbed with settings.
+
+        Called once the window is shown (see :meth:`showEvent`): Qt 6 leaves a stray, visible tab bar
+        (a copy of the last group's tabs, floating over the panels) when two tab groups are made before
+        the window's layout has run; made after, the groups get exactly one tab bar each.
+        """
+        for front, behind in (("training", ("dataset", "network_builder")), ("monitor", ("runs",))):
+            for name in behind:
+                if not (self._docks[front].isFloating() or self._docks[name].isFloating()):
+                    self.tabifyDockWidget(self._docks[front], self._docks[name])  # floated: the user's choice
+            self._docks[front].raise_()
         self._default_state = self.saveState(_LAYOUT_VERSION)
-        self._sized = False
+
+    def reset_layout(self) -> None:
+        """View > Reset layout: every panel docked where a first launch puts it, sized as then."""
+        if self._default_state is not None:
+            self.restoreState(self._default_state, _LAYOUT_VERSION)
+        else:  # the layout came from the last session: lay the default out afresh
+            for name, area in _DEFAULT_AREAS.items():
+                self._docks[name].setFloating(False)
+                self.addDockWidget(_AREAS[area], self._docks[name])
+            self._arrange_default_layout()
+        self._size_docks()
 
     def _place_banner(self) -> None:
         """Over the top of the panels, centred, at most 760 px wide; above everything else."""
@@ -248,9 +270,17 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
     def showEvent(self, event: QtGui.QShowEvent) -> None:
         super().showEvent(event)
         if not self._sized and not self._layout_restored:
-            # Dock sizes only take once the window is laid out at its real size: after this event.
+            # Tab groups and dock sizes only come out right once the window is laid out at its real
+            # size: after this event (see _arrange_default_layout).
             self._sized = True
-            QtCore.QTimer.singleShot(0, self._size_docks)
+            QtCore.QTimer.singleShot(0, self._first_layout)
+
+    def _first_layout(self) -> None:
+        if not self.isVisible():  # closed before its first layout: lay it out at the next show
+            self._sized = False
+            return
+        self._arrange_default_layout()
+        self._size_docks()
 
     def _size_docks(self) -> None:
         """The settings column gets about a quarter of the width (300-420 px); the monitor the rest."""
@@ -309,9 +339,7 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
 
         view = self.menu("View")
         view.addSeparator()
-        view.addAction("Reset layout").triggered.connect(
-            lambda: self.restoreState(self._default_state, _LAYOUT_VERSION)
-        )
+        view.addAction("Reset layout").triggered.connect(self.reset_layout)
         themes = view.addMenu("&Theme")
         self.theme_actions = {}
         group = QtGui.QActionGroup(self)

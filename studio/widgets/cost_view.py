@@ -118,14 +118,20 @@ class CostView(QtWidgets.QWidget):
         row = QtWidgets.QHBoxLayout()
         row.addWidget(QtWidgets.QLabel("Budget"))
         row.addWidget(self.budget)
-        row.addWidget(self.find)
-        row.addWidget(self.use)
+        # Compact (the training panel's narrow column): the buttons get a row of their own, so the
+        # panel never grows wider than its column (a horizontal scroll bar and clipped text).
+        buttons = QtWidgets.QHBoxLayout() if compact else row
+        buttons.addWidget(self.find)
+        buttons.addWidget(self.use)
         row.addStretch(1)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.summary)
         layout.addWidget(self.layers)
         layout.addLayout(row)
+        if compact:
+            buttons.addStretch(1)
+            layout.addLayout(buttons)
         layout.addWidget(self.answer)
         self._running = False  # an estimate is on the pool thread
         self._dirty = False  # settings changed since it started: estimate again when it is back

@@ -11,6 +11,7 @@ import subprocess
 import sys
 
 import pytest
+from PySide6 import QtCore
 
 from studio.layout_check import measure, open_sized
 
@@ -27,6 +28,23 @@ def test_the_loss_chart_gets_its_share_and_the_window_fits_the_screen(qtbot, wid
     assert m["minimum"][0] <= width and m["minimum"][1] <= height, m
     assert m["loss_share"] >= SHARES[(width, height)], m
     assert not m["too_big"] and not m["title_clipped"], m
+    assert m["stray_tab_bars"] == [] and m["scrolls_sideways"] == [], m
+
+
+def test_reset_layout_docks_every_panel_back_with_one_tab_bar_per_group(qtbot):
+    w = open_sized(1600, 1000, build_run=lambda p: None)
+    qtbot.addWidget(w)
+    w.panel("runs").setFloating(True)
+    w.splitDockWidget(w.panel("training"), w.panel("dataset"), QtCore.Qt.Orientation.Vertical)
+    w.reset_layout()
+    qtbot.wait(50)
+    assert not w.panel("runs").isFloating()
+    assert {d.windowTitle() for d in w.tabifiedDockWidgets(w.panel("training"))} == {
+        "Dataset",
+        "Network builder",
+    }
+    assert measure(w)["stray_tab_bars"] == []
+    assert measure(w)["loss_share"] >= 0.45
 
 
 def test_a_1600x1000_screen_at_150_percent_scaling(tmp_path):
