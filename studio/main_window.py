@@ -128,6 +128,7 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
         self.drop_anywhere = DropAnywhere(self, skip=(lambda: getattr(self, "dataset_panel", None),))
         self._default_state: QtCore.QByteArray | None = None  # made at the first show (View > Reset layout)
         self._sized = False
+        self._docks_sized = False  # the first-launch sizes have been given to the shown panels
         self.status_line = StatusLine(self, self.bridge)
         # The status bar's labels, as tests and the layout check reach them.
         self.status_state, self.status_progress = self.status_line.state, self.status_line.progress
@@ -283,7 +284,14 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
         self._size_docks()
 
     def _size_docks(self) -> None:
-        """The settings column gets about a quarter of the width (300-420 px); the monitor the rest."""
+        """The settings column gets about a quarter of the width (300-420 px); the monitor the rest.
+
+        Sizes only take on shown panels: a first launch shows the start page instead, so the panels
+        are sized when they first appear (see ``_show_start_page``).
+        """
+        if not (self._docks["training"].isVisible() and self._docks["monitor"].isVisible()):
+            return
+        self._docks_sized = True
         left = max(300, min(420, int(self.width() * 0.26)))
         self.resizeDocks(
             [self._docks["training"], self._docks["monitor"]],

@@ -4,7 +4,7 @@ the widgets; this module holds what the commands do with them)."""
 
 from __future__ import annotations
 
-from PySide6 import QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 from studio import theme
 from studio.data_fit import DataFit, FitNotice
@@ -110,3 +110,5 @@ class WindowCommands:
                 self._docks[name].show()
             self._docks["training"].raise_()
             self._docks["monitor"].raise_()  # the live charts in front of the Runs table beside them
+            if self._sized and not self._docks_sized and not self._layout_restored:
+                QtCore.QTimer.singleShot(0, self._size_docks)  # the first time the panels appear

@@ -64,3 +64,21 @@ def test_a_1600x1000_screen_at_150_percent_scaling(tmp_path):
     assert m["minimum"][0] <= 1067 and m["minimum"][1] <= 667, m
     assert m["loss_share"] >= 0.45, m
     assert not m["too_big"] and not m["title_clipped"], m
+
+
+def test_a_first_launch_through_the_start_page_gives_the_charts_the_same_room(qtbot):
+    """The usual first launch: the start page (no panels shown), then an example is opened."""
+    from studio.main_window import MainWindow
+
+    w = MainWindow(build_run=lambda p: None, restore_layout=False)
+    qtbot.addWidget(w)
+    w.resize(1600, 1000)
+    w.show()
+    qtbot.waitUntil(lambda: w._sized, timeout=3000)
+    qtbot.wait(50)
+    assert w.start_page.isVisible()
+    w.open_example("digits")
+    qtbot.waitUntil(lambda: w._docks_sized, timeout=3000)
+    qtbot.wait(50)
+    m = measure(w)
+    assert m["loss_share"] >= 0.45 and m["stray_tab_bars"] == [] and m["scrolls_sideways"] == [], m
