@@ -53,7 +53,21 @@ def measure(window) -> dict:
         "too_big": too_big,
         "stray_tab_bars": stray_tab_bars(window),
         "scrolls_sideways": scrolls_sideways(window),
+        "clipped_chart_titles": clipped_chart_titles(window),
     }
+
+
+def clipped_chart_titles(window) -> list[str]:
+    """Titles of shown charts wider than their chart."""
+    from studio.widgets.chart import LiveChart
+
+    clipped = []
+    for chart in window.findChildren(LiveChart):
+        if chart.isVisible() and not chart.visibleRegion().isEmpty():
+            label = chart.plot_item.titleLabel
+            if label.isVisible() and label.item.boundingRect().width() > chart.width():
+                clipped.append(label.text)
+    return clipped
 
 
 def scrolls_sideways(window) -> list[str]:

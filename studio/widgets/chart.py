@@ -147,6 +147,7 @@ class LiveChart(QtWidgets.QWidget):
         self._dirty: set[tuple] = set()
         self._current_run = None
         self._hidden_runs: set = set()
+        self._legend_names: dict = {}  # (run, series) -> its legend name while the run is hidden
         self._refresh_seconds = 0.0
 
     # ----------------------------------------------------------------- data
@@ -180,8 +181,22 @@ class LiveChart(QtWidgets.QWidget):
         curve = self.plot_item.plot(
             name=name_in_legend, pen=pen, symbol=symbol, symbolSize=6, symbolBrush=color, symbolPen=None
         )
-        curve.setVisible(run not in self._hidden_runs)
+        if run in self._hidden_runs:
+            self._show_curve(key, curve, False)
         return curve
+
+    def _show_curve(self, key, curve, visible: bool) -> None:
+        """Show or hide one series, and its legend entry with it (a hidden run is not in the legend)."""
+        curve.setVisible(visible)
+        if key in self._smoothed:
+            self._smoothed[key][1].setVisible(visible)
+        if not visible:
+            for sample, label in list(self.legend.items):
+                if sample.item is curve:
+                    self._legend_names[key] = label.text
+                    self.legend.removeItem(curve)
+        elif key in self._legend_names:
+            self.legend.addItem(curve, self._legend_names.pop(key))
 
     def set_current_run(self, run) -> None:
         """Series of this run are drawn bold; earlier runs thin and dotted (for comparison)."""
@@ -189,8 +204,12 @@ class LiveChart(QtWidgets.QWidget):
         for (r, name), curve in self._curves.items():
             if r != run and curve.opts["pen"].style() != QtCore.Qt.PenStyle.DotLine:
                 curve.setPen(pg.mkPen(curve.opts["pen"].color(), width=1, style=QtCore.Qt.PenStyle.DotLine))
-                self.legend.removeItem(curve)
-                self.legend.addItem(curve, f"{curve.name() or name} (run {r})")
+                old_name = f"{curve.name() or name} (run {r})"
+                if (r, name) in self._legend_names:  # hidden: named so when it is shown again
+                    self._legend_names[(r, name)] = old_name
+                else:
+                    self.legend.removeItem(curve)
+                    self.legend.addItem(curve, old_name)
 
     def set_run_visible(self, run, visible: bool) -> None:
         """Show or hide every series of one run (the monitor's run list drives this)."""
@@ -200,10 +219,9 @@ class LiveChart(QtWidgets.QWidget):
             self._hidden_runs.add(run)
         for key, curve in self._curves.items():
             if key[0] == run:
-                curve.setVisible(visible)
-                if key in self._smoothed:
-                    self._smoothed[key][1].setVisible(visible)
+                self._show_curve(key, curve, visible)
         self._fit(force=True)
+        self.legend_placer.place()
 
     def remove_run(self, run) -> None:
         """Forget every series of one run."""
@@ -211,6 +229,7 @@ class LiveChart(QtWidgets.QWidget):
             if key in self._smoothed:
                 self.plot_item.removeItem(self._smoothed.pop(key)[1])
             self.plot_item.removeItem(self._curves.pop(key))
+            self._legend_names.pop(key, None)
             self._buffers.pop(key)
             self._dirty.discard(key)
 

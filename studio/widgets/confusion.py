@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 __all__ = ["ConfusionMatrixView"]
 
@@ -57,6 +59,7 @@ class ConfusionMatrixView(QtWidgets.QWidget):
         self._n = 0
         self.matrix: np.ndarray | None = None
         self.plot.scene().sigMouseClicked.connect(self._clicked)
+        self._tick_steps = (1, 1)  # every how many class names the axes show (see _thin_ticks)
         self.item.getViewBox().sigResized.connect(self._refit)
         self.item.getViewBox().sigRangeChanged.connect(self._fit_labels)
 
@@ -81,6 +84,22 @@ class ConfusionMatrixView(QtWidgets.QWidget):
         show = min(abs(cell.x()), abs(cell.y())) >= 20
         for text in self._texts:
             text.setVisible(show)
+        self._thin_ticks(abs(cell.x()), abs(cell.y()))
+
+    def _thin_ticks(self, cell_width: float, cell_height: float) -> None:
+        """Every class name on the axes where the cells leave room, else every 2nd (3rd...) one: names
+        written over each other are read by nobody (the readout names any cell on hover)."""
+        if not self._names or cell_width <= 0 or cell_height <= 0:
+            return
+        metrics = QtGui.QFontMetrics(self.item.getAxis("bottom").font())
+        wide = max(metrics.horizontalAdvance(name) for name in self._names) + 6
+        steps = (math.ceil(wide / cell_width), math.ceil((metrics.height() + 2) / cell_height))
+        if steps == self._tick_steps:
+            return
+        self._tick_steps = steps
+        for axis, step in zip(("bottom", "left"), steps, strict=True):
+            shown = range(0, len(self._names), max(1, step))
+            self.item.getAxis(axis).setTicks([[(i + 0.5, self._names[i]) for i in shown]])
 
     def _refit(self, *_):
         # The view is aspect-locked: after a resize, show the whole matrix again (never a clipped edge).
@@ -149,6 +168,7 @@ class ConfusionMatrixView(QtWidgets.QWidget):
         ticks = [[(i + 0.5, names[i]) for i in range(k)]]
         self.item.getAxis("bottom").setTicks(ticks)
         self.item.getAxis("left").setTicks(ticks)
+        self._tick_steps = (1, 1)
         if k <= _MAX_LABELLED:  # created once per class count, updated in place
             for i in range(k):
                 for j in range(k):

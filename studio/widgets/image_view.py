@@ -79,6 +79,8 @@ class ImageView(QtWidgets.QWidget):
         self.frames += 1
         if caption is not None:
             self.caption.setText(caption)
+            self.caption.setToolTip(caption)  # whole, where a narrow column cuts it
+            self.caption.setCursorPosition(0)  # a cut caption shows its beginning, not its end
 
     def image(self) -> np.ndarray | None:
         """The frame shown last (a copy)."""

@@ -18,7 +18,11 @@ from studio.widgets.sample_grid import SampleGrid
 
 __all__ = ["SampleView"]
 
-_PSNR_TITLE = "Painting quality: PSNR in dB (higher is sharper; 30 dB looks sharp)"
+# Short enough for the monitor's side column at 1440 px; the tooltip says how to read it.
+_PSNR_TITLE = "Painting quality (PSNR, dB)"
+_PSNR_TIP = (
+    "Peak signal-to-noise ratio of the painting against the original: higher is sharper; 30 dB looks sharp."
+)
 
 
 class SampleView(QtWidgets.QWidget):
@@ -33,9 +37,7 @@ class SampleView(QtWidgets.QWidget):
         pair_layout.setContentsMargins(0, 0, 0, 0)
         pair_layout.addWidget(self.original)
         pair_layout.addWidget(self.prediction)
-        self.error_chart = LiveChart(
-            "Painting error (mean squared, lower is better)", "iteration", min_x_span=100
-        )
+        self.error_chart = LiveChart("Painting error (MSE, lower is better)", "iteration", min_x_span=100)
         self.error_chart.setMinimumHeight(130)
         image_page = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         image_page.addWidget(pair)
@@ -69,6 +71,7 @@ class SampleView(QtWidgets.QWidget):
         """A new run: keep old error curves for comparison, show the new original again."""
         self.error_chart.set_current_run(run)
         self.text.clear_samples()
+        self.last_error = self.last_psnr = None  # the new run's, once it reports them
         self._original_shown = False
         self._paced.drop()
 
@@ -79,6 +82,7 @@ class SampleView(QtWidgets.QWidget):
         if quality:
             xs, ys = zip(*quality)
             self.error_chart.plot_item.setTitle(_PSNR_TITLE)
+            self.error_chart.setToolTip(_PSNR_TIP)
             self.error_chart.append("psnr", xs, ys, run=run, label="PSNR (dB)")
             self.last_psnr = float(ys[-1])
         errors = [(e.iteration, e.error, e.psnr) for e in events if e.error is not None]
@@ -114,11 +118,12 @@ class SampleView(QtWidgets.QWidget):
         if latest.targets is not None and not self._original_shown:
             self.original.set_image(_first_image(latest.targets))
             self._original_shown = True
-        caption = f"epoch {latest.epoch}, iteration {latest.iteration}"
+        # Compact: the caption sits under one of two images in the monitor's side column.
+        caption = f"epoch {latest.epoch}"
         if latest.psnr is not None:
-            caption += f", PSNR {latest.psnr:.1f} dB"
+            caption += f": PSNR {latest.psnr:.1f} dB"
         elif latest.error is not None:
-            caption += f", error {latest.error:.4f}"
+            caption += f": error {latest.error:.4f}"
         self.prediction.set_image(_first_image(latest.predictions), caption)
 
     def clear(self) -> None:

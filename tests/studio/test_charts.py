@@ -168,3 +168,40 @@ def test_the_legend_sits_where_the_data_is_not_and_stays_where_the_user_puts_it(
     _feed(chart, "accuracy", xs + xs[-1], np.full(len(xs), 0.0))
     chart.legend_placer.place(force=True)
     assert chart.legend_placer.corner == corner
+
+
+def test_a_hidden_run_leaves_the_legend_and_comes_back_to_it(qtbot):
+    chart = _chart(qtbot)
+    chart.set_current_run(1)
+    chart.append("loss", [1, 2, 3], [1.0, 0.8, 0.6], run=1)
+    chart.set_current_run(2)
+    chart.append("loss", [1, 2, 3], [1.1, 0.7, 0.5], run=2)
+    chart.refresh()
+
+    def names():
+        return [label.text for _, label in chart.legend.items]
+
+    assert names() == ["loss (run 1)", "loss"]
+    chart.set_run_visible(1, False)
+    assert names() == ["loss"] and not chart._curves[(1, "loss")].isVisible()
+    chart.set_run_visible(1, True)
+    assert sorted(names()) == ["loss", "loss (run 1)"] and chart._curves[(1, "loss")].isVisible()
+
+
+def test_confusion_matrix_class_names_thin_out_rather_than_overlap_in_a_small_view(qtbot):
+    view = ConfusionMatrixView()
+    qtbot.addWidget(view)
+    view.resize(700, 600)
+    view.show()
+    view.set_matrix(np.eye(10, dtype=int) * 5)
+    qtbot.wait(50)
+
+    def shown(axis):
+        return [name for _, name in view.item.getAxis(axis)._tickLevels[0]]
+
+    assert shown("bottom") == [str(i) for i in range(10)]
+    view.resize(200, 170)
+    qtbot.waitUntil(lambda: len(shown("left")) < 10, timeout=2000)
+    assert shown("left")[0] == "0" and len(shown("left")) >= 3
+    view.resize(700, 600)
+    qtbot.waitUntil(lambda: len(shown("left")) == 10, timeout=2000)

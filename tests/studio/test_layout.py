@@ -28,7 +28,7 @@ def test_the_loss_chart_gets_its_share_and_the_window_fits_the_screen(qtbot, wid
     assert m["minimum"][0] <= width and m["minimum"][1] <= height, m
     assert m["loss_share"] >= SHARES[(width, height)], m
     assert not m["too_big"] and not m["title_clipped"], m
-    assert m["stray_tab_bars"] == [] and m["scrolls_sideways"] == [], m
+    assert m["stray_tab_bars"] == [] and m["scrolls_sideways"] == [] and m["clipped_chart_titles"] == [], m
 
 
 def test_reset_layout_docks_every_panel_back_with_one_tab_bar_per_group(qtbot):
