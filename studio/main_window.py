@@ -15,6 +15,7 @@ from engine import templates
 from engine.operator.state import BUSY, allowed_commands
 from studio import theme
 from studio.bridge import Bridge
+from studio.builder_room import BuilderRoom
 from studio.drop_anywhere import DropAnywhere
 from studio.health_model import LayerHealthModel
 from studio.panels.dataset import DatasetPanel
@@ -227,6 +228,7 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
         self.add_panel("network_builder", "Network builder", self.network_panel, "left")
         self.health = LayerHealthModel(self.bridge, self)
         self.health_overlay = HealthOverlay(self.network_panel, self.health)
+        self.builder_room = BuilderRoom(self)  # the builder's column widens while it is in front
 
     def _arrange_default_layout(self) -> None:
         """Settings on the left; monitor large on the right; dataset and builder tabbed with settings.

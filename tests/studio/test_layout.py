@@ -82,3 +82,17 @@ def test_a_first_launch_through_the_start_page_gives_the_charts_the_same_room(qt
     qtbot.wait(50)
     m = measure(w)
     assert m["loss_share"] >= 0.45 and m["stray_tab_bars"] == [] and m["scrolls_sideways"] == [], m
+
+
+def test_the_builder_column_widens_while_the_builder_is_in_front_and_gives_the_room_back(qtbot):
+    w = open_sized(1440, 900, build_run=lambda p: None)
+    qtbot.addWidget(w)
+    before = w.panel("training").width()
+    w.panel("network_builder").raise_()
+    qtbot.waitUntil(lambda: w.panel("network_builder").width() > before, timeout=2000)
+    qtbot.wait(50)
+    assert measure(w)["scrolls_sideways"] == []
+    assert w.panel("network_builder").width() <= 0.55 * w.width() + 1
+    w.panel("training").raise_()
+    qtbot.waitUntil(lambda: abs(w.panel("training").width() - before) <= 4, timeout=2000)
+    assert measure(w)["loss_share"] >= 0.45
