@@ -342,6 +342,9 @@ def test_ctrl_c_stops_cleanly_and_saves_a_final_checkpoint(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        # A suite started from a non-interactive shell (nohup, a background job) ignores SIGINT, and a
+        # Python started with SIGINT ignored keeps ignoring it: the child gets Ctrl-C as a terminal would.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         for line in child.stdout:  # wait for proof that training runs, then interrupt
