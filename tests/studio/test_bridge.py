@@ -48,8 +48,8 @@ def test_events_are_batched_at_a_bounded_rate_and_none_dropped(qtbot, bridge, ca
     assert iterations == sorted(iterations)
     assert {e.iteration for e in direct} <= set(iterations)
     assert iterations == list(range(iterations[0], iterations[0] + len(iterations)))
-    # At most 30 flushes a second (timer jitter may bring two ticks closer, and a state change flushes at once;
-    # over 2 s those few extra flushes cannot bring the average above 30 Hz).
+    # At most 30 flushes a second (timer jitter may bring two ticks closer, and a state change flushes at
+    # once; over 2 s those few extra flushes cannot bring the average above 30 Hz).
     span = flush_times[-1] - flush_times[0]
     assert (len(flush_times) - 1) / span <= 30.0 * 1.05, f"{len(flush_times)} flushes in {span:.2f} s"
     assert bridge.events_delivered > bridge.flushes  # events were coalesced, not one signal each
