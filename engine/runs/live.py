@@ -89,6 +89,7 @@ class LiveReader:
         self._log = EventLogReader(self.folder / "events")
         self._read: dict[str, int] = {}  # series name -> raw points already returned
         self._marks_at: list[int] = []  # (iteration, wall time) of each commit, for the points' times
+        self._new_marks = 0  # how many marks the current poll read
         self._marks_t: list[float] = []
         self._epoch_ends: list[int] = []  # iterations at which an epoch ended
         self._base_epoch: int | None = None
@@ -161,11 +162,13 @@ class LiveReader:
         keyed: list[tuple[int, int, int, ev.Event]] = []
         order = 0
         legacy = not self._log.exists()
+        self._new_marks = 0
         for record in self._log.read_new():
             order += 1
             kind = record.get("k")
             at = _int(record.get("at"))
             if kind == "mark":
+                self._new_marks += 1
                 self._marks_at.append(at)
                 self._marks_t.append(float(record.get("t") or 0.0))
                 continue
@@ -246,7 +249,10 @@ class LiveReader:
             return float(self._status.get("updated") or time.time())
         k = bisect.bisect_left(marks_at, iteration)
         if k >= len(marks_at):
-            return marks_t[-1]
+            # Past the last mark: written by the commit of a mark read in this poll (the points queued
+            # while it wrote), or by a commit that landed between this poll's reading of the log and of
+            # the series (the series are committed just before the log): then only now is near.
+            return marks_t[-1] if self._new_marks else time.time()
         if k == 0 or marks_at[k] == marks_at[k - 1]:
             return marks_t[k]
         a0, a1, t0, t1 = marks_at[k - 1], marks_at[k], marks_t[k - 1], marks_t[k]
