@@ -164,6 +164,27 @@ def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
+def spread(values: list[float], percent: bool = False) -> str:
+    """``median [min .. max]`` of ``values`` (as percentages with ``percent``), for a bench's report."""
+    scale = 100.0 if percent else 1.0
+    unit = "%" if percent else ""
+    low, mid, high = (v * scale for v in (min(values), statistics.median(values), max(values)))
+    return f"{mid:.3f}{unit} [{low:.3f} .. {high:.3f}]"
+
+
+def limit_blas_threads(threads: int | None) -> None:
+    """Pin numpy's BLAS to ``threads`` threads in this process (and the children it starts)."""
+    if not threads:
+        return
+    os.environ.update(thread_env(threads))
+    try:  # numpy may already be loaded (python -m bench imports it): tell its BLAS directly
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(threads)
+    except ImportError:
+        pass
+
+
 PROTOCOL_PREFIX = "@bench "
 
 

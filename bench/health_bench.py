@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import time
 
@@ -107,13 +106,6 @@ def measure(
     }
 
 
-def _spread(values, percent=False) -> str:
-    scale = 100.0 if percent else 1.0
-    med = statistics.median(values) * scale
-    unit = "%" if percent else ""
-    return f"{med:.3f}{unit} [{min(values) * scale:.3f} .. {max(values) * scale:.3f}]"
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench health", description=__doc__.splitlines()[0])
     parser.add_argument("--workloads", default="W1,W2", help="comma-separated (default W1,W2)")
@@ -127,15 +119,7 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=None, help="BLAS threads (set before numpy loads)")
     parser.add_argument("--json", default=None, help="also write the figures to this file")
     args = parser.parse_args(argv)
-    if args.threads:
-        for key in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-            os.environ[key] = str(args.threads)
-        try:  # numpy may already be loaded (python -m bench imports it): tell its BLAS directly
-            from threadpoolctl import threadpool_limits
-
-            threadpool_limits(args.threads)
-        except ImportError:
-            pass
+    harness.limit_blas_threads(args.threads)
     print(harness.tune_allocator())
     results = []
     for name in args.workloads.split(","):
@@ -144,8 +128,8 @@ def main(argv=None) -> int:
         print(
             f"{result['workload']}: interval {result['interval']}, {args.clock} clock, "
             f"step {statistics.median(result['ms_plain']):.2f} ms without the hook, "
-            f"hook share {_spread(result['hook_share'], percent=True)}, "
-            f"fit ratio {_spread(result['fit_ratio'])}",
+            f"hook share {harness.spread(result['hook_share'], percent=True)}, "
+            f"fit ratio {harness.spread(result['fit_ratio'])}",
             flush=True,
         )
     if args.json:

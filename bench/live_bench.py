@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import tempfile
 import time
@@ -151,13 +150,6 @@ def measure(name: str, iterations: int, repeats: int, tiny: bool = False, clock:
     }
 
 
-def _spread(values, percent=False) -> str:
-    scale = 100.0 if percent else 1.0
-    med = statistics.median(values) * scale
-    unit = "%" if percent else ""
-    return f"{med:.3f}{unit} [{min(values) * scale:.3f} .. {max(values) * scale:.3f}]"
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench live", description=__doc__.splitlines()[0])
     parser.add_argument("--workloads", default="W1,W2", help="comma-separated (default W1,W2)")
@@ -168,25 +160,25 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=None, help="BLAS threads (set before numpy loads)")
     parser.add_argument("--json", default=None, help="also write the figures to this file")
     args = parser.parse_args(argv)
-    if args.threads:
-        for key in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-            os.environ[key] = str(args.threads)
-        try:  # numpy may already be loaded (python -m bench imports it): tell its BLAS directly
-            from threadpoolctl import threadpool_limits
-
-            threadpool_limits(args.threads)
-        except ImportError:
-            pass
+    harness.limit_blas_threads(args.threads)
     print(harness.tune_allocator())
     results = []
     for name in args.workloads.split(","):
         result = measure(name.strip(), args.iterations, args.repeats, args.tiny, args.clock)
         results.append(result)
+        share, commits, ratio = (
+            harness.spread(result[key], percent)
+            for key, percent in (
+                ("training_thread_share", True),
+                ("commit_share", True),
+                ("fit_ratio", False),
+            )
+        )
         print(
             f"{result['workload']}: {args.clock} clock, step {statistics.median(result['ms_plain']):.2f} ms "
-            f"without the writer, on the training thread {_spread(result['training_thread_share'], True)}, "
-            f"commits {_spread(result['commit_share'], True)}, "
-            f"fit ratio {_spread(result['fit_ratio'])}, run folder {result['folder_bytes'] / 1024:.0f} KiB "
+            f"without the writer, on the training thread {share}, "
+            f"commits {commits}, "
+            f"fit ratio {ratio}, run folder {result['folder_bytes'] / 1024:.0f} KiB "
             f"for {result['iterations_recorded']} iterations",
             flush=True,
         )
