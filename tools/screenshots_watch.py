@@ -35,6 +35,7 @@ WINDOW = (1600, 1000)
 
 def _mpi_run(folder: Path) -> tuple[subprocess.Popen, Path]:
     from engine import templates
+    from engine.testing.mpi import local_mpi_environment
 
     project = templates.digits_project()
     project.name = "digits"
@@ -43,19 +44,7 @@ def _mpi_run(folder: Path) -> tuple[subprocess.Popen, Path]:
     mpirun = shutil.which("mpirun") or shutil.which("mpiexec")
     if mpirun is None:
         raise SystemExit("mpirun is not installed (Debian: openmpi-bin libopenmpi-dev)")
-    env = dict(
-        os.environ,
-        OMPI_ALLOW_RUN_AS_ROOT="1",
-        OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-        OMPI_MCA_btl="self,tcp",
-        OMPI_MCA_btl_vader_single_copy_mechanism="none",
-        OMPI_MCA_btl_tcp_if_include="lo",
-        OMPI_MCA_oob_tcp_if_include="lo",
-        OMP_NUM_THREADS="1",
-        OPENBLAS_NUM_THREADS="1",
-        PYTHONPATH=str(ROOT),
-        QT_QPA_PLATFORM="offscreen",
-    )
+    env = local_mpi_environment(dict(os.environ, QT_QPA_PLATFORM="offscreen"))
     command = [mpirun, "-n", "2", "--oversubscribe", sys.executable, "-m", "engine.cli", "train", str(path)]
     command += ["--operator", "mpi", "--quiet"]
     child = subprocess.Popen(command, cwd=folder, env=env, stdout=subprocess.DEVNULL)

@@ -25,6 +25,7 @@ from engine.run import build_run
 from engine.runs import SeriesReader, runs_dir
 from engine.runs.live import LiveReader
 from engine.templates import mlp
+from engine.testing.mpi import local_mpi_environment
 from studio.drop_anywhere import drop_action
 from studio.main_window import MainWindow
 
@@ -370,20 +371,6 @@ def test_the_runs_panel_lists_runs_made_elsewhere_and_watches_one(qtbot, tmp_pat
 
 
 # ---------------------------------------------------------------------------------------------- MPI
-def _mpi_environment() -> dict:
-    env = _environment()
-    env.update(
-        OMPI_ALLOW_RUN_AS_ROOT="1",
-        OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-        OMPI_MCA_btl="self,tcp",
-        OMPI_MCA_btl_vader_single_copy_mechanism="none",
-        OMPI_MCA_rmaps_base_oversubscribe="1",
-        OMPI_MCA_btl_tcp_if_include="lo",
-        OMPI_MCA_oob_tcp_if_include="lo",
-    )
-    return env
-
-
 @pytest.mark.slow
 def test_an_mpi_run_is_watched_and_stopped(qtbot, tmp_path):
     from engine.operator.mpi import mpi_status
@@ -394,7 +381,7 @@ def test_an_mpi_run_is_watched_and_stopped(qtbot, tmp_path):
         pytest.skip(f"MPI is not available here: {why or 'no mpirun'}")
     path = _project(tmp_path)
     command = [mpirun, "-n", "2", "--oversubscribe", *_sigma("train", path, "--operator", "mpi", "--quiet")]
-    child = _start(command, env=_mpi_environment())
+    child = _start(command, env=local_mpi_environment(_environment()))
     try:
         folder = runs_dir(path) / "run-0001"
         qtbot.waitUntil(lambda: _committed(folder) > 0, timeout=60000)

@@ -2,7 +2,6 @@
 
 import importlib.util
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -12,6 +11,7 @@ import numpy as np
 import pytest
 
 from engine.operator.mpi import mpi_status
+from engine.testing.mpi import local_mpi_environment
 
 SCRIPT = Path(__file__).with_name("mpi_script.py")
 
@@ -23,23 +23,6 @@ def load_script():
     return module
 
 
-def mpi_environment():
-    env = dict(os.environ)
-    env.update(
-        OMPI_ALLOW_RUN_AS_ROOT="1",
-        OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-        OMPI_MCA_btl="self,tcp",  # containers: no shared-memory single copy, loopback TCP only
-        OMPI_MCA_btl_vader_single_copy_mechanism="none",
-        OMPI_MCA_rmaps_base_oversubscribe="1",
-        OMPI_MCA_btl_tcp_if_include="lo",
-        OMPI_MCA_oob_tcp_if_include="lo",
-        PYTHONPATH=os.pathsep.join([str(SCRIPT.parents[3]), env.get("PYTHONPATH", "")]),
-        OMP_NUM_THREADS="1",
-        OPENBLAS_NUM_THREADS="1",
-    )
-    return env
-
-
 def test_two_ranks_equal_one_process(tmp_path):
     ok, why = mpi_status()
     if not ok:
@@ -49,7 +32,7 @@ def test_two_ranks_equal_one_process(tmp_path):
         pytest.skip("mpirun is not installed (Debian: apt-get install openmpi-bin libopenmpi-dev)")
     out = tmp_path / "ranks.npz"
     command = [mpirun, "-n", "2", "--oversubscribe", sys.executable, str(SCRIPT), str(out), "mpi"]
-    done = subprocess.run(command, env=mpi_environment(), capture_output=True, text=True, timeout=120)
+    done = subprocess.run(command, env=local_mpi_environment(), capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     reports = [json.loads((tmp_path / f"ranks.rank{k}.json").read_text()) for k in (0, 1)]
     assert [r["size"] for r in reports] == [2, 2]
@@ -90,7 +73,7 @@ def test_sigma_train_with_two_ranks_prints_and_writes_once(tmp_path):
     folder = tmp_path / "checkpoints"
     command = [mpirun, "-n", "2", "--oversubscribe", sys.executable, "-m", "engine.cli", "train", str(path)]
     command += ["--operator", "mpi", "--checkpoint-dir", str(folder)]
-    done = subprocess.run(command, env=mpi_environment(), capture_output=True, text=True, timeout=120)
+    done = subprocess.run(command, env=local_mpi_environment(), capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.count("done: 1 epoch(s)") == 1  # rank 1 is quiet
     assert (folder / "last.h5").is_file()

@@ -18,6 +18,7 @@ from engine.run import build_run
 from engine.runs import ControlError, LiveReader, RunError, send_control
 from engine.runs.control import FORMAT
 from engine.templates import mlp
+from engine.testing.mpi import local_mpi_environment
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -218,7 +219,9 @@ def test_two_mpi_ranks_obey_the_control_folder_alike(tmp_path):
     script = Path(__file__).with_name("mpi_control_script.py")
     command = [mpirun, "-n", "2", "--oversubscribe", sys.executable, str(script), str(tmp_path)]
     command += ["train", str(project.path), "--operator", "mpi", "--quiet"]
-    child = subprocess.Popen(command, env=_mpi_environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    child = subprocess.Popen(
+        command, env=local_mpi_environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     try:
         runs = tmp_path / "tiny.sigma.runs"
         folder = _until(
@@ -252,20 +255,3 @@ def test_two_mpi_ranks_obey_the_control_folder_alike(tmp_path):
     outcomes = [a["outcome"] for a in reader.acknowledgements()]
     assert outcomes == ["applied"] * 6
     assert not (tmp_path / "tiny.sigma.runs" / "run-0002").exists()  # rank 1 recorded nothing
-
-
-def _mpi_environment():
-    env = dict(os.environ)
-    env.update(
-        OMPI_ALLOW_RUN_AS_ROOT="1",
-        OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-        OMPI_MCA_btl="self,tcp",
-        OMPI_MCA_btl_vader_single_copy_mechanism="none",
-        OMPI_MCA_rmaps_base_oversubscribe="1",
-        OMPI_MCA_btl_tcp_if_include="lo",
-        OMPI_MCA_oob_tcp_if_include="lo",
-        PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-        OMP_NUM_THREADS="1",
-        OPENBLAS_NUM_THREADS="1",
-    )
-    return env
