@@ -86,8 +86,10 @@ def test_sigma_train_steered_from_the_command_line(tmp_path, capsys):
         assert code == 0 and "paused" in out.splitlines()[1]
         # Paused, the run keeps its heartbeat and does not move.
         before = _status(folder)
-        time.sleep(3.0)
-        after = _status(folder)
+        beat = before["updated"]
+        after = _until(
+            lambda: (s := _status(folder))["updated"] > beat and s, 10.0, "a heartbeat while paused"
+        )
         assert after["updated"] > before["updated"] and after["iteration"] == before["iteration"]
         assert LiveReader(folder).state() == "paused"
 
