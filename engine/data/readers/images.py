@@ -147,9 +147,11 @@ def decode_image(
         IndexError,
         struct.error,
         Image.DecompressionBombError,
+        MemoryError,
     ) as exc:
         # Pillow reports truncated and corrupt files as OSError/SyntaxError/ValueError, and a few
-        # damaged chunks as the others.
+        # damaged chunks as the others. The pixel count is capped before loading, so a MemoryError here
+        # comes from a damaged chunk length (a PNG declaring gigabytes of IDAT in a few bytes).
         raise DataImportError(f"corrupt or truncated image ({type(exc).__name__}: {exc})", path) from exc
 
 

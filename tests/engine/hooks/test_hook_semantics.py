@@ -74,7 +74,7 @@ def test_hooks_fire_alike_in_process(operator, workers):
 
 
 def _mpi(tmp_path, ranks: int) -> list[dict]:
-    from tests.engine.operator.test_mpi import mpi_environment
+    from engine.testing.mpi import local_mpi_environment
 
     ok, why = mpi_status()
     mpirun = shutil.which("mpirun") or shutil.which("mpiexec")
@@ -82,7 +82,7 @@ def _mpi(tmp_path, ranks: int) -> list[dict]:
         pytest.skip(f"MPI is not available here: {why or 'no mpirun'}")
     out = tmp_path / "hooks.json"
     command = [mpirun, "-n", str(ranks), "--oversubscribe", sys.executable, str(SCRIPT), str(out), "mpi", "1"]
-    done = subprocess.run(command, env=mpi_environment(), capture_output=True, text=True, timeout=240)
+    done = subprocess.run(command, env=local_mpi_environment(), capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
     return [json.loads(out.with_name(f"hooks.rank{k}.json").read_text()) for k in range(ranks)]
 
