@@ -401,10 +401,10 @@ class Bridge(WatchMode, QtCore.QObject):
         trainer = self.trainer
         if trainer is None:
             return {}
+        from engine.runs.control import editable  # the one rule, shared with `sigma set`
+
         registry = trainer.registry
-        return {
-            k: v for k, v in registry.items() if k.startswith("optimiser.") or "editable" in registry.tags(k)
-        }
+        return {k: v for k, v in registry.items() if editable(registry, k, trainer.optimiser)}
 
     def shutdown(self, timeout_ms: int = 10000) -> bool:
         """Stop any run and wait (bounded) for its thread; True if it ended in time.
