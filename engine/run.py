@@ -69,6 +69,15 @@ class Run:
             raise_errors=raise_errors,
         )
 
+    def discard(self) -> None:
+        """Remove the run folder of a run that never trained (its checkpoint was refused, its operator
+        could not start): a failed start leaves no empty run in the runs list. Nothing when unrecorded."""
+        if self.folder is not None:
+            from .runs import delete_run
+
+            delete_run(self.folder)
+            self.folder = None
+
 
 def load_project_data(project: Project, progress=None, cancel=None):
     """The project's whole dataset, with its layout option applied (before any split).

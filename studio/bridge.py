@@ -279,11 +279,14 @@ class Bridge(WatchMode, QtCore.QObject):
             run = self._build_run(project, parent_checkpoint=checkpoint_path)
         else:  # a caller's factory takes the project alone
             run = self._build_run(project)
-        if checkpoint_path is not None:
-            from engine import checkpoint, checkpoint_guard
+        if checkpoint_path is None:
+            return run
+        from engine import checkpoint, checkpoint_guard
 
+        recorded = getattr(run, "folder", None) is not None
+        try:
             checkpoint_guard.checked(checkpoint_path)  # a damaged file is refused in a child process
-            if getattr(run, "folder", None) is not None:  # a recorded run: a resume, or a branch
+            if recorded:  # a recorded run: a resume, or a branch
                 from engine.runs.continuation import restore_run
 
                 note = restore_run(run, checkpoint_path)
@@ -291,6 +294,10 @@ class Bridge(WatchMode, QtCore.QObject):
                     self.post(ev.LogMessage(source="studio", level="warning", message=note))
             else:
                 checkpoint.restore(run.trainer, checkpoint_path)
+        except BaseException:
+            if recorded:  # a refused checkpoint leaves no empty run in the runs list
+                run.discard()
+            raise
         return run
 
     def _operator(self):
@@ -394,10 +401,10 @@ class Bridge(WatchMode, QtCore.QObject):
         trainer = self.trainer
         if trainer is None:
             return {}
+        from engine.runs.control import editable  # the one rule, shared with `sigma set`
+
         registry = trainer.registry
-        return {
-            k: v for k, v in registry.items() if k.startswith("optimiser.") or "editable" in registry.tags(k)
-        }
+        return {k: v for k, v in registry.items() if editable(registry, k, trainer.optimiser)}
 
     def shutdown(self, timeout_ms: int = 10000) -> bool:
         """Stop any run and wait (bounded) for its thread; True if it ended in time.

@@ -92,6 +92,21 @@ def _print_health_warning(event) -> None:
         print(f"warning: {event.message}", file=sys.stderr, flush=True)
 
 
+def _start(run, args) -> str:
+    """The operator the command asks for, and the checkpoint it resumes from; returns the resume's
+    sentence for the log (a branch on edited data), or ""."""
+    trainer = run.trainer
+    kind = getattr(args, "operator", "auto")
+    if kind != "auto":
+        trainer.use_operator(kind, workers=args.workers or (1 if kind == "mpi" else None))
+    writer = getattr(trainer.operator, "is_writer", True)
+    if kind == "mpi" and not writer and not getattr(args, "no_record", False):
+        from engine.runs import RunController
+
+        trainer.add_hook(RunController())  # receives the values rank 0's controller broadcasts
+    return restore(trainer, args.resume, run) if args.resume else ""
+
+
 def cmd_train(args) -> int:
     from engine.cli.progress import ConsoleProgress, format_metrics
     from engine.run import build_run
@@ -126,24 +141,17 @@ def cmd_train(args) -> int:
     if not args.no_checkpoints:
         folder = run.checkpoint_dir
     trainer = run.trainer
-    kind = getattr(args, "operator", "auto")
-    if kind != "auto":
-        trainer.use_operator(kind, workers=args.workers or (1 if kind == "mpi" else None))
+    try:  # a refused checkpoint or operator leaves no empty run folder behind
+        note = _start(run, args)
+    except BaseException:
+        run.discard()
+        raise
     writer = getattr(trainer.operator, "is_writer", True)  # MPI: rank 0 alone prints and writes
-    if kind == "mpi" and not writer and not getattr(args, "no_record", False):
-        from engine.runs import RunController
-
-        trainer.add_hook(RunController())  # receives the values rank 0's controller broadcasts
     args.quiet = args.quiet or not writer
-    if args.resume:  # a recorded run: a resume, or a branch on edited data (said in one line)
-        note = restore(trainer, args.resume, run)
-        if note and not args.quiet:
-            say(note)
+    if note and not args.quiet:
+        say(note)
     if trainer.epoch >= run.epochs:
-        if run.folder is not None:  # nothing was trained: no run to keep
-            from engine.runs import delete_run
-
-            delete_run(run.folder)
+        run.discard()  # nothing was trained: no run to keep
         say(
             f"nothing to do: {trainer.epoch} epoch(s) already done of {run.epochs}; pass --epochs N to train "
             "further"

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from ..autodiff.function import Function
 from ..autodiff.mode import is_grad_enabled
 from ..autodiff.tensor import Tensor
@@ -30,11 +32,34 @@ __all__ = [
     "softsign",
     "softmax",
     "log_softmax",
+    "relu_array",
 ]
 
 # SELU constants from Klambauer et al. (2017), to the precision PyTorch uses.
 SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
+
+
+#: Rows of zeros by (width, dtype), for :func:`relu_array` (a few KB in all).
+_ZERO_ROWS: dict = {}
+
+
+def relu_array(xp, a, out=None):
+    """``max(a, 0)`` on a raw array, into ``out`` (a new array when ``None``; ``a`` itself for in place).
+
+    The same bits as ``xp.maximum(a, 0, out=out)``, faster on the host: numpy's ``maximum`` against a
+    scalar runs its plain loop (~0.35 ns per float32 element on the project's machines), against an
+    array its SIMD loop (~0.15 ns). So a host array whose rows are at least 16 wide is compared with
+    one cached row of zeros, broadcast over the rows. NaN stays NaN and -0.0 becomes +0.0 either way
+    (tested bit for bit).
+    """
+    if xp is np and a.ndim >= 1 and a.shape[-1] >= 16:
+        key = (a.shape[-1], a.dtype)
+        zeros = _ZERO_ROWS.get(key)
+        if zeros is None:
+            zeros = _ZERO_ROWS[key] = np.zeros(a.shape[-1], a.dtype)
+        return np.maximum(a, zeros, out=out)
+    return xp.maximum(a, 0, out=out)
 
 
 def _const(mask, like: Tensor) -> Tensor:
@@ -46,7 +71,7 @@ class ReLU(Function):
     retain_outputs = True
 
     def forward(self, xp, x):
-        return xp.maximum(x, 0)
+        return relu_array(xp, x)
 
     def backward(self, g):
         # The mask comes from y > 0, not from comparing x with max(x, 0): at x == 0 a tie-based rule

@@ -8,7 +8,7 @@ from ..autodiff.graph import composite_gradients
 from ..autodiff.mode import is_grad_enabled
 from ..autodiff.tensor import Tensor
 from ..parallel import split
-from .activations import relu
+from .activations import relu, relu_array
 from .reductions import sum_to
 from .shape import reshape, swapaxes
 
@@ -95,7 +95,7 @@ class Linear(Function):
                 if b is not None:
                     part += b
                 if relu_:
-                    xp.maximum(part, 0, out=part)
+                    relu_array(xp, part, out=part)
 
             split(finish, y.shape[0], y.size, xp)
         return y

@@ -113,6 +113,18 @@ def _pair_selection(x, colmax):
     return _PairSelection(first_col, first_row)
 
 
+def _memory_order(a):
+    """The axes of ``a`` from the largest stride to the smallest (axes of length 1 left out)."""
+    return tuple(sorted((i for i in range(a.ndim) if a.shape[i] > 1), key=lambda i: -abs(a.strides[i])))
+
+
+def _in_layout_of(xp, g, like):
+    """``g`` copied into a new array with the memory order of ``like`` (same shape), keeping g's dtype."""
+    out = xp.empty_like(like, dtype=g.dtype)
+    out[...] = g
+    return out
+
+
 def _pair_scatter(xp, g, sel, x_shape, like=None):
     """Each window's ``g`` at its selected input: (N, C, Ho, Wo) -> (N, C, H, W), in the memory layout
     of ``like`` (the pooled input) when given: a channels-last convolution output gets a channels-last
@@ -128,6 +140,11 @@ def _pair_scatter(xp, g, sel, x_shape, like=None):
     # rows in out's layout, so the second stage below copies between like-ordered arrays
     rows = xp.empty_like(a[..., 0::2])
     first_row, first_col = sel.first_row, sel.first_col
+    # g in the masks' memory order too: a gradient arriving in the other layout (channels-last from a
+    # lowered convolution's input gradient, NCHW from a flatten's) makes every pass below stride across
+    # it, ~3x slower than one copy of these quarter-size values plus passes over like-ordered arrays.
+    if _memory_order(g) != _memory_order(first_row):
+        g = _in_layout_of(xp, g, first_row)
 
     # Multiplying by a boolean mask is far cheaper than where/copyto; the other half of each pair
     # gets the remainder g - g*mask (g where the mask is False, 0 where it is True).
@@ -221,7 +238,10 @@ class ReluMaxPool2d(MaxPool2d):
         if is_grad_enabled():
             g = g * Tensor(mask.astype(g.dtype, copy=False))
         else:
-            g = Tensor(g.data * mask)  # no graph wanted: multiply by the boolean mask directly
+            # No graph wanted: multiply by the boolean mask directly, into y's memory order (the
+            # pooling masks'), which the scatter then reads without a layout change.
+            out = g.xp.empty_like(y, dtype=g.dtype)
+            g = Tensor(g.xp.multiply(g.data, mask, out=out))
         x = self.inputs[0]
         return (MaxPool2dGrad(self.geom, self._selection(), x.shape, like=x.data)(g),)
 

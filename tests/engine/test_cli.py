@@ -312,9 +312,19 @@ def test_train_reports_bad_projects_in_one_line(tmp_path):
 
 
 def test_incompatible_checkpoint_is_refused(tmp_path, trained):
-    done = sigma("train", _project(tmp_path), "--resume", trained["checkpoint"], "--no-checkpoints")
+    from engine.runs import list_runs
+
+    project = _project(tmp_path)
+    done = sigma("train", project, "--resume", trained["checkpoint"], "--no-checkpoints")
     assert done.returncode == 3
     assert "model.h5: the checkpoint does not fit this project: architecture differs" in done.stderr
+    assert list_runs(project) == []  # the refused start left no empty run behind
+
+    damaged = tmp_path / "damaged.h5"
+    damaged.write_bytes(Path(trained["checkpoint"]).read_bytes()[:4000])  # truncated
+    done = sigma("train", project, "--resume", damaged, "--no-checkpoints")
+    assert done.returncode == 3 and "damaged.h5" in done.stderr
+    assert list_runs(project) == []
 
 
 def test_training_failure_exits_1_with_the_guard_message(tmp_path):

@@ -160,6 +160,21 @@ def test_resume_from_a_damaged_checkpoint_is_an_error_naming_the_file(qtbot, bri
     assert len(errors) == 1 and "damaged.h5" in errors[0].message, [e.message for e in errors]
 
 
+def test_a_refused_resume_leaves_no_empty_run_folder(qtbot, cat_project, tmp_path):
+    from engine.runs import list_runs
+
+    project_path = cat_project.save(tmp_path / "cat.sigma")  # saved: its runs are recorded
+    bad = tmp_path / "damaged.h5"
+    bad.write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(200))  # an HDF5 signature and nothing after it
+    b = Bridge()
+    errors = []
+    b.sigError.connect(errors.append)
+    with qtbot.waitSignal(b.sigRunFinished, timeout=60000) as finished:
+        assert b.start(cat_project, resume_from=bad)
+    assert finished.args == ["error"] and "damaged.h5" in errors[0].message
+    assert list_runs(project_path) == []
+
+
 def test_posted_events_are_delivered_without_a_run(qtbot):
     b = Bridge()
     with qtbot.waitSignal(b.sigLog, timeout=2000) as logged:

@@ -152,7 +152,12 @@ def decode_image(
         # Pillow reports truncated and corrupt files as OSError/SyntaxError/ValueError, and a few
         # damaged chunks as the others. The pixel count is capped before loading, so a MemoryError here
         # comes from a damaged chunk length (a PNG declaring gigabytes of IDAT in a few bytes).
-        raise DataImportError(f"corrupt or truncated image ({type(exc).__name__}: {exc})", path) from exc
+        why = (
+            "a damaged size field declares more data than memory holds"
+            if isinstance(exc, MemoryError)
+            else exc
+        )
+        raise DataImportError(f"corrupt or truncated image ({type(exc).__name__}: {why})", path) from exc
 
 
 def _none_read(ctx) -> str:

@@ -61,6 +61,28 @@ def test_relu_gradient_is_zero_at_zero(backend):
     np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0, 1.0])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32])
+@pytest.mark.parametrize("shape", [(7, 40), (40,), (3, 5), (2, 3, 17), (0, 20)], ids=str)
+def test_relu_array_matches_maximum_bit_for_bit(dtype, shape):
+    # the host fast path compares with a cached row of zeros instead of the scalar 0: it must give the
+    # same bits, signed zeros, NaN, infinities and subnormals included, in place and into a new array
+    from engine.ops.activations import relu_array
+
+    rng = np.random.default_rng(5)
+    a = (rng.standard_normal(shape) * 3).astype(dtype)
+    if np.issubdtype(dtype, np.floating) and a.size:
+        specials = np.array([-0.0, 0.0, np.nan, -np.inf, np.inf, -1e-310, 1e-310, -1e-40, 1e-40, -1.0], dtype)
+        flat = a.reshape(-1)
+        flat[: min(len(flat), len(specials))] = specials[: len(flat)]
+    want = np.maximum(a, 0)
+    got = relu_array(np, a)
+    assert got.dtype == want.dtype and got.shape == want.shape
+    assert want.tobytes() == got.tobytes()
+    inplace = a.copy()
+    assert relu_array(np, inplace, out=inplace) is inplace
+    assert inplace.tobytes() == want.tobytes()
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_large_inputs_stay_finite(backend, dtype):
     x = np.array([[1e4, -1e4, 0.0, 5.0], [-1e4, -1e4, -1e4, -1e4]], dtype)

@@ -51,3 +51,32 @@ def test_relu_max_pool2d_without_a_graph():
         y = ops.relu_max_pool2d(engine.tensor(x, requires_grad=True), 2)
     np.testing.assert_array_equal(y.numpy(), relu_pool_ref(x, 2, None, 0).astype(np.float32))
     assert not y.requires_grad
+
+
+def _in_order(a, channels_last):
+    """``a`` (N, C, H, W) with the same values, in NCHW or channels-last memory."""
+    if not channels_last:
+        return np.ascontiguousarray(a)
+    return np.ascontiguousarray(a.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+
+
+@pytest.mark.parametrize("fused", [True, False], ids=["relu_max_pool2d", "max_pool2d"])
+def test_pair_pool_gradient_is_the_same_for_every_memory_order(fused):
+    # The 2x2 scatter brings a gradient that arrives in another memory order than the pooled input's
+    # (channels-last from a lowered convolution, NCHW from a flatten) to the masks' order first.
+    rng = np.random.default_rng(8)
+    x = rng.integers(-2, 3, size=(2, 3, 6, 8)).astype(np.float32)
+    g = rng.standard_normal((2, 3, 3, 4)).astype(np.float32)
+    op = ops.relu_max_pool2d if fused else ops.max_pool2d
+    results = []
+    for x_last in (False, True):
+        for g_last in (False, True):
+            t = engine.tensor(_in_order(x, x_last), requires_grad=True)
+            y = op(t, 2)
+            y.backward(_in_order(g, g_last))
+            results.append((y.numpy(), t.grad.numpy()))
+            # the gradient comes back in the pooled input's memory order
+            assert t.grad.data.strides == t.data.strides
+    for y, gx in results[1:]:
+        np.testing.assert_array_equal(y, results[0][0])
+        np.testing.assert_array_equal(gx, results[0][1])
