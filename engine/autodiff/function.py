@@ -130,6 +130,11 @@ class Function:
 
 def _as_tensors(inputs) -> tuple[Tensor, ...]:
     """Turn the inputs into tensors; numbers take the dtype and device of the first tensor input."""
+    for x in inputs:
+        if type(x) is not Tensor:
+            break
+    else:  # all tensors already (most calls)
+        return tuple(inputs)
     like = next((x for x in inputs if isinstance(x, Tensor)), None)
     if like is None:
         return tuple(x if isinstance(x, Tensor) else Tensor(_plain_array(x)) for x in inputs)

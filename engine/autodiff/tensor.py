@@ -34,10 +34,11 @@ class Tensor:
     __array_priority__ = 200  # numpy scalars and arrays defer to our operators
 
     def __init__(self, data, requires_grad: bool = False, name: str | None = None):
-        if isinstance(data, Tensor):
-            data = data.data
-        if isinstance(data, np.generic) or not hasattr(data, "shape"):
-            data = np.asarray(data)  # numpy returns scalars from 0-d arithmetic
+        if type(data) is not np.ndarray:  # the common case first: an op's result, a gradient
+            if isinstance(data, Tensor):
+                data = data.data
+            if isinstance(data, np.generic) or not hasattr(data, "shape"):
+                data = np.asarray(data)  # numpy returns scalars from 0-d arithmetic
         if requires_grad and data.dtype.kind != "f":
             raise DTypeError(
                 f"Tensor{' ' + repr(name) if name else ''} of dtype {data.dtype} "
