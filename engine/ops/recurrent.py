@@ -56,102 +56,111 @@ def _swap_go(xp, a, hid):
 
 
 class LSTM(Function):
-    """Whole-sequence LSTM; inputs (x, h0, c0, w_ih, w_hh, b), outputs (hs, h_T, c_T)."""
+    """Whole-sequence LSTM; inputs (x, h0, c0, w_ih, w_hh, b), outputs (hs, h_T, c_T).
+
+    Inside, the per-step arrays are feature-major, (features, N): a step's GEMM is
+    ``a^T = W^T [x_t; h_t; 1]``, so each gate block ``a^T[k H:(k+1) H]`` and each state is one
+    contiguous (H, N) block and every elementwise call runs one contiguous loop. (With the batch-major
+    (N, 4H) layout a gate is a strided column block, and numpy's per-row inner loops made the
+    elementwise calls of a step cost about twice as much at W3's sizes, 64 x 128 per gate.)
+    """
 
     def forward(self, xp, x, h0, c0, w_ih, w_hh, b):
         n, t_steps, inp = x.shape
         hid = h0.shape[1]
         w_ih, w_hh, b = _swap_go(xp, w_ih, hid), _swap_go(xp, w_hh, hid), _swap_go(xp, b, hid)
-        # One GEMM per step gives the whole pre-activation: row t of ``xh`` is [x_t, h_t, 1] and the
-        # weights are [w_ih; w_hh; b] stacked, so no input projection, bias pass or ``a += h @ w_hh`` pass;
-        # backward takes all three weight gradients from one GEMM over ``xh``. The sigmoid gates' columns
-        # are halved (bit for bit): see _sigmoid_of_half_.
-        k_h, k_1 = inp, inp + hid  # where the h part and the ones column start
+        # One GEMM per step gives the whole pre-activation: column block t of ``xh`` is [x_t; h_t; 1]
+        # and the weights are [w_ih; w_hh; b] stacked, so no input projection, bias pass or
+        # ``a += h @ w_hh`` pass; backward takes all three weight gradients from one GEMM over ``xh``
+        # (laid out (K, T + 1, N), so that its first T blocks are one (K, T N) matrix without a copy).
+        # The sigmoid gates' columns are halved (bit for bit): see _sigmoid_of_half_.
+        k_h, k_1 = inp, inp + hid  # where the h part and the ones row start
         w_all = _halve_columns(xp, xp.concatenate([w_ih, w_hh, b[None, :]], axis=0), 3 * hid)
-        xh = xp.empty((t_steps + 1, n, k_1 + 1), x.dtype)
-        xh[:t_steps, :, :k_h] = x.transpose(1, 0, 2)
-        xh[t_steps, :, :k_h] = 0  # the last row only holds h_T
-        xh[:, :, k_1] = 1
-        xh[0, :, k_h:k_1] = h0
-        hs = xh[:, :, k_h:k_1]  # h_0 ... h_T, views into xh
-        acts = xp.empty((t_steps, n, 4 * hid), x.dtype)
-        cs = xp.empty((t_steps + 1, n, hid), x.dtype)
-        tcs = xp.empty((t_steps, n, hid), x.dtype)
-        cs[0] = c0
-        tmp_h = xp.empty((n, hid), x.dtype)
+        w_all_t = xp.ascontiguousarray(w_all.T)  # (4H, K)
+        xh = xp.empty((k_1 + 1, t_steps + 1, n), x.dtype)
+        xh[:k_h, :t_steps] = x.transpose(2, 1, 0)
+        xh[:k_h, t_steps] = 0  # the last block only holds h_T
+        xh[k_1] = 1
+        xh[k_h:k_1, 0] = h0.T
+        hs = xh[k_h:k_1]  # h_0 ... h_T: (H, T + 1, N), a view into xh
+        acts = xp.empty((t_steps, 4 * hid, n), x.dtype)  # gates (i, f, o, g) after their activations
+        cs = xp.empty((t_steps + 1, hid, n), x.dtype)
+        tcs = xp.empty((t_steps, hid, n), x.dtype)
+        cs[0] = c0.T
+        tmp = xp.empty((hid, n), x.dtype)
         for t in range(t_steps):
             a = acts[t]
-            xp.matmul(xh[t], w_all, out=a)
-            _sigmoid_of_half_(xp, a[:, : 3 * hid])  # i, f, o
-            g = a[:, 3 * hid :]
-            xp.tanh(g, out=g)
-            i, f, o = a[:, :hid], a[:, hid : 2 * hid], a[:, 2 * hid : 3 * hid]
+            xp.matmul(w_all_t, xh[:, t], out=a)
+            xp.tanh(a, out=a)  # g's tanh, and tanh(a / 2) for the sigmoid gates i, f, o
+            sig = a[: 3 * hid]
+            sig *= 0.5
+            sig += 0.5
+            i, f, o, g = a[:hid], a[hid : 2 * hid], a[2 * hid : 3 * hid], a[3 * hid :]
             c = cs[t + 1]
             xp.multiply(f, cs[t], out=c)
-            xp.multiply(i, g, out=tmp_h)
-            c += tmp_h
+            xp.multiply(i, g, out=tmp)
+            c += tmp
             xp.tanh(c, out=tcs[t])
-            xp.multiply(o, tcs[t], out=hs[t + 1])
+            xp.multiply(o, tcs[t], out=hs[:, t + 1])
         self.xh, self.acts, self.cs, self.tcs = xh, acts, cs, tcs
         self.w_ih_go, self.w_hh_go = w_ih, w_hh
         # Views, not copies: nothing writes to these buffers after the forward pass.
-        return hs[1:].transpose(1, 0, 2), hs[t_steps], cs[t_steps]
+        return hs[:, 1:].transpose(2, 1, 0), hs[:, t_steps].T, cs[t_steps].T
 
     def backward(self, g_hs, g_h, g_c):
         if is_grad_enabled():
             return composite_gradients(_lstm_composite, self.inputs, (g_hs, g_h, g_c))
         x, h0 = self.inputs[0], self.inputs[1]
         xp = x.xp
-        n, t_steps, _ = x.shape
+        n, t_steps, n_in = x.shape
         hid = h0.shape[1]
         acts, cs, tcs = self.acts, self.cs, self.tcs
         dt = x.dtype
-        dh = _add_grad(g_h, (n, hid), xp, dt)
-        dc = _add_grad(g_c, (n, hid), xp, dt)
+        dh = xp.ascontiguousarray(_add_grad(g_h, (n, hid), xp, dt).T)  # (H, N), like the states here
+        dc = xp.ascontiguousarray(_add_grad(g_c, (n, hid), xp, dt).T)
         ghs = None if g_hs is None else g_hs.data
-        d_acts = xp.empty_like(acts)  # pre-activation gradients, gates (i, f, o, g)
-        w_hh_t = self.w_hh_go.T
-        tmp = xp.empty((n, hid), dt)
-        tmp_3h = xp.empty((n, 3 * hid), dt)
+        # pre-activation gradients, gates (i, f, o, g), laid out (4H, T, N) like xh: all steps side by
+        # side form the (4H, T N) matrix of the weight gradients' GEMM without a copy
+        d_acts = xp.empty((4 * hid, t_steps, n), dt)
+        w_hh = self.w_hh_go  # (H, 4H): dh = w_hh @ da
+        da = xp.empty((4 * hid, n), dt)  # this step's gate gradients, before the slopes
+        slope = xp.empty((4 * hid, n), dt)
+        tmp = xp.empty((hid, n), dt)
         for t in range(t_steps - 1, -1, -1):
             if ghs is not None:
-                dh += ghs[:, t]
-            a, da, tc = acts[t], d_acts[t], tcs[t]
-            i, f, o, g = a[:, :hid], a[:, hid : 2 * hid], a[:, 2 * hid : 3 * hid], a[:, 3 * hid :]
-            # gradients w.r.t. the gate values first, then times each activation's slope
-            xp.multiply(dh, tc, out=da[:, 2 * hid : 3 * hid])  # d o
+                dh += ghs[:, t].T
+            a, tc = acts[t], tcs[t]
+            # the activations' slopes: s (1 - s) for the sigmoid gates, 1 - g^2 for g
+            xp.subtract(1, a[: 3 * hid], out=slope[: 3 * hid])
+            slope[: 3 * hid] *= a[: 3 * hid]
+            xp.multiply(a[3 * hid :], a[3 * hid :], out=slope[3 * hid :])
+            xp.subtract(1, slope[3 * hid :], out=slope[3 * hid :])
+            xp.multiply(dh, tc, out=da[2 * hid : 3 * hid])  # d o
             xp.multiply(tc, tc, out=tmp)
             xp.subtract(1, tmp, out=tmp)
-            tmp *= o
+            tmp *= a[2 * hid : 3 * hid]
             tmp *= dh
             dc += tmp  # dc += dh * o * (1 - tanh(c)^2)
-            xp.multiply(dc, g, out=da[:, :hid])  # d i
-            xp.multiply(dc, cs[t], out=da[:, hid : 2 * hid])  # d f
-            xp.multiply(dc, i, out=da[:, 3 * hid :])  # d g
-            dc *= f
-            s = a[:, : 3 * hid]  # one slope s (1 - s) for the three sigmoid gates
-            xp.subtract(1, s, out=tmp_3h)
-            tmp_3h *= s
-            da[:, : 3 * hid] *= tmp_3h
-            xp.multiply(g, g, out=tmp)
-            xp.subtract(1, tmp, out=tmp)
-            da[:, 3 * hid :] *= tmp
+            xp.multiply(dc, a[3 * hid :], out=da[:hid])  # d i = dc g
+            xp.multiply(dc, cs[t], out=da[hid : 2 * hid])  # d f = dc c_prev
+            xp.multiply(dc, a[:hid], out=da[3 * hid :])  # d g = dc i
+            dc *= a[hid : 2 * hid]
+            d_t = d_acts[:, t]
+            xp.multiply(da, slope, out=d_t)
             if t or h0.requires_grad:
-                xp.matmul(da, w_hh_t, out=dh)
-        flat = d_acts.reshape(t_steps * n, 4 * hid)
+                xp.matmul(w_hh, d_t, out=dh)
+        flat = d_acts.reshape(4 * hid, t_steps * n)
         want = [inp.requires_grad for inp in self.inputs]
         grads = [None] * 6
         if want[0]:
-            grads[0] = xp.ascontiguousarray(
-                (flat @ self.w_ih_go.T).reshape(t_steps, n, -1).transpose(1, 0, 2)
-            )
-        grads[1], grads[2] = dh, dc
+            dx = (self.w_ih_go @ flat).reshape(n_in, t_steps, n)
+            grads[0] = xp.ascontiguousarray(dx.transpose(2, 1, 0))
+        grads[1], grads[2] = xp.ascontiguousarray(dh.T), xp.ascontiguousarray(dc.T)
         if any(want[3:]):
-            # [x_t, h_t, 1] rows against the pre-activation gradients: w_ih's, w_hh's and b's gradients
-            # in one GEMM, in the internal gate order: swap back to the parameters' order
-            n_in = x.shape[2]
-            xh = self.xh[:t_steps].reshape(t_steps * n, -1)
-            both = _swap_go(xp, xh.T @ flat, hid)
+            # [x_t; h_t; 1] against the gate gradients: w_ih's, w_hh's and b's gradients in one GEMM,
+            # in the internal gate order: swap back to the parameters' order
+            xh = self.xh[:, :t_steps].reshape(-1, t_steps * n)
+            both = _swap_go(xp, xh @ flat.T, hid)
             parts = (both[:n_in], both[n_in : n_in + hid], both[n_in + hid])
             for k, part in zip((3, 4, 5), parts):
                 if want[k]:
