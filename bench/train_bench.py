@@ -293,6 +293,10 @@ def run(
     return report
 
 
+def _now(function) -> None:
+    function()
+
+
 def profile(name: str, implementation: str = "engine", seconds: float = 3.0, tiny: bool = False) -> str:
     """Profile one implementation's steps of a workload in this process with pyinstrument; the text tree."""
     try:
@@ -308,9 +312,16 @@ def profile(name: str, implementation: str = "engine", seconds: float = 3.0, tin
         return f"{workload.name}: {implementation}: not available ({reason})"
     harness.time_block(step, 0.5, min_steps=2)
     profiler = Profiler(interval=0.0005)
-    profiler.start()
+    # `fit` and `studio` train in a thread of their own (the timing thread only waits on the bench's
+    # gate), and pyinstrument samples the thread that starts it: start and stop it in the fit's thread.
+    in_fit_thread = getattr(step, "in_fit_thread", None)
+    (in_fit_thread or _now)(profiler.start)
     ms, steps = harness.time_block(step, seconds)
-    profiler.stop()
+    if in_fit_thread is None:
+        profiler.stop()
+    else:
+        in_fit_thread(profiler.stop)
+        step()  # the stop runs before this call's iterations
     head = f"{workload.name} {implementation}: {ms:.2f} ms/step over {steps} steps (profiled, so slower)\n"
     return head + profiler.output_text(unicode=False, color=False, show_all=False)
 

@@ -26,15 +26,20 @@ import numpy as np
 __all__ = ["CheckpointError", "read", "digest_of", "MAX_DEPTH", "MAX_OBJECTS"]
 
 FORMAT = "sigma-checkpoint"
-FORMAT_VERSION = 2  # 2: JSON in datasets, no variable-length data; the digest covers attributes too
-# Version 1 kept JSON in variable-length string attributes (HDF5's global heap) and its digest
-# covered the datasets only; such files are still read.
+FORMAT_VERSION = 3  # 3: the iteration history may be a float64 table (HISTORY_DATASET)
+# Version 2 kept the whole iteration history as JSON in ``.meta``; version 1 kept JSON in
+# variable-length string attributes (HDF5's global heap) and its digest covered the datasets only.
+# Both are still read.
 GROUPS = ("parameters", "buffers", "optimiser", "hooks")
 ROOT_ATTRIBUTES = {
     1: ("format", "format_version", "network_spec", "meta", "digest"),
     2: ("format", "format_version", "digest"),
+    3: ("format", "format_version", "digest"),
 }
 JSON_DATASETS = (".network_spec", ".meta")
+#: Version 3: ``/.iteration_history`` (float64, one row per report: the iteration, then the values
+#: named by the meta's ``iteration_history_columns``) instead of the meta's ``iteration_history``.
+HISTORY_DATASET, HISTORY_COLUMNS = ".iteration_history", "iteration_history_columns"
 MAX_DEPTH = 12
 MAX_OBJECTS = 200_000
 _PLAIN_KINDS = "biuf"
@@ -69,7 +74,7 @@ def digest_of(datasets: dict, attributes: dict, version: int = FORMAT_VERSION, g
     for name in sorted(datasets):
         data = np.ascontiguousarray(datasets[name])
         h.update(f"{name.lstrip('/')}|{data.dtype.str}|{data.shape}".encode())
-        h.update(data.tobytes())
+        h.update(data)  # the contiguous buffer itself: the same bytes as ``tobytes()``, no copy
     if version >= 2:
         for where, name in sorted(attributes):
             if where == "/" and name == "digest":
@@ -261,6 +266,24 @@ def _root_attribute(f, name: str, path: str, version: int = 2):
     return value
 
 
+def _history_from_table(meta: dict, table, path: str) -> None:
+    """Put a version-3 history table back into ``meta["iteration_history"]`` as the trainer keeps it,
+    ``[[iteration, {name: value}], ...]``, after checking it fits its column names."""
+    names = meta.pop(HISTORY_COLUMNS, None)
+    if table is None and names is None:
+        return
+    if table is None or not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise CheckpointError("the iteration history table and its column names do not match", path)
+    if table.dtype != np.float64 or table.ndim != 2 or table.shape[1] != 1 + len(names):
+        raise CheckpointError(f"the iteration history table has the wrong shape {table.shape}", path)
+    steps = table[:, 0]
+    if not (np.isfinite(steps).all() and (steps >= 0).all() and (steps < 2**53).all()):
+        raise CheckpointError("the iteration history holds an iteration that is not a count", path)
+    if (steps != np.floor(steps)).any():
+        raise CheckpointError("the iteration history holds an iteration that is not a count", path)
+    meta["iteration_history"] = [[int(row[0]), dict(zip(names, row[1:]))] for row in table.tolist()]
+
+
 def _read_open(f, path: str, size: int, arrays: bool, verify: bool) -> dict:
     version = _root_attribute(f, "format_version", path)
     if not isinstance(version, int | np.integer) or not 1 <= int(version) <= FORMAT_VERSION:
@@ -279,7 +302,12 @@ def _read_open(f, path: str, size: int, arrays: bool, verify: bool) -> dict:
     for name in GROUPS:
         if f"/{name}" not in walk.groups:
             raise CheckpointError(f"group {name!r} is missing", path)
-    top = (*GROUPS, "", *(JSON_DATASETS if version >= 2 else ()))
+    top = (
+        *GROUPS,
+        "",
+        *(JSON_DATASETS if version >= 2 else ()),
+        *((HISTORY_DATASET,) if version >= 3 else ()),
+    )
     extra = sorted(n for n in (*walk.groups, *walk.datasets) if n.count("/") == 1 and n[1:] not in top)
     if extra:
         raise CheckpointError(f"unexpected object {extra[0]!r} at the top level", path)
@@ -298,6 +326,7 @@ def _read_open(f, path: str, size: int, arrays: bool, verify: bool) -> dict:
         "meta": _json(meta, "meta", path),
         "format_version": version,
     }
+    _history_from_table(content["meta"], data.get("/" + HISTORY_DATASET), path)
     for name in GROUPS:
         content[name] = _tree(walk, attrs, data, f"/{name}", version)
     if verify and arrays:

@@ -131,7 +131,8 @@ def _gate_hook():
     from engine.hooks import Hook
 
     class BenchGate(Hook):
-        """After every iteration (last of all hooks): count down; at zero, say so and wait to go on."""
+        """After every iteration (last of all hooks): count down; at zero, say so and wait to go on.
+        On going on, first run what ``calls`` holds (in the fit's thread: a profiler's start/stop)."""
 
         priority = -(10**9)
 
@@ -139,6 +140,7 @@ def _gate_hook():
             super().__init__(name="BenchGate")
             self.left = 0
             self.go, self.done = threading.Event(), threading.Event()
+            self.calls: list = []
 
         def run(self, trainer):
             self.left -= 1
@@ -146,6 +148,8 @@ def _gate_hook():
                 self.done.set()
                 self.go.wait()
                 self.go.clear()
+                while self.calls:
+                    self.calls.pop(0)()
 
     return BenchGate()
 
@@ -191,6 +195,9 @@ def _fit_step(trainer, data, validation=None):
     n = FIT_CALL_ITERATIONS
     step.iterations = n
     step.trainer = trainer
+    # ``in_fit_thread(fn)``: run ``fn()`` in the fit's thread at the start of the next call (after the
+    # first). A profiler that samples only its own thread (pyinstrument) is started and stopped there.
+    step.in_fit_thread = gate.calls.append
     return step
 
 

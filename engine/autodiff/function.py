@@ -6,8 +6,8 @@ import weakref
 
 from ..backend import get_array_module
 from .errors import DTypeError, GraphError, ShapeError
-from .mode import is_grad_enabled
-from .tensor import Tensor, as_array
+from .mode import _state as _mode_state
+from .tensor import Tensor, as_array, wrap
 
 __all__ = ["Function"]
 
@@ -39,7 +39,11 @@ class Function:
     # ------------------------------------------------------------------ apply
     def __call__(self, *inputs):
         # Fast paths below matter: this runs once per op, thousands of times per training step.
-        tensors = inputs if all(type(x) is Tensor for x in inputs) else _as_tensors(inputs)
+        tensors = inputs
+        for x in inputs:
+            if type(x) is not Tensor:
+                tensors = _as_tensors(inputs)
+                break
         if self.check_dtypes and len(tensors) > 1:
             self._check_dtypes(tensors)
         arrays = [t.data for t in tensors]
@@ -54,9 +58,9 @@ class Function:
         single = not isinstance(outputs, tuple)
         if single:
             outputs = (outputs,)
-        results = tuple(Tensor(y) for y in outputs)
+        results = tuple([wrap(y) for y in outputs])
         record = False
-        if is_grad_enabled():
+        if getattr(_mode_state, "enabled", True):  # is_grad_enabled(), inlined
             for t in tensors:
                 if t.requires_grad:
                     record = True
@@ -73,7 +77,7 @@ class Function:
                     r.requires_grad = True
                     r.creator = self
                     r.generation = generation + 1
-            self._outputs = tuple(weakref.ref(r) for r in results)
+            self._outputs = tuple([weakref.ref(r) for r in results])
             if self.retain_outputs:
                 self._output_data = outputs
         elif self.retain_outputs:
@@ -82,7 +86,10 @@ class Function:
 
     def _check_dtypes(self, tensors):
         first = tensors[0].data.dtype
-        if all(t.data.dtype == first for t in tensors):
+        for t in tensors:
+            if t.data.dtype != first:
+                break
+        else:
             return
         float_dtypes = {t.data.dtype for t in tensors if t.data.dtype.kind == "f"}
         if len(float_dtypes) > 1:

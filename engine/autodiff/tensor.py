@@ -55,7 +55,8 @@ class Tensor:
     # ------------------------------------------------------------------ array-like facts
     @property
     def shape(self) -> tuple[int, ...]:
-        return tuple(self.data.shape)
+        shape = self.data.shape
+        return shape if type(shape) is tuple else tuple(shape)
 
     @property
     def ndim(self) -> int:
@@ -135,6 +136,22 @@ class Tensor:
         return self._compare(other, lambda a, b: a >= b)
 
     __hash__ = object.__hash__
+
+
+_new = object.__new__
+
+
+def wrap(data) -> Tensor:
+    """A tensor of ``data`` exactly as ``Tensor(data)`` makes it, faster (an op's results, the backward
+    walk's gradients): ``Tensor.__init__``'s checks only matter for arguments that are not arrays."""
+    if type(data) is not np.ndarray:
+        return Tensor(data)
+    t = _new(Tensor)
+    t.data = data
+    t.grad = t.creator = t.name = None
+    t.requires_grad = t._retain = False
+    t.generation = 0
+    return t
 
 
 def tensor(data, requires_grad: bool = False, dtype=None, backend=None, name: str | None = None) -> Tensor:

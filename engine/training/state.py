@@ -47,6 +47,8 @@ def _copy_tree(value):
     if type(value) in _SHARED:
         return value
     if isinstance(value, dict):
+        if _SHARED.issuperset(map(type, value.values())):  # a flat record (a metric report): one copy
+            return dict(value)
         return {k: _copy_tree(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_copy_tree(v) for v in value]
