@@ -1,13 +1,17 @@
 """Fused recurrent layers: a whole LSTM or GRU sequence is ONE Function with BPTT inside.
 
-The input projection of all time steps is one GEMM before the loop; each step does one GEMM for all
-gates (``h @ W_hh``) and in-place elementwise gate math on buffers allocated once per call. Backward
-keeps the pre-activation gradients of every step and forms the weight gradients with one GEMM each after
-the loop. Weights use the engine's ``x @ W`` convention (``W`` is (in, gates)), gates are concatenated
-along the last axis in PyTorch's order, so a PyTorch weight ``weight_ih_l0`` is our ``w_ih.T``.
+Each step does one GEMM for all gates (the LSTM's of ``[x_t; h_t; 1]`` against the stacked weights; the
+GRU's of ``[h_t; 1]``, after one batched GEMM for the input side of all steps) and in-place elementwise
+gate math on buffers allocated once per call. Inside, per-step arrays are feature-major, (features, N),
+so that each gate is one contiguous block. Backward keeps the pre-activation gradients of every step,
+laid out (gates, T, N), and forms the weight gradients with one GEMM per side after the loop.
+
+Weights use the engine's ``x @ W`` convention (``W`` is (in, gates)), gates are concatenated along the
+last axis in PyTorch's order, so a PyTorch weight ``weight_ih_l0`` is our ``w_ih.T``.
 
 When a graph of the backward is requested (double backward) the gradient is taken through the step-by-step
-engine-op cells :func:`lstm_cell` / :func:`gru_cell` instead, so higher derivatives are exact too.
+engine-op cells :func:`lstm_cell` / :func:`gru_cell` (``recurrent_cells.py``) instead, so higher
+derivatives are exact too.
 """
 
 from __future__ import annotations
@@ -17,9 +21,7 @@ from ..autodiff.function import Function
 from ..autodiff.graph import composite_gradients
 from ..autodiff.mode import is_grad_enabled
 from ..autodiff.tensor import Tensor, as_tensor
-from .activations import sigmoid, tanh
-from .linalg import matmul
-from .shape import getitem, stack
+from .recurrent_cells import _gru_composite, _lstm_composite, gru_cell, lstm_cell
 
 __all__ = ["lstm", "gru", "lstm_cell", "gru_cell"]
 
@@ -34,10 +36,10 @@ def _sigmoid_of_half_(xp, half):
     half += 0.5
 
 
-def _halve_columns(xp, array, stop):
-    """A copy of ``array`` with its last axis' first ``stop`` columns halved (see _sigmoid_of_half_)."""
+def _halve_columns(xp, array, stop, start=0):
+    """A copy of ``array`` with its last axis' columns ``start:stop`` halved (see _sigmoid_of_half_)."""
     out = xp.array(array, copy=True)
-    out[..., :stop] *= 0.5
+    out[..., start:stop] *= 0.5
     return out
 
 
@@ -56,102 +58,111 @@ def _swap_go(xp, a, hid):
 
 
 class LSTM(Function):
-    """Whole-sequence LSTM; inputs (x, h0, c0, w_ih, w_hh, b), outputs (hs, h_T, c_T)."""
+    """Whole-sequence LSTM; inputs (x, h0, c0, w_ih, w_hh, b), outputs (hs, h_T, c_T).
+
+    Inside, the per-step arrays are feature-major, (features, N): a step's GEMM is
+    ``a^T = W^T [x_t; h_t; 1]``, so each gate block ``a^T[k H:(k+1) H]`` and each state is one
+    contiguous (H, N) block and every elementwise call runs one contiguous loop. (With the batch-major
+    (N, 4H) layout a gate is a strided column block, and numpy's per-row inner loops made the
+    elementwise calls of a step cost about twice as much at W3's sizes, 64 x 128 per gate.)
+    """
 
     def forward(self, xp, x, h0, c0, w_ih, w_hh, b):
         n, t_steps, inp = x.shape
         hid = h0.shape[1]
         w_ih, w_hh, b = _swap_go(xp, w_ih, hid), _swap_go(xp, w_hh, hid), _swap_go(xp, b, hid)
-        # One GEMM per step gives the whole pre-activation: row t of ``xh`` is [x_t, h_t, 1] and the
-        # weights are [w_ih; w_hh; b] stacked, so no input projection, bias pass or ``a += h @ w_hh`` pass;
-        # backward takes all three weight gradients from one GEMM over ``xh``. The sigmoid gates' columns
-        # are halved (bit for bit): see _sigmoid_of_half_.
-        k_h, k_1 = inp, inp + hid  # where the h part and the ones column start
+        # One GEMM per step gives the whole pre-activation: column block t of ``xh`` is [x_t; h_t; 1]
+        # and the weights are [w_ih; w_hh; b] stacked, so no input projection, bias pass or
+        # ``a += h @ w_hh`` pass; backward takes all three weight gradients from one GEMM over ``xh``
+        # (laid out (K, T + 1, N), so that its first T blocks are one (K, T N) matrix without a copy).
+        # The sigmoid gates' columns are halved (bit for bit): see _sigmoid_of_half_.
+        k_h, k_1 = inp, inp + hid  # where the h part and the ones row start
         w_all = _halve_columns(xp, xp.concatenate([w_ih, w_hh, b[None, :]], axis=0), 3 * hid)
-        xh = xp.empty((t_steps + 1, n, k_1 + 1), x.dtype)
-        xh[:t_steps, :, :k_h] = x.transpose(1, 0, 2)
-        xh[t_steps, :, :k_h] = 0  # the last row only holds h_T
-        xh[:, :, k_1] = 1
-        xh[0, :, k_h:k_1] = h0
-        hs = xh[:, :, k_h:k_1]  # h_0 ... h_T, views into xh
-        acts = xp.empty((t_steps, n, 4 * hid), x.dtype)
-        cs = xp.empty((t_steps + 1, n, hid), x.dtype)
-        tcs = xp.empty((t_steps, n, hid), x.dtype)
-        cs[0] = c0
-        tmp_h = xp.empty((n, hid), x.dtype)
+        w_all_t = xp.ascontiguousarray(w_all.T)  # (4H, K)
+        xh = xp.empty((k_1 + 1, t_steps + 1, n), x.dtype)
+        xh[:k_h, :t_steps] = x.transpose(2, 1, 0)
+        xh[:k_h, t_steps] = 0  # the last block only holds h_T
+        xh[k_1] = 1
+        xh[k_h:k_1, 0] = h0.T
+        hs = xh[k_h:k_1]  # h_0 ... h_T: (H, T + 1, N), a view into xh
+        acts = xp.empty((t_steps, 4 * hid, n), x.dtype)  # gates (i, f, o, g) after their activations
+        cs = xp.empty((t_steps + 1, hid, n), x.dtype)
+        tcs = xp.empty((t_steps, hid, n), x.dtype)
+        cs[0] = c0.T
+        tmp = xp.empty((hid, n), x.dtype)
         for t in range(t_steps):
             a = acts[t]
-            xp.matmul(xh[t], w_all, out=a)
-            _sigmoid_of_half_(xp, a[:, : 3 * hid])  # i, f, o
-            g = a[:, 3 * hid :]
-            xp.tanh(g, out=g)
-            i, f, o = a[:, :hid], a[:, hid : 2 * hid], a[:, 2 * hid : 3 * hid]
+            xp.matmul(w_all_t, xh[:, t], out=a)
+            xp.tanh(a, out=a)  # g's tanh, and tanh(a / 2) for the sigmoid gates i, f, o
+            sig = a[: 3 * hid]
+            sig *= 0.5
+            sig += 0.5
+            i, f, o, g = a[:hid], a[hid : 2 * hid], a[2 * hid : 3 * hid], a[3 * hid :]
             c = cs[t + 1]
             xp.multiply(f, cs[t], out=c)
-            xp.multiply(i, g, out=tmp_h)
-            c += tmp_h
+            xp.multiply(i, g, out=tmp)
+            c += tmp
             xp.tanh(c, out=tcs[t])
-            xp.multiply(o, tcs[t], out=hs[t + 1])
+            xp.multiply(o, tcs[t], out=hs[:, t + 1])
         self.xh, self.acts, self.cs, self.tcs = xh, acts, cs, tcs
         self.w_ih_go, self.w_hh_go = w_ih, w_hh
         # Views, not copies: nothing writes to these buffers after the forward pass.
-        return hs[1:].transpose(1, 0, 2), hs[t_steps], cs[t_steps]
+        return hs[:, 1:].transpose(2, 1, 0), hs[:, t_steps].T, cs[t_steps].T
 
     def backward(self, g_hs, g_h, g_c):
         if is_grad_enabled():
             return composite_gradients(_lstm_composite, self.inputs, (g_hs, g_h, g_c))
         x, h0 = self.inputs[0], self.inputs[1]
         xp = x.xp
-        n, t_steps, _ = x.shape
+        n, t_steps, n_in = x.shape
         hid = h0.shape[1]
         acts, cs, tcs = self.acts, self.cs, self.tcs
         dt = x.dtype
-        dh = _add_grad(g_h, (n, hid), xp, dt)
-        dc = _add_grad(g_c, (n, hid), xp, dt)
+        dh = xp.ascontiguousarray(_add_grad(g_h, (n, hid), xp, dt).T)  # (H, N), like the states here
+        dc = xp.ascontiguousarray(_add_grad(g_c, (n, hid), xp, dt).T)
         ghs = None if g_hs is None else g_hs.data
-        d_acts = xp.empty_like(acts)  # pre-activation gradients, gates (i, f, o, g)
-        w_hh_t = self.w_hh_go.T
-        tmp = xp.empty((n, hid), dt)
-        tmp_3h = xp.empty((n, 3 * hid), dt)
+        # pre-activation gradients, gates (i, f, o, g), laid out (4H, T, N) like xh: all steps side by
+        # side form the (4H, T N) matrix of the weight gradients' GEMM without a copy
+        d_acts = xp.empty((4 * hid, t_steps, n), dt)
+        w_hh = self.w_hh_go  # (H, 4H): dh = w_hh @ da
+        da = xp.empty((4 * hid, n), dt)  # this step's gate gradients, before the slopes
+        slope = xp.empty((4 * hid, n), dt)
+        tmp = xp.empty((hid, n), dt)
         for t in range(t_steps - 1, -1, -1):
             if ghs is not None:
-                dh += ghs[:, t]
-            a, da, tc = acts[t], d_acts[t], tcs[t]
-            i, f, o, g = a[:, :hid], a[:, hid : 2 * hid], a[:, 2 * hid : 3 * hid], a[:, 3 * hid :]
-            # gradients w.r.t. the gate values first, then times each activation's slope
-            xp.multiply(dh, tc, out=da[:, 2 * hid : 3 * hid])  # d o
+                dh += ghs[:, t].T
+            a, tc = acts[t], tcs[t]
+            # the activations' slopes: s (1 - s) for the sigmoid gates, 1 - g^2 for g
+            xp.subtract(1, a[: 3 * hid], out=slope[: 3 * hid])
+            slope[: 3 * hid] *= a[: 3 * hid]
+            xp.multiply(a[3 * hid :], a[3 * hid :], out=slope[3 * hid :])
+            xp.subtract(1, slope[3 * hid :], out=slope[3 * hid :])
+            xp.multiply(dh, tc, out=da[2 * hid : 3 * hid])  # d o
             xp.multiply(tc, tc, out=tmp)
             xp.subtract(1, tmp, out=tmp)
-            tmp *= o
+            tmp *= a[2 * hid : 3 * hid]
             tmp *= dh
             dc += tmp  # dc += dh * o * (1 - tanh(c)^2)
-            xp.multiply(dc, g, out=da[:, :hid])  # d i
-            xp.multiply(dc, cs[t], out=da[:, hid : 2 * hid])  # d f
-            xp.multiply(dc, i, out=da[:, 3 * hid :])  # d g
-            dc *= f
-            s = a[:, : 3 * hid]  # one slope s (1 - s) for the three sigmoid gates
-            xp.subtract(1, s, out=tmp_3h)
-            tmp_3h *= s
-            da[:, : 3 * hid] *= tmp_3h
-            xp.multiply(g, g, out=tmp)
-            xp.subtract(1, tmp, out=tmp)
-            da[:, 3 * hid :] *= tmp
+            xp.multiply(dc, a[3 * hid :], out=da[:hid])  # d i = dc g
+            xp.multiply(dc, cs[t], out=da[hid : 2 * hid])  # d f = dc c_prev
+            xp.multiply(dc, a[:hid], out=da[3 * hid :])  # d g = dc i
+            dc *= a[hid : 2 * hid]
+            d_t = d_acts[:, t]
+            xp.multiply(da, slope, out=d_t)
             if t or h0.requires_grad:
-                xp.matmul(da, w_hh_t, out=dh)
-        flat = d_acts.reshape(t_steps * n, 4 * hid)
+                xp.matmul(w_hh, d_t, out=dh)
+        flat = d_acts.reshape(4 * hid, t_steps * n)
         want = [inp.requires_grad for inp in self.inputs]
         grads = [None] * 6
         if want[0]:
-            grads[0] = xp.ascontiguousarray(
-                (flat @ self.w_ih_go.T).reshape(t_steps, n, -1).transpose(1, 0, 2)
-            )
-        grads[1], grads[2] = dh, dc
+            dx = (self.w_ih_go @ flat).reshape(n_in, t_steps, n)
+            grads[0] = xp.ascontiguousarray(dx.transpose(2, 1, 0))
+        grads[1], grads[2] = xp.ascontiguousarray(dh.T), xp.ascontiguousarray(dc.T)
         if any(want[3:]):
-            # [x_t, h_t, 1] rows against the pre-activation gradients: w_ih's, w_hh's and b's gradients
-            # in one GEMM, in the internal gate order: swap back to the parameters' order
-            n_in = x.shape[2]
-            xh = self.xh[:t_steps].reshape(t_steps * n, -1)
-            both = _swap_go(xp, xh.T @ flat, hid)
+            # [x_t; h_t; 1] against the gate gradients: w_ih's, w_hh's and b's gradients in one GEMM,
+            # in the internal gate order: swap back to the parameters' order
+            xh = self.xh[:, :t_steps].reshape(-1, t_steps * n)
+            both = _swap_go(xp, xh @ flat.T, hid)
             parts = (both[:n_in], both[n_in : n_in + hid], both[n_in + hid])
             for k, part in zip((3, 4, 5), parts):
                 if want[k]:
@@ -161,32 +172,6 @@ class LSTM(Function):
     def release(self):
         super().release()
         self.xh = self.acts = self.cs = self.tcs = self.w_ih_go = self.w_hh_go = None
-
-
-def lstm_cell(x_t, h, c, w_ih, w_hh, b):
-    """One LSTM step from engine ops (differentiable to any order; the fused :func:`lstm` is faster).
-
-    ``a = x_t @ w_ih + h @ w_hh + b`` split into gates i, f, g, o (PyTorch's order);
-    ``i, f, o = sigmoid(.)``, ``g = tanh(.)``, ``c' = f c + i g``, ``h' = o tanh(c')``.
-
-    Shapes: x_t (N, I), h and c (N, H), w_ih (I, 4H), w_hh (H, 4H), b (4H,). Returns (h', c').
-    """
-    hid = h.shape[1]
-    a = matmul(x_t, w_ih) + matmul(h, w_hh) + b
-    i = sigmoid(getitem(a, (slice(None), slice(0, hid))))
-    f = sigmoid(getitem(a, (slice(None), slice(hid, 2 * hid))))
-    g = tanh(getitem(a, (slice(None), slice(2 * hid, 3 * hid))))
-    o = sigmoid(getitem(a, (slice(None), slice(3 * hid, 4 * hid))))
-    c = f * c + i * g
-    return o * tanh(c), c
-
-
-def _lstm_composite(x, h, c, w_ih, w_hh, b):
-    outs = []
-    for t in range(x.shape[1]):
-        h, c = lstm_cell(getitem(x, (slice(None), t)), h, c, w_ih, w_hh, b)
-        outs.append(h)
-    return stack(outs, axis=1), h, c
 
 
 def lstm(x, h0, c0, w_ih, w_hh, b):
@@ -213,133 +198,124 @@ def lstm(x, h0, c0, w_ih, w_hh, b):
 
 
 # ---------------------------------------------------------------------- GRU
+def _n_first(xp, a, hid):
+    """GRU gate columns (r, z, n) -> (n, r, z) along the last axis; :func:`_n_last` undoes it."""
+    return xp.concatenate([a[..., 2 * hid :], a[..., : 2 * hid]], axis=-1)
+
+
+def _n_last(xp, a, hid):
+    return xp.concatenate([a[..., hid:], a[..., :hid]], axis=-1)
+
+
 class GRU(Function):
-    """Whole-sequence GRU; inputs (x, h0, w_ih, w_hh, b_ih, b_hh), outputs (hs, h_T)."""
+    """Whole-sequence GRU; inputs (x, h0, w_ih, w_hh, b_ih, b_hh), outputs (hs, h_T).
+
+    Feature-major inside, as :class:`LSTM`: every per-step array is (features, N), so each gate block
+    is one contiguous (H, N) block. The input side's gates run as (n, r, z) and the hidden side's as
+    (r, z, n), so that backward's gate gradients, stacked (n_x, r, z, n_h), hold both sides' gradients
+    as contiguous row blocks (rows 0:3H the input side, H:4H the hidden side). The biases ride in the
+    GEMMs as a row of ones under ``x_t`` and ``h_t``.
+    """
 
     def forward(self, xp, x, h0, w_ih, w_hh, b_ih, b_hh):
-        n, t_steps, _ = x.shape
+        n, t_steps, inp = x.shape
         hid = h0.shape[1]
         # r and z come out halved (bit for bit), ready for _sigmoid_of_half_; n keeps its scale
-        w_ih_h, w_hh_h, b_ih_h, b_hh_h = (_halve_columns(xp, v, 2 * hid) for v in (w_ih, w_hh, b_ih, b_hh))
-        xt = xp.ascontiguousarray(x.transpose(1, 0, 2))
-        acts = (xt.reshape(t_steps * n, -1) @ w_ih_h).reshape(t_steps, n, 3 * hid)
-        acts += b_ih_h
-        hh = xp.empty_like(acts)  # h @ w_hh + b_hh per step: its n part is needed by backward
-        hs = xp.empty((t_steps + 1, n, hid), x.dtype)
-        hs[0] = h0
-        tmp = xp.empty((n, hid), x.dtype)
+        wx = _n_first(xp, xp.concatenate([w_ih, b_ih[None, :]], axis=0), hid)
+        wx_t = xp.ascontiguousarray(_halve_columns(xp, wx, 3 * hid, hid).T)  # (3H, I + 1)
+        wh = xp.concatenate([w_hh, b_hh[None, :]], axis=0)
+        wh_t = xp.ascontiguousarray(_halve_columns(xp, wh, 2 * hid).T)  # (3H, H + 1)
+        x1 = xp.empty((t_steps, inp + 1, n), x.dtype)  # [x_t; 1] per step
+        x1[:, :inp] = x.transpose(1, 2, 0)
+        x1[:, inp] = 1
+        acts = xp.matmul(wx_t, x1)  # input side of every step, gates (n, r, z): (T, 3H, N)
+        hh = xp.empty_like(acts)  # hidden side per step, gates (r, z, n): its n part is needed by backward
+        hs = xp.empty((t_steps + 1, hid + 1, n), x.dtype)  # [h_t; 1] per step
+        hs[:, hid] = 1
+        hs[0, :hid] = h0.T
+        tmp = xp.empty((hid, n), x.dtype)
         for t in range(t_steps):
             a, p = acts[t], hh[t]
-            xp.matmul(hs[t], w_hh_h, out=p)
-            p += b_hh_h
-            rz = a[:, : 2 * hid]
-            rz += p[:, : 2 * hid]
+            xp.matmul(wh_t, hs[t], out=p)
+            rz = a[hid:]
+            rz += p[: 2 * hid]
             _sigmoid_of_half_(xp, rz)
-            r, z, nn = a[:, :hid], a[:, hid : 2 * hid], a[:, 2 * hid :]
-            xp.multiply(r, p[:, 2 * hid :], out=tmp)
+            nn, r, z = a[:hid], a[hid : 2 * hid], a[2 * hid :]
+            xp.multiply(r, p[2 * hid :], out=tmp)
             nn += tmp
             xp.tanh(nn, out=nn)
             # h' = (1 - z) n + z h = n + z (h - n)
-            h_new = hs[t + 1]
-            xp.subtract(hs[t], nn, out=h_new)
+            h_new = hs[t + 1, :hid]
+            xp.subtract(hs[t, :hid], nn, out=h_new)
             h_new *= z
             h_new += nn
-        self.xt, self.acts, self.hh, self.hs = xt, acts, hh, hs
-        return hs[1:].transpose(1, 0, 2), hs[t_steps]
+        self.x1, self.acts, self.hh, self.hs = x1, acts, hh, hs
+        # Views, not copies: nothing writes to these buffers after the forward pass.
+        return hs[1:, :hid].transpose(2, 0, 1), hs[t_steps, :hid].T
 
     def backward(self, g_hs, g_h):
         if is_grad_enabled():
             return composite_gradients(_gru_composite, self.inputs, (g_hs, g_h))
-        x, h0, w_ih, w_hh, b_ih, b_hh = self.inputs
+        x, h0, w_ih, w_hh = self.inputs[:4]
         xp = x.xp
-        n, t_steps, _ = x.shape
+        n, t_steps, inp = x.shape
         hid = h0.shape[1]
         acts, hh, hs = self.acts, self.hh, self.hs
         dt = x.dtype
-        dh = _add_grad(g_h, (n, hid), xp, dt)
+        dh = xp.ascontiguousarray(_add_grad(g_h, (n, hid), xp, dt).T)  # (H, N), like the states here
         ghs = None if g_hs is None else g_hs.data
-        dx_pre = xp.empty_like(acts)  # gradients of the x-side pre-activations
-        dh_pre = xp.empty_like(acts)  # gradients of the h-side pre-activations (h @ w_hh + b_hh)
-        w_hh_t = w_hh.data.T
-        tmp = xp.empty((n, hid), dt)
-        tmp_2h = xp.empty((n, 2 * hid), dt)
+        # pre-activation gradients of every step, gates (n_x, r, z, n_h), laid out (4H, T, N): the
+        # weight gradients' GEMMs read them as (4H, T N) matrices without a copy
+        d_all = xp.empty((4 * hid, t_steps, n), dt)
+        d = xp.empty((4 * hid, n), dt)  # this step's
+        tmp = xp.empty((hid, n), dt)
+        tmp_2h = xp.empty((2 * hid, n), dt)
+        w_hh_d = w_hh.data  # (H, 3H), gates (r, z, n): dh = w_hh @ d_h
         for t in range(t_steps - 1, -1, -1):
             if ghs is not None:
-                dh += ghs[:, t]
+                dh += ghs[:, t].T
             a = acts[t]
-            r, z, nn = a[:, :hid], a[:, hid : 2 * hid], a[:, 2 * hid :]
-            dxa, dha = dx_pre[t], dh_pre[t]
-            dr, dz, dn = dxa[:, :hid], dxa[:, hid : 2 * hid], dxa[:, 2 * hid :]
+            nn, r, z = a[:hid], a[hid : 2 * hid], a[2 * hid :]
+            dn = d[:hid]
             # dn (pre-activation) = dh (1 - z) (1 - n^2)
             xp.subtract(1, z, out=tmp)
             xp.multiply(dh, tmp, out=dn)
             xp.multiply(nn, nn, out=tmp)
             xp.subtract(1, tmp, out=tmp)
             dn *= tmp
-            xp.multiply(dn, r, out=dha[:, 2 * hid :])
-            # dz = dh (h - n) and dr = dn (h @ W_hn + b_hn), then one sigmoid slope for both gates
-            xp.subtract(hs[t], nn, out=tmp)
-            xp.multiply(dh, tmp, out=dz)
-            xp.multiply(dn, hh[t][:, 2 * hid :], out=dr)
-            rz = a[:, : 2 * hid]
+            xp.multiply(dn, r, out=d[3 * hid :])  # the hidden side's n: r (h @ W_hn + b_hn)
+            # dr = dn (h @ W_hn + b_hn) and dz = dh (h - n), then one sigmoid slope for both gates
+            xp.multiply(dn, hh[t][2 * hid :], out=d[hid : 2 * hid])
+            xp.subtract(hs[t, :hid], nn, out=tmp)
+            xp.multiply(dh, tmp, out=d[2 * hid : 3 * hid])
+            rz = a[hid:]
             xp.subtract(1, rz, out=tmp_2h)
             tmp_2h *= rz
-            dxa[:, : 2 * hid] *= tmp_2h
-            dha[:, : 2 * hid] = dxa[:, : 2 * hid]
+            d[hid : 3 * hid] *= tmp_2h
+            d_all[:, t] = d
             if t or h0.requires_grad:
                 dh *= z
-                xp.matmul(dha, w_hh_t, out=tmp)
+                xp.matmul(w_hh_d, d[hid:], out=tmp)
                 dh += tmp
-        flat_x = dx_pre.reshape(t_steps * n, 3 * hid)
-        flat_h = dh_pre.reshape(t_steps * n, 3 * hid)
-        ones = xp.ones(t_steps * n, dt)
-        want = [inp.requires_grad for inp in self.inputs]
-        grads = [None, dh, None, None, None, None]
+        flat = d_all.reshape(4 * hid, t_steps * n)
+        want = [v.requires_grad for v in self.inputs]
+        grads = [None, xp.ascontiguousarray(dh.T), None, None, None, None]
         if want[0]:
-            grads[0] = xp.ascontiguousarray((flat_x @ w_ih.data.T).reshape(t_steps, n, -1).transpose(1, 0, 2))
-        if want[2]:
-            grads[2] = self.xt.reshape(t_steps * n, -1).T @ flat_x
-        if want[3]:
-            grads[3] = hs[:-1].reshape(t_steps * n, hid).T @ flat_h
-        if want[4]:
-            grads[4] = ones @ flat_x
-        if want[5]:
-            grads[5] = ones @ flat_h
-        return tuple(Tensor(v) if w else None for v, w in zip(grads, want))
+            dx = (_n_first(xp, w_ih.data, hid) @ flat[: 3 * hid]).reshape(inp, t_steps, n)
+            grads[0] = xp.ascontiguousarray(dx.transpose(2, 1, 0))
+        if want[2] or want[4]:  # [x_t; 1] against the input side: w_ih's and b_ih's gradients
+            x1 = self.x1.transpose(1, 0, 2).reshape(inp + 1, t_steps * n)
+            both = _n_last(xp, x1 @ flat[: 3 * hid].T, hid)
+            grads[2], grads[4] = both[:inp], both[inp]
+        if want[3] or want[5]:  # [h_t; 1] against the hidden side: w_hh's and b_hh's gradients
+            h1 = hs[:t_steps].transpose(1, 0, 2).reshape(hid + 1, t_steps * n)
+            both = h1 @ flat[hid:].T
+            grads[3], grads[5] = both[:hid], both[hid]
+        return tuple(Tensor(xp.ascontiguousarray(v)) if w else None for v, w in zip(grads, want))
 
     def release(self):
         super().release()
-        self.xt = self.acts = self.hh = self.hs = None
-
-
-def gru_cell(x_t, h, w_ih, w_hh, b_ih, b_hh):
-    """One GRU step from engine ops (differentiable to any order; the fused :func:`gru` is faster).
-
-    ``ax = x_t @ w_ih + b_ih``, ``ah = h @ w_hh + b_hh`` split into r, z, n (PyTorch's order);
-    ``r = sigmoid(ax_r + ah_r)``, ``z = sigmoid(ax_z + ah_z)``, ``n = tanh(ax_n + r * ah_n)``,
-    ``h' = (1 - z) n + z h``.
-
-    Shapes: x_t (N, I), h (N, H), w_ih (I, 3H), w_hh (H, 3H), b_ih and b_hh (3H,). Returns h'.
-    """
-    hid = h.shape[1]
-    ax = matmul(x_t, w_ih) + b_ih
-    ah = matmul(h, w_hh) + b_hh
-
-    def part(a, k):
-        return getitem(a, (slice(None), slice(k * hid, (k + 1) * hid)))
-
-    r = sigmoid(part(ax, 0) + part(ah, 0))
-    z = sigmoid(part(ax, 1) + part(ah, 1))
-    nn = tanh(part(ax, 2) + r * part(ah, 2))
-    return nn + z * (h - nn)
-
-
-def _gru_composite(x, h, w_ih, w_hh, b_ih, b_hh):
-    outs = []
-    for t in range(x.shape[1]):
-        h = gru_cell(getitem(x, (slice(None), t)), h, w_ih, w_hh, b_ih, b_hh)
-        outs.append(h)
-    return stack(outs, axis=1), h
+        self.x1 = self.acts = self.hh = self.hs = None
 
 
 def gru(x, h0, w_ih, w_hh, b_ih, b_hh):
