@@ -161,7 +161,7 @@ class LSTM(Function):
         if any(want[3:]):
             # [x_t; h_t; 1] against the gate gradients: w_ih's, w_hh's and b's gradients in one GEMM,
             # in the internal gate order: swap back to the parameters' order
-            xh = self.xh[:, :t_steps].reshape(-1, t_steps * n)
+            xh = self.xh[:, :t_steps].reshape(n_in + hid + 1, t_steps * n)
             both = _swap_go(xp, xh @ flat.T, hid)
             parts = (both[:n_in], both[n_in : n_in + hid], both[n_in + hid])
             for k, part in zip((3, 4, 5), parts):

@@ -153,3 +153,16 @@ def test_weight_gradients_when_inputs_and_states_are_constants(backend):
         _gru_inputs(rng),
         no_grads=[True, True, False, False, False, False],
     )
+
+
+@pytest.mark.parametrize("op", ["lstm", "gru"])
+def test_an_empty_batch_gives_empty_outputs_and_zero_weight_gradients(op):
+    rng = np.random.default_rng(6)
+    inputs = (_lstm_inputs if op == "lstm" else _gru_inputs)(rng, n=0)
+    ts = [engine.tensor(v, requires_grad=True) for v in inputs]
+    out = getattr(ops, op)(*ts)
+    assert out[0].shape == (0, 4, 5) and out[1].shape == (0, 5)
+    (out[0].sum() + out[1].sum()).backward()
+    for t, v in zip(ts, inputs):
+        assert t.grad.shape == v.shape
+        np.testing.assert_array_equal(t.grad.numpy(), np.zeros_like(v))
