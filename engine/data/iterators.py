@@ -204,8 +204,8 @@ class MinibatchIterator:
             out = self._ring[key] = np.empty(shape, section.dtype)
         out = out[: len(idx)]
         # mode="clip" (the indices are in range) lets take write straight into `out`; the default
-        # mode="raise" gathers into a temporary first.
-        return np.take(section, idx, axis=0, out=out, mode="clip")
+        # mode="raise" gathers into a temporary first. The method, not np.take: no dispatch layer.
+        return section.take(idx, axis=0, out=out, mode="clip")
 
     # -- iteration -----------------------------------------------------------------------------------
     def __iter__(self):
