@@ -74,6 +74,7 @@ _META_KEYS = (
     "iterator",
     "history",
     "iteration_history",
+    "history_layout",
     "tally",
     "values",
     "classes",

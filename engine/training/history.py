@@ -62,6 +62,34 @@ class BoundedHistory(list):
             self[:] = [self[i] for i in keep]
             self._index = [self._index[i] for i in keep]
 
+    @property
+    def seen(self) -> int:
+        """How many records were appended in all (held or dropped)."""
+        return self._seen
+
+    def layout(self) -> list[int]:
+        """``[seen, stride]``: with the records held, all an exact copy needs (checkpoints keep it)."""
+        return [self._seen, self.stride]
+
+    @classmethod
+    def restored(cls, records, capacity: int, layout=None) -> BoundedHistory:
+        """The history a checkpoint saved: ``records`` as held after ``layout`` = ``[seen, stride]``
+        (see :meth:`layout`), so that later appends keep and drop exactly what the uninterrupted run
+        does. Without a layout that describes ``records`` (a checkpoint older than it), the records are
+        appended anew, as they were before layouts were saved."""
+        records = list(records)
+        if layout is not None:
+            seen, stride = (int(v) for v in layout)
+            index = list(range(0, seen, stride))  # held: every stride-th record, and the newest
+            if seen and (seen - 1) % stride:
+                index.append(seen - 1)
+            if len(index) == len(records) and len(records) <= int(capacity):
+                history = cls(capacity=capacity)
+                list.extend(history, records)
+                history._index, history.stride, history._seen = index, stride, seen
+                return history
+        return cls(records, capacity)
+
     def extend(self, records) -> None:
         for record in records:
             self.append(record)

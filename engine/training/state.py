@@ -67,7 +67,8 @@ def state_dict(trainer) -> dict:
     dict
         ``parameters``, ``buffers`` ({identifier: ndarray}), ``optimiser``, ``hooks`` (state trees),
         ``iteration``, ``epoch`` (int), ``rng`` ({"trainer", "network": bit-generator state}),
-        ``iterator`` (position dict or None), ``history``, ``iteration_history``, ``tally``, ``values``,
+        ``iterator`` (position dict or None), ``history``, ``iteration_history``, ``history_layout``
+        (``{name: [seen, stride]}``, see :meth:`BoundedHistory.layout`), ``tally``, ``values``,
         ``dataset_fingerprint``, and the settings it was trained with: ``seed``, ``batch_size``,
         ``loss``, ``optimiser_type``, ``classes``.
     """
@@ -96,6 +97,11 @@ def state_dict(trainer) -> dict:
         "iterator": _copy_tree(iterator),
         "history": _copy_tree(list(trainer.history)),
         "iteration_history": [[int(i), _copy_tree(m)] for i, m in trainer.iteration_history],
+        "history_layout": {
+            name: history.layout()
+            for name in ("history", "iteration_history")
+            if isinstance(history := getattr(trainer, name), BoundedHistory)
+        },
         "tally": _copy_tree(trainer.tally.state_dict()),
         "values": values,
         "dataset_fingerprint": trainer.data_fingerprint or trainer._expected_fingerprint,
@@ -230,6 +236,20 @@ def _check_history(state) -> None:
         for r in per_iteration
     ):
         raise TrainerStateError(stage, "the iteration history is not a list of (iteration, record)")
+    layout = state.get("history_layout")
+    if layout is not None and not (
+        isinstance(layout, dict)
+        and set(layout) <= {"history", "iteration_history"}
+        and all(
+            isinstance(v, list | tuple)
+            and len(v) == 2
+            and all(_is_int(n) and n >= 0 for n in v)
+            and v[1] >= 1
+            and v[1] & (v[1] - 1) == 0  # the stride only ever doubles from 1
+            for v in layout.values()
+        )
+    ):
+        raise TrainerStateError(stage, f"history_layout is {layout!r}, not [count, stride] per history")
     tally = state.get("tally")
     if not (
         isinstance(tally, dict)
@@ -287,9 +307,14 @@ def _commit(trainer, staged: dict) -> None:
     trainer._expected_fingerprint = str(staged.get("dataset_fingerprint") or "")
     trainer.tally.load_state_dict(staged["tally"])
     trainer._values = {k: float(v) for k, v in staged.get("values", {}).items()}
-    trainer.history = BoundedHistory((dict(r) for r in staged.get("history", [])), EPOCH_CAPACITY)
-    trainer.iteration_history = BoundedHistory(
-        ((int(i), dict(m)) for i, m in staged.get("iteration_history", [])), ITERATION_CAPACITY
+    layout = staged.get("history_layout") or {}  # None in checkpoints older than it
+    trainer.history = BoundedHistory.restored(
+        (dict(r) for r in staged.get("history", [])), EPOCH_CAPACITY, layout.get("history")
+    )
+    trainer.iteration_history = BoundedHistory.restored(
+        ((int(i), dict(m)) for i, m in staged.get("iteration_history", [])),
+        ITERATION_CAPACITY,
+        layout.get("iteration_history"),
     )
     for hp in trainer.optimiser.hyperparameters:
         trainer.registry.set(f"optimiser.{hp}", float(getattr(trainer.optimiser, hp)))
