@@ -130,7 +130,11 @@ def time_block(step: Callable[[], object], seconds: float, min_steps: int = 1) -
 
 
 def interleave(
-    runners: dict[str, Callable[[float], object]], seconds: float, repeats: int, warmup: float = 0.5
+    runners: dict[str, Callable[[float], object]],
+    seconds: float,
+    repeats: int,
+    warmup: float = 0.5,
+    settle: float = 0.0,
 ) -> dict[str, list]:
     """Time implementations in ``repeats`` alternating blocks totalling ``seconds`` per implementation.
 
@@ -140,8 +144,13 @@ def interleave(
         Each runs its implementation for about that long and returns its measurement (e.g. the dict
         of :func:`measure_block`, or a worker's reply to ``block``).
     seconds, repeats, warmup : float, int, float
-        The order rotates between repetitions, so none always runs first or right after another. Each
-        implementation first runs for ``warmup`` seconds, untimed.
+        The order rotates between repetitions, so none always runs first (each still follows the same
+        one within a round). Each implementation first runs for ``warmup`` seconds, untimed.
+    settle : float
+        Seconds of idleness before each block. Multi-threaded BLAS and OpenMP keep their idle threads
+        spinning after the work (OpenBLAS ~85 ms here): without a pause, a block of a worker process
+        starts while its predecessor's threads still hold the cores, and since rotation keeps who
+        follows whom, that cost would fall on the same implementations in every round.
 
     Returns
     -------
@@ -155,6 +164,8 @@ def interleave(
     for r in range(repeats):
         k = r % len(names) if names else 0
         for name in names[k:] + names[:k]:
+            if settle > 0:
+                time.sleep(settle)
             samples[name].append(runners[name](seconds / repeats))
     return samples
 

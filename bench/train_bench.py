@@ -6,9 +6,11 @@ blocks: ``--repeats`` rounds, each giving every implementation one block of ``--
 seconds, in rotating order, while the others wait idle. The median block's ms/step is reported with its
 ratios to the numpy reference and to PyTorch, and each worker's peak RSS is its implementation's alone.
 
-Why worker processes rather than one process: a framework's OpenMP threads keep spinning for a while
-after its own work and steal the two cores from the next implementation's BLAS threads; separate
-processes that take turns see the same machine phases without that interference. The allocator
+Why worker processes rather than one process: each implementation keeps its own thread pools and heap,
+and none inherits another's. Idle pool threads still spin for a while after their work (OpenBLAS's for
+~85 ms, OpenMP's too) in whichever process they live, so with more than one thread every block starts
+after a pause of ``SETTLE_SECONDS`` in which the previous block's spinners go to sleep; without it, the
+implementation that follows a spinning one in the rotation paid for it in every round. The allocator
 thresholds of ``bench.harness`` apply to every worker alike.
 
 Run ``python -m bench train --help`` (or ``python -m bench.train_bench``) for the options.
@@ -35,6 +37,8 @@ from bench.workloads.report import check_targets, compare, format_table
 __all__ = ["main", "run", "profile"]
 
 MIB = 1024 * 1024
+#: Idle pause before each timed block with more than one thread (see ``harness.interleave``'s ``settle``).
+SETTLE_SECONDS = 0.25
 
 
 def _describe(exc: BaseException) -> str:
@@ -208,7 +212,9 @@ def _time_workload(
             runners = _in_process_runners(name, workers, tiny, rows)
         else:
             runners = {impl: _runner(w, rows[impl]) for impl, w in workers.items()}
-        samples = harness.interleave(runners, seconds, repeats, warmup)
+        # Idle threads of the previous block's BLAS/OpenMP spin on for ~0.1 s: let them sleep first.
+        settle = 0.0 if threads == 1 else SETTLE_SECONDS
+        samples = harness.interleave(runners, seconds, repeats, warmup, settle=settle)
         runners.clear()  # frees in-process models before the next workload
         log(f"{name}: timed {', '.join(samples) or 'nothing'} in {time.perf_counter() - t0:.1f} s")
         _pair_ratios(rows, samples, clock)

@@ -22,6 +22,19 @@ def test_interleave_rotates_the_order_and_gives_one_sample_per_block():
     assert samples == {"a": [3, 6], "b": [4, 5]}
 
 
+def test_interleave_pauses_before_each_block_when_asked():
+    import time
+
+    starts = []
+
+    def run(seconds):
+        starts.append(time.monotonic())
+
+    harness.interleave({"a": run, "b": run}, seconds=0.0, repeats=2, warmup=0.0, settle=0.05)
+    gaps = [b - a for a, b in zip(starts[2:], starts[3:])]  # the timed blocks (after the warm-ups)
+    assert len(starts) == 6 and min(gaps) >= 0.05
+
+
 def test_measure_block_runs_at_least_min_steps():
     count = []
     m = harness.measure_block(lambda: count.append(1), seconds=0.0, min_steps=3)
