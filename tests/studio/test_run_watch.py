@@ -32,8 +32,10 @@ from studio.main_window import MainWindow
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _project(folder: Path, epochs: int = 400, batch: int = 16) -> Path:
-    """A tiny digits project: ~90 iterations an epoch, fast; no periodic checkpoints."""
+def _project(folder: Path, epochs: int = 100_000, batch: int = 16) -> Path:
+    """A tiny digits project: ~90 iterations an epoch, fast; no periodic checkpoints. By default it
+    trains far longer than any test waits (each test ends its child itself): 400 epochs once finished
+    on their own, before the test's stop, after the engine got faster."""
     project = templates.digits_project()
     project.name = "tiny"
     project.network = mlp(inputs=64, hidden=(16,), classes=10)
