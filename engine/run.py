@@ -15,7 +15,7 @@ import numpy as np
 from . import run_hooks
 from .project import Project, ProjectError
 
-__all__ = ["Run", "build_run", "load_project_data", "SAMPLE_SOURCES"]
+__all__ = ["Run", "build_run", "restore_checkpoint", "load_project_data", "SAMPLE_SOURCES"]
 
 #: ``"sample:<name>"`` dataset sources and the function that makes each.
 SAMPLE_SOURCES = ("digits", "cat", "chelsea", "xor", "text", "verse", "iris", "shapes")
@@ -77,6 +77,37 @@ class Run:
 
             delete_run(self.folder)
             self.folder = None
+
+
+def restore_checkpoint(run, checkpoint_path) -> str:
+    """Restore ``run``'s trainer from ``checkpoint_path`` before ``fit``. ``run`` is a :class:`Run`, or
+    any run-like object with a ``trainer`` (the studio's bridge accepts such builders).
+
+    The file is checked in a child process first (a damaged one is refused, never hangs this one); a
+    recorded run resumes or branches (:func:`engine.runs.continuation.restore_run`), an unrecorded one
+    resumes. On any failure a recorded run's folder is discarded (:meth:`Run.discard`: a refused start
+    leaves no empty run in the runs list) and the error raised.
+
+    Returns
+    -------
+    str
+        ``restore_run``'s sentence for the log (a branch on edited data), or ``""``.
+    """
+    from . import checkpoint, checkpoint_guard
+
+    recorded = getattr(run, "folder", None) is not None
+    try:
+        checkpoint_guard.checked(checkpoint_path)
+        if not recorded:
+            checkpoint.restore(run.trainer, checkpoint_path)
+            return ""
+        from .runs.continuation import restore_run
+
+        return restore_run(run, checkpoint_path)
+    except BaseException:
+        if recorded:
+            run.discard()
+        raise
 
 
 def load_project_data(project: Project, progress=None, cancel=None):

@@ -279,25 +279,12 @@ class Bridge(WatchMode, QtCore.QObject):
             run = self._build_run(project, parent_checkpoint=checkpoint_path)
         else:  # a caller's factory takes the project alone
             run = self._build_run(project)
-        if checkpoint_path is None:
-            return run
-        from engine import checkpoint, checkpoint_guard
+        if checkpoint_path is not None:
+            from engine.run import restore_checkpoint
 
-        recorded = getattr(run, "folder", None) is not None
-        try:
-            checkpoint_guard.checked(checkpoint_path)  # a damaged file is refused in a child process
-            if recorded:  # a recorded run: a resume, or a branch
-                from engine.runs.continuation import restore_run
-
-                note = restore_run(run, checkpoint_path)
-                if note:  # said before the run's events reach the log: post it
-                    self.post(ev.LogMessage(source="studio", level="warning", message=note))
-            else:
-                checkpoint.restore(run.trainer, checkpoint_path)
-        except BaseException:
-            if recorded:  # a refused checkpoint leaves no empty run in the runs list
-                run.discard()
-            raise
+            note = restore_checkpoint(run, checkpoint_path)  # checked in a child; a refusal discards the run
+            if note:  # said before the run's events reach the log: post it
+                self.post(ev.LogMessage(source="studio", level="warning", message=note))
         return run
 
     def _operator(self):

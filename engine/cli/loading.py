@@ -42,21 +42,16 @@ def network_from_checkpoint(path):
         raise BadInput(str(exc)) from None
 
 
-def restore(trainer, path, run=None) -> str:
-    """Restore a checkpoint; a misfit is reported by its first differences (the full list can run to
-    pages for another network). With a recorded ``run`` (``engine.run.Run``) this is
-    :func:`engine.runs.continuation.restore_run`: a resume, or a branch on edited data; returns its
-    sentence for the log (``""`` for an exact resume)."""
-    from engine import checkpoint, checkpoint_guard
+def restore(run, path) -> str:
+    """Restore a checkpoint into ``run`` (an ``engine.run.Run``: :func:`engine.run.restore_checkpoint`,
+    a resume, or a branch on edited data for a recorded run); a misfit is reported by its first
+    differences (the full list can run to pages for another network). Returns the restore's sentence
+    for the log (``""`` for an exact resume)."""
+    from engine import checkpoint
+    from engine.run import restore_checkpoint
 
     try:
-        checkpoint_guard.checked(path)  # a damaged file is refused in a child, never hangs this one
-        if run is not None and getattr(run, "folder", None) is not None:
-            from engine.runs.continuation import restore_run
-
-            return restore_run(run, path)
-        checkpoint.restore(trainer, path)
-        return ""
+        return restore_checkpoint(run, path)
     except checkpoint.CheckpointError as exc:
         text = str(exc)
         marker = "does not fit this trainer: "

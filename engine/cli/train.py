@@ -104,7 +104,7 @@ def _start(run, args) -> str:
         from engine.runs import RunController
 
         trainer.add_hook(RunController())  # receives the values rank 0's controller broadcasts
-    return restore(trainer, args.resume, run) if args.resume else ""
+    return restore(run, args.resume) if args.resume else ""
 
 
 def cmd_train(args) -> int:
@@ -141,7 +141,7 @@ def cmd_train(args) -> int:
     if not args.no_checkpoints:
         folder = run.checkpoint_dir
     trainer = run.trainer
-    try:  # a refused checkpoint or operator leaves no empty run folder behind
+    try:  # an operator that cannot start leaves no empty run folder behind (a refused checkpoint: neither)
         note = _start(run, args)
     except BaseException:
         run.discard()
@@ -233,7 +233,7 @@ def cmd_eval(args) -> int:
             f"{project_path}: the project has no trained checkpoint yet; give one with --checkpoint"
         )
     run = build_run(project, backend=args.backend, workers=1, record=False)
-    restore(run.trainer, ckpt)
+    restore(run, ckpt)
     sets = [("validation", run.validation_data), ("test", getattr(run, "test_data", None))]
     sets = [(name, data) for name, data in sets if data is not None and len(data)]
     if not sets:
