@@ -34,7 +34,7 @@ from bench import harness
 from bench.workloads import IMPLEMENTATIONS, WORKLOADS, Unavailable, build_step, get, make_data
 from bench.workloads.report import check_targets, compare, format_table
 
-__all__ = ["main", "run", "profile"]
+__all__ = ["main", "run"]
 
 MIB = 1024 * 1024
 #: Idle pause before each timed block with more than one thread (see ``harness.interleave``'s ``settle``).
@@ -212,7 +212,6 @@ def _time_workload(
             runners = _in_process_runners(name, workers, tiny, rows)
         else:
             runners = {impl: _runner(w, rows[impl]) for impl, w in workers.items()}
-        # Idle threads of the previous block's BLAS/OpenMP spin on for ~0.1 s: let them sleep first.
         settle = 0.0 if threads == 1 else SETTLE_SECONDS
         samples = harness.interleave(runners, seconds, repeats, warmup, settle=settle)
         runners.clear()  # frees in-process models before the next workload
@@ -299,39 +298,6 @@ def run(
     return report
 
 
-def _now(function) -> None:
-    function()
-
-
-def profile(name: str, implementation: str = "engine", seconds: float = 3.0, tiny: bool = False) -> str:
-    """Profile one implementation's steps of a workload in this process with pyinstrument; the text tree."""
-    try:
-        from pyinstrument import Profiler
-    except ImportError:
-        return "pyinstrument is not installed (pip install pyinstrument)"
-    harness.tune_allocator()
-    workload = get(name)
-    config = workload.config(tiny)
-    x, y = make_data(workload, config)
-    step, reason = _build(implementation, workload, config, x, y)
-    if step is None:
-        return f"{workload.name}: {implementation}: not available ({reason})"
-    harness.time_block(step, 0.5, min_steps=2)
-    profiler = Profiler(interval=0.0005)
-    # `fit` and `studio` train in a thread of their own (the timing thread only waits on the bench's
-    # gate), and pyinstrument samples the thread that starts it: start and stop it in the fit's thread.
-    in_fit_thread = getattr(step, "in_fit_thread", None)
-    (in_fit_thread or _now)(profiler.start)
-    ms, steps = harness.time_block(step, seconds)
-    if in_fit_thread is None:
-        profiler.stop()
-    else:
-        in_fit_thread(profiler.stop)
-        step()  # the stop runs before this call's iterations
-    head = f"{workload.name} {implementation}: {ms:.2f} ms/step over {steps} steps (profiled, so slower)\n"
-    return head + profiler.output_text(unicode=False, color=False, show_all=False)
-
-
 def _parse(argv):
     p = argparse.ArgumentParser(prog="python -m bench train", description=__doc__.splitlines()[0])
     p.add_argument(
@@ -393,6 +359,8 @@ def main(argv=None) -> int:
         print(compare(old, new))
         return 0
     if args.profile:
+        from bench.train_profile import profile
+
         name, _, impl = args.profile.partition(":")
         print(profile(name, impl or "engine", args.seconds, args.tiny))
         return 0
