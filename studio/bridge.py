@@ -50,7 +50,6 @@ import itertools
 import math
 import os
 import threading
-import traceback
 import weakref
 from collections.abc import Callable
 from pathlib import Path
@@ -63,10 +62,9 @@ from studio import blas_threads
 from studio.bridge_watch import WatchMode
 from studio.progress_estimate import ProgressEstimate
 from studio.run_info import RunFinished, RunInfo
+from studio.run_task import RunTask
 
 __all__ = ["Bridge", "RunInfo", "RunFinished"]
-
-_ACTIVE_STATES = ("running", "paused", "stopping")
 
 
 def _default_build_run(project, parent_checkpoint=None):
@@ -74,65 +72,6 @@ def _default_build_run(project, parent_checkpoint=None):
 
     # A saved project's run is recorded in its run folder; a resumed checkpoint of a run is its parent.
     return build_run(project, parent_checkpoint=parent_checkpoint, origin="studio")
-
-
-class _RunTask(QtCore.QRunnable):
-    """Builds the run and calls ``fit`` on a pool thread; everything it reports goes through the queue."""
-
-    def __init__(self, bridge: Bridge, run_id: int, factory: Callable[[], object]):
-        super().__init__()
-        self.setAutoDelete(True)
-        self._bridge = bridge
-        self._run_id = run_id
-        self._factory = factory
-
-    def run(self) -> None:  # pool thread
-        bridge, post = self._bridge, self._bridge._queue.append
-        run, token, state = None, None, "error"
-
-        def listener(event):  # on the engine's threads: queue, and honour a stop that came too early
-            post(event)
-            if isinstance(event, (ev.RunStateChanged, ev.ErrorEvent)):
-                # Rare and decisive: deliver now rather than at the next tick, so a "pause when it
-                # starts running" or an error banner never lags behind a short run.
-                QtCore.QMetaObject.invokeMethod(
-                    bridge, "_flush_now", QtCore.Qt.ConnectionType.QueuedConnection
-                )
-            if isinstance(event, ev.RunStateChanged) and event.state == "running" and bridge._stop_requested:
-                run.trainer.operator.stop()
-
-        try:
-            run = self._factory()
-            token = run.trainer.events.subscribe(listener)
-            with bridge._lock:
-                bridge._run = run
-                cancelled = bridge._stop_requested
-            if not cancelled:
-                run.fit()
-            state = run.trainer.operator.state if not cancelled else "stopped"
-            if state in _ACTIVE_STATES:  # fit returned: the run is over whatever the operator says
-                state = "stopped"
-        except Exception as exc:  # any engine error becomes a message, never a crash of the GUI
-            reported = run is not None and run.trainer.operator.state == "error"  # the operator said it
-            if not reported:
-                post(
-                    ev.ErrorEvent(
-                        source="studio.bridge",
-                        message=_describe(exc),
-                        kind=type(exc).__name__,
-                        details=traceback.format_exc(),
-                    )
-                )
-            state = "error"
-        finally:
-            if token is not None:
-                run.trainer.events.unsubscribe(token)
-            post(RunFinished(source="studio.bridge", run_id=self._run_id, state=state))
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text if type(exc).__name__ in text else f"{type(exc).__name__}: {text}"
 
 
 class Bridge(WatchMode, QtCore.QObject):
@@ -270,7 +209,7 @@ class Bridge(WatchMode, QtCore.QObject):
         self._timer.start()
         checkpoint_path = None if resume_from is None else os.fspath(resume_from)
         self.pool.start(
-            _RunTask(self, self.run_id, lambda: self._build_and_restore(snapshot, checkpoint_path))
+            RunTask(self, self.run_id, lambda: self._build_and_restore(snapshot, checkpoint_path))
         )
         return True
 
