@@ -48,10 +48,19 @@ class Function:
             if type(x) is not Tensor:
                 tensors = _as_tensors(inputs)
                 break
-        if self.check_dtypes and len(tensors) > 1:
-            self._check_dtypes(tensors)
         arrays = [t.data for t in tensors]
-        xp = get_array_module(arrays[0]) if arrays else None
+        if self.check_dtypes and len(arrays) > 1:
+            first = arrays[0].dtype
+            for a in arrays:
+                if a.dtype != first:
+                    self._check_dtypes(tensors)
+                    break
+        if not arrays:
+            xp = None
+        elif type(arrays[0]) is np.ndarray:
+            xp = np
+        else:
+            xp = get_array_module(arrays[0])
         try:
             outputs = self.forward(xp, *arrays)
         except ShapeError:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..autodiff.errors import ShapeError
-from ..autodiff.function import Function
+from ..autodiff.function import Function, _as_tensors
 from ..autodiff.graph import composite_gradients
 from ..autodiff.mode import _state as _mode_state
-from ..autodiff.tensor import wrap
+from ..autodiff.tensor import Tensor, wrap
 from ..parallel import MIN_ELEMENTS, split
 from .activations import relu, relu_array
 from .reductions import sum_to
@@ -65,8 +65,6 @@ class MatMul(Function):
 def matmul(a, b):
     """Matrix product as ``numpy.matmul``: (..., n, k) @ (..., k, m) -> (..., n, m); 1-D operands are
     treated as a row (left) or a column (right) and that axis is dropped from the result."""
-    from ..autodiff.function import _as_tensors
-
     a, b = _as_tensors((a, b))
     if a.ndim == 0 or b.ndim == 0:
         raise ShapeError(
@@ -176,15 +174,15 @@ def linear(x, weight, bias=None, activation=None):
     -------
     Tensor, shape (N, out)
     """
-    from ..autodiff.function import _as_tensors
-
     if activation not in (None, "relu"):
         raise ValueError(
             f"linear: invalid value for `activation`. Expected None or 'relu'. Received: {activation!r}"
         )
     args = (x, weight) if bias is None else (x, weight, bias)
-    args = _as_tensors(args)
-    if args[0].ndim != 2 or args[1].ndim != 2 or (bias is not None and args[2].shape != (args[1].shape[1],)):
+    if type(x) is not Tensor or type(weight) is not Tensor or (bias is not None and type(bias) is not Tensor):
+        args = _as_tensors(args)
+    xs, ws = args[0].data.shape, args[1].data.shape
+    if len(xs) != 2 or len(ws) != 2 or (bias is not None and tuple(args[2].data.shape) != (ws[1],)):
         shapes = ", ".join(str(t.shape) for t in args)
         raise ShapeError(f"linear: expected x (N, in), weight (in, out) and bias (out,), got {shapes}")
     return Linear(activation)(*args)
