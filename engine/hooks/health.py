@@ -9,12 +9,14 @@ figures to the registry (``health.<layer>.<figure>``) and logs each new finding 
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from ..autodiff.mode import no_grad
 from ..autodiff.tensor import Tensor
 from ..events import HealthFinding, LayerHealthReport, LogMessage
-from .base import Hook
+from .base import Hook, interval_seconds
 from .health_rules import SEVERITIES, Thresholds, judge
 from .timestep import TimeStep
 
@@ -60,6 +62,12 @@ class LayerHealth(Hook):
     log : bool
         Also say each new finding once as a warning :class:`~engine.events.LogMessage` (what
         ``sigma train --health`` prints); the report event is emitted either way.
+    min_interval_s : float, optional
+        Seconds (wall time) a measurement waits for after the last one: a due measurement that comes
+        sooner is left out (with an iteration time step this is decided one iteration ahead, when
+        the weights would be copied). The studio sets it: its overlay follows the newest report. Which
+        iterations are measured then depends on timing; the measurement when the run ends is always
+        made.
 
     Attributes
     ----------
@@ -72,9 +80,19 @@ class LayerHealth(Hook):
     priority = -10  # after the reporters: its figures are about the step they just reported
 
     def __init__(
-        self, timestep=None, probe=None, probe_size: int = 64, thresholds=None, log: bool = True, **kwargs
+        self,
+        timestep=None,
+        probe=None,
+        probe_size: int = 64,
+        thresholds=None,
+        log: bool = True,
+        min_interval_s: float | None = None,
+        **kwargs,
     ):
         super().__init__(timestep, **kwargs)
+        self.min_interval_s = interval_seconds(min_interval_s)
+        self._measured_at: float | None = None  # time.monotonic() of the last measurement
+        self._skip_next = False  # the next due iteration comes too soon after the last measurement
         if int(probe_size) < 1:
             raise ValueError(
                 f"Invalid value for `probe_size`. Expected an integer >= 1. Received: {probe_size!r}"
@@ -97,16 +115,31 @@ class LayerHealth(Hook):
             # NaN guard stops before the optimiser spreads the NaN, so the culprit layer is named).
             self.run(trainer)
             return True
-        ran = super().maybe_run(event, trainer)
         step = self.timestep
+        if event == step.event and (self._skip_next if step.event == "iteration" else self._too_soon()):
+            self._skip_next = False
+            if step.due(event, trainer.iteration, trainer.epoch):
+                return False  # left out: the last measurement is too recent (min_interval_s)
+        ran = super().maybe_run(event, trainer)
         if (
             event in ("start", "iteration")
             and step.event == "iteration"
             and not self.retired
             and step.due("iteration", trainer.iteration + 1, trainer.epoch)
         ):
-            self._remember_weights(trainer)  # the next iteration is measured: keep its starting point
+            # The next iteration is due: decided now whether it is measured, so that it is measured
+            # from a copy of the weights it starts from.
+            self._skip_next = self._too_soon()
+            if not self._skip_next:
+                self._remember_weights(trainer)
         return ran
+
+    def _too_soon(self) -> bool:
+        return bool(
+            self.min_interval_s
+            and self._measured_at is not None
+            and time.monotonic() - self._measured_at < self.min_interval_s
+        )
 
     def _remember_weights(self, trainer) -> None:
         xp = trainer.backend.xp
@@ -119,6 +152,7 @@ class LayerHealth(Hook):
         self._before_iteration = trainer.iteration
 
     def run(self, trainer) -> None:
+        self._measured_at = time.monotonic()
         report = self.measure(trainer)
         self.last = report
         for name, figures in report.layers.items():
