@@ -51,6 +51,7 @@ from .checkpoint_writer import history_table, write_content
 
 __all__ = [
     "save",
+    "capture",
     "restore",
     "load",
     "info",
@@ -139,17 +140,25 @@ def _from_file(content: dict) -> dict:
     return state
 
 
-def save(trainer, path, template: bool = False) -> str:
+def capture(trainer) -> tuple[dict, dict]:
+    """``trainer``'s complete state and network spec, as copies, for :func:`save` to write now or
+    later (:class:`~engine.hooks.CheckpointSaver` holds a best state the save floor skipped). Taken on
+    the training thread at the next iteration boundary during a run."""
+    return trainer.operator.at_boundary(lambda: (trainer.state_dict(), trainer.network.to_spec()))
+
+
+def save(trainer, path, template: bool = False, captured: tuple[dict, dict] | None = None) -> str:
     """Write ``trainer``'s complete state to ``path`` (atomically). Returns the path.
 
     From any thread, at any time: during a run the state is taken on the training thread at the next
     iteration boundary (a copy, so training goes on while the file is written here). With
     ``template=True`` the file name is a ``str.format`` template filled with the ``epoch`` and
     ``iteration`` of the state taken (``digits-it{iteration:06d}.h5``; only the file name, not its
-    folder), so the name always says which iteration the file holds.
+    folder), so the name always says which iteration the file holds. ``captured`` writes a state
+    :func:`capture` took earlier instead of the trainer's current one.
     """
     content = _to_file(
-        *trainer.operator.at_boundary(lambda: (trainer.state_dict(), trainer.network.to_spec())),
+        *(captured if captured is not None else capture(trainer)),
         getattr(trainer, "input_summary", None),
     )
     path = os.fspath(path)

@@ -19,7 +19,8 @@ Format (``"format": "sigma.project/1"``)::
                    "optimiser": {"type": "adam", "learning_rate": 0.001, ...},
                    "schedule": null | {"type": "cosine", ...},
                    "early_stopping": null | {"metric": "val_loss", "patience": 5, "min_delta": 0.0},
-                   "checkpoint": {"every_epochs": 1, "best_only": false, "keep": 3, "directory": null}},
+                   "checkpoint": {"every_epochs": 1, "best_only": false, "keep": 3, "directory": null,
+                                  "min_seconds": 5.0}},
       "last_checkpoint": null | "path.h5"
     }
 

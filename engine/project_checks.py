@@ -40,6 +40,7 @@ KNOWN_NORMALISE = (None, "minmax", "standard")
 #: Upper bounds on counts that would otherwise run away before anything checks them.
 _MAX_WORKERS = 4096
 _MAX_COUNT = 10**9
+_MAX_SECONDS = 7 * 24 * 3600  # a week: a longer save floor is a typo
 
 
 class ProjectError(ValueError):
@@ -231,8 +232,15 @@ def validate_training(training: dict, where) -> None:
     if "every_epochs" in checkpoint and checkpoint["every_epochs"] is not None:
         _int_in(checkpoint["every_epochs"], 0, _MAX_COUNT, "training.checkpoint.every_epochs", where)
     if checkpoint.get("keep") is not None:
-        _int_in(checkpoint["keep"], 0, _MAX_COUNT, "training.checkpoint.keep", where)
+        _int_in(checkpoint["keep"], 1, _MAX_COUNT, "training.checkpoint.keep", where)
     _str_or_none(checkpoint.get("directory"), "training.checkpoint.directory", where)
+    floor = checkpoint.get("min_seconds")
+    if floor is not None and not (_is_number(floor) and 0 <= floor <= _MAX_SECONDS):
+        raise _field_error(
+            f"expected seconds between 0 and {_MAX_SECONDS:g} (or null for the default), got {floor!r:.80}",
+            where,
+            "training.checkpoint.min_seconds",
+        )
 
 
 def validate_document(doc: dict, where) -> None:

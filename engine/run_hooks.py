@@ -13,7 +13,7 @@ import numpy as np
 
 from .project import Project, ProjectError
 
-__all__ = ["TaskView", "reporters", "task_view", "control", "checkpoints", "health"]
+__all__ = ["TaskView", "reporters", "task_view", "control", "checkpoints", "health", "FINAL_CHECKPOINT"]
 
 #: The text sampler's prompt length (characters of the corpus's start) and generated length.
 PROMPT_CHARS, GENERATED_CHARS = 24, 160
@@ -21,6 +21,9 @@ PROMPT_CHARS, GENERATED_CHARS = 24, 160
 #: The sample-prediction streamer shows at most this many records for classifiers, at most every
 #: this many seconds (the sample view and a run folder keep only the newest; due every epoch).
 SAMPLES_SHOWN, SAMPLES_INTERVAL_S = 16, 1.0
+
+#: The file a run's final checkpoint is written to, in its checkpoint folder.
+FINAL_CHECKPOINT = "last.h5"
 
 
 @dataclass
@@ -154,22 +157,31 @@ def control(settings, validation) -> list:
 
 
 def checkpoints(project: Project, folder, validation) -> list:
-    """The periodic (or best-only) checkpoint saver into ``folder``; none without a folder or with
-    ``checkpoint.every_epochs`` 0."""
+    """The run's checkpoint saver into ``folder`` (none without a folder): a save every
+    ``checkpoint.every_epochs`` epochs (0: none), best-only if asked, at most one every
+    ``checkpoint.min_seconds`` (a skipped save is written at the next one past that floor, at a pause
+    or at the end), and ``last.h5`` with the newest state when the run ends (finished or stopped) or a
+    stop is requested (:class:`engine.runs.RunController`): the one final checkpoint of ``sigma train``,
+    ``sigma stop`` and the studio."""
     from .checkpoint import checkpoint_name
     from .hooks import CheckpointSaver, TimeStep
+    from .settings import TRAINING_DEFAULTS
 
-    policy = dict(project.training.checkpoint or {})
-    if not folder or int(policy.get("every_epochs") or 0) <= 0:
+    if not folder:
         return []
+    policy = dict(project.training.checkpoint or {})
+    every = int(policy.get("every_epochs") or 0)
+    floor = policy.get("min_seconds")
     return [
         CheckpointSaver(
             folder,
-            TimeStep(int(policy["every_epochs"]), "epoch"),
+            TimeStep(every, "epoch") if every > 0 else TimeStep(unit="stop"),
             best_only=bool(policy.get("best_only")),
             monitor="val_loss" if validation is not None else "loss",
             keep_last=policy.get("keep"),
             filename=None if policy.get("best_only") else checkpoint_name(project),
+            min_seconds=float(TRAINING_DEFAULTS["checkpoint"]["min_seconds"] if floor is None else floor),
+            final=FINAL_CHECKPOINT,
         )
     ]
 

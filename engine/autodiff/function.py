@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import weakref
 
+import numpy as np
+
 from ..backend import get_array_module
 from .errors import DTypeError, GraphError, ShapeError
 from .mode import _state as _mode_state
 from .tensor import Tensor, as_array, wrap
+
+_new = object.__new__
 
 __all__ = ["Function"]
 
@@ -44,10 +48,19 @@ class Function:
             if type(x) is not Tensor:
                 tensors = _as_tensors(inputs)
                 break
-        if self.check_dtypes and len(tensors) > 1:
-            self._check_dtypes(tensors)
         arrays = [t.data for t in tensors]
-        xp = get_array_module(arrays[0]) if arrays else None
+        if self.check_dtypes and len(arrays) > 1:
+            first = arrays[0].dtype
+            for a in arrays:
+                if a.dtype != first:
+                    self._check_dtypes(tensors)
+                    break
+        if not arrays:
+            xp = None
+        elif type(arrays[0]) is np.ndarray:
+            xp = np
+        else:
+            xp = get_array_module(arrays[0])
         try:
             outputs = self.forward(xp, *arrays)
         except ShapeError:
@@ -55,16 +68,37 @@ class Function:
         except ValueError as exc:  # numpy's broadcasting and shape errors do not say which op failed
             shapes = ", ".join(str(tuple(a.shape)) for a in arrays)
             raise ShapeError(f"{self.name}: {exc} (operand shapes {shapes})") from exc
-        single = not isinstance(outputs, tuple)
-        if single:
-            outputs = (outputs,)
-        results = tuple([wrap(y) for y in outputs])
         record = False
         if getattr(_mode_state, "enabled", True):  # is_grad_enabled(), inlined
             for t in tensors:
                 if t.requires_grad:
                     record = True
                     break
+        if not isinstance(outputs, tuple):  # one output (nearly every op): no tuples of results
+            if type(outputs) is np.ndarray:  # wrap(outputs), inlined
+                r = _new(Tensor)
+                r.data = outputs
+                r.grad = r.creator = r.name = None
+                r.requires_grad = r._retain = False
+                r.generation = 0
+            else:
+                r = wrap(outputs)
+            if record:
+                self.inputs = tensors
+                generation = 0
+                for t in tensors:
+                    if t.generation > generation:
+                        generation = t.generation
+                self.generation = generation
+                if r.data.dtype.kind == "f":
+                    r.requires_grad = True
+                    r.creator = self
+                    r.generation = generation + 1
+                self._outputs = (weakref.ref(r),)
+            if self.retain_outputs:
+                self._output_data = (outputs,)
+            return r
+        results = tuple([wrap(y) for y in outputs])
         if record:
             self.inputs = tensors
             generation = 0
@@ -78,11 +112,9 @@ class Function:
                     r.creator = self
                     r.generation = generation + 1
             self._outputs = tuple([weakref.ref(r) for r in results])
-            if self.retain_outputs:
-                self._output_data = outputs
-        elif self.retain_outputs:
+        if self.retain_outputs:
             self._output_data = outputs
-        return results[0] if single else results
+        return results
 
     def _check_dtypes(self, tensors):
         first = tensors[0].data.dtype

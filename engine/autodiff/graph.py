@@ -19,65 +19,79 @@ def _walk(roots, root_grads, *, retain_graph: bool, create_graph: bool, targets=
     """
     # This runs once per training step over every node of the graph: the per-node work is written out
     # inline (no helper calls, no generators), which roughly halves the walk's own Python time.
-    grads: dict[int, Tensor] = {}
-    keep: dict[int, Tensor] = {}  # id -> tensor, so ids stay valid while we hold gradients
-    target_ids = {id(t) for t in targets} if targets is not None else None
+    # Pending gradients are keyed by the tensor itself (tensors hash and compare by identity): the
+    # dict keeps each tensor alive only until its gradient is handed on, so an intermediate result
+    # (and its array) is freed as soon as its creator has run, not at the end of the walk.
+    grads: dict[Tensor, Tensor] = {}
+    targets_set = set(targets) if targets is not None else None
     heap: list = []
-    seen: set[int] = set()
+    seen: set = set()  # functions already pushed
     counter = 0
     push = heapq.heappush
+    pop = heapq.heappop
 
     # With targets, only functions on a path from the roots to a target are run: the walk must not
     # wander into the graph upstream of the targets (an outer graph, for nested grad or double backward).
-    relevant = _functions_leading_to(roots, target_ids) if target_ids is not None else None
-
-    def accumulate(t: Tensor, g: Tensor):
-        key = id(t)
-        keep[key] = t
-        old = grads.get(key)
-        grads[key] = g if old is None else old + g
+    relevant = _functions_leading_to(roots, targets_set) if targets_set is not None else None
 
     with set_grad_enabled(create_graph):
         for r, g in zip(roots, root_grads):
             fn = r.creator
-            if fn is None and target_ids is None:
+            if fn is None and targets_set is None:
                 r.grad = g if r.grad is None else r.grad + g
                 continue
-            accumulate(r, g)
-            if fn is not None and id(fn) not in seen and (relevant is None or id(fn) in relevant):
-                seen.add(id(fn))
+            old = grads.get(r)
+            grads[r] = g if old is None else old + g
+            if fn is not None and fn not in seen and (relevant is None or fn in relevant):
+                seen.add(fn)
                 counter += 1
                 push(heap, (-fn.generation, counter, fn))
         while heap:
-            fn = heapq.heappop(heap)[2]
+            fn = pop(heap)[2]
             inputs = fn.inputs
             if inputs is None:
                 raise GraphError(
                     f"backward through '{fn.name}' a second time: its graph was freed by the first "
                     "backward(); pass retain_graph=True to the first call"
                 )
-            gys = []
-            any_grad = False
-            for ref in fn._outputs:
-                o = ref()
+            outputs = fn._outputs
+            if len(outputs) == 1:  # one output (nearly every op): no list of gradients
+                o = outputs[0]()
                 if o is None:
-                    gys.append(None)
                     continue
-                key = id(o)
-                if target_ids is None:
-                    g = grads.pop(key, None)
+                if targets_set is None:
+                    g = grads.pop(o, None)
                     if g is not None and o._retain:
                         o.grad = g if o.grad is None else o.grad + g
-                elif key in target_ids:
-                    g = grads.get(key)
+                elif o in targets_set:
+                    g = grads.get(o)
                 else:
-                    g = grads.pop(key, None)
-                if g is not None:
-                    any_grad = True
-                gys.append(g)
-            if not any_grad:
-                continue
-            gxs = fn.backward(*gys)
+                    g = grads.pop(o, None)
+                if g is None:
+                    continue
+                gxs = fn.backward(g)
+            else:
+                gys = []
+                any_grad = False
+                for ref in outputs:
+                    o = ref()
+                    if o is None:
+                        gys.append(None)
+                        continue
+                    if targets_set is None:
+                        g = grads.pop(o, None)
+                        if g is not None and o._retain:
+                            o.grad = g if o.grad is None else o.grad + g
+                    elif o in targets_set:
+                        g = grads.get(o)
+                    else:
+                        g = grads.pop(o, None)
+                    if g is not None:
+                        any_grad = True
+                    gys.append(g)
+                if not any_grad:
+                    continue
+                gxs = fn.backward(*gys)
             if type(gxs) is not tuple and not isinstance(gxs, tuple | list):
                 gxs = (gxs,)
             if len(gxs) != len(inputs):
@@ -85,50 +99,44 @@ def _walk(roots, root_grads, *, retain_graph: bool, create_graph: bool, targets=
             for x, gx in zip(inputs, gxs):
                 if gx is None or not x.requires_grad:
                     continue
-                if gx.shape != x.shape:
+                if gx.data.shape != x.data.shape and gx.shape != x.shape:
                     raise GraphError(
                         f"{fn.name}.backward produced a gradient of shape {gx.shape} "
                         f"for an input of shape {x.shape}"
                     )
                 creator = x.creator
-                if creator is None and target_ids is None:  # a leaf: into its .grad
+                if creator is None and targets_set is None:  # a leaf: into its .grad
                     x.grad = gx if x.grad is None else x.grad + gx
                     continue
-                key = id(x)
-                keep[key] = x
-                old = grads.get(key)
-                grads[key] = gx if old is None else old + gx
-                if creator is not None:
-                    key = id(creator)
-                    if key not in seen and (relevant is None or key in relevant):
-                        seen.add(key)
-                        counter += 1
-                        push(heap, (-creator.generation, counter, creator))
+                old = grads.get(x)
+                grads[x] = gx if old is None else old + gx
+                if creator is not None and creator not in seen and (relevant is None or creator in relevant):
+                    seen.add(creator)
+                    counter += 1
+                    push(heap, (-creator.generation, counter, creator))
             if not retain_graph:
                 fn.release()
     if targets is not None:
-        return [grads.get(id(t)) for t in targets]
+        return [grads.get(t) for t in targets]
     return None
 
 
-def _functions_leading_to(roots, target_ids) -> set[int]:
-    """Ids of the functions that lie on some path from ``roots`` back to a tensor in ``target_ids``."""
-    found = {}
+def _functions_leading_to(roots, targets) -> set:
+    """The functions that lie on some path from ``roots`` back to a tensor in the set ``targets``."""
+    found = set()
     stack = [r.creator for r in roots if r.creator is not None]
     while stack:
         fn = stack.pop()
-        if id(fn) in found:
+        if fn in found:
             continue
-        found[id(fn)] = fn
-        stack.extend(
-            x.creator for x in (fn.inputs or ()) if x.creator is not None and id(x.creator) not in found
-        )
-    relevant: set[int] = set()
+        found.add(fn)
+        stack.extend(x.creator for x in (fn.inputs or ()) if x.creator is not None and x.creator not in found)
+    relevant: set = set()
     # Inputs always have a lower generation than the function that consumed them: visit upstream first.
-    for fn in sorted(found.values(), key=lambda f: f.generation):
+    for fn in sorted(found, key=lambda f: f.generation):
         for x in fn.inputs or ():
-            if id(x) in target_ids or (x.creator is not None and id(x.creator) in relevant):
-                relevant.add(id(fn))
+            if x in targets or (x.creator is not None and x.creator in relevant):
+                relevant.add(fn)
                 break
     return relevant
 

@@ -47,6 +47,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds >= 0, got {text}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``sigma`` argument parser with all subcommands."""
     from engine import __version__
@@ -84,7 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
         "per epoch. The run is recorded in '<project>.runs/run-NNNN/' next to the project file (settings, "
         "metric history, checkpoints; see 'sigma runs'). Checkpoints go to --checkpoint-dir (default: "
         "the project's setting, else the run folder's 'checkpoints'), named after the project and the "
-        "iteration ('digits-it000115.h5'); the last one is 'last.h5'.",
+        "iteration ('digits-it000115.h5'), every training.checkpoint.every_epochs epochs but at most one "
+        "every training.checkpoint.min_seconds seconds (default 5; a skipped one is written at the next "
+        "chance); the run's last state is 'last.h5', written when it ends or is stopped.",
     )
     p.add_argument("project", metavar="PROJECT", help="project file (JSON, format sigma.project/1)")
     p.add_argument(
@@ -108,6 +120,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="train until this many epochs in total (default: the project's)",
     )
     p.add_argument("--checkpoint-dir", metavar="DIR", help="where checkpoints are written")
+    p.add_argument(
+        "--checkpoint-min-seconds",
+        type=_seconds,
+        metavar="S",
+        help="at most one periodic checkpoint every S seconds (0: every due epoch; default: the "
+        "project's training.checkpoint.min_seconds, else 5)",
+    )
     p.add_argument("--no-checkpoints", action="store_true", help="write no checkpoints at all")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no epoch lines")
     p.add_argument(

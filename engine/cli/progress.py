@@ -120,8 +120,9 @@ class ConsoleProgress:
             self._on_iteration(event)
         elif isinstance(event, EpochMetrics):
             self._on_epoch(event)
-        elif isinstance(event, CheckpointSaved) and event.reason != "periodic":
-            # Periodic checkpoints go where the header said, silently; a new best one is news.
+        elif isinstance(event, CheckpointSaved) and event.reason not in ("periodic", "final"):
+            # Periodic checkpoints go where the header said, silently, and the command names the final
+            # one (last.h5) itself; a new best one is news.
             self._line(self._out, format_event(dataclasses.replace(event, source="")))
         elif isinstance(event, LogMessage) and event.level in ("warning", "error"):
             self._line(self._err, format_event(dataclasses.replace(event, source="")))

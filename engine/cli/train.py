@@ -11,11 +11,26 @@ from pathlib import Path
 from engine.cli.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, BadInput, CliError
 from engine.cli.loading import is_checkpoint, load_project, restore, say
 from engine.events import LogMessage
+from engine.hooks.saver import final_saver
 
 __all__ = ["cmd_train", "cmd_eval"]
 
 
 # ---------------------------------------------------------------------------------------------- train
+def describe_policy(policy: dict) -> str:
+    """The checkpoint policy in words: "every 1 epoch(s) (at most one every 5 s) and at the end"."""
+    from engine.settings import TRAINING_DEFAULTS
+
+    every = int(policy.get("every_epochs") or 0)
+    if not every:
+        return "at the end"
+    floor = policy.get("min_seconds")
+    floor = float(TRAINING_DEFAULTS["checkpoint"]["min_seconds"] if floor is None else floor)
+    best = " (best only)" if policy.get("best_only") else ""
+    limit = f" (at most one every {floor:g} s)" if floor > 0 else ""
+    return f"every {every} epoch(s){best}{limit} and at the end"
+
+
 def _records(args) -> bool:
     """Whether this process records the run in a run folder: not with --no-record, and only rank 0 of
     an MPI run (the rank is known from the launcher's environment before MPI starts)."""
@@ -116,6 +131,8 @@ def cmd_train(args) -> int:
         project.training["epochs"] = args.epochs
     folder = _checkpoint_dir(project, args)
     settings = dict(project.training.get("checkpoint") or {})
+    if getattr(args, "checkpoint_min_seconds", None) is not None:
+        settings["min_seconds"] = args.checkpoint_min_seconds
     if args.no_checkpoints:
         settings["every_epochs"] = 0
         settings["directory"] = None
@@ -140,6 +157,8 @@ def cmd_train(args) -> int:
     )
     if not args.no_checkpoints:
         folder = run.checkpoint_dir
+    elif final_saver(run.trainer) is not None:  # a recorded run has a checkpoint folder all the same
+        run.trainer.hooks.remove(final_saver(run.trainer))
     trainer = run.trainer
     try:  # an operator that cannot start leaves no empty run folder behind (a refused checkpoint: neither)
         note = _start(run, args)
@@ -177,19 +196,15 @@ def cmd_train(args) -> int:
         if run.folder is not None:
             say(f"recording: {run.folder.name} in {run.folder.parent} (see: sigma runs {args.project})")
         if folder is not None:
-            every = int(settings.get("every_epochs") or 0)
-            say(f"checkpoints: {f'every {every} epoch(s) and ' if every else ''}at the end, in {folder}")
+            say(f"checkpoints: {describe_policy(settings)}, in {folder}")
     progress = None if args.quiet else ConsoleProgress(trainer.events, epochs=run.epochs)
     if health is not None and progress is None and writer:
         trainer.events.subscribe(_print_health_warning, LogMessage)  # --quiet keeps health warnings
     with progress or contextlib.nullcontext():
         finished = _fit_interruptibly(run, progress)
-    last = None
-    if folder is not None and writer:
-        from engine import checkpoint
-
-        folder.mkdir(parents=True, exist_ok=True)
-        last = checkpoint.save(trainer, folder / "last.h5")
+    # The run's saver wrote last.h5 as the run ended (engine.run_hooks.checkpoints): the one final save.
+    saver = final_saver(trainer) if folder is not None and writer else None
+    last = saver.final_path if saver is not None else None
     if not finished:
         say(
             f"interrupted at epoch {trainer.epoch}, iteration {trainer.iteration}"

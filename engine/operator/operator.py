@@ -49,6 +49,8 @@ class Operator:
         self.parameters: dict = {}
         self.thread: threading.Thread | None = None
         self.started_at, self.start_iteration = time.perf_counter(), 0
+        #: Set before a run's ``stop`` hooks: whether the run failed (an exception; its state is not saved).
+        self.failed = False
 
     # ------------------------------------------------------------------ commands (any thread)
     @property
@@ -180,6 +182,7 @@ class Operator:
         except BaseException as exc:  # Ctrl+C: end cleanly as a stop (final hooks run), then re-raise
             interrupt = exc
             self.control.stop("interrupted")
+        self.failed = error is not None  # stop hooks ask it (a failed run's state is not saved)
         try:
             self._fire("stop")
         except Exception as exc:

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..autodiff.function import Function
 from ..autodiff.mode import is_grad_enabled
-from ..autodiff.tensor import Tensor
+from ..autodiff.tensor import Tensor, wrap
 from .math import abs as abs_
 from .math import exp, minimum, square, where
 from .reductions import _normalize_axes
@@ -196,6 +196,13 @@ class Sigmoid(Function):
         return y
 
     def backward(self, g):
+        if not is_grad_enabled() and self._output_data is not None:
+            # No graph of this backward is wanted: the same products on raw arrays, without the three
+            # engine ops (and their graph bookkeeping) of the form below.
+            y = self._output_data[0]
+            gx = g.data * y
+            gx *= 1.0 - y
+            return (wrap(gx),)
         y = self.output()
         return (g * y * (1.0 - y),)
 

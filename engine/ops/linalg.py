@@ -2,17 +2,40 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..autodiff.errors import ShapeError
-from ..autodiff.function import Function
+from ..autodiff.function import Function, _as_tensors
 from ..autodiff.graph import composite_gradients
-from ..autodiff.mode import is_grad_enabled
-from ..autodiff.tensor import Tensor
-from ..parallel import split
+from ..autodiff.mode import _state as _mode_state
+from ..autodiff.tensor import Tensor, wrap
+from ..parallel import MIN_ELEMENTS, split
 from .activations import relu, relu_array
 from .reductions import sum_to
 from .shape import reshape, swapaxes
 
-__all__ = ["matmul", "linear"]
+__all__ = ["matmul", "linear", "ones_row"]
+
+#: Rows of ones by (length, dtype), for column sums written as ``ones @ g`` (a few KB in all).
+_ONES_ROWS: dict = {}
+
+
+def ones_row(xp, n: int, dtype):
+    """A row of ``n`` ones: ``ones_row(xp, n, dtype) @ g`` is the column sum of ``g`` (n, m).
+
+    Host rows are cached by (length, dtype) and shared, so never write into one; other array modules
+    get a new row each call. The same bits as a fresh ``xp.ones(n, dtype) @ g`` (the same GEMV).
+    """
+    if xp is not np:
+        return xp.ones(n, dtype=dtype)
+    key = (n, dtype)
+    row = _ONES_ROWS.get(key)
+    if row is None:
+        if len(_ONES_ROWS) > 64:  # batch sizes come and go (a last partial batch): stay small
+            _ONES_ROWS.clear()
+        row = _ONES_ROWS[key] = np.ones(n, dtype=dtype)
+        row.flags.writeable = False
+    return row
 
 
 class MatMul(Function):
@@ -42,8 +65,6 @@ class MatMul(Function):
 def matmul(a, b):
     """Matrix product as ``numpy.matmul``: (..., n, k) @ (..., k, m) -> (..., n, m); 1-D operands are
     treated as a row (left) or a column (right) and that axis is dropped from the result."""
-    from ..autodiff.function import _as_tensors
-
     a, b = _as_tensors((a, b))
     if a.ndim == 0 or b.ndim == 0:
         raise ShapeError(
@@ -88,7 +109,12 @@ class Linear(Function):
             )
         y = x @ w
         relu_ = self.activation == "relu"
-        if b is not None or relu_:
+        if y.size < MIN_ELEMENTS or xp is not np:  # too small to split (what split() would decide)
+            if b is not None:
+                y += b
+            if relu_:
+                relu_array(xp, y, out=y)
+        elif b is not None or relu_:
 
             def finish(s):  # bias and ReLU in place, one batch part per core
                 part = y[s]
@@ -101,22 +127,27 @@ class Linear(Function):
         return y
 
     def backward(self, g):
-        if is_grad_enabled():
+        if getattr(_mode_state, "enabled", True):  # is_grad_enabled(): a graph of this backward is wanted
             return composite_gradients(self._composite, self.inputs, (g,))
-        x, w = self.inputs[0], self.inputs[1]
+        inputs = self.inputs
+        x, w = inputs[0], inputs[1]
         gz = g.data
+        xp = np if type(gz) is np.ndarray else g.xp
         if self.activation == "relu":
-            out, xp = self._output_data[0], g.xp
-            gz, masked = xp.broadcast_to(gz, out.shape), xp.empty(out.shape, gz.dtype)
-            split(lambda s: xp.multiply(gz[s], out[s] > 0, out=masked[s]), len(out), out.size, xp)
-            gz = masked
-        gx = Tensor(gz @ w.data.T) if x.requires_grad else None
-        gw = Tensor(x.data.T @ gz) if w.requires_grad else None
-        if len(self.inputs) == 2:
+            out = self._output_data[0]
+            if gz.shape != out.shape:
+                gz = xp.broadcast_to(gz, out.shape)
+            if out.size < MIN_ELEMENTS or xp is not np:  # what split() would do, without its closure
+                gz = xp.multiply(gz, out > 0)
+            else:
+                masked = xp.empty(out.shape, gz.dtype)
+                split(lambda s: xp.multiply(gz[s], out[s] > 0, out=masked[s]), len(out), out.size, xp)
+                gz = masked
+        gx = wrap(gz @ w.data.T) if x.requires_grad else None
+        gw = wrap(x.data.T @ gz) if w.requires_grad else None
+        if len(inputs) == 2:
             return gx, gw
-        gb = None
-        if self.inputs[2].requires_grad:
-            gb = Tensor(g.xp.ones(gz.shape[0], dtype=gz.dtype) @ gz)
+        gb = wrap(ones_row(xp, gz.shape[0], gz.dtype) @ gz) if inputs[2].requires_grad else None
         return gx, gw, gb
 
     def _composite(self, x, w, b=None):
@@ -143,15 +174,15 @@ def linear(x, weight, bias=None, activation=None):
     -------
     Tensor, shape (N, out)
     """
-    from ..autodiff.function import _as_tensors
-
     if activation not in (None, "relu"):
         raise ValueError(
             f"linear: invalid value for `activation`. Expected None or 'relu'. Received: {activation!r}"
         )
     args = (x, weight) if bias is None else (x, weight, bias)
-    args = _as_tensors(args)
-    if args[0].ndim != 2 or args[1].ndim != 2 or (bias is not None and args[2].shape != (args[1].shape[1],)):
+    if type(x) is not Tensor or type(weight) is not Tensor or (bias is not None and type(bias) is not Tensor):
+        args = _as_tensors(args)
+    xs, ws = args[0].data.shape, args[1].data.shape
+    if len(xs) != 2 or len(ws) != 2 or (bias is not None and tuple(args[2].data.shape) != (ws[1],)):
         shapes = ", ".join(str(t.shape) for t in args)
         raise ShapeError(f"linear: expected x (N, in), weight (in, out) and bias (out,), got {shapes}")
     return Linear(activation)(*args)

@@ -11,8 +11,8 @@ import numpy as np
 from ..autodiff.errors import DTypeError, ShapeError
 from ..autodiff.function import Function
 from ..autodiff.graph import composite_gradients
-from ..autodiff.mode import is_grad_enabled
-from ..autodiff.tensor import Tensor, as_tensor
+from ..autodiff.mode import _state as _mode_state
+from ..autodiff.tensor import Tensor, as_tensor, wrap
 from .activations import log_softmax, sigmoid
 from .math import abs as abs_
 from .math import minimum, square
@@ -63,8 +63,19 @@ class SoftmaxCrossEntropy(Function):
 
     def forward(self, xp, x):
         n, c = x.shape
-        rows = xp.arange(n)
         shifted = x - x.max(axis=1, keepdims=True)
+        if self.targets.ndim == 1 and not self.smoothing:
+            # Class indices without smoothing (the common case): the general formula below with its
+            # factors of one left out, which changes no bit (a * 1.0 == a, a + -b == a - b).
+            e = xp.exp(shifted)
+            s = e.sum(axis=1)
+            loss = xp.log(s)
+            loss -= shifted[_rows(xp, n), self.targets]
+            self.e, self.s = e, s
+            if self.mean:
+                return xp.asarray(loss.sum() * x.dtype.type(1.0 / n))
+            return loss
+        rows = xp.arange(n)
         # loss = log(sum(exp(shifted))) * sum(q) - sum(q * shifted): one exp pass, whose result is
         # kept for the backward pass (softmax = e / s).
         if self.targets.ndim == 1:
@@ -86,22 +97,32 @@ class SoftmaxCrossEntropy(Function):
 
     def backward(self, g):
         x = self.inputs[0]
-        if is_grad_enabled():  # a graph of this backward is wanted: differentiate the composite form
+        if getattr(_mode_state, "enabled", True):  # a graph of this backward is wanted: differentiate
+            # the composite form
 
             def composite(t):
                 per_sample = _cross_entropy_composite(t, self.targets, self.smoothing)
                 return mean_(per_sample) if self.mean else per_sample
 
             return composite_gradients(composite, (x,), (g,))
-        xp = x.xp
-        n, c = x.shape
         gd = g.data
+        xp = np if type(gd) is np.ndarray else x.xp
+        n, c = x.data.shape
+        dtype = x.data.dtype
         if self.mean:
-            gd = xp.broadcast_to(gd * x.dtype.type(1.0 / n), (n,))
+            gd = gd * dtype.type(1.0 / n)  # 0-d: every sample's weight
         sm = self.smoothing
+        if self.targets.ndim == 1 and not sm:
+            # As below with sum(q) = 1 and no smoothing terms; a 0-d weight broadcasts as the (N,)
+            # copies of it below would, element by element, so the bits are the same.
+            grad = self.e * (gd / self.s).astype(dtype, copy=False).reshape(n, 1)
+            grad[_rows(xp, n), self.targets] -= gd
+            return (wrap(grad),)
+        if self.mean:
+            gd = xp.broadcast_to(gd, (n,))
         mass = _target_mass(self.targets, self.smoothing)
         # d loss_i / d x = (softmax(x) * sum(q) - q) * g_i
-        grad = self.e * (gd * mass / self.s).astype(x.dtype, copy=False).reshape(n, 1)
+        grad = self.e * (gd * mass / self.s).astype(dtype, copy=False).reshape(n, 1)
         if self.targets.ndim == 1:
             grad[xp.arange(n), self.targets] -= (1 - sm) * gd
         else:
@@ -113,6 +134,23 @@ class SoftmaxCrossEntropy(Function):
     def release(self):
         super().release()
         self.e = self.s = None
+
+
+#: ``arange(n)`` by batch size, host only, for picking each row's target class (never written to).
+_ROWS: dict = {}
+
+
+def _rows(xp, n):
+    """``xp.arange(n)``, cached on the host (a training run sees one or two batch sizes)."""
+    if xp is not np:
+        return xp.arange(n)
+    rows = _ROWS.get(n)
+    if rows is None:
+        if len(_ROWS) > 64:
+            _ROWS.clear()
+        rows = _ROWS[n] = np.arange(n)
+        rows.flags.writeable = False
+    return rows
 
 
 def _target_mass(targets, smoothing):
@@ -224,10 +262,53 @@ def _pair(op, pred, target):
     return pred, target
 
 
+class SquaredErrorTotal(Function):
+    """``sum((pred - target) ** 2)`` over all elements, times ``1 / size`` for the mean, as one node.
+
+    The same arithmetic as the composite ``mean(square(pred - target))`` (a float32 sum, then times
+    ``1/size`` in the predictions' dtype; backward ``(g / size) * (2 d)``), so the same bits, without
+    its five forward and nine backward graph nodes. A graph of the backward (double backward) is
+    made from the composite form.
+    """
+
+    def __init__(self, mean: bool):
+        super().__init__()
+        self.mean = mean
+        self.d = None
+
+    def forward(self, xp, pred, target):
+        d = pred - target
+        self.d = d
+        total = (d * d).sum(axis=tuple(range(d.ndim)))
+        if self.mean:
+            total = total * pred.dtype.type(1.0 / d.size)
+        return xp.asarray(total)
+
+    def backward(self, g):
+        pred, target = self.inputs
+        if getattr(_mode_state, "enabled", True):  # a graph of this backward is wanted
+            return composite_gradients(self._composite, self.inputs, (g,))
+        gd = g.data
+        if self.mean:
+            gd = gd * as_tensor(1.0 / self.d.size, like=pred).data  # the composite's Mul backward
+        gp = gd * (2.0 * self.d)  # PowConst(2)'s backward, with the sum's gradient broadcast
+        return (wrap(gp) if pred.requires_grad else None, wrap(-gp) if target.requires_grad else None)
+
+    def _composite(self, pred, target):
+        squared = square(pred - target)
+        return mean_(squared) if self.mean else sum_(squared)
+
+    def release(self):
+        super().release()
+        self.d = None
+
+
 def mean_squared_error(pred, target, reduction="mean"):
     """``(pred - target) ** 2`` reduced; shapes must match exactly."""
     _check_reduction("mean_squared_error", reduction)
     pred, target = _pair("mean_squared_error", pred, target)
+    if reduction != "none" and pred.ndim and pred.size:
+        return SquaredErrorTotal(reduction == "mean")(pred, target)
     return _reduce(square(pred - target), reduction)
 
 

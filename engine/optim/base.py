@@ -92,7 +92,10 @@ class Optimiser:
             Parameters keyed by identifier (``"fc1.weights"``); ones without a gradient or frozen are
             skipped. Gradients are read, never modified.
         """
-        items = [(k, p) for k, p in params.items() if p.grad is not None and not self.is_frozen(k)]
+        if self.frozen:
+            items = [(k, p) for k, p in params.items() if p.grad is not None and not self.is_frozen(k)]
+        else:
+            items = [(k, p) for k, p in params.items() if p.grad is not None]
         if not items:
             return
         scale = 1.0
@@ -101,13 +104,18 @@ class Optimiser:
             if norm > self.clip_norm:
                 scale = self.clip_norm / (norm + 1e-12)
         self.iterations += 1
+        # Without clipping or coupled decay the gradient is used as it is (_effective_gradient's own
+        # shortcut, decided once per step rather than per parameter).
+        plain = scale == 1.0 and self.clip_value is None and not (self._coupled_decay and self.weight_decay)
+        states, update = self.state, self._update
         for key, p in items:
-            g = self._effective_gradient(key, p.data, p.grad.data, scale)
-            state = self.state.get(key)
+            data = p.data
+            g = p.grad.data if plain else self._effective_gradient(key, data, p.grad.data, scale)
+            state = states.get(key)
             if state is None:
-                xp = get_array_module(p.data)
-                state = self.state[key] = {name: xp.zeros_like(p.data) for name in self.slots}
-            self._update(key, p.data, g, state)
+                xp = get_array_module(data)
+                state = states[key] = {name: xp.zeros_like(data) for name in self.slots}
+            update(key, data, g, state)
 
     def state_dict(self) -> dict:
         """Arrays and numbers only: ``{"iterations", hyperparameters..., "state": {id: {slot: array}}}``."""

@@ -37,6 +37,7 @@ from types import SimpleNamespace
 
 from ..events import CheckpointSaved, LogMessage, RunStateChanged
 from ..hooks.base import Hook
+from ..hooks.saver import final_saver
 from .folder import RunError, open_run
 from .series import read_json
 
@@ -328,10 +329,13 @@ class RunController(Hook):
         from .. import checkpoint
 
         t = self.trainer
+        stopping = reason.startswith("stopped")
+        saver = final_saver(t) if stopping else None
+        if saver is not None:  # the run's one final checkpoint (last.h5), not written again at its end
+            return saver.save_final(t, reason)
         folder = self.checkpoint_dir
         folder.mkdir(parents=True, exist_ok=True)
         # Named as the run's own checkpoints are (digits-it001200.h5); a stop's is sigma train's last.h5.
-        stopping = reason.startswith("stopped")
         name = "last.h5" if stopping else checkpoint.checkpoint_name(self._project, t.iteration)
         path = checkpoint.save(t, folder / name)
         t.events.emit(

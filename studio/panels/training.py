@@ -80,6 +80,12 @@ class TrainingPanel(QtWidgets.QWidget):
             "Write a checkpoint only when the validation loss is the lowest so far (the best model)."
         )
         self.ckpt_keep = IntField("Keep last", 3, 1, 1000)
+        self.ckpt_floor = FloatField(
+            "Checkpoint at most every (s)",
+            TRAINING_DEFAULTS["checkpoint"]["min_seconds"],
+            0.0,
+            7 * 24 * 3600.0,
+        )
 
         setup = QtWidgets.QGroupBox("Run on")
         f = QtWidgets.QFormLayout(setup)
@@ -105,7 +111,8 @@ class TrainingPanel(QtWidgets.QWidget):
         QtWidgets.QVBoxLayout(cost).addWidget(self.cost)
         ckpt = QtWidgets.QGroupBox("Checkpoints")
         f = QtWidgets.QFormLayout(ckpt)
-        f.addRow("Every (epochs, 0 = off)", self.ckpt_every)
+        f.addRow("Every (epochs)", self.ckpt_every)
+        f.addRow("At most every (s)", self.ckpt_floor)
         f.addRow(self.ckpt_best)
         f.addRow("Keep last", self.ckpt_keep)
 
@@ -150,7 +157,7 @@ class TrainingPanel(QtWidgets.QWidget):
         self.es_metric.currentTextChanged.connect(lambda _: self._store_early_stopping())
         self.es_patience.sigValueChanged.connect(lambda _: self._store_early_stopping())
         self.es_min_delta.sigValueChanged.connect(lambda _: self._store_early_stopping())
-        for w in (self.ckpt_every, self.ckpt_keep):
+        for w in (self.ckpt_every, self.ckpt_keep, self.ckpt_floor):
             w.sigValueChanged.connect(lambda _: self._store_checkpoint())
         self.ckpt_best.toggled.connect(lambda _: self._store_checkpoint())
         bridge.sigStateChanged.connect(self._state_changed)
@@ -200,6 +207,10 @@ class TrainingPanel(QtWidgets.QWidget):
             self.ckpt_every.set_value(int(ck.get("every_epochs", 1) or 0))
             self.ckpt_best.setChecked(bool(ck.get("best_only", False)))
             self.ckpt_keep.set_value(int(ck.get("keep", 3)))
+            floor = ck.get("min_seconds")  # absent in files from before the floor: the default
+            self.ckpt_floor.set_value(
+                float(TRAINING_DEFAULTS["checkpoint"]["min_seconds"] if floor is None else floor)
+            )
         finally:
             self._loading = False
 
@@ -297,6 +308,7 @@ class TrainingPanel(QtWidgets.QWidget):
                 "every_epochs": self.ckpt_every.value(),
                 "best_only": self.ckpt_best.isChecked(),
                 "keep": self.ckpt_keep.value(),
+                "min_seconds": self.ckpt_floor.value(),
             }
         )
         self._store("checkpoint", old)
@@ -312,6 +324,7 @@ class TrainingPanel(QtWidgets.QWidget):
             self.es_min_delta,
             self.ckpt_every,
             self.ckpt_keep,
+            self.ckpt_floor,
             *self.optimiser_form.fields.values(),
             *self.schedule_form.fields.values(),
         ]
@@ -347,7 +360,16 @@ class TrainingPanel(QtWidgets.QWidget):
             self.epochs: "Passes over the training data.",
             self.es_patience: "Epochs without improvement before training stops.",
             self.es_min_delta: "The smallest change of the watched metric that counts as an improvement.",
-            self.ckpt_every: "Write a checkpoint every this many epochs; 0 writes none.",
+            self.ckpt_every: (
+                "Write a checkpoint every this many epochs; 0 writes none during training. The run's "
+                "last state is always written when it ends or is stopped (last.h5)."
+            ),
+            self.ckpt_floor: (
+                "Seconds that must pass after a checkpoint before the next one: with short epochs, "
+                "saving every epoch would cost time and disk churn. A save skipped for this is not "
+                "lost: the next due epoch past it, a pause or the end of the run writes the newest "
+                "state. 0 saves every due epoch."
+            ),
             self.ckpt_keep: "How many of the newest checkpoints stay on disk.",
         }
         for field, tip in tips.items():

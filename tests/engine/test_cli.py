@@ -267,15 +267,19 @@ def _project(folder: Path, name="tiny.sigma", **training) -> Path:
 
 def test_train_resume_and_eval_end_to_end(tmp_path):
     project = _project(tmp_path)
-    done = sigma("train", project, "--checkpoint-dir", tmp_path / "ckpt")
+    done = sigma("train", project, "--checkpoint-dir", tmp_path / "ckpt", "--checkpoint-min-seconds", "0")
     assert done.returncode == 0, done.stderr
     assert "epoch 1/1" in done.stdout and "val_accuracy" in done.stdout
+    assert "checkpoints: every 1 epoch(s) and at the end" in done.stdout  # no floor: every due epoch
     last = tmp_path / "ckpt" / "last.h5"
     # the epoch's checkpoint is named after the project and the iteration; the last is last.h5
     assert last.exists() and len(list((tmp_path / "ckpt").glob("tiny-it0000*.h5"))) == 1
 
     done = sigma("train", project, "--resume", last, "--epochs", "2", "--checkpoint-dir", tmp_path / "ckpt")
     assert done.returncode == 0, done.stderr
+    # The project's default floor (5 s) skips epoch 2's save; the run's end writes last.h5 all the same.
+    assert "checkpoints: every 1 epoch(s) (at most one every 5 s) and at the end" in done.stdout
+    assert len(list((tmp_path / "ckpt").glob("tiny-it0000*.h5"))) == 1
     assert (
         "resuming at epoch 2" in done.stdout and "epoch 2/2" in done.stdout and "epoch 1/" not in done.stdout
     )

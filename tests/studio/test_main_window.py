@@ -116,6 +116,7 @@ def test_closing_while_checkpoints_are_written_leaves_only_whole_checkpoints(
         "best_only": False,
         "keep": 3,
         "directory": str(folder),
+        "min_seconds": 0,  # every epoch: a save is under way when the window closes
     }
     w = MainWindow(project=cat_project, build_run=build_run, restore_layout=False)
     qtbot.addWidget(w)

@@ -390,6 +390,7 @@ def test_save_checkpoint_now_names_the_file_after_the_project_and_iteration_in_t
 
     project = _csv_project(tmp_path)
     project.training["epochs"] = 1
+    project.training["checkpoint"] = {**project.training.checkpoint, "min_seconds": 0}  # epoch 1's save
     w = make_window(project, engine_build_run)
     actions = w.project_actions
     with qtbot.waitSignal(w.bridge.sigRunFinished, timeout=60000):
@@ -403,4 +404,5 @@ def test_save_checkpoint_now_names_the_file_after_the_project_and_iteration_in_t
     assert checkpoint.info(saved.args[0])["iteration"] == iteration
     assert f"blobs-it{iteration:06d}.h5 (epoch 1, iteration {iteration})" in actions.messages[-1][1]
     # the run's own saver names its checkpoints the same way (sigma train's too: engine.run.build_run)
-    assert sorted(p.name for p in folder.glob("*.h5")) == [f"blobs-it{iteration:06d}.h5"]
+    # (and the run's end wrote its last state as last.h5)
+    assert sorted(p.name for p in folder.glob("*.h5")) == [f"blobs-it{iteration:06d}.h5", "last.h5"]

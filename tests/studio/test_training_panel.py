@@ -33,12 +33,14 @@ def test_valid_settings_are_saved_into_the_project(panel, cat_project):
     panel.early_stopping.setChecked(True)
     assert panel.es_patience.set_text("4")
     assert panel.ckpt_keep.set_text("2")
+    assert panel.ckpt_floor.value() == 5.0  # the project default (the cat's file has no min_seconds)
+    assert panel.ckpt_floor.set_text("2.5")
     t = cat_project.training
     assert t["batch_size"] == 32 and t["epochs"] == 3
     assert t["optimiser"] == {"type": "momentum", "learning_rate": 0.05, "momentum": 0.8, "weight_decay": 0.0}
     assert t["schedule"] == {"type": "cosine", "total_steps": 1000, "warmup_steps": 10}
     assert t["early_stopping"] == {"metric": "val_loss", "patience": 4, "min_delta": 0.0}
-    assert t["checkpoint"]["keep"] == 2
+    assert t["checkpoint"]["keep"] == 2 and t["checkpoint"]["min_seconds"] == 2.5
     # The settings build a real optimiser and schedule in the engine.
     from engine.optim import from_spec, schedule_from_spec
 
@@ -56,6 +58,7 @@ def test_valid_settings_are_saved_into_the_project(panel, cat_project):
         ("batch_size", "0", "at least 1"),
         ("workers", str((os.cpu_count() or 1) + 1), f"this computer has {os.cpu_count() or 1} cores"),
         ("epochs", "2.5", "whole number"),
+        ("ckpt_floor", "-1", "at least 0"),
     ],
 )
 def test_invalid_values_are_refused_at_the_field(panel, cat_project, field, text, words):
