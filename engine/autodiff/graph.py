@@ -235,7 +235,7 @@ def _tensor_backward(self, grad=None, retain_graph: bool = False, create_graph: 
                 f"backward() on a non-scalar tensor of shape {self.shape} needs an explicit gradient "
                 "of the same shape (or reduce it to a scalar first, e.g. with .sum())"
             )
-        grad = Tensor(self.xp.ones_like(self.data))
+        grad = Tensor(self.xp.ones(self.data.shape, dtype=self.data.dtype))  # C-level, unlike ones_like
     else:
         grad = as_tensor(grad, like=self)
         if grad.shape != self.shape:

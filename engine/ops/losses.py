@@ -186,7 +186,12 @@ def _check_class_indices(op, t, n, c, logits_shape):
     if not n:
         return
     if isinstance(t, np.ndarray):
-        bad = int(t.min()) < 0 or int(t.max()) >= c
+        if t.dtype.kind == "i" and t.dtype.isnative:
+            # One pass instead of min and max: read as unsigned, a negative index is larger than any
+            # class count.
+            bad = int(t.view(np.dtype(f"u{t.dtype.itemsize}")).max()) >= c
+        else:
+            bad = int(t.min()) < 0 or int(t.max()) >= c
     else:
         bad = bool(((t < 0) | (t >= c)).any())
     if bad:

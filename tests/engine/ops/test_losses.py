@@ -167,3 +167,14 @@ def test_cross_entropy_checks_labels_wherever_they_live(backend):
         with pytest.raises(ValueError, match=r"class index out of range.*\[0, 5\]"):
             ops.softmax_cross_entropy(x, labels)
     assert np.isfinite(ops.softmax_cross_entropy(x, backend.from_host(np.array([0, 3, 1]))).item())
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.int16, np.int32, np.int64, np.uint8, ">i4"])
+def test_cross_entropy_label_check_for_every_integer_dtype(dtype):
+    # host labels are checked in one pass (read as unsigned, a negative index is large): the edges
+    x = engine.tensor(np.zeros((3, 4), np.float32))
+    assert np.isfinite(ops.softmax_cross_entropy(x, np.array([0, 3, 1], dtype)).item())
+    bad = [[0, 4, 1]] if np.dtype(dtype).kind == "u" else [[0, 4, 1], [0, -1, 1], [-128, 0, 1]]
+    for labels in bad:
+        with pytest.raises(ValueError, match="class index out of range"):
+            ops.softmax_cross_entropy(x, np.array(labels, dtype))
