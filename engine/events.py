@@ -224,6 +224,9 @@ class EventBus:
     def __init__(self):
         self._lock = threading.Lock()
         self._listeners: dict[int, tuple[Listener, tuple[type, ...] | None]] = {}
+        # What emit reads: a tuple replaced whole under the lock on every change, so emitting (every
+        # iteration) takes no lock and copies nothing.
+        self._current: tuple[tuple[Listener, tuple[type, ...] | None], ...] = ()
         self._ids = itertools.count(1)
 
     def subscribe(self, listener: Listener, kinds: type | tuple[type, ...] | None = None) -> int:
@@ -233,18 +236,18 @@ class EventBus:
         with self._lock:
             token = next(self._ids)
             self._listeners[token] = (listener, kinds)
+            self._current = tuple(self._listeners.values())
         return token
 
     def unsubscribe(self, token: int) -> None:
         """Stop calling the listener registered under ``token`` (unknown tokens are ignored)."""
         with self._lock:
             self._listeners.pop(token, None)
+            self._current = tuple(self._listeners.values())
 
     def emit(self, event: Event) -> None:
         """Deliver ``event`` to the listeners interested in it."""
-        with self._lock:
-            listeners = list(self._listeners.values())
-        for listener, kinds in listeners:
+        for listener, kinds in self._current:
             if kinds is not None and not isinstance(event, kinds):
                 continue
             try:

@@ -4,7 +4,7 @@ with a live time) gated by criteria (thresholds, new extremes, repetitions, and/
 Built-ins report through the events of :mod:`engine.events`.
 """
 
-from .base import FunctionHook, Hook, HookList
+from .base import FunctionHook, Hook, HookList, PacedHook
 from .control import EarlyStopping, LearningRateScheduler
 from .criteria import Always, And, Criterion, NewExtremum, Not, Or, Repeated, Threshold, Toggle
 from .guards import DivergedError, NaNGuard, NonFiniteError, ValueModifier
@@ -22,6 +22,7 @@ __all__ = [
     "Hook",
     "HookList",
     "FunctionHook",
+    "PacedHook",
     "TimeStep",
     "EVENTS",
     "every",

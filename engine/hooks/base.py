@@ -8,10 +8,12 @@ names of the values it reads. Subclasses implement :meth:`Hook.run`.
 
 from __future__ import annotations
 
+import time
+
 from .criteria import Criterion
 from .timestep import TimeStep
 
-__all__ = ["Hook", "HookList", "FunctionHook"]
+__all__ = ["Hook", "HookList", "FunctionHook", "PacedHook"]
 
 
 class Hook:
@@ -36,12 +38,22 @@ class Hook:
         Times the hook has run (``live_time`` counts these).
     reads : tuple of str
         Values (metric names, registry identifiers) the hook reads, besides its criterion's.
+    also_hears : tuple of str or None
+        Events besides its time step's on which :class:`HookList` calls :meth:`maybe_run` (a plain hook
+        is due on no other); None: every event. A subclass that overrides :meth:`maybe_run` hears
+        every event unless it sets this.
     """
 
     default_timestep = TimeStep(1, "iteration")
     priority = 0
     placement = "global"
     reads: tuple[str, ...] = ()
+    also_hears: tuple[str, ...] | None = ()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "maybe_run" in cls.__dict__ and "also_hears" not in cls.__dict__:
+            cls.also_hears = None  # its own maybe_run may act on any event (see LayerHealth)
 
     def __init__(
         self,
@@ -166,6 +178,59 @@ class FunctionHook(Hook):
         self.function(trainer)
 
 
+class PacedHook(Hook):
+    """A hook whose consumers show only its newest report (the monitor's histograms, the resource
+    readout), run at most once per ``min_interval_s`` seconds of wall time.
+
+    A due run less than ``min_interval_s`` after the last run is held back; the newest one held back
+    is made when the run pauses or ends (the ``pause`` and ``stop`` events), so what is shown last is
+    the run's latest state. With ``min_interval_s`` None (the default) every due run is made. Which
+    runs are made then depends on timing: a paced hook must not feed what the run records or decides
+    (metric history, checkpoints, early stopping), only what it shows.
+    """
+
+    #: Events on which a held-back run is made.
+    flush_events = also_hears = ("pause", "stop")
+
+    def __init__(self, timestep: TimeStep | None = None, min_interval_s: float | None = None, **kwargs):
+        super().__init__(timestep, **kwargs)
+        self.min_interval_s = interval_seconds(min_interval_s)
+        self._last_run_at: float | None = None  # time.monotonic() of the last run
+        self._held = False  # a due run was held back since the last run
+
+    def maybe_run(self, event: str, trainer) -> bool:
+        if self._held and event in self.flush_events:
+            self._held = False
+            if self.criterion is not None and not self.criterion(trainer):
+                return False
+            self.runs += 1
+            self._last_run_at = time.monotonic()
+            self.run(trainer)
+            return True
+        if (
+            self.min_interval_s
+            and self._last_run_at is not None
+            and time.monotonic() - self._last_run_at < self.min_interval_s
+            and not self.retired
+            and self.timestep.due(event, trainer.iteration, trainer.epoch)
+        ):
+            self._held = True
+            return False
+        ran = super().maybe_run(event, trainer)
+        if ran:
+            self._last_run_at, self._held = time.monotonic(), False
+        return ran
+
+
+def interval_seconds(value) -> float | None:
+    """A ``min_interval_s`` argument checked: seconds >= 0, or None."""
+    if value is not None and not float(value) >= 0:
+        raise ValueError(
+            f"Invalid value for `min_interval_s`. Expected seconds >= 0 or None. Received: {value!r}"
+        )
+    return None if value is None else float(value)
+
+
 class HookList:
     """Hooks in firing order: by priority (higher first), then in the order they were added.
 
@@ -202,15 +267,23 @@ class HookList:
         return [h for h in self._hooks if h.placement == placement]
 
     def fire(self, event: str, trainer, placement: str = "global") -> None:
-        """Run every hook of ``placement`` that is due on ``event``, in priority order."""
+        """Run every hook of ``placement`` that is due on ``event``, in priority order.
+
+        A hook that does not hear ``event`` (its time step's event, or :attr:`Hook.also_hears`) is not
+        called: most hooks are not due on most events, and the calls were most of the cost of firing.
+        """
         for hook in tuple(self._hooks):  # a hook may add hooks (or the GUI thread may): iterate a snapshot
-            if hook.placement == placement:
+            if hook.placement == placement and (
+                hook.timestep.event == event or (extra := hook.also_hears) is None or event in extra
+            ):
                 hook.maybe_run(event, trainer)
 
     def fire_each(self, event: str, views) -> None:
         """Run every local hook due on ``event`` on each worker view (see :meth:`Hook.maybe_run_each`)."""
         for hook in tuple(self._hooks):
-            if hook.placement == "local":
+            if hook.placement == "local" and (
+                hook.timestep.event == event or (extra := hook.also_hears) is None or event in extra
+            ):
                 hook.maybe_run_each(event, views)
 
     def state_dict(self) -> dict:

@@ -68,11 +68,11 @@ class NaNGuard(Hook):
 
     def run(self, view):
         loss = float(view.last.loss)
-        xp = get_array_module(view.last.loss)
         if math.isfinite(loss):
-            self._check_gradients(view, xp, loss)
+            self._check_gradients(view, loss)
             self._watch(loss, view)
             return
+        xp = get_array_module(view.last.loss)
         where = f"the loss became {loss} at iteration {view.iteration}"
         batch = getattr(view, "batch", None)
         inputs = None if batch is None else np.asarray(batch.get("inputs"))
@@ -98,14 +98,21 @@ class NaNGuard(Hook):
             "loss",
         )
 
-    def _check_gradients(self, view, xp, loss: float) -> None:
+    def _check_gradients(self, view, loss: float) -> None:
         # A NaN or infinity anywhere makes a total non-finite; only then the exact per-element test
         # below (a huge finite gradient can overflow a total too).
         grads = [(k, p.grad.data) for k, p in view.parameters.items() if p.grad is not None]
+        if not grads:
+            return
+        xp = np if type(grads[0][1]) is np.ndarray else get_array_module(grads[0][1])
         if xp is np:
-            # g . g through BLAS: 0.034 ms for W1's gradients against 0.054 for isfinite(g).all()
-            # (which writes a mask) and 0.16 for float64 sums (which convert every element)
-            total = sum(float(np.dot(f, f)) for f in (g.ravel() for _, g in grads))
+            # g . g through BLAS reads each gradient once, at memory speed: 0.028 ms for W1's 2.1 MB
+            # against 0.039 for isfinite(g).all() (which writes a mask), 0.046 for min and max and 0.076
+            # for float32 sums (numpy's pairwise sum is slower than BLAS's dot)
+            total = 0.0
+            for _, g in grads:
+                flat = g.ravel()
+                total += float(np.dot(flat, flat))
         else:
             total = float(sum(g.sum(dtype=xp.float64) for _, g in grads))  # one host sync for all
         if math.isfinite(total):

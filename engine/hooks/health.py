@@ -9,12 +9,15 @@ figures to the registry (``health.<layer>.<figure>``) and logs each new finding 
 
 from __future__ import annotations
 
+import math
+import time
+
 import numpy as np
 
 from ..autodiff.mode import no_grad
 from ..autodiff.tensor import Tensor
 from ..events import HealthFinding, LayerHealthReport, LogMessage
-from .base import Hook
+from .base import Hook, interval_seconds
 from .health_rules import SEVERITIES, Thresholds, judge
 from .timestep import TimeStep
 
@@ -41,6 +44,26 @@ def _finite(xp, array) -> bool:
     return bool(xp.isfinite(array).all())
 
 
+def _mean_std(xp, data) -> tuple[float, float] | None:
+    """Mean and standard deviation of ``data`` accumulated in float64, or None when a value is not
+    finite. Float32 outputs are centred in their own dtype, with no float64 copy: ~5x faster than
+    ``data.astype(float64)`` then ``mean()`` and ``std()`` (a W2 probe's first layer: 4.7 -> 0.8 ms)."""
+    flat = data.reshape(-1)
+    n = flat.size
+    total = float(xp.sum(flat, dtype=xp.float64))  # non-finite when a value is (or a float64 overflows)
+    if not math.isfinite(total) or flat.dtype.kind != "f":
+        if not _finite(xp, data):
+            return None
+        as64 = data.astype(xp.float64)
+        return float(as64.mean()), float(as64.std())
+    mean = total / n
+    centre = flat.dtype.type(mean)  # mean rounded to the data's dtype: E[(x-c)^2] - (mean-c)^2 is exact
+    deviations = flat - centre
+    xp.multiply(deviations, deviations, out=deviations)
+    variance = float(xp.sum(deviations, dtype=xp.float64)) / n - (mean - float(centre)) ** 2
+    return mean, math.sqrt(max(variance, 0.0))
+
+
 class LayerHealth(Hook):
     """Measure and judge every layer's health every ``interval`` iterations.
 
@@ -60,6 +83,12 @@ class LayerHealth(Hook):
     log : bool
         Also say each new finding once as a warning :class:`~engine.events.LogMessage` (what
         ``sigma train --health`` prints); the report event is emitted either way.
+    min_interval_s : float, optional
+        Seconds (wall time) a measurement waits for after the last one: a due measurement that comes
+        sooner is left out (with an iteration time step this is decided one iteration ahead, when
+        the weights would be copied). The studio sets it: its overlay follows the newest report. Which
+        iterations are measured then depends on timing; the measurement when the run ends is always
+        made.
 
     Attributes
     ----------
@@ -72,9 +101,19 @@ class LayerHealth(Hook):
     priority = -10  # after the reporters: its figures are about the step they just reported
 
     def __init__(
-        self, timestep=None, probe=None, probe_size: int = 64, thresholds=None, log: bool = True, **kwargs
+        self,
+        timestep=None,
+        probe=None,
+        probe_size: int = 64,
+        thresholds=None,
+        log: bool = True,
+        min_interval_s: float | None = None,
+        **kwargs,
     ):
         super().__init__(timestep, **kwargs)
+        self.min_interval_s = interval_seconds(min_interval_s)
+        self._measured_at: float | None = None  # time.monotonic() of the last measurement
+        self._skip_next = False  # the next due iteration comes too soon after the last measurement
         if int(probe_size) < 1:
             raise ValueError(
                 f"Invalid value for `probe_size`. Expected an integer >= 1. Received: {probe_size!r}"
@@ -97,16 +136,31 @@ class LayerHealth(Hook):
             # NaN guard stops before the optimiser spreads the NaN, so the culprit layer is named).
             self.run(trainer)
             return True
-        ran = super().maybe_run(event, trainer)
         step = self.timestep
+        if event == step.event and (self._skip_next if step.event == "iteration" else self._too_soon()):
+            self._skip_next = False
+            if step.due(event, trainer.iteration, trainer.epoch):
+                return False  # left out: the last measurement is too recent (min_interval_s)
+        ran = super().maybe_run(event, trainer)
         if (
             event in ("start", "iteration")
             and step.event == "iteration"
             and not self.retired
             and step.due("iteration", trainer.iteration + 1, trainer.epoch)
         ):
-            self._remember_weights(trainer)  # the next iteration is measured: keep its starting point
+            # The next iteration is due: decided now whether it is measured, so that it is measured
+            # from a copy of the weights it starts from.
+            self._skip_next = self._too_soon()
+            if not self._skip_next:
+                self._remember_weights(trainer)
         return ran
+
+    def _too_soon(self) -> bool:
+        return bool(
+            self.min_interval_s
+            and self._measured_at is not None
+            and time.monotonic() - self._measured_at < self.min_interval_s
+        )
 
     def _remember_weights(self, trainer) -> None:
         xp = trainer.backend.xp
@@ -119,6 +173,7 @@ class LayerHealth(Hook):
         self._before_iteration = trainer.iteration
 
     def run(self, trainer) -> None:
+        self._measured_at = time.monotonic()
         report = self.measure(trainer)
         self.last = report
         for name, figures in report.layers.items():
@@ -155,12 +210,15 @@ class LayerHealth(Hook):
             w2 = g2 = d2 = 0.0
             have_grad, finite_w, finite_g = False, True, True
             for pname, p in params.items():
-                finite_w = finite_w and _finite(xp, p.data)
-                w2 += _sum_squares(xp, p.data)
+                # a finite sum of squares means every value is finite; else the exact test says
+                ss = _sum_squares(xp, p.data)
+                finite_w = finite_w and (math.isfinite(ss) or _finite(xp, p.data))
+                w2 += ss
                 if p.grad is not None:
                     have_grad = True
-                    finite_g = finite_g and _finite(xp, p.grad.data)
-                    g2 += _sum_squares(xp, p.grad.data)
+                    ss = _sum_squares(xp, p.grad.data)
+                    finite_g = finite_g and (math.isfinite(ss) or _finite(xp, p.grad.data))
+                    g2 += ss
                 before = self._before.get(f"{name}.{pname}")
                 if fresh and before is not None and before.shape == p.data.shape:
                     d2 += _sum_squares(xp, p.data - before)
@@ -238,15 +296,13 @@ class LayerHealth(Hook):
                 if name not in layers or not isinstance(out, Tensor):
                     continue
                 data = out.data
-                finite = _finite(xp, data)
-                if not finite:
+                stats = _mean_std(xp, data)
+                if stats is None:  # a non-finite output: the first layer whose inputs were finite is named
                     if all(_finite(xp, s.data) for s in sources if isinstance(s, Tensor)):
                         bad.append(name)
                     continue
                 f = figures[name]
-                as64 = data.astype(xp.float64) if data.dtype != xp.float64 else data
-                f["act_mean"] = float(as64.mean())
-                f["act_std"] = float(as64.std())
+                f["act_mean"], f["act_std"] = stats
                 activation = getattr(layer, "activation", None)
                 if activation in _RELU and data.ndim >= 2:
                     axis = data.ndim - 1 if layer.type_name in _UNITS_LAST else 1

@@ -5,20 +5,27 @@ from __future__ import annotations
 import numpy as np
 
 from ..events import ParameterHistograms
-from .base import Hook
+from .base import PacedHook
 from .timestep import TimeStep
 
 __all__ = ["HistogramReporter"]
 
 
-class HistogramReporter(Hook):
+class HistogramReporter(PacedHook):
     """Emit :class:`~engine.events.ParameterHistograms` with ``bins``-bin histograms (counts, edges) of
-    every parameter and of its last gradient. Host copies are made only when the hook is due."""
+    every parameter and of its last gradient. Host copies are made only when the hook runs.
+
+    The studio shows only the newest histograms (and a run folder keeps only those): with
+    ``min_interval_s`` a due run closer than that to the last one is held back, and the newest held
+    back is made when the run pauses or ends (see :class:`~engine.hooks.base.PacedHook`).
+    """
 
     default_timestep = TimeStep(1, "epoch")
 
-    def __init__(self, timestep: TimeStep | None = None, bins: int = 30, **kwargs):
-        super().__init__(timestep, **kwargs)
+    def __init__(
+        self, timestep: TimeStep | None = None, bins: int = 30, min_interval_s: float | None = None, **kwargs
+    ):
+        super().__init__(timestep, min_interval_s, **kwargs)
         if int(bins) < 2:
             raise ValueError(f"Invalid value for `bins`. Expected an integer >= 2. Received: {bins!r}")
         self.bins = int(bins)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..events import SamplePredictions
-from .base import Hook
+from .base import PacedHook
 from .timestep import TimeStep
 
 __all__ = ["SamplePredictionStreamer", "psnr_db"]
@@ -16,7 +16,7 @@ _PSNR_CEILING = 100.0
 _KINDS = ("classification", "image", "regression")
 
 
-class SamplePredictionStreamer(Hook):
+class SamplePredictionStreamer(PacedHook):
     """Emit :class:`~engine.events.SamplePredictions` for a fixed set of inputs (host copies).
 
     Parameters
@@ -31,6 +31,11 @@ class SamplePredictionStreamer(Hook):
     image_shape : tuple, optional
         For ``"image"``, e.g. ``(H, W, 3)``; predictions are clipped to [0, 1].
     classes : sequence of str, optional
+
+    min_interval_s : float, optional
+        A due run closer than that to the last one is held back (the newest held back is made when the
+        run pauses or ends; see :class:`~engine.hooks.base.PacedHook`). Not for an image on an epoch
+        time step, whose PSNR joins every epoch's record.
 
     Notes
     -----
@@ -48,13 +53,19 @@ class SamplePredictionStreamer(Hook):
         image_shape=None,
         classes=None,
         timestep: TimeStep | None = None,
+        min_interval_s: float | None = None,
         **kwargs,
     ):
-        super().__init__(timestep, **kwargs)
+        super().__init__(timestep, min_interval_s, **kwargs)
         if kind not in _KINDS:
             raise ValueError(f"Invalid value for `kind`. Expected one of {_KINDS}. Received: {kind!r}")
         if kind == "image" and image_shape is None:
             raise ValueError("SamplePredictionStreamer(kind='image') needs `image_shape`, e.g. (64, 64, 3)")
+        if kind == "image" and self.timestep.event == "epoch" and self.min_interval_s:
+            raise ValueError(
+                "SamplePredictionStreamer(kind='image') on an epoch time step adds the PSNR to every "
+                "epoch's record: it takes no `min_interval_s`"
+            )
         self.inputs = np.array(inputs, dtype=np.float32, copy=True)
         self.targets = None if targets is None else np.array(targets, copy=True)
         self.kind, self.classes = kind, None if classes is None else tuple(str(c) for c in classes)

@@ -4,7 +4,8 @@ It listens to the trainer's events (every value reported: iteration and epoch me
 checkpoints, errors, samples, confusion matrices, health, log lines) and queues them in memory: metric
 points for :mod:`engine.runs.series`, everything else for the events log (:mod:`engine.runs.eventlog`).
 They reach the disk once a second from a writer thread of the recorder's own (the training thread only
-queues them), at every run state change, and at the end of the run. So the studio, ``sigma train`` and
+queues them: an iteration's metrics as the event itself, made into series points by whoever commits),
+at every run state change, and at the end of the run. So the studio, ``sigma train`` and
 ``sigma sweep`` record the same way, and what a run folder holds is exactly what the live charts were
 sent.
 
@@ -15,6 +16,7 @@ tells a paused run from a lost one (:func:`engine.runs.live.live_state`).
 
 from __future__ import annotations
 
+import collections
 import threading
 import time
 from pathlib import Path
@@ -70,6 +72,8 @@ class RunRecorder(Hook):
         self.writer = SeriesWriter(self.folder / "series")
         self.log = EventLogWriter(self.folder / "events")
         self._lock = threading.Lock()
+        # IterationMetrics not yet made into series points (deque appends and pops are thread-safe)
+        self._rows: collections.deque = collections.deque()
         self._commit_lock = threading.Lock()  # the training thread and the heartbeat commit in turn
         self._heartbeat: threading.Thread | None = None
         self._alive = threading.Event()
@@ -104,11 +108,10 @@ class RunRecorder(Hook):
     # ------------------------------------------------------------------ events (any thread)
     def _on_event(self, event) -> None:
         if isinstance(event, IterationMetrics):
-            names = _ITERATION
-            self.writer.append_row(
-                event.iteration, [(names.get(k) or _series_name(k), v) for k, v in event.metrics.items()]
-            )
-            # Plain assignments (atomic under the GIL): the counters are read at commit time.
+            # Every iteration: queued as it is (the commit makes the points), then the counters, by
+            # plain assignments (atomic under the GIL), read at commit time: a status names no
+            # iteration whose event is not queued.
+            self._rows.append(event)
             self._status["epoch"], self._status["iteration"] = event.epoch, event.iteration
             return
         status = self._status
@@ -183,10 +186,20 @@ class RunRecorder(Hook):
                 # Taken before the points are written: the status never names an iteration whose
                 # points a reader cannot find yet.
                 status = dict(self._status)
+            self._points()
             self.writer.commit()
             self.log.commit(status["iteration"], status["epoch"], final=final)
             status["updated"] = time.time()
             write_json_atomic(self.folder / "status.json", status, compact=True)
+
+    def _points(self) -> None:
+        """Queue the series points of the iteration metrics received so far (at commit)."""
+        rows, names, append_row = self._rows, _ITERATION, self.writer.append_row
+        while rows:
+            event = rows.popleft()
+            append_row(
+                event.iteration, [(names.get(k) or _series_name(k), v) for k, v in event.metrics.items()]
+            )
 
     def acknowledge(self, fields: dict) -> None:
         """Record a control command's outcome (``{"id", "command", "outcome", "message"}``) in the

@@ -188,3 +188,28 @@ def test_two_thread_workers_give_the_same_figures(digits):
     for layer, values in figures[0].items():
         for name, value in values.items():
             assert figures[1][layer][name] == pytest.approx(value, rel=1e-4, abs=1e-7), (layer, name)
+
+
+def test_activation_mean_and_std_match_float64_numpy_and_say_non_finite():
+    from engine.hooks.health import _mean_std
+
+    rng = np.random.default_rng(7)
+    cases = [
+        np.maximum(rng.standard_normal((64, 16, 28, 28)), 0).astype(np.float32),
+        (1000.0 + 1e-3 * rng.standard_normal((64, 300))).astype(np.float32),  # mean far above the spread
+        rng.standard_normal((5, 7)),  # float64
+        rng.integers(-5, 5, (40, 3)),  # integers take the float64 copy
+        np.full((3, 4), 2.5, np.float32),  # no spread at all
+    ]
+    for data in cases:
+        mean, std = _mean_std(np, data)
+        as64 = data.astype(np.float64)
+        assert mean == pytest.approx(as64.mean(), rel=1e-12)
+        assert std == pytest.approx(as64.std(), rel=1e-6, abs=1e-12)
+    for bad in (np.nan, np.inf, -np.inf):
+        data = np.ones((8, 8), np.float32)
+        data[3, 5] = bad
+        assert _mean_std(np, data) is None
+    huge = np.full(4, 1e308)  # float64 values whose total overflows are finite: not taken for NaN
+    with np.errstate(over="ignore"):
+        assert _mean_std(np, huge) is not None
