@@ -57,6 +57,7 @@ class CheckpointSaver(Hook):
 
     default_timestep = TimeStep(1, "epoch")
     priority = -100  # after the hooks that add values to the epoch record
+    also_hears = ("start", "pause", "stop")  # the floor's clock, a skipped save, the final file
 
     def __init__(
         self,

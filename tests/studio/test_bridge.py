@@ -87,6 +87,26 @@ def test_pause_step_resume_stop(qtbot, build_run, cat_project, leave_core):
     bridge.shutdown(5000)
 
 
+def test_stopping_a_run_writes_its_last_state_as_last_h5(qtbot, bridge, cat_project, tmp_path):
+    from engine import checkpoint
+
+    # A save floor that skips every epoch's save (an hour): the stop writes the newest state all the
+    # same, once, and the studio hears of it.
+    policy = {"every_epochs": 1, "directory": str(tmp_path), "min_seconds": 3600}
+    cat_project.training["checkpoint"] = {**cat_project.training.checkpoint, **policy}
+    saved = []
+    bridge.sigCheckpointSaved.connect(saved.extend)
+    bridge.start(cat_project)
+    _wait_state(qtbot, bridge, "running")
+    qtbot.waitUntil(lambda: _iteration(bridge) > 20, timeout=20000)
+    with qtbot.waitSignal(bridge.sigRunFinished, timeout=20000):
+        bridge.stop()
+    qtbot.waitUntil(lambda: bool(saved), timeout=5000)
+    assert [(e.reason, os.path.basename(e.path)) for e in saved] == [("final", "last.h5")]
+    assert checkpoint.info(tmp_path / "last.h5")["iteration"] == bridge.trainer.iteration
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["last.h5"]
+
+
 def test_learning_rate_edit_reaches_the_optimiser_at_the_next_iteration(qtbot, bridge, cat_project):
     reports = []
     bridge.sigIterationMetrics.connect(reports.extend)
