@@ -11,7 +11,7 @@ The network is written the Sigma way (``Input(...) + Dense(...) + ...``), handed
   dataset of :data:`EPOCH_BATCHES` batches: the loop, batch gathering with prefetch, the tallies.
 - ``studio`` (:func:`build_studio`): ``Trainer.fit`` of the run that :func:`engine.run.build_run` makes
   from a project (the hooks the studio and ``sigma train`` install: per-iteration metric reports, NaN
-  guard, resource use, per-epoch histograms, sample predictions, runtime log), on the same data read
+  guard, resource use, histograms, sample predictions, layer health, runtime log), on the same data read
   back from an ``.npz`` file as a user's would be. This is the figure a user sees.
 
 A ``fit``/``studio`` step is the next :data:`FIT_CALL_ITERATIONS` iterations of one long ``fit`` that
