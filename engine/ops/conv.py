@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from ..autodiff.errors import ShapeError
 from ..autodiff.function import Function
 from ..autodiff.mode import is_grad_enabled
-from ..autodiff.tensor import Tensor, as_tensor
+from ..autodiff.tensor import Tensor, as_tensor, wrap
 from . import conv_lowered as lowered
 from .reductions import sum as sum_
 from .shape import reshape
@@ -59,8 +59,30 @@ def _pair(value, name, op):
     return value
 
 
+#: Geometries already made, by their arguments and the arguments' types (so that an argument of a type
+#: the checks below reject, equal to one they accept, still reaches the checks). ConvGeometry is frozen.
+_GEOMETRIES: dict = {}
+_GEOMETRIES_MAX = 512  # emptied when full: a network has a few window ops, each seeing few input sizes
+
+
 def make_geometry(op, x_hw, kernel_hw, stride=1, padding=0, dilation=1, groups=1) -> ConvGeometry:
-    """Normalise window arguments (ints, pairs, ``"same"``/``"valid"`` padding) into a ConvGeometry."""
+    """Normalise window arguments (ints, pairs, ``"same"``/``"valid"`` padding) into a ConvGeometry.
+
+    Made once per distinct arguments (every training step asks again, ~4 times for a small CNN)."""
+    key = (op, x_hw, kernel_hw, stride, padding, dilation, groups)
+    try:
+        geom = _GEOMETRIES.get((key, type(stride), type(padding), type(dilation), type(groups)))
+    except TypeError:  # an unhashable argument (a list): no cache
+        return _make_geometry(op, x_hw, kernel_hw, stride, padding, dilation, groups)
+    if geom is None:
+        geom = _make_geometry(op, x_hw, kernel_hw, stride, padding, dilation, groups)
+        if len(_GEOMETRIES) >= _GEOMETRIES_MAX:
+            _GEOMETRIES.clear()
+        _GEOMETRIES[key, type(stride), type(padding), type(dilation), type(groups)] = geom
+    return geom
+
+
+def _make_geometry(op, x_hw, kernel_hw, stride, padding, dilation, groups) -> ConvGeometry:
     kh, kw = kernel_hw
     sh, sw = _pair(stride, "stride", op)
     dh, dw = _pair(dilation, "dilation", op)
@@ -264,10 +286,20 @@ class Conv2d(Function):
         gy_rows = None
         if x.requires_grad and w.requires_grad and lowered.applies(self.geom, x.shape[1]):
             gy_rows = lowered.rows_of(gy.xp, gy.data)
-        gx = Conv2dGradInput(self.geom, x.shape, gy_rows)(gy, w) if x.requires_grad else None
-        gw = None
-        if w.requires_grad:
-            gw = Conv2dGradWeight(self.geom, w.shape, self.cols, gy_rows)(x, gy)
+        if not is_grad_enabled():
+            # No graph of this backward is wanted: the same kernels on raw arrays, without the two
+            # Functions (and their bookkeeping) that make the backward differentiable.
+            xp = gy.xp
+            gx = gw = None
+            if x.requires_grad:
+                gx = wrap(_conv_grad_input(xp, gy.data, w.data, self.geom, x.shape, gy_rows))
+            if w.requires_grad:
+                gw = wrap(_conv_grad_weight(xp, x.data, gy.data, self.geom, w.shape, self.cols, gy_rows))
+        else:
+            gx = Conv2dGradInput(self.geom, x.shape, gy_rows)(gy, w) if x.requires_grad else None
+            gw = None
+            if w.requires_grad:
+                gw = Conv2dGradWeight(self.geom, w.shape, self.cols, gy_rows)(x, gy)
         grads = [gx, gw]
         if len(self.inputs) == 3:
             grads.append(_bias_grad(gy, gy_rows) if self.inputs[2].requires_grad else None)

@@ -18,10 +18,10 @@ from __future__ import annotations
 from ..autodiff.errors import ShapeError
 from ..autodiff.function import Function
 from ..autodiff.mode import is_grad_enabled
-from ..autodiff.tensor import Tensor, as_tensor
+from ..autodiff.tensor import Tensor, as_tensor, wrap
 from ..backend import get_array_module
 from ..parallel import split
-from .conv import _padded, _pair, make_geometry
+from .conv import _GEOMETRIES_MAX, _padded, _pair, make_geometry
 from .reductions import mean as mean_
 
 __all__ = ["max_pool2d", "relu_max_pool2d", "avg_pool2d", "global_avg_pool2d"]
@@ -143,7 +143,8 @@ def _pair_scatter(xp, g, sel, x_shape, like=None):
     # g in the masks' memory order too: a gradient arriving in the other layout (channels-last from a
     # lowered convolution's input gradient, NCHW from a flatten's) makes every pass below stride across
     # it, ~3x slower than one copy of these quarter-size values plus passes over like-ordered arrays.
-    if _memory_order(g) != _memory_order(first_row):
+    both_c = g.flags.c_contiguous and first_row.flags.c_contiguous  # same order, known without sorting
+    if not both_c and _memory_order(g) != _memory_order(first_row):
         g = _in_layout_of(xp, g, first_row)
 
     # Multiplying by a boolean mask is far cheaper than where/copyto; the other half of each pair
@@ -212,6 +213,8 @@ class MaxPool2d(Function):
 
     def backward(self, g):
         x = self.inputs[0]
+        if not is_grad_enabled():  # no graph of this backward wanted: the scatter without its Function
+            return (wrap(_max_pool_grad(g.xp, g.data, self._selection(), self.geom, x.shape, x.data)),)
         return (MaxPool2dGrad(self.geom, self._selection(), x.shape, like=x.data)(g),)
 
     def release(self):
@@ -240,10 +243,19 @@ class ReluMaxPool2d(MaxPool2d):
         else:
             # No graph wanted: multiply by the boolean mask directly, into y's memory order (the
             # pooling masks'), which the scatter then reads without a layout change.
-            out = g.xp.empty_like(y, dtype=g.dtype)
-            g = Tensor(g.xp.multiply(g.data, mask, out=out))
+            xp = g.xp
+            g = xp.multiply(g.data, mask, out=xp.empty_like(y, dtype=g.dtype))
+            x = self.inputs[0]  # and the scatter without its Function
+            return (wrap(_max_pool_grad(xp, g, self._selection(), self.geom, x.shape, x.data)),)
         x = self.inputs[0]
         return (MaxPool2dGrad(self.geom, self._selection(), x.shape, like=x.data)(g),)
+
+
+def _max_pool_grad(xp, g, argmax, geom, x_shape, like=None):
+    """Max pooling's input gradient (N, C, H, W): each window's ``g`` at its argmax (see MaxPool2dGrad)."""
+    if isinstance(argmax, _PairSelection):
+        return _pair_scatter(xp, g, argmax, x_shape, like)
+    return _scatter(xp, g, argmax, geom, tuple(x_shape))
 
 
 class MaxPool2dGrad(Function):
@@ -256,9 +268,7 @@ class MaxPool2dGrad(Function):
 
     def forward(self, xp, g):
         like, self._like = self._like, None  # used once; never kept alive by the graph
-        if isinstance(self.argmax, _PairSelection):
-            return _pair_scatter(xp, g, self.argmax, self.x_shape, like)
-        return _scatter(xp, g, self.argmax, self.geom, self.x_shape)
+        return _max_pool_grad(xp, g, self.argmax, self.geom, self.x_shape, like)
 
     def backward(self, h):
         return (MaxPool2dGather(self.geom, self.argmax)(h),)
@@ -319,9 +329,27 @@ class AvgPool2dGrad(Function):
         return (AvgPool2d(self.geom)(h),)
 
 
+#: Pooling geometries already made, keyed as :data:`engine.ops.conv._GEOMETRIES` (arguments and their types).
+_GEOMETRIES: dict = {}
+
+
 def _geometry(op, x, kernel_size, stride, padding):
     if x.ndim != 4:
         raise ShapeError(f"{op}: expected input (N, C, H, W), got shape {x.shape}")
+    key = (op, x.shape[2:], kernel_size, stride, padding, type(kernel_size), type(stride), type(padding))
+    try:
+        geom = _GEOMETRIES.get(key)
+    except TypeError:  # an unhashable argument (a list): no cache
+        return _make_geometry(op, x, kernel_size, stride, padding)
+    if geom is None:
+        geom = _make_geometry(op, x, kernel_size, stride, padding)
+        if len(_GEOMETRIES) >= _GEOMETRIES_MAX:
+            _GEOMETRIES.clear()
+        _GEOMETRIES[key] = geom
+    return geom
+
+
+def _make_geometry(op, x, kernel_size, stride, padding):
     kh, kw = _pair(kernel_size, "kernel_size", op)
     stride = (kh, kw) if stride is None else stride
     ph, pw = _pair(padding, "padding", op)
