@@ -20,6 +20,7 @@ layout) reads it channels-last without a transposing copy. The maths is the same
 from __future__ import annotations
 
 from ..parallel import split
+from . import compiled
 
 __all__ = ["applies", "columns", "forward", "grad_weight", "grad_input", "rows_of"]
 
@@ -94,6 +95,9 @@ def grad_input(xp, gy, w, geom, x_shape, gy_rows=None):
     if gy_rows is None:
         gy_rows = rows_of(xp, gy)
     taps = gy_rows @ w.transpose(2, 3, 0, 1).reshape(kh * kw, o, c)  # (kh*kw, N*Ho*Wo, C)
+    dx = compiled.col2im_nhwc(taps.reshape(kh, kw, n, ho, wo, c), (pt, pl), (geom.dh, geom.dw), (h, w_))
+    if dx is not None:  # the compiled kernel: each input position sums its taps in one pass
+        return dx.transpose(0, 3, 1, 2)
     dxpad = xp.zeros((n, h + pt + pb, w_ + pl + pr, c), dtype=gy.dtype)
     taps = taps.reshape(kh * kw, n, ho, wo, c)
 

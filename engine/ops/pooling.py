@@ -21,6 +21,7 @@ from ..autodiff.mode import is_grad_enabled
 from ..autodiff.tensor import Tensor, as_tensor, wrap
 from ..backend import get_array_module
 from ..parallel import split
+from . import compiled
 from .conv import _GEOMETRIES_MAX, _padded, _pair, make_geometry
 from .reductions import mean as mean_
 
@@ -168,19 +169,28 @@ def _pair_gather(xp, h, sel):
 
 
 class MaxPool2d(Function):
-    """Max over each window: 2x2/stride 2 in two pairwise stages, else kh*kw passes over strided views."""
+    """Max over each window: 2x2/stride 2 in two pairwise stages, else kh*kw passes over strided views.
+
+    With the compiled kernels on (:mod:`engine.ops.compiled`), 2x2/stride 2 pooling and its backward
+    are one pass each, and the winner masks are only made if a graph of the backward is wanted."""
 
     retain_outputs = True
+    relu = False  # ReluMaxPool2d: the compiled forward applies the ReLU in the same pass
 
     def __init__(self, geom):
         super().__init__()
         self.geom = geom
         self.argmax = self.colmax = None
+        self._compiled = False  # the forward ran the compiled kernel (no column maxima kept)
 
     def forward(self, xp, x):
         geom = self.geom
         ho, wo = geom.output_hw(*x.shape[2:])
         if _is_pair_pool(geom):
+            best = compiled.pair_pool(x, self.relu)
+            self._compiled = best is not None
+            if self._compiled:
+                return best
             best, self.colmax = _pair_forward(xp, x, ho, wo)
             return best
         xpad = _padded(xp, x, geom, -xp.inf)
@@ -205,14 +215,28 @@ class MaxPool2d(Function):
         return out
 
     def _selection(self):
+        if self._compiled and self.argmax is None and self.colmax is None:  # made on demand, see forward
+            x = self.inputs[0].data
+            self.colmax = _pair_forward(get_array_module(x), x, *self.geom.output_hw(*x.shape[2:]))[1]
         if self.colmax is not None:
             # Masks are made here, not in forward, so inference never pays for them.
             self.argmax = _pair_selection(self.inputs[0].data, self.colmax)
             self.colmax = None
         return self.argmax
 
+    def _compiled_backward(self, g, y=None):
+        """The compiled scatter of ``g`` (masked by ``y > 0`` when given), or None where it cannot run
+        (no compiled forward, a graph of the backward wanted, or arrays the kernel does not take)."""
+        if not self._compiled or is_grad_enabled():
+            return None
+        out = compiled.pair_scatter(g.data, self.inputs[0].data, y)
+        return None if out is None else (Tensor(out),)
+
     def backward(self, g):
         x = self.inputs[0]
+        done = self._compiled_backward(g)
+        if done is not None:
+            return done
         if not is_grad_enabled():  # no graph of this backward wanted: the scatter without its Function
             return (wrap(_max_pool_grad(g.xp, g.data, self._selection(), self.geom, x.shape, x.data)),)
         return (MaxPool2dGrad(self.geom, self._selection(), x.shape, like=x.data)(g),)
@@ -231,12 +255,17 @@ class ReluMaxPool2d(MaxPool2d):
     ops, so double backward works as for max pooling.
     """
 
+    relu = True
+
     def forward(self, xp, x):
-        best = super().forward(xp, x)  # a fresh array: ReLU in place
-        return xp.maximum(best, 0, out=best)
+        best = super().forward(xp, x)  # a fresh array: ReLU in place (the compiled kernel applied it)
+        return best if self._compiled else xp.maximum(best, 0, out=best)
 
     def backward(self, g):
         y = self._output_data[0] if self._output_data is not None else self.output().data
+        done = self._compiled_backward(g, y)
+        if done is not None:
+            return done
         mask = y > 0
         if is_grad_enabled():
             g = g * Tensor(mask.astype(g.dtype, copy=False))
