@@ -23,14 +23,15 @@ def _seconds(text: str) -> float:
 
 
 def _close(a: float, b: float, tolerance: float = 0.10) -> bool:
-    return abs(a - b) <= tolerance * max(a, b)
+    # Times are shown in whole seconds, read at slightly different moments: allow one second too.
+    return abs(a - b) <= max(tolerance * max(a, b), 1.0)
 
 
 def test_eta_and_throughput_agree_the_log_records_the_run_and_a_new_project_clears_the_monitor(
     qtbot, build_run
 ):
     project = digits_project()
-    project.training.update(epochs=400, batch_size=32)  # long enough to compare; stopped below
+    project.training.update(epochs=4000, batch_size=32)  # long enough to compare; stopped below
     w = MainWindow(project=project, build_run=build_run, restore_layout=False)
     qtbot.addWidget(w)
     w.show()
