@@ -8,10 +8,8 @@ names of the values it reads. Subclasses implement :meth:`Hook.run`.
 
 from __future__ import annotations
 
-import time
-
 from .criteria import Criterion
-from .timestep import TimeStep
+from .timestep import TimeStep, floor_clock
 
 __all__ = ["Hook", "HookList", "FunctionHook", "PacedHook"]
 
@@ -195,7 +193,7 @@ class PacedHook(Hook):
     def __init__(self, timestep: TimeStep | None = None, min_interval_s: float | None = None, **kwargs):
         super().__init__(timestep, **kwargs)
         self.min_interval_s = interval_seconds(min_interval_s)
-        self._last_run_at: float | None = None  # time.monotonic() of the last run
+        self._last_run_at: float | None = None  # floor_clock() of the last run
         self._held = False  # a due run was held back since the last run
 
     def maybe_run(self, event: str, trainer) -> bool:
@@ -204,13 +202,13 @@ class PacedHook(Hook):
             if self.criterion is not None and not self.criterion(trainer):
                 return False
             self.runs += 1
-            self._last_run_at = time.monotonic()
+            self._last_run_at = floor_clock()
             self.run(trainer)
             return True
         if (
             self.min_interval_s
             and self._last_run_at is not None
-            and time.monotonic() - self._last_run_at < self.min_interval_s
+            and floor_clock() - self._last_run_at < self.min_interval_s
             and not self.retired
             and self.timestep.due(event, trainer.iteration, trainer.epoch)
         ):
@@ -218,7 +216,7 @@ class PacedHook(Hook):
             return False
         ran = super().maybe_run(event, trainer)
         if ran:
-            self._last_run_at, self._held = time.monotonic(), False
+            self._last_run_at, self._held = floor_clock(), False
         return ran
 
 

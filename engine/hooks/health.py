@@ -10,7 +10,6 @@ figures to the registry (``health.<layer>.<figure>``) and logs each new finding 
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 
@@ -19,7 +18,7 @@ from ..autodiff.tensor import Tensor
 from ..events import HealthFinding, LayerHealthReport, LogMessage
 from .base import Hook, interval_seconds
 from .health_rules import SEVERITIES, Thresholds, judge
-from .timestep import TimeStep
+from .timestep import TimeStep, floor_clock
 
 __all__ = ["LayerHealth", "DEFAULT_HEALTH_INTERVAL"]
 
@@ -112,7 +111,7 @@ class LayerHealth(Hook):
     ):
         super().__init__(timestep, **kwargs)
         self.min_interval_s = interval_seconds(min_interval_s)
-        self._measured_at: float | None = None  # time.monotonic() of the last measurement
+        self._measured_at: float | None = None  # floor_clock() of the last measurement
         self._skip_next = False  # the next due iteration comes too soon after the last measurement
         if int(probe_size) < 1:
             raise ValueError(
@@ -159,7 +158,7 @@ class LayerHealth(Hook):
         return bool(
             self.min_interval_s
             and self._measured_at is not None
-            and time.monotonic() - self._measured_at < self.min_interval_s
+            and floor_clock() - self._measured_at < self.min_interval_s
         )
 
     def _remember_weights(self, trainer) -> None:
@@ -173,7 +172,7 @@ class LayerHealth(Hook):
         self._before_iteration = trainer.iteration
 
     def run(self, trainer) -> None:
-        self._measured_at = time.monotonic()
+        self._measured_at = floor_clock()
         report = self.measure(trainer)
         self.last = report
         for name, figures in report.layers.items():

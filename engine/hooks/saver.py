@@ -6,11 +6,10 @@ from __future__ import annotations
 import json
 import math
 import os
-import time
 
 from ..events import CheckpointSaved
 from .base import Hook
-from .timestep import TimeStep
+from .timestep import TimeStep, floor_clock
 
 __all__ = ["CheckpointSaver", "FINAL_REASON", "final_saver"]
 
@@ -99,7 +98,7 @@ class CheckpointSaver(Hook):
         self.saved: list[str] = []
         self.pending = ""
         self._held = None  # best-only: the captured best state the floor skipped
-        self._clock: float | None = None  # time.monotonic() at the end of the last save (or the start)
+        self._clock: float | None = None  # floor_clock() at the end of the last save (or the start)
         self._since = 0.0  # seconds since the last save when the run last ended (or as restored)
         self._final_at: int | None = None  # the iteration the final file holds
         if best_only:
@@ -110,7 +109,7 @@ class CheckpointSaver(Hook):
         """The due saves (``timestep``), plus: ``start`` starts the floor's clock, ``pause`` writes a
         save the floor skipped, ``stop`` writes the held best and the final file (or a skipped save)."""
         if event == "start":
-            self._clock, self.final_path = time.monotonic() - self._since, None
+            self._clock, self.final_path = floor_clock() - self._since, None
             return False
         if event == "pause":
             return self._write_pending(trainer)
@@ -124,8 +123,8 @@ class CheckpointSaver(Hook):
         if self.min_seconds <= 0:
             return 0.0
         if self._clock is None:  # fired without a run's start (a hook driven by hand)
-            self._clock = time.monotonic() - self._since
-        return self.min_seconds - (time.monotonic() - self._clock)
+            self._clock = floor_clock() - self._since
+        return self.min_seconds - (floor_clock() - self._clock)
 
     def run(self, trainer):
         from .. import checkpoint
@@ -184,9 +183,9 @@ class CheckpointSaver(Hook):
             self.saved.remove(path)
         self.saved.append(path)  # before saving, so the file's own hook state lists itself
         self.pending, self._held = "", None  # and says nothing is pending, no time since the last save
-        self._clock = time.monotonic()
+        self._clock = floor_clock()
         checkpoint.save(trainer, path, captured=captured)
-        self._clock = time.monotonic()  # the floor counts from the end of the save
+        self._clock = floor_clock()  # the floor counts from the end of the save
         self._prune()
         trainer.events.emit(
             CheckpointSaved(source=trainer.name, path=path, epoch=epoch, iteration=iteration, reason=reason)
@@ -206,9 +205,9 @@ class CheckpointSaver(Hook):
         os.makedirs(self.folder, exist_ok=True)
         if not self.best_only:
             self.pending = ""  # the newest state is on disk: a skipped periodic save is done
-        self._clock = time.monotonic()
+        self._clock = floor_clock()
         path = checkpoint.save(trainer, path)
-        self._clock = time.monotonic()
+        self._clock = floor_clock()
         self.final_path, self._final_at = path, trainer.iteration
         trainer.events.emit(
             CheckpointSaved(
@@ -233,7 +232,7 @@ class CheckpointSaver(Hook):
 
     # ------------------------------------------------------------------ state
     def _elapsed(self) -> float:
-        return self._since if self._clock is None else max(0.0, time.monotonic() - self._clock)
+        return self._since if self._clock is None else max(0.0, floor_clock() - self._clock)
 
     def state_dict(self):
         return {

@@ -4,11 +4,36 @@ The operator fires events named ``start``, ``iteration`` (after each optimiser s
 each epoch), ``pause``, ``resume`` and ``stop`` (the run ends: finished, stopped or failed). A time step
 says which of them a hook answers: every N iterations or epochs, once after N, or on one of the
 lifecycle events. ``live_time`` retires a hook after it has run that many times.
+
+Some hooks also keep a floor in seconds (:class:`~engine.hooks.PacedHook`, ``LayerHealth``,
+``CheckpointSaver(min_seconds=)``): they read :func:`floor_clock`, the wall clock less the time a
+benchmark held the run (:func:`hold_floor_clock`).
 """
 
 from __future__ import annotations
 
-__all__ = ["TimeStep", "EVENTS", "every", "once_after", "on"]
+import time
+
+__all__ = ["TimeStep", "EVENTS", "every", "once_after", "on", "floor_clock", "hold_floor_clock"]
+
+_held_seconds = 0.0
+
+
+def floor_clock() -> float:
+    """Seconds on the clock the hooks' floors count: ``time.monotonic()`` less the held time."""
+    return time.monotonic() - _held_seconds
+
+
+def hold_floor_clock(seconds: float) -> None:
+    """Leave ``seconds`` out of :func:`floor_clock` from now on (process-wide).
+
+    For a benchmark that holds one long run between timed blocks (``bench/workloads/engine_steps.py``):
+    a user's run trains without such gaps, so floors in seconds must count only the time it trained, or
+    every timed block would start with the histograms, layer health and checkpoint a floor held back.
+    """
+    global _held_seconds
+    _held_seconds += float(seconds)
+
 
 EVENTS = ("start", "iteration", "epoch", "pause", "resume", "stop")
 _UNITS = {"iteration": "iteration", "iterations": "iteration", "epoch": "epoch", "epochs": "epoch"}

@@ -1,6 +1,8 @@
 """Hooks whose consumers show only the newest report run at most once per ``min_interval_s``; the newest
 held-back report is made when the run pauses or ends. And which events the hook list calls hooks on."""
 
+import time
+
 import numpy as np
 import pytest
 
@@ -128,3 +130,17 @@ def test_histogram_counts_stay_exact():
     v = np.linspace(-1, 1, 3001, dtype=np.float32)
     counts, edges = hook._histogram(v)
     np.testing.assert_array_equal(counts, np.histogram(v, edges)[0])
+
+
+def test_time_a_benchmark_holds_the_run_is_left_out_of_the_floors():
+    """bench's gate holds one long run between timed blocks; the floors must count training time only."""
+    from engine.hooks.timestep import floor_clock, hold_floor_clock
+
+    started, on_floor_clock = time.monotonic(), floor_clock()
+    time.sleep(0.3)  # the run is held, not training
+    held = time.monotonic() - started
+    hold_floor_clock(held)
+    try:
+        assert held >= 0.3 and floor_clock() - on_floor_clock < 0.25
+    finally:
+        hold_floor_clock(-held)
