@@ -74,6 +74,13 @@ class Function:
                 if t.requires_grad:
                     record = True
                     break
+        if record:
+            self.inputs = tensors
+            generation = 0
+            for t in tensors:
+                if t.generation > generation:
+                    generation = t.generation
+            self.generation = generation
         if not isinstance(outputs, tuple):  # one output (nearly every op): no tuples of results
             if type(outputs) is np.ndarray:  # wrap(outputs), inlined
                 r = _new(Tensor)
@@ -84,12 +91,6 @@ class Function:
             else:
                 r = wrap(outputs)
             if record:
-                self.inputs = tensors
-                generation = 0
-                for t in tensors:
-                    if t.generation > generation:
-                        generation = t.generation
-                self.generation = generation
                 if r.data.dtype.kind == "f":
                     r.requires_grad = True
                     r.creator = self
@@ -100,12 +101,6 @@ class Function:
             return r
         results = tuple([wrap(y) for y in outputs])
         if record:
-            self.inputs = tensors
-            generation = 0
-            for t in tensors:
-                if t.generation > generation:
-                    generation = t.generation
-            self.generation = generation
             for r in results:
                 if r.data.dtype.kind == "f":
                     r.requires_grad = True
