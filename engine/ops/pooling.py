@@ -22,8 +22,9 @@ from ..autodiff.tensor import Tensor, as_tensor, wrap
 from ..backend import get_array_module
 from ..parallel import split
 from . import compiled
-from .conv import _GEOMETRIES_MAX, _padded, _pair, make_geometry
+from .conv import _padded
 from .reductions import mean as mean_
+from .window_geometry import _pair, cached, make_geometry
 
 __all__ = ["max_pool2d", "relu_max_pool2d", "avg_pool2d", "global_avg_pool2d"]
 
@@ -358,7 +359,8 @@ class AvgPool2dGrad(Function):
         return (AvgPool2d(self.geom)(h),)
 
 
-#: Pooling geometries already made, keyed as :data:`engine.ops.conv._GEOMETRIES` (arguments and their types).
+#: Pooling geometries already made, keyed by their arguments and the arguments' types
+#: (as :data:`engine.ops.window_geometry._GEOMETRIES`).
 _GEOMETRIES: dict = {}
 
 
@@ -366,16 +368,7 @@ def _geometry(op, x, kernel_size, stride, padding):
     if x.ndim != 4:
         raise ShapeError(f"{op}: expected input (N, C, H, W), got shape {x.shape}")
     key = (op, x.shape[2:], kernel_size, stride, padding, type(kernel_size), type(stride), type(padding))
-    try:
-        geom = _GEOMETRIES.get(key)
-    except TypeError:  # an unhashable argument (a list): no cache
-        return _make_geometry(op, x, kernel_size, stride, padding)
-    if geom is None:
-        geom = _make_geometry(op, x, kernel_size, stride, padding)
-        if len(_GEOMETRIES) >= _GEOMETRIES_MAX:
-            _GEOMETRIES.clear()
-        _GEOMETRIES[key] = geom
-    return geom
+    return cached(_GEOMETRIES, key, _make_geometry, op, x, kernel_size, stride, padding)
 
 
 def _make_geometry(op, x, kernel_size, stride, padding):

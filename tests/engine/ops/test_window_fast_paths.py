@@ -15,6 +15,7 @@ from engine import ops
 from engine.autodiff.errors import ShapeError
 from engine.ops import conv as conv_mod
 from engine.ops import pooling as pool_mod
+from engine.ops import window_geometry
 
 DTYPES = [np.float32, np.float64]
 
@@ -145,8 +146,8 @@ def test_geometry_is_made_once_per_arguments_and_their_types():
 
 
 def test_geometry_caches_stay_bounded():
-    for size in range(conv_mod._GEOMETRIES_MAX + 10):
+    for size in range(window_geometry.GEOMETRIES_MAX + 10):
         conv_mod.make_geometry("conv2d", (size + 3, 4), (3, 3), 1, 0, 1, 1)
         pool_mod._geometry("max_pool2d", engine.tensor(np.zeros((1, 1, size + 2, 2))), 2, None, 0)
-    assert len(conv_mod._GEOMETRIES) <= conv_mod._GEOMETRIES_MAX
-    assert len(pool_mod._GEOMETRIES) <= conv_mod._GEOMETRIES_MAX
+    assert len(window_geometry._GEOMETRIES) <= window_geometry.GEOMETRIES_MAX
+    assert len(pool_mod._GEOMETRIES) <= window_geometry.GEOMETRIES_MAX
