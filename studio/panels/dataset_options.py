@@ -9,12 +9,16 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
+    QFrame,
     QGridLayout,
     QGroupBox,
     QLabel,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
 )
 
-__all__ = ["ImportOptions", "SplitOptions"]
+__all__ = ["ImportOptions", "SplitOptions", "OptionsColumn"]
 
 _IMAGE_SIZES = {
     "as found": None,
@@ -160,3 +164,21 @@ class SplitOptions(QGroupBox):
         val = round(n * self.validation_split.value() / 100)
         test = round(n * self.test_split.value() / 100)
         self.note.setText(f"{n - val - test:,} training · {val:,} validation · {test:,} test records")
+
+
+class OptionsColumn(QScrollArea):
+    """``boxes`` one under the other; they scroll rather than widen the panel (in the main window the
+    dataset panel shares a dock column)."""
+
+    def __init__(self, *boxes, parent=None):
+        super().__init__(parent)
+        side_widget = QWidget()
+        side = QVBoxLayout(side_widget)
+        side.setContentsMargins(0, 0, 0, 0)
+        for box in boxes:
+            side.addWidget(box)
+        side.addStretch(1)
+        self.setWidget(side_widget)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setMinimumSize(240, 120)
