@@ -18,6 +18,7 @@ from ..backend import get_array_module
 from . import compiled
 from . import pool_pairs as pairs
 from . import pool_windows as windows
+from .activations import relu_array
 
 __all__ = ["MaxPool2d", "ReluMaxPool2d", "MaxPool2dGrad", "MaxPool2dGather"]
 
@@ -100,7 +101,10 @@ class ReluMaxPool2d(MaxPool2d):
 
     def forward(self, xp, x):
         best = super().forward(xp, x)  # a fresh array: ReLU in place (the compiled kernel applied it)
-        return best if self._compiled else xp.maximum(best, 0, out=best)
+        if not self._compiled:
+            rows = _memory_rows(best)
+            relu_array(xp, rows, out=rows)
+        return best
 
     def backward(self, g):
         y = self._output_data[0] if self._output_data is not None else self.output().data
@@ -119,6 +123,16 @@ class ReluMaxPool2d(MaxPool2d):
             return (wrap(_max_pool_grad(xp, g, self._selection(), self.geom, x.shape, x.data)),)
         x = self.inputs[0]
         return (MaxPool2dGrad(self.geom, self._selection(), x.shape, like=x.data)(g),)
+
+
+def _memory_rows(a):
+    """A 2-d view of (N, C, H, W) ``a``'s memory, NCHW or channels-last, in rows of its last two memory
+    axes (H*W or W*C values), or ``a`` itself in any other layout. :func:`relu_array` then runs numpy's
+    SIMD loop over rows much longer than the pooled width (a pooled W2 row is 7-14 values)."""
+    if a.size < 4096:  # too small for the SIMD loop to pay for the views
+        return a
+    m = a if a.flags.c_contiguous else a.transpose(0, 2, 3, 1)
+    return m.reshape(-1, m.shape[2] * m.shape[3]) if m.flags.c_contiguous else a
 
 
 def _max_pool_grad(xp, g, argmax, geom, x_shape, like=None):
