@@ -272,7 +272,10 @@ def _checkpoint_folder(project: Project, checkpoint_dir, run_folder) -> Path | N
     """Where checkpoints go: the caller's folder, else the project's setting, else the run folder's."""
     folder = checkpoint_dir or (project.training.checkpoint or {}).get("directory")
     if not folder and run_folder is not None:
-        folder = run_folder / "checkpoints"
+        # The run folder is already where it belongs (next to the project file, relative to the working
+        # directory when the project's path is): resolved against the project's folder again, a project
+        # opened as "sub/p.sigma" put its checkpoints in "sub/sub/p.sigma.runs/...".
+        return (run_folder / "checkpoints").absolute()
     if not folder:
         return None
     return project.resolve(str(folder)) if project.path else Path(folder)

@@ -11,13 +11,13 @@ import copy
 import os
 
 from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtWidgets import QFileDialog, QLabel, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFileDialog, QLabel, QVBoxLayout, QWidget
 
 from studio.widgets.banner import Banner
 
 from .dataset_import import ImportJob
 from .dataset_import_bar import ImportBar, local_paths
-from .dataset_options import ImportOptions, OptionsColumn, SplitOptions
+from .dataset_options import ImportOptions, OptionsBeside, SplitOptions
 from .dataset_summary import describe, failure_text, import_message, network_shape, summary_text
 from .dataset_views import DatasetTabs, looks_like_images
 
@@ -118,21 +118,12 @@ class DatasetPanel(QWidget):
                 self.load_project(window.project)
 
     def _build_layout(self) -> None:
-        scroll = OptionsColumn(self.import_box, self.split_box)
-        body = QSplitter(Qt.Orientation.Horizontal)
-        body.addWidget(self.tabs)
-        body.addWidget(scroll)
-        body.setStretchFactor(0, 3)
-        body.setStretchFactor(1, 1)
-        body.setChildrenCollapsible(False)
-        self.tabs.setMinimumWidth(200)
-        self.body = body
-        self._body_orientation = None
+        self.body = OptionsBeside(self.tabs, self.import_box, self.split_box)
         layout = QVBoxLayout(self)
         layout.addWidget(self.banner)
         layout.addWidget(self.import_bar)
         layout.addWidget(self.summary)
-        layout.addWidget(body, 1)
+        layout.addWidget(self.body, 1)
 
     def showEvent(self, event):
         # The first time the panel is seen with a project dataset not yet loaded, preview it.
@@ -143,13 +134,7 @@ class DatasetPanel(QWidget):
 
     def resizeEvent(self, event):
         # Side by side when there is room; options under the preview in a narrow dock column.
-        wanted = Qt.Orientation.Horizontal if event.size().width() >= 760 else Qt.Orientation.Vertical
-        if self._body_orientation != wanted:  # first layout, or the dock column got narrow/wide
-            self._body_orientation = wanted
-            self.body.setOrientation(wanted)
-            length = event.size().height() if wanted == Qt.Orientation.Vertical else event.size().width()
-            share = 0.6 if wanted == Qt.Orientation.Vertical else 0.68
-            self.body.setSizes([int(length * share), int(length * (1 - share))])
+        self.body.fit(event.size())
         super().resizeEvent(event)
 
     # ---------------------------------------------------------------- messages
