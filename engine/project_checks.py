@@ -14,6 +14,8 @@ import math
 import os
 import stat
 
+from .kernels import CHOICES as KERNELS
+
 __all__ = [
     "ProjectError",
     "MAX_DEPTH",
@@ -210,6 +212,11 @@ def validate_training(training: dict, where) -> None:
     _int_in(training.get("epochs", 1), 0, _MAX_COUNT, "training.epochs", where)
     _int_in(training.get("seed", 0), 0, 2**63 - 1, "training.seed", where)
     _str_or_none(training.get("backend"), "training.backend", where)
+    kernels = training.get("kernels", "numpy")
+    if kernels not in KERNELS:
+        raise _field_error(
+            f"expected one of {', '.join(KERNELS)}, got {kernels!r:.80}", where, "training.kernels"
+        )
     _str_or_none(training.get("loss"), "training.loss", where)
     metrics = training.get("metrics")
     if metrics is not None and not (isinstance(metrics, list) and all(isinstance(m, str) for m in metrics)):

@@ -6,19 +6,20 @@ the GUI and headless.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from . import kernels as kernel_choice
 from . import run_hooks
+from .ops import compiled
 from .project import Project, ProjectError
+from .run_data import SAMPLE_SOURCES, load_project_data, split_and_edit
 
 __all__ = ["Run", "build_run", "restore_checkpoint", "load_project_data", "SAMPLE_SOURCES"]
-
-#: ``"sample:<name>"`` dataset sources and the function that makes each.
-SAMPLE_SOURCES = ("digits", "cat", "chelsea", "xor", "text", "verse", "iris", "shapes")
 
 
 @dataclass
@@ -43,6 +44,8 @@ class Run:
         The run folder recording this run (``<project>.runs/run-NNNN``), None when not recorded.
     checkpoint_dir : Path or None
         Where the run's checkpoints go (the run folder's ``checkpoints`` unless told otherwise).
+    kernels : engine.kernels.KernelChoice or None
+        The kernels :meth:`fit` trains with (None: whatever the process uses).
     """
 
     project: Project
@@ -58,16 +61,24 @@ class Run:
     validation_records: np.ndarray | None = field(default=None, repr=False)
     folder: Path | None = None
     checkpoint_dir: Path | None = None
+    kernels: kernel_choice.KernelChoice | None = None
+    _told: bool = field(default=False, repr=False)
 
     def fit(self, epochs: int | None = None, max_iterations: int | None = None, raise_errors: bool = True):
-        """Train (blocking) up to ``epochs`` in total (the project's setting by default)."""
-        return self.trainer.fit(
-            self.train_data,
-            epochs=self.epochs if epochs is None else int(epochs),
-            validation=self.validation_data,
-            max_iterations=max_iterations,
-            raise_errors=raise_errors,
-        )
+        """Train (blocking) up to ``epochs`` in total (the project's setting by default), with the run's
+        kernels (the process's before come back after); the first fit warns when compiled kernels
+        asked for cannot run here."""
+        if not self._told:
+            self._told = True
+            kernel_choice.tell(self.kernels, self.trainer.events)
+        with compiled.using(self.kernels.used) if self.kernels else contextlib.nullcontext():
+            return self.trainer.fit(
+                self.train_data,
+                epochs=self.epochs if epochs is None else int(epochs),
+                validation=self.validation_data,
+                max_iterations=max_iterations,
+                raise_errors=raise_errors,
+            )
 
     def discard(self) -> None:
         """Remove the run folder of a run that never trained (its checkpoint was refused, its operator
@@ -110,109 +121,6 @@ def restore_checkpoint(run, checkpoint_path) -> str:
         raise
 
 
-def load_project_data(project: Project, progress=None, cancel=None):
-    """The project's whole dataset, with its layout option applied (before any split).
-
-    ``source`` is ``"sample:<name>"`` or a path (or list of paths) relative to the project file.
-    """
-    from . import data as data_module
-    from .data.readers.images import is_image_file
-
-    spec = project.dataset or {}
-    source = spec.get("source")
-    options = dict(spec.get("options") or {})
-    layout = options.pop("layout", None)
-    if not source:
-        raise ProjectError("the project has no dataset source", str(project.path or ""), "dataset.source")
-    if isinstance(source, str) and source.startswith("sample:"):
-        name = source.split(":", 1)[1]
-        if name not in SAMPLE_SOURCES:
-            raise ProjectError(
-                f"unknown sample dataset {name!r}; expected one of {', '.join(SAMPLE_SOURCES)}",
-                str(project.path or ""),
-                "dataset.source",
-            )
-        samples = data_module.samples
-        if name in samples.FILES:  # shipped files go through the ordinary importer, options and all
-            dataset = data_module.load(
-                str(samples.resource_path(samples.FILES[name])), progress=progress, cancel=cancel, **options
-            )
-        else:
-            dataset = {
-                "digits": samples.digits,
-                "cat": samples.cat_dataset,
-                "chelsea": samples.chelsea_dataset,
-                "xor": samples.xor,
-                "text": samples.text,
-                "verse": samples.verse,
-            }[name]()
-    elif project.task == "image" and isinstance(source, str) and is_image_file(source):
-        # An image task paints a picture: its pixels are the records (coordinates in, colours out).
-        max_side = int(options.get("max_side", data_module.samples.MAX_PAINT_SIDE))
-        dataset = data_module.samples.picture_dataset(project.resolve(source), max_side)
-    else:
-        paths = source if isinstance(source, list) else [source]
-        resolved = [str(project.resolve(p)) for p in paths]
-        dataset = data_module.load(
-            resolved if len(resolved) > 1 else resolved[0], progress=progress, cancel=cancel, **options
-        )
-    if layout == "image":
-        dataset = _as_images(dataset)
-    return dataset
-
-
-def _split_and_edit(project: Project, dataset, seed: int):
-    """(train, validation, train_records, validation_records): the validation split, then the project's
-    sample edits (``dataset.edits``) applied to each part. Splitting first keeps every record in the part
-    it was in before it was edited, so an edit never reshuffles the validation set."""
-    from .data.edits import DatasetEdits, EditError, split_records
-
-    spec = project.dataset or {}
-    where = str(project.path or "")
-    try:
-        edits = DatasetEdits.from_list(spec.get("edits"))
-    except EditError as exc:
-        raise ProjectError(str(exc), where, "dataset.edits") from None
-    fraction = float(spec.get("validation_split") or 0.0)
-    train, validation = dataset, None
-    train_records, validation_records = np.arange(len(dataset), dtype=np.int64), None
-    if fraction > 0:
-        stratify = dataset.classes is not None
-        fractions = {"train": 1.0 - fraction, "validation": fraction}
-        parts = dataset.split(fractions, stratify=stratify, seed=seed)
-        train, validation = parts["train"], parts["validation"]
-        records = split_records(dataset, fractions, stratify, seed)
-        train_records, validation_records = records["train"], records["validation"]
-    try:
-        train, train_records = edits.apply(train, train_records, whole=dataset)
-        if validation is not None:
-            validation, validation_records = edits.apply(validation, validation_records, whole=dataset)
-    except EditError as exc:
-        raise ProjectError(str(exc), where, "dataset.edits") from None
-    return train, validation, train_records, validation_records
-
-
-def _as_images(dataset):
-    """Flat square records (N, k*k) or channels-last images (N, H, W, C) -> channels-first (N, C, H, W)."""
-    from .data import Dataset
-
-    x = np.asarray(dataset["inputs"])
-    if x.ndim == 2:
-        side = int(round(np.sqrt(x.shape[1])))
-        if side * side != x.shape[1]:
-            raise ProjectError(
-                f"layout 'image' needs square records; got {x.shape[1]} features",
-                None,
-                "dataset.options.layout",
-            )
-        x = x.reshape(len(x), 1, side, side)
-    elif x.ndim == 4 and x.shape[-1] in (1, 3, 4) and x.shape[1] not in (1, 3, 4):
-        x = np.ascontiguousarray(x.transpose(0, 3, 1, 2))
-    sections = {name: np.asarray(dataset[name]) for name in dataset.section_names}
-    sections["inputs"] = x.astype(np.float32, copy=False)
-    return Dataset(sections, dataset.classes, meta=dict(getattr(dataset, "meta", {}) or {}))
-
-
 def build_run(
     project: Project,
     backend=None,
@@ -226,14 +134,16 @@ def build_run(
     parent_checkpoint: str | os.PathLike | None = None,
     origin: str = "",
     run_info: dict | None = None,
+    kernels: str | None = None,
 ) -> Run:
     """Build the trainer, data and monitoring hooks a project describes.
 
     In named steps: check the document, then the machine (:func:`check_runnable`); load the data
     (:func:`load_project_data`); build the network and check it fits the data; split and apply the
-    sample edits (:func:`_split_and_edit`); the hooks (:mod:`engine.run_hooks`, in their order); the run
-    folder (:func:`_record`) and where checkpoints go (:func:`_checkpoint_folder`); the Trainer, with
-    the project's settings (:class:`engine.settings.TrainingSettings`).
+    sample edits (:func:`engine.run_data.split_and_edit`); the hooks (:mod:`engine.run_hooks`, in their
+    order); the kernels (:mod:`engine.kernels`); the run folder (:func:`_record`) and where checkpoints
+    go (:func:`_checkpoint_folder`); the Trainer, with the project's settings
+    (:class:`engine.settings.TrainingSettings`).
 
     Parameters
     ----------
@@ -259,6 +169,9 @@ def build_run(
         What starts the run (``"studio"``, ``"sigma train"``, ``"sigma sweep"``), for ``run.json``.
     run_info : dict, optional
         More entries for ``run.json`` (a sweep's trial and values).
+    kernels : str, optional
+        ``"numpy"`` or ``"compiled"``: overrides ``SIGMA_KERNELS`` and the project's ``training.kernels``
+        (:mod:`engine.kernels`); run.json records the kernels the run uses.
 
     Raises
     ------
@@ -277,12 +190,18 @@ def build_run(
     dataset = load_project_data(project, progress=progress, cancel=cancel)
     network = Network.from_spec(project.network)
     _check_data_fits(network, dataset, project.network)
-    train, validation, train_records, validation_records = _split_and_edit(project, dataset, seed)
+    train, validation, train_records, validation_records = split_and_edit(project, dataset, seed)
     classes = tuple(dataset.classes) if dataset.classes is not None else None
 
     view = run_hooks.task_view(project, dataset, train, validation, validation_records, classes)
     hooks = [*run_hooks.reporters(), *view.hooks, *run_hooks.control(settings, validation)]
-    run_folder = _record(project, backend, parent_checkpoint, origin, run_info) if record else None
+    chosen = kernel_choice.resolve(settings.kernels, kernels)
+    info = {
+        "kernels": chosen.used,
+        **({"kernels_note": chosen.note} if chosen.note else {}),
+        **(run_info or {}),
+    }
+    run_folder = _record(project, backend, parent_checkpoint, origin, info) if record else None
     folder = _checkpoint_folder(project, checkpoint_dir, run_folder)
     hooks.extend(run_hooks.checkpoints(project, folder, validation))
     hooks.extend(run_hooks.health(settings, extra_hooks))
@@ -323,6 +242,7 @@ def build_run(
         sample_inputs=view.sample_inputs,
         folder=run_folder,
         checkpoint_dir=folder,
+        kernels=chosen,
     )
 
 
@@ -352,7 +272,10 @@ def _checkpoint_folder(project: Project, checkpoint_dir, run_folder) -> Path | N
     """Where checkpoints go: the caller's folder, else the project's setting, else the run folder's."""
     folder = checkpoint_dir or (project.training.checkpoint or {}).get("directory")
     if not folder and run_folder is not None:
-        folder = run_folder / "checkpoints"
+        # The run folder is already where it belongs (next to the project file, relative to the working
+        # directory when the project's path is): resolved against the project's folder again, a project
+        # opened as "sub/p.sigma" put its checkpoints in "sub/sub/p.sigma.runs/...".
+        return (run_folder / "checkpoints").absolute()
     if not folder:
         return None
     return project.resolve(str(folder)) if project.path else Path(folder)

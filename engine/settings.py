@@ -62,6 +62,8 @@ class _Defaults(Mapping):
 TRAINING_DEFAULTS: Mapping = _Defaults(
     {
         "backend": "cpu",
+        # numpy's kernels or the optional compiled ones (engine.kernels: same results, ~105 MiB more).
+        "kernels": "numpy",
         "workers": 1,
         "batch_size": 64,
         "epochs": 10,
@@ -115,6 +117,11 @@ class TrainingSettings(MutableMapping):
     """
 
     backend = _setting("backend", "``cpu``, ``cuda``, ``cuda:N`` or ``auto``.")
+    kernels = _setting(
+        "kernels",
+        "``numpy`` (default) or ``compiled``: the optional numba kernels for CNN pooling and the "
+        "convolution's input gradient (:mod:`engine.kernels`: the same results, faster, ~105 MiB more).",
+    )
     workers = _setting("workers", "Data-parallel workers (int >= 1).")
     batch_size = _setting("batch_size", "Records per optimiser step (int >= 1).")
     epochs = _setting("epochs", "Passes over the training data (int >= 0).")

@@ -30,7 +30,8 @@ While a run is busy the bridge observes the training settings of the project it 
 (:class:`engine.settings.TrainingSettings`): a change of its optimiser's learning rate (or another
 hyperparameter the running optimiser has) is set in the trainer's registry, the one engine-side door
 for live values, which the operator applies to the optimiser at the next iteration. Panels only edit
-the settings; they never talk to the run for it (route: docs/INTERFACES.md, "Live values").
+the settings; they never talk to the run for it (route: docs/INTERFACES.md, "Live values";
+:mod:`studio.bridge_live`).
 
 Watching a run folder
 ---------------------
@@ -59,6 +60,7 @@ from PySide6 import QtCore
 from engine import events as ev
 from engine.settings import TrainingSettings
 from studio import blas_threads
+from studio.bridge_live import LiveValues
 from studio.bridge_watch import WatchMode
 from studio.progress_estimate import ProgressEstimate
 from studio.run_info import RunFinished, RunInfo
@@ -74,7 +76,7 @@ def _default_build_run(project, parent_checkpoint=None):
     return build_run(project, parent_checkpoint=parent_checkpoint, origin="studio")
 
 
-class Bridge(WatchMode, QtCore.QObject):
+class Bridge(LiveValues, WatchMode, QtCore.QObject):
     """Runs trainers in the background and turns their events into rate-limited Qt signals.
 
     Parameters
@@ -281,56 +283,10 @@ class Bridge(WatchMode, QtCore.QObject):
         if not self._timer.isActive():
             self.flush()
 
-    def set_value(self, identifier: str, value) -> bool:
-        """Set a live registry value (``optimiser.learning_rate``); workers see it at the next iteration."""
-        if self.watching is not None:
-            self._watch_sent[identifier] = value
-            return self._control("set", **{identifier: value})
-        trainer = self.trainer
-        if trainer is None or not self._busy:
-            return False
-        trainer.registry.set(identifier, value)
-        return True
-
     def checkpoint_now(self) -> bool:
         """Ask a watched run to write a checkpoint at its next iteration boundary (a run of our own is
         saved by the project's "Save checkpoint now", which writes where the user chooses)."""
         return self.watching is not None and self._control("checkpoint")
-
-    def set_learning_rate(self, value: float) -> bool:
-        return self.set_value("optimiser.learning_rate", float(value))
-
-    def _observe_settings(self, settings) -> None:
-        """Follow ``settings`` (the running project's) until the run ends; None stops following."""
-        if self._live_settings is not None:
-            self._live_settings.unsubscribe(self._setting_changed)
-        self._live_settings = settings if isinstance(settings, TrainingSettings) else None
-        if self._live_settings is not None:
-            self._live_settings.subscribe(self._setting_changed)
-
-    def _setting_changed(self, key: str, value) -> None:
-        """The running project's optimiser settings changed: each hyperparameter the running optimiser
-        has and that differs goes into the registry (applied at the next iteration)."""
-        if key != "optimiser" or not isinstance(value, dict) or not self._busy:
-            return
-        live = self.editable_values()
-        for name, new in value.items():
-            identifier = f"optimiser.{name}"
-            if identifier in live and isinstance(new, (int, float)) and live[identifier] != new:
-                self.set_value(identifier, float(new))
-
-    def editable_values(self) -> dict[str, object]:
-        """Registry values the GUI may change during a run: the optimiser's hyperparameters (the operator
-        applies them at the next iteration) and any value tagged ``editable``."""
-        if self.watching is not None:
-            return self._watched_values()
-        trainer = self.trainer
-        if trainer is None:
-            return {}
-        from engine.runs.control import editable  # the one rule, shared with `sigma set`
-
-        registry = trainer.registry
-        return {k: v for k, v in registry.items() if editable(registry, k, trainer.optimiser)}
 
     def shutdown(self, timeout_ms: int = 10000) -> bool:
         """Stop any run and wait (bounded) for its thread; True if it ended in time.

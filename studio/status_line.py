@@ -1,5 +1,6 @@
-"""The main window's status bar: the run state, epoch and iteration, speed and time left, and the backend
-and workers (the project's settings, then what the run really uses once it runs: "auto" resolved).
+"""The main window's status bar: the run state, epoch and iteration, speed and time left, and the backend,
+workers and compiled kernels (the project's settings, then what the run really uses once it runs: "auto"
+resolved, numpy's kernels where numba is missing).
 
 The counters are paced (:class:`studio.pacing.Paced`, about 5 updates a second) and read the bridge's one
 estimate, the figures the training panel's progress line and the log also show. The backend label
@@ -68,12 +69,13 @@ class StatusLine(QtCore.QObject):
         self._show_settings()
 
     def _setting_changed(self, key: str, _value) -> None:
-        if key in ("backend", "workers") and not self.bridge.busy:  # a run shows what it really uses
+        if key in ("backend", "workers", "kernels") and not self.bridge.busy:  # a run shows what it uses
             self._show_settings()
 
     def _show_settings(self) -> None:
         t = self._settings
-        self.backend.setText("" if t is None else f"backend: {t.backend}, workers: {t.workers}")
+        kernels = ", compiled kernels" if t is not None and t.kernels == "compiled" else ""
+        self.backend.setText("" if t is None else f"backend: {t.backend}, workers: {t.workers}{kernels}")
 
     def state_changed(self, state: str) -> None:
         self.pacer.flush()
@@ -81,8 +83,15 @@ class StatusLine(QtCore.QObject):
         trainer = self.bridge.trainer
         if state == "running" and trainer is not None:  # what the run really uses ("auto" resolved)
             backend = trainer.backend
-            self.backend.setText(f"backend: {backend.name}, workers: {getattr(trainer, 'workers', 1)}")
-            self.backend.setToolTip(getattr(backend, "reason", ""))
+            # The kernels the run uses (numpy's when compiled ones were asked for without numba: the
+            # tooltip says why, as the run's log does).
+            chosen = getattr(self.bridge.run, "kernels", None)
+            kernels = ", compiled kernels" if chosen is not None and chosen.used == "compiled" else ""
+            self.backend.setText(
+                f"backend: {backend.name}, workers: {getattr(trainer, 'workers', 1)}{kernels}"
+            )
+            notes = (getattr(backend, "reason", ""), getattr(chosen, "note", ""))
+            self.backend.setToolTip("\n".join(n for n in notes if n))
 
     def _iterations(self, events: list) -> None:
         self.pacer.push(events[-1])

@@ -57,6 +57,13 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _numba_words() -> str:
+    """Whether ``--kernels compiled`` can work here, for its help ("numba 0.60.0 is installed.")."""
+    from engine.kernels import numba_status
+
+    return numba_status()[1].replace("%", "%%") + "."
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``sigma`` argument parser with all subcommands."""
     from engine import __version__
@@ -101,6 +108,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("project", metavar="PROJECT", help="project file (JSON, format sigma.project/1)")
     p.add_argument(
         "--backend", choices=("cpu", "cuda", "auto"), help="array backend (default: the project's)"
+    )
+    p.add_argument(
+        "--kernels",
+        choices=("numpy", "compiled"),
+        help="numpy's kernels, or the optional compiled ones for CNNs with pooling (the same results, "
+        "faster; ~105 MiB more memory and a compile on the first run). Default: SIGMA_KERNELS when it is "
+        f"set, else the project's training.kernels. {_numba_words()}",
     )
     p.add_argument(
         "--workers", type=_positive_int, metavar="N", help="data-parallel workers (default: the project's)"

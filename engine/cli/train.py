@@ -12,6 +12,7 @@ from engine.cli.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, BadInput, C
 from engine.cli.loading import is_checkpoint, load_project, restore, say
 from engine.events import LogMessage
 from engine.hooks.saver import final_saver
+from engine.kernels import SOURCE as KERNELS_SOURCE
 
 __all__ = ["cmd_train", "cmd_eval"]
 
@@ -102,8 +103,9 @@ def _fit_interruptibly(run, progress) -> bool:
     return not interrupted
 
 
-def _print_health_warning(event) -> None:
-    if event.level == "warning" and event.message.startswith("health"):
+def _print_quiet_warning(event) -> None:
+    """With --quiet (no progress printer): the health findings and the kernels' note, on stderr."""
+    if event.level == "warning" and (event.message.startswith("health") or event.source == KERNELS_SOURCE):
         print(f"warning: {event.message}", file=sys.stderr, flush=True)
 
 
@@ -154,6 +156,7 @@ def cmd_train(args) -> int:
         record=_records(args),
         parent_checkpoint=args.resume,
         origin="sigma train",
+        kernels=getattr(args, "kernels", None),
     )
     if not args.no_checkpoints:
         folder = run.checkpoint_dir
@@ -181,10 +184,11 @@ def cmd_train(args) -> int:
     if run.validation_data is not None:
         sizes += f", {len(run.validation_data)} validation"
     start = f", resuming at epoch {trainer.epoch + 1}" if args.resume else ""
+    kernels = ", compiled kernels" if run.kernels is not None and run.kernels.used == "compiled" else ""
     if not args.quiet:
         say(
-            f"{project.name}: {net.param_count():,} parameters, {sizes}, backend {trainer.backend.name}, "
-            f"epochs {trainer.epoch + 1}-{run.epochs}{start}"
+            f"{project.name}: {net.param_count():,} parameters, {sizes}, "
+            f"backend {trainer.backend.name}{kernels}, epochs {trainer.epoch + 1}-{run.epochs}{start}"
         )
         edits = (project.dataset or {}).get("edits") or []
         if edits:
@@ -198,8 +202,8 @@ def cmd_train(args) -> int:
         if folder is not None:
             say(f"checkpoints: {describe_policy(settings)}, in {folder}")
     progress = None if args.quiet else ConsoleProgress(trainer.events, epochs=run.epochs)
-    if health is not None and progress is None and writer:
-        trainer.events.subscribe(_print_health_warning, LogMessage)  # --quiet keeps health warnings
+    if progress is None and writer:  # --quiet keeps the warnings: health findings, the kernels' note
+        trainer.events.subscribe(_print_quiet_warning, LogMessage)
     with progress or contextlib.nullcontext():
         finished = _fit_interruptibly(run, progress)
     # The run's saver wrote last.h5 as the run ended (engine.run_hooks.checkpoints): the one final save.
@@ -254,7 +258,10 @@ def cmd_eval(args) -> int:
     if not sets:
         sets = [("training", run.train_data)]
     say(f"{project.name}: checkpoint {ckpt} (epoch {run.trainer.epoch}, iteration {run.trainer.iteration})")
-    for name, data in sets:
-        metrics = run.trainer.evaluate(data)
-        say(f"{name} ({len(data)} samples): {format_metrics(metrics)}")
+    from engine.ops import compiled
+
+    with compiled.using(run.kernels.used):  # the project's kernels (the same results; faster on CNNs)
+        for name, data in sets:
+            metrics = run.trainer.evaluate(data)
+            say(f"{name} ({len(data)} samples): {format_metrics(metrics)}")
     return EXIT_OK

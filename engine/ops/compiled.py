@@ -1,8 +1,11 @@
 """Optional compiled kernels (numba) for the CNN passes numpy runs as several strided passes.
 
-Off by default. ``SIGMA_KERNELS=numba`` in the environment (or :func:`set_kernels`) turns them on when
-numba is installed (``pip install sigma-studio[fast]``); without numba, a warning says so once and the
-numpy code runs. Each kernel does in ONE pass over the data what the numpy code does in several:
+Off by default. A project's ``training.kernels`` setting (``"compiled"``; applied by
+:func:`engine.run.build_run` for its run, see :mod:`engine.kernels`), ``SIGMA_KERNELS=compiled`` in the
+environment or :func:`set_kernels` turns them on when numba is installed (``pip install
+"sigma-studio[fast]"``); without numba the numpy code runs (the same results) and the user is told why.
+
+Each kernel does in ONE pass over the data what the numpy code does in several:
 
 - :func:`pair_pool`: 2x2/stride-2 max pooling, with the ReLU of ``relu_max_pool2d``;
 - :func:`pair_scatter`: its backward, the ReLU mask, the winner masks and the scatter together;
@@ -23,50 +26,130 @@ compiles for a few seconds (later runs load numba's on-disk cache).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import warnings
 
 import numpy as np
 
-__all__ = ["ENV", "enabled", "set_kernels", "reason", "pair_pool", "pair_scatter", "col2im_nhwc"]
+__all__ = [
+    "ENV",
+    "NAMES",
+    "INSTALL",
+    "enabled",
+    "available",
+    "set_kernels",
+    "choice",
+    "using",
+    "reason",
+    "pair_pool",
+    "pair_scatter",
+    "col2im_nhwc",
+]
 
-#: Environment variable choosing the kernels: ``numba`` (compiled, when installed) or ``numpy``.
+#: Environment variable choosing the kernels: ``compiled`` (or ``numba``, the older word) or ``numpy``.
 ENV = "SIGMA_KERNELS"
+#: The kernels' names; ``numba`` is the older word for ``compiled`` (SIGMA_KERNELS=numba keeps working).
+NAMES = ("numpy", "compiled", "numba")
+#: How to get the compiled kernels.
+INSTALL = 'pip install "sigma-studio[fast]"'
 
-_wanted = os.environ.get(ENV, "numpy").strip().lower() == "numba"
+
+def _parse(name) -> bool:
+    """True for the compiled kernels, False for numpy's; a ValueError naming the choices otherwise."""
+    if name not in NAMES:
+        raise ValueError(
+            f"Invalid value for `kernels`. Expected 'compiled', 'numba' or 'numpy'. Received: {name!r}"
+        )
+    return name != "numpy"
+
+
+def _from_environment() -> str | None:
+    """The process's choice from SIGMA_KERNELS ("compiled" or "numpy"), None when it is not set."""
+    text = os.environ.get(ENV, "").strip().lower()
+    if not text:
+        return None
+    if text not in NAMES:  # a typo must not pass for a choice of numpy's kernels in silence
+        warnings.warn(
+            f"{ENV}={text!r} is not one of compiled, numba, numpy; it is ignored", UserWarning, stacklevel=2
+        )
+        return None
+    return "numpy" if text == "numpy" else "compiled"
+
+
+_chosen = _from_environment()  # the process's own choice (SIGMA_KERNELS, set_kernels); None: not made
+_wanted = _chosen == "compiled"  # what the kernels below follow (the process's choice, or a run's)
 _kernels = None  # the compiled module's namespace once built
-_reason: str | None = None  # why the compiled kernels are not in use (None: not asked yet / in use)
+_reason: str | None = None  # why the compiled kernels cannot run here (None: not tried yet / they can)
 _lock = threading.Lock()
 _DTYPES = (np.float32, np.float64)
 
 
 def set_kernels(name: str) -> None:
-    """Use ``"numba"`` (compiled, if numba is installed) or ``"numpy"`` kernels from now on."""
+    """Use ``"compiled"`` (if numba is installed; ``"numba"`` says the same) or ``"numpy"`` kernels from
+    now on. This is the process's choice, as ``SIGMA_KERNELS`` is: it overrides a project's
+    ``training.kernels`` (:mod:`engine.kernels`)."""
+    global _wanted, _chosen
+    _wanted = _parse(name)
+    _chosen = "compiled" if _wanted else "numpy"
+
+
+def choice() -> str | None:
+    """The process's own choice, ``"compiled"`` or ``"numpy"`` (from ``SIGMA_KERNELS`` or
+    :func:`set_kernels`), or None when neither made one."""
+    return _chosen
+
+
+@contextlib.contextmanager
+def using(name: str):
+    """Use these kernels (``"compiled"`` or ``"numpy"``) while the block runs, then the ones before.
+
+    A run's choice (:meth:`engine.run.Run.fit`); it is not the process's choice (:func:`choice` is
+    unchanged). The kernels are one switch for the whole process: two blocks overlapping on two threads
+    each see the other's choice, which changes only the speed (the results are the same bits)."""
     global _wanted
-    if name not in ("numba", "numpy"):
-        raise ValueError(f"Invalid value for `kernels`. Expected 'numba' or 'numpy'. Received: {name!r}")
-    _wanted = name == "numba"
+    before, _wanted = _wanted, _parse(name)
+    try:
+        yield
+    finally:
+        _wanted = before
 
 
 def reason() -> str | None:
-    """Why compiled kernels asked for are not used (numba missing), else None."""
+    """Why the compiled kernels cannot run here ("numba cannot be imported (...)"), once something asked
+    for them; else None."""
     return _reason
 
 
-def _load():
-    """The kernel namespace, compiled (or loaded from numba's cache) on first use; None without numba."""
+def _load(warn: bool = True):
+    """The kernel namespace, compiled (or loaded from numba's cache) on first use; None without numba.
+
+    The first failure warns when ``warn`` (a kernel called with the compiled kernels asked for: a
+    script's SIGMA_KERNELS or set_kernels); :func:`available` does not warn (its caller tells the user)."""
     global _kernels, _reason
     with _lock:
         if _kernels is None and _reason is None:
             try:
                 from . import compiled_kernels  # imports numba
             except ImportError as exc:
-                _reason = f"{ENV}=numba but numba cannot be imported ({exc}); using numpy kernels"
-                warnings.warn(_reason, UserWarning, stacklevel=3)
+                _reason = f"numba cannot be imported ({exc})"
+                if warn:
+                    warnings.warn(
+                        f"compiled kernels asked for but {_reason}: using numpy's kernels (the same "
+                        f"results); to get them: {INSTALL}",
+                        UserWarning,
+                        stacklevel=3,
+                    )
             else:
                 _kernels = compiled_kernels
         return _kernels
+
+
+def available() -> bool:
+    """Whether the compiled kernels can run here (imports numba the first time: ~105 MiB, ~0.3 s).
+    When not, :func:`reason` says why."""
+    return _load(warn=False) is not None
 
 
 def enabled() -> bool:

@@ -2,7 +2,7 @@
 
 Every kernel loops over C-contiguous arrays in their memory order, on the calling thread, and does the
 numpy code's float operations in the same order and the same precision, so the results are
-bit-identical (the numpy passes they replace are in :mod:`engine.ops.pooling` and
+bit-identical (the numpy passes they replace are in :mod:`engine.ops.pool_pairs` and
 :mod:`engine.ops.conv_lowered`). numba caches the compiled code on disk (``cache=True``), so only the
 first use after an install compiles.
 """

@@ -19,6 +19,8 @@ layout) reads it channels-last without a transposing copy. The maths is the same
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from ..parallel import split
 from . import compiled
 
@@ -87,7 +89,7 @@ def grad_weight(xp, x, gy, geom, w_shape, cols=None, gy_rows=None):
 
 
 def grad_input(xp, gy, w, geom, x_shape, gy_rows=None):
-    """dL/dx (N, C, H, W): one GEMM per kernel tap, each added to the padded NHWC gradient."""
+    """dL/dx (N, C, H, W): one GEMM per kernel tap, each added to the NHWC gradient where it lands."""
     n, c, h, w_ = x_shape
     o, _, kh, kw = w.shape
     ho, wo = gy.shape[2:]
@@ -98,15 +100,38 @@ def grad_input(xp, gy, w, geom, x_shape, gy_rows=None):
     dx = compiled.col2im_nhwc(taps.reshape(kh, kw, n, ho, wo, c), (pt, pl), (geom.dh, geom.dw), (h, w_))
     if dx is not None:  # the compiled kernel: each input position sums its taps in one pass
         return dx.transpose(0, 3, 1, 2)
-    dxpad = xp.zeros((n, h + pt + pb, w_ + pl + pr, c), dtype=gy.dtype)
+    # Each tap adds only where it lands inside the input (the padding's share would be cut off after),
+    # so the sum is made in the unpadded gradient itself: ~10 % fewer additions for 3x3 "same", and a
+    # contiguous channels-last result. Every position still adds its taps in tap order, from zero.
+    dx = xp.zeros((n, h, w_, c), dtype=gy.dtype)
     taps = taps.reshape(kh * kw, n, ho, wo, c)
+    spans = _tap_spans(geom, kh, kw, ho, wo, h, w_)
 
     def part(s):  # the taps of a part of the batch, in the same order as for the whole
-        for i in range(kh):
-            r0 = i * geom.dh
-            for j in range(kw):
-                c0 = j * geom.dw
-                dxpad[s, r0 : r0 + ho, c0 : c0 + wo, :] += taps[i * kw + j, s]
+        for k, rows, cols, out_rows, out_cols in spans:
+            dx[s, out_rows, out_cols, :] += taps[k, s, rows, cols]
 
     split(part, n, taps.size, xp)
-    return dxpad[:, pt : pt + h, pl : pl + w_, :].transpose(0, 3, 1, 2)  # NCHW shape, channels-last memory
+    return dx.transpose(0, 3, 1, 2)  # NCHW shape, channels-last memory
+
+
+@lru_cache(maxsize=64)
+def _tap_spans(geom, kh, kw, ho, wo, h, w):
+    """For each kernel tap that lands inside the input: (tap, its output rows and columns, the input rows
+    and columns they add to), as slices. Kept per geometry and sizes (a step asks once per layer)."""
+    (pt, _), (pl, _) = geom.pads
+    spans = []
+    for i in range(kh):
+        for j in range(kw):
+            rows, in_rows = _span(i * geom.dh - pt, ho, h)
+            cols, in_cols = _span(j * geom.dw - pl, wo, w)
+            if rows.stop > rows.start and cols.stop > cols.start:
+                spans.append((i * kw + j, rows, cols, in_rows, in_cols))
+    return tuple(spans)
+
+
+def _span(offset, out_size, in_size):
+    """The output rows (or columns) of a kernel tap whose output row r adds to input row ``r + offset``,
+    clipped to the input's ``0:in_size``, and the input rows they add to: two slices."""
+    first, end = max(0, -offset), min(out_size, in_size - offset)
+    return slice(first, end), slice(first + offset, end + offset)

@@ -62,8 +62,9 @@ __all__ = [
     "send_control",
 ]
 
-# Settings a resume may change without making it a different experiment.
-_RESUME_FREE = ("epochs", "checkpoint")
+# Settings a resume may change without making it a different experiment (the kernels give the same bits;
+# a run recorded before the setting has none).
+_RESUME_FREE = ("epochs", "checkpoint", "kernels")
 
 
 def _comparable(settings: dict) -> dict:
@@ -80,8 +81,8 @@ def parent_of(project, checkpoint) -> dict | None:
     """Lineage of a run that starts from ``checkpoint``: None unless the checkpoint lies in a run folder.
 
     Returns ``{"run": "run-0002", "kind": "resume" | "branch", "checkpoint": path}``: a resume when
-    the project's settings equal the parent's (up to the number of epochs and the checkpoint policy), a
-    branch when anything else changed.
+    the project's settings equal the parent's (up to the number of epochs, the checkpoint policy and the
+    kernels), a branch when anything else changed.
     """
     if checkpoint is None:
         return None

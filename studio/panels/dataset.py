@@ -11,25 +11,15 @@ import copy
 import os
 
 from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtWidgets import (
-    QFileDialog,
-    QFrame,
-    QHBoxLayout,
-    QLabel,
-    QProgressBar,
-    QPushButton,
-    QScrollArea,
-    QSplitter,
-    QTabWidget,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QFileDialog, QLabel, QVBoxLayout, QWidget
 
 from studio.widgets.banner import Banner
 
 from .dataset_import import ImportJob
-from .dataset_options import ImportOptions, SplitOptions
-from .dataset_views import PreviewView, ReportView, StatisticsView, looks_like_images, short_path
+from .dataset_import_bar import ImportBar, local_paths
+from .dataset_options import ImportOptions, OptionsBeside, SplitOptions
+from .dataset_summary import describe, failure_text, import_message, network_shape, summary_text
+from .dataset_views import DatasetTabs, looks_like_images
 
 __all__ = ["DatasetPanel"]
 
@@ -76,27 +66,19 @@ class DatasetPanel(QWidget):
         self._dialog = None
 
         self.banner = Banner()
-        self.drop_hint = QLabel(
-            "<b>Drop data here</b>: image folders, CSV/TSV, IDX, NPZ, HDF5, text files, zip/tar archives "
-            "— or use Import."
+        self.import_bar = ImportBar()
+        # Short names for the bar's widgets (tests and the screenshot script use them).
+        bar = self.import_bar
+        self.drop_hint, self.import_files_button, self.import_folder_button = (
+            bar.drop_hint,
+            bar.import_files_button,
+            bar.import_folder_button,
         )
-        self.drop_hint.setWordWrap(True)
-        self.drop_hint.setObjectName("dropHint")
-        self.drop_hint.setFrameShape(QFrame.Shape.StyledPanel)
-        self.drop_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.drop_hint.setMinimumHeight(44)
-        self.import_files_button = QPushButton("Import files…")
-        self.import_folder_button = QPushButton("Import folder…")
-        self.import_files_button.setToolTip(
-            "Import data files: CSV, IDX, NPZ, HDF5, text, images or archives."
+        self.progress, self.progress_label, self.cancel_button = (
+            bar.progress,
+            bar.progress_label,
+            bar.cancel_button,
         )
-        self.import_folder_button.setToolTip(
-            "Import a folder: images in one sub-folder per class, or data files."
-        )
-        self.progress = QProgressBar()
-        self.progress.setFormat("%v of %m")
-        self.progress_label = QLabel("")
-        self.cancel_button = QPushButton("Cancel")
         self.summary = QLabel("No dataset imported yet.")
         self.summary.setWordWrap(True)
 
@@ -115,13 +97,12 @@ class DatasetPanel(QWidget):
             self.split_box.note,
         )
 
-        self.preview = PreviewView()
-        self.stats_view = StatisticsView()
-        self.report_view = ReportView()
-        self.tabs = QTabWidget()
-        self.tabs.addTab(self.preview, "Preview")
-        self.tabs.addTab(self.stats_view, "Statistics")
-        self.tabs.addTab(self.report_view, "Report")
+        self.tabs = DatasetTabs()
+        self.preview, self.stats_view, self.report_view = (
+            self.tabs.preview,
+            self.tabs.stats_view,
+            self.tabs.report_view,
+        )
         self._build_layout()
         self._set_busy(False)
 
@@ -137,43 +118,12 @@ class DatasetPanel(QWidget):
                 self.load_project(window.project)
 
     def _build_layout(self) -> None:
-        top = QHBoxLayout()
-        top.addWidget(self.drop_hint, 1)
-        buttons = QVBoxLayout()
-        buttons.addWidget(self.import_files_button)
-        buttons.addWidget(self.import_folder_button)
-        top.addLayout(buttons)
-        busy = QHBoxLayout()
-        busy.addWidget(self.progress, 1)
-        busy.addWidget(self.progress_label, 2)
-        busy.addWidget(self.cancel_button)
-        # The options scroll rather than widen the panel: in the main window it shares a dock column.
-        side_widget = QWidget()
-        side = QVBoxLayout(side_widget)
-        side.setContentsMargins(0, 0, 0, 0)
-        side.addWidget(self.import_box)
-        side.addWidget(self.split_box)
-        side.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidget(side_widget)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setMinimumSize(240, 120)
-        body = QSplitter(Qt.Orientation.Horizontal)
-        body.addWidget(self.tabs)
-        body.addWidget(scroll)
-        body.setStretchFactor(0, 3)
-        body.setStretchFactor(1, 1)
-        body.setChildrenCollapsible(False)
-        self.tabs.setMinimumWidth(200)
-        self.body = body
-        self._body_orientation = None
+        self.body = OptionsBeside(self.tabs, self.import_box, self.split_box)
         layout = QVBoxLayout(self)
         layout.addWidget(self.banner)
-        layout.addLayout(top)
-        layout.addLayout(busy)
+        layout.addWidget(self.import_bar)
         layout.addWidget(self.summary)
-        layout.addWidget(body, 1)
+        layout.addWidget(self.body, 1)
 
     def showEvent(self, event):
         # The first time the panel is seen with a project dataset not yet loaded, preview it.
@@ -184,13 +134,7 @@ class DatasetPanel(QWidget):
 
     def resizeEvent(self, event):
         # Side by side when there is room; options under the preview in a narrow dock column.
-        wanted = Qt.Orientation.Horizontal if event.size().width() >= 760 else Qt.Orientation.Vertical
-        if self._body_orientation != wanted:  # first layout, or the dock column got narrow/wide
-            self._body_orientation = wanted
-            self.body.setOrientation(wanted)
-            length = event.size().height() if wanted == Qt.Orientation.Vertical else event.size().width()
-            share = 0.6 if wanted == Qt.Orientation.Vertical else 0.68
-            self.body.setSizes([int(length * share), int(length * (1 - share))])
+        self.body.fit(event.size())
         super().resizeEvent(event)
 
     # ---------------------------------------------------------------- messages
@@ -200,26 +144,20 @@ class DatasetPanel(QWidget):
         self.banner.show_message(text, level)
 
     # ---------------------------------------------------------------- drag and drop
-    @staticmethod
-    def _local_paths(mime) -> list[str]:
-        if not mime.hasUrls():
-            return []
-        return [u.toLocalFile() for u in mime.urls() if u.isLocalFile()]
-
     def dragEnterEvent(self, event):
-        if self._local_paths(event.mimeData()):
+        if local_paths(event.mimeData()):
             event.acceptProposedAction()
-            self.drop_hint.setStyleSheet("background: #fff8e1")
+            self.import_bar.highlight(True)
         else:
             event.ignore()
 
     def dragLeaveEvent(self, event):
-        self.drop_hint.setStyleSheet("")
+        self.import_bar.highlight(False)
         super().dragLeaveEvent(event)
 
     def dropEvent(self, event):
-        self.drop_hint.setStyleSheet("")
-        paths = self._local_paths(event.mimeData())
+        self.import_bar.highlight(False)
+        paths = local_paths(event.mimeData())
         if not paths:
             self.show_message("Only files and folders on this computer can be imported.")
             event.ignore()
@@ -296,7 +234,7 @@ class DatasetPanel(QWidget):
         job.signals.sigFinished.connect(current(self._on_finished))
         job.signals.sigFailed.connect(current(self._on_failed))
         job.signals.sigCancelled.connect(current(self._on_cancelled))
-        self._set_busy(True, f"Importing {_describe(source)}…")
+        self._set_busy(True, f"Importing {describe(source)}…")
         self.job.start()
         return True
 
@@ -319,18 +257,10 @@ class DatasetPanel(QWidget):
         return False
 
     def _set_busy(self, busy: bool, text: str = "") -> None:
-        for w in (self.progress, self.progress_label, self.cancel_button):
-            w.setVisible(busy)
-        self.import_files_button.setEnabled(not busy)
-        self.import_folder_button.setEnabled(not busy)
-        self.progress.setRange(0, 0)
-        self.progress_label.setText(text)
+        self.import_bar.set_busy(busy, text)
 
     def _on_progress(self, done: int, total: int, path: str) -> None:
-        if total > 0:
-            self.progress.setRange(0, total)
-            self.progress.setValue(min(done, total))
-        self.progress_label.setText(f"Reading {os.path.basename(path) or path}")
+        self.import_bar.show_progress(done, total, path)
 
     def _on_finished(self, result) -> None:
         paint = self.job is not None and self.job.paint
@@ -340,14 +270,7 @@ class DatasetPanel(QWidget):
         ds = result.dataset
         self.dataset, self.statistics, self.source = ds, result.statistics, result.source
         self.preview_inputs = result.preview.get("inputs")
-        self.preview.show_preview(result.preview, ds)
-        self.stats_view.show_statistics(result.statistics, ds)
-        self.report_view.show_report(ds.report, result.source)
-        skipped = [r for r in ds.report if r.action == "skipped"]
-        warnings = [r for r in ds.report if r.action != "skipped"]
-        self.tabs.setTabText(2, f"Report ({len(ds.report)})" if ds.report else "Report")
-        shown = len(result.preview.get("indices", ()))
-        self.tabs.setTabText(0, f"Preview ({shown} of {len(ds):,})" if 0 < shown < len(ds) else "Preview")
+        self.tabs.show_result(result)
         if not from_project:  # a reload shows the project's reference; it does not rewrite it
             self._write_project(result.source, result.options, ds)
         if paint and getattr(self._window, "project", None) is not None:
@@ -358,21 +281,9 @@ class DatasetPanel(QWidget):
                 "info",
             )
         self._update_summary()
-        if skipped:
-            first = skipped[0]
-            where = short_path(first.file, result.source) + (
-                f", row {first.row}" if first.row is not None else ""
-            )
-            more = f" (and {len(skipped) - 1} more)" if len(skipped) > 1 else ""
-            self.show_message(
-                f"Imported {len(ds):,} records. Skipped {len(skipped)} bad record(s){more}: "
-                f"{where}: {first.reason}. See the Report tab.",
-                "error",
-            )
-        elif warnings:
-            self.show_message(
-                f"Imported {len(ds):,} records with {len(warnings)} warning(s); see the Report tab.", "info"
-            )
+        message = import_message(ds, result.source)
+        if message is not None:
+            self.show_message(*message)
         elif self.banner.level == "error":
             self.banner.dismiss()
         self.sigImported.emit(ds)
@@ -380,9 +291,7 @@ class DatasetPanel(QWidget):
     def _on_failed(self, exc) -> None:
         self.job = None
         self._set_busy(False)
-        text = f"Could not import: {exc}"
-        if getattr(exc, "file", None) is None and not str(exc):
-            text = f"Could not import: {type(exc).__name__}"
+        text = failure_text(exc)
         kept = " The current dataset is unchanged." if self.dataset is not None else ""
         self.show_message(text + kept, "error")
         self.sigImportFailed.emit(text)
@@ -398,15 +307,7 @@ class DatasetPanel(QWidget):
         if ds is None:
             self.summary.setText("No dataset imported yet.")
             return
-        classes = f"{len(ds.classes)} classes" if ds.classes else "no classes (values)"
-        shape = ds.shape_of("inputs") if "inputs" in ds else "?"
-        skipped = sum(1 for r in ds.report if r.action == "skipped")
-        fed = self.network_input_shape()
-        fed = f" (the network sees {fed})" if fed is not None and fed != shape else ""
-        parts = [f"<b>{len(ds):,}</b> records", f"inputs {shape}{fed}", classes]
-        if skipped:
-            parts.append(f"<span style='color:#c62828'>{skipped} skipped</span>")
-        self.summary.setText(" · ".join(parts) + f"<br>source: {_describe(self.source)}")
+        self.summary.setText(summary_text(ds, self.source, self.network_input_shape()))
         self._update_split_note()
 
     def _update_split_note(self) -> None:
@@ -448,13 +349,7 @@ class DatasetPanel(QWidget):
         shape = tuple(int(d) for d in self.dataset.shape_of("inputs"))
         project = getattr(self._window, "project", None)
         layout = (((getattr(project, "dataset", None) or {}).get("options")) or {}).get("layout")
-        if layout == "image":  # engine.run turns records into (C, H, W) images
-            if len(shape) == 1 and round(shape[0] ** 0.5) ** 2 == shape[0]:
-                side = round(shape[0] ** 0.5)
-                return (1, side, side)
-            if len(shape) == 3 and shape[2] in (1, 3, 4) and shape[0] not in (1, 3, 4):
-                return (shape[2], shape[0], shape[1])
-        return shape
+        return network_shape(shape, layout)
 
     def load_project(self, project) -> None:
         """Show a project's dataset settings (the data itself is imported on demand, see :meth:`reload`)."""
@@ -466,12 +361,10 @@ class DatasetPanel(QWidget):
         self.split_box.set_settings(ref)
         self.dataset, self.statistics, self.source = None, None, ref.get("source")
         self._auto_loaded = False
-        self.preview.clear()
-        self.report_view.show_report([])
-        self.tabs.setTabText(2, "Report")
+        self.tabs.show_nothing()
         if self.source:
             self.summary.setText(
-                f"Dataset: {_describe(self.source)} (not loaded yet: <a href='reload'>load a preview</a>)"
+                f"Dataset: {describe(self.source)} (not loaded yet: <a href='reload'>load a preview</a>)"
             )
         else:
             self.summary.setText("No dataset yet: drop files or folders here.")
@@ -486,10 +379,3 @@ class DatasetPanel(QWidget):
         if not ref.get("source"):
             return False
         return self.import_source(ref["source"], dict(ref.get("options") or {}), project=project)
-
-
-def _describe(source) -> str:
-    if isinstance(source, (list, tuple)):
-        names = [os.path.basename(os.fspath(s)) for s in source]
-        return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
-    return os.fspath(source) if source is not None else "nothing"

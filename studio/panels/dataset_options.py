@@ -3,18 +3,23 @@ preprocessed for training (what ``project.dataset`` stores besides the source)."
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
+    QFrame,
     QGridLayout,
     QGroupBox,
     QLabel,
+    QScrollArea,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
 )
 
-__all__ = ["ImportOptions", "SplitOptions"]
+__all__ = ["ImportOptions", "SplitOptions", "OptionsColumn", "OptionsBeside"]
 
 _IMAGE_SIZES = {
     "as found": None,
@@ -160,3 +165,47 @@ class SplitOptions(QGroupBox):
         val = round(n * self.validation_split.value() / 100)
         test = round(n * self.test_split.value() / 100)
         self.note.setText(f"{n - val - test:,} training · {val:,} validation · {test:,} test records")
+
+
+class OptionsColumn(QScrollArea):
+    """``boxes`` one under the other; they scroll rather than widen the panel (in the main window the
+    dataset panel shares a dock column)."""
+
+    def __init__(self, *boxes, parent=None):
+        super().__init__(parent)
+        side_widget = QWidget()
+        side = QVBoxLayout(side_widget)
+        side.setContentsMargins(0, 0, 0, 0)
+        for box in boxes:
+            side.addWidget(box)
+        side.addStretch(1)
+        self.setWidget(side_widget)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setMinimumSize(240, 120)
+
+
+class OptionsBeside(QSplitter):
+    """``main`` (the dataset's tabs) with the options column (:class:`OptionsColumn` of ``boxes``) beside
+    it when there is room, or under it in a narrow dock column (see :meth:`fit`)."""
+
+    def __init__(self, main, *boxes, parent=None):
+        super().__init__(Qt.Orientation.Horizontal, parent)
+        self.addWidget(main)
+        self.addWidget(OptionsColumn(*boxes))
+        self.setStretchFactor(0, 3)
+        self.setStretchFactor(1, 1)
+        self.setChildrenCollapsible(False)
+        main.setMinimumWidth(200)
+        self._orientation = None
+
+    def fit(self, size) -> None:
+        """Side by side in a panel of ``size`` (a QSize) at least 760 px wide, else stacked; the two get
+        their shares when the orientation changes (the first layout, or the dock column got narrow/wide)."""
+        wanted = Qt.Orientation.Horizontal if size.width() >= 760 else Qt.Orientation.Vertical
+        if self._orientation != wanted:
+            self._orientation = wanted
+            self.setOrientation(wanted)
+            length = size.height() if wanted == Qt.Orientation.Vertical else size.width()
+            share = 0.6 if wanted == Qt.Orientation.Vertical else 0.68
+            self.setSizes([int(length * share), int(length * (1 - share))])

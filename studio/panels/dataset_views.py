@@ -19,11 +19,20 @@ from PySide6.QtWidgets import (
     QStackedWidget,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
-__all__ = ["PreviewView", "StatisticsView", "ReportView", "looks_like_images", "to_qimage", "short_path"]
+__all__ = [
+    "DatasetTabs",
+    "PreviewView",
+    "StatisticsView",
+    "ReportView",
+    "looks_like_images",
+    "to_qimage",
+    "short_path",
+]
 
 _MAX_COLUMNS = 24
 _MAX_FEATURE_ROWS = 64
@@ -304,3 +313,33 @@ class ReportView(QTableWidget):
                 self.setItem(i, j, item)
         for column in (0, 1, 2):
             self.resizeColumnToContents(column)
+
+
+class DatasetTabs(QTabWidget):
+    """The preview, statistics and report of the imported dataset, one tab each; the Preview and Report
+    titles count what they hold."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.preview = PreviewView()
+        self.stats_view = StatisticsView()
+        self.report_view = ReportView()
+        self.addTab(self.preview, "Preview")
+        self.addTab(self.stats_view, "Statistics")
+        self.addTab(self.report_view, "Report")
+
+    def show_result(self, result) -> None:
+        """Show a finished import (a ``dataset_import.ImportResult``)."""
+        ds = result.dataset
+        self.preview.show_preview(result.preview, ds)
+        self.stats_view.show_statistics(result.statistics, ds)
+        self.report_view.show_report(ds.report, result.source)
+        self.setTabText(2, f"Report ({len(ds.report)})" if ds.report else "Report")
+        shown = len(result.preview.get("indices", ()))
+        self.setTabText(0, f"Preview ({shown} of {len(ds):,})" if 0 < shown < len(ds) else "Preview")
+
+    def show_nothing(self) -> None:
+        """No dataset loaded: an empty preview and report."""
+        self.preview.clear()
+        self.report_view.show_report([])
+        self.setTabText(2, "Report")

@@ -20,10 +20,12 @@ from studio.widgets.log_view import LogView
 from studio.widgets.mistakes_view import MistakesView
 from studio.widgets.sample_view import SampleView
 
+from .mistake_samples import MistakeSamples
+from .run_overlays import RunOverlays
+
 __all__ = ["MonitorPanel"]
 
 _SPECIAL = ("learning_rate", "samples_per_second", "seconds", "time", "iteration_time")
-_KEEP_RUNS = 5  # runs kept for comparison; older ones are forgotten
 
 
 class MonitorPanel(QtWidgets.QWidget):
@@ -62,9 +64,6 @@ class MonitorPanel(QtWidgets.QWidget):
         self.histograms = HistogramView()
         self.mistakes = MistakesView()
         self.log = LogView()
-        self.runs = QtWidgets.QListWidget()
-        self.runs.setToolTip("Tick runs to overlay them on the charts (dotted lines are earlier runs)")
-        self.runs.itemChanged.connect(self._run_toggled)
         self.charts = [
             self.loss_chart,
             self.epoch_chart,
@@ -74,6 +73,7 @@ class MonitorPanel(QtWidgets.QWidget):
             self.memory_chart,
             self.samples.error_chart,
         ]
+        self.runs = RunOverlays(self.charts)
 
         charts = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         charts.addWidget(self.loss_chart)
@@ -134,9 +134,7 @@ class MonitorPanel(QtWidgets.QWidget):
         self._chart_work_seen = 0.0
         self._redraw_cost: float | None = None
         bridge.sigFlushed.connect(self._tick)
-        self._run_order: collections.deque = collections.deque()
         self._last_state = "idle"
-        self._run_projects: list[str] = []
         self._run_start_time: float | None = None
         self.iteration_points = 0  # metric points received (tests and the bench read these)
         bridge.sigRunStarted.connect(self._on_run_started)
@@ -147,7 +145,17 @@ class MonitorPanel(QtWidgets.QWidget):
         bridge.sigConfusionMatrix.connect(
             lambda events: self.confusion.set_matrix(events[-1].matrix, events[-1].classes)
         )
-        bridge.sigValidationPredictions.connect(self._on_validation_predictions)
+        # The samples behind the mistakes, and "Continue from here" (short names: the window, tests).
+        self.mistake_samples = behind = MistakeSamples(bridge, self.log, self.mistakes, self)
+        bridge.sigValidationPredictions.connect(behind.on_validation_predictions)
+        self.set_project, self.open_cell, self.open_class, self.open_worst, self.continue_from_here = (
+            behind.set_project,
+            behind.open_cell,
+            behind.open_class,
+            behind.open_worst,
+            behind.continue_from_here,
+        )
+        behind.sigContinuing.connect(self.sigContinuing)
         bridge.sigLayerHealth.connect(self._on_health)
         self._health_said: set = set()  # (layer, kind, severity) logged in this run
         self.confusion.sigCellClicked.connect(self.open_cell)
@@ -155,9 +163,6 @@ class MonitorPanel(QtWidgets.QWidget):
         self.mistakes.sigClassClicked.connect(self.open_class)
         self.mistakes.sigWorstClicked.connect(self.open_worst)
         self.mistakes.sigContinueClicked.connect(self.continue_from_here)
-        self.project = None  # the open project: sample edits go into it (see set_project)
-        self.validation_predictions = None  # the newest ValidationPredictions of the current run
-        self.browser = None
         bridge.sigHistograms.connect(self._on_histograms)
         bridge.sigLog.connect(lambda events: self.log.add_lines((e.level, e.message, e.time) for e in events))
         bridge.sigCheckpointSaved.connect(self._on_checkpoints)
@@ -254,8 +259,7 @@ class MonitorPanel(QtWidgets.QWidget):
         the charts (they stay, unticked, in the Runs tab for comparison) and the samples clear."""
         if self.bridge.busy:
             return  # the run keeps going and stays in view until it ends
-        for i in range(self.runs.count()):
-            self.runs.item(i).setCheckState(QtCore.Qt.CheckState.Unchecked)  # hides its curves
+        self.runs.untick_all()
         self.samples.clear()
         self.confusion.clear()
         self.refresh()
@@ -265,41 +269,15 @@ class MonitorPanel(QtWidgets.QWidget):
         self._chart_work_seen = self._chart_work()
         self._redraw_cost = None
         self._paced_redraw.interval = self._fastest_redraw
-        if self._run_projects and self._run_projects[-1] != info.project_name:
-            self._forget_runs()  # curves of another project (other metrics, other scales) only confuse
-        self._run_projects.append(info.project_name)
+        self.runs.forget_other_project(info.project_name)
         for chart in self.charts:
             chart.set_current_run(info.run_id)
         self.samples.start_run(info.run_id)
         self._health_said.clear()
-        self.validation_predictions = None  # the last run's would not match the new run's data
+        self.mistake_samples.validation_predictions = None  # the last run's would not match the new data
         self._run_start_time = None
-        self._run_order.append(info.run_id)
-        while len(self._run_order) > _KEEP_RUNS:
-            old = self._run_order.popleft()
-            for chart in self.charts:
-                chart.remove_run(old)
-            self.runs.takeItem(self.runs.count() - 1)
-        item = QtWidgets.QListWidgetItem(f"{info.label}: {info.project_name}")
-        item.setData(QtCore.Qt.ItemDataRole.UserRole, info.run_id)
-        item.setFlags(item.flags() | QtCore.Qt.ItemFlag.ItemIsUserCheckable)
-        item.setCheckState(QtCore.Qt.CheckState.Checked)
-        self.runs.insertItem(0, item)
+        self.runs.add(info)
         self.log.add_line("info", f"{info.label} started: {info.project_name}")
-
-    def _forget_runs(self) -> None:
-        for run in self._run_order:
-            for chart in self.charts:
-                chart.remove_run(run)
-        self._run_order.clear()
-        self._run_projects.clear()
-        self.runs.clear()
-
-    def _run_toggled(self, item: QtWidgets.QListWidgetItem) -> None:
-        run = item.data(QtCore.Qt.ItemDataRole.UserRole)
-        visible = item.checkState() == QtCore.Qt.CheckState.Checked
-        for chart in self.charts:
-            chart.set_run_visible(run, visible)
 
     def _on_iterations(self, events: list) -> None:
         run = self.bridge.run_id
@@ -347,18 +325,20 @@ class MonitorPanel(QtWidgets.QWidget):
         if gpu:
             self.memory_chart.append("gpu", [g[0] for g in gpu], [g[1] for g in gpu], run=run, label="GPU")
 
-    # ------------------------------------------------------------------ samples behind the mistakes
-    def set_project(self, project) -> None:
-        """The project sample edits are written to (the window's open project)."""
-        self.project = project
+    @property
+    def project(self):
+        """The open project: sample edits go into it (see ``set_project``)."""
+        return self.mistake_samples.project
 
-    def _on_validation_predictions(self, events: list) -> None:
-        e = self.validation_predictions = events[-1]
-        run = self.bridge.run
-        if run is not None and getattr(run, "validation_data", None) is not None:
-            self.mistakes.set_predictions(
-                run.validation_data["inputs"], e.probabilities, e.targets, e.classes
-            )
+    @property
+    def validation_predictions(self):
+        """The newest ValidationPredictions of the current run, or None."""
+        return self.mistake_samples.validation_predictions
+
+    @property
+    def browser(self):
+        """The open samples browser, or None."""
+        return self.mistake_samples.browser
 
     def _on_health(self, reports: list) -> None:
         """Each new layer-health finding of the run, once, in the log (the builder shows them all)."""
@@ -370,101 +350,6 @@ class MonitorPanel(QtWidgets.QWidget):
                     self.log.add_line(
                         "warning", f"health at iteration {report.iteration}: {f.message}", report.time
                     )
-
-    def _browser(self):
-        """A samples browser on the newest validation predictions, or None (with a log line) when none."""
-        run, event = self.bridge.run, self.validation_predictions
-        if run is None or event is None or getattr(run, "validation_data", None) is None:
-            self.log.add_line("info", "The samples appear after a classifier's first validation pass.")
-            return None
-        from engine.data.edits import DatasetEdits, EditError  # only when browsing
-        from studio.widgets.samples_browser import BrowserData, SamplesBrowser
-
-        try:
-            edits = DatasetEdits.from_list(
-                (self.project.dataset or {}).get("edits") if self.project else None
-            )
-        except EditError as exc:
-            self.log.add_line("error", f"the project's sample edits cannot be read: {exc}")
-            return None
-        if self.browser is not None:
-            self.browser.close()
-            self.browser.deleteLater()
-        self.browser = SamplesBrowser(BrowserData.from_run(run, event), edits, self)
-        self.browser.sigEditsChanged.connect(self._edits_changed)
-        self.browser.sigContinueClicked.connect(self.continue_from_here)
-        self.browser.show()
-        return self.browser
-
-    def open_cell(self, true: int, predicted: int):
-        """Open the samples of confusion cell ``[true, predicted]``; returns the browser (or None)."""
-        browser = self._browser()
-        if browser is not None:
-            browser.show_cell(true, predicted)
-        return browser
-
-    def open_class(self, true: int):
-        """Open the samples of class ``true``; returns the browser (or None)."""
-        browser = self._browser()
-        if browser is not None:
-            browser.show_class(true)
-        return browser
-
-    def open_worst(self):
-        """Open the most confidently wrong samples; returns the browser (or None)."""
-        browser = self._browser()
-        if browser is not None:
-            browser.show_rows(self.mistakes.worst_rows, "Most confidently wrong samples")
-        return browser
-
-    def _edits_changed(self, edits: list) -> None:
-        if self.project is None:
-            return
-        dataset = dict(self.project.dataset or {})
-        if edits:
-            dataset["edits"] = edits
-        else:
-            dataset.pop("edits", None)
-        self.project.dataset = dataset
-        self.log.add_line("info", f"sample edits: {len(edits)} (the next run trains on the edited data)")
-
-    def continue_from_here(self) -> bool:
-        """Train on from the latest checkpoint of the run on screen with the project as it is now
-        (its sample edits, its settings), as a new run: a branch of that run, drawn from its iteration
-        beside its line. Returns whether the run started (else a log line says why)."""
-        from engine.runs.continuation import continued_project, latest_checkpoint
-
-        run = self.bridge.run
-        folder = getattr(run, "folder", None)
-        if self.bridge.busy:
-            self.log.add_line(
-                "info", "Stop the run first (Training > Stop): then continue from its checkpoint."
-            )
-            return False
-        if self.project is None or run is None:
-            self.log.add_line("info", "Train a run first: Continue from here trains on from its checkpoint.")
-            return False
-        if folder is None:
-            self.log.add_line(
-                "info", "Save the project first: runs (and their checkpoints) are recorded then."
-            )
-            return False
-        if getattr(run.project, "path", None) != self.project.path:  # another project opened since
-            self.log.add_line(
-                "info", f"{folder.name} is a run of another project: open that project to continue it."
-            )
-            return False
-        checkpoint = latest_checkpoint(folder)
-        if checkpoint is None:
-            self.log.add_line("info", f"{folder.name} wrote no checkpoint to continue from.")
-            return False
-        project, total = continued_project(self.project, folder)
-        if total is not None:
-            self.log.add_line(
-                "info", f"{folder.name} reached the project's epochs: continuing to epoch {total}"
-            )
-        self.sigContinuing.emit(folder.name)  # the runs panel checks the parent and its branch
-        return bool(self.bridge.start(project, label=f"from {folder.name}", resume_from=checkpoint))
 
     def _on_histograms(self, events: list) -> None:
         e = events[-1]

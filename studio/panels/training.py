@@ -1,5 +1,5 @@
-"""The training panel: backend, workers, optimiser, schedule, batch size, epochs, early stopping,
-checkpoint policy; run controls with progress and ETA.
+"""The training panel: backend, kernels, workers, batch size, epochs (:mod:`studio.panels.run_on`),
+optimiser, schedule, early stopping, checkpoint policy; run controls with progress and ETA.
 
 Every accepted edit is written into ``project.training`` at once (so saving the project saves it); a
 refused value stays in its field in red with the reason under it and never reaches the project. The
@@ -10,15 +10,13 @@ learning rate at its next iteration through the bridge, which observes the same 
 
 from __future__ import annotations
 
-import os
-
 from PySide6 import QtCore, QtWidgets
 
-from engine.backend import cuda_status
 from engine.project import ProjectError
 from engine.settings import TRAINING_DEFAULTS
 from studio.bridge import Bridge
 from studio.panels.run_controls import RunControls
+from studio.panels.run_on import RunOnBox
 from studio.widgets.cost_view import CostView
 from studio.widgets.fields import FloatField, IntField, ValidatedField
 from studio.widgets.parameter_form import OPTIMISER_PARAMETERS, SCHEDULE_PARAMETERS, ParameterForm
@@ -37,23 +35,12 @@ class TrainingPanel(QtWidgets.QWidget):
         self.project = None
         self._loading = False  # filling the fields from the settings: nothing is written back
         self._storing = False  # writing a field into the settings: their echo is not shown again
-        cores = os.cpu_count() or 1
-
-        self.backend = QtWidgets.QComboBox()
-        self.backend.addItems(["cpu", "cuda", "auto"])
-        self.backend.setItemData(
-            2, "CUDA when it works here, else the CPU", QtCore.Qt.ItemDataRole.ToolTipRole
-        )
-        available, reason = cuda_status()
-        self.cuda_reason = QtWidgets.QLabel("" if available else f"CUDA unavailable: {reason}")
-        self.cuda_reason.setProperty("role", "caption")
-        self.cuda_reason.setWordWrap(True)
-        if not available:
-            self.backend.model().item(1).setEnabled(False)
-            self.backend.setItemData(1, reason, QtCore.Qt.ItemDataRole.ToolTipRole)
-        self.workers = IntField("Workers", 1, 1, cores, maximum_reason=f"this computer has {cores} cores")
-        self.batch_size = IntField("Batch size", TRAINING_DEFAULTS["batch_size"], 1, 1_000_000)
-        self.epochs = IntField("Epochs", TRAINING_DEFAULTS["epochs"], 1, 1_000_000)
+        self.run_on = RunOnBox()
+        self.run_on.sigEdited.connect(self._store)
+        # The group's fields, as the window and tests reach them.
+        self.backend, self.cuda_reason = self.run_on.backend, self.run_on.cuda_reason
+        self.kernels, self.kernels_note = self.run_on.kernels, self.run_on.kernels_note
+        self.workers, self.batch_size, self.epochs = self.run_on.fields()
         self.optimiser = QtWidgets.QComboBox()
         self.optimiser.addItems(list(OPTIMISER_PARAMETERS))
         self.learning_rate = FloatField(
@@ -87,13 +74,6 @@ class TrainingPanel(QtWidgets.QWidget):
             7 * 24 * 3600.0,
         )
 
-        setup = QtWidgets.QGroupBox("Run on")
-        f = QtWidgets.QFormLayout(setup)
-        f.addRow("Backend", self.backend)
-        f.addRow(self.cuda_reason)
-        f.addRow("Workers", self.workers)
-        f.addRow("Batch size", self.batch_size)
-        f.addRow("Epochs", self.epochs)
         opt = QtWidgets.QGroupBox("Optimiser")
         f = QtWidgets.QFormLayout(opt)
         f.addRow("Method", self.optimiser)
@@ -130,7 +110,7 @@ class TrainingPanel(QtWidgets.QWidget):
         self.live_box.hide()
         body = QtWidgets.QWidget()
         v = QtWidgets.QVBoxLayout(body)
-        for box in (self.live_box, setup, cost, opt, self.early_stopping, ckpt):
+        for box in (self.live_box, self.run_on, cost, opt, self.early_stopping, ckpt):
             v.addWidget(box)
         v.addStretch(1)
         scroll = QtWidgets.QScrollArea()
@@ -144,10 +124,6 @@ class TrainingPanel(QtWidgets.QWidget):
         layout.addWidget(self.controls)
         layout.addWidget(scroll, 1)
 
-        self.backend.currentTextChanged.connect(lambda v: self._store("backend", v))
-        self.workers.sigValueChanged.connect(lambda v: self._store("workers", v))
-        self.batch_size.sigValueChanged.connect(lambda v: self._store("batch_size", v))
-        self.epochs.sigValueChanged.connect(lambda v: self._store("epochs", v))
         self.optimiser.currentTextChanged.connect(self._optimiser_changed)
         self.learning_rate.sigValueChanged.connect(self._learning_rate_changed)
         self.optimiser_form.sigChanged.connect(lambda _: self._optimiser_form_changed())
@@ -183,10 +159,7 @@ class TrainingPanel(QtWidgets.QWidget):
         t = self.project.training
         self._loading = True
         try:
-            self.backend.setCurrentText(str(t.backend).split(":")[0])
-            self.workers.set_value(int(t.workers))
-            self.batch_size.set_value(int(t.batch_size))
-            self.epochs.set_value(int(t.epochs))
+            self.run_on.show_settings(t)
             opt = t.optimiser if isinstance(t.optimiser, dict) else {"type": t.optimiser or "adam"}
             self.optimiser.setCurrentText(str(opt.get("type", "adam")).lower())
             self.learning_rate.set_value(t.learning_rate)
@@ -316,9 +289,7 @@ class TrainingPanel(QtWidgets.QWidget):
     def invalid_fields(self) -> list[ValidatedField]:
         """Fields whose current text was refused."""
         fields = [
-            self.workers,
-            self.batch_size,
-            self.epochs,
+            *self.run_on.fields(),
             self.learning_rate,
             self.es_patience,
             self.es_min_delta,
@@ -350,14 +321,7 @@ class TrainingPanel(QtWidgets.QWidget):
 
     def _tooltips(self) -> None:
         """A sentence for every control: what it does, its unit, its range (fields add their range)."""
-        self.backend.setToolTip(
-            "Where training runs: cpu, cuda (an NVIDIA GPU through CuPy) or auto (CUDA when it works "
-            "here, else the CPU)."
-        )
         tips = {
-            self.workers: "Threads that each compute a share of every batch; the result is the same as one.",
-            self.batch_size: "Samples per training step.",
-            self.epochs: "Passes over the training data.",
             self.es_patience: "Epochs without improvement before training stops.",
             self.es_min_delta: "The smallest change of the watched metric that counts as an improvement.",
             self.ckpt_every: (

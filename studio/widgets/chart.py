@@ -2,17 +2,18 @@
 
 pyqtgraph's rules for fast live plots are followed: one curve per series created once and updated with
 ``setData``; long histories are peak-downsampled to the screen width and clipped to the view; data lives
-in growing numpy buffers (amortised doubling), never in Python lists re-converted on every frame.
-Several runs can be overlaid: a series is keyed by ``(run, name)``; older runs are drawn thinner and
-dashed in the same colour.
+in growing numpy buffers (amortised doubling, :mod:`studio.widgets.series_buffer`), never in Python lists
+re-converted on every frame. Several runs can be overlaid: a series is keyed by ``(run, name)``; older
+runs are drawn thinner and dashed in the same colour.
 
-Ranges follow the data in steps rather than pyqtgraph's autorange on every redraw: the x axis doubles
-its span when the data reaches its end, the y axis changes only when the data leaves it (then with
-room to travel on) or fills less than a third of it; non-negative data within half its maximum of
-zero (a falling loss) is shown from zero, which then holds. Axes are drawn from a cached pixmap while
-their range holds, so a redraw mostly paints the curves; re-rendering an axis was most of the GUI's
-painting cost during training (python -m bench gui). A chart out of sight (another tab) does no work.
-Zooming or panning by hand stops the following; the plot's "A" button (auto range) starts it again.
+Ranges follow the data in steps (:mod:`studio.widgets.chart_ranges`) rather than pyqtgraph's autorange on
+every redraw: the x axis doubles its span when the data reaches its end, the y axis changes only when the
+data leaves it (then with room to travel on) or fills less than a third of it; non-negative data within
+half its maximum of zero (a falling loss) is shown from zero, which then holds. Axes are drawn from a
+cached pixmap while their range holds, so a redraw mostly paints the curves; re-rendering an axis was
+most of the GUI's painting cost during training (python -m bench gui). A chart out of sight (another
+tab) does no work. Zooming or panning by hand stops the following; the plot's "A" button (auto range)
+starts it again.
 
 Under the plot, :class:`~studio.widgets.chart_tools.ChartTools` offers smoothing (charts made with
 ``smoothing=True``), export as PNG or CSV and a readout of the values under the mouse. Validation
@@ -29,37 +30,11 @@ from PySide6 import QtCore, QtWidgets
 
 from studio import theme
 from studio.widgets.chart_legend import LegendPlacer
+from studio.widgets.chart_ranges import data_bounds, stepped_ranges
+from studio.widgets.chart_tools import ChartTools, EmaBuffer, write_csv
+from studio.widgets.series_buffer import SeriesBuffer
 
 __all__ = ["LiveChart", "SeriesBuffer"]
-
-
-class SeriesBuffer:
-    """Growing (x, y) float64 buffers. ``append`` is amortised O(batch)."""
-
-    def __init__(self, capacity: int = 256):
-        self._x = np.empty(capacity)
-        self._y = np.empty(capacity)
-        self.size = 0
-
-    def append(self, xs, ys) -> None:
-        xs = np.asarray(xs, dtype=np.float64).ravel()
-        ys = np.asarray(ys, dtype=np.float64).ravel()
-        need = self.size + xs.size
-        if need > self._x.size:
-            capacity = max(need, 2 * self._x.size)
-            self._x = np.resize(self._x, capacity)
-            self._y = np.resize(self._y, capacity)
-        self._x[self.size : need] = xs
-        self._y[self.size : need] = ys
-        self.size = need
-
-    @property
-    def x(self) -> np.ndarray:
-        return self._x[: self.size]
-
-    @property
-    def y(self) -> np.ndarray:
-        return self._y[: self.size]
 
 
 class _PlotWidget(pg.PlotWidget):
@@ -133,8 +108,6 @@ class LiveChart(QtWidgets.QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.plot_widget)
-        from studio.widgets.chart_tools import ChartTools  # it builds on this module
-
         self.legend_placer = LegendPlacer(self)
         self.tools = ChartTools(self, smoothing, log_toggle)
         self.log_box = self.tools.log_box
@@ -280,60 +253,20 @@ class LiveChart(QtWidgets.QWidget):
     def _stop_following(self, *_):
         self.following = False
 
-    def _bounds(self):
-        """(x0, x1, y0, y1) over the shown series, in view coordinates (log10 on a log axis), or None."""
-        log_y = self.plot_item.ctrl.logYCheck.isChecked()
-        xs, ys = [], []
-        for key, buf in self._buffers.items():
-            if buf.size == 0 or key[0] in self._hidden_runs:
-                continue
-            y = buf.y
-            if log_y:
-                y = np.log10(y[y > 0])
-            y = y[np.isfinite(y)]
-            if y.size:
-                xs += [buf.x[0], buf.x[-1]]
-                ys += [float(y.min()), float(y.max())]
-        if not xs:
-            return None
-        return min(xs), max(xs), min(ys), max(ys)
-
     def _fit(self, force: bool = False) -> None:
-        """Move the ranges in steps so most redraws keep them (and the cached axes) unchanged.
-
-        Re-rendering an axis costs ~7 ms of GUI-thread time against ~1 ms for a redraw that keeps it, so
-        a range moves only when the data leaves it (then with room to travel on: a falling loss crosses
-        the bottom edge a few times per run, not at every redraw) or fills less than a third of it.
-        """
+        """Move the ranges in steps so most redraws keep them (and the cached axes) unchanged (see
+        :func:`~studio.widgets.chart_ranges.stepped_ranges`); ``force``: fit them to the data now."""
         if not self.following:
             return
-        bounds = self._bounds()
+        log_y = self.plot_item.ctrl.logYCheck.isChecked()
+        bounds = data_bounds(self._buffers, self._hidden_runs, log_y)
         if bounds is None:
             return
-        x0, x1, y0, y1 = bounds
-        (vx0, vx1), (vy0, vy1) = self.view_box.viewRange()
-        if force or x0 < vx0 or x1 > vx1 or x0 > vx0 + 0.25 * (vx1 - vx0):
-            span = max(2.0 * (x1 - x0), self.min_x_span, 1.0)  # a run of n points moves it ~log2(n) times
-            self.view_box.setXRange(x0, x0 + span, padding=0.02)
-        # Non-negative data that has come within half its maximum of zero (a falling loss, an accuracy)
-        # is shown from zero: the axis then holds for the rest of the run instead of moving each time
-        # the loss reaches a new low.
-        log_y = self.plot_item.ctrl.logYCheck.isChecked()
-        from_zero = not log_y and 0.0 <= y0 <= 0.5 * y1
-        y_low = 0.0 if from_zero else y0
-        y_span = y1 - y_low
-        view_span = vy1 - vy0
-        if force or y0 < vy0 or y1 > vy1 or y_span < view_span / 3:
-            # A flat series (a constant learning rate) gets a band around its value, at its own scale.
-            pad = 0.08 * y_span if y_span > 0 else (abs(y1) * 0.1 if y1 != 0 else 0.5)
-            low, high = y_low - (0.25 * pad if from_zero else pad), y1 + pad
-            if not force:  # room to travel on the side the data left by
-                if y0 < vy0 and not from_zero:
-                    low -= 0.25 * y_span
-                if y1 > vy1:
-                    high += 0.25 * y_span
-            if force or not (np.isclose(low, vy0) and np.isclose(high, vy1)):
-                self.view_box.setYRange(low, high, padding=0)
+        x_range, y_range = stepped_ranges(bounds, self.view_box.viewRange(), self.min_x_span, log_y, force)
+        if x_range is not None:
+            self.view_box.setXRange(*x_range, padding=0.02)
+        if y_range is not None:
+            self.view_box.setYRange(*y_range, padding=0)
 
     def set_log_y(self, on: bool) -> None:
         """Logarithmic y axis (losses spanning decades)."""
@@ -362,8 +295,6 @@ class LiveChart(QtWidgets.QWidget):
 
     def _smooth(self, key) -> None:
         """Give series ``key`` a smoothed curve (bold) over its raw one (faint)."""
-        from studio.widgets.chart_tools import EmaBuffer
-
         raw = self._curves[key]
         ema = EmaBuffer(self.smoothing)
         ema.extend(self._buffers[key].x, self._buffers[key].y)
@@ -400,8 +331,6 @@ class LiveChart(QtWidgets.QWidget):
 
     def export_csv(self, path) -> None:
         """Save every point of every series (all runs) as ``run,series,x,y`` rows."""
-        from studio.widgets.chart_tools import write_csv
-
         write_csv(
             path,
             ((run, name, x, y) for (run, name), buf in self._buffers.items() for x, y in zip(buf.x, buf.y)),

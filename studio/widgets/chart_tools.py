@@ -15,7 +15,7 @@ import csv
 import numpy as np
 from PySide6 import QtCore, QtWidgets
 
-from studio.widgets.chart import SeriesBuffer
+from studio.widgets.series_buffer import SeriesBuffer
 
 __all__ = ["EmaBuffer", "ChartTools", "write_csv"]
 

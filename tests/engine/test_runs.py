@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from engine import templates
+from engine.project import Project
 from engine.run import build_run
 from engine.runs import (
     RunError,
@@ -228,3 +229,15 @@ def test_continuing_on_edited_data_is_a_branch_from_the_parents_iteration(tmp_pa
     assert xs[0] == left + 1  # drawn from where the parent left
     parent_xs, _ = open_run(first.folder).series().read("iteration/loss")
     assert parent_xs[-1] == left  # the parent's series is untouched
+
+
+def test_a_project_opened_by_a_relative_path_keeps_its_checkpoints_in_its_run_folder(tmp_path, monkeypatch):
+    (tmp_path / "sub").mkdir()
+    _project(tmp_path / "sub", epochs=1)
+    monkeypatch.chdir(tmp_path)
+    run = build_run(Project.load("sub/tiny.sigma"))  # as "sigma train sub/tiny.sigma" opens it
+    folder = tmp_path / "sub" / "tiny.sigma.runs" / "run-0001"
+    assert run.checkpoint_dir == folder / "checkpoints"
+    run.fit()
+    assert (folder / "checkpoints" / "last.h5").is_file()
+    assert not (tmp_path / "sub" / "sub").exists()

@@ -1,7 +1,8 @@
 """CSV and TSV tables: encoding, delimiter and header detection, column roles, missing values.
 
 The file is read twice and never held whole: pass one checks row lengths, infers each column's type
-(numeric or categorical), collects categories and fill values; pass two converts rows into blocks.
+(numeric or categorical), collects categories and fill values; pass two converts rows into blocks
+(:mod:`engine.data.readers.table_rows`).
 Row numbers in errors are 1-based line numbers, as an editor shows them.
 """
 
@@ -9,23 +10,18 @@ from __future__ import annotations
 
 from collections import Counter
 
-import numpy as np
-
-from engine.data.budget import check_declared
 from engine.data.dataset import Dataset
 from engine.data.errors import DataImportError
-from engine.data.readers.common import class_index, natural_key
+from engine.data.readers.common import natural_key
 from engine.data.readers.csvfile import MISSING_TOKENS, iter_rows, sniff_table
 from engine.data.readers.csvfile import parse_number as _number
-from engine.data.storage import SectionBuilder
+from engine.data.readers.table_rows import BLOCK_ROWS, FLOAT32_MAX, convert_rows
 
 __all__ = ["read_table"]
 
-_BLOCK_ROWS = 4096
 _MAX_CLASS_VALUES = 32  # integer target columns with at most this many values are classes
 #: Distinct values a text (categorical) column may hold; more is free text or ids, not categories.
 MAX_CATEGORIES = 100_000
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
 #: Column names ``targets="auto"`` takes as the label column wherever it stands (else the last column).
 LABEL_NAMES = ("label", "labels", "target", "targets", "class", "y")
 
@@ -71,7 +67,7 @@ class _Column:
                 self.overflow = True
             return
         self.numeric += 1
-        if abs(number) <= _FLOAT32_MAX:
+        if abs(number) <= FLOAT32_MAX:
             self.sum += number  # values beyond float32 are bad rows, reported in pass two
         if number != int(number):
             self.integers = False
@@ -119,7 +115,7 @@ def read_table(
 
     In named steps: sniff the layout (:func:`sniff_table`), choose the columns (:func:`_choose_columns`),
     pass one (:func:`_survey`), decide the target kind, categories, fill values and classes, pass two
-    (:func:`_convert_rows`).
+    (:func:`~engine.data.readers.table_rows.convert_rows`).
 
     Parameters
     ----------
@@ -168,7 +164,7 @@ def read_table(
     plan.cat_lookup = {j: {c: i for i, c in enumerate(cats)} for j, cats in plan.categories.items()}
     plan.fills = _fill_values(plan, fill_value)
     plan.class_names = _class_names(plan, classes)
-    sections = _convert_rows(plan, n_rows, memory_budget, cache_dir, disk_budget)
+    sections = convert_rows(plan, n_rows, memory_budget, cache_dir, disk_budget)
     names = layout.names
     meta = {
         "kind": "table",
@@ -230,7 +226,7 @@ def _survey(plan: _Plan) -> int:
     n_rows = 0
     for line, row in iter_rows(layout):
         n_rows += 1
-        if n_rows % _BLOCK_ROWS == 0:
+        if n_rows % BLOCK_ROWS == 0:
             ctx.check_cancel()
         if len(row) != width:
             ctx.fail(
@@ -313,90 +309,3 @@ def _class_names(plan: _Plan, classes) -> list | None:
     if not col.is_numeric:
         labels |= set(col.text)
     return sorted(labels, key=natural_key)
-
-
-def _convert_rows(plan: _Plan, n_rows: int, memory_budget: int, cache_dir, disk_budget) -> dict:
-    """Pass two: rows to blocks of float32 inputs and targets, within the budgets; the sections."""
-    kind, path, ctx = plan.kind, plan.path, plan.ctx
-    dtypes = {"inputs": np.float32}
-    if plan.target_cols:
-        dtypes["targets"] = np.int64 if kind == "class" else np.float32
-    per_row = len(plan.input_cols) + (len(plan.target_cols) if kind != "class" else 2)
-    check_declared((n_rows, per_row), 4, path, f"{n_rows} rows", memory_budget, disk_budget)
-    builder = SectionBuilder(dtypes, memory_budget, cache_dir, expected_records=n_rows)
-    x_rows, y_rows, y_lines = [], [], []
-
-    def flush():
-        if not x_rows:
-            return
-        block = {"inputs": np.array(x_rows, dtype=np.float32)}
-        if kind == "class":
-            ids, _ = class_index(y_rows, plan.class_names, path, y_lines, ctx)
-            keep = ids >= 0
-            block = {"inputs": block["inputs"][keep], "targets": ids[keep]}
-        elif plan.target_cols:
-            block["targets"] = np.array(y_rows, dtype=np.float32)
-        builder.append(block)
-        x_rows.clear()
-        y_rows.clear()
-        y_lines.clear()
-
-    done = 0
-    try:
-        for line, row in iter_rows(plan.layout):
-            done += 1
-            if line in plan.bad_rows:
-                continue
-            converted = _convert(row, line, plan)
-            if converted is not None:
-                x_rows.append(converted[0])
-                y_rows.append(converted[1])
-                y_lines.append(line)
-            if len(x_rows) == _BLOCK_ROWS:
-                flush()
-                ctx.tick(done, n_rows, path)
-        flush()
-        ctx.tick(n_rows, n_rows, path)
-    except BaseException:
-        builder.abort()
-        raise
-    if builder.count == 0:
-        raise DataImportError("no usable rows (all were skipped; see the report)", path)
-    return builder.finish()
-
-
-def _convert(row, line, plan: _Plan):
-    """One row to ``(input values, target value(s))``, or ``None`` when the row is skipped."""
-    input_cols, target_cols, kind, columns = plan.input_cols, plan.target_cols, plan.kind, plan.columns
-    cat_lookup, fills, missing = plan.cat_lookup, plan.fills, plan.missing
-    path, ctx, names = plan.path, plan.ctx, plan.names
-    values = []
-    for j in input_cols + target_cols:
-        text = row[j]
-        if text.lower() in MISSING_TOKENS:
-            if missing == "raise":
-                raise DataImportError(f"missing value in column {names[j]!r}", path, line)
-            if missing == "drop":
-                ctx.drop(f"missing value in column {names[j]!r}; row dropped", path, line)
-                return None
-            text = str(fills[j]) if columns[j].is_numeric else fills[j]
-        if kind == "class" and j == target_cols[0]:
-            values.append(columns[j].label(text))
-        elif columns[j].is_numeric:
-            number = _number(text)
-            if number is None:
-                ctx.fail(f"column {names[j]!r}: {text!r} is not a number", path, line)
-                return None
-            if abs(number) > _FLOAT32_MAX:
-                ctx.fail(f"column {names[j]!r}: {text} is beyond float32's range (about ±3.4e38)", path, line)
-                return None
-            values.append(number)
-        else:
-            index = cat_lookup[j].get(text)
-            if index is None:  # only a fill value of a column with no values at all
-                ctx.fail(f"column {names[j]!r} has no value to fill in", path, line)
-                return None
-            values.append(float(index))
-    n_in = len(input_cols)
-    y = values[n_in] if kind == "class" else values[n_in:]
-    return values[:n_in], y

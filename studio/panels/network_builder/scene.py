@@ -13,14 +13,13 @@ mouse handling calls too, so tests drive the same paths a user does.
 from __future__ import annotations
 
 import copy
-import json
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 from PySide6.QtWidgets import QGraphicsScene
 
 from .catalog import default_props, known_type, layer_kinds, takes_many_inputs
-from .clipboard import CLIPBOARD_MIME, layers_text, put_layers
+from .clipboard import CLIPBOARD_MIME, layers_json, layers_text, pasted_layers, put_layers
 from .interaction import SceneMouse
 from .items import NODE_H, EdgeItem, NodeItem
 from .layout import layered_positions
@@ -236,49 +235,23 @@ class GraphScene(SceneMouse, QGraphicsScene):
 
     def copy_selection(self) -> str:
         """Put the selected layers (and the edges among them) on the clipboard; returns the JSON."""
-        chosen = self.selected_nodes()
-        names = {n.name for n in chosen}
-        payload = [
-            {
-                "type": n.type,
-                "name": n.name,
-                "props": n.props,
-                "inputs": [s for s in n.data.inputs if s in names],
-                "pos": [n.pos().x(), n.pos().y()],
-            }
-            for n in sorted(chosen, key=lambda n: n.node_id)
-        ]
-        text = json.dumps(payload)
+        text = layers_json(self.selected_nodes())
         put_layers(text)
         self._clipboard_fallback = text
         return text
 
     def paste(self) -> list[NodeItem]:
         """Add copies of the clipboard's layers under new names, offset, and select them."""
-        text = layers_text()
-        try:
-            payload = json.loads(text or self._clipboard_fallback or "[]")
-        except json.JSONDecodeError:
-            return []
-        if not payload:
-            return []
+        text = layers_text() or self._clipboard_fallback
         state = self._state()
-        used = {n.name for n in state["nodes"].values()}
-        renamed = {}
-        for entry in payload:
-            renamed[entry["name"]] = unique_name(entry["type"], used)
-            used.add(renamed[entry["name"]])
+        layers = pasted_layers(text, {n.name for n in state["nodes"].values()})
+        if not layers:
+            return []
         new_ids = []
-        for entry in payload:
+        for data, pos in layers:
             nid = self._new_id()
-            state["nodes"][nid] = NodeData(
-                entry["type"],
-                renamed[entry["name"]],
-                copy.deepcopy(entry["props"]),
-                [renamed[s] for s in entry["inputs"]],
-            )
-            x, y = entry.get("pos", (0.0, 0.0))
-            state["pos"][nid] = (x + 40.0, y + 40.0)
+            state["nodes"][nid] = data
+            state["pos"][nid] = pos
             new_ids.append(nid)
         self._push(state, "Paste")
         pasted = [self._items[i] for i in new_ids]

@@ -151,3 +151,81 @@ def test_geometry_caches_stay_bounded():
         pool_mod._geometry("max_pool2d", engine.tensor(np.zeros((1, 1, size + 2, 2))), 2, None, 0)
     assert len(window_geometry._GEOMETRIES) <= window_geometry.GEOMETRIES_MAX
     assert len(pool_mod._GEOMETRIES) <= window_geometry.GEOMETRIES_MAX
+
+
+def _padded_col2im(taps, geom, x_shape):
+    """The lowered input gradient's col2im as it was: every tap added into the padded gradient, from
+    zero, in tap order, and the padding cut off after."""
+    kk, n, ho, wo, c = taps.shape
+    h, w = x_shape[2:]
+    (pt, pb), (pl, pr) = geom.pads
+    dxpad = np.zeros((n, h + pt + pb, w + pl + pr, c), taps.dtype)
+    for i in range(geom.kh):
+        for j in range(geom.kw):
+            r0, c0 = i * geom.dh, j * geom.dw
+            dxpad[:, r0 : r0 + ho, c0 : c0 + wo, :] += taps[i * geom.kw + j]
+    return dxpad[:, pt : pt + h, pl : pl + w, :].transpose(0, 3, 1, 2)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(
+    "k, padding, dilation, size",
+    # "same"; "valid"; dilated; even kernel ("same" pads one side more); padding wider than the kernel;
+    # a dilated kernel over one input row (taps that land wholly in the padding).
+    [
+        (3, "same", 1, (7, 6)),
+        (3, 0, 1, (7, 6)),
+        (3, 2, 2, (8, 7)),
+        (2, "same", 1, (5, 6)),
+        (3, 3, 1, (4, 5)),
+        (3, 3, 3, (1, 5)),
+    ],
+)
+def test_lowered_input_gradient_adds_each_tap_where_it_lands_with_the_padded_bits(
+    dtype, k, padding, dilation, size
+):
+    from engine.ops import conv_lowered
+
+    rng = np.random.default_rng(5)
+    x_shape = (2, 8, *size)
+    geom = conv_mod.make_geometry("conv2d", size, (k, k), 1, padding, dilation, 1)
+    ho, wo = geom.output_hw(*size)
+    gy = rng.standard_normal((2, ho, wo, 3)).astype(dtype).transpose(0, 3, 1, 2)
+    gy[0, :, 0, 0] = -0.0
+    w = rng.standard_normal((3, 8, k, k)).astype(dtype)
+    w[0] = -0.0
+    dx = conv_lowered.grad_input(np, gy, w, geom, x_shape)
+    taps = (conv_lowered.rows_of(np, gy) @ w.transpose(2, 3, 0, 1).reshape(k * k, 3, 8)).reshape(
+        k * k, 2, ho, wo, 8
+    )
+    want = _padded_col2im(taps, geom, x_shape)
+    assert dx.shape == want.shape == x_shape
+    assert np.ascontiguousarray(dx).tobytes() == np.ascontiguousarray(want).tobytes()
+
+
+@pytest.mark.parametrize("layout", ["nchw", "channels-last", "strided"])
+def test_relu_of_the_pooled_rows_keeps_the_bits_of_a_scalar_relu(layout):
+    # relu_max_pool2d applies its ReLU over rows of the output's memory (numpy's SIMD loop): the same
+    # bits as maximum(best, 0), -0.0 made +0.0 and NaN kept, in each memory layout.
+    x = np.random.default_rng(6).standard_normal((4, 16, 40, 36)).astype(np.float32)
+    x[0, 0, :2, :2] = -0.0
+    x[0, 1, :2, :2] = np.nan
+    if layout == "channels-last":
+        x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    elif layout == "strided":
+        x = x[:, :, :, :34]
+    y = ops.relu_max_pool2d(engine.tensor(x), 2).numpy()
+    want = np.maximum(ops.max_pool2d(engine.tensor(x), 2).numpy(), 0)
+    assert y.tobytes() == want.tobytes()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_channels_last_convolution_adds_its_bias_with_the_bits_of_a_broadcast_add(dtype):
+    # A lowered convolution adds its bias tiled over each image's channels-last values: the same
+    # additions as the broadcast one (checked against the convolution without bias, plus the bias).
+    rng = np.random.default_rng(7)
+    x, w, b = (rng.standard_normal(s).astype(dtype) for s in ((3, 8, 6, 5), (4, 8, 3, 3), (4,)))
+    b[0] = -0.0
+    y = ops.conv2d(engine.tensor(x), engine.tensor(w), engine.tensor(b), padding=1).numpy()
+    want = ops.conv2d(engine.tensor(x), engine.tensor(w), padding=1).numpy() + b.reshape(1, -1, 1, 1)
+    assert y.tobytes() == want.tobytes()
