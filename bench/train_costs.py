@@ -127,8 +127,9 @@ def _instrument(step, probes: Probes):
     probes.wrap(operator.control, "boundary", "run control (boundary)")
     probes.wrap(operator, "sync", "registry sync")
     probes.wrap(trainer, "record_value", "tallies and record_value")
-    for method in ("add_mean", "add_sum", "add_samples"):
-        probes.wrap(trainer.tally, method, "tallies and record_value")
+    for method in ("add_step", "add_mean", "add_sum", "add_samples"):  # add_step: since 2026-12-03
+        if hasattr(trainer.tally, method):
+            probes.wrap(trainer.tally, method, "tallies and record_value")
     probes.wrap(trainer.hooks, "fire", "hook dispatch (fire, fire_each, maybe_run)")
     probes.wrap(trainer.hooks, "fire_each", "hook dispatch (fire, fire_each, maybe_run)")
     probes.wrap(trainer.events, "emit", "events.emit (listeners: the recorder)")
