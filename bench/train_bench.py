@@ -374,6 +374,7 @@ def main(argv=None) -> int:
     if args.hook_costs:
         from bench.train_costs import format_costs, hook_costs
 
+        harness.tune_allocator()  # as every timed worker does
         results = []
         for name in args.hook_costs.split(","):
             results.append(hook_costs(name.strip(), args.seconds, tiny=args.tiny))

@@ -211,10 +211,10 @@ def _median(values):
 
 def hook_costs(name: str, seconds: float = 40.0, block: float = 1.0, tiny: bool = False, log=print) -> dict:
     """Attribute the studio row of workload ``name``: ``seconds`` in all, blocks of ``block`` seconds
-    for each of bare / fit / studio in turn. Returns ``{"workload", "blocks": [...], "probe_cost_s"}``."""
+    for each of bare / fit / studio in turn (the caller tunes the allocator: ``python -m bench train``
+    does, a test process must not). Returns ``{"workload", "blocks": [...], "probe_cost_s"}``."""
     from bench.workloads.engine_steps import build, build_fit, build_studio
 
-    harness.tune_allocator()
     workload = get(name)
     config = workload.config(tiny)
     x, y = make_data(workload, config)

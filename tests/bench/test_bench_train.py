@@ -118,7 +118,6 @@ def test_an_implementation_that_cannot_load_is_reported_not_available(tmp_path):
 
 def test_hook_costs_attribute_the_studio_iteration_to_its_stages(tmp_path):
     """``--hook-costs``: the stages and hooks of the studio's iteration, with the probes' cost out."""
-    from bench.train_bench import main
     from bench.train_costs import format_costs, hook_costs
     from engine.data.iterators import MinibatchIterator
 
@@ -133,6 +132,15 @@ def test_hook_costs_attribute_the_studio_iteration_to_its_stages(tmp_path):
     assert "hook NaNGuard.run" in stages and "hook MetricReporter.run" in stages
     text = format_costs(result)
     assert "studio / bare" in text and "the loop's own Python" in text
-    main(["--hook-costs", "W1", "--tiny", "--seconds", "0.3", "--json", str(tmp_path / "c.json")])
+    # the command line in a process of its own: it tunes the allocator, which a test process must not
+    args = ["--hook-costs", "W1", "--tiny", "--seconds", "0.3", "--json", str(tmp_path / "c.json")]
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.train_bench", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
     assert json.loads((tmp_path / "c.json").read_text())[0]["workload"] == "W1"
     assert MinibatchIterator._epoch_batches is epoch_batches  # the probe on the class is taken off
