@@ -258,7 +258,10 @@ def cmd_eval(args) -> int:
     if not sets:
         sets = [("training", run.train_data)]
     say(f"{project.name}: checkpoint {ckpt} (epoch {run.trainer.epoch}, iteration {run.trainer.iteration})")
-    for name, data in sets:
-        metrics = run.trainer.evaluate(data)
-        say(f"{name} ({len(data)} samples): {format_metrics(metrics)}")
+    from engine.ops import compiled
+
+    with compiled.using(run.kernels.used):  # the project's kernels (the same results; faster on CNNs)
+        for name, data in sets:
+            metrics = run.trainer.evaluate(data)
+            say(f"{name} ({len(data)} samples): {format_metrics(metrics)}")
     return EXIT_OK

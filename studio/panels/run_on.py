@@ -26,9 +26,9 @@ def kernels_tooltip(numba_words: str) -> str:
         "Which kernels run a network's 2x2 max pooling and its convolutions' input gradient. numpy "
         "(default): nothing more to install or load. compiled: the optional numba kernels, one pass "
         "each instead of numpy's several, with the same results; a CNN with pooling trains faster "
-        "(its step ~0.75-0.85 of the time), other networks the same. Cost: ~105 MiB more memory while "
-        "training and a compile of a few seconds on the first run (about half a second later, from "
-        f"numba's cache). {numba_words}."
+        "(its step ~0.75-0.85 of the time), other networks the same. Cost: ~105 MiB more memory from "
+        "the first such run until the studio closes, and a compile of a few seconds on the first run "
+        f"(about half a second later, from numba's cache). {numba_words}."
     )
 
 

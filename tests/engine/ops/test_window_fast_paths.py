@@ -217,3 +217,15 @@ def test_relu_of_the_pooled_rows_keeps_the_bits_of_a_scalar_relu(layout):
     y = ops.relu_max_pool2d(engine.tensor(x), 2).numpy()
     want = np.maximum(ops.max_pool2d(engine.tensor(x), 2).numpy(), 0)
     assert y.tobytes() == want.tobytes()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_channels_last_convolution_adds_its_bias_with_the_bits_of_a_broadcast_add(dtype):
+    # A lowered convolution adds its bias tiled over each image's channels-last values: the same
+    # additions as the broadcast one (checked against the convolution without bias, plus the bias).
+    rng = np.random.default_rng(7)
+    x, w, b = (rng.standard_normal(s).astype(dtype) for s in ((3, 8, 6, 5), (4, 8, 3, 3), (4,)))
+    b[0] = -0.0
+    y = ops.conv2d(engine.tensor(x), engine.tensor(w), engine.tensor(b), padding=1).numpy()
+    want = ops.conv2d(engine.tensor(x), engine.tensor(w), padding=1).numpy() + b.reshape(1, -1, 1, 1)
+    assert y.tobytes() == want.tobytes()
