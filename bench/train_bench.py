@@ -341,6 +341,13 @@ def _parse(argv):
         help="profile one implementation (default engine) in this process with pyinstrument",
     )
     p.add_argument(
+        "--hook-costs",
+        metavar="WORKLOADS",
+        help="attribute the studio row's CPU time per iteration to the loop's stages and each hook, "
+        "next to the bare step and fit, in this process (--seconds in all per workload, default 3: "
+        "use 40 or more)",
+    )
+    p.add_argument(
         "--compare", nargs=2, type=Path, metavar=("OLD.json", "NEW.json"), help="compare two saved reports"
     )
     p.add_argument("--worker", help=argparse.SUPPRESS)
@@ -363,6 +370,16 @@ def main(argv=None) -> int:
 
         name, _, impl = args.profile.partition(":")
         print(profile(name, impl or "engine", args.seconds, args.tiny))
+        return 0
+    if args.hook_costs:
+        from bench.train_costs import format_costs, hook_costs
+
+        results = []
+        for name in args.hook_costs.split(","):
+            results.append(hook_costs(name.strip(), args.seconds, tiny=args.tiny))
+            print(format_costs(results[-1]), flush=True)
+        if args.json:
+            args.json.write_text(json.dumps(results, indent=1))
         return 0
     try:
         names = [get(n).name for n in args.workloads.split(",") if n.strip()]

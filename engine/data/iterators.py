@@ -202,7 +202,8 @@ class MinibatchIterator:
         shape = (self.batch_size, *section.shape[1:])  # a short last batch uses the first rows
         if out is None or out.shape != shape or out.dtype != section.dtype:
             out = self._ring[key] = np.empty(shape, section.dtype)
-        out = out[: len(idx)]
+        if len(idx) != len(out):
+            out = out[: len(idx)]
         # mode="clip" (the indices are in range) lets take write straight into `out`; the default
         # mode="raise" gathers into a temporary first. The method, not np.take: no dispatch layer.
         return section.take(idx, axis=0, out=out, mode="clip")

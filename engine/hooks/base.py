@@ -40,6 +40,10 @@ class Hook:
         Events besides its time step's on which :class:`HookList` calls :meth:`maybe_run` (a plain hook
         is due on no other); None: every event. A subclass that overrides :meth:`maybe_run` hears
         every event unless it sets this.
+
+    A :class:`HookList` routes each event to the hooks that hear it from ``timestep``, ``placement``
+    and ``also_hears``: assigning ``timestep`` reroutes every list; set ``placement`` and
+    ``also_hears`` before the hook joins a list (or call :meth:`HookList.reroute`).
     """
 
     default_timestep = TimeStep(1, "iteration")
@@ -62,8 +66,6 @@ class Hook:
         name: str | None = None,
     ):
         self.timestep = timestep if timestep is not None else self.default_timestep
-        if not isinstance(self.timestep, TimeStep):
-            raise TypeError(f"Invalid value for `timestep`. Expected a TimeStep. Received: {self.timestep!r}")
         self.criterion = criterion
         if priority is not None:
             self.priority = int(priority)
@@ -78,10 +80,25 @@ class Hook:
         self._checked_reads = False
 
     # ------------------------------------------------------------------ firing
+    #: Bumped whenever a hook's time step is replaced: hook lists route events anew (see HookList).
+    _routing_version = 0
+
+    @property
+    def timestep(self) -> TimeStep:
+        """When the hook is due (replacing it reroutes the hook lists it is in)."""
+        return self._timestep
+
+    @timestep.setter
+    def timestep(self, value: TimeStep) -> None:
+        if not isinstance(value, TimeStep):
+            raise TypeError(f"Invalid value for `timestep`. Expected a TimeStep. Received: {value!r}")
+        self._timestep = value
+        Hook._routing_version += 1
+
     @property
     def retired(self) -> bool:
         """True once the hook has run ``live_time`` times."""
-        live = self.timestep.live_time
+        live = self._timestep.live_time
         return live is not None and self.runs >= live
 
     def all_reads(self) -> tuple[str, ...]:
@@ -91,7 +108,15 @@ class Hook:
 
     def maybe_run(self, event: str, trainer) -> bool:
         """Run if due on ``event``, not retired, and the criterion allows it. Returns whether it ran."""
-        if self.retired or not self.timestep.due(event, trainer.iteration, trainer.epoch):
+        # TimeStep.due and `retired` written out: on every iteration, for every hook that hears it
+        ts = self._timestep
+        if event != ts.event:
+            return False
+        if ts.counted:
+            count = trainer.iteration if event == "iteration" else trainer.epoch
+            if (count != ts.interval) if ts.once else (count % ts.interval):
+                return False
+        if ts.live_time is not None and self.runs >= ts.live_time:
             return False
         if not self._checked_reads:
             self._checked_reads = True
@@ -109,7 +134,7 @@ class Hook:
         hook is due on all of them or none. The criterion is asked per view. Returns whether it ran.
         """
         first = views[0]
-        if self.retired or not self.timestep.due(event, first.iteration, first.epoch):
+        if self.retired or not self._timestep.due(event, first.iteration, first.epoch):
             return False
         if not self._checked_reads:
             self._checked_reads = True
@@ -205,12 +230,13 @@ class PacedHook(Hook):
             self._last_run_at = floor_clock()
             self.run(trainer)
             return True
+        # Not due (most events: resource use is due on 1 iteration in 25) -> nothing, before any clock
+        if not self._timestep.due(event, trainer.iteration, trainer.epoch) or self.retired:
+            return False
         if (
             self.min_interval_s
             and self._last_run_at is not None
             and floor_clock() - self._last_run_at < self.min_interval_s
-            and not self.retired
-            and self.timestep.due(event, trainer.iteration, trainer.epoch)
         ):
             self._held = True
             return False
@@ -233,10 +259,15 @@ class HookList:
     """Hooks in firing order: by priority (higher first), then in the order they were added.
 
     Names are made unique (``EarlyStopping``, ``EarlyStopping_2``) so checkpoint state finds its hook.
+    Each ``(event, placement)`` is routed to the tuple of hooks that hear it, made on first use and
+    made again when a hook is added or removed or any hook's time step is replaced: an event no hook
+    hears costs one dict lookup.
     """
 
     def __init__(self, hooks=()):
         self._hooks: list[Hook] = []
+        self._routes: dict[tuple[str, str], tuple[Hook, ...]] = {}
+        self._routed_at = Hook._routing_version
         for hook in hooks:
             self.add(hook)
 
@@ -248,12 +279,22 @@ class HookList:
         while hook.name in names:
             n += 1
             hook.name = f"{base}_{n}"
-        self._hooks.append(hook)
-        self._hooks.sort(key=lambda h: -h.priority)  # sort is stable: equal priorities keep their order
+        # A new sorted list, not a sort in place: the training thread may be reading the old one.
+        self._hooks = sorted([*self._hooks, hook], key=lambda h: -h.priority)  # stable: ties keep order
+        self.reroute()
         return hook
 
     def remove(self, hook: Hook) -> None:
-        self._hooks.remove(hook)
+        hooks = list(self._hooks)
+        hooks.remove(hook)
+        self._hooks = hooks
+        self.reroute()
+
+    def reroute(self) -> None:
+        """Forget the routes (made again on next use): after a hook's ``placement`` or ``also_hears``
+        changed once it was in the list. Adding, removing and replacing a time step do it already."""
+        self._routes = {}
+        self._routed_at = Hook._routing_version
 
     def __iter__(self):
         return iter(list(self._hooks))
@@ -264,25 +305,36 @@ class HookList:
     def placed(self, placement: str) -> list[Hook]:
         return [h for h in self._hooks if h.placement == placement]
 
+    def hearing(self, event: str, placement: str = "global") -> tuple[Hook, ...]:
+        """The hooks of ``placement`` that hear ``event`` (its time step's event, or
+        :attr:`Hook.also_hears`), in firing order."""
+        if self._routed_at != Hook._routing_version:
+            self.reroute()
+        routes = self._routes
+        hooks = routes.get((event, placement))
+        if hooks is None:
+            hooks = routes[(event, placement)] = tuple(
+                h
+                for h in self._hooks
+                if h.placement == placement
+                and (h.timestep.event == event or h.also_hears is None or event in h.also_hears)
+            )
+        return hooks
+
     def fire(self, event: str, trainer, placement: str = "global") -> None:
         """Run every hook of ``placement`` that is due on ``event``, in priority order.
 
-        A hook that does not hear ``event`` (its time step's event, or :attr:`Hook.also_hears`) is not
-        called: most hooks are not due on most events, and the calls were most of the cost of firing.
+        A hook that does not hear ``event`` is not called: most hooks are not due on most events. A hook
+        added while the event is being fired hears the next one.
         """
-        for hook in tuple(self._hooks):  # a hook may add hooks (or the GUI thread may): iterate a snapshot
-            if hook.placement == placement and (
-                hook.timestep.event == event or (extra := hook.also_hears) is None or event in extra
-            ):
-                hook.maybe_run(event, trainer)
+        hooks = self._routes.get((event, placement)) if self._routed_at == Hook._routing_version else None
+        for hook in hooks if hooks is not None else self.hearing(event, placement):
+            hook.maybe_run(event, trainer)
 
     def fire_each(self, event: str, views) -> None:
         """Run every local hook due on ``event`` on each worker view (see :meth:`Hook.maybe_run_each`)."""
-        for hook in tuple(self._hooks):
-            if hook.placement == "local" and (
-                hook.timestep.event == event or (extra := hook.also_hears) is None or event in extra
-            ):
-                hook.maybe_run_each(event, views)
+        for hook in self.hearing(event, "local"):
+            hook.maybe_run_each(event, views)
 
     def state_dict(self) -> dict:
         return {h.name: h.state_dict() for h in self._hooks}

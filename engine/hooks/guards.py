@@ -108,11 +108,11 @@ class NaNGuard(Hook):
         if xp is np:
             # g . g through BLAS reads each gradient once, at memory speed: 0.028 ms for W1's 2.1 MB
             # against 0.039 for isfinite(g).all() (which writes a mask), 0.046 for min and max and 0.076
-            # for float32 sums (numpy's pairwise sum is slower than BLAS's dot)
-            total = 0.0
+            # for float32 sums (numpy's pairwise sum is slower than BLAS's dot). vdot flattens
+            # without a ravel() call of ours (the same sdot; one call a gradient less, after the step).
+            vdot, total = np.vdot, 0.0
             for _, g in grads:
-                flat = g.ravel()
-                total += float(np.dot(flat, flat))
+                total += float(vdot(g, g))
         else:
             total = float(sum(g.sum(dtype=xp.float64) for _, g in grads))  # one host sync for all
         if math.isfinite(total):

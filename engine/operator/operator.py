@@ -112,6 +112,8 @@ class Operator:
     def sync(self) -> None:
         """Apply queued registry changes to the optimiser and the workers (the training thread calls
         this at each iteration boundary; checkpoints call it before saving)."""
+        if not self._pending:  # unlocked peek (every iteration): a change queued just now waits one
+            return
         with self._pending_lock:
             changes, self._pending = self._pending, []
         if not changes:
@@ -205,9 +207,11 @@ class Operator:
         """Iterations until the epoch ends (True) or the run must stop (False)."""
         t = self.trainer
         batches = iter(iterator)
+        counted = _counts_position(iterator)
         try:
             while True:
-                if _epoch_done(iterator):  # finish the epoch without taking a boundary (a step once) for it
+                # finish the epoch without taking a boundary (a step once) for it
+                if counted and iterator.position >= iterator.batches_per_epoch:
                     next(batches, None)
                     return True
                 if max_iterations is not None and t.iteration >= max_iterations:
@@ -232,10 +236,7 @@ class Operator:
         t.hooks.fire_each("iteration", self.local_views())  # local hooks: before the step can spread a NaN
         t.optimiser.step(self.parameters)
         t.iteration += 1
-        t.tally.add_mean("loss", result.loss, result.size)
-        for name, total in result.metrics.items():
-            t.tally.add_sum(name, total)
-        t.tally.add_samples(result.size)
+        t.tally.add_step(result.loss, result.size, result.metrics)
         t.record_value("loss", result.loss)
         self._fire("iteration")
 
@@ -287,7 +288,8 @@ class Operator:
         self.trainer.registry.remove_listener(self._listener)
 
 
-def _epoch_done(iterator) -> bool:
-    """Whether an iterator with a known position has handed out every batch of its epoch."""
+def _counts_position(iterator) -> bool:
+    """Whether the iterator says where it is in its epoch (``position`` of ``batches_per_epoch``), so
+    the loop can tell it has handed out every batch of its epoch."""
     position, per_epoch = getattr(iterator, "position", None), getattr(iterator, "batches_per_epoch", None)
-    return position is not None and per_epoch is not None and position >= per_epoch
+    return position is not None and per_epoch is not None

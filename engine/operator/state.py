@@ -211,6 +211,10 @@ class RunControl:
         the run must stop."""
         if self._calls:  # unlocked peek: a call submitted just now runs at the next boundary
             self._run_calls()
+        elif not (self._stop_requested or self._pause_requested):
+            # Unlocked too (every iteration): a command that lands just after this read takes effect
+            # at the next boundary, as it would had it come a moment later.
+            return True
         with self._cond:
             if self._stop_requested:
                 return False

@@ -114,3 +114,25 @@ def test_an_implementation_that_cannot_load_is_reported_not_available(tmp_path):
     assert "W1        torch   not available (PyTorch is not installed (ImportError))" in proc.stdout
     numpy_row = next(line for line in proc.stdout.splitlines() if line.startswith("W1        numpy"))
     assert "1.00" in numpy_row
+
+
+def test_hook_costs_attribute_the_studio_iteration_to_its_stages(tmp_path):
+    """``--hook-costs``: the stages and hooks of the studio's iteration, with the probes' cost out."""
+    from bench.train_bench import main
+    from bench.train_costs import format_costs, hook_costs
+    from engine.data.iterators import MinibatchIterator
+
+    epoch_batches = MinibatchIterator._epoch_batches
+
+    result = hook_costs("W1", seconds=0.9, block=0.3, tiny=True, log=None)
+    block = result["blocks"][0]
+    assert block["bare"] > 0 and block["fit"] > 0 and block["fit_thread"] > block["probes"] > 0
+    stages = block["stages"]
+    for stage in ("compute (forward, loss, backward)", "optimiser step", "gather (next batch)"):
+        assert stages[stage] > 0
+    assert "hook NaNGuard.run" in stages and "hook MetricReporter.run" in stages
+    text = format_costs(result)
+    assert "studio / bare" in text and "the loop's own Python" in text
+    main(["--hook-costs", "W1", "--tiny", "--seconds", "0.3", "--json", str(tmp_path / "c.json")])
+    assert json.loads((tmp_path / "c.json").read_text())[0]["workload"] == "W1"
+    assert MinibatchIterator._epoch_batches is epoch_batches  # the probe on the class is taken off

@@ -143,3 +143,37 @@ def test_time_a_benchmark_holds_the_run_is_left_out_of_the_floors():
         assert floor_clock() - on_floor_clock == pytest.approx(passed - 30.0, abs=0.5)
     finally:
         hold_floor_clock(-30.0)
+
+
+def test_the_hook_list_reroutes_when_hooks_or_time_steps_change():
+    """Events are routed from a table made per (event, placement): it must follow every change."""
+    heard = []
+
+    class Note(Hook):
+        def run(self, trainer):
+            heard.append((self.name, trainer.iteration, trainer.epoch))
+
+    trainer = small_trainer(batch_size=32)  # 64 records: 2 iterations an epoch
+    late = Note(TimeStep(1, "epoch"), name="late")
+
+    class Adder(Hook):  # adds a hook while an event is being fired: it hears the next event on
+        def run(self, trainer):
+            if late not in trainer.hooks:
+                trainer.add_hook(late)
+
+    switched = trainer.add_hook(Note(TimeStep(1, "epoch"), name="switched"))
+    trainer.add_hook(Adder(TimeStep(1, "iteration", once=True)))
+    trainer.fit((X, Y), epochs=1)
+    assert heard == [("switched", 2, 1), ("late", 2, 1)]
+    heard.clear()
+    switched.timestep = TimeStep(1, "iteration")  # replaced after joining: heard on iterations now
+    trainer.hooks.remove(late)
+    trainer.fit((X, Y), epochs=2)
+    assert heard == [("switched", 3, 1), ("switched", 4, 1)]
+    heard.clear()
+    switched.placement = "local"  # changed in place: heard again after reroute, on the workers
+    trainer.hooks.reroute()
+    trainer.fit((X, Y), epochs=3)
+    assert [h[1] for h in heard] == [5, 6]
+    assert switched in trainer.hooks.hearing("iteration", "local")
+    assert switched not in trainer.hooks.hearing("iteration", "global")
