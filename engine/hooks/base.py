@@ -134,7 +134,7 @@ class Hook:
         hook is due on all of them or none. The criterion is asked per view. Returns whether it ran.
         """
         first = views[0]
-        if self.retired or not self.timestep.due(event, first.iteration, first.epoch):
+        if self.retired or not self._timestep.due(event, first.iteration, first.epoch):
             return False
         if not self._checked_reads:
             self._checked_reads = True
@@ -230,11 +230,12 @@ class PacedHook(Hook):
             self._last_run_at = floor_clock()
             self.run(trainer)
             return True
-        if (  # the clock is read last: most events are not due (resource use: 1 iteration in 25)
+        # Not due (most events: resource use is due on 1 iteration in 25) -> nothing, before any clock
+        if not self._timestep.due(event, trainer.iteration, trainer.epoch) or self.retired:
+            return False
+        if (
             self.min_interval_s
             and self._last_run_at is not None
-            and self._timestep.due(event, trainer.iteration, trainer.epoch)
-            and not self.retired
             and floor_clock() - self._last_run_at < self.min_interval_s
         ):
             self._held = True

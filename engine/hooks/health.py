@@ -135,7 +135,7 @@ class LayerHealth(Hook):
             # NaN guard stops before the optimiser spreads the NaN, so the culprit layer is named).
             self.run(trainer)
             return True
-        step = self.timestep
+        step = self._timestep
         if event == step.event and (self._skip_next if step.event == "iteration" else self._too_soon()):
             self._skip_next = False
             if step.due(event, trainer.iteration, trainer.epoch):
