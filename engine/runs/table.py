@@ -61,6 +61,15 @@ def flatten_settings(settings: dict) -> dict:
     return flat
 
 
+def _with_kernels(flat: dict, meta: dict) -> dict:
+    """``training.kernels`` as the kernels the run trained with: run.json's ``kernels`` (numpy's where
+    compiled ones were asked for and could not run), else the setting, else numpy (a run recorded before
+    the setting). Runs that trained alike then never differ in it, and a speed compared across runs is
+    explained by what really ran."""
+    flat["training.kernels"] = meta.get("kernels") or flat.get("training.kernels") or "numpy"
+    return flat
+
+
 def _short(key: str) -> str:
     """Column title of a setting: ``training.`` is dropped (``optimiser.learning_rate``, as in sweeps)."""
     return key.removeprefix("training.")
@@ -148,7 +157,7 @@ def _main_metrics(metrics: list[str]) -> list[str]:
 
 def run_table(records: list[RunRecord]) -> RunTable:
     """Build the table of ``records`` (see :class:`RunTable`)."""
-    flats = [flatten_settings(r.settings) for r in records]
+    flats = [_with_kernels(flatten_settings(r.settings), r.meta) for r in records]
     keys: list[str] = []
     for flat in flats:
         keys.extend(k for k in flat if k not in keys)

@@ -2,11 +2,13 @@
 
 import json
 import os
+import queue
 import shutil
 import signal
 import subprocess
 import sys
 import textwrap
+import threading
 
 import h5py
 import numpy as np
@@ -158,11 +160,31 @@ def test_sigkill_while_writing_never_leaves_a_broken_latest_checkpoint(tmp_path)
     zygote = subprocess.Popen(
         [sys.executable, "-c", KILL_ZYGOTE],
         cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": ROOT},
+        # One BLAS thread: a child forked from a process whose BLAS threads are running can deadlock in
+        # its first GEMM (the threads do not exist in the child).
+        env={**os.environ, "PYTHONPATH": ROOT, "OPENBLAS_NUM_THREADS": "1"},
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
+    lines = queue.Queue()
+
+    def read_all():
+        for line in zygote.stdout:
+            lines.put(line)
+        lines.put("")  # end of file
+
+    threading.Thread(target=read_all, daemon=True).start()
+
+    def next_line() -> str:
+        """The zygote's next line; a stuck or dead zygote fails the test instead of hanging it."""
+        try:
+            line = lines.get(timeout=60)
+        except queue.Empty:
+            raise AssertionError("the zygote or its writer said nothing for 60 s") from None
+        assert line, "the zygote ended early"
+        return line
+
     iterations, mid_write = [], 0
     try:
         for _ in range(20):
@@ -170,7 +192,7 @@ def test_sigkill_while_writing_never_leaves_a_broken_latest_checkpoint(tmp_path)
             zygote.stdin.flush()
             pid, saves, target = None, [], int(rng.integers(1, 4))
             while pid is None or len(saves) < target:  # the child's lines and the zygote's interleave
-                words = zygote.stdout.readline().split()
+                words = next_line().split()
                 if words[0] == "pid":
                     pid = int(words[1])
                 else:
@@ -180,7 +202,7 @@ def test_sigkill_while_writing_never_leaves_a_broken_latest_checkpoint(tmp_path)
             except subprocess.TimeoutExpired:
                 pass
             os.kill(pid, signal.SIGKILL)
-            while zygote.stdout.readline().strip() != "reaped":
+            while next_line().strip() != "reaped":
                 pass
             mid_write += any(".tmp-" in f for f in os.listdir(tmp_path))
             content = checkpoint.load(path)  # opens, and the digest over every array matches
@@ -188,7 +210,10 @@ def test_sigkill_while_writing_never_leaves_a_broken_latest_checkpoint(tmp_path)
             iterations.append(content["meta"]["iteration"])
     finally:
         zygote.stdin.close()
-        zygote.wait(timeout=60)
+        try:
+            zygote.wait(timeout=60)
+        finally:
+            zygote.kill()  # a no-op once it has exited
     assert len(iterations) == 20
     assert mid_write >= 1, "no kill landed inside a save: the test did not exercise what it should"
     checkpoint.save(small_trainer(), path)  # a later save removes the temporaries of killed writers

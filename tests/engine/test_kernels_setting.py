@@ -216,3 +216,23 @@ def test_other_kernels_continue_a_run_as_a_resume_even_from_a_run_recorded_befor
     assert parent_of(project, checkpoint)["kind"] == "resume"
     project.training["batch_size"] = 16  # another experiment
     assert parent_of(project, checkpoint)["kind"] == "branch"
+
+
+def test_the_run_table_shows_the_kernels_runs_trained_with_and_old_runs_as_numpy(tmp_path):
+    from engine.runs import list_runs, run_table
+
+    project = _cnn()
+    project.training["batch_size"] = 256
+    project.save(tmp_path / "cnn.sigma")
+    for _ in range(2):
+        build_run(project, kernels="numpy")
+    old = tmp_path / "cnn.sigma.runs" / "run-0001" / "run.json"  # as recorded before the setting
+    meta = json.loads(old.read_text(encoding="utf-8"))
+    del meta["kernels"], meta["settings"]["training"]["kernels"]
+    old.write_text(json.dumps(meta), encoding="utf-8")
+    assert "kernels" not in run_table(list_runs(project.path)).setting_columns  # numpy both: no column
+    if compiled.available():
+        build_run(project, kernels="compiled")
+        table = run_table(list_runs(project.path))
+        assert table.setting_columns == ["kernels"]
+        assert [table.text(i, "kernels") for i in range(3)] == ["numpy", "numpy", "compiled"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 
 import numpy as np
+import pytest
 from PySide6 import QtGui
 
 from studio.widgets.chart import LiveChart
@@ -205,3 +206,31 @@ def test_confusion_matrix_class_names_thin_out_rather_than_overlap_in_a_small_vi
     assert shown("left")[0] == "0" and len(shown("left")) >= 3
     view.resize(700, 600)
     qtbot.waitUntil(lambda: len(shown("left")) == 10, timeout=2000)
+
+
+def test_ranges_hold_while_the_data_stays_inside_and_step_ahead_when_it_leaves():
+    from studio.widgets.chart_ranges import data_bounds, stepped_ranges
+    from studio.widgets.series_buffer import SeriesBuffer
+
+    view = ((0.0, 100.0), (-0.05, 2.2))
+    # A falling loss inside the view: nothing moves (the cached axes stay valid).
+    assert stepped_ranges((0.0, 50.0, 0.2, 2.0), view, 100.0, log_y=False) == (None, None)
+    # Past the right edge: the x span doubles; over the top: room to travel on, from zero.
+    x_range, y_range = stepped_ranges((0.0, 120.0, 0.2, 3.0), view, 100.0, log_y=False)
+    assert x_range == (0.0, 240.0)
+    assert y_range == pytest.approx((-0.06, 3.99))
+    # A flat series gets a band around its value at its own scale; on a log axis nothing is from zero.
+    assert stepped_ranges((0.0, 10.0, 0.5, 0.5), view, 1.0, False, force=True)[1] == pytest.approx(
+        (0.45, 0.55)
+    )
+    assert stepped_ranges((0.0, 10.0, -1.0, 0.0), view, 1.0, True, force=True)[1] == pytest.approx(
+        (-1.08, 0.08)
+    )
+
+    shown, hidden = SeriesBuffer(), SeriesBuffer()
+    shown.append([1, 2, 3], [0.0, 10.0, np.nan])
+    hidden.append([0, 50], [-5.0, 50.0])
+    buffers = {("run 1", "loss"): shown, ("run 0", "loss"): hidden}
+    assert data_bounds(buffers, {"run 0"}, log_y=False) == (1.0, 3.0, 0.0, 10.0)
+    assert data_bounds(buffers, {"run 0"}, log_y=True) == (1.0, 3.0, 1.0, 1.0)  # log10(10); 0 left out
+    assert data_bounds(buffers, {"run 0", "run 1"}, log_y=False) is None

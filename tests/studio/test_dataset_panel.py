@@ -266,3 +266,14 @@ def test_a_picture_dropped_on_a_classifier_is_an_ordinary_import(panel, qtbot, t
     assert len(panel.dataset) == 1 and panel._window.project.dataset["source"] == os.fspath(
         tmp_path / "one.png"
     )
+
+
+def test_the_shape_the_network_sees_and_how_sources_are_named():
+    from studio.panels.dataset_summary import describe, network_shape
+
+    assert network_shape((784,), "image") == (1, 28, 28)  # flat square records become one channel
+    assert network_shape((28, 28, 3), "image") == (3, 28, 28)  # channels last become channels first
+    assert network_shape((3, 28, 28), "image") == (3, 28, 28)
+    assert network_shape((10,), "image") == (10,) and network_shape((784,), None) == (784,)
+    assert describe(None) == "nothing" and describe("sample:digits") == "sample:digits"
+    assert describe([f"/data/{n}.csv" for n in "abcde"]) == "a.csv, b.csv, c.csv and 2 more"

@@ -295,3 +295,23 @@ def test_coordinate_layers_in_the_palette_show_shapes_and_parameters(panel, qtbo
     qtbot.waitUntil(lambda: panel.properties.node is ff, timeout=2000)
     panel.properties.set_field("mode", "positional")  # a drop-down of the two mappings
     qtbot.waitUntil(lambda: ff.output_shape == [32], timeout=5000)  # 2 axes x 8 octaves x (sin, cos)
+
+
+def test_pasted_layers_are_renamed_copies_wired_among_themselves_and_offset():
+    import json
+
+    from studio.panels.network_builder.clipboard import pasted_layers
+
+    text = json.dumps(
+        [
+            {"type": "dense", "name": "dense1", "props": {"units": 4}, "inputs": [], "pos": [10, 20]},
+            {"type": "relu", "name": "relu1", "props": {}, "inputs": ["dense1"], "pos": [10, 120]},
+        ]
+    )
+    used = {"dense1", "relu1"}
+    (dense, dense_pos), (relu, relu_pos) = pasted_layers(text, used)
+    assert (dense.type, dense.name, dense.props, dense.inputs) == ("dense", "dense2", {"units": 4}, [])
+    assert (relu.name, relu.inputs) == ("relu2", ["dense2"])
+    assert (dense_pos, relu_pos) == ((50.0, 60.0), (50.0, 160.0))
+    assert used == {"dense1", "relu1", "dense2", "relu2"}
+    assert pasted_layers("not json", set()) == [] and pasted_layers("null", set()) == []
