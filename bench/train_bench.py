@@ -374,6 +374,13 @@ def main(argv=None) -> int:
     if args.hook_costs:
         from bench.train_costs import format_costs, hook_costs
 
+        wanted = harness.thread_env(args.threads)
+        if any(os.environ.get(k) != v for k, v in wanted.items()):
+            # numpy's BLAS is loaded already and keeps its thread count: attribute in a child that
+            # starts with the environment, as the timed workers do
+            child = [sys.executable, "-m", "bench.train_bench", *(sys.argv[1:] if argv is None else argv)]
+            root = Path(__file__).resolve().parent.parent
+            return subprocess.run(child, cwd=root, env={**os.environ, **wanted}).returncode
         harness.tune_allocator()  # as every timed worker does
         results = []
         for name in args.hook_costs.split(","):

@@ -212,7 +212,8 @@ def _median(values):
 def hook_costs(name: str, seconds: float = 40.0, block: float = 1.0, tiny: bool = False, log=print) -> dict:
     """Attribute the studio row of workload ``name``: ``seconds`` in all, blocks of ``block`` seconds
     for each of bare / fit / studio in turn (the caller tunes the allocator: ``python -m bench train``
-    does, a test process must not). Returns ``{"workload", "blocks": [...], "probe_cost_s"}``."""
+    does, a test process must not). Returns ``{"workload", "blocks": [...], "probe_cost_s",
+    "blas_threads"}``."""
     from bench.workloads.engine_steps import build, build_fit, build_studio
 
     workload = get(name)
@@ -250,7 +251,9 @@ def hook_costs(name: str, seconds: float = 40.0, block: float = 1.0, tiny: bool 
                 log(f"  {name}: {r + 1}/{rounds} rounds")
     finally:
         restore()
-    return {"workload": workload.name, "blocks": blocks, "probe_cost_s": cost}
+    from bench.workloads.torch_steps import blas_threads
+
+    return {"workload": workload.name, "blocks": blocks, "probe_cost_s": cost, "blas_threads": blas_threads()}
 
 
 def format_costs(result: dict) -> str:
@@ -272,7 +275,8 @@ def format_costs(result: dict) -> str:
     lines = [
         f"{result['workload']}: {len(blocks)} rounds; thread CPU ms per iteration, median [min-max] over "
         f"the blocks, mean; the probes' own cost ({(cost['inside'] + cost['outside']) * 1e6:.2f} us a "
-        "call) taken out",
+        f"call) taken out; BLAS threads: {result.get('blas_threads', '?')} (with more than one, the fit "
+        "thread's figures leave out the BLAS workers' share, which counts as other threads)",
         line(2, "bare step (compute + optimiser step, one batch)", [b["bare"] for b in blocks]),
         line(2, "fit (whole iteration, no hooks)", [b["fit"] for b in blocks]),
         line(2, "studio (whole iteration)", studio),

@@ -133,7 +133,18 @@ def test_hook_costs_attribute_the_studio_iteration_to_its_stages(tmp_path):
     text = format_costs(result)
     assert "studio / bare" in text and "the loop's own Python" in text
     # the command line in a process of its own: it tunes the allocator, which a test process must not
-    args = ["--hook-costs", "W1", "--tiny", "--seconds", "0.3", "--json", str(tmp_path / "c.json")]
+    # with --threads, in a child started with that BLAS environment (this one's BLAS is loaded already)
+    args = [
+        "--hook-costs",
+        "W1",
+        "--tiny",
+        "--threads",
+        "1",
+        "--seconds",
+        "0.3",
+        "--json",
+        str(tmp_path / "c.json"),
+    ]
     proc = subprocess.run(
         [sys.executable, "-m", "bench.train_bench", *args],
         cwd=ROOT,
@@ -142,5 +153,7 @@ def test_hook_costs_attribute_the_studio_iteration_to_its_stages(tmp_path):
         timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
-    assert json.loads((tmp_path / "c.json").read_text())[0]["workload"] == "W1"
+    saved = json.loads((tmp_path / "c.json").read_text())[0]
+    assert saved["workload"] == "W1" and saved["blas_threads"] == 1
+    assert "BLAS threads: 1" in proc.stdout
     assert MinibatchIterator._epoch_batches is epoch_batches  # the probe on the class is taken off
