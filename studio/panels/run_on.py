@@ -92,7 +92,10 @@ class RunOnBox(QtWidgets.QGroupBox):
         chosen = process_choice()
         if chosen is not None:
             return f"This process uses {chosen} kernels (SIGMA_KERNELS is set), whatever is chosen here"
-        return "" if installed else f"Compiled kernels would train as numpy's here; {words}"
+        if installed:
+            return ""
+        same = "Without it, compiled trains with numpy's kernels (same results)."
+        return f"{words[:1].upper()}{words[1:]}. {same}"
 
     def show_settings(self, settings) -> None:
         """Fill the fields from a project's ``training`` settings (nothing is emitted)."""
