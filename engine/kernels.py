@@ -48,7 +48,7 @@ DEFAULT = "numpy"
 SOURCE = "engine.kernels"
 
 _BY = {
-    "run": "for this run",
+    "run": "by this run's options (--kernels)",
     "process": "by this process (SIGMA_KERNELS or set_kernels)",
     "project": "by the project's training.kernels",
 }

@@ -195,7 +195,9 @@ def test_sigma_train_without_numba_says_it_in_one_line_on_stderr(tmp_path):
     )
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr
-    assert lines[0].startswith("warning: compiled kernels were asked for for this run, but numba cannot")
+    assert lines[0].startswith(
+        "warning: compiled kernels were asked for by this run's options (--kernels), but numba cannot"
+    )
     assert lines[0].endswith('to get them: pip install "sigma-studio[fast]"')
     help_text = _child(code, tmp_path, "train", "--help").stdout
     assert "numba cannot be imported" in " ".join(help_text.split())
