@@ -157,8 +157,10 @@ class WatchActions(QtCore.QObject):
         meta = getattr(record, "meta", None) or {}
         backend, origin = meta.get("backend"), meta.get("origin")
         if backend:
-            text = f"backend: {backend}" + (f", from {origin}" if origin else "")
+            kernels = ", compiled kernels" if meta.get("kernels") == "compiled" else ""
+            text = f"backend: {backend}{kernels}" + (f", from {origin}" if origin else "")
             self.window.status_line.backend.setText(text)
+            self.window.status_line.backend.setToolTip(str(meta.get("kernels_note") or ""))
 
     def _show_state(self, state) -> None:
         watching = state is not None

@@ -353,6 +353,28 @@ def test_a_dropped_run_folder_and_the_watch_option_watch_it(qtbot, tmp_path):
     assert other.bridge.state == "finished"
 
 
+def test_a_watched_run_shows_the_kernels_it_trained_with(qtbot, tmp_path):
+    """The status bar says what the watched run used (its run.json), not the open project's setting."""
+    from engine.ops import compiled
+    from engine.project import Project
+
+    run = build_run(Project.load(_project(tmp_path, epochs=1, batch=64)), kernels="compiled")
+    run.fit()
+    window = _window(qtbot)
+    shown = []
+    window.bridge.sigRunStarted.connect(
+        lambda _info: shown.append((window.status_backend.text(), window.status_backend.toolTip()))
+    )
+    assert window.watch_actions.watch(run.folder)
+    qtbot.waitUntil(lambda: bool(shown), timeout=20000)
+    text, tip = shown[0]
+    if compiled.available():  # numba installed (the test extra): the run used the compiled kernels
+        assert text.startswith("backend: cpu, compiled kernels") and tip == ""
+    else:  # it trained with numpy's, and says why
+        assert "compiled" not in text and "numba" in tip
+    _stop_watching(qtbot, window)
+
+
 def test_the_runs_panel_lists_runs_made_elsewhere_and_watches_one(qtbot, tmp_path):
     from engine.project import Project
 
