@@ -136,7 +136,14 @@ def save_forever(path):
     for k in range(1, 100_000):
         trainer.fit((x, y), epochs=k, max_iterations=k)
         checkpoint.save(trainer, path)
-        print(k, flush=True)
+        say(k)
+
+
+def say(*words):
+    # One write() per line: a pipe write this small is atomic, so a writer killed mid-line cannot
+    # leave half a line for the zygote's next one to join (print() makes two writes when
+    # PYTHONUNBUFFERED is set: "6" then the newline, and "6reaped" would never read as "reaped").
+    os.write(1, (" ".join(map(str, words)) + "\\n").encode())
 
 
 # Imports are paid once here; each writer is a forked child that the test SIGKILLs.
@@ -147,9 +154,9 @@ for line in sys.stdin:
             save_forever(line.strip())
         finally:
             os._exit(0)
-    print("pid", pid, flush=True)
+    say("pid", pid)
     os.waitpid(pid, 0)
-    print("reaped", flush=True)
+    say("reaped")
 """
 
 
