@@ -15,19 +15,25 @@ from bench.workloads.engine_steps import EPOCH_BATCHES
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _bench_train(*args, env=None, timeout=120) -> subprocess.CompletedProcess:
+    """``python -m bench.train_bench ARGS`` from the repository root, its output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "bench.train_bench", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 def test_tiny_suite_runs_and_writes_json(tmp_path):
     out = tmp_path / "report.json"
     names = ["W1", "W3-GRU"]  # two workloads keep this quick; every workload runs in-process below
     args = ["--tiny", "--seconds", "0.1", "--repeats", "2", "--warmup", "0.02", "--threads", "1"]
     args += ["--implementations", "engine,fit,studio,numpy", "--workloads", ",".join(names)]
     args += ["--json", str(out)]
-    proc = subprocess.run(
-        [sys.executable, "-m", "bench.train_bench", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = _bench_train(*args)
     assert proc.returncode == 0, proc.stderr
     assert "allocator:" in proc.stdout and "ms/step" in proc.stdout
     report = json.loads(out.read_text())
@@ -74,13 +80,7 @@ def test_each_workload_trains_a_few_steps_or_says_why_not(name, implementation):
 
 
 def test_unknown_workload_is_a_clear_error():
-    proc = subprocess.run(
-        [sys.executable, "-m", "bench.train_bench", "--workloads", "W9"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    proc = _bench_train("--workloads", "W9", timeout=60)
     assert proc.returncode == 2 and "Unknown workload 'W9'" in proc.stderr and "W1" in proc.stderr
 
 
@@ -102,14 +102,7 @@ def test_an_implementation_that_cannot_load_is_reported_not_available(tmp_path):
     (tmp_path / "torch.py").write_text("raise ImportError('no torch in this test')\n")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), str(ROOT)]))
     args = ["--tiny", "--seconds", "0.05", "--repeats", "1", "--warmup", "0.01", "--workloads", "W1"]
-    proc = subprocess.run(
-        [sys.executable, "-m", "bench.train_bench", *args, "--implementations", "numpy,torch"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = _bench_train(*args, "--implementations", "numpy,torch", env=env)
     assert proc.returncode == 0, proc.stderr
     assert "W1        torch   not available (PyTorch is not installed (ImportError))" in proc.stdout
     numpy_row = next(line for line in proc.stdout.splitlines() if line.startswith("W1        numpy"))
@@ -134,26 +127,12 @@ def test_hook_costs_attribute_the_studio_iteration_to_its_stages(tmp_path):
     assert "studio / bare" in text and "the loop's own Python" in text
     # the command line in a process of its own: it tunes the allocator, which a test process must not
     # with --threads, in a child started with that BLAS environment (this one's BLAS is loaded already)
-    args = [
-        "--hook-costs",
-        "W1",
-        "--tiny",
-        "--threads",
-        "1",
-        "--seconds",
-        "0.3",
-        "--json",
-        str(tmp_path / "c.json"),
-    ]
-    proc = subprocess.run(
-        [sys.executable, "-m", "bench.train_bench", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    out = tmp_path / "c.json"
+    proc = _bench_train(
+        "--hook-costs", "W1", "--tiny", "--threads", "1", "--seconds", "0.3", "--json", str(out)
     )
     assert proc.returncode == 0, proc.stderr
-    saved = json.loads((tmp_path / "c.json").read_text())[0]
+    saved = json.loads(out.read_text())[0]
     assert saved["workload"] == "W1" and saved["blas_threads"] == 1
     assert "BLAS threads: 1" in proc.stdout
     assert MinibatchIterator._epoch_batches is epoch_batches  # the probe on the class is taken off
